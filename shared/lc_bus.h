@@ -1,0 +1,86 @@
+/* lc_bus: RabbitMQ over rabbitmq-c. One lc_bus_t is one AMQP connection with one channel and is
+ * NOT thread-safe: a program uses one for publishing and another for consuming, each from one
+ * thread. Declarations (exchanges, queues, bindings, consumers) are recorded and replayed after
+ * every reconnect; a lost connection is re-opened with exponential backoff (100 ms .. 5 s) on the
+ * next call. Messages are published persistent with publisher confirms; consumers use manual
+ * acknowledgements. The topology livechat uses is in docs/bus.md. */
+#ifndef LC_BUS_H
+#define LC_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lc_err.h"
+
+typedef struct lc_bus lc_bus_t;
+
+typedef struct lc_bus_delivery {
+	uint64_t tag;           /* delivery tag, valid on connection generation `gen` only */
+	uint64_t gen;           /* the connection generation it arrived on */
+	bool redelivered;
+	char *exchange;
+	char *routing_key;
+	char *body;             /* NUL-terminated copy of the body (len bytes before the NUL) */
+	size_t len;
+	char *message_id;       /* AMQP message-id property, or NULL */
+} lc_bus_delivery_t;
+
+/* url: amqp://user:pass@host:port/vhost. Connects lazily (first call), so a daemon can start
+ * while the broker is down. NULL + err for a malformed URL. */
+lc_bus_t *lc_bus_new(const char *url, lc_err_t *err);
+void lc_bus_free(lc_bus_t **bus);
+
+/* Connect now if not connected (honours backoff). UNAVAILABLE when the broker cannot be reached. */
+lc_rc lc_bus_connect(lc_bus_t *bus, lc_err_t *err);
+bool lc_bus_is_connected(const lc_bus_t *bus);
+/* Incremented on each successful (re)connect. */
+uint64_t lc_bus_generation(const lc_bus_t *bus);
+/* Smallest and largest reconnect backoff in ms (tests shrink it). */
+void lc_bus_set_backoff(lc_bus_t *bus, int min_ms, int max_ms);
+
+/* Declarations: performed now when connected (or connect first) and recorded for replay.
+ * type: "direct", "topic", "fanout". An empty queue name is not allowed (name queues yourself). */
+lc_rc lc_bus_declare_exchange(lc_bus_t *bus, const char *name, const char *type, bool durable,
+			      lc_err_t *err);
+/* exclusive+auto_delete queues are for per-process queues; durable for shared ones.
+ * max_priority, ttl etc. are not needed by livechat. */
+lc_rc lc_bus_declare_queue(lc_bus_t *bus, const char *name, bool durable, bool exclusive,
+			   bool auto_delete, lc_err_t *err);
+lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
+		  lc_err_t *err);
+/* Also removes the binding from the replay record. */
+lc_rc lc_bus_unbind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
+		    lc_err_t *err);
+lc_rc lc_bus_purge(lc_bus_t *bus, const char *queue, lc_err_t *err);
+lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err);
+
+/* Publish one persistent message and wait for the broker's confirm. message_id may be NULL.
+ * LC_OK only once the broker confirmed (ack); a nack or lost connection is UNAVAILABLE and the
+ * caller may retry (the message may then arrive twice: consumers dedup on message id). */
+lc_rc lc_bus_publish(lc_bus_t *bus, const char *exchange, const char *routing_key,
+		     const char *body, size_t len, const char *message_id, lc_err_t *err);
+
+/* A batch: publish n messages, then wait for all confirms (faster than n round trips).
+ * LC_OK only when every one was confirmed. */
+typedef struct lc_bus_msg {
+	const char *exchange;
+	const char *routing_key;
+	const char *body;
+	size_t len;
+	const char *message_id;
+} lc_bus_msg_t;
+lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc_err_t *err);
+
+/* Start consuming queue with manual acks and the given prefetch (recorded for replay). */
+lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err_t *err);
+/* Wait up to timeout_ms for one delivery. LC_OK + *out (caller frees with lc_bus_delivery_free),
+ * LC_ERR_TIMEOUT when nothing came, LC_ERR_UNAVAILABLE when the connection was lost (the next call
+ * reconnects and re-declares; unacked deliveries will be redelivered by the broker). */
+lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err_t *err);
+/* Ack / reject. A delivery from an older generation is silently ignored (LC_OK): the broker
+ * already requeued it when that connection closed. */
+lc_rc lc_bus_ack(lc_bus_t *bus, const lc_bus_delivery_t *d, lc_err_t *err);
+lc_rc lc_bus_nack(lc_bus_t *bus, const lc_bus_delivery_t *d, bool requeue, lc_err_t *err);
+void lc_bus_delivery_free(lc_bus_delivery_t **d);
+
+#endif

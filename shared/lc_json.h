@@ -1,0 +1,24 @@
+/* lc_json: small helpers over json-c used by fcgi and wsd. */
+#ifndef LC_JSON_H
+#define LC_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "lc_err.h"
+
+/* Parse exactly one JSON value from buf[0..len). Trailing garbage, depth > 32 or a parse error
+ * -> NULL with LC_ERR_INVALID and a reason ("invalid JSON at offset N"). Caller owns the result. */
+json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err);
+/* Field getters that tolerate absence: return def when missing or of another type. */
+const char *lc_json_get_str(json_object *obj, const char *key, const char *def);
+int64_t lc_json_get_int(json_object *obj, const char *key, int64_t def);
+bool lc_json_get_bool(json_object *obj, const char *key, bool def);
+/* Compact serialization; the string is owned by obj (json-c semantics). */
+const char *lc_json_str(json_object *obj);
+/* Build {"error":{"code":code,"message":message}}; fields (may be NULL) is an array of
+ * {"field":..,"reason":..} added as "fields" (ownership of fields passes to the result). */
+json_object *lc_json_error(const char *code, const char *message, json_object *fields);
+
+#endif

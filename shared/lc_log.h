@@ -1,0 +1,28 @@
+/* lc_log: one log entry point with level macros carrying __FILE__/__LINE__.
+ * Destination (stderr or syslog) and threshold come from config. Never pass a password, a token
+ * or a message body at info level or above. Thread-safe. */
+#ifndef LC_LOG_H
+#define LC_LOG_H
+
+typedef enum lc_log_level {
+	LC_LOG_ERROR = 0,
+	LC_LOG_WARN,
+	LC_LOG_INFO,
+	LC_LOG_DEBUG
+} lc_log_level;
+
+/* ident: program name for syslog; target: "stderr" or "syslog"; level: threshold. */
+void lc_log_init(const char *ident, const char *target, lc_log_level level);
+/* "error", "warn", "info", "debug" -> level; returns -1 for anything else. */
+int lc_log_level_parse(const char *name);
+void lc_log_write(lc_log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int lc_log_enabled(lc_log_level level);
+
+#define LC_ERROR(...) lc_log_write(LC_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define LC_WARN(...)  lc_log_write(LC_LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define LC_INFO(...)  lc_log_write(LC_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define LC_DEBUG(...) do { if (lc_log_enabled(LC_LOG_DEBUG)) \
+	lc_log_write(LC_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,148 @@
+/* lc_store: the MongoDB access layer on a mongoc client pool (thread-safe: each call pops a client
+ * from the pool and pushes it back). One function per operation. Documents come back as json-c
+ * objects the caller owns (json_object_put), with "id" as a string (never "_id") and dates as
+ * integer milliseconds since the epoch. A duplicate key is LC_ERR_CONFLICT, a server that cannot
+ * be reached is LC_ERR_UNAVAILABLE, a missing document LC_ERR_NOT_FOUND.
+ *
+ * Works against MongoDB 5+ and FerretDB 1.24: no transactions, no keys with '.' or '$'. */
+#ifndef LC_STORE_H
+#define LC_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "lc_err.h"
+
+typedef struct lc_store lc_store_t;
+
+/* uri: mongodb://...; db: database name. Does not contact the server (lazy), so a daemon can
+ * start while MongoDB is down. NULL + err on a malformed URI. */
+lc_store_t *lc_store_new(const char *uri, const char *db, lc_err_t *err);
+void lc_store_free(lc_store_t **store);
+/* Round trip to the server ("ping"). */
+lc_rc lc_store_ping(lc_store_t *store, lc_err_t *err);
+/* Create every index (idempotent) and seed what a first start needs: the built-in permission
+ * groups (lc_perm_builtin_groups) if absent, the settings document if absent. */
+lc_rc lc_store_init(lc_store_t *store, lc_err_t *err);
+/* Current time in ms since the epoch (the clock the store stamps documents with). */
+int64_t lc_store_now_ms(void);
+
+/* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at} */
+lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *display_name,
+			   const char *group, bool active, const char *password_hash,
+			   json_object **out, lc_err_t *err);
+/* Includes password_hash: callers that answer clients must remove it. */
+lc_rc lc_store_user_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
+lc_rc lc_store_user_get_by_username(lc_store_t *s, const char *username, json_object **out,
+				    lc_err_t *err);
+/* group NULL: any; active -1: any, 0/1: that. Sorted by username. *items: array (no
+ * password_hash), *total: count matching the filter ignoring skip/limit. */
+lc_rc lc_store_user_list(lc_store_t *s, const char *group, int active, int64_t skip, int64_t limit,
+			 json_object **items, int64_t *total, lc_err_t *err);
+/* NULL / -1 leaves a field unchanged. */
+lc_rc lc_store_user_update(lc_store_t *s, const char *id, const char *display_name,
+			   const char *group, int active, json_object **out, lc_err_t *err);
+lc_rc lc_store_user_set_password(lc_store_t *s, const char *id, const char *password_hash,
+				 lc_err_t *err);
+lc_rc lc_store_user_delete(lc_store_t *s, const char *id, lc_err_t *err);
+/* Users in group (active_only: only active ones). */
+lc_rc lc_store_user_count(lc_store_t *s, const char *group, bool active_only, int64_t *n,
+			  lc_err_t *err);
+
+/* ---- permission groups: {id (= name), name, permissions: [..], builtin, created_at} */
+lc_rc lc_store_group_create(lc_store_t *s, const char *name, json_object *permissions,
+			    json_object **out, lc_err_t *err);
+lc_rc lc_store_group_get(lc_store_t *s, const char *name, json_object **out, lc_err_t *err);
+lc_rc lc_store_group_list(lc_store_t *s, json_object **items, lc_err_t *err);
+lc_rc lc_store_group_update(lc_store_t *s, const char *name, json_object *permissions,
+			    json_object **out, lc_err_t *err);
+lc_rc lc_store_group_delete(lc_store_t *s, const char *name, lc_err_t *err);
+
+/* ---- auth sessions: {id (= token sha256 hex), user_id, created_at, expires_at} */
+lc_rc lc_store_session_create(lc_store_t *s, const char *token_hash, const char *user_id,
+			      int64_t expires_at_ms, lc_err_t *err);
+/* NOT_FOUND when absent or expired. */
+lc_rc lc_store_session_get(lc_store_t *s, const char *token_hash, json_object **out,
+			   lc_err_t *err);
+lc_rc lc_store_session_delete(lc_store_t *s, const char *token_hash, lc_err_t *err);
+/* Revoke every session of user_id except keep_hash (NULL: all). */
+lc_rc lc_store_session_delete_user(lc_store_t *s, const char *user_id, const char *keep_hash,
+				   lc_err_t *err);
+
+/* ---- login throttling: one document per failed attempt {username, at} */
+lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, int64_t at_ms,
+				 lc_err_t *err);
+lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, int64_t since_ms,
+				   int64_t *n, lc_err_t *err);
+lc_rc lc_store_login_failure_clear(lc_store_t *s, const char *username, lc_err_t *err);
+
+/* ---- canned responses: {id, owner_id, shortcut, title, text, created_at, updated_at};
+ * shortcut unique per owner (CONFLICT). */
+lc_rc lc_store_canned_create(lc_store_t *s, const char *owner_id, const char *shortcut,
+			     const char *title, const char *text, json_object **out, lc_err_t *err);
+lc_rc lc_store_canned_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
+/* owner_id NULL: every owner. prefix: shortcut starts with it; q: case-insensitive substring of
+ * title or text (matched literally, never as a regex). Sorted by shortcut. */
+lc_rc lc_store_canned_list(lc_store_t *s, const char *owner_id, const char *prefix, const char *q,
+			   int64_t skip, int64_t limit, json_object **items, int64_t *total,
+			   lc_err_t *err);
+/* NULL leaves a field unchanged. */
+lc_rc lc_store_canned_update(lc_store_t *s, const char *id, const char *shortcut,
+			     const char *title, const char *text, json_object **out, lc_err_t *err);
+lc_rc lc_store_canned_delete(lc_store_t *s, const char *id, lc_err_t *err);
+lc_rc lc_store_canned_delete_owner(lc_store_t *s, const char *owner_id, lc_err_t *err);
+
+/* ---- settings: one document; get returns every key (defaults filled in). */
+lc_rc lc_store_settings_get(lc_store_t *s, json_object **out, lc_err_t *err);
+/* patch: already validated object with a subset of keys. *out: the full settings after. */
+lc_rc lc_store_settings_update(lc_store_t *s, json_object *patch, json_object **out,
+			       lc_err_t *err);
+
+/* ---- rooms: {id, channel, customer_id, customer_name, status: waiting|engaged|closed,
+ * agent_id, agent_name, declined_by: [user ids], created_at, engaged_at, closed_at,
+ * close_reason, last_seq} */
+/* Open a waiting room for (channel, customer_id), or return the open one (waiting or engaged)
+ * that customer already has: *created tells which. */
+lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
+			 const char *customer_name, json_object **out, bool *created,
+			 lc_err_t *err);
+lc_rc lc_store_room_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
+/* The open room (waiting or engaged) of a customer: NOT_FOUND when none. */
+lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *customer_id,
+			      json_object **out, lc_err_t *err);
+/* status NULL: any. Newest first. */
+lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
+			 json_object **items, int64_t *total, lc_err_t *err);
+/* Agent's engaged rooms. */
+lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,
+			       lc_err_t *err);
+/* One conditional update waiting -> engaged. CONFLICT when the room is not waiting (someone
+ * else won, or it closed); NOT_FOUND when there is no such room. *out: room after. */
+lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
+			  const char *agent_name, json_object **out, lc_err_t *err);
+lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err);
+/* Any open status -> closed with reason. CONFLICT when already closed. */
+lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
+			  lc_err_t *err);
+
+/* ---- messages: {id, room_id, channel, customer_id, seq, sender: customer|agent|system,
+ * author, text, ts}. seq increases within a room (allocated with $inc on the room's last_seq;
+ * gaps are possible, order is total). */
+/* Store a message once: msg_id is the unique id (gateway message id, or one wsd generated).
+ * A second call with the same msg_id stores nothing and returns LC_OK with the stored message
+ * and *duplicate = true. */
+lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *room_id,
+			      const char *sender, const char *author, const char *text,
+			      int64_t ts_ms, json_object **out, bool *duplicate, lc_err_t *err);
+/* Messages of a room with seq > after_seq (after_seq < 0: from the start), oldest first, at most
+ * limit. */
+lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,
+				  int64_t limit, json_object **items, lc_err_t *err);
+/* Page through a room newest first: seq < before_seq (before_seq <= 0: from the newest). */
+lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t before_seq,
+				   int64_t limit, json_object **items, lc_err_t *err);
+/* The last limit messages of a customer across all their rooms, returned oldest first. */
+lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *customer_id,
+			       int64_t limit, json_object **items, lc_err_t *err);
+
+#endif
