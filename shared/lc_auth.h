@@ -10,6 +10,7 @@
 #include "lc_err.h"
 
 #define LC_AUTH_MIN_ITERATIONS 210000
+#define LC_AUTH_MAX_ITERATIONS 10000000 /* a stored string above this is refused (CPU DoS) */
 #define LC_AUTH_TOKEN_LEN 43        /* 32 random bytes, base64url without padding */
 #define LC_AUTH_TOKEN_HASH_LEN 64   /* SHA-256, lower-case hex */
 

@@ -1,1 +1,367 @@
-/* placeholder until implemented */
+/* lc_config: livechat.conf. Every key is declared once in config_keys[] (name, type, default,
+ * bounds or allowed values, help); the parser, the environment overrides, the getters and
+ * `--help-config` all work from that table. A loaded config is never modified afterwards, so
+ * any number of threads may read it without locking. */
+#include "config.h"
+#include "lc_config.h"
+#include "lc_alloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LC_SYSCONFDIR
+#define LC_SYSCONFDIR "/etc"
+#endif
+
+#define LC_CONFIG_MAGIC 0x6c63636fU   /* "lcco" */
+#define ENV_PREFIX "LIVECHAT_"
+
+typedef enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL } cfg_type;
+
+typedef struct cfg_key {
+	const char *name;
+	cfg_type type;
+	const char *def;                 /* default, written as it would be in the file */
+	int64_t min, max;                /* CFG_INT bounds (inclusive) */
+	const char *const *allowed;      /* CFG_STR: NULL-terminated allowed values, or NULL */
+	const char *charset;             /* CFG_STR: every byte must be one of these, or NULL */
+	const char *charset_desc;        /* the same for humans: "a-z0-9_.-" */
+	bool nonempty;                   /* CFG_STR: the empty string is refused */
+	const char *help;
+} cfg_key_t;
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const cookie_modes[] = { "auto", "always", "never", NULL };
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ" LOWER_DIGITS
+
+#define STR(n, d, ne, h)             { n, CFG_STR, d, 0, 0, NULL, NULL, NULL, ne, h }
+#define STR_CS(n, d, cs, desc, h)    { n, CFG_STR, d, 0, 0, NULL, cs, desc, true, h }
+#define ENUM(n, d, list, h)          { n, CFG_STR, d, 0, 0, list, NULL, NULL, true, h }
+#define INT(n, d, lo, hi, h)         { n, CFG_INT, d, lo, hi, NULL, NULL, NULL, false, h }
+
+static const cfg_key_t config_keys[] = {
+	STR("mongo_uri", "mongodb://127.0.0.1:27017/", true, "MongoDB connection URI"),
+	STR_CS("mongo_db", "livechat", ALNUM "_-", "A-Za-z0-9_-", "MongoDB database name"),
+	STR("amqp_url", "amqp://guest:guest@127.0.0.1:5672/", true, "RabbitMQ URL"),
+	STR_CS("amqp_prefix", "livechat", LOWER_DIGITS "_.-", "a-z0-9_.-",
+	       "first part of the name of every exchange and queue livechat declares"),
+	ENUM("log_level", "info", log_levels, "log threshold"),
+	ENUM("log_target", "stderr", log_targets, "where log lines go"),
+	INT("pbkdf2_iterations", "210000", 210000, 10000000,
+	    "PBKDF2-HMAC-SHA512 iterations for new password hashes"),
+	INT("token_ttl", "43200", 60, 31536000, "session lifetime in seconds"),
+	INT("login_max_failures", "5", 1, 100, "failed logins allowed per user and address in login_window"),
+	INT("login_window", "900", 10, 86400, "seconds over which failed logins are counted"),
+	ENUM("cookie_secure", "auto", cookie_modes,
+	     "Secure flag of the session cookie: auto (when the request came over https), always, never"),
+	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
+	STR("wsd_listen", "127.0.0.1", true, "address livechat-wsd listens on"),
+	INT("wsd_port", "8090", 1, 65535, "port livechat-wsd listens on"),
+	STR("wsd_node_id", "", false, "unique id of this wsd process; empty: hostname-pid"),
+	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
+	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
+};
+#define NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+typedef struct cfg_value {
+	char *s;            /* CFG_STR */
+	int64_t i;          /* CFG_INT, CFG_BOOL (0/1) */
+	int line;           /* line of the file that set it, 0 when not from the file */
+} cfg_value_t;
+
+struct lc_config {
+	unsigned magic;
+	cfg_value_t v[NKEYS];
+};
+
+static const cfg_key_t *find_key(const char *name, size_t *index)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(config_keys[i].name, name) == 0) {
+			if (index != NULL)
+				*index = i;
+			return &config_keys[i];
+		}
+	}
+	return NULL;
+}
+
+static void join_list(const char *const *list, const char *sep, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; list[i] != NULL; i++) {
+		int n = snprintf(buf + used, size - used, "%s%s", i ? sep : "", list[i]);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Parse text for key k into *out. On failure writes a reason ("must be ...") into why. */
+static bool parse_value(const cfg_key_t *k, const char *text, cfg_value_t *out, char *why, size_t whylen)
+{
+	switch (k->type) {
+	case CFG_INT: {
+		char *end = NULL;
+		errno = 0;
+		long long n = strtoll(text, &end, 10);
+		if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' || errno == ERANGE) {
+			snprintf(why, whylen, "must be an integer between %" PRId64 " and %" PRId64,
+				 k->min, k->max);
+			return false;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(why, whylen, "must be between %" PRId64 " and %" PRId64, k->min, k->max);
+			return false;
+		}
+		out->i = n;
+		return true;
+	}
+	case CFG_BOOL: {
+		static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+		static const char *const no[] = { "false", "no", "off", "0", NULL };
+		for (size_t i = 0; yes[i] != NULL; i++) {
+			if (strcasecmp(text, yes[i]) == 0) {
+				out->i = 1;
+				return true;
+			}
+			if (strcasecmp(text, no[i]) == 0) {
+				out->i = 0;
+				return true;
+			}
+		}
+		snprintf(why, whylen, "must be true or false");
+		return false;
+	}
+	case CFG_STR:
+		if (k->nonempty && text[0] == '\0') {
+			snprintf(why, whylen, "must not be empty");
+			return false;
+		}
+		if (k->allowed != NULL) {
+			bool found = false;
+			for (size_t i = 0; k->allowed[i] != NULL && !found; i++)
+				found = strcmp(k->allowed[i], text) == 0;
+			if (!found) {
+				char list[160];
+				join_list(k->allowed, ", ", list, sizeof list);
+				snprintf(why, whylen, "must be one of: %s", list);
+				return false;
+			}
+		}
+		if (k->charset != NULL && strspn(text, k->charset) != strlen(text)) {
+			snprintf(why, whylen, "may contain only the characters [%s]", k->charset_desc);
+			return false;
+		}
+		free(out->s);
+		out->s = lc_strdup(text);
+		return true;
+	}
+	LC_ASSERT(!"unknown config key type");
+	return false;
+}
+
+static lc_config_t *config_alloc_defaults(void)
+{
+	lc_config_t *cfg = lc_calloc(1, sizeof *cfg);
+	char why[LC_ERR_REASON_MAX];
+
+	cfg->magic = LC_CONFIG_MAGIC;
+	for (size_t i = 0; i < NKEYS; i++) {
+		/* A default that fails its own bounds is a bug in the table. */
+		bool ok = parse_value(&config_keys[i], config_keys[i].def, &cfg->v[i], why, sizeof why);
+		LC_ASSERT(ok);
+	}
+	return cfg;
+}
+
+static bool apply_env(lc_config_t *cfg, lc_err_t *err)
+{
+	char var[96], why[LC_ERR_REASON_MAX];
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const cfg_key_t *k = &config_keys[i];
+		size_t n = snprintf(var, sizeof var, ENV_PREFIX "%s", k->name);
+		LC_ASSERT(n < sizeof var);
+		for (char *p = var; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		const char *val = getenv(var);
+		if (val == NULL)
+			continue;
+		if (!parse_value(k, val, &cfg->v[i], why, sizeof why)) {
+			lc_err_set_field(err, LC_ERR_INVALID, k->name, "environment variable %s: %s", var, why);
+			return false;
+		}
+		cfg->v[i].line = 0;
+	}
+	return true;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool load_file(lc_config_t *cfg, const char *path, lc_err_t *err)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	int lineno = 0;
+	bool ok = false;
+	char why[LC_ERR_REASON_MAX];
+
+	if (f == NULL) {
+		lc_err_set(err, LC_ERR_INVALID, "cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	while (getline(&buf, &cap, f) != -1) {
+		lineno++;
+		/* '#' starts a comment anywhere: no value needs one (URLs percent-encode it). */
+		char *hash = strchr(buf, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char *line = trim(buf);
+		if (*line == '\0')
+			continue;
+		char *eq = strchr(line, '=');
+		if (eq == NULL) {
+			lc_err_set(err, LC_ERR_INVALID, "%s:%d: expected 'key = value'", path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		char *key = trim(line);
+		char *val = trim(eq + 1);
+		size_t idx;
+		const cfg_key_t *k = find_key(key, &idx);
+		if (k == NULL) {
+			lc_err_set_field(err, LC_ERR_INVALID, key, "%s:%d: unknown key '%.64s'", path, lineno, key);
+			goto fail;
+		}
+		if (cfg->v[idx].line != 0) {
+			lc_err_set_field(err, LC_ERR_INVALID, key, "%s:%d: key '%s' already set on line %d",
+					 path, lineno, key, cfg->v[idx].line);
+			goto fail;
+		}
+		if (!parse_value(k, val, &cfg->v[idx], why, sizeof why)) {
+			lc_err_set_field(err, LC_ERR_INVALID, key, "%s:%d: key '%s': %s", path, lineno, key, why);
+			goto fail;
+		}
+		cfg->v[idx].line = lineno;
+	}
+	if (ferror(f)) {
+		lc_err_set(err, LC_ERR_INVALID, "%s: read error: %s", path, strerror(errno));
+		goto fail;
+	}
+	ok = true;
+fail:
+	free(buf);
+	fclose(f);
+	return ok;
+}
+
+lc_config_t *lc_config_new_defaults(lc_err_t *err)
+{
+	return lc_config_load(NULL, err);
+}
+
+lc_config_t *lc_config_load(const char *path, lc_err_t *err)
+{
+	lc_config_t *cfg = config_alloc_defaults();
+
+	if (path != NULL && !load_file(cfg, path, err))
+		goto fail;
+	if (!apply_env(cfg, err))
+		goto fail;
+	return cfg;
+fail:
+	lc_config_free(&cfg);
+	return NULL;
+}
+
+void lc_config_free(lc_config_t **cfgp)
+{
+	if (cfgp == NULL || *cfgp == NULL)
+		return;
+	lc_config_t *cfg = *cfgp;
+	LC_CHECK_OBJ(cfg, LC_CONFIG_MAGIC);
+	for (size_t i = 0; i < NKEYS; i++)
+		free(cfg->v[i].s);
+	cfg->magic = 0;
+	free(cfg);
+	*cfgp = NULL;
+}
+
+static const cfg_value_t *get(const lc_config_t *cfg, const char *key, cfg_type type)
+{
+	size_t idx = 0;
+	LC_CHECK_OBJ(cfg, LC_CONFIG_MAGIC);
+	const cfg_key_t *k = find_key(key, &idx);
+	LC_ASSERT(k != NULL && "config key not declared in config_keys[]");
+	LC_ASSERT(k->type == type && "config key read with the wrong type");
+	return &cfg->v[idx];
+}
+
+const char *lc_config_str(const lc_config_t *cfg, const char *key)
+{
+	return get(cfg, key, CFG_STR)->s;
+}
+
+int64_t lc_config_int(const lc_config_t *cfg, const char *key)
+{
+	return get(cfg, key, CFG_INT)->i;
+}
+
+int lc_config_bool(const lc_config_t *cfg, const char *key)
+{
+	return (int)get(cfg, key, CFG_BOOL)->i;
+}
+
+const char *lc_config_default_path(void)
+{
+	const char *env = getenv("LIVECHAT_CONFIG");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return LC_SYSCONFDIR "/livechat/livechat.conf";
+}
+
+void lc_config_dump_table(FILE *out)
+{
+	static const char *const type_names[] = { "str", "int", "bool" };
+	char bounds[200];
+
+	if (out == NULL)
+		out = stdout;
+	fprintf(out, "%-20s %-5s %-28s %-26s %s\n", "KEY", "TYPE", "DEFAULT", "ALLOWED", "HELP");
+	for (size_t i = 0; i < NKEYS; i++) {
+		const cfg_key_t *k = &config_keys[i];
+		bounds[0] = '\0';
+		if (k->type == CFG_INT)
+			snprintf(bounds, sizeof bounds, "%" PRId64 "..%" PRId64, k->min, k->max);
+		else if (k->type == CFG_BOOL)
+			snprintf(bounds, sizeof bounds, "true|false");
+		else if (k->allowed != NULL)
+			join_list(k->allowed, "|", bounds, sizeof bounds);
+		else if (k->charset != NULL)
+			snprintf(bounds, sizeof bounds, "[%s]+", k->charset_desc);
+		else
+			snprintf(bounds, sizeof bounds, "%s", k->nonempty ? "non-empty" : "any");
+		fprintf(out, "%-20s %-5s %-28s %-26s %s\n", k->name, type_names[k->type],
+			k->def[0] ? k->def : "\"\"", bounds, k->help);
+	}
+	fprintf(out, "\nEach key can be overridden by the environment variable " ENV_PREFIX
+		"<KEY IN UPPER CASE>.\n");
+}

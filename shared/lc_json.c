@@ -1,1 +1,175 @@
-/* placeholder until implemented */
+/* lc_json: strict parsing of request bodies and frames (one value, bounded depth, UTF-8) and
+ * small tolerant getters and the shared error-body builder over json-c. */
+#include "config.h"
+#include "lc_json.h"
+#include "lc_alloc.h"
+#include "lc_validate.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LC_JSON_MAX_DEPTH 32
+
+/* json-c accepts NaN and Infinity even in strict mode; RFC 8259 does not. Depth is bounded
+ * by the tokener, so the recursion is too. */
+static bool has_non_finite(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_double: {
+		double d = json_object_get_double(o);
+		return d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (has_non_finite(json_object_array_get_idx(o, i)))
+				return true;
+		return false;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (has_non_finite(v))
+				return true;
+		}
+		return false;
+	}
+	default:
+		return false;
+	}
+}
+
+json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
+{
+	json_tokener *tok = NULL;
+	json_object *obj = NULL;
+	char *copy = NULL;
+
+	if (buf == NULL || len == 0) {
+		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: empty input");
+		goto fail;
+	}
+	if (len >= INT_MAX) {
+		lc_err_set(err, LC_ERR_TOO_LARGE, "invalid JSON: input too large");
+		goto fail;
+	}
+	/* What json-c lets through even in strict mode, checked here in one pass:
+	 * - raw control characters (RFC 8259 wants them escaped inside strings; json-c would also
+	 *   stop at a NUL, silently hiding the rest of the input);
+	 * - single-quoted strings (accepted as object keys). */
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) {
+			lc_err_set(err, LC_ERR_INVALID,
+				   "invalid JSON at offset %zu: unescaped control character", i);
+			goto fail;
+		}
+		if (in_string) {
+			if (c == '\\')
+				i++;    /* skip the escaped character, whatever it is */
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '\'') {
+			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: unexpected character", i);
+			goto fail;
+		}
+	}
+	/* json-c's own UTF-8 check lets encoded surrogates (CESU-8) through. */
+	if (!lc_utf8_valid(buf, len)) {
+		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: not valid UTF-8");
+		goto fail;
+	}
+	tok = json_tokener_new_ex(LC_JSON_MAX_DEPTH);
+	if (tok == NULL) {
+		lc_err_set(err, LC_ERR_INTERNAL, "cannot allocate JSON tokener");
+		goto fail;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* Include the terminating NUL so a bare top-level number ("12") is complete rather than
+	 * "continue"; the copy makes buf safe to read one byte past len. */
+	copy = lc_strndup(buf, len);
+	obj = json_tokener_parse_ex(tok, copy, (int)len + 1);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	if (end > len)
+		end = len;      /* it may count the NUL we added */
+	if (obj == NULL || jerr != json_tokener_success) {
+		if (jerr == json_tokener_success || jerr == json_tokener_continue)
+			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: unexpected end of input",
+				   len);
+		else if (jerr == json_tokener_error_depth)
+			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: nesting deeper than %d",
+				   end, LC_JSON_MAX_DEPTH);
+		else
+			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: %s", end,
+				   json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		obj = NULL;
+		goto fail;
+	}
+	/* The tokener stops after the first value; anything but whitespace after it is garbage. */
+	for (size_t i = end; i < len; i++) {
+		if (!strchr(" \t\r\n", copy[i])) {
+			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: trailing characters", i);
+			json_object_put(obj);
+			obj = NULL;
+			goto fail;
+		}
+	}
+	if (has_non_finite(obj)) {
+		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: NaN and Infinity are not JSON numbers");
+		json_object_put(obj);
+		obj = NULL;
+	}
+fail:
+	free(copy);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return obj;
+}
+
+const char *lc_json_get_str(json_object *obj, const char *key, const char *def)
+{
+	json_object *v = NULL;
+	if (obj == NULL || key == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return def;
+	return json_object_get_string(v);
+}
+
+int64_t lc_json_get_int(json_object *obj, const char *key, int64_t def)
+{
+	json_object *v = NULL;
+	if (obj == NULL || key == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return def;
+	return json_object_get_int64(v);
+}
+
+bool lc_json_get_bool(json_object *obj, const char *key, bool def)
+{
+	json_object *v = NULL;
+	if (obj == NULL || key == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return def;
+	return json_object_get_boolean(v);
+}
+
+const char *lc_json_str(json_object *obj)
+{
+	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+json_object *lc_json_error(const char *code, const char *message, json_object *fields)
+{
+	json_object *inner = json_object_new_object();
+	json_object_object_add(inner, "code", json_object_new_string(code ? code : "internal"));
+	json_object_object_add(inner, "message", json_object_new_string(message ? message : ""));
+	if (fields != NULL)
+		json_object_object_add(inner, "fields", fields);
+	json_object *outer = json_object_new_object();
+	json_object_object_add(outer, "error", inner);
+	return outer;
+}

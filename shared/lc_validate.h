@@ -19,7 +19,8 @@ typedef struct lc_vrule {
 	const char *field;
 	lc_vtype type;
 	bool required;
-	int64_t min;              /* string: min length in UTF-8 characters; int: min value; array: min items */
+	int64_t min;              /* string: min length in UTF-8 characters; int: min value (always
+				   * applied: use INT64_MIN for none); array: min items */
 	int64_t max;              /* 0 = unbounded */
 	const char *pattern;      /* POSIX extended regex the whole string must match, or NULL */
 	const char *const *one_of;/* NULL-terminated list of allowed strings, or NULL */
