@@ -3,7 +3,8 @@
  * thread. Declarations (exchanges, queues, bindings, consumers) are recorded and replayed after
  * every reconnect; a lost connection is re-opened with exponential backoff (100 ms .. 5 s) on the
  * next call. Messages are published persistent with publisher confirms; consumers use manual
- * acknowledgements. The topology livechat uses is in docs/bus.md. */
+ * acknowledgements. The topology livechat uses is in docs/topology.md; how the client behaves
+ * (confirms, acks, reconnect and replay, every timeout) in docs/bus-client.md. */
 #ifndef LC_BUS_H
 #define LC_BUS_H
 
@@ -33,7 +34,8 @@ void lc_bus_free(lc_bus_t **bus);
 /* Connect now if not connected (honours backoff). UNAVAILABLE when the broker cannot be reached. */
 lc_rc lc_bus_connect(lc_bus_t *bus, lc_err_t *err);
 bool lc_bus_is_connected(const lc_bus_t *bus);
-/* Incremented on each successful (re)connect. */
+/* Incremented on each successful (re)connect, and when the channel is re-opened after the
+ * broker closed it (delivery tags are per channel). */
 uint64_t lc_bus_generation(const lc_bus_t *bus);
 /* Smallest and largest reconnect backoff in ms (tests shrink it). */
 void lc_bus_set_backoff(lc_bus_t *bus, int min_ms, int max_ms);
@@ -52,7 +54,10 @@ lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const 
 lc_rc lc_bus_unbind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
 		    lc_err_t *err);
 lc_rc lc_bus_purge(lc_bus_t *bus, const char *queue, lc_err_t *err);
+/* Deleting a queue also forgets its bindings and consumer; deleting an exchange forgets the
+ * bindings to it. Deleting what does not exist is LC_OK (RabbitMQ 3.10 says delete-ok). */
 lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err);
+lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err);
 
 /* Publish one persistent message and wait for the broker's confirm. message_id may be NULL.
  * LC_OK only once the broker confirmed (ack); a nack or lost connection is UNAVAILABLE and the

@@ -1,0 +1,713 @@
+/* Tests of lc_bus against real RabbitMQ: the shared broker at $LIVECHAT_AMQP_URL (names unique
+ * to this run, deleted at the end) and, for the broker-restart test, a private node started by
+ * bus/rabbit-node.sh on free ports, so the shared broker is never stopped. */
+#include "config.h"
+#include "lc_bus.h"
+#include "lc_log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+
+#define POLL_MS 5000            /* a delivery that is due arrives well within this */
+#define EMPTY_MS 500            /* "nothing more comes": a poll this long times out */
+
+static const char *shared_url;
+static char names[32][96];       /* what this run created on the shared broker */
+static int nnames;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A unique name for this run and test: lc-test-bus-<pid>-<what>. */
+static const char *name(const char *what)
+{
+	LC_ASSERT(nnames < (int)(sizeof(names) / sizeof(names[0])));
+	snprintf(names[nnames], sizeof(names[0]), "lc-test-bus-%ld-%s", (long)getpid(), what);
+	return names[nnames++];
+}
+
+static lc_bus_t *bus_open(const char *url)
+{
+	lc_err_t err;
+	lc_bus_t *bus = lc_bus_new(url, &err);
+
+	if (bus == NULL)
+		fprintf(stderr, "\n  lc_bus_new(%s): %s\n", url, err.reason);
+	return bus;
+}
+
+/* Exchange ex (direct) and queue q bound with key, all transient. */
+static bool topology(lc_bus_t *bus, const char *ex, const char *q, const char *key)
+{
+	lc_err_t err;
+
+	if (lc_bus_declare_exchange(bus, ex, "direct", false, &err) != LC_OK ||
+	    lc_bus_declare_queue(bus, q, false, false, false, &err) != LC_OK ||
+	    lc_bus_bind(bus, q, ex, key, &err) != LC_OK) {
+		fprintf(stderr, "\n  topology: %s\n", err.reason);
+		return false;
+	}
+	return true;
+}
+
+static lc_rc poll_one(lc_bus_t *bus, int ms, lc_bus_delivery_t **d)
+{
+	lc_err_t err;
+	lc_rc rc = lc_bus_poll(bus, ms, d, &err);
+
+	if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
+		fprintf(stderr, "\n  poll: %s: %s\n", lc_rc_name(rc), err.reason);
+	return rc;
+}
+
+static lc_rc publish(lc_bus_t *bus, const char *ex, const char *key, const char *body,
+		     const char *id)
+{
+	lc_err_t err;
+	lc_rc rc = lc_bus_publish(bus, ex, key, body, strlen(body), id, &err);
+
+	if (rc != LC_OK)
+		fprintf(stderr, "\n  publish: %s: %s\n", lc_rc_name(rc), err.reason);
+	return rc;
+}
+
+static void drop(const char *ex, const char *q)
+{
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_EQUAL(lc_bus_delete_queue(bus, q, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_delete_exchange(bus, ex, &err), LC_OK);
+	lc_bus_free(&bus);
+}
+
+static void test_published_message_is_confirmed_consumed_and_gone_once_acked(void)
+{
+	const char *ex = name("ack-ex"), *q = name("ack-q");
+	lc_bus_t *pub = bus_open(shared_url), *con = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(pub != NULL && con != NULL);
+	CU_ASSERT_FATAL(topology(pub, ex, q, "k"));
+	CU_ASSERT_EQUAL(publish(pub, ex, "k", "{\"n\":1}", "m-1"), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 10, &err), LC_OK);
+	CU_ASSERT_TRUE(lc_bus_is_connected(con));
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"n\":1}");
+	CU_ASSERT_EQUAL(d->len, 7);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d->message_id);
+	CU_ASSERT_STRING_EQUAL(d->message_id, "m-1");
+	CU_ASSERT_STRING_EQUAL(d->exchange, ex);
+	CU_ASSERT_STRING_EQUAL(d->routing_key, "k");
+	CU_ASSERT_FALSE(d->redelivered);
+	CU_ASSERT_EQUAL(d->gen, lc_bus_generation(con));
+	CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	/* A new consumer sees nothing either: the broker got the ack. */
+	lc_bus_free(&con);
+	CU_ASSERT_PTR_NULL(con);
+	con = bus_open(shared_url);
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 10, &err), LC_OK);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	lc_bus_free(&pub);
+	drop(ex, q);
+}
+
+static void test_unacked_message_is_redelivered_to_the_next_consumer(void)
+{
+	const char *ex = name("redeliver-ex"), *q = name("redeliver-q");
+	lc_bus_t *pub = bus_open(shared_url), *con = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(pub != NULL && con != NULL);
+	CU_ASSERT_FATAL(topology(pub, ex, q, "k"));
+	CU_ASSERT_EQUAL(publish(pub, ex, "k", "{\"x\":\"unacked\"}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
+	CU_ASSERT_FALSE(d->redelivered);
+	CU_ASSERT_PTR_NULL(d->message_id);
+	lc_bus_delivery_free(&d);
+	lc_bus_free(&con);      /* closes the connection without an ack */
+
+	con = bus_open(shared_url);
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"x\":\"unacked\"}");
+	CU_ASSERT_TRUE(d->redelivered);
+	CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	lc_bus_free(&pub);
+	drop(ex, q);
+}
+
+static void test_nack_with_requeue_redelivers_and_without_requeue_drops(void)
+{
+	const char *ex = name("nack-ex"), *q = name("nack-q");
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+
+	/* One bus both publishes and consumes: deliveries arriving while it waits for a publisher
+	 * confirm are kept for the next poll. */
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_FATAL(topology(bus, ex, q, "k"));
+	CU_ASSERT_EQUAL(lc_bus_consume(bus, q, 5, &err), LC_OK);
+	CU_ASSERT_EQUAL(publish(bus, ex, "k", "{\"try\":1}", "n-1"), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(poll_one(bus, POLL_MS, &d), LC_OK);
+	CU_ASSERT_FALSE(d->redelivered);
+	CU_ASSERT_EQUAL(lc_bus_nack(bus, d, true, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+
+	CU_ASSERT_EQUAL_FATAL(poll_one(bus, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"try\":1}");
+	CU_ASSERT_STRING_EQUAL(d->message_id, "n-1");
+	CU_ASSERT_TRUE(d->redelivered);
+	CU_ASSERT_EQUAL(lc_bus_nack(bus, d, false, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	CU_ASSERT_EQUAL(poll_one(bus, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&bus);
+	drop(ex, q);
+}
+
+static void test_batch_of_1000_is_confirmed_and_consumed_in_order(void)
+{
+	enum { N = 1000 };
+	const char *ex = name("batch-ex"), *q = name("batch-q");
+	lc_bus_t *pub = bus_open(shared_url), *con = bus_open(shared_url);
+	static char bodies[N][32], ids[N][16];
+	lc_bus_msg_t msgs[N];
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	int i, in_order = 0;
+	int64_t t0;
+
+	CU_ASSERT_FATAL(pub != NULL && con != NULL);
+	CU_ASSERT_FATAL(topology(pub, ex, q, "b"));
+	for (i = 0; i < N; i++) {
+		snprintf(bodies[i], sizeof(bodies[i]), "{\"i\":%d}", i);
+		snprintf(ids[i], sizeof(ids[i]), "b-%d", i);
+		msgs[i] = (lc_bus_msg_t){ ex, "b", bodies[i], strlen(bodies[i]), ids[i] };
+	}
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(lc_bus_publish_batch(pub, msgs, N, &err), LC_OK);
+	fprintf(stderr, "\n  [batch of %d confirmed in %lld ms]", N, (long long)(now_ms() - t0));
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 200, &err), LC_OK);
+	for (i = 0; i < N; i++) {
+		if (poll_one(con, POLL_MS, &d) != LC_OK)
+			break;
+		if (strcmp(d->body, bodies[i]) == 0 && d->message_id != NULL &&
+		    strcmp(d->message_id, ids[i]) == 0)
+			in_order++;
+		CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+		lc_bus_delivery_free(&d);
+	}
+	CU_ASSERT_EQUAL(i, N);
+	CU_ASSERT_EQUAL(in_order, N);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	lc_bus_free(&pub);
+	drop(ex, q);
+}
+
+static void test_unbound_key_no_longer_routes(void)
+{
+	const char *ex = name("unbind-ex"), *q = name("unbind-q");
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_FATAL(topology(bus, ex, q, "keep"));
+	CU_ASSERT_EQUAL(lc_bus_bind(bus, q, ex, "gone", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_unbind(bus, q, ex, "gone", &err), LC_OK);
+	/* Unroutable messages are still confirmed (no mandatory flag): they just vanish. */
+	CU_ASSERT_EQUAL(publish(bus, ex, "gone", "{\"k\":\"gone\"}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(publish(bus, ex, "keep", "{\"k\":\"keep\"}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(bus, q, 10, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(poll_one(bus, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"k\":\"keep\"}");
+	CU_ASSERT_EQUAL(lc_bus_ack(bus, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	CU_ASSERT_EQUAL(poll_one(bus, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&bus);
+	drop(ex, q);
+}
+
+static void test_publish_to_missing_exchange_is_not_found_and_bus_carries_on(void)
+{
+	const char *ex = name("missing-ex"), *q = name("missing-q");
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	uint64_t gen;
+
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_FATAL(topology(bus, ex, q, "k"));
+	CU_ASSERT_EQUAL(lc_bus_consume(bus, q, 10, &err), LC_OK);
+	gen = lc_bus_generation(bus);
+	CU_ASSERT_EQUAL(lc_bus_publish(bus, "lc-test-bus-no-such-exchange", "k", "{}", 2, NULL, &err),
+			LC_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "404"));
+	/* The channel is re-opened (a new generation) and the consumer re-registered. */
+	CU_ASSERT_EQUAL(publish(bus, ex, "k", "{\"after\":\"404\"}", NULL), LC_OK);
+	CU_ASSERT(lc_bus_generation(bus) > gen);
+	CU_ASSERT_EQUAL_FATAL(poll_one(bus, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"after\":\"404\"}");
+	CU_ASSERT_EQUAL(lc_bus_ack(bus, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	lc_bus_free(&bus);
+	drop(ex, q);
+}
+
+static void test_bad_arguments_are_invalid_not_crashes(void)
+{
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	char longname[300];
+
+	CU_ASSERT_FATAL(bus != NULL);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(bus, "", false, false, false, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(bus, NULL, false, false, false, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(bus, longname, false, false, false, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_exchange(bus, "lc-test-bus-x", "bogus", false, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.field, "type");
+	CU_ASSERT_EQUAL(lc_bus_bind(bus, "q", NULL, "k", &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_publish(bus, NULL, "k", "{}", 2, NULL, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_publish(bus, "", "k", NULL, 5, NULL, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_ack(bus, NULL, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_consume(bus, "", 1, &err), LC_ERR_INVALID);
+	/* Consuming a queue that does not exist: the broker's 404, and the bus still works. */
+	CU_ASSERT_EQUAL(lc_bus_consume(bus, "lc-test-bus-no-such-queue", 1, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(poll_one(bus, 200, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&bus);
+	lc_bus_free(&bus);      /* NULL is fine */
+}
+
+static void test_malformed_url_gives_null_and_invalid(void)
+{
+	static const char *const bad[] = {
+		"", "http://127.0.0.1:5672/", "amqp://127.0.0.1:notaport/", "amqp://127.0.0.1:99999/",
+		"amqps://127.0.0.1/", "127.0.0.1:5672", "amqp://[::1/",
+	};
+	size_t i;
+	lc_err_t err;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lc_bus_t *bus = lc_bus_new(bad[i], &err);
+
+		CU_ASSERT_PTR_NULL(bus);
+		CU_ASSERT_EQUAL(err.code, LC_ERR_INVALID);
+		if (bus != NULL || err.code != LC_ERR_INVALID)
+			fprintf(stderr, "\n  accepted: %s\n", bad[i]);
+		lc_bus_free(&bus);
+	}
+	CU_ASSERT_PTR_NULL(lc_bus_new(NULL, &err));
+	CU_ASSERT_EQUAL(err.code, LC_ERR_INVALID);
+}
+
+/* A loopback port nobody listens on (bound, then closed). */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void test_closed_port_is_unavailable_at_once(void)
+{
+	char url[64];
+	lc_bus_t *bus;
+	lc_err_t err;
+	int64_t t0;
+	int port = free_port();
+
+	CU_ASSERT_FATAL(port > 0);
+	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d/", port);
+	bus = bus_open(url);    /* connects lazily: a daemon may start before its broker */
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_FALSE(lc_bus_is_connected(bus));
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(lc_bus_connect(bus, &err), LC_ERR_UNAVAILABLE);
+	fprintf(stderr, "\n  [refused in %lld ms: %s]", (long long)(now_ms() - t0), err.reason);
+	/* Within the backoff window the next calls fail without touching the network. */
+	CU_ASSERT_EQUAL(lc_bus_publish(bus, "x", "k", "{}", 2, NULL, &err), LC_ERR_UNAVAILABLE);
+	/* Declarations made meanwhile are kept for the connect that will come. */
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(bus, "lc-test-bus-later", false, false, false, &err),
+			LC_ERR_UNAVAILABLE);
+	CU_ASSERT_FALSE(lc_bus_is_connected(bus));
+	CU_ASSERT_EQUAL(lc_bus_generation(bus), 0);
+	lc_bus_free(&bus);
+}
+
+static void test_silent_listener_fails_after_the_handshake_timeout(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char url[64];
+	lc_bus_t *bus;
+	lc_err_t err;
+	int64_t t0, took;
+
+	/* Listens (the kernel completes the TCP handshake) but never speaks AMQP. */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			listen(fd, 4) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d/", ntohs(sa.sin_port));
+	bus = bus_open(url);
+	CU_ASSERT_FATAL(bus != NULL);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(lc_bus_connect(bus, &err), LC_ERR_UNAVAILABLE);
+	took = now_ms() - t0;
+	fprintf(stderr, "\n  [silent broker given up after %lld ms: %s]", (long long)took, err.reason);
+	/* Not a timing goal: proof that the wait is bounded at all (5 s handshake timeout). */
+	CU_ASSERT(took < 30000);
+	lc_bus_free(&bus);
+	close(fd);
+}
+
+static void test_wrong_password_is_unauthorized(void)
+{
+	char url[256];
+	const char *at = strchr(shared_url, '@');
+	lc_bus_t *bus;
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(at != NULL);
+	snprintf(url, sizeof(url), "amqp://guest:wrong-password%s", at);
+	bus = bus_open(url);
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_EQUAL(lc_bus_connect(bus, &err), LC_ERR_UNAUTHORIZED);
+	CU_ASSERT_PTR_NULL(strstr(err.reason, "wrong-password"));
+	lc_bus_free(&bus);
+}
+
+/* ---- the broker-restart suite: a private node ---- */
+
+static char node_dir[128];
+static char node_url[96];
+static bool node_up;
+
+static int node(const char *cmd)
+{
+	char line[512];
+	int rc;
+
+	snprintf(line, sizeof(line), "sh '%s' %s '%s'", LC_BUS_NODE_SCRIPT, cmd, node_dir);
+	rc = system(line);
+	if (rc != 0)
+		fprintf(stderr, "\n  rabbit-node.sh %s failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static int node_port, node_dist;
+
+static int node_start(void)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "sh '%s' start '%s' %d %d %ld", LC_BUS_NODE_SCRIPT, node_dir,
+		 node_port, node_dist, (long)getpid());
+	if (system(line) != 0) {
+		fprintf(stderr, "\ntest_bus: the private RabbitMQ node did not start (%s)\n", line);
+		return 1;
+	}
+	return 0;
+}
+
+static int restart_suite_init(void)
+{
+	int64_t t0 = now_ms();
+
+	node_port = free_port();
+	node_dist = free_port();
+	if (node_port <= 0 || node_dist <= 0 || node_port == node_dist)
+		return 1;
+	snprintf(node_dir, sizeof(node_dir), "/tmp/lc-bus-node-%ld", (long)getpid());
+	snprintf(node_url, sizeof(node_url), "amqp://guest:guest@127.0.0.1:%d/", node_port);
+	if (node_start() != 0) {
+		node("stop");
+		return 1;
+	}
+	node_up = true;
+	fprintf(stderr, "\n  [private node on port %d up in %lld ms]", node_port,
+		(long long)(now_ms() - t0));
+	return 0;
+}
+
+static int restart_suite_cleanup(void)
+{
+	if (node_dir[0] != '\0')
+		node("stop");
+	node_up = false;
+	return 0;
+}
+
+/* Break the broker with `down`, bring it back with `up` (NULL: start the node again), and check
+ * that a publisher and a consumer that were busy before carry on without help. */
+static void survive(const char *down, const char *up)
+{
+	lc_bus_t *pub = bus_open(node_url), *con = bus_open(node_url);
+	lc_bus_delivery_t *d1 = NULL, *d = NULL;
+	lc_err_t err;
+	lc_rc rc;
+	int64_t t0, deadline;
+	bool after_seen = false, unbound_seen = false;
+	uint64_t gen1;
+
+	CU_ASSERT_FATAL(node_up && pub != NULL && con != NULL);
+	lc_bus_set_backoff(pub, 50, 500);
+	lc_bus_set_backoff(con, 50, 500);
+	/* Transient exchange and queue: the restarted broker forgets them, only replay brings
+	 * them back. The unbound key must stay unbound after the replay. */
+	CU_ASSERT_FATAL(topology(pub, "lc-restart-ex", "lc-restart-q", "a"));
+	CU_ASSERT_EQUAL(lc_bus_bind(pub, "lc-restart-q", "lc-restart-ex", "b", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_unbind(pub, "lc-restart-q", "lc-restart-ex", "b", &err), LC_OK);
+	CU_ASSERT_FATAL(topology(con, "lc-restart-ex", "lc-restart-q", "a"));
+	CU_ASSERT_EQUAL(lc_bus_consume(con, "lc-restart-q", 10, &err), LC_OK);
+	CU_ASSERT_EQUAL(publish(pub, "lc-restart-ex", "a", "{\"m\":\"before\"}", NULL), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d1), LC_OK);
+	gen1 = d1->gen;
+
+	t0 = now_ms();
+	CU_ASSERT_EQUAL_FATAL(node(down), 0);
+	/* The consumer learns of it (connection.close from the broker, or EOF). */
+	deadline = now_ms() + 20000;
+	do
+		rc = lc_bus_poll(con, 1000, &d, &err);
+	while (rc == LC_ERR_TIMEOUT && now_ms() < deadline);
+	CU_ASSERT_EQUAL(rc, LC_ERR_UNAVAILABLE);
+	CU_ASSERT_FALSE(lc_bus_is_connected(con));
+	CU_ASSERT_EQUAL(lc_bus_publish(pub, "lc-restart-ex", "a", "{}", 2, NULL, &err),
+			LC_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL_FATAL(up != NULL ? node(up) : node_start(), 0);
+
+	/* The publisher reconnects, re-declares, and the next publish is confirmed. */
+	deadline = now_ms() + 30000;
+	while ((rc = lc_bus_publish(pub, "lc-restart-ex", "b", "{\"m\":\"unbound\"}", 15, NULL,
+				    &err)) != LC_OK && now_ms() < deadline)
+		usleep(100 * 1000);
+	CU_ASSERT_EQUAL_FATAL(rc, LC_OK);
+	CU_ASSERT_EQUAL(publish(pub, "lc-restart-ex", "a", "{\"m\":\"after\"}", "after-1"), LC_OK);
+
+	/* The consumer reconnects on its own and gets the new message. */
+	deadline = now_ms() + 30000;
+	while (!after_seen && now_ms() < deadline) {
+		rc = lc_bus_poll(con, 1000, &d, &err);
+		if (rc != LC_OK)
+			continue;
+		if (strcmp(d->body, "{\"m\":\"after\"}") == 0) {
+			after_seen = true;
+			CU_ASSERT(d->gen > gen1);
+			CU_ASSERT_EQUAL(d->gen, lc_bus_generation(con));
+			/* The delivery from before the restart: ignored, no harm to the new channel. */
+			CU_ASSERT_EQUAL(lc_bus_ack(con, d1, &err), LC_OK);
+			CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+		} else {
+			if (strcmp(d->body, "{\"m\":\"unbound\"}") == 0)
+				unbound_seen = true;
+			CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+		}
+		lc_bus_delivery_free(&d);
+	}
+	fprintf(stderr, "\n  [%s survived: broker down to message consumed in %lld ms]", down,
+		(long long)(now_ms() - t0));
+	CU_ASSERT_TRUE(after_seen);
+	CU_ASSERT_FALSE(unbound_seen);
+	/* Had the stale ack reached the new channel, the broker would have closed it (406). */
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	CU_ASSERT_TRUE(lc_bus_is_connected(con));
+	lc_bus_delivery_free(&d1);
+	lc_bus_free(&con);
+	lc_bus_free(&pub);
+}
+
+static void test_broker_restart_is_survived_with_topology_redeclared(void)
+{
+	survive("stop_app", "start_app");
+}
+
+static void test_killed_broker_is_survived_once_it_is_back(void)
+{
+	survive("kill", NULL);
+}
+
+static void test_idle_publisher_reconnects_silently_after_broker_closed_it(void)
+{
+	lc_bus_t *pub = bus_open(node_url);
+	lc_err_t err;
+	uint64_t gen;
+
+	CU_ASSERT_FATAL(node_up && pub != NULL);
+	CU_ASSERT_EQUAL(lc_bus_declare_exchange(pub, "lc-idle-ex", "fanout", false, &err), LC_OK);
+	CU_ASSERT_EQUAL(publish(pub, "lc-idle-ex", "", "{}", NULL), LC_OK);
+	gen = lc_bus_generation(pub);
+	CU_ASSERT_EQUAL_FATAL(node("close_all"), 0);
+	usleep(1000 * 1000);    /* the connection.close reaches our socket */
+	/* The close is noticed before publishing: a fresh connection, no error for the caller. */
+	CU_ASSERT_EQUAL(publish(pub, "lc-idle-ex", "", "{\"after\":\"close\"}", NULL), LC_OK);
+	CU_ASSERT(lc_bus_generation(pub) > gen);
+	lc_bus_free(&pub);
+}
+
+static void test_frozen_broker_publish_gives_up_then_recovers(void)
+{
+	lc_bus_t *pub = bus_open(node_url);
+	lc_err_t err;
+	lc_rc rc;
+	int64_t t0, took, deadline;
+
+	CU_ASSERT_FATAL(node_up && pub != NULL);
+	lc_bus_set_backoff(pub, 50, 500);
+	CU_ASSERT_EQUAL(lc_bus_declare_exchange(pub, "lc-frozen-ex", "fanout", false, &err), LC_OK);
+	CU_ASSERT_EQUAL(publish(pub, "lc-frozen-ex", "", "{}", NULL), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(node("freeze"), 0);
+	t0 = now_ms();
+	rc = lc_bus_publish(pub, "lc-frozen-ex", "", "{}", 2, NULL, &err);
+	took = now_ms() - t0;
+	fprintf(stderr, "\n  [frozen broker: publish gave up after %lld ms: %s]", (long long)took,
+		err.reason);
+	CU_ASSERT_EQUAL(rc, LC_ERR_UNAVAILABLE);
+	CU_ASSERT(took < 60000);        /* bounded at all (10 s confirm timeout), not a goal */
+	CU_ASSERT_EQUAL_FATAL(node("thaw"), 0);
+	deadline = now_ms() + 30000;
+	while ((rc = lc_bus_publish(pub, "lc-frozen-ex", "", "{}", 2, NULL, &err)) != LC_OK &&
+	       now_ms() < deadline)
+		usleep(100 * 1000);
+	CU_ASSERT_EQUAL(rc, LC_OK);
+	lc_bus_free(&pub);
+}
+
+static int shared_suite_init(void)
+{
+	shared_url = getenv("LIVECHAT_AMQP_URL");
+	if (shared_url == NULL || *shared_url == '\0') {
+		fprintf(stderr, "test_bus: LIVECHAT_AMQP_URL is not set (tests/test-env.sh sets it)\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* Delete whatever this run created on the shared broker, also after a test stopped halfway. */
+static int shared_suite_cleanup(void)
+{
+	lc_bus_t *bus = lc_bus_new(shared_url, NULL);
+	int i;
+
+	if (bus == NULL)
+		return 1;
+	for (i = 0; i < nnames; i++) {
+		size_t n = strlen(names[i]);
+
+		if (n > 3 && strcmp(names[i] + n - 3, "-ex") == 0)
+			lc_bus_delete_exchange(bus, names[i], NULL);
+		else
+			lc_bus_delete_queue(bus, names[i], NULL);
+	}
+	lc_bus_free(&bus);
+	return 0;
+}
+
+int init_bus_tests(void);
+
+int init_bus_tests(void)
+{
+	CU_pSuite s = CU_add_suite("bus", shared_suite_init, shared_suite_cleanup);
+	CU_pSuite r;
+
+	if (s == NULL ||
+	    !CU_add_test(s, "malformed URL gives NULL and INVALID",
+			 test_malformed_url_gives_null_and_invalid) ||
+	    !CU_add_test(s, "closed port is UNAVAILABLE at once",
+			 test_closed_port_is_unavailable_at_once) ||
+	    !CU_add_test(s, "silent listener fails after the handshake timeout",
+			 test_silent_listener_fails_after_the_handshake_timeout) ||
+	    !CU_add_test(s, "wrong password is UNAUTHORIZED", test_wrong_password_is_unauthorized) ||
+	    !CU_add_test(s, "bad arguments are INVALID, not crashes",
+			 test_bad_arguments_are_invalid_not_crashes) ||
+	    !CU_add_test(s, "published message is confirmed, consumed, gone once acked",
+			 test_published_message_is_confirmed_consumed_and_gone_once_acked) ||
+	    !CU_add_test(s, "unacked message is redelivered to the next consumer",
+			 test_unacked_message_is_redelivered_to_the_next_consumer) ||
+	    !CU_add_test(s, "nack with requeue redelivers, without requeue drops",
+			 test_nack_with_requeue_redelivers_and_without_requeue_drops) ||
+	    !CU_add_test(s, "batch of 1000 is confirmed and consumed in order",
+			 test_batch_of_1000_is_confirmed_and_consumed_in_order) ||
+	    !CU_add_test(s, "unbound key no longer routes", test_unbound_key_no_longer_routes) ||
+	    !CU_add_test(s, "publish to a missing exchange is NOT_FOUND and the bus carries on",
+			 test_publish_to_missing_exchange_is_not_found_and_bus_carries_on))
+		return -1;
+	r = CU_add_suite("bus broker restart (private node)", restart_suite_init,
+			 restart_suite_cleanup);
+	if (r == NULL ||
+	    !CU_add_test(r, "broker restart is survived with the topology re-declared",
+			 test_broker_restart_is_survived_with_topology_redeclared) ||
+	    !CU_add_test(r, "killed broker (kill -9) is survived once it is back",
+			 test_killed_broker_is_survived_once_it_is_back) ||
+	    !CU_add_test(r, "idle publisher reconnects silently after the broker closed it",
+			 test_idle_publisher_reconnects_silently_after_broker_closed_it) ||
+	    !CU_add_test(r, "frozen broker: publish gives up, then recovers",
+			 test_frozen_broker_publish_gives_up_then_recovers))
+		return -1;
+	return 0;
+}
+
+int main(void)
+{
+	unsigned failed, suites_failed, ran;
+
+	lc_log_init("test_bus", "stderr", LC_LOG_ERROR);
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		fprintf(stderr, "test_bus: cannot initialise CUnit: %s\n", CU_get_error_msg());
+		return 2;
+	}
+	if (init_bus_tests() != 0 || CU_get_error() != CUE_SUCCESS) {
+		fprintf(stderr, "test_bus: cannot register tests: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures();
+	suites_failed = CU_get_number_of_suites_failed();
+	ran = CU_get_number_of_tests_run();
+	CU_cleanup_registry();
+	if (ran == 0) {
+		fprintf(stderr, "test_bus: no test ran\n");
+		return 1;
+	}
+	return failed == 0 && suites_failed == 0 ? 0 : 1;
+}
