@@ -3,7 +3,8 @@
 # directory, its own loopback port) and RabbitMQ (Debian's rabbitmq-server). `start` starts only
 # what does not answer yet and waits until it does; `stop` stops only what `start` started.
 #   tests/services.sh start|stop|env|status
-# State (pid files, data, logs) lives in $LC_TEST_STATE (default /tmp/livechat-test-services).
+# State (pid files, data, logs) lives in $LC_TEST_STATE (default /tmp/livechat-test-services);
+# LC_TEST_MONGO_PORT picks FerretDB's port (default 27117); LC_KEEP_DATA=1 keeps its data.
 set -uo pipefail
 STATE=${LC_TEST_STATE:-/tmp/livechat-test-services}
 MONGO_PORT=${LC_TEST_MONGO_PORT:-27117}
@@ -15,7 +16,9 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 mongo_up() {
   port_open "$MONGO_PORT" && return 0
   [ -x "$FERRETDB_BIN" ] || { echo "services: FerretDB not found at $FERRETDB_BIN: run scripts/deps.sh" >&2; return 1; }
-  rm -rf "$STATE/ferretdb-data" && mkdir -p "$STATE/ferretdb-data"
+  # Tests start from an empty database; a local run (LC_KEEP_DATA=1) keeps its data.
+  [ "${LC_KEEP_DATA:-0}" = 1 ] || rm -rf "$STATE/ferretdb-data"
+  mkdir -p "$STATE/ferretdb-data"
   "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
     --state-dir="$STATE/ferretdb-data" --listen-addr="127.0.0.1:$MONGO_PORT" \
     --debug-addr=- --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
