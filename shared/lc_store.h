@@ -4,7 +4,11 @@
  * integer milliseconds since the epoch. A duplicate key is LC_ERR_CONFLICT, a server that cannot
  * be reached is LC_ERR_UNAVAILABLE, a missing document LC_ERR_NOT_FOUND.
  *
- * Works against MongoDB 5+ and FerretDB 1.24: no transactions, no keys with '.' or '$'. */
+ * Works against MongoDB 5+ and FerretDB 1.24: no transactions, no keys with '.' or '$'.
+ * Common rules: an id that is not an ObjectId hex string is NOT_FOUND; in list calls skip < 0 is
+ * 0 and limit <= 0 means no limit; *out / *items hold a new object only when LC_OK is returned.
+ * Collections, indexes and the concurrency design (FerretDB's updates are not atomic) are in
+ * docs/store.md. */
 #ifndef LC_STORE_H
 #define LC_STORE_H
 
@@ -24,10 +28,13 @@ lc_rc lc_store_ping(lc_store_t *store, lc_err_t *err);
 /* Create every index (idempotent) and seed what a first start needs: the built-in permission
  * groups (lc_perm_builtin_groups) if absent, the settings document if absent. */
 lc_rc lc_store_init(lc_store_t *store, lc_err_t *err);
+/* Drop the whole database named at lc_store_new (for tests: a fresh database per run). */
+lc_rc lc_store_drop_database(lc_store_t *store, lc_err_t *err);
 /* Current time in ms since the epoch (the clock the store stamps documents with). */
 int64_t lc_store_now_ms(void);
 
-/* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at} */
+/* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at}
+ * create/update/list results leave password_hash out; CONFLICT (field "username") on a taken name. */
 lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *display_name,
 			   const char *group, bool active, const char *password_hash,
 			   json_object **out, lc_err_t *err);
@@ -56,6 +63,7 @@ lc_rc lc_store_group_get(lc_store_t *s, const char *name, json_object **out, lc_
 lc_rc lc_store_group_list(lc_store_t *s, json_object **items, lc_err_t *err);
 lc_rc lc_store_group_update(lc_store_t *s, const char *name, json_object *permissions,
 			    json_object **out, lc_err_t *err);
+/* CONFLICT for a builtin group (they can be edited, not deleted). */
 lc_rc lc_store_group_delete(lc_store_t *s, const char *name, lc_err_t *err);
 
 /* ---- auth sessions: {id (= token sha256 hex), user_id, created_at, expires_at} */
@@ -120,6 +128,8 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
  * else won, or it closed); NOT_FOUND when there is no such room. *out: room after. */
 lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
 			  const char *agent_name, json_object **out, lc_err_t *err);
+/* Adds agent_id to declined_by once (status unchanged). claim/decline/close return
+ * LC_ERR_UNAVAILABLE ("room is locked") if another writer holds the room for more than 5 s. */
 lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err);
 /* Any open status -> closed with reason. CONFLICT when already closed. */
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,

@@ -1,0 +1,82 @@
+/* lc_store_priv: what the lc_store*.c files share and nobody else sees: the store struct, error
+ * mapping, the bson -> json-c converter, and one-call helpers (pop a client, run one operation,
+ * push the client back) so each resource file reads as a list of queries. */
+#ifndef LC_STORE_PRIV_H
+#define LC_STORE_PRIV_H
+
+#include <mongoc/mongoc.h>
+#include "lc_store.h"
+
+#define LC_STORE_MAGIC 0x5703e11cU
+
+/* Collections. */
+#define LC_COLL_USERS "users"
+#define LC_COLL_GROUPS "groups"
+#define LC_COLL_SESSIONS "sessions"
+#define LC_COLL_LOGIN_FAILURES "login_failures"
+#define LC_COLL_CANNED "canned"
+#define LC_COLL_ROOMS "rooms"
+#define LC_COLL_ROOM_GATES "room_gates"   /* one doc per room write in progress (see rooms) */
+#define LC_COLL_COUNTERS "counters"       /* per-room message seq counter, _id = room id */
+#define LC_COLL_MESSAGES "messages"
+#define LC_COLL_SETTINGS "settings"
+#define LC_SETTINGS_ID "settings"
+
+/* Failed logins older than this are purged when a new one is recorded (no TTL index on
+ * FerretDB); the throttle window is far shorter. */
+#define LC_STORE_LOGIN_FAILURE_KEEP_MS (24LL * 3600 * 1000)
+
+struct lc_store {
+	unsigned magic;
+	mongoc_client_pool_t *pool;
+	mongoc_uri_t *uri;
+	char *db;
+};
+
+/* Turn a driver/server error into an lc_rc. conflict: the reason for a duplicate key (NULL:
+ * "already exists"); conflict_field: field named in err for it (may be NULL). */
+lc_rc lc_store_map_error(const bson_error_t *e, lc_err_t *err, const char *conflict,
+			 const char *conflict_field);
+
+/* The converter every getter uses: "_id" -> "id", ObjectId -> hex string, date -> int ms,
+ * int32/int64 -> int, nested documents and arrays recursively. omit: NULL-terminated list of
+ * top-level keys to leave out (may be NULL). */
+json_object *lc_store_to_json(const bson_t *doc, const char *const *omit);
+/* JSON value -> BSON field key (objects, arrays, strings, ints, doubles, bools, null). */
+void lc_store_append_json(bson_t *b, const char *key, json_object *v);
+/* hex ObjectId -> oid. false when hex is NULL or not 24 hex digits. */
+bool lc_store_oid_parse(const char *hex, bson_oid_t *oid);
+/* Escape every regex metacharacter so s matches itself. Caller frees (lc_alloc). */
+char *lc_store_regex_escape(const char *s);
+/* Append a BSON date from ms. */
+#define LC_APPEND_MS(b, key, ms) BSON_APPEND_DATE_TIME((b), (key), (ms))
+
+/* One-call operations. Each pops a client and pushes it back.
+ * find_one: NOT_FOUND (reason "<what> not found") when nothing matches; *out may be NULL to
+ * only test existence; raw (may be NULL) receives a copy of the BSON document (bson_destroy). */
+lc_rc lc_store_find_one(lc_store_t *s, const char *coll, const bson_t *filter, const bson_t *opts,
+			const char *const *omit, const char *what, json_object **out, bson_t *raw,
+			lc_err_t *err);
+/* All matches as a JSON array (opts: sort/skip/limit/projection). */
+lc_rc lc_store_find_many(lc_store_t *s, const char *coll, const bson_t *filter, const bson_t *opts,
+			 const char *const *omit, json_object **items, lc_err_t *err);
+lc_rc lc_store_count(lc_store_t *s, const char *coll, const bson_t *filter, int64_t *n,
+		     lc_err_t *err);
+lc_rc lc_store_insert(lc_store_t *s, const char *coll, const bson_t *doc, const char *conflict,
+		      const char *conflict_field, lc_err_t *err);
+/* matched (may be NULL) receives matchedCount (plus upsertedCount). */
+lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
+			  const bson_t *update, bool upsert, int64_t *matched, const char *conflict,
+			  const char *conflict_field, lc_err_t *err);
+lc_rc lc_store_delete(lc_store_t *s, const char *coll, const bson_t *filter, bool many,
+		      int64_t *deleted, lc_err_t *err);
+/* findAndModify returning the new document. NOT_FOUND ("<what> not found") when none matched.
+ * Not atomic on FerretDB 1.24: use it only where a lost race is harmless (see docs/store.md). */
+lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter,
+			   const bson_t *update, bool upsert, const char *const *omit,
+			   const char *what, json_object **out, bson_t *raw, const char *conflict,
+			   const char *conflict_field, lc_err_t *err);
+/* opts for find: {sort: sort (may be NULL), skip, limit} (skip < 0 -> 0, limit <= 0 -> none). */
+void lc_store_page_opts(bson_t *opts, const bson_t *sort, int64_t skip, int64_t limit);
+
+#endif

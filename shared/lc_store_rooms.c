@@ -1,0 +1,407 @@
+/* lc_store_rooms: chat rooms and their state machine waiting -> engaged -> closed.
+ *
+ * FerretDB 1.24 evaluates an update's filter in its own process and then rewrites the whole
+ * document, so neither update nor findAndModify is atomic there (measured: 16 concurrent
+ * "claim if waiting" updates had 2 to 14 winners). The one atomic primitive both FerretDB and
+ * MongoDB give is the unique-key insert. So:
+ *  - one open room per customer: open_key = "<channel>:<customer_id>" under a unique index while
+ *    the room is open, replaced by "closed:<room id>" when it closes (no partial index needed);
+ *  - every change to a room document is a gated write: read it (revision r), insert the gate
+ *    document "<room id>:<r>" into room_gates (only one writer can), check the precondition,
+ *    $set the change with rev r+1 under filter {_id, rev: r}, delete the gate. Losers re-read and
+ *    see the new state (claim: "room already taken"). Details in docs/store.md. */
+#include "config.h"
+#include "lc_store_priv.h"
+#include "lc_alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long a writer waits for a gate held by another before giving up, and the age after which
+ * a gate is taken to belong to a writer that died between insert and delete. */
+#define GATE_WAIT_MS 5000
+#define GATE_STALE_MS 10000
+#define GATE_RETRY_SLEEP_US 1000
+
+static const char *const omit_internal[] = { "open_key", "rev", NULL };
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static const char *doc_str(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+static int64_t doc_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
+		return bson_iter_as_int64(&it);
+	return 0;
+}
+
+/* rooms.last_seq is kept in the counters collection (see lc_store_messages.c) so that message
+ * appends never rewrite the room document; single-room results carry it. */
+static void attach_last_seq(lc_store_t *s, json_object *room)
+{
+	json_object *id, *c = NULL, *seq;
+	int64_t last = 0;
+	if (json_object_object_get_ex(room, "id", &id)) {
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(json_object_get_string(id)));
+		if (lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", &c, NULL,
+				      NULL) == LC_OK && json_object_object_get_ex(c, "seq", &seq))
+			last = json_object_get_int64(seq);
+		json_object_put(c);
+		bson_destroy(filter);
+	}
+	json_object_object_add(room, "last_seq", json_object_new_int64(last));
+}
+
+static lc_rc open_key(const char *channel, const char *customer_id, char **key, lc_err_t *err)
+{
+	if (channel == NULL || *channel == '\0' || strchr(channel, ':') != NULL)
+		return lc_err_set_field(err, LC_ERR_INVALID, "channel", "invalid channel");
+	if (customer_id == NULL || *customer_id == '\0')
+		return lc_err_set_field(err, LC_ERR_INVALID, "customer_id", "customer id missing");
+	*key = lc_asprintf("%s:%s", channel, customer_id);
+	return LC_OK;
+}
+
+static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out, lc_err_t *err)
+{
+	bson_t *filter = BCON_NEW("open_key", BCON_UTF8(key));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_ROOMS, filter, NULL, omit_internal, "open room",
+				     out, NULL, err);
+	bson_destroy(filter);
+	if (rc == LC_OK)
+		attach_last_seq(s, *out);
+	return rc;
+}
+
+lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
+			 const char *customer_name, json_object **out, bool *created,
+			 lc_err_t *err)
+{
+	char *key = NULL;
+	bool found = false;
+	lc_rc rc = open_key(channel, customer_id, &key, err);
+
+	*created = false;
+	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
+	 * few rounds cover an open room closing between our conflict and our read. */
+	for (int round = 0; rc == LC_OK && round < 5; round++) {
+		rc = find_open_by_key(s, key, out, err);
+		found = rc == LC_OK;
+		if (rc != LC_ERR_NOT_FOUND)
+			break;
+		bson_oid_t oid;
+		bson_oid_init(&oid, NULL);
+		int64_t now = lc_store_now_ms();
+		bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "channel", BCON_UTF8(channel),
+				       "customer_id", BCON_UTF8(customer_id));
+		if (customer_name != NULL)
+			BSON_APPEND_UTF8(doc, "customer_name", customer_name);
+		else
+			BSON_APPEND_NULL(doc, "customer_name");
+		BCON_APPEND(doc, "status", "waiting", "agent_id", BCON_NULL, "agent_name", BCON_NULL,
+			    "declined_by", "[", "]", "created_at", BCON_DATE_TIME(now),
+			    "engaged_at", BCON_NULL, "closed_at", BCON_NULL, "close_reason", BCON_NULL,
+			    "open_key", BCON_UTF8(key), "rev", BCON_INT64(0));
+		rc = lc_store_insert(s, LC_COLL_ROOMS, doc, "customer already has an open room",
+				     NULL, err);
+		if (rc == LC_OK) {
+			*out = lc_store_to_json(doc, omit_internal);
+			json_object_object_add(*out, "last_seq", json_object_new_int64(0));
+			*created = true;
+		}
+		bson_destroy(doc);
+		if (rc != LC_ERR_CONFLICT)
+			break;
+		rc = LC_OK;
+	}
+	if (rc == LC_OK && !*created && !found)
+		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room of this customer keeps changing");
+	free(key);
+	return rc;
+}
+
+lc_rc lc_store_room_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err)
+{
+	bson_oid_t oid;
+	if (!lc_store_oid_parse(id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_ROOMS, filter, NULL, omit_internal, "room", out,
+				     NULL, err);
+	bson_destroy(filter);
+	if (rc == LC_OK)
+		attach_last_seq(s, *out);
+	return rc;
+}
+
+lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *customer_id,
+			      json_object **out, lc_err_t *err)
+{
+	char *key = NULL;
+	lc_rc rc = open_key(channel, customer_id, &key, err);
+	if (rc == LC_ERR_INVALID)
+		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
+	else if (rc == LC_OK)
+		rc = find_open_by_key(s, key, out, err);
+	free(key);
+	return rc;
+}
+
+lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
+			 json_object **items, int64_t *total, lc_err_t *err)
+{
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t *sort = BCON_NEW("created_at", BCON_INT32(-1), "_id", BCON_INT32(-1));
+
+	if (status != NULL)
+		BSON_APPEND_UTF8(&filter, "status", status);
+	lc_store_page_opts(&opts, sort, skip, limit);
+	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, &filter, &opts, omit_internal, items, err);
+	if (rc == LC_OK && total != NULL) {
+		rc = lc_store_count(s, LC_COLL_ROOMS, &filter, total, err);
+		if (rc != LC_OK) {
+			json_object_put(*items);
+			*items = NULL;
+		}
+	}
+	bson_destroy(sort);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	return rc;
+}
+
+lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,
+			       lc_err_t *err)
+{
+	bson_t opts = BSON_INITIALIZER;
+	if (agent_id == NULL)
+		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
+	bson_t *filter = BCON_NEW("agent_id", BCON_UTF8(agent_id), "status", "engaged");
+	bson_t *sort = BCON_NEW("engaged_at", BCON_INT32(1));
+	lc_store_page_opts(&opts, sort, 0, 0);
+	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, &opts, omit_internal, items, err);
+	bson_destroy(sort);
+	bson_destroy(filter);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* ---- gated writes */
+
+/* Decide the change from the current document: fill set (a $set body), or set *nochange, or
+ * return an error (the precondition failed). */
+typedef lc_rc (*room_change_fn)(const bson_t *room, const char *room_hex, void *ctx,
+				bson_t *set, bool *nochange, lc_err_t *err);
+
+static lc_rc gate_take(lc_store_t *s, const char *gate_id, lc_err_t *err)
+{
+	int64_t now = lc_store_now_ms();
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8(gate_id), "at", BCON_DATE_TIME(now));
+	lc_rc rc = lc_store_insert(s, LC_COLL_ROOM_GATES, doc, "room is being changed", NULL, err);
+	bson_destroy(doc);
+	if (rc != LC_ERR_CONFLICT)
+		return rc;
+	/* Break a gate whose writer died between taking and releasing it. The {_id, at} filter
+	 * cannot remove a fresh gate someone else took meanwhile. */
+	bson_t *stale = BCON_NEW("_id", BCON_UTF8(gate_id),
+				 "at", "{", "$lt", BCON_DATE_TIME(now - GATE_STALE_MS), "}");
+	lc_store_delete(s, LC_COLL_ROOM_GATES, stale, false, NULL, NULL);
+	bson_destroy(stale);
+	return rc;
+}
+
+static void gate_release(lc_store_t *s, const char *gate_id)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(gate_id));
+	lc_store_delete(s, LC_COLL_ROOM_GATES, filter, false, NULL, NULL);
+	bson_destroy(filter);
+}
+
+static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, void *ctx,
+			 json_object **out, lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	lc_rc rc;
+
+	if (!lc_store_oid_parse(id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	bson_t *by_id = BCON_NEW("_id", BCON_OID(&oid));
+	int64_t deadline = lc_store_now_ms() + GATE_WAIT_MS;
+	for (;;) {
+		bson_t cur, set = BSON_INITIALIZER;
+		bool nochange = false;
+		rc = lc_store_find_one(s, LC_COLL_ROOMS, by_id, NULL, NULL, "room", NULL, &cur, err);
+		if (rc != LC_OK) {
+			bson_destroy(&set);
+			break;
+		}
+		int64_t rev = doc_int(&cur, "rev");
+		rc = change(&cur, hex, ctx, &set, &nochange, err);
+		if (rc != LC_OK || nochange) {
+			if (rc == LC_OK && out != NULL) {
+				*out = lc_store_to_json(&cur, omit_internal);
+				attach_last_seq(s, *out);
+			}
+			bson_destroy(&cur);
+			bson_destroy(&set);
+			break;
+		}
+		bson_destroy(&cur);
+		char *gate_id = lc_asprintf("%s:%lld", hex, (long long)rev);
+		rc = gate_take(s, gate_id, err);
+		if (rc == LC_ERR_CONFLICT) {
+			/* Another writer holds revision rev: wait for it to land, then re-check. */
+			free(gate_id);
+			bson_destroy(&set);
+			if (lc_store_now_ms() > deadline) {
+				rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room is locked, try again");
+				break;
+			}
+			sleep_us(GATE_RETRY_SLEEP_US);
+			continue;
+		}
+		if (rc != LC_OK) {
+			free(gate_id);
+			bson_destroy(&set);
+			break;
+		}
+		BSON_APPEND_INT64(&set, "rev", rev + 1);
+		bson_t *update = BCON_NEW("$set", BCON_DOCUMENT(&set));
+		bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "rev", BCON_INT64(rev));
+		int64_t matched = 0;
+		rc = lc_store_update_one(s, LC_COLL_ROOMS, filter, update, false, &matched,
+					 "customer already has an open room", NULL, err);
+		gate_release(s, gate_id);
+		free(gate_id);
+		bson_destroy(filter);
+		bson_destroy(update);
+		bson_destroy(&set);
+		if (rc != LC_OK)
+			break;
+		if (matched == 0) {
+			/* We read a revision that had already moved on: read again. */
+			if (lc_store_now_ms() > deadline) {
+				rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room is locked, try again");
+				break;
+			}
+			continue;
+		}
+		if (out != NULL)
+			rc = lc_store_room_get(s, hex, out, err);
+		break;
+	}
+	bson_destroy(by_id);
+	return rc;
+}
+
+typedef struct claim_ctx {
+	const char *agent_id;
+	const char *agent_name;
+} claim_ctx_t;
+
+static lc_rc claim_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
+			  bool *nochange, lc_err_t *err)
+{
+	claim_ctx_t *c = ctx;
+	const char *status = doc_str(room, "status");
+	(void)room_hex;
+	(void)nochange;
+	if (status != NULL && strcmp(status, "closed") == 0)
+		return lc_err_set(err, LC_ERR_CONFLICT, "room is closed");
+	if (status == NULL || strcmp(status, "waiting") != 0)
+		return lc_err_set(err, LC_ERR_CONFLICT, "room already taken");
+	BCON_APPEND(set, "status", "engaged", "agent_id", BCON_UTF8(c->agent_id),
+		    "engaged_at", BCON_DATE_TIME(lc_store_now_ms()));
+	if (c->agent_name != NULL)
+		BSON_APPEND_UTF8(set, "agent_name", c->agent_name);
+	else
+		BSON_APPEND_NULL(set, "agent_name");
+	return LC_OK;
+}
+
+lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
+			  const char *agent_name, json_object **out, lc_err_t *err)
+{
+	claim_ctx_t c = { agent_id, agent_name };
+	if (agent_id == NULL || *agent_id == '\0')
+		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
+	return room_modify(s, id, claim_change, &c, out, err);
+}
+
+static lc_rc decline_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
+			    bool *nochange, lc_err_t *err)
+{
+	const char *agent_id = ctx;
+	bson_iter_t it, child;
+	bson_t arr;
+	char buf[16];
+	const char *key;
+	uint32_t n = 0;
+	(void)room_hex;
+	(void)err;
+
+	BSON_APPEND_ARRAY_BEGIN(set, "declined_by", &arr);
+	if (bson_iter_init_find(&it, room, "declined_by") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &child)) {
+		while (bson_iter_next(&child)) {
+			if (!BSON_ITER_HOLDS_UTF8(&child))
+				continue;
+			const char *v = bson_iter_utf8(&child, NULL);
+			if (strcmp(v, agent_id) == 0)
+				*nochange = true;
+			bson_uint32_to_string(n++, &key, buf, sizeof buf);
+			BSON_APPEND_UTF8(&arr, key, v);
+		}
+	}
+	bson_uint32_to_string(n, &key, buf, sizeof buf);
+	BSON_APPEND_UTF8(&arr, key, agent_id);
+	bson_append_array_end(set, &arr);
+	return LC_OK;
+}
+
+lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err)
+{
+	if (agent_id == NULL || *agent_id == '\0')
+		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
+	return room_modify(s, id, decline_change, (void *)agent_id, NULL, err);
+}
+
+static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
+			  bool *nochange, lc_err_t *err)
+{
+	const char *reason = ctx;
+	const char *status = doc_str(room, "status");
+	(void)nochange;
+	if (status != NULL && strcmp(status, "closed") == 0)
+		return lc_err_set(err, LC_ERR_CONFLICT, "room already closed");
+	char *closed_key = lc_asprintf("closed:%s", room_hex);
+	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_store_now_ms()),
+		    "open_key", BCON_UTF8(closed_key));
+	if (reason != NULL)
+		BSON_APPEND_UTF8(set, "close_reason", reason);
+	else
+		BSON_APPEND_NULL(set, "close_reason");
+	free(closed_key);
+	return LC_OK;
+}
+
+lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
+			  lc_err_t *err)
+{
+	return room_modify(s, id, close_change, (void *)reason, out, err);
+}

@@ -1,0 +1,286 @@
+/* Store tests of rooms: one open room per customer (also under concurrent opens), the claim race
+ * (exactly one winner of 16, twenty times), decline, close, listing. */
+#include "config.h"
+#include "store_tests.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/CUnit.h>
+
+#define RACERS 16
+#define CLAIM_ROUNDS 20
+
+static void test_room_open_is_idempotent_per_customer(void)
+{
+	lc_err_t err = { 0 };
+	json_object *r1 = NULL, *r2 = NULL, *r3 = NULL, *f = NULL;
+	bool created = false;
+	char *cust = tuniq("cust");
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "Carol", &r1, &created,
+						 &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT_STRING_EQUAL(tstr(r1, "status"), "waiting");
+	CU_ASSERT_STRING_EQUAL(tstr(r1, "customer_name"), "Carol");
+	CU_ASSERT_EQUAL(tint(r1, "last_seq"), 0);
+	CU_ASSERT_PTR_NULL(tstr(r1, "open_key"));
+	CU_ASSERT_TRUE(json_object_object_get_ex(r1, "agent_id", NULL));
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "Carol", &r2, &created,
+						 &err), LC_OK);
+	CU_ASSERT_FALSE(created);
+	CU_ASSERT_STRING_EQUAL(tstr(r1, "id"), tstr(r2, "id"));
+	/* Another channel is another customer. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "telegram", cust, NULL, &r3, &created,
+						 &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT_STRING_NOT_EQUAL(tstr(r1, "id"), tstr(r3, "id"));
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &f, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(f, "id"), tstr(r1, "id"));
+	json_object_put(f);
+	f = NULL;
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", "nobody-here", &f, &err),
+			LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_store_room_open(test_store, "wid:get", cust, NULL, &f, &created, &err),
+			LC_ERR_INVALID);
+	json_object_put(r1);
+	json_object_put(r2);
+	json_object_put(r3);
+	free(cust);
+}
+
+typedef struct racer {
+	pthread_barrier_t *start;
+	const char *customer;
+	const char *room_id;
+	char agent[32];
+	lc_rc rc;
+	bool created;
+	char got_id[32];
+	char reason[LC_ERR_REASON_MAX];
+} racer_t;
+
+static void *open_racer(void *arg)
+{
+	racer_t *r = arg;
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	pthread_barrier_wait(r->start);
+	r->rc = lc_store_room_open(test_store, "widget", r->customer, "Racer", &room, &r->created,
+				   &err);
+	if (r->rc == LC_OK)
+		snprintf(r->got_id, sizeof r->got_id, "%s", tstr(room, "id"));
+	json_object_put(room);
+	return NULL;
+}
+
+static void test_concurrent_opens_for_one_customer_create_one_room(void)
+{
+	pthread_barrier_t start;
+	pthread_t t[RACERS];
+	racer_t r[RACERS];
+	char *cust = tuniq("crowd");
+	int created = 0;
+
+	pthread_barrier_init(&start, NULL, RACERS);
+	for (int i = 0; i < RACERS; i++) {
+		r[i] = (racer_t){ .start = &start, .customer = cust };
+		pthread_create(&t[i], NULL, open_racer, &r[i]);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < RACERS; i++) {
+		CU_ASSERT_EQUAL(r[i].rc, LC_OK);
+		CU_ASSERT_STRING_EQUAL(r[i].got_id, r[0].got_id);
+		created += r[i].created;
+	}
+	CU_ASSERT_EQUAL(created, 1);
+	pthread_barrier_destroy(&start);
+	free(cust);
+}
+
+static void *claim_racer(void *arg)
+{
+	racer_t *r = arg;
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	pthread_barrier_wait(r->start);
+	r->rc = lc_store_room_claim(test_store, r->room_id, r->agent, r->agent, &room, &err);
+	snprintf(r->reason, sizeof r->reason, "%s", err.reason);
+	json_object_put(room);
+	return NULL;
+}
+
+static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
+{
+	for (int round = 0; round < CLAIM_ROUNDS; round++) {
+		lc_err_t err = { 0 };
+		json_object *room = NULL, *after = NULL;
+		bool created;
+		char *cust = tuniq("claimed");
+		pthread_barrier_t start;
+		pthread_t t[RACERS];
+		racer_t r[RACERS];
+		int ok = 0, conflict = 0, winner = -1;
+
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "C", &room,
+							 &created, &err), LC_OK);
+		pthread_barrier_init(&start, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			r[i] = (racer_t){ .start = &start, .room_id = tstr(room, "id") };
+			snprintf(r[i].agent, sizeof r[i].agent, "agent-%d", i);
+			pthread_create(&t[i], NULL, claim_racer, &r[i]);
+		}
+		for (int i = 0; i < RACERS; i++)
+			pthread_join(t[i], NULL);
+		for (int i = 0; i < RACERS; i++) {
+			if (r[i].rc == LC_OK) {
+				ok++;
+				winner = i;
+			} else if (r[i].rc == LC_ERR_CONFLICT &&
+				   strcmp(r[i].reason, "room already taken") == 0) {
+				conflict++;
+			}
+		}
+		CU_ASSERT_EQUAL(ok, 1);
+		CU_ASSERT_EQUAL(conflict, RACERS - 1);
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, tstr(room, "id"), &after, &err),
+				      LC_OK);
+		CU_ASSERT_STRING_EQUAL(tstr(after, "status"), "engaged");
+		if (winner >= 0)
+			CU_ASSERT_STRING_EQUAL(tstr(after, "agent_id"), r[winner].agent);
+		CU_ASSERT(tint(after, "engaged_at") >= tint(after, "created_at"));
+		pthread_barrier_destroy(&start);
+		json_object_put(room);
+		json_object_put(after);
+		free(cust);
+	}
+}
+
+static void test_claim_of_missing_room_is_not_found(void)
+{
+	lc_err_t err = { 0 };
+	json_object *o = NULL;
+	CU_ASSERT_EQUAL(lc_store_room_claim(test_store, "0123456789abcdef01234567", "a", "A", &o,
+					    &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_store_room_claim(test_store, "nope", "a", "A", &o, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_store_room_close(test_store, "0123456789abcdef01234567", "x", &o, &err),
+			LC_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(o);
+}
+
+static void test_close_frees_the_customer_for_a_new_room(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL, *closed = NULL, *next = NULL, *f = NULL, *o = NULL;
+	bool created;
+	char *cust = tuniq("leaver");
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "L", &room, &created,
+						 &err), LC_OK);
+	const char *id = tstr(room, "id");
+	CU_ASSERT_EQUAL(lc_store_room_claim(test_store, id, "ag1", "Agent One", NULL, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, "agent_ended", &closed, &err),
+			      LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(closed, "status"), "closed");
+	CU_ASSERT_STRING_EQUAL(tstr(closed, "close_reason"), "agent_ended");
+	CU_ASSERT_STRING_EQUAL(tstr(closed, "agent_name"), "Agent One");
+	CU_ASSERT(tint(closed, "closed_at") > 0);
+
+	CU_ASSERT_EQUAL(lc_store_room_close(test_store, id, "again", &o, &err), LC_ERR_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.reason, "room already closed");
+	CU_ASSERT_EQUAL(lc_store_room_claim(test_store, id, "ag2", "Two", &o, &err), LC_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &f, &err),
+			LC_ERR_NOT_FOUND);
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "L", &next, &created,
+						 &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT_STRING_NOT_EQUAL(tstr(next, "id"), id);
+	/* A waiting room can be closed too (customer left before anyone accepted). */
+	CU_ASSERT_EQUAL(lc_store_room_close(test_store, tstr(next, "id"), NULL, NULL, &err), LC_OK);
+	json_object_put(room);
+	json_object_put(closed);
+	json_object_put(next);
+	free(cust);
+}
+
+static void test_decline_records_each_agent_once_and_keeps_waiting(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL, *after = NULL;
+	bool created;
+	char *cust = tuniq("declined");
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "D", &room, &created,
+						 &err), LC_OK);
+	const char *id = tstr(room, "id");
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag1", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag1", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag2", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, "bad", "ag2", &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &after, &err), LC_OK);
+	json_object *d = json_object_object_get(after, "declined_by");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(d), 2);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(d, 0)), "ag1");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(d, 1)), "ag2");
+	CU_ASSERT_STRING_EQUAL(tstr(after, "status"), "waiting");
+	json_object_put(room);
+	json_object_put(after);
+	free(cust);
+}
+
+static void test_room_lists_by_status_and_by_agent(void)
+{
+	lc_err_t err = { 0 };
+	json_object *items = NULL, *room = NULL;
+	int64_t total = -1, waiting_before = -1;
+	bool created;
+	char *agent = tuniq("lister-agent");
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, "waiting", 0, 0, &items,
+						 &waiting_before, &err), LC_OK);
+	json_object_put(items);
+	for (int i = 0; i < 3; i++) {
+		char *cust = tuniq("listed");
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "X", &room,
+							 &created, &err), LC_OK);
+		if (i < 2)
+			CU_ASSERT_EQUAL(lc_store_room_claim(test_store, tstr(room, "id"), agent, "A",
+							    NULL, &err), LC_OK);
+		json_object_put(room);
+		free(cust);
+	}
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list_agent(test_store, agent, &items, &err), LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 2);
+	json_object_put(items);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, "waiting", 0, 0, &items, &total, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(total, waiting_before + 1);
+	json_object_put(items);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, NULL, 0, 2, &items, &total, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 2);
+	CU_ASSERT(total >= 3);
+	/* Newest first. */
+	CU_ASSERT(tint(json_object_array_get_idx(items, 0), "created_at") >=
+		  tint(json_object_array_get_idx(items, 1), "created_at"));
+	json_object_put(items);
+	free(agent);
+}
+
+int init_store_rooms_tests(void)
+{
+	CU_pSuite s = CU_add_suite("store_rooms", NULL, NULL);
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_room_open_is_idempotent_per_customer);
+	CU_ADD_TEST(s, test_concurrent_opens_for_one_customer_create_one_room);
+	CU_ADD_TEST(s, test_sixteen_concurrent_claims_have_exactly_one_winner);
+	CU_ADD_TEST(s, test_claim_of_missing_room_is_not_found);
+	CU_ADD_TEST(s, test_close_frees_the_customer_for_a_new_room);
+	CU_ADD_TEST(s, test_decline_records_each_agent_once_and_keeps_waiting);
+	CU_ADD_TEST(s, test_room_lists_by_status_and_by_agent);
+	return 0;
+}
