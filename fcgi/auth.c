@@ -1,0 +1,165 @@
+/* fcgi auth: login (with the per-username failure throttle), logout and "who am I".
+ * Sessions are stored as the SHA-256 of the token only; the token goes to the client once, in
+ * the body and in the lc_session cookie. */
+#include "config.h"
+#include "middleware.h"
+#include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_COOKIE "lc_session"
+
+static bool cookie_secure(const fcgi_ctx_t *ctx)
+{
+	const char *mode = lc_config_str(ctx->cfg, "cookie_secure");
+	if (strcmp(mode, "always") == 0)
+		return true;
+	if (strcmp(mode, "never") == 0)
+		return false;
+	return fcgi_request_is_https(ctx->req);
+}
+
+/* Verify against something even for an unknown username, so the answer takes as long as for a
+ * known one and response times do not reveal which usernames exist. */
+static bool verify_dummy(const char *password)
+{
+	static char *dummy;
+	if (dummy == NULL && lc_auth_hash_password("livechat-dummy", LC_AUTH_MIN_ITERATIONS, &dummy,
+						   NULL) != LC_OK)
+		return false;
+	(void)lc_auth_verify_password(password, dummy);
+	return false;
+}
+
+/* The user's group permissions as a new array (empty when the group is gone). */
+static json_object *permissions_of(fcgi_ctx_t *ctx, json_object *user, lc_err_t *err, lc_rc *rc)
+{
+	json_object *group = NULL, *perms = NULL;
+	*rc = lc_store_group_get(ctx->store, lc_json_get_str(user, "group", ""), &group, err);
+	if (*rc == LC_ERR_NOT_FOUND) {
+		*rc = LC_OK;
+		lc_err_clear(err);
+		return json_object_new_array();
+	}
+	if (*rc != LC_OK)
+		return NULL;
+	if (json_object_object_get_ex(group, "permissions", &perms))
+		perms = json_object_get(perms);
+	else
+		perms = json_object_new_array();
+	json_object_put(group);
+	return perms;
+}
+
+static lc_rc record_failure(fcgi_ctx_t *ctx, const char *username, lc_err_t *err)
+{
+	lc_rc rc = lc_store_login_failure_add(ctx->store, username, lc_store_now_ms(), err);
+	if (rc != LC_OK)
+		return rc;
+	return lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid username or password");
+}
+
+static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
+{
+	const char *username = lc_json_get_str(ctx->body, "username", "");
+	const char *password = lc_json_get_str(ctx->body, "password", "");
+	int64_t max_failures = lc_config_int(ctx->cfg, "login_max_failures");
+	int64_t window_s = lc_config_int(ctx->cfg, "login_window");
+	int64_t ttl_s = lc_config_int(ctx->cfg, "token_ttl");
+	int64_t now = lc_store_now_ms();
+	int64_t failures = 0;
+	json_object *user = NULL, *perms = NULL, *out = NULL;
+	char token[LC_AUTH_TOKEN_LEN + 1];
+	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
+	lc_rc rc;
+
+	rc = lc_store_login_failure_count(ctx->store, username, now - window_s * 1000, &failures, err);
+	if (rc != LC_OK)
+		goto fail;
+	if (failures >= max_failures) {
+		char secs[24];
+		snprintf(secs, sizeof secs, "%lld", (long long)window_s);
+		fcgi_response_header(ctx->resp, "Retry-After", secs);
+		LC_WARN("%s: login throttled for a username after %lld failures",
+			fcgi_request_id(ctx->req), (long long)failures);
+		rc = lc_err_set(err, LC_ERR_RATE_LIMITED,
+				"too many failed logins for this user; try again later");
+		goto fail;
+	}
+	rc = lc_store_user_get_by_username(ctx->store, username, &user, err);
+	if (rc == LC_ERR_NOT_FOUND) {
+		verify_dummy(password);
+		rc = record_failure(ctx, username, err);
+		goto fail;
+	}
+	if (rc != LC_OK)
+		goto fail;
+	if (!lc_auth_verify_password(password, lc_json_get_str(user, "password_hash", "")) ||
+	    !lc_json_get_bool(user, "active", false)) {
+		rc = record_failure(ctx, username, err);
+		goto fail;
+	}
+	fcgi_user_public(user);
+	if ((rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
+		goto fail;
+	if ((rc = lc_auth_new_token(token, err)) != LC_OK)
+		goto fail;
+	lc_auth_token_hash(token, hash);
+	int64_t expires_at = now + ttl_s * 1000;
+	rc = lc_store_session_create(ctx->store, hash, lc_json_get_str(user, "id", ""), expires_at,
+				     err);
+	if (rc != LC_OK)
+		goto fail;
+	if ((perms = permissions_of(ctx, user, err, &rc)) == NULL)
+		goto fail;
+	out = json_object_new_object();
+	json_object_object_add(out, "token", json_object_new_string(token));
+	json_object_object_add(out, "expires_at", json_object_new_int64(expires_at));
+	json_object_object_add(out, "user", user);
+	json_object_object_add(out, "permissions", perms);
+	user = NULL;
+	fcgi_response_set_cookie(ctx->resp, SESSION_COOKIE, token, ttl_s, cookie_secure(ctx));
+	fcgi_ctx_reply(ctx, 200, out);
+fail:
+	json_object_put(user);
+	return rc;
+}
+
+static lc_rc logout(fcgi_ctx_t *ctx, lc_err_t *err)
+{
+	lc_rc rc = lc_store_session_delete(ctx->store, ctx->token_hash, err);
+	if (rc != LC_OK && rc != LC_ERR_NOT_FOUND)
+		return rc;
+	lc_err_clear(err);
+	fcgi_response_set_cookie(ctx->resp, SESSION_COOKIE, "", 0, cookie_secure(ctx));
+	return fcgi_ctx_reply(ctx, 204, NULL);
+}
+
+static lc_rc me(fcgi_ctx_t *ctx, lc_err_t *err)
+{
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "user", json_object_get(ctx->user));
+	json_object_object_add(out, "permissions",
+			       ctx->perms ? json_object_get(ctx->perms) : json_object_new_array());
+	json_object_object_add(out, "expires_at", json_object_new_int64(ctx->expires_at));
+	return fcgi_ctx_reply(ctx, 200, out);
+}
+
+static const lc_vrule_t login_rules[] = {
+	{ "username", LC_V_STRING, true, 1, 64, NULL, NULL },
+	{ "password", LC_V_STRING, true, 1, 1024, NULL, NULL },
+	LC_VRULE_END
+};
+
+const fcgi_route_t fcgi_auth_routes[] = {
+	{ "POST", "/api/auth/login", FCGI_ROUTE_PUBLIC | FCGI_ROUTE_BODY, { NULL }, login_rules, NULL,
+	  login },
+	{ "POST", "/api/auth/logout", 0, { NULL }, NULL, NULL, logout },
+	{ "GET", "/api/auth/me", 0, { NULL }, NULL, NULL, me },
+	FCGI_ROUTE_END
+};

@@ -1,0 +1,261 @@
+/* livechatctl: administration on the server itself, talking straight to MongoDB.
+ *   livechatctl [-c FILE] create-admin USERNAME [DISPLAY NAME]
+ *   livechatctl [-c FILE] reset-password USERNAME
+ *   livechatctl [-c FILE] list-users
+ * Passwords are read from the terminal without echo (twice), or as one line from stdin when it
+ * is not a terminal; never from argv, where `ps` would show them. */
+#include "config.h"
+#include "cli.h"
+#include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_json.h"
+#include "lc_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define MIN_PASSWORD 8
+#define MAX_PASSWORD 1024
+#define LIST_PAGE 200
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: livechatctl [-c FILE] COMMAND\n"
+		"  create-admin USERNAME [DISPLAY NAME]  create a user of group admin\n"
+		"  reset-password USERNAME               set a new password, revoke all sessions\n"
+		"  list-users                            print every user\n"
+		"The password is read from the terminal (no echo) or, when stdin is not a terminal,\n"
+		"as one line from stdin.\n");
+}
+
+/* One line from f without its newline; NULL at EOF. */
+static char *read_line(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static char *prompt_hidden(const char *prompt)
+{
+	struct termios old, quiet;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &old) != 0)
+		return read_line(stdin);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	char *line = read_line(stdin);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	return line;
+}
+
+/* A new password (caller frees), or NULL after telling why. */
+static char *read_password(void)
+{
+	char *pw = NULL, *again = NULL;
+	if (isatty(STDIN_FILENO)) {
+		pw = prompt_hidden("New password: ");
+		again = pw ? prompt_hidden("Repeat password: ") : NULL;
+		if (pw == NULL || again == NULL || strcmp(pw, again) != 0) {
+			fprintf(stderr, "livechatctl: the passwords do not match\n");
+			goto fail;
+		}
+	} else {
+		pw = read_line(stdin);
+		if (pw == NULL) {
+			fprintf(stderr, "livechatctl: no password on stdin\n");
+			goto fail;
+		}
+	}
+	size_t n = strlen(pw);
+	if (n < MIN_PASSWORD || n > MAX_PASSWORD) {
+		fprintf(stderr, "livechatctl: the password must have %d to %d characters\n",
+			MIN_PASSWORD, MAX_PASSWORD);
+		goto fail;
+	}
+	free(again);
+	return pw;
+fail:
+	free(pw);
+	free(again);
+	return NULL;
+}
+
+static int create_admin(lc_store_t *store, const lc_config_t *cfg, const char *username,
+			const char *display)
+{
+	char *pw = NULL, *hash = NULL;
+	json_object *user = NULL;
+	lc_err_t err;
+	int status = 1;
+
+	lc_err_clear(&err);
+	if (*username == '\0' || strlen(username) > 64) {
+		fprintf(stderr, "livechatctl: USERNAME must have 1 to 64 characters\n");
+		goto fail;
+	}
+	if ((pw = read_password()) == NULL)
+		goto fail;
+	if (lc_auth_hash_password(pw, (unsigned)lc_config_int(cfg, "pbkdf2_iterations"), &hash,
+				  &err) != LC_OK)
+		goto report;
+	lc_rc rc = lc_store_user_create(store, username, display ? display : username, "admin", true,
+					hash, &user, &err);
+	if (rc == LC_ERR_CONFLICT) {
+		fprintf(stderr, "livechatctl: user '%s' already exists\n", username);
+		goto fail;
+	}
+	if (rc != LC_OK)
+		goto report;
+	printf("created admin %s (id %s)\n", username, lc_json_get_str(user, "id", "?"));
+	status = 0;
+	goto fail;
+report:
+	fprintf(stderr, "livechatctl: %s\n", err.reason);
+fail:
+	if (pw != NULL)
+		memset(pw, 0, strlen(pw));
+	free(pw);
+	free(hash);
+	json_object_put(user);
+	return status;
+}
+
+static int reset_password(lc_store_t *store, const lc_config_t *cfg, const char *username)
+{
+	char *pw = NULL, *hash = NULL;
+	json_object *user = NULL;
+	lc_err_t err;
+	int status = 1;
+
+	lc_err_clear(&err);
+	lc_rc rc = lc_store_user_get_by_username(store, username, &user, &err);
+	if (rc == LC_ERR_NOT_FOUND) {
+		fprintf(stderr, "livechatctl: no user '%s'\n", username);
+		goto fail;
+	}
+	if (rc != LC_OK)
+		goto report;
+	if ((pw = read_password()) == NULL)
+		goto fail;
+	const char *id = lc_json_get_str(user, "id", "");
+	if (lc_auth_hash_password(pw, (unsigned)lc_config_int(cfg, "pbkdf2_iterations"), &hash,
+				  &err) != LC_OK ||
+	    lc_store_user_set_password(store, id, hash, &err) != LC_OK ||
+	    lc_store_session_delete_user(store, id, NULL, &err) != LC_OK ||
+	    lc_store_login_failure_clear(store, username, &err) != LC_OK)
+		goto report;
+	printf("password of %s reset; their sessions are revoked\n", username);
+	status = 0;
+	goto fail;
+report:
+	fprintf(stderr, "livechatctl: %s\n", err.reason);
+fail:
+	if (pw != NULL)
+		memset(pw, 0, strlen(pw));
+	free(pw);
+	free(hash);
+	json_object_put(user);
+	return status;
+}
+
+static int list_users(lc_store_t *store)
+{
+	lc_err_t err;
+	int64_t skip = 0, total = 0;
+	lc_err_clear(&err);
+	printf("%-26s %-24s %-12s %-6s %s\n", "ID", "USERNAME", "GROUP", "ACTIVE", "DISPLAY NAME");
+	do {
+		json_object *items = NULL;
+		if (lc_store_user_list(store, NULL, -1, skip, LIST_PAGE, &items, &total, &err) != LC_OK) {
+			fprintf(stderr, "livechatctl: %s\n", err.reason);
+			return 1;
+		}
+		size_t n = json_object_array_length(items);
+		for (size_t i = 0; i < n; i++) {
+			json_object *u = json_object_array_get_idx(items, i);
+			printf("%-26s %-24s %-12s %-6s %s\n", lc_json_get_str(u, "id", ""),
+			       lc_json_get_str(u, "username", ""), lc_json_get_str(u, "group", ""),
+			       lc_json_get_bool(u, "active", false) ? "yes" : "no",
+			       lc_json_get_str(u, "display_name", ""));
+		}
+		json_object_put(items);
+		if (n == 0)
+			break;
+		skip += (int64_t)n;
+	} while (skip < total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfg_path = NULL;
+	lc_config_t *cfg = NULL;
+	lc_store_t *store = NULL;
+	char *display = NULL;
+	lc_err_t err;
+	int opt, status = 1;
+
+	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage();
+		return 2;
+	}
+	const char *cmd = argv[0];
+	bool ok_args = (strcmp(cmd, "create-admin") == 0 && argc >= 2) ||
+		       (strcmp(cmd, "reset-password") == 0 && argc == 2) ||
+		       (strcmp(cmd, "list-users") == 0 && argc == 1);
+	if (!ok_args) {
+		usage();
+		return 2;
+	}
+	lc_err_clear(&err);
+	if ((cfg = fcgi_cli_config("livechatctl", cfg_path)) == NULL)
+		goto fail;
+	store = lc_store_new(lc_config_str(cfg, "mongo_uri"), lc_config_str(cfg, "mongo_db"), &err);
+	/* Indexes and the built-in groups first, so a fresh database works. */
+	if (store == NULL || lc_store_init(store, &err) != LC_OK) {
+		fprintf(stderr, "livechatctl: cannot use MongoDB: %s\n", err.reason);
+		goto fail;
+	}
+	if (strcmp(cmd, "create-admin") == 0) {
+		/* The display name may come as several words without quotes. */
+		for (int i = 2; i < argc; i++) {
+			char *d = lc_asprintf("%s%s%s", display ? display : "", display ? " " : "", argv[i]);
+			free(display);
+			display = d;
+		}
+		status = create_admin(store, cfg, argv[1], display);
+	} else if (strcmp(cmd, "reset-password") == 0) {
+		status = reset_password(store, cfg, argv[1]);
+	} else {
+		status = list_users(store);
+	}
+fail:
+	free(display);
+	lc_store_free(&store);
+	lc_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,498 @@
+/* fcgi request/response objects: parse the CGI environment a FastCGI request carries (path,
+ * query, headers, cookies), read the body under a size limit, and build and render the response. */
+#include "config.h"
+#include "request.h"
+#include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_json.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FCGI_REQUEST_MAGIC 0x52455131u   /* "REQ1" */
+#define FCGI_RESPONSE_MAGIC 0x52455331u  /* "RES1" */
+#define MAX_QUERY_PARAMS 32
+#define MAX_COOKIES 32
+#define MAX_HEADERS 16
+
+typedef struct kv {
+	char *name;
+	char *value;
+} kv_t;
+
+struct fcgi_request {
+	unsigned magic;
+	char *const *envp;
+	fcgi_read_fn read;
+	void *rctx;
+	const char *method;
+	char *path;
+	kv_t query[MAX_QUERY_PARAMS];
+	size_t nquery;
+	kv_t cookies[MAX_COOKIES];
+	size_t ncookies;
+	char *body;
+	size_t body_len;
+	char id[17];
+};
+
+struct fcgi_response {
+	unsigned magic;
+	int status;
+	json_object *body;
+	kv_t headers[MAX_HEADERS];
+	size_t nheaders;
+};
+
+/* ---- decoding */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *fcgi_url_decode(const char *src, size_t n, bool plus_space)
+{
+	char *out = lc_malloc(n + 1);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+		if (c == '%') {
+			if (i + 2 >= n) {
+				free(out);
+				return NULL;
+			}
+			int h = hexval((unsigned char)src[i + 1]), l = hexval((unsigned char)src[i + 2]);
+			/* An encoded NUL would cut the string short behind the caller's back. */
+			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+				free(out);
+				return NULL;
+			}
+			out[w++] = (char)(h * 16 + l);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			out[w++] = ' ';
+		} else {
+			out[w++] = c;
+		}
+	}
+	out[w] = '\0';
+	return out;
+}
+
+/* ---- request */
+
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
+}
+
+/* Split "a=1&b=x%20y" into decoded pairs; malformed escapes drop that pair only. */
+static void parse_query(fcgi_request_t *req, const char *q)
+{
+	while (q != NULL && *q != '\0' && req->nquery < MAX_QUERY_PARAMS) {
+		const char *amp = strchr(q, '&');
+		size_t len = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', len);
+		size_t nlen = eq ? (size_t)(eq - q) : len;
+		if (nlen > 0) {
+			char *name = fcgi_url_decode(q, nlen, true);
+			char *value = eq ? fcgi_url_decode(eq + 1, len - nlen - 1, true) : lc_strdup("");
+			if (name != NULL && value != NULL) {
+				req->query[req->nquery].name = name;
+				req->query[req->nquery].value = value;
+				req->nquery++;
+			} else {
+				free(name);
+				free(value);
+			}
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+}
+
+/* Cookie: a=1; b=2 (RFC 6265 "cookie-string"); values kept verbatim, quotes stripped. */
+static void parse_cookies(fcgi_request_t *req, const char *h)
+{
+	while (h != NULL && *h != '\0' && req->ncookies < MAX_COOKIES) {
+		while (*h == ' ' || *h == '\t' || *h == ';')
+			h++;
+		if (*h == '\0')
+			break;
+		const char *semi = strchr(h, ';');
+		size_t len = semi ? (size_t)(semi - h) : strlen(h);
+		const char *eq = memchr(h, '=', len);
+		if (eq != NULL && eq > h) {
+			size_t nlen = (size_t)(eq - h);
+			while (nlen > 0 && (h[nlen - 1] == ' ' || h[nlen - 1] == '\t'))
+				nlen--;
+			const char *v = eq + 1;
+			size_t vlen = len - (size_t)(v - h);
+			while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+				vlen--;
+			if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+				v++;
+				vlen -= 2;
+			}
+			req->cookies[req->ncookies].name = lc_strndup(h, nlen);
+			req->cookies[req->ncookies].value = lc_strndup(v, vlen);
+			req->ncookies++;
+		}
+		h = semi ? semi + 1 : NULL;
+	}
+}
+
+static char *compute_path(char *const *envp)
+{
+	const char *uri = env_get(envp, "REQUEST_URI");
+	if (uri != NULL && uri[0] == '/') {
+		size_t len = strcspn(uri, "?#");
+		return lc_strndup(uri, len);
+	}
+	const char *script = env_get(envp, "SCRIPT_NAME");
+	const char *info = env_get(envp, "PATH_INFO");
+	return lc_asprintf("%s%s", script ? script : "", info ? info : "");
+}
+
+fcgi_request_t *fcgi_request_new(char *const *envp, fcgi_read_fn read, void *rctx)
+{
+	fcgi_request_t *req = lc_calloc(1, sizeof *req);
+	req->magic = FCGI_REQUEST_MAGIC;
+	req->envp = envp;
+	req->read = read;
+	req->rctx = rctx;
+	req->method = env_get(envp, "REQUEST_METHOD");
+	if (req->method == NULL)
+		req->method = "GET";
+	req->path = compute_path(envp);
+	const char *qs = env_get(envp, "QUERY_STRING");
+	if (qs == NULL) {
+		const char *uri = env_get(envp, "REQUEST_URI");
+		const char *mark = uri ? strchr(uri, '?') : NULL;
+		qs = mark ? mark + 1 : NULL;
+	}
+	parse_query(req, qs);
+	parse_cookies(req, env_get(envp, "HTTP_COOKIE"));
+	req->body = lc_strdup("");
+	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {
+		/* No randomness is no reason to refuse a request; the id only correlates logs. */
+		static unsigned long counter;
+		snprintf(req->id, sizeof req->id, "%016lx", ++counter);
+	}
+	return req;
+}
+
+void fcgi_request_free(fcgi_request_t **reqp)
+{
+	if (reqp == NULL || *reqp == NULL)
+		return;
+	fcgi_request_t *req = *reqp;
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	for (size_t i = 0; i < req->nquery; i++) {
+		free(req->query[i].name);
+		free(req->query[i].value);
+	}
+	for (size_t i = 0; i < req->ncookies; i++) {
+		free(req->cookies[i].name);
+		free(req->cookies[i].value);
+	}
+	free(req->path);
+	free(req->body);
+	req->magic = 0;
+	free(req);
+	*reqp = NULL;
+}
+
+lc_rc fcgi_request_read_body(fcgi_request_t *req, size_t max, lc_err_t *err)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	const char *cl = env_get(req->envp, "CONTENT_LENGTH");
+	long long announced = -1;
+	if (cl != NULL && *cl != '\0') {
+		char *end = NULL;
+		announced = strtoll(cl, &end, 10);
+		if (*end != '\0' || announced < 0)
+			return lc_err_set(err, LC_ERR_INVALID, "bad Content-Length");
+		if ((unsigned long long)announced > max)
+			return lc_err_set(err, LC_ERR_TOO_LARGE,
+					  "request body larger than %zu bytes", max);
+	}
+	if (announced == 0 || req->read == NULL)
+		return LC_OK;
+	/* Without a length read to the end, but never more than max + 1 bytes. */
+	size_t want = announced > 0 ? (size_t)announced : max + 1;
+	char *buf = lc_malloc(want + 1);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = req->read(req->rctx, buf + got, want - got);
+		if (n < 0) {
+			free(buf);
+			return lc_err_set(err, LC_ERR_INVALID, "cannot read request body");
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > max) {
+		free(buf);
+		return lc_err_set(err, LC_ERR_TOO_LARGE, "request body larger than %zu bytes", max);
+	}
+	if (announced > 0 && got < (size_t)announced) {
+		free(buf);
+		return lc_err_set(err, LC_ERR_INVALID, "request body shorter than Content-Length");
+	}
+	buf[got] = '\0';
+	free(req->body);
+	req->body = buf;
+	req->body_len = got;
+	return LC_OK;
+}
+
+const char *fcgi_request_body(const fcgi_request_t *req, size_t *len)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	if (len != NULL)
+		*len = req->body_len;
+	return req->body;
+}
+
+const char *fcgi_request_method(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	return req->method;
+}
+
+const char *fcgi_request_path(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	return req->path;
+}
+
+const char *fcgi_request_env(const fcgi_request_t *req, const char *name)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	return env_get(req->envp, name);
+}
+
+const char *fcgi_request_header(const fcgi_request_t *req, const char *name)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	char var[128];
+	size_t n = strlen(name);
+	if (n + 6 >= sizeof var)
+		return NULL;
+	memcpy(var, "HTTP_", 5);
+	for (size_t i = 0; i < n; i++)
+		var[5 + i] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+	var[5 + n] = '\0';
+	const char *v = env_get(req->envp, var);
+	/* CGI passes these two without the HTTP_ prefix. */
+	if (v == NULL && strcasecmp(name, "Content-Type") == 0)
+		v = env_get(req->envp, "CONTENT_TYPE");
+	if (v == NULL && strcasecmp(name, "Content-Length") == 0)
+		v = env_get(req->envp, "CONTENT_LENGTH");
+	return v;
+}
+
+const char *fcgi_request_query(const fcgi_request_t *req, const char *name)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	for (size_t i = 0; i < req->nquery; i++)
+		if (strcmp(req->query[i].name, name) == 0)
+			return req->query[i].value;
+	return NULL;
+}
+
+bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **name,
+			   const char **value)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	if (i >= req->nquery)
+		return false;
+	*name = req->query[i].name;
+	*value = req->query[i].value;
+	return true;
+}
+
+const char *fcgi_request_cookie(const fcgi_request_t *req, const char *name)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	for (size_t i = 0; i < req->ncookies; i++)
+		if (strcmp(req->cookies[i].name, name) == 0)
+			return req->cookies[i].value;
+	return NULL;
+}
+
+const char *fcgi_request_bearer(const fcgi_request_t *req)
+{
+	const char *h = fcgi_request_header(req, "Authorization");
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ')
+		h++;
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h != '\0' ? h : NULL;
+}
+
+const char *fcgi_request_id(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	return req->id;
+}
+
+bool fcgi_request_is_https(const fcgi_request_t *req)
+{
+	const char *https = fcgi_request_env(req, "HTTPS");
+	const char *scheme = fcgi_request_env(req, "REQUEST_SCHEME");
+	return (https != NULL && strcasecmp(https, "on") == 0) ||
+	       (scheme != NULL && strcasecmp(scheme, "https") == 0);
+}
+
+/* ---- response */
+
+fcgi_response_t *fcgi_response_new(void)
+{
+	fcgi_response_t *resp = lc_calloc(1, sizeof *resp);
+	resp->magic = FCGI_RESPONSE_MAGIC;
+	resp->status = 200;
+	return resp;
+}
+
+void fcgi_response_reset(fcgi_response_t *resp)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+	}
+	resp->nheaders = 0;
+	json_object_put(resp->body);
+	resp->body = NULL;
+	resp->status = 200;
+}
+
+void fcgi_response_free(fcgi_response_t **respp)
+{
+	if (respp == NULL || *respp == NULL)
+		return;
+	fcgi_response_reset(*respp);
+	(*respp)->magic = 0;
+	free(*respp);
+	*respp = NULL;
+}
+
+void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	json_object_put(resp->body);
+	resp->body = body;
+	resp->status = status;
+}
+
+void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	LC_ASSERT(resp->nheaders < MAX_HEADERS);
+	/* A CR or LF in a header value would let data forge headers: never emit one. */
+	LC_ASSERT(strpbrk(name, "\r\n:") == NULL && strpbrk(value, "\r\n") == NULL);
+	resp->headers[resp->nheaders].name = lc_strdup(name);
+	resp->headers[resp->nheaders].value = lc_strdup(value);
+	resp->nheaders++;
+}
+
+void fcgi_response_set_cookie(fcgi_response_t *resp, const char *name, const char *value,
+			      int64_t max_age, bool secure)
+{
+	char *v = lc_asprintf("%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", name, value,
+			      (long long)max_age, secure ? "; Secure" : "");
+	fcgi_response_header(resp, "Set-Cookie", v);
+	free(v);
+}
+
+int fcgi_response_status(const fcgi_response_t *resp)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	return resp->status;
+}
+
+json_object *fcgi_response_body(const fcgi_response_t *resp)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	return resp->body;
+}
+
+const char *fcgi_response_get_header(const fcgi_response_t *resp, const char *name)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	for (size_t i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return resp->headers[i].value;
+	return NULL;
+}
+
+const char *fcgi_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
+{
+	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
+	const char *body = resp->body != NULL ? lc_json_str(resp->body) : "";
+	size_t blen = strlen(body);
+	size_t cap = 256 + blen + 1;
+	for (size_t i = 0; i < resp->nheaders; i++)
+		cap += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
+	char *out = lc_malloc(cap);
+	int w = snprintf(out, cap, "Status: %d %s\r\nCache-Control: no-store\r\n", resp->status,
+			 fcgi_status_text(resp->status));
+	if (resp->body != NULL)
+		w += snprintf(out + w, cap - (size_t)w,
+			      "Content-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n",
+			      blen + 1);
+	for (size_t i = 0; i < resp->nheaders; i++)
+		w += snprintf(out + w, cap - (size_t)w, "%s: %s\r\n", resp->headers[i].name,
+			      resp->headers[i].value);
+	w += snprintf(out + w, cap - (size_t)w, "\r\n");
+	if (resp->body != NULL) {
+		memcpy(out + w, body, blen);
+		w += (int)blen;
+		out[w++] = '\n';
+	}
+	out[w] = '\0';
+	if (len != NULL)
+		*len = (size_t)w;
+	return out;
+}

@@ -1,0 +1,44 @@
+// The smoke path through a real Apache (mod_fcgid) running the shipped vhost
+// (conf/apache-livechat.conf.in, rendered by tests/stack.sh): static htdocs, login, create and
+// list a canned response with the bearer token and with the cookie, one JSON error answer.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, startStack } from './helpers.mjs';
+
+let stack;
+before(async () => { stack = await startStack({ server: 'apache' }); });
+after(async () => { await stack?.stop(); });
+
+test('apache serves the dashboard from htdocs at /', async () => {
+  const res = await fetch(stack.base + '/');
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /text\/html/);
+  assert.match(res.headers.get('server'), /Apache/);
+});
+
+test('through apache: login, create a canned response and list it, by bearer token and by cookie', async () => {
+  const l = await api(stack.base, 'POST', '/api/auth/login', { body: { username: stack.adminUser, password: stack.adminPassword } });
+  assert.equal(l.status, 200);
+  assert.match(l.headers.get('set-cookie'), /^lc_session=[^;]+; Path=\/; .*HttpOnly; SameSite=Strict/);
+  const token = l.body.token;
+  const c = await api(stack.base, 'POST', '/api/canned', { token, body: { shortcut: 'hello', title: 'Hello', text: 'Hello {customer}' } });
+  assert.equal(c.status, 201, c.text);
+  const byToken = await api(stack.base, 'GET', '/api/canned?prefix=hel', { token });
+  assert.equal(byToken.status, 200);
+  assert.deepEqual(byToken.body.items.map((x) => x.id), [c.body.id]);
+  const byCookie = await api(stack.base, 'GET', '/api/canned', { cookie: `lc_session=${token}` });
+  assert.equal(byCookie.status, 200);
+  assert.equal(byCookie.body.total, 1);
+});
+
+test('through apache: errors keep the JSON shape (401, 404, 413)', async () => {
+  const a = await api(stack.base, 'GET', '/api/canned');
+  assert.equal(a.status, 401);
+  assert.equal(a.body.error.code, 'unauthorized');
+  const b = await api(stack.base, 'GET', '/api/no/such/thing');
+  assert.equal(b.status, 404);
+  assert.equal(b.body.error.code, 'not_found');
+  const c = await api(stack.base, 'POST', '/api/auth/login', { body: 'x'.repeat(70000) });
+  assert.equal(c.status, 413);
+  assert.equal(c.body.error.code, 'payload_too_large');
+});

@@ -1,0 +1,95 @@
+// Shared by the API integration tests: start a real web server stack with tests/stack.sh
+// (fresh database, first admin), call the API over HTTP, and make users of given groups.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run through make check (tests/test-env.sh)`);
+  return v;
+}
+
+// Start a stack; options: server ('lighttpd'|'apache'), wsd (count), set ({key: value} config lines).
+// Returns {base, adminUser, adminPassword, dir, env, stop()}. stop() is idempotent.
+export async function startStack(options = {}) {
+  const src = need('LC_TOP_SRCDIR');
+  need('LC_TOP_BUILDDIR');
+  const dir = mkdtempSync(join(tmpdir(), 'lc-api-'));
+  const args = ['start', dir, '--server', options.server ?? 'lighttpd'];
+  if (options.wsd) args.push('--wsd', String(options.wsd));
+  for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${v}`);
+  const script = join(src, 'tests', 'stack.sh');
+  try {
+    await run('bash', [script, ...args], { timeout: 60000 });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`stack.sh start failed: ${e.stderr || e.message}`);
+  }
+  const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n')
+    .map((l) => { const i = l.indexOf('='); return [l.slice(0, i), l.slice(i + 1).replace(/^"|"$/g, '')]; }));
+  let stopped = false;
+  return {
+    base: env.LC_BASE_URL, adminUser: env.LC_ADMIN_USER, adminPassword: env.LC_ADMIN_PASSWORD,
+    dir, env,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await run('bash', [script, 'stop', dir], { timeout: 30000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// One request. opts: token (Bearer), cookie (raw Cookie header), body (object → JSON, or a
+// string sent verbatim), headers. Returns {status, body (parsed JSON or null), headers, text}.
+export async function api(base, method, path, opts = {}) {
+  const headers = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  let body;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  return { status: res.status, body: json, headers: res.headers, text };
+}
+
+export async function login(base, username, password) {
+  const r = await api(base, 'POST', '/api/auth/login', { body: { username, password } });
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+  return r.body.token;
+}
+
+let seq = 0;
+// A group with exactly these permissions and an active user in it; returns {id, username, password, token}.
+export async function userWith(base, adminToken, permissions, prefix = 'u') {
+  seq += 1;
+  const group = `g${process.pid}x${seq}`;
+  let r = await api(base, 'POST', '/api/groups', { token: adminToken, body: { name: group, permissions } });
+  if (r.status !== 201) throw new Error(`group: ${r.status} ${r.text}`);
+  const username = `${prefix}${process.pid}x${seq}`;
+  const password = 'password-' + seq + '-long';
+  r = await api(base, 'POST', '/api/users', { token: adminToken, body: { username, password, group } });
+  if (r.status !== 201) throw new Error(`user: ${r.status} ${r.text}`);
+  return { id: r.body.id, username, password, group, token: await login(base, username, password) };
+}
+
+export async function createUser(base, adminToken, fields) {
+  const r = await api(base, 'POST', '/api/users', { token: adminToken, body: fields });
+  if (r.status !== 201) throw new Error(`user: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+// The fields named in a 422 answer.
+export function failedFields(r) {
+  return (r.body?.error?.fields ?? []).map((f) => f.field);
+}

@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# tests/stack.sh: a whole livechat on loopback for tests and local runs: a real lighttpd (or
+# Apache) with the SHIPPED config template (conf/*.in) rendered for the build tree
+# (livechat-fcgi from the build dir, htdocs from the source dir), optionally N livechat-wsd
+# processes as the /ws/ backends, a fresh database, and a first admin made with livechatctl.
+#
+#   tests/stack.sh start DIR [--server lighttpd|apache] [--port N] [--wsd N] [--wsd-port N]
+#                            [--db NAME] [--set key=value]...
+#   tests/stack.sh stop DIR
+#
+# start prints `LC_BASE_URL=http://127.0.0.1:PORT` and writes DIR/env (KEY=VALUE lines, also
+# sourceable by sh):
+#   LC_BASE_URL LC_HTTP_PORT LC_SERVER LC_ADMIN_USER LC_ADMIN_PASSWORD LC_STACK_DIR
+#   LC_WSD_PORTS (space separated) LIVECHAT_CONFIG LIVECHAT_MONGO_DB LIVECHAT_AMQP_PREFIX
+# DIR/livechat.conf is the config every program of the stack reads (also livechatctl -c).
+# Defaults: a free port; 0 wsd (wsd ports are free ones from --wsd-port up); database
+# lc_stack_<random>; --set adds `key = value` lines to livechat.conf (e.g. login_window=10).
+# Input: LIVECHAT_MONGO_URI, LIVECHAT_AMQP_URL (tests/test-env.sh sets them), LC_TOP_SRCDIR and
+# LC_TOP_BUILDDIR (default: this script's source tree and the current directory's build tree),
+# LC_ADMIN_PASSWORD (default: random). Nothing else of the caller's LIVECHAT_* environment
+# reaches the servers: the config file is the one source.
+# stop stops everything start recorded in DIR/pids (and their children), by process id only.
+# A failing start stops what it had started and prints the logs.
+set -uo pipefail
+
+die() { echo "stack.sh: $*" >&2; exit 1; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local p=${1:-0} tries=0
+  [ "$p" -gt 0 ] || p=$((20000 + RANDOM % 30000))
+  while port_open "$p" || grep -qx "$p" "$DIR/.ports" 2>/dev/null; do
+    p=$((p + 1)); tries=$((tries + 1)); [ $tries -lt 500 ] || die "no free port"
+  done
+  echo "$p" >> "$DIR/.ports"
+  echo "$p"
+}
+
+# Kill pid and its descendants (collected before killing, by parent id), TERM then KILL.
+kill_tree() {
+  local pid=$1 all=() queue=("$1")
+  while [ ${#queue[@]} -gt 0 ]; do
+    local p=${queue[0]}; queue=("${queue[@]:1}")
+    all+=("$p")
+    for c in $(pgrep -P "$p" 2>/dev/null); do queue+=("$c"); done
+  done
+  kill -TERM "${all[@]}" 2>/dev/null
+  for _ in $(seq 1 50); do
+    local alive=0
+    for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && return 0
+    sleep 0.1
+  done
+  kill -KILL "${all[@]}" 2>/dev/null
+  return 0
+}
+
+stop_stack() {
+  [ -f "$DIR/pids" ] || return 0
+  # Reverse order: web server first, then the daemons behind it.
+  tac "$DIR/pids" | while read -r name pid; do
+    [ -n "$pid" ] && kill_tree "$pid"
+  done
+  rm -f "$DIR/pids"
+}
+
+render() {   # render TEMPLATE OUT: the same placeholders conf/Makefile.am fills
+  local wsd_backends="" wsd_members="" sep=""
+  for p in $WSD_PORTS_LIST; do
+    wsd_backends+="$sep( \"host\" => \"127.0.0.1\", \"port\" => $p )"; sep=", "
+    wsd_members+="BalancerMember \"ws://127.0.0.1:$p\"\\n        "
+  done
+  # Without wsd, /ws/ still needs a backend: a port nothing listens on (answers 503).
+  if [ -z "$WSD_PORTS_LIST" ]; then
+    wsd_backends="( \"host\" => \"127.0.0.1\", \"port\" => $NO_WSD_PORT )"
+    wsd_members="BalancerMember \"ws://127.0.0.1:$NO_WSD_PORT\""
+  fi
+  awk -v bindir="$BUILD/fcgi" -v htdocs="$SRC/htdocs" -v sysconf="$DIR" -v rundir="$DIR/run" \
+      -v logdir="$DIR/log" -v port="$PORT" -v backends="$wsd_backends" -v members="$wsd_members" \
+      -v cfg="$DIR/livechat.conf" '
+    { gsub(/@bindir@/, bindir); gsub(/@htdocsdir@/, htdocs); gsub(/@sysconfdir@/, sysconf);
+      gsub(/@rundir@/, rundir); gsub(/@logdir@/, logdir); gsub(/@http_bind@/, "127.0.0.1");
+      gsub(/@http_port@/, port); gsub(/@fcgi_procs@/, "2"); gsub(/@livechat_config@/, cfg);
+      gsub(/@wsd_backends@/, backends); gsub(/@wsd_members@/, members); print }' "$1" > "$2"
+  ! grep -n '@[a-z_]*@' "$2" || die "unfilled placeholder in $2"
+}
+
+start_lighttpd() {
+  render "$SRC/conf/lighttpd.conf.in" "$DIR/lighttpd.conf"
+  lighttpd -tt -f "$DIR/lighttpd.conf" >"$DIR/log/lighttpd-check.log" 2>&1 ||
+    { cat "$DIR/log/lighttpd-check.log" >&2; return 1; }
+  lighttpd -D -f "$DIR/lighttpd.conf" >"$DIR/log/lighttpd.out" 2>&1 &
+  echo "lighttpd $!" >> "$DIR/pids"
+}
+
+start_apache() {
+  local mods=/usr/lib/apache2/modules user=www-data
+  render "$SRC/conf/apache-livechat.conf.in" "$DIR/apache-livechat.conf"
+  mkdir -p "$DIR/apache/fcgid"
+  # mod_fcgid runs the program as User: it must reach the build tree and DIR.
+  [ "$(id -u)" -eq 0 ] || user="#$(id -u)"
+  [ "$(id -u)" -eq 0 ] && chown -R www-data "$DIR/apache/fcgid" "$DIR/log"
+  chmod 755 "$DIR" "$DIR/apache"
+  chmod 644 "$DIR/livechat.conf"
+  cat > "$DIR/apache/httpd.conf" <<CONF
+# Generated by tests/stack.sh: a private Apache around the shipped vhost.
+ServerRoot "$DIR/apache"
+PidFile "$DIR/apache/httpd.pid"
+ErrorLog "$DIR/log/apache-error.log"
+LogLevel warn
+DefaultRuntimeDir "$DIR/apache"
+Mutex file:$DIR/apache default
+ServerName 127.0.0.1
+User $user
+Group #$(id -g ${user#\#} 2>/dev/null || id -g)
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule dir_module $mods/mod_dir.so
+LoadModule alias_module $mods/mod_alias.so
+LoadModule fcgid_module $mods/mod_fcgid.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_http_module $mods/mod_proxy_http.so
+LoadModule proxy_wstunnel_module $mods/mod_proxy_wstunnel.so
+LoadModule proxy_balancer_module $mods/mod_proxy_balancer.so
+LoadModule slotmem_shm_module $mods/mod_slotmem_shm.so
+LoadModule lbmethod_byrequests_module $mods/mod_lbmethod_byrequests.so
+TypesConfig /etc/mime.types
+FcgidIPCDir "$DIR/apache/fcgid"
+FcgidProcessTableFile "$DIR/apache/fcgid/shm"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+Include "$DIR/apache-livechat.conf"
+CONF
+  apache2 -t -f "$DIR/apache/httpd.conf" >"$DIR/log/apache-check.log" 2>&1 ||
+    { cat "$DIR/log/apache-check.log" >&2; return 1; }
+  apache2 -f "$DIR/apache/httpd.conf" -DFOREGROUND >"$DIR/log/apache.out" 2>&1 &
+  echo "apache2 $!" >> "$DIR/pids"
+}
+
+start_stack() {
+  local server=lighttpd port_req=0 nwsd=0 wsd_port_req=0 db="" sets=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --server) server=$2; shift 2 ;;
+      --port) port_req=$2; shift 2 ;;
+      --wsd) nwsd=$2; shift 2 ;;
+      --wsd-port) wsd_port_req=$2; shift 2 ;;
+      --db) db=$2; shift 2 ;;
+      --set) sets+=("$2"); shift 2 ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  case "$server" in lighttpd|apache) ;; *) die "--server must be lighttpd or apache" ;; esac
+  SRC=${LC_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+  BUILD=${LC_TOP_BUILDDIR:-$(pwd)}
+  [ -x "$BUILD/fcgi/livechat-fcgi" ] || die "$BUILD/fcgi/livechat-fcgi not built (set LC_TOP_BUILDDIR)"
+  [ -x "$BUILD/fcgi/livechatctl" ] || die "$BUILD/fcgi/livechatctl not built"
+  [ -n "${LIVECHAT_MONGO_URI:-}" ] || die "LIVECHAT_MONGO_URI is not set (source tests/test-env.sh)"
+  [ -n "${LIVECHAT_AMQP_URL:-}" ] || die "LIVECHAT_AMQP_URL is not set (source tests/test-env.sh)"
+  [ -f "$DIR/pids" ] && die "$DIR already runs a stack: stop it first"
+  mkdir -p "$DIR/run" "$DIR/log"
+  rm -f "$DIR/.ports"
+  local tag; tag=$(printf '%s%04x' "$(date +%s)" $((RANDOM)))
+  [ -n "$db" ] || db="lc_stack_$tag"
+  PORT=$(free_port "$port_req")
+  NO_WSD_PORT=$(free_port 0)
+  WSD_PORTS_LIST=""
+  local next=$wsd_port_req
+  for _ in $(seq 1 "$nwsd"); do
+    local p; p=$(free_port "$next"); WSD_PORTS_LIST+="${WSD_PORTS_LIST:+ }$p"; next=$((p + 1))
+  done
+
+  # A --set key replaces the stack's own line for that key (the config refuses duplicates).
+  local -A conf=( [mongo_uri]="$LIVECHAT_MONGO_URI" [mongo_db]="$db" [amqp_url]="$LIVECHAT_AMQP_URL"
+                  [amqp_prefix]="lc_stack_$tag" [log_level]="${LC_STACK_LOG_LEVEL:-info}"
+                  [log_target]=stderr [cookie_secure]=never )
+  local s
+  for s in "${sets[@]+"${sets[@]}"}"; do conf[${s%%=*}]=${s#*=}; done
+  {
+    echo "# Generated by tests/stack.sh"
+    for s in "${!conf[@]}"; do echo "$s = ${conf[$s]}"; done
+  } > "$DIR/livechat.conf"
+  db=${conf[mongo_db]}
+
+  # The config file is the one source: drop the caller's overrides for every program below.
+  local v
+  for v in $(env | sed -n 's/^\(LIVECHAT_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+  export LIVECHAT_CONFIG="$DIR/livechat.conf"
+
+  local admin_pw=${LC_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')}
+  # A database kept from an earlier run (a local run) already has its admin: give it this password.
+  if "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" list-users 2>/dev/null | grep -qw admin; then
+    printf '%s\n' "$admin_pw" | "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" \
+        reset-password admin >"$DIR/log/livechatctl.log" 2>&1 ||
+      { cat "$DIR/log/livechatctl.log" >&2; return 1; }
+  else
+    printf '%s\n' "$admin_pw" | "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" \
+        create-admin admin "Stack Admin" >"$DIR/log/livechatctl.log" 2>&1 ||
+      { cat "$DIR/log/livechatctl.log" >&2; return 1; }
+  fi
+
+  local i=0
+  if [ "$nwsd" -gt 0 ]; then
+    [ -x "$BUILD/wsd/livechat-wsd" ] || { echo "stack.sh: $BUILD/wsd/livechat-wsd not built" >&2; return 1; }
+    for p in $WSD_PORTS_LIST; do
+      i=$((i + 1))
+      LIVECHAT_WSD_PORT=$p LIVECHAT_WSD_NODE_ID="stack-$tag-$i" \
+        "$BUILD/wsd/livechat-wsd" -c "$DIR/livechat.conf" >"$DIR/log/wsd-$i.log" 2>&1 &
+      echo "wsd-$i $!" >> "$DIR/pids"
+    done
+  fi
+
+  "start_$server" || return 1
+
+  for _ in $(seq 1 100); do
+    port_open "$PORT" && break
+    sleep 0.1
+  done
+  port_open "$PORT" || { echo "stack.sh: $server did not open port $PORT" >&2; return 1; }
+  for p in $WSD_PORTS_LIST; do
+    for _ in $(seq 1 100); do port_open "$p" && break; sleep 0.1; done
+    port_open "$p" || { echo "stack.sh: wsd did not open port $p" >&2; return 1; }
+  done
+  # The API answers (any JSON status) once a FastCGI process is up.
+  local code=000
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/health" || true)
+    case "$code" in 200|503) break ;; esac
+    sleep 0.1
+  done
+  case "$code" in 200|503) ;; *) echo "stack.sh: /api/health answered $code" >&2; return 1 ;; esac
+
+  cat > "$DIR/env" <<ENV
+LC_BASE_URL=http://127.0.0.1:$PORT
+LC_HTTP_PORT=$PORT
+LC_SERVER=$server
+LC_ADMIN_USER=admin
+LC_ADMIN_PASSWORD=$admin_pw
+LC_STACK_DIR=$DIR
+LC_WSD_PORTS="$WSD_PORTS_LIST"
+LIVECHAT_CONFIG=$DIR/livechat.conf
+LIVECHAT_MONGO_DB=$db
+LIVECHAT_AMQP_PREFIX=${conf[amqp_prefix]}
+ENV
+  echo "LC_BASE_URL=http://127.0.0.1:$PORT"
+}
+
+cmd=${1:-}
+DIR=${2:-}
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+mkdir -p "$DIR" && DIR=$(cd "$DIR" && pwd)
+shift 2
+case "$cmd" in
+  start)
+    if ! start_stack "$@"; then
+      echo "stack.sh: start failed; logs:" >&2
+      for f in "$DIR"/log/*; do [ -s "$f" ] && { echo "---- $f" >&2; tail -n 30 "$f" >&2; }; done
+      stop_stack
+      exit 1
+    fi ;;
+  stop) stop_stack ;;
+  *) die "usage: stack.sh start|stop DIR [options]" ;;
+esac
