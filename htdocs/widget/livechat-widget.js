@@ -1,0 +1,486 @@
+/* livechat-widget.js: the customer chat widget a website embeds with
+ *   <script src="https://chat.example.com/widget/livechat-widget.js" async></script>
+ * A bubble opens a panel that asks the customer's name, requests an agent over /ws/widget
+ * (docs/websocket.md) and shows the waiting / joined / messages / ended states. The identity (the
+ * secret the server issued) is kept in localStorage, so a reload or a new tab continues the same
+ * conversation. Everything is drawn in a shadow root (no clash with the host page's CSS), and every
+ * text is set with textContent: nothing an agent or customer typed is ever parsed as markup.
+ * Options (attributes of the script tag): data-title, data-ws-url (default: /ws/widget on the
+ * script's own origin), data-open="true" (start with the panel open). */
+(function () {
+  'use strict';
+
+  const script = document.currentScript;
+  const STORE_KEY = 'livechat.widget.v1';
+  const opt = (name, dflt) => (script && script.dataset[name]) || dflt;
+  const TITLE = opt('title', 'Chat with us');
+
+  function wsUrl() {
+    const explicit = opt('wsUrl', '');
+    if (explicit) return explicit;
+    const base = new URL(script && script.src ? script.src : location.href, location.href);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.pathname = '/ws/widget';
+    base.search = '';
+    base.hash = '';
+    return base.toString();
+  }
+
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(STORE_KEY)) || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function save(patch) {
+    const next = Object.assign(load(), patch);
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify(next));
+    } catch (e) {
+      // private mode: the conversation will not survive a reload
+    }
+    return next;
+  }
+
+  function h(tag, attrs) {
+    const node = document.createElement(tag);
+    for (const k of Object.keys(attrs || {})) {
+      const v = attrs[k];
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'testid') node.setAttribute('data-testid', v);
+      else if (k === 'class') node.className = v;
+      else if (k === 'text') node.textContent = v;
+      else if (k.slice(0, 2) === 'on') node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? '' : v);
+    }
+    for (let i = 2; i < arguments.length; i++) {
+      const c = arguments[i];
+      if (c === undefined || c === null || c === false) continue;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    }
+    return node;
+  }
+
+  /** A speech-bubble icon drawn as SVG (no font or image needed). */
+  function bubbleIcon() {
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '28');
+    svg.setAttribute('height', '28');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(NS, 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+    svg.appendChild(path);
+    for (const cx of [7.5, 12, 16.5]) {
+      const dot = document.createElementNS(NS, 'circle');
+      dot.setAttribute('cx', String(cx));
+      dot.setAttribute('cy', '10.5');
+      dot.setAttribute('r', '1.5');
+      dot.setAttribute('fill', '#2463eb');
+      svg.appendChild(dot);
+    }
+    return svg;
+  }
+
+  const CSS = `
+    :host { all: initial; }
+    * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+    [hidden] { display: none !important; }
+    .bubble { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px; border-radius: 50%;
+      border: 0; background: #2463eb; color: #fff; font-size: 28px; cursor: pointer; z-index: 2147483000;
+      box-shadow: 0 6px 24px rgba(20, 40, 120, .35); display: grid; place-items: center; }
+    .bubble .dot { position: absolute; top: 6px; right: 6px; width: 14px; height: 14px; border-radius: 50%;
+      background: #ff4d4f; border: 2px solid #fff; }
+    .panel { position: fixed; right: 24px; bottom: 96px; width: 360px; max-width: calc(100vw - 32px);
+      height: 520px; max-height: calc(100vh - 120px); background: #fff; color: #1d2330; border-radius: 14px;
+      box-shadow: 0 12px 48px rgba(20, 30, 60, .28); display: flex; flex-direction: column; overflow: hidden;
+      z-index: 2147483000; font-size: 14px; }
+    .head { background: #2463eb; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
+    .head .title { font-weight: 700; font-size: 15px; flex: 1; }
+    .head .sub { display: block; font-weight: 400; font-size: 12px; opacity: .85; }
+    .head button { background: rgba(255,255,255,.18); color: #fff; border: 0; border-radius: 6px; padding: 4px 8px;
+      cursor: pointer; font-size: 12px; }
+    .body { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }
+    .intro { padding: 18px; display: flex; flex-direction: column; gap: 10px; }
+    .intro p { margin: 0; color: #4b5468; }
+    .intro label { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: #6b7385; }
+    input, textarea { font: inherit; border: 1px solid #d5dae3; border-radius: 8px; padding: 8px; color: #1d2330; background: #fff; }
+    textarea { resize: none; }
+    .primary { background: #2463eb; color: #fff; border: 0; border-radius: 8px; padding: 9px 12px; font: inherit;
+      font-weight: 600; cursor: pointer; }
+    .primary:disabled { opacity: .5; cursor: default; }
+    .msg { max-width: 80%; padding: 7px 10px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
+    .msg .who { display: block; font-size: 11px; color: #6b7385; margin-bottom: 2px; }
+    .msg-customer { align-self: flex-end; background: #2463eb; color: #fff; border-bottom-right-radius: 3px; }
+    .msg-customer .who { color: #d6e2ff; }
+    .msg-agent { align-self: flex-start; background: #fff; border: 1px solid #e2e6ee; border-bottom-left-radius: 3px; }
+    .msg-system { align-self: center; background: #fff6dd; color: #6a5200; font-size: 12px; text-align: center; }
+    .msg.pending { opacity: .6; }
+    .status { padding: 6px 12px; font-size: 12px; color: #6b7385; background: #fff; border-top: 1px solid #eef0f4; min-height: 28px; }
+    .status.down { color: #c62828; }
+    .compose { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eef0f4; background: #fff; }
+    .compose textarea { flex: 1; min-height: 38px; max-height: 110px; }
+    .ended { padding: 10px 12px; border-top: 1px solid #eef0f4; background: #fff; display: flex; flex-direction: column; gap: 8px; }
+  `;
+
+  class Widget {
+    constructor() {
+      this.state = load();
+      this.ws = null;
+      this.attempt = 0;
+      this.seen = new Set();        // message ids and "room:seq" already shown
+      this.lastSeq = 0;             // highest seq of the current room shown (for hello.last_seq)
+      this.roomId = null;
+      this.phase = 'intro';         // intro | connecting | waiting | joined | ended
+      this.outbox = new Map();      // client id -> frame, until acknowledged
+      this.firstMessage = null;     // held until the room exists (see request())
+      this.clientSeq = 0;
+      this.welcomed = false;
+      this.build();
+      if (this.state.secret) this.connect();
+      if (this.state.open || opt('open', '') === 'true') this.toggle(true);
+    }
+
+    build() {
+      this.host = h('div', { id: 'livechat-widget', 'data-testid': 'lc-widget' });
+      const root = this.host.attachShadow({ mode: 'open' });
+      root.appendChild(h('style', {}, CSS));
+      this.dot = h('span', { class: 'dot', hidden: true, testid: 'lc-unread' });
+      this.bubble = h('button', { class: 'bubble', title: TITLE, 'aria-label': TITLE, testid: 'lc-bubble', onclick: () => this.toggle() }, bubbleIcon(), this.dot);
+      this.agentLine = h('span', { class: 'sub', testid: 'lc-agent' }, 'We usually answer within minutes');
+      this.leaveBtn = h('button', { testid: 'lc-leave', hidden: true, onclick: () => this.leave() }, 'Leave');
+      const head = h('div', { class: 'head' },
+        h('span', { class: 'title' }, TITLE, this.agentLine),
+        this.leaveBtn,
+        h('button', { testid: 'lc-minimize', 'aria-label': 'Minimize', onclick: () => this.toggle(false) }, '\u2013'));
+
+      this.nameInput = h('input', { testid: 'lc-name', maxlength: '100', placeholder: 'Your name', autocomplete: 'name' });
+      this.firstInput = h('textarea', { testid: 'lc-first-message', rows: '3', maxlength: '4000', placeholder: 'How can we help? (optional)' });
+      this.startBtn = h('button', { class: 'primary', type: 'submit', testid: 'lc-start' }, 'Start chat');
+      this.introError = h('p', { testid: 'lc-intro-error' });
+      this.intro = h('form', { class: 'intro', testid: 'lc-intro' },
+        h('p', {}, 'Hello! Tell us your name and an agent will join you.'),
+        h('label', {}, 'Name', this.nameInput),
+        h('label', {}, 'Message', this.firstInput),
+        this.introError,
+        this.startBtn);
+      this.intro.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        this.request();
+      });
+      if (this.state.name) this.nameInput.value = this.state.name;
+
+      this.list = h('div', { class: 'body', testid: 'lc-messages', 'aria-live': 'polite' });
+      this.status = h('div', { class: 'status', testid: 'lc-status' });
+      this.compose = h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', testid: 'lc-compose' });
+      this.compose.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+          ev.preventDefault();
+          this.sendMessage();
+        }
+      });
+      this.compose.addEventListener('input', () => this.typing(this.compose.value.length > 0));
+      this.composeBar = h('div', { class: 'compose' }, this.compose,
+        h('button', { class: 'primary', testid: 'lc-send', onclick: () => this.sendMessage() }, 'Send'));
+      this.newChatBtn = h('button', { class: 'primary', testid: 'lc-new-chat', onclick: () => this.newChat() }, 'Start a new chat');
+      this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
+        h('span', {}, 'This conversation has ended.'), this.newChatBtn);
+      this.chat = h('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' },
+        this.list, this.status, this.composeBar, this.endedBar);
+      this.panel = h('div', { class: 'panel', role: 'dialog', 'aria-label': TITLE, testid: 'lc-panel', hidden: true }, head, this.intro, this.chat);
+      root.appendChild(this.panel);
+      root.appendChild(this.bubble);
+      document.body.appendChild(this.host);
+      this.setPhase(this.state.secret ? 'connecting' : 'intro');
+    }
+
+    toggle(open) {
+      const show = open === undefined ? this.panel.hidden : open;
+      this.panel.hidden = !show;
+      save({ open: show });
+      if (show) {
+        this.dot.hidden = true;
+        (this.phase === 'intro' ? this.nameInput : this.compose).focus();
+      }
+    }
+
+    setPhase(phase, detail) {
+      this.phase = phase;
+      this.host.setAttribute('data-phase', phase);
+      this.intro.hidden = phase !== 'intro';
+      this.chat.hidden = phase === 'intro';
+      this.composeBar.hidden = !(phase === 'waiting' || phase === 'joined');
+      this.endedBar.hidden = phase !== 'ended';
+      this.leaveBtn.hidden = !(phase === 'waiting' || phase === 'joined');
+      if (phase === 'waiting') this.setStatus('Waiting for an agent…');
+      else if (phase === 'joined') this.setStatus('');
+      else if (phase === 'connecting') this.setStatus('Connecting…');
+      else if (phase === 'ended') this.setStatus('');
+      this.list.scrollTop = this.list.scrollHeight;
+      if (phase === 'joined' && detail) this.agentLine.textContent = `You are chatting with ${detail}`;
+      else if (phase !== 'joined') this.agentLine.textContent = phase === 'waiting' ? 'An agent will be with you shortly' : 'We usually answer within minutes';
+    }
+
+    setStatus(text, down) {
+      this.status.textContent = text;
+      // An empty status line is kept while chatting (for "typing…"), hidden otherwise.
+      this.status.hidden = !text && this.phase !== 'joined' && this.phase !== 'waiting';
+      this.status.className = down ? 'status down' : 'status';
+      this.status.setAttribute('data-state', down ? 'down' : this.phase);
+    }
+
+    /* ---- connection */
+
+    connect() {
+      if (this.ws) return;
+      let ws;
+      try {
+        ws = new WebSocket(wsUrl());
+      } catch (e) {
+        this.retry();
+        return;
+      }
+      this.ws = ws;
+      this.welcomed = false;
+      ws.onopen = () => {
+        const hello = { type: 'hello' };
+        if (this.state.secret) hello.secret = this.state.secret;
+        if (this.lastSeq) hello.last_seq = this.lastSeq;
+        ws.send(JSON.stringify(hello));
+      };
+      ws.onmessage = (ev) => {
+        let f;
+        try {
+          f = JSON.parse(ev.data);
+        } catch (e) {
+          return;
+        }
+        this.onFrame(f);
+      };
+      ws.onclose = () => {
+        if (this.ws !== ws) return;
+        this.ws = null;
+        this.welcomed = false;
+        this.retry();
+      };
+    }
+
+    retry() {
+      if (this.phase !== 'intro') this.setStatus('Connection lost, reconnecting…', true);
+      const base = Math.min(15000, 500 * Math.pow(2, this.attempt++));
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * base / 2);
+    }
+
+    send(frame) {
+      if (!this.ws || this.ws.readyState !== 1 || !this.welcomed) return false;
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    }
+
+    /** Resolves once welcomed (connecting if needed). */
+    ready() {
+      if (this.welcomed) return Promise.resolve();
+      this.connect();
+      return new Promise((resolve) => {
+        this.onWelcomed = resolve;
+      });
+    }
+
+    onFrame(f) {
+      switch (f.type) {
+        case 'welcome': this.onWelcome(f); break;
+        case 'waiting':
+          this.roomId = f.room_id || this.roomId;
+          this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
+          if (this.phase !== 'joined') this.setPhase('waiting');
+          this.releaseFirstMessage();
+          break;
+        case 'joined':
+          this.roomId = f.room_id || this.roomId;
+          this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
+          this.setPhase('joined', f.agent_name);
+          save({ agent: f.agent_name });
+          this.releaseFirstMessage();
+          break;
+        case 'message': {
+          const m = Object.assign({ room_id: f.room_id }, f.message || {});
+          if (this.add(m) && m.sender !== 'customer') {
+            this.agentTyping(false);
+            if (this.panel.hidden) this.dot.hidden = false;
+          }
+          break;
+        }
+        case 'typing': this.agentTyping(!!f.state); break;
+        case 'ended':
+          this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system',
+            text: f.text || (f.reason === 'customer_left' ? 'You left the chat.' : 'The chat has ended.') });
+          this.ended();
+          break;
+        case 'ack': this.onAck(f); break;
+        case 'error': this.onError(f); break;
+        default: break;
+      }
+    }
+
+    onWelcome(f) {
+      this.welcomed = true;
+      this.attempt = 0;
+      this.state = save({ secret: f.secret || this.state.secret, customer_id: f.customer_id });
+      const room = f.room;
+      if (room && room.id !== this.roomId) {
+        this.roomId = room.id;
+        this.lastSeq = 0;
+      }
+      for (const m of f.messages || []) this.add(Object.assign({ room_id: room && room.id }, m));
+      if (room && room.status === 'engaged') {
+        if (room.agent_name) this.state = save({ agent: room.agent_name });
+        this.setPhase('joined', room.agent_name);
+      }
+      else if (room && room.status === 'waiting') this.setPhase('waiting');
+      else if (this.phase === 'waiting' || this.phase === 'joined') this.ended();
+      else if (this.phase === 'connecting') this.setPhase(this.list.childElementCount ? 'ended' : 'intro');
+      else this.setStatus('');
+      for (const frame of this.outbox.values()) this.send(frame);
+      if (this.onWelcomed) {
+        const cb = this.onWelcomed;
+        this.onWelcomed = null;
+        cb();
+      }
+    }
+
+    onAck(f) {
+      if (f.id && this.outbox.has(f.id)) {
+        this.outbox.delete(f.id);
+        const node = this.list.querySelector(`[data-client-id="${f.id}"]`);
+        if (node) node.classList.remove('pending');
+      }
+    }
+
+    onError(f) {
+      if (f.code === 'validation_failed' && /secret/.test(f.message || '')) {
+        // A secret the server does not accept: start over as a new customer.
+        this.state = save({ secret: null, customer_id: null });
+        if (this.ws) this.ws.close();
+        return;
+      }
+      this.setStatus(f.message || 'Something went wrong.', true);
+    }
+
+    /* ---- conversation */
+
+    async request() {
+      const name = this.nameInput.value.trim();
+      if (!name) {
+        this.introError.textContent = 'Please tell us your name.';
+        this.nameInput.focus();
+        return;
+      }
+      this.introError.textContent = '';
+      this.startBtn.disabled = true;
+      save({ name });
+      this.list.replaceChildren();
+      this.seen.clear();
+      this.lastSeq = 0;
+      this.roomId = null;
+      this.setPhase('connecting');
+      await this.ready();
+      const first = this.firstInput.value.trim();
+      this.firstInput.value = '';
+      this.startBtn.disabled = false;
+      // The first message waits for the room to exist ("waiting"), so it is stored in the room
+      // the request opened (the two could otherwise be taken by different nodes in either order).
+      if (first) this.firstMessage = first;
+      this.send({ type: 'request', name, ref: 'request' });
+      this.setPhase('waiting');
+      clearTimeout(this.firstTimer);
+      this.firstTimer = setTimeout(() => this.releaseFirstMessage(), 5000);
+    }
+
+    releaseFirstMessage() {
+      clearTimeout(this.firstTimer);
+      if (!this.firstMessage) return;
+      const text = this.firstMessage;
+      this.firstMessage = null;
+      this.postMessage(text);
+    }
+
+    sendMessage() {
+      const text = this.compose.value.trim();
+      if (!text) return;
+      this.compose.value = '';
+      this.typing(false);
+      this.postMessage(text);
+    }
+
+    postMessage(text) {
+      this.clientSeq += 1;
+      const id = `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}${this.clientSeq}`;
+      const frame = { type: 'message', id, text };
+      this.outbox.set(id, frame);
+      const storedId = `${this.state.customer_id}-${id}`;
+      this.add({ id: storedId, sender: 'customer', author: this.state.name, text }, id);
+      this.send(frame);
+    }
+
+    typing(state) {
+      const now = Date.now();
+      if (state && now - (this.typingSent || 0) < 3000) return;
+      this.typingSent = state ? now : 0;
+      this.send({ type: 'typing', state });
+    }
+
+    agentTyping(on) {
+      clearTimeout(this.typingTimer);
+      if (this.phase !== 'joined') return;
+      this.setStatus(on ? `${this.state.agent || 'The agent'} is typing…` : '');
+      if (on) this.typingTimer = setTimeout(() => this.setStatus(''), 15000);
+    }
+
+    leave() {
+      if (!confirm('Leave this chat?')) return;
+      this.send({ type: 'leave', ref: 'leave' });
+      this.ended();
+    }
+
+    ended() {
+      this.setPhase('ended');
+      this.outbox.clear();
+      this.firstMessage = null;
+    }
+
+    newChat() {
+      this.setPhase('intro');
+      this.nameInput.focus();
+    }
+
+    /** Shows m unless already shown (by id or by room+seq). Returns true when it was new. */
+    add(m, clientId) {
+      const seqKey = typeof m.seq === 'number' && m.room_id ? `${m.room_id}:${m.seq}` : null;
+      if ((m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey))) return false;
+      if (m.id) this.seen.add(m.id);
+      if (seqKey) this.seen.add(seqKey);
+      if (typeof m.seq === 'number' && m.room_id === this.roomId && m.seq > this.lastSeq) this.lastSeq = m.seq;
+      if (typeof m.text !== 'string' || m.text === '') return true;
+      const sender = m.sender === 'customer' || m.sender === 'agent' ? m.sender : 'system';
+      const who = sender === 'agent' ? m.author || 'Agent' : sender === 'customer' ? 'You' : '';
+      const node = h('div', { class: `msg msg-${sender}${clientId ? ' pending' : ''}`, testid: 'lc-message', 'data-sender': sender, 'data-client-id': clientId },
+        who ? h('span', { class: 'who' }, who) : null,
+        h('span', { class: 'text' }, m.text));
+      this.list.appendChild(node);
+      this.list.scrollTop = this.list.scrollHeight;
+      return true;
+    }
+  }
+
+  function start() {
+    if (window.livechatWidget) return;
+    window.livechatWidget = new Widget();
+  }
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start);
+}());
