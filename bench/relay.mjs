@@ -1,0 +1,275 @@
+// bench/relay.mjs: relay throughput and latency of livechat-wsd (a benchmark, asserts nothing).
+// K agents (made through the REST API) and K widget customers, each pair in its own engaged room;
+// customers' and agents' messages both ways, every one stored in MongoDB before it is delivered.
+// Latency = receipt by the other side - send, both clocks in this process.
+//   node bench/relay.mjs --base URL --admin-password PW --agent-ws ws://H:P --widget-ws ws://H:P
+//        [--label TEXT] [--pairs K] [--window W] [--seconds S] [--rates R1,R2|auto]
+//        [--text-bytes N] [--pids name:pid,...] [--json FILE] [--perf PID:FILE]
+// Phases: "saturate": every sender keeps W messages in flight for S seconds (throughput);
+// then one phase per rate: messages sent at a fixed total rate for S seconds (latency at that
+// load; `auto` = half the saturated throughput). Prints a markdown table on stdout, progress on
+// stderr, appends one JSON object per phase to FILE. --pids: processes whose CPU use per phase is
+// reported (/proc/PID/stat), e.g. wsd-1:123,ferretdb:456. --perf: `perf record -g` of PID into
+// FILE during the saturate phase.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const need = (k) => { if (!args[k]) { console.error(`relay: --${k} is required`); process.exit(2); } return args[k]; };
+const BASE = need('base');
+const ADMIN_PW = need('admin-password');
+const AGENT_WS = need('agent-ws');
+const WIDGET_WS = need('widget-ws');
+const LABEL = args.label || 'relay';
+const K = Math.min(Math.max(Number(args.pairs || 10), 1), 500);
+const W = Math.min(Math.max(Number(args.window || 4), 1), 1000);
+const SECS = Math.min(Math.max(Number(args.seconds || 10), 1), 600);
+const RATES = (args.rates || 'auto').split(',');
+const TEXT_BYTES = Math.min(Math.max(Number(args['text-bytes'] || 64), 8), 4000);
+const PIDS = (args.pids || '').split(',').filter(Boolean).map((s) => s.split(':'));
+const PERF = args.perf ? args.perf.split(':') : null;
+const DRAIN_MS = 15000;
+
+const log = (...a) => console.error(`relay[${LABEL}]:`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(pred, what, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+async function api(method, path, body, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const txt = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${txt}`);
+  return txt ? JSON.parse(txt) : null;
+}
+
+// A websocket that keeps the frames it has not consumed yet and hands the chat messages to onMsg.
+class Peer {
+  static open(url, headers) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+      const p = new Peer(ws);
+      ws.once('open', () => resolve(p));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_q, res) => reject(new Error(`${url}: HTTP ${res.statusCode}`)));
+    });
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.errors = 0;
+    this.lastError = null;
+    this.onMsg = null;
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type === 'message' && this.onMsg) { this.onMsg(f.message); return; }
+      if (f.type === 'ack' && this.onMsg) return;   // acks of the load phase: not needed
+      if (f.type === 'error') { this.errors++; this.lastError = f; }
+      if (this.frames.length < 10000) this.frames.push(f);
+    });
+    ws.on('error', () => {});
+  }
+
+  send(o) { this.ws.send(JSON.stringify(o)); }
+  waitFor(pred, what, ms) {
+    return until(() => { const i = this.frames.findIndex(pred); return i >= 0 ? this.frames.splice(i, 1)[0] : null; },
+      what, ms);
+  }
+  close() { this.ws.terminate(); }
+}
+
+function cpuTicks(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);   // utime + stime, fields 14 and 15
+  } catch { return NaN; }
+}
+const TICK = 100;   // USER_HZ on Linux
+const cpuSnapshot = () => ({ t: performance.now(), self: process.cpuUsage(),
+  procs: PIDS.map(([n, p]) => [n, cpuTicks(p)]) });
+function cpuPercent(a, b) {
+  const secs = (b.t - a.t) / 1000;
+  const out = {};
+  PIDS.forEach(([n], i) => { out[n] = Math.round((b.procs[i][1] - a.procs[i][1]) / TICK / secs * 100); });
+  const s = process.cpuUsage(a.self);
+  out.client = Math.round((s.user + s.system) / 1e6 / secs * 100);
+  return out;
+}
+
+function pct(sorted, q) {
+  if (sorted.length === 0) return null;
+  return +sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(2);
+}
+
+async function setup() {
+  const tag = Date.now().toString(36);
+  const admin = (await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PW })).token;
+  const pw = `bench-${tag}-pw`;
+  const agents = [];
+  for (let k = 0; k < K; k++) {
+    const username = `bench${tag}a${k}`;
+    await api('POST', '/api/users', { username, password: pw, display_name: `Bench Agent ${k}`, group: 'agent' }, admin);
+    const { token } = await api('POST', '/api/auth/login', { username, password: pw });
+    agents.push({ username, token });
+  }
+  log(`${K} agents created`);
+  const pairs = [];
+  for (let k = 0; k < K; k++) {
+    const a = await Peer.open(`${AGENT_WS}/ws/agent`, { Authorization: `Bearer ${agents[k].token}` });
+    await a.waitFor((f) => f.type === 'hello', 'agent hello');
+    pairs.push({ k, agent: a });
+  }
+  for (const p of pairs) {
+    const w = await Peer.open(`${WIDGET_WS}/ws/widget`, {});
+    w.send({ type: 'hello' });
+    const welcome = await w.waitFor((f) => f.type === 'welcome', 'welcome');
+    p.widget = w;
+    p.customerId = welcome.customer_id;
+  }
+  for (const p of pairs) {
+    p.widget.send({ type: 'request', name: `Bench Customer ${p.k}`, ref: 'q' });
+    await p.widget.waitFor((f) => f.type === 'ack' || f.type === 'error', 'request ack');
+    const off = await p.agent.waitFor((f) => f.type === 'request_offered' && f.room.customer_id === p.customerId,
+      'request_offered');
+    p.roomId = off.room.id;
+    p.agent.send({ type: 'accept', room_id: p.roomId, ref: 'a' });
+    await p.agent.waitFor((f) => f.type === 'accepted' && f.room.id === p.roomId, 'accepted');
+    await p.widget.waitFor((f) => f.type === 'joined', 'joined');
+  }
+  log(`${K} rooms engaged`);
+  return pairs;
+}
+
+// One phase. rate 0: closed loop, W in flight per sender. rate > 0: open loop at that total rate.
+async function phase(pairs, name, rate) {
+  const pad = 'x'.repeat(TEXT_BYTES);
+  const sent = new Map();   // text -> send time
+  const latC2A = [], latA2C = [];
+  let nSent = 0, running = true, seq = 0;
+  const senders = [];
+  for (const p of pairs) {
+    senders.push({ kind: 'c', p, inflight: 0 }, { kind: 'a', p, inflight: 0 });
+  }
+  const sendOne = (s) => {
+    const id = `${s.kind}${name}${seq++}`;
+    const text = `${id} ${pad}`.slice(0, TEXT_BYTES);
+    sent.set(text, performance.now());
+    s.inflight++;
+    nSent++;
+    if (s.kind === 'c') s.p.widget.send({ type: 'message', id, text });
+    else s.p.agent.send({ type: 'message', room_id: s.p.roomId, id, text });
+  };
+  const received = (s, lat, m) => {
+    const t = sent.get(m.text);
+    if (t === undefined) return;
+    sent.delete(m.text);
+    lat.push(performance.now() - t);
+    s.inflight--;
+    if (running && rate === 0) sendOne(s);
+  };
+  for (let i = 0; i < senders.length; i += 2) {
+    const cs = senders[i], as = senders[i + 1];
+    cs.p.agent.onMsg = (m) => { if (m.sender === 'customer') received(cs, latC2A, m); };
+    cs.p.widget.onMsg = (m) => { if (m.sender === 'agent') received(as, latA2C, m); };
+  }
+  const errorsBefore = pairs.reduce((n, p) => n + p.agent.errors + p.widget.errors, 0);
+  let perf = null;
+  if (PERF && rate === 0) {
+    perf = spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', PERF[0], '-o', PERF[1], '--', 'sleep', String(SECS)],
+      { stdio: 'ignore' });
+    perf.on('error', (e) => log(`perf: ${e.message}`));
+  }
+  const c0 = cpuSnapshot();
+  const t0 = performance.now();
+  if (rate === 0) {
+    for (const s of senders) for (let i = 0; i < W; i++) sendOne(s);
+    await sleep(SECS * 1000);
+  } else {
+    let rr = 0;
+    while (performance.now() - t0 < SECS * 1000) {
+      const due = Math.floor(rate * (performance.now() - t0) / 1000) - nSent;
+      for (let i = 0; i < due; i++) sendOne(senders[rr++ % senders.length]);
+      await sleep(2);
+    }
+  }
+  running = false;
+  const tEnd = performance.now();
+  const c1 = cpuSnapshot();
+  if (perf && perf.exitCode === null) await new Promise((r) => { perf.once('exit', r); setTimeout(r, 10000); });
+  const inWindow = latC2A.length + latA2C.length;
+  const drainEnd = Date.now() + DRAIN_MS;
+  while (sent.size > 0 && Date.now() < drainEnd) await sleep(20);
+  const secs = (tEnd - t0) / 1000;
+  const all = [...latC2A, ...latA2C].sort((x, y) => x - y);
+  latC2A.sort((x, y) => x - y);
+  latA2C.sort((x, y) => x - y);
+  const errors = pairs.reduce((n, p) => n + p.agent.errors + p.widget.errors, 0) - errorsBefore;
+  const lastError = pairs.map((p) => p.agent.lastError || p.widget.lastError).find(Boolean) || null;
+  return {
+    label: LABEL, phase: name, pairs: K, window: rate === 0 ? W : null, offered_per_s: rate || null,
+    seconds: +secs.toFixed(2), sent: nSent, delivered: all.length, lost_after_drain: sent.size,
+    delivered_per_s: Math.round(inWindow / secs),
+    p50_ms: pct(all, 0.5), p90_ms: pct(all, 0.9), p99_ms: pct(all, 0.99), max_ms: pct(all, 1),
+    customer_to_agent: { n: latC2A.length, p50_ms: pct(latC2A, 0.5), p99_ms: pct(latC2A, 0.99) },
+    agent_to_customer: { n: latA2C.length, p50_ms: pct(latA2C, 0.5), p99_ms: pct(latA2C, 0.99) },
+    error_frames: errors, last_error: lastError, cpu_percent: cpuPercent(c0, c1),
+  };
+}
+
+const fmt = (v) => (v === null || v === undefined ? '-' : String(v));
+function row(r) {
+  const cpu = Object.entries(r.cpu_percent).map(([n, v]) => `${n} ${v}%`).join(', ');
+  return `| ${r.label} | ${r.phase} | ${r.pairs} | ${r.window ? `window ${r.window}` : `${r.offered_per_s}/s`} | ` +
+    `${r.sent} | ${r.delivered} | **${r.delivered_per_s}** | ${fmt(r.p50_ms)} | ${fmt(r.p90_ms)} | ` +
+    `**${fmt(r.p99_ms)}** | ${fmt(r.max_ms)} | ${r.error_frames}${r.lost_after_drain ? `, ${r.lost_after_drain} lost` : ''} | ${cpu} |`;
+}
+
+let pairs = [];
+let status = 0;
+try {
+  pairs = await setup();
+  const results = [];
+  log(`saturate: window ${W} per sender, ${SECS} s`);
+  const sat = await phase(pairs, 'saturate', 0);
+  results.push(sat);
+  log(JSON.stringify(sat));
+  for (const r of RATES) {
+    const rate = r === 'auto' ? Math.max(10, Math.round(sat.delivered_per_s / 2)) : Number(r);
+    if (!(rate > 0)) continue;
+    log(`fixed rate ${rate}/s, ${SECS} s`);
+    const res = await phase(pairs, `rate${rate}`, rate);
+    results.push(res);
+    log(JSON.stringify(res));
+  }
+  for (const r of results) console.log(row(r));
+  if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);
+  // Leave the rooms closed.
+  for (const p of pairs) p.agent.send({ type: 'end', room_id: p.roomId });
+  await sleep(500);
+} catch (e) {
+  log(`failed: ${e.message}`);
+  console.log(`| ${LABEL} | failed: ${e.message.replace(/\|/g, '/')} |`);
+  status = 1;
+} finally {
+  for (const p of pairs) { p.agent?.close(); p.widget?.close(); }
+}
+process.exit(status);

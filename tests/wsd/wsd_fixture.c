@@ -1,0 +1,125 @@
+/* wsd_fixture: sets up and inspects the MongoDB state of the wsd integration tests through the
+ * real store (liblivechat), so the tests need no MongoDB driver of their own. One command per
+ * call; JSON on stdout; exit status 1 with a reason on stderr on any failure.
+ *   wsd_fixture init
+ *   wsd_fixture users PREFIX N GROUP          -> [{"id","username","token"}...]
+ *   wsd_fixture group NAME PERM...            -> creates a permission group
+ *   wsd_fixture canned OWNER_ID SHORTCUT TEXT -> {"id":...}
+ *   wsd_fixture settings JSON                 -> the settings after the update
+ *   wsd_fixture revoke TOKEN                  -> deletes that session
+ *   wsd_fixture deactivate USER_ID
+ *   wsd_fixture room ROOM_ID                  -> the room
+ *   wsd_fixture messages ROOM_ID              -> the room's messages, oldest first
+ *   wsd_fixture drop                          -> drops the database
+ * The database is $LIVECHAT_MONGO_URI / $LIVECHAT_MONGO_DB. */
+#include "config.h"
+#include "lc_auth.h"
+#include "lc_json.h"
+#include "lc_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const char *what, const lc_err_t *err)
+{
+	fprintf(stderr, "wsd_fixture: %s: %s\n", what, err ? err->reason : "bad arguments");
+	return 1;
+}
+
+static void print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+static int cmd_users(lc_store_t *s, int argc, char **argv)
+{
+	lc_err_t err;
+	if (argc < 5)
+		return fail("users", NULL);
+	int n = atoi(argv[3]);
+	char *hash = NULL;
+	if (lc_auth_hash_password("password-not-used-1", LC_AUTH_MIN_ITERATIONS, &hash, &err) != LC_OK)
+		return fail("hash", &err);
+	json_object *out = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		char name[128], disp[160], token[LC_AUTH_TOKEN_LEN + 1];
+		char th[LC_AUTH_TOKEN_HASH_LEN + 1];
+		snprintf(name, sizeof name, "%s%d", argv[2], i);
+		snprintf(disp, sizeof disp, "Agent %s%d", argv[2], i);
+		json_object *u = NULL;
+		if (lc_store_user_create(s, name, disp, argv[4], true, hash, &u, &err) != LC_OK)
+			return fail("user_create", &err);
+		if (lc_auth_new_token(token, &err) != LC_OK)
+			return fail("token", &err);
+		lc_auth_token_hash(token, th);
+		const char *id = lc_json_get_str(u, "id", "");
+		if (lc_store_session_create(s, th, id, lc_store_now_ms() + 3600 * 1000, &err) != LC_OK)
+			return fail("session_create", &err);
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_object_add(o, "username", json_object_new_string(name));
+		json_object_object_add(o, "display_name", json_object_new_string(disp));
+		json_object_object_add(o, "token", json_object_new_string(token));
+		json_object_array_add(out, o);
+		json_object_put(u);
+	}
+	print(out);
+	json_object_put(out);
+	free(hash);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	lc_err_t err;
+	const char *uri = getenv("LIVECHAT_MONGO_URI"), *db = getenv("LIVECHAT_MONGO_DB");
+	if (argc < 2 || uri == NULL || db == NULL)
+		return fail("usage (needs LIVECHAT_MONGO_URI and LIVECHAT_MONGO_DB)", NULL);
+	lc_store_t *s = lc_store_new(uri, db, &err);
+	if (s == NULL)
+		return fail("store", &err);
+	const char *cmd = argv[1];
+	json_object *o = NULL;
+	int rc = 0;
+	if (strcmp(cmd, "init") == 0) {
+		rc = lc_store_init(s, &err) == LC_OK ? 0 : fail("init", &err);
+	} else if (strcmp(cmd, "users") == 0) {
+		rc = cmd_users(s, argc, argv);
+	} else if (strcmp(cmd, "group") == 0 && argc >= 3) {
+		json_object *perms = json_object_new_array();
+		for (int i = 3; i < argc; i++)
+			json_object_array_add(perms, json_object_new_string(argv[i]));
+		rc = lc_store_group_create(s, argv[2], perms, &o, &err) == LC_OK ? 0 : fail("group", &err);
+		json_object_put(perms);
+	} else if (strcmp(cmd, "canned") == 0 && argc >= 5) {
+		rc = lc_store_canned_create(s, argv[2], argv[3], argv[3], argv[4], &o, &err) == LC_OK
+			     ? 0 : fail("canned", &err);
+	} else if (strcmp(cmd, "settings") == 0 && argc >= 3) {
+		json_object *patch = lc_json_parse(argv[2], strlen(argv[2]), &err);
+		if (patch == NULL)
+			rc = fail("settings json", &err);
+		else
+			rc = lc_store_settings_update(s, patch, &o, &err) == LC_OK ? 0 : fail("settings", &err);
+		json_object_put(patch);
+	} else if (strcmp(cmd, "revoke") == 0 && argc >= 3) {
+		char th[LC_AUTH_TOKEN_HASH_LEN + 1];
+		lc_auth_token_hash(argv[2], th);
+		rc = lc_store_session_delete(s, th, &err) == LC_OK ? 0 : fail("revoke", &err);
+	} else if (strcmp(cmd, "deactivate") == 0 && argc >= 3) {
+		rc = lc_store_user_update(s, argv[2], NULL, NULL, 0, &o, &err) == LC_OK ? 0 : fail("deactivate", &err);
+	} else if (strcmp(cmd, "room") == 0 && argc >= 3) {
+		rc = lc_store_room_get(s, argv[2], &o, &err) == LC_OK ? 0 : fail("room", &err);
+	} else if (strcmp(cmd, "messages") == 0 && argc >= 3) {
+		rc = lc_store_message_list_after(s, argv[2], -1, 10000, &o, &err) == LC_OK ? 0 : fail("messages", &err);
+	} else if (strcmp(cmd, "drop") == 0) {
+		rc = lc_store_drop_database(s, &err) == LC_OK ? 0 : fail("drop", &err);
+	} else {
+		rc = fail(cmd, NULL);
+	}
+	if (rc == 0 && o != NULL)
+		print(o);
+	json_object_put(o);
+	lc_store_free(&s);
+	return rc;
+}

@@ -1,0 +1,464 @@
+/* wsd_busio: the publisher and consumer threads (see busio.h). */
+#include "config.h"
+#include "busio.h"
+#include "gateway.h"
+#include "room.h"
+#include "lc_alloc.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUB_BATCH_MAX 256
+#define INBOUND_PREFETCH 256
+#define NODE_PREFETCH 1000
+
+typedef struct pub {
+	struct pub *next;
+	char *exchange, *key, *body, *msg_id;
+	size_t len;
+	wsd_pub_done_fn done;
+	void *arg;
+} pub_t;
+
+enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
+
+typedef struct cmd {
+	struct cmd *next;
+	enum cmd_kind kind;
+	char *exchange, *key;
+	lc_bus_delivery_t *d;
+	wsd_fn done;
+	void *arg;
+} cmd_t;
+
+struct wsd_busio {
+	wsd_t *w;
+	char *url;
+	pthread_t pub_tid, con_tid;
+	bool started;
+	atomic_bool stop, ready;
+
+	pthread_mutex_t pub_lock;
+	pthread_cond_t pub_cond;
+	pub_t *pub_head, *pub_tail;
+
+	pthread_mutex_t cmd_lock;
+	cmd_t *cmd_head, *cmd_tail;
+
+	/* consumer thread only: the inbound connection (see lead_try) and its epoch, which tags
+	 * the deliveries taken on it so an ack never reaches a later connection */
+	lc_bus_t *lead;
+	uint64_t lead_epoch;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void pub_free(pub_t *p)
+{
+	free(p->exchange);
+	free(p->key);
+	free(p->body);
+	free(p->msg_id);
+	free(p);
+}
+
+/* ---- publisher */
+
+static void *pub_main(void *arg)
+{
+	wsd_busio_t *b = arg;
+	lc_err_t err;
+	lc_bus_t *bus = lc_bus_new(b->url, &err);
+	pub_t *batch[PUB_BATCH_MAX];
+	lc_bus_msg_t msgs[PUB_BATCH_MAX];
+	int64_t stop_deadline = 0;
+
+	if (bus == NULL) {
+		LC_ERROR("publisher: %s", err.reason);
+		return NULL;
+	}
+	lc_bus_set_backoff(bus, 100, 2000);
+	for (;;) {
+		size_t n = 0;
+		pthread_mutex_lock(&b->pub_lock);
+		while (b->pub_head == NULL && !atomic_load(&b->stop))
+			pthread_cond_wait(&b->pub_cond, &b->pub_lock);
+		while (b->pub_head && n < PUB_BATCH_MAX) {
+			batch[n++] = b->pub_head;
+			b->pub_head = b->pub_head->next;
+		}
+		if (b->pub_head == NULL)
+			b->pub_tail = NULL;
+		pthread_mutex_unlock(&b->pub_lock);
+		if (n == 0)
+			break;          /* stopping and nothing left */
+		for (size_t i = 0; i < n; i++) {
+			msgs[i].exchange = batch[i]->exchange;
+			msgs[i].routing_key = batch[i]->key;
+			msgs[i].body = batch[i]->body;
+			msgs[i].len = batch[i]->len;
+			msgs[i].message_id = batch[i]->msg_id;
+		}
+		bool ok = false;
+		for (;;) {
+			lc_err_clear(&err);
+			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
+				ok = true;
+				break;
+			}
+			if (atomic_load(&b->stop)) {
+				if (stop_deadline == 0)
+					stop_deadline = wsd_now_ms() + 2000;
+				if (wsd_now_ms() > stop_deadline)
+					break;
+			}
+			LC_WARN("publisher: %s (retrying)", err.reason);
+			sleep_ms(100);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (batch[i]->done)
+				batch[i]->done(b->w, batch[i]->arg, ok);
+			pub_free(batch[i]);
+		}
+	}
+	lc_bus_free(&bus);
+	return NULL;
+}
+
+void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
+		       const char *msg_id, wsd_pub_done_fn done, void *arg)
+{
+	pub_t *p = lc_calloc(1, sizeof *p);
+	p->exchange = lc_strdup(exchange);
+	p->key = lc_strdup(key);
+	p->body = body;
+	p->len = strlen(body);
+	p->msg_id = lc_strdup(msg_id);
+	p->done = done;
+	p->arg = arg;
+	pthread_mutex_lock(&b->pub_lock);
+	if (b->pub_tail)
+		b->pub_tail->next = p;
+	else
+		b->pub_head = p;
+	b->pub_tail = p;
+	pthread_cond_signal(&b->pub_cond);
+	pthread_mutex_unlock(&b->pub_lock);
+}
+
+void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,
+			    json_object *obj, wsd_pub_done_fn done, void *arg)
+{
+	const char *id = NULL;
+	json_object *v;
+	if (json_object_object_get_ex(obj, "id", &v) && json_object_is_type(v, json_type_string))
+		id = json_object_get_string(v);
+	char *body = lc_strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	wsd_busio_publish(b, exchange, key, body, id, done, arg);
+}
+
+/* ---- consumer */
+
+static void cmd_push(wsd_busio_t *b, cmd_t *c)
+{
+	pthread_mutex_lock(&b->cmd_lock);
+	if (b->cmd_tail)
+		b->cmd_tail->next = c;
+	else
+		b->cmd_head = c;
+	b->cmd_tail = c;
+	pthread_mutex_unlock(&b->cmd_lock);
+}
+
+void wsd_busio_bind(wsd_busio_t *b, const char *exchange, const char *key, wsd_fn done,
+		    void *arg)
+{
+	cmd_t *c = lc_calloc(1, sizeof *c);
+	c->kind = CMD_BIND;
+	c->exchange = lc_strdup(exchange);
+	c->key = lc_strdup(key);
+	c->done = done;
+	c->arg = arg;
+	cmd_push(b, c);
+}
+
+void wsd_busio_unbind(wsd_busio_t *b, const char *exchange, const char *key)
+{
+	cmd_t *c = lc_calloc(1, sizeof *c);
+	c->kind = CMD_UNBIND;
+	c->exchange = lc_strdup(exchange);
+	c->key = lc_strdup(key);
+	cmd_push(b, c);
+}
+
+void wsd_busio_ack(wsd_busio_t *b, lc_bus_delivery_t *d)
+{
+	cmd_t *c = lc_calloc(1, sizeof *c);
+	c->kind = CMD_ACK;
+	c->d = d;
+	cmd_push(b, c);
+}
+
+void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue)
+{
+	cmd_t *c = lc_calloc(1, sizeof *c);
+	c->kind = requeue ? CMD_REQUEUE : CMD_REJECT;
+	c->d = d;
+	cmd_push(b, c);
+}
+
+bool wsd_busio_ready(wsd_busio_t *b)
+{
+	return atomic_load(&b->ready);
+}
+
+static void cmd_free(cmd_t *c)
+{
+	free(c->exchange);
+	free(c->key);
+	lc_bus_delivery_free(&c->d);
+	free(c);
+}
+
+static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
+{
+	wsd_t *w = b->w;
+	lc_rc rc;
+	if ((rc = lc_bus_declare_exchange(bus, w->ex_inbound, "topic", true, err)) != LC_OK ||
+	    (rc = lc_bus_declare_exchange(bus, w->ex_outbound, "topic", true, err)) != LC_OK ||
+	    (rc = lc_bus_declare_exchange(bus, w->ex_nodes, "topic", true, err)) != LC_OK ||
+	    (rc = lc_bus_declare_queue(bus, w->q_inbound, true, false, false, err)) != LC_OK ||
+	    (rc = lc_bus_bind(bus, w->q_inbound, w->ex_inbound, "#", err)) != LC_OK ||
+	    (rc = lc_bus_declare_queue(bus, w->q_node, false, true, true, err)) != LC_OK ||
+	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, "broadcast.*", err)) != LC_OK ||
+	    (rc = lc_bus_consume(bus, w->q_node, NODE_PREFETCH, err)) != LC_OK)
+		return rc;
+	return LC_OK;
+}
+
+/* The inbound queue has one active consumer in the whole cluster at a time, so the messages of
+ * a customer are stored in the order the gateway published them (competing consumers would
+ * store two quick messages in either order). lc_bus has no queue arguments for RabbitMQ's
+ * x-single-active-consumer, so it is emulated: the node that holds the exclusive queue
+ * <inbound>.lock on a connection of its own consumes the inbound queue on that same
+ * connection. When that node dies its connection closes, the lock queue vanishes, its unacked
+ * deliveries return to the queue in order, and another node takes over within a second or two.
+ * Any error on that connection frees it entirely (no replay: a replayed consume without the
+ * lock would break the rule). */
+static lc_bus_t *lead_try(wsd_busio_t *b)
+{
+	wsd_t *w = b->w;
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_bus_t *bus = lc_bus_new(b->url, &err);
+	if (bus == NULL)
+		return NULL;
+	char *lock = lc_asprintf("%s.lock", w->q_inbound);
+	lc_rc rc;
+	if ((rc = lc_bus_declare_queue(bus, lock, false, true, true, &err)) != LC_OK ||
+	    (rc = lc_bus_declare_exchange(bus, w->ex_inbound, "topic", true, &err)) != LC_OK ||
+	    (rc = lc_bus_declare_queue(bus, w->q_inbound, true, false, false, &err)) != LC_OK ||
+	    (rc = lc_bus_bind(bus, w->q_inbound, w->ex_inbound, "#", &err)) != LC_OK ||
+	    (rc = lc_bus_consume(bus, w->q_inbound, INBOUND_PREFETCH, &err)) != LC_OK) {
+		if (rc != LC_ERR_CONFLICT)
+			LC_WARN("consumer: taking the inbound queue: %s", err.reason);
+		lc_bus_free(&bus);
+	}
+	free(lock);
+	return bus;
+}
+
+/* Run queued commands; a bind/unbind that fails stays at the head and is retried later. */
+static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
+{
+	lc_err_t err;
+	for (;;) {
+		pthread_mutex_lock(&b->cmd_lock);
+		cmd_t *c = b->cmd_head;
+		if (c) {
+			b->cmd_head = c->next;
+			if (b->cmd_head == NULL)
+				b->cmd_tail = NULL;
+		}
+		pthread_mutex_unlock(&b->cmd_lock);
+		if (c == NULL)
+			return;
+		lc_rc rc = LC_OK;
+		lc_err_clear(&err);
+		switch (c->kind) {
+		case CMD_BIND:
+			rc = lc_bus_bind(bus, b->w->q_node, c->exchange, c->key, &err);
+			break;
+		case CMD_UNBIND:
+			rc = lc_bus_unbind(bus, b->w->q_node, c->exchange, c->key, &err);
+			break;
+		case CMD_ACK:
+		case CMD_REJECT:
+		case CMD_REQUEUE:
+			/* From an earlier inbound connection: the broker requeued it already. */
+			if (b->lead == NULL || (c->d->gen >> 32) != b->lead_epoch)
+				break;
+			c->d->gen &= 0xffffffffu;
+			if (c->kind == CMD_ACK)
+				lc_bus_ack(b->lead, c->d, &err);
+			else
+				lc_bus_nack(b->lead, c->d, c->kind == CMD_REQUEUE, &err);
+			break;
+		}
+		if (rc == LC_ERR_UNAVAILABLE && !atomic_load(&b->stop)) {
+			/* Put it back first and try again after the next poll. */
+			pthread_mutex_lock(&b->cmd_lock);
+			c->next = b->cmd_head;
+			b->cmd_head = c;
+			if (b->cmd_tail == NULL)
+				b->cmd_tail = c;
+			pthread_mutex_unlock(&b->cmd_lock);
+			LC_WARN("consumer: %s (retrying)", err.reason);
+			return;
+		}
+		if (rc != LC_OK)
+			LC_WARN("consumer: bind/unbind %s: %s", c->key, err.reason);
+		if (c->kind == CMD_BIND && c->done)
+			wsd_post(b->w, c->done, c->arg);
+		cmd_free(c);
+	}
+}
+
+static void *con_main(void *arg)
+{
+	wsd_busio_t *b = arg;
+	wsd_t *w = b->w;
+	lc_err_t err;
+	lc_bus_t *bus = lc_bus_new(b->url, &err);
+	if (bus == NULL) {
+		LC_ERROR("consumer: %s", err.reason);
+		return NULL;
+	}
+	lc_bus_set_backoff(bus, 100, 2000);
+	int64_t lead_next = 0;
+	while (!atomic_load(&b->stop)) {
+		if (!atomic_load(&b->ready)) {
+			lc_err_clear(&err);
+			if (declare_all(b, bus, &err) != LC_OK) {
+				LC_WARN("consumer: cannot declare the topology: %s", err.reason);
+				sleep_ms(200);
+				continue;
+			}
+			atomic_store(&b->ready, true);
+			wsd_post(w, wsd_room_bus_ready, NULL);
+		}
+		if (b->lead == NULL && wsd_now_ms() >= lead_next) {
+			b->lead = lead_try(b);
+			if (b->lead != NULL) {
+				b->lead_epoch++;
+				LC_INFO("node %s now consumes the inbound queue", w->node_id);
+			} else {
+				lead_next = wsd_now_ms() + 1000;
+			}
+		}
+		run_cmds(b, bus);
+		lc_bus_delivery_t *d = NULL;
+		lc_rc rc = LC_OK;
+		for (int i = 0; i < 256; i++) {
+			d = NULL;
+			lc_err_clear(&err);
+			rc = lc_bus_poll(bus, i > 0 ? 0 : b->lead ? 5 : 20, &d, &err);
+			if (rc != LC_OK)
+				break;
+			/* Node events are not kept: losing one when this node dies is harmless, the
+			 * state they describe is in MongoDB. */
+			lc_bus_ack(bus, d, &err);
+			wsd_post(w, wsd_room_event, d);
+		}
+		if (rc != LC_OK && rc != LC_ERR_TIMEOUT) {
+			LC_WARN("consumer: %s", err.reason);
+			sleep_ms(50);
+		}
+		if (b->lead == NULL)
+			continue;
+		for (int i = 0; i < 64; i++) {
+			d = NULL;
+			lc_err_clear(&err);
+			rc = lc_bus_poll(b->lead, i == 0 ? 5 : 0, &d, &err);
+			if (rc == LC_ERR_TIMEOUT)
+				break;
+			if (rc != LC_OK) {
+				LC_WARN("consumer: inbound connection lost: %s", err.reason);
+				lc_bus_free(&b->lead);
+				lead_next = wsd_now_ms() + 200;
+				break;
+			}
+			d->gen = (d->gen & 0xffffffffu) | (b->lead_epoch << 32);
+			wsd_gateway_inbound(w, d);
+		}
+	}
+	run_cmds(b, bus);
+	lc_bus_free(&b->lead);
+	lc_bus_free(&bus);
+	return NULL;
+}
+
+wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, lc_err_t *err)
+{
+	/* Validate the URL now so a typo stops start-up. */
+	lc_bus_t *probe = lc_bus_new(url, err);
+	if (probe == NULL)
+		return NULL;
+	lc_bus_free(&probe);
+	wsd_busio_t *b = lc_calloc(1, sizeof *b);
+	b->w = w;
+	b->url = lc_strdup(url);
+	pthread_mutex_init(&b->pub_lock, NULL);
+	pthread_cond_init(&b->pub_cond, NULL);
+	pthread_mutex_init(&b->cmd_lock, NULL);
+	return b;
+}
+
+void wsd_busio_start(wsd_busio_t *b)
+{
+	if (pthread_create(&b->pub_tid, NULL, pub_main, b) != 0 ||
+	    pthread_create(&b->con_tid, NULL, con_main, b) != 0) {
+		LC_ERROR("cannot start the RabbitMQ threads");
+		abort();
+	}
+	b->started = true;
+}
+
+void wsd_busio_free(wsd_busio_t **pb)
+{
+	if (pb == NULL || *pb == NULL)
+		return;
+	wsd_busio_t *b = *pb;
+	atomic_store(&b->stop, true);
+	if (b->started) {
+		pthread_mutex_lock(&b->pub_lock);
+		pthread_cond_broadcast(&b->pub_cond);
+		pthread_mutex_unlock(&b->pub_lock);
+		pthread_join(b->pub_tid, NULL);
+		pthread_join(b->con_tid, NULL);
+	}
+	for (pub_t *p = b->pub_head, *n; p; p = n) {
+		n = p->next;
+		if (p->done)
+			p->done(b->w, p->arg, false);
+		pub_free(p);
+	}
+	for (cmd_t *c = b->cmd_head, *n; c; c = n) {
+		n = c->next;
+		cmd_free(c);
+	}
+	pthread_mutex_destroy(&b->pub_lock);
+	pthread_cond_destroy(&b->pub_cond);
+	pthread_mutex_destroy(&b->cmd_lock);
+	free(b->url);
+	free(b);
+	*pb = NULL;
+}

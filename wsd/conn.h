@@ -1,0 +1,89 @@
+/* wsd_conn: one websocket connection (an agent or a widget customer) as the loop sees it, its
+ * send queue, and the rooms it follows. Loop thread only. Other threads refer to a connection by
+ * its handle and look it up again when their result comes back (it may have gone meanwhile). */
+#ifndef WSD_CONN_H
+#define WSD_CONN_H
+
+#include "wsd.h"
+
+#define WSD_CONN_MAGIC 0x636f6e6eu
+
+enum wsd_conn_kind { WSD_AGENT = 1, WSD_WIDGET = 2 };
+enum wsd_conn_state {
+	WSD_CS_NEW = 0,     /* widget: waiting for hello */
+	WSD_CS_AUTH,        /* agent: session being checked; widget: welcome being prepared */
+	WSD_CS_READY,       /* hello / welcome sent */
+	WSD_CS_CLOSING
+};
+enum wsd_croom_state { WSD_CR_JOINING = 1, WSD_CR_RESUMING, WSD_CR_LIVE };
+
+/* Permission bits of an agent (from the group's permissions). */
+#define WSD_P_ACCEPT   0x01u
+#define WSD_P_MONITOR  0x02u
+#define WSD_P_HISTORY  0x04u
+#define WSD_P_END_ANY  0x08u
+#define WSD_P_CANNED_ALL 0x10u
+
+/* A room this connection follows: engaged (agent), watched (monitor) or its own (widget).
+ * Until the client has the room's past (accepted / resumed / welcome), live messages wait in
+ * pending; afterwards messages with seq <= floor are dropped, so nothing is sent twice. */
+typedef struct wsd_croom {
+	char *room_id, *channel, *customer_id, *customer_name;
+	uint8_t state;
+	bool watch;
+	int64_t floor;
+	json_object *pending;   /* array of frames (objects with "message".seq), or NULL */
+} wsd_croom_t;
+
+typedef struct wsd_out wsd_out_t;
+
+struct wsd_conn {
+	uint32_t magic;
+	uint8_t kind, state;
+	bool closed_by_server;
+	uint16_t close_code;
+	uint64_t handle;
+	struct lws *wsi;
+	wsd_t *w;
+	wsd_out_t *out_head, *out_tail;
+	size_t out_bytes;
+	char *rx;               /* fragments of a frame being reassembled */
+	size_t rx_len;
+	bool rx_discard, rx_binary;
+	json_object *hello;     /* agent: prepared hello, sent once the agent's binding is up */
+	char *token;            /* agent: the session token (hash computed when checking) */
+	char *user_id, *username, *display_name;
+	json_object *permissions;
+	unsigned perms;
+	char *customer_id, *customer_name;   /* widget */
+	int64_t last_seq;                    /* widget: from hello, until welcome */
+	wsd_croom_t *rooms;
+	size_t nrooms;
+	int64_t connected_at;
+};
+
+wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle);
+/* Queue a frame; obj is not taken. */
+void wsd_conn_send(wsd_conn_t *c, json_object *obj);
+void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len);
+/* {"type":"error","code":code,"message":msg,"ref":ref}; ref (may be NULL) is copied. */
+void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref);
+/* Error from an lc_rc: maps codes onto the websocket error codes. */
+void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref);
+/* Close after what is queued is sent (close code: 4401, 4403, 1001 ...). */
+void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
+/* Add "ref" of req (if any) to reply. */
+void wsd_conn_add_ref(json_object *reply, json_object *ref);
+
+/* Per-connection rooms (room.c). */
+wsd_croom_t *wsd_croom_find(wsd_conn_t *c, const char *room_id);
+wsd_croom_t *wsd_croom_add(wsd_conn_t *c, const char *room_id, const char *channel,
+			   const char *customer_id, const char *customer_name, uint8_t state,
+			   bool watch);
+void wsd_croom_remove(wsd_conn_t *c, const char *room_id);
+/* Deliver a message frame (obj has "message" with "seq") honouring state, floor and pending. */
+void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame);
+/* The client now has everything up to floor: go live and flush what waited. */
+void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor);
+
+#endif

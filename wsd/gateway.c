@@ -1,0 +1,315 @@
+/* wsd_gateway: inbound gateway messages (docs/gateway.md). The consumer thread hands each
+ * delivery to the worker of its customer, which validates and stores it; the loop then forwards
+ * it (offer, waiting text, room event) and the delivery is acked once those publishes are
+ * confirmed: nothing is acked that is not stored and passed on. */
+#include "config.h"
+#include "gateway.h"
+#include "busio.h"
+#include "room.h"
+#include "worker.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+#include "lc_validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ID_PATTERN "^[A-Za-z0-9_.:@+=-]{1,128}$"
+
+static const char *const inbound_types[] = {
+	"request_agent", "customer_message", "customer_left", "customer_typing", NULL
+};
+
+static const lc_vrule_t inbound_rules[] = {
+	{ "type", LC_V_STRING, true, 1, 32, NULL, inbound_types },
+	{ "id", LC_V_STRING, true, 1, 128, ID_PATTERN, NULL },
+	{ "channel", LC_V_STRING, true, 1, 32, "^[a-z0-9_-]{1,32}$", NULL },
+	{ "customer_id", LC_V_STRING, true, 1, 128, ID_PATTERN, NULL },
+	{ "ts", LC_V_INT, true, 0, 0, NULL, NULL },
+	{ "customer_name", LC_V_STRING, false, 0, 100, NULL, NULL },
+	{ "text", LC_V_STRING, false, 1, 4000, NULL, NULL },
+	{ "state", LC_V_BOOL, false, 0, 0, NULL, NULL },
+	LC_VRULE_END
+};
+
+typedef struct inbound {
+	lc_bus_delivery_t *d;
+	json_object *msg;          /* the parsed inbound message */
+	char *type;
+	bool invalid, retry;
+	bool created;              /* a new room was opened */
+	json_object *room;         /* the room after the operation */
+	json_object *waiting;      /* the stored waiting text (new rooms) */
+	json_object *stored;       /* the stored customer message */
+	bool closed;               /* customer_left closed a room */
+} inbound_t;
+
+char *wsd_gateway_key(const char *channel, const char *customer_id)
+{
+	return lc_asprintf("%s\n%s", channel ? channel : "", customer_id ? customer_id : "");
+}
+
+json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "channel",
+			       json_object_new_string(lc_json_get_str(room, "channel", "")));
+	json_object_object_add(o, "customer_id",
+			       json_object_new_string(lc_json_get_str(room, "customer_id", "")));
+	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "room_id", json_object_new_string(lc_json_get_str(room, "id", "")));
+	return o;
+}
+
+static void inbound_free(inbound_t *in)
+{
+	lc_bus_delivery_free(&in->d);
+	json_object_put(in->msg);
+	free(in->type);
+	json_object_put(in->room);
+	json_object_put(in->waiting);
+	json_object_put(in->stored);
+	free(in);
+}
+
+static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
+{
+	const char *channel = lc_json_get_str(in->msg, "channel", "");
+	const char *cid = lc_json_get_str(in->msg, "customer_id", "");
+	const char *name = lc_json_get_str(in->msg, "customer_name", NULL);
+	if (name == NULL || *name == '\0')
+		name = cid;
+	lc_rc rc = lc_store_room_open(w->store, channel, cid, name, &in->room, &in->created, err);
+	if (rc != LC_OK || !in->created)
+		return rc;
+	const char *rid = lc_json_get_str(in->room, "id", "");
+	json_object *set = wsd_settings_get(w);
+	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
+	char *mid = lc_asprintf("%s-waiting", rid);
+	bool dup;
+	rc = lc_store_message_append(w->store, mid, rid, "system", "", text, wsd_now_ms(),
+				     &in->waiting, &dup, err);
+	free(mid);
+	free(text);
+	json_object_put(set);
+	return rc;
+}
+
+static void inbound_run(wsd_t *w, void *arg)
+{
+	inbound_t *in = arg;
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_rc rc = LC_OK;
+	const char *t = in->type;
+
+	if (strcmp(t, "request_agent") == 0) {
+		rc = open_room(w, in, &err);
+	} else if (strcmp(t, "customer_message") == 0) {
+		if (lc_json_get_str(in->msg, "text", NULL) == NULL) {
+			in->invalid = true;
+			return;
+		}
+		rc = open_room(w, in, &err);
+		if (rc == LC_OK) {
+			const char *rid = lc_json_get_str(in->room, "id", "");
+			bool dup = false;
+			rc = lc_store_message_append(w->store, lc_json_get_str(in->msg, "id", ""), rid,
+						     "customer", lc_json_get_str(in->room, "customer_name", ""),
+						     lc_json_get_str(in->msg, "text", ""),
+						     lc_json_get_int(in->msg, "ts", wsd_now_ms()),
+						     &in->stored, &dup, &err);
+			if (rc == LC_OK && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
+				/* Read a waiting room again after storing: if an agent claimed it
+				 * meanwhile, the event must reach that agent (the claim's history read
+				 * came before or after this message; either way nothing is lost). An
+				 * engaged room keeps its agent until it closes. */
+				json_object *again = NULL;
+				if (lc_store_room_get(w->store, rid, &again, &err) == LC_OK) {
+					json_object_put(in->room);
+					in->room = again;
+				}
+			}
+		}
+	} else if (strcmp(t, "customer_left") == 0) {
+		rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
+					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, &err);
+		if (rc == LC_ERR_NOT_FOUND) {
+			rc = LC_OK;
+		} else if (rc == LC_OK) {
+			json_object *after = NULL;
+			rc = lc_store_room_close(w->store, lc_json_get_str(in->room, "id", ""),
+						 "customer_left", &after, &err);
+			if (rc == LC_OK) {
+				in->closed = true;
+				json_object_put(in->room);
+				in->room = after;
+			} else if (rc == LC_ERR_CONFLICT) {
+				rc = LC_OK;
+			}
+		}
+	} else { /* customer_typing */
+		rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
+					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, &err);
+		if (rc == LC_ERR_NOT_FOUND)
+			rc = LC_OK;
+	}
+	if (rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_INTERNAL || rc == LC_ERR_TIMEOUT) {
+		LC_WARN("inbound %s %s: %s (will be redelivered)", t,
+			lc_json_get_str(in->msg, "id", ""), err.reason);
+		in->retry = true;
+		/* Do not spin on a database that is down. */
+		struct timespec ts = { 0, 500 * 1000000L };
+		nanosleep(&ts, NULL);
+	} else if (rc != LC_OK) {
+		LC_WARN("inbound %s %s rejected: %s", t, lc_json_get_str(in->msg, "id", ""),
+			err.reason);
+		in->invalid = true;
+	}
+}
+
+static void ack_when_confirmed(wsd_t *w, void *arg, bool ok)
+{
+	lc_bus_delivery_t *d = arg;
+	if (ok)
+		wsd_busio_ack(w->bus, d);
+	else
+		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
+}
+
+static json_object *event_new(const char *type, const char *room_id)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "room_id", json_object_new_string(room_id));
+	return o;
+}
+
+static void inbound_done(wsd_t *w, void *arg)
+{
+	inbound_t *in = arg;
+	if (w->stop)
+		goto out;
+	if (in->invalid) {
+		wsd_busio_reject(w->bus, in->d, false);
+		in->d = NULL;
+		goto out;
+	}
+	if (in->retry) {
+		wsd_busio_reject(w->bus, in->d, true);
+		in->d = NULL;
+		goto out;
+	}
+	const char *rid = lc_json_get_str(in->room, "id", NULL);
+	const char *status = lc_json_get_str(in->room, "status", "");
+	const char *agent = lc_json_get_str(in->room, "agent_id", NULL);
+	if (agent && (strcmp(status, "engaged") != 0 || strcmp(agent, "-") == 0))
+		agent = NULL;
+
+	if (rid && strcmp(status, "waiting") == 0 &&
+	    (in->created || in->d->redelivered || strcmp(in->type, "request_agent") == 0)) {
+		/* Offer (again: receivers ignore a room they already know). */
+		json_object *b = json_object_new_object();
+		json_object_object_add(b, "type", json_object_new_string("offer"));
+		json_object_object_add(b, "room", json_object_get(in->room));
+		wsd_room_broadcast(w, "offer", b);
+		json_object_put(b);
+	}
+	if (rid && in->waiting && (in->created || in->d->redelivered)) {
+		json_object *o = wsd_gateway_out_new("request_waiting",
+						     lc_json_get_str(in->waiting, "id", rid), in->room);
+		json_object_object_add(o, "seq", json_object_new_int64(
+			lc_json_get_int(in->waiting, "seq", 0)));
+		json_object_object_add(o, "text", json_object_new_string(
+			lc_json_get_str(in->waiting, "text", "")));
+		wsd_room_publish_outbound(w, o, NULL, NULL);
+		json_object_put(o);
+	}
+	if (rid && in->stored) {
+		json_object *ev = event_new("message", rid);
+		json_object_object_add(ev, "message", json_object_get(in->stored));
+		if (agent)
+			json_object_object_add(ev, "agent_id", json_object_new_string(agent));
+		wsd_room_publish_event(w, rid, agent, ev, ack_when_confirmed, in->d);
+		in->d = NULL;
+		json_object_put(ev);
+	} else if (rid && in->closed) {
+		const char *name = lc_json_get_str(in->room, "customer_name", "");
+		char *mid = lc_asprintf("%s-left", rid);
+		json_object *o = wsd_gateway_out_new("session_ended", mid, in->room);
+		free(mid);
+		json_object_object_add(o, "reason", json_object_new_string("customer_left"));
+		json_object_object_add(o, "text", json_object_new_string(""));
+		wsd_room_publish_outbound(w, o, NULL, NULL);
+		json_object_put(o);
+
+		json_object *ev = event_new("ended", rid);
+		json_object_object_add(ev, "reason", json_object_new_string("customer_left"));
+		char *text = lc_asprintf("%s has left the chat.", name);
+		json_object_object_add(ev, "text", json_object_new_string(text));
+		free(text);
+		const char *a = lc_json_get_str(in->room, "agent_id", NULL);
+		if (a && strcmp(a, "-") != 0)
+			json_object_object_add(ev, "agent_id", json_object_new_string(a));
+		else
+			a = NULL;
+		wsd_room_publish_event(w, rid, a, ev, NULL, NULL);
+		json_object_put(ev);
+		if (a == NULL) {   /* it was still waiting */
+			json_object *b = json_object_new_object();
+			json_object_object_add(b, "type", json_object_new_string("withdrawn"));
+			json_object_object_add(b, "room_id", json_object_new_string(rid));
+			json_object_object_add(b, "reason", json_object_new_string("customer_left"));
+			wsd_room_broadcast(w, "withdrawn", b);
+			json_object_put(b);
+		}
+	} else if (rid && strcmp(in->type, "customer_typing") == 0 && agent) {
+		json_object *ev = event_new("typing", rid);
+		json_object_object_add(ev, "sender", json_object_new_string("customer"));
+		json_object_object_add(ev, "state", json_object_new_boolean(
+			lc_json_get_bool(in->msg, "state", true)));
+		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
+		wsd_room_publish_event(w, rid, agent, ev, NULL, NULL);
+		json_object_put(ev);
+	}
+	if (in->d) {
+		/* Whatever was published before is confirmed before this marker (one publisher,
+		 * in order), so the ack still follows the forwards. Nobody binds "ack.marker": the
+		 * broker confirms and drops it. */
+		wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL,
+				  ack_when_confirmed, in->d);
+		in->d = NULL;
+	}
+out:
+	inbound_free(in);
+}
+
+void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
+{
+	inbound_t *in = lc_calloc(1, sizeof *in);
+	in->d = d;
+	lc_err_t err;
+	lc_err_clear(&err);
+	in->msg = lc_json_parse(d->body, d->len, &err);
+	json_object *fails = NULL;
+	if (in->msg == NULL || !lc_validate(in->msg, inbound_rules, false, &fails)) {
+		LC_WARN("inbound message rejected: %s%s",
+			in->msg ? "" : err.reason,
+			fails ? json_object_to_json_string(fails) : "");
+		json_object_put(fails);
+		wsd_busio_reject(w->bus, d, false);
+		in->d = NULL;
+		inbound_free(in);
+		return;
+	}
+	json_object_put(fails);
+	in->type = lc_strdup(lc_json_get_str(in->msg, "type", ""));
+	char *key = wsd_gateway_key(lc_json_get_str(in->msg, "channel", ""),
+				    lc_json_get_str(in->msg, "customer_id", ""));
+	wsd_workers_submit(w->workers, key, inbound_run, inbound_done, in);
+	free(key);
+}

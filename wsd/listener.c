@@ -1,0 +1,459 @@
+/* wsd_listener: libwebsockets callbacks for /ws/agent and /ws/widget (see listener.h). Frames
+ * are at most wsd_max_frame bytes, reassembled from fragments in a buffer that exists only while
+ * a frame is incomplete, so an idle connection costs a small struct. */
+#include "config.h"
+#include "listener.h"
+#include "conn.h"
+#include "agent.h"
+#include "widget.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PSS_MAGIC 0x70737321u
+#define OUT_MAX_BYTES (4u << 20)   /* a client that reads nothing is dropped past this */
+
+struct wsd_out {
+	struct wsd_out *next;
+	size_t len;
+	unsigned char buf[];       /* LWS_PRE bytes, then the frame */
+};
+
+typedef struct pss {
+	uint32_t magic;
+	wsd_conn_t *c;
+} pss_t;
+
+/* ---- registry */
+
+static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
+{
+	uint32_t slot;
+	if (w->nfree > 0) {
+		slot = w->free_slots[--w->nfree];
+	} else {
+		if (w->nslots % 1024 == 0) {
+			size_t n = w->nslots + 1024;
+			w->slots = lc_realloc(w->slots, n * sizeof *w->slots);
+			w->gens = lc_realloc(w->gens, n * sizeof *w->gens);
+			w->free_slots = lc_realloc(w->free_slots, n * sizeof *w->free_slots);
+		}
+		slot = w->nslots++;
+		w->gens[slot] = 0;
+	}
+	w->gens[slot]++;
+	w->slots[slot] = c;
+	w->nconns++;
+	return ((uint64_t)w->gens[slot] << 32) | slot;
+}
+
+static void conn_unregister(wsd_t *w, uint64_t handle)
+{
+	uint32_t slot = (uint32_t)handle;
+	LC_ASSERT(slot < w->nslots && w->slots[slot] != NULL);
+	w->slots[slot] = NULL;
+	w->free_slots[w->nfree++] = slot;
+	w->nconns--;
+}
+
+wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
+{
+	uint32_t slot = (uint32_t)handle;
+	if (slot >= w->nslots || w->gens[slot] != (uint32_t)(handle >> 32))
+		return NULL;
+	wsd_conn_t *c = w->slots[slot];
+	if (c == NULL || c->state == WSD_CS_CLOSING)
+		return NULL;
+	return c;
+}
+
+void wsd_listener_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx)
+{
+	for (uint32_t i = 0; i < w->nslots; i++)
+		if (w->slots[i] && w->slots[i]->state != WSD_CS_CLOSING)
+			fn(w->slots[i], ctx);
+}
+
+static void close_one(wsd_conn_t *c, void *ctx)
+{
+	wsd_conn_close(c, 1001, "server shutting down");
+}
+
+void wsd_listener_close_all(wsd_t *w)
+{
+	wsd_listener_each(w, close_one, NULL);
+}
+
+/* ---- sending */
+
+void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len)
+{
+	if (c->state == WSD_CS_CLOSING)
+		return;
+	if (c->out_bytes + len > OUT_MAX_BYTES) {
+		LC_WARN("connection %llx reads too slowly: closing", (unsigned long long)c->handle);
+		c->state = WSD_CS_CLOSING;
+		c->close_code = 1008;
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	wsd_out_t *o = lc_malloc(sizeof *o + LWS_PRE + len);
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->buf + LWS_PRE, s, len);
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_bytes += len;
+	lws_callback_on_writable(c->wsi);
+}
+
+void wsd_conn_send(wsd_conn_t *c, json_object *obj)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	wsd_conn_send_str(c, s, len);
+}
+
+void wsd_conn_add_ref(json_object *reply, json_object *ref)
+{
+	if (ref != NULL)
+		json_object_object_add(reply, "ref", json_object_get(ref));
+}
+
+void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("error"));
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
+	wsd_conn_add_ref(o, ref);
+	wsd_conn_send(c, o);
+	json_object_put(o);
+}
+
+void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref)
+{
+	const char *code;
+	switch (rc) {
+	case LC_ERR_INVALID: code = "validation_failed"; break;
+	case LC_ERR_NOT_FOUND: code = "not_found"; break;
+	case LC_ERR_CONFLICT: code = "not_open"; break;
+	case LC_ERR_UNAUTHORIZED: code = "unauthorized"; break;
+	case LC_ERR_FORBIDDEN: code = "forbidden"; break;
+	case LC_ERR_TOO_LARGE: code = "too_large"; break;
+	case LC_ERR_UNAVAILABLE: case LC_ERR_TIMEOUT: code = "unavailable"; break;
+	default: code = "internal"; break;
+	}
+	wsd_conn_error(c, code, msg, ref);
+}
+
+void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)
+{
+	if (c->state == WSD_CS_CLOSING)
+		return;
+	LC_DEBUG("closing connection %llx: %s", (unsigned long long)c->handle, why);
+	c->state = WSD_CS_CLOSING;
+	c->close_code = code;
+	c->closed_by_server = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+static int write_some(wsd_conn_t *c)
+{
+	if (c->state == WSD_CS_CLOSING && c->close_code == 1008) {
+		/* Too slow a reader: drop what is queued instead of sending megabytes first. */
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+		return -1;
+	}
+	wsd_out_t *o = c->out_head;
+	if (o != NULL) {
+		int n = lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
+		if (n < 0)
+			return -1;
+		c->out_head = o->next;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+		c->out_bytes -= o->len;
+		free(o);
+	}
+	if (c->out_head != NULL) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->state == WSD_CS_CLOSING) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- handshake */
+
+/* The session token from the lc_session cookie or "Authorization: Bearer", or NULL. */
+static char *find_token(struct lws *wsi)
+{
+	char buf[4096];
+	int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0) {
+		const char *t = buf + 7;
+		while (*t == ' ')
+			t++;
+		if (*t)
+			return lc_strdup(t);
+	}
+	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_COOKIE);
+	if (n > 0) {
+		char *save = NULL;
+		for (char *p = strtok_r(buf, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
+			while (*p == ' ')
+				p++;
+			if (strncmp(p, "lc_session=", 11) == 0 && p[11])
+				return lc_strdup(p + 11);
+		}
+	}
+	return NULL;
+}
+
+static int path_kind(struct lws *wsi)
+{
+	char uri[256];
+	int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+	if (n <= 0)
+		return 0;
+	char *q = strchr(uri, '?');
+	if (q)
+		*q = '\0';
+	size_t len = strlen(uri);
+	while (len > 1 && uri[len - 1] == '/')
+		uri[--len] = '\0';
+	if (strcmp(uri, "/ws/agent") == 0 || strcmp(uri, "/agent") == 0)
+		return WSD_AGENT;
+	if (strcmp(uri, "/ws/widget") == 0 || strcmp(uri, "/widget") == 0)
+		return WSD_WIDGET;
+	return 0;
+}
+
+/* ---- receiving */
+
+static void handle_frame(wsd_conn_t *c, const char *buf, size_t len)
+{
+	lc_err_t err;
+	lc_err_clear(&err);
+	json_object *o = lc_json_parse(buf, len, &err);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		wsd_conn_error(c, "bad_json", o ? "a frame must be a JSON object" : err.reason, NULL);
+		json_object_put(o);
+		return;
+	}
+	json_object *ref = NULL;
+	if (json_object_object_get_ex(o, "ref", &ref)) {
+		bool ok = json_object_is_type(ref, json_type_int) ||
+			  (json_object_is_type(ref, json_type_string) &&
+			   json_object_get_string_len(ref) <= 64);
+		if (!ok) {
+			wsd_conn_error(c, "validation_failed",
+				       "ref: must be an integer or a string of at most 64 characters", NULL);
+			json_object_put(o);
+			return;
+		}
+	} else {
+		ref = NULL;
+	}
+	const char *type = lc_json_get_str(o, "type", NULL);
+	if (type == NULL) {
+		wsd_conn_error(c, "unknown_type", "type: missing", ref);
+	} else if (strcmp(type, "ping") == 0) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "type", json_object_new_string("pong"));
+		wsd_conn_add_ref(r, ref);
+		wsd_conn_send(c, r);
+		json_object_put(r);
+	} else if (c->kind == WSD_AGENT) {
+		wsd_agent_frame(c, type, o, ref);
+	} else {
+		wsd_widget_frame(c, type, o, ref);
+	}
+	json_object_put(o);
+}
+
+static void receive(wsd_conn_t *c, struct lws *wsi, const char *in, size_t len)
+{
+	bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+	if (first) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = 0;
+		c->rx_binary = lws_frame_is_binary(wsi) ? true : false;
+		c->rx_discard = c->rx_binary;
+	}
+	if (!c->rx_discard) {
+		if (c->rx_len + len > c->w->max_frame) {
+			c->rx_discard = true;
+			c->rx_len = 0;
+			free(c->rx);
+			c->rx = NULL;
+		} else if (first && final) {
+			handle_frame(c, in, len);
+			return;
+		} else {
+			c->rx = lc_realloc(c->rx, c->rx_len + len + 1);
+			memcpy(c->rx + c->rx_len, in, len);
+			c->rx_len += len;
+		}
+	}
+	if (!final)
+		return;
+	if (c->rx_discard) {
+		if (c->rx_binary)
+			wsd_conn_error(c, "bad_json", "binary frames are not accepted", NULL);
+		else
+			wsd_conn_error(c, "too_large", "frame larger than wsd_max_frame", NULL);
+	} else {
+		handle_frame(c, c->rx ? c->rx : "", c->rx_len);
+	}
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
+	c->rx_discard = false;
+	c->rx_binary = false;
+}
+
+static void conn_free(wsd_conn_t *c)
+{
+	for (wsd_out_t *o = c->out_head, *n; o; o = n) {
+		n = o->next;
+		free(o);
+	}
+	for (size_t i = 0; i < c->nrooms; i++) {
+		wsd_croom_t *r = &c->rooms[i];
+		free(r->room_id);
+		free(r->channel);
+		free(r->customer_id);
+		free(r->customer_name);
+		json_object_put(r->pending);
+	}
+	free(c->rooms);
+	free(c->rx);
+	free(c->token);
+	free(c->user_id);
+	free(c->username);
+	free(c->display_name);
+	json_object_put(c->permissions);
+	json_object_put(c->hello);
+	free(c->customer_id);
+	free(c->customer_name);
+	c->magic = 0;
+	free(c);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct lws_context *ctx = lws_get_context(wsi);
+	wsd_t *w = ctx ? lws_context_user(ctx) : NULL;
+	pss_t *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (w)
+			wsd_drain_posts(w);
+		return 0;
+
+	case LWS_CALLBACK_HTTP:
+		/* Plain HTTP is not served here (the web server serves htdocs/ and /api/). */
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return -1;
+
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		int kind = path_kind(wsi);
+		if (kind == 0 || w->stop) {
+			lws_return_http_status(wsi, kind == 0 ? HTTP_STATUS_NOT_FOUND :
+					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+			return 1;
+		}
+		if (kind == WSD_AGENT) {
+			char *t = find_token(wsi);
+			if (t == NULL) {
+				/* No credentials: refuse the upgrade with a real 401, which the web
+				 * server passes on (a bare close would become its 500). */
+				lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+				return 1;
+			}
+			free(t);
+		}
+		return 0;
+	}
+
+	case LWS_CALLBACK_ESTABLISHED: {
+		LC_CHECK_OBJ(w, WSD_MAGIC);
+		wsd_conn_t *c = lc_calloc(1, sizeof *c);
+		c->magic = WSD_CONN_MAGIC;
+		c->w = w;
+		c->wsi = wsi;
+		c->kind = (uint8_t)path_kind(wsi);
+		c->connected_at = wsd_now_ms();
+		c->handle = conn_register(w, c);
+		pss->magic = PSS_MAGIC;
+		pss->c = c;
+		if (c->kind == WSD_AGENT) {
+			c->token = find_token(wsi);
+			if (c->token == NULL)
+				return -1;
+			c->state = WSD_CS_AUTH;
+			wsd_agent_open(c);
+		} else if (c->kind == WSD_WIDGET) {
+			c->state = WSD_CS_NEW;
+		} else {
+			return -1;
+		}
+		return 0;
+	}
+
+	case LWS_CALLBACK_RECEIVE:
+		if (pss == NULL || pss->magic != PSS_MAGIC)
+			return -1;
+		LC_CHECK_OBJ(pss->c, WSD_CONN_MAGIC);
+		if (pss->c->state == WSD_CS_CLOSING)
+			return 0;
+		receive(pss->c, wsi, in, len);
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (pss == NULL || pss->magic != PSS_MAGIC)
+			return 0;
+		LC_CHECK_OBJ(pss->c, WSD_CONN_MAGIC);
+		return write_some(pss->c);
+
+	case LWS_CALLBACK_CLOSED: {
+		if (pss == NULL || pss->magic != PSS_MAGIC)
+			return 0;
+		wsd_conn_t *c = pss->c;
+		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
+		if (c->kind == WSD_AGENT)
+			wsd_agent_closed(c);
+		else
+			wsd_widget_closed(c);
+		conn_unregister(w, c->handle);
+		pss->magic = 0;
+		pss->c = NULL;
+		conn_free(c);
+		return 0;
+	}
+
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols wsd_protocols[] = {
+	/* rx_buffer_size is per connection: keep it small; larger frames arrive in pieces. */
+	{ "livechat", callback, sizeof(pss_t), 256, 0, NULL, 65536 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};

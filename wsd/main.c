@@ -1,0 +1,331 @@
+/* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
+ * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
+ * SIGINT, and tears everything down in the reverse order. */
+#include "config.h"
+#include "wsd.h"
+#include "busio.h"
+#include "listener.h"
+#include "room.h"
+#include "worker.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+#include "lc_settings.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+struct wsd_post {
+	struct wsd_post *next;
+	wsd_fn fn;
+	void *arg;
+};
+
+static wsd_t *the_wsd;   /* for the signal handler only */
+
+int64_t wsd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wsd_post(wsd_t *w, wsd_fn fn, void *arg)
+{
+	wsd_post_t *p = lc_malloc(sizeof *p);
+	p->next = NULL;
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&w->post_lock);
+	if (w->post_tail)
+		w->post_tail->next = p;
+	else
+		w->post_head = p;
+	w->post_tail = p;
+	pthread_mutex_unlock(&w->post_lock);
+	if (w->lws)
+		lws_cancel_service(w->lws);
+}
+
+void wsd_drain_posts(wsd_t *w)
+{
+	pthread_mutex_lock(&w->post_lock);
+	wsd_post_t *p = w->post_head;
+	w->post_head = w->post_tail = NULL;
+	pthread_mutex_unlock(&w->post_lock);
+	while (p) {
+		wsd_post_t *n = p->next;
+		p->fn(w, p->arg);
+		free(p);
+		p = n;
+	}
+}
+
+/* ---- settings */
+
+static void settings_publish_ints(wsd_t *w, json_object *s)
+{
+	atomic_store(&w->request_timeout, (int)lc_json_get_int(s, "request_timeout", 120));
+	atomic_store(&w->reconnect_grace, (int)lc_json_get_int(s, "reconnect_grace", 30));
+	atomic_store(&w->history_limit, (int)lc_json_get_int(s, "history_limit", 50));
+}
+
+json_object *wsd_settings_get(wsd_t *w)
+{
+	pthread_mutex_lock(&w->set_lock);
+	int64_t now = wsd_now_ms();
+	if (w->settings == NULL || now - w->settings_at > 2000) {
+		json_object *s = NULL;
+		lc_err_t err;
+		if (lc_store_settings_get(w->store, &s, &err) == LC_OK) {
+			/* Fill anything missing with the defaults. */
+			json_object *d = lc_settings_defaults();
+			json_object_object_foreach(d, k, v) {
+				if (!json_object_object_get_ex(s, k, NULL))
+					json_object_object_add(s, k, json_object_get(v));
+			}
+			json_object_put(d);
+			json_object_put(w->settings);
+			w->settings = s;
+			w->settings_at = now;
+			settings_publish_ints(w, s);
+		} else {
+			LC_WARN("reading settings: %s", err.reason);
+			if (w->settings == NULL) {
+				w->settings = lc_settings_defaults();
+				settings_publish_ints(w, w->settings);
+			}
+		}
+	}
+	json_object *r = json_object_get(w->settings);
+	pthread_mutex_unlock(&w->set_lock);
+	return r;
+}
+
+char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
+			  const char *customer)
+{
+	return lc_settings_render(lc_json_get_str(settings, key, ""), agent, customer);
+}
+
+/* ---- start-up helpers */
+
+static void init_store_run(wsd_t *w, void *arg)
+{
+	lc_err_t err;
+	/* Retried until MongoDB answers: indexes and the settings document must exist. */
+	for (int i = 0; !w->stop; i++) {
+		if (lc_store_init(w->store, &err) == LC_OK) {
+			json_object_put(wsd_settings_get(w));
+			return;
+		}
+		if (i == 0)
+			LC_WARN("MongoDB: %s (retrying)", err.reason);
+		sleep(1);
+	}
+}
+
+static void on_signal(int sig)
+{
+	if (the_wsd) {
+		the_wsd->stop = 1;
+		if (the_wsd->lws)
+			lws_cancel_service(the_wsd->lws);
+	}
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	wsd_t *w = lws_container_of(sul, wsd_t, tick);
+	if (w->stop)
+		return;
+	wsd_room_tick(w);
+	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", line);
+	size_t n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (level & LLL_ERR)
+		LC_ERROR("lws: %s", buf);
+	else
+		LC_WARN("lws: %s", buf);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--help-config]\n"
+		"  -c FILE                 config file (default: $LIVECHAT_CONFIG or %s)\n"
+		"  --session-check SECONDS how often agent sessions are re-checked (default 30)\n"
+		"  --help-config           print every config key and exit\n",
+		lc_config_default_path());
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "session-check", required_argument, NULL, 's' },
+		{ "help-config", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfg_path = NULL;
+	int session_check = 30;
+	int opt, status = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case 's':
+			session_check = atoi(optarg);
+			if (session_check < 1 || session_check > 86400) {
+				fprintf(stderr, "livechat-wsd: --session-check must be 1..86400\n");
+				return 2;
+			}
+			break;
+		case 'H': lc_config_dump_table(stdout); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (cfg_path == NULL && access(lc_config_default_path(), R_OK) == 0)
+		cfg_path = lc_config_default_path();
+
+	lc_err_t err;
+	lc_err_clear(&err);
+	wsd_t *w = lc_calloc(1, sizeof *w);
+	w->magic = WSD_MAGIC;
+	pthread_mutex_init(&w->post_lock, NULL);
+	pthread_mutex_init(&w->set_lock, NULL);
+	atomic_store(&w->request_timeout, 120);
+	atomic_store(&w->reconnect_grace, 30);
+	atomic_store(&w->history_limit, 50);
+	w->session_check_s = session_check;
+
+	w->cfg = lc_config_load(cfg_path, &err);
+	if (w->cfg == NULL) {
+		fprintf(stderr, "livechat-wsd: %s\n", err.reason);
+		goto out;
+	}
+	int lvl = lc_log_level_parse(lc_config_str(w->cfg, "log_level"));
+	lc_log_init("livechat-wsd", lc_config_str(w->cfg, "log_target"),
+		    lvl < 0 ? LC_LOG_INFO : (lc_log_level)lvl);
+	lws_set_log_level(LLL_ERR, lws_log_emit);
+
+	const char *node = lc_config_str(w->cfg, "wsd_node_id");
+	if (node && *node) {
+		snprintf(w->node_id, sizeof w->node_id, "%s", node);
+	} else {
+		char host[64] = "host";
+		gethostname(host, sizeof host - 1);
+		snprintf(w->node_id, sizeof w->node_id, "%s-%ld", host, (long)getpid());
+	}
+	for (char *p = w->node_id; *p; p++)
+		if (*p == '.' || *p == '*' || *p == '#' || *p == ' ')
+			*p = '_';
+	const char *prefix = lc_config_str(w->cfg, "amqp_prefix");
+	w->ex_inbound = lc_asprintf("%s.inbound", prefix);
+	w->ex_outbound = lc_asprintf("%s.outbound", prefix);
+	w->ex_nodes = lc_asprintf("%s.nodes", prefix);
+	w->q_inbound = lc_asprintf("%s.inbound", prefix);
+	w->q_node = lc_asprintf("%s.node.%s", prefix, w->node_id);
+	w->max_frame = (size_t)lc_config_int(w->cfg, "wsd_max_frame");
+
+	w->store = lc_store_new(lc_config_str(w->cfg, "mongo_uri"), lc_config_str(w->cfg, "mongo_db"),
+				&err);
+	if (w->store == NULL) {
+		LC_ERROR("MongoDB: %s", err.reason);
+		goto out;
+	}
+	w->bus = wsd_busio_new(w, lc_config_str(w->cfg, "amqp_url"), &err);
+	if (w->bus == NULL) {
+		LC_ERROR("RabbitMQ: %s", err.reason);
+		goto out;
+	}
+	wsd_rooms_init(w);
+	raise_fd_limit();
+
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = (int)lc_config_int(w->cfg, "wsd_port");
+	const char *listen = lc_config_str(w->cfg, "wsd_listen");
+	info.iface = (listen && *listen) ? listen : NULL;
+	info.protocols = wsd_protocols;
+	info.user = w;
+	info.count_threads = 1;
+	/* Ping idle connections, drop those that stay silent: a vanished agent must start its
+	 * grace period even when no FIN ever arrives. */
+	static const lws_retry_bo_t idle = { NULL, 0, 0, 30, 75, 0 };
+	info.retry_and_idle_policy = &idle;
+	info.timeout_secs = 20;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	w->lws = lws_create_context(&info);
+	if (w->lws == NULL) {
+		LC_ERROR("cannot listen on %s:%d", listen, info.port);
+		goto out;
+	}
+
+	w->workers = wsd_workers_new(w, (int)lc_config_int(w->cfg, "wsd_workers"));
+	wsd_workers_submit(w->workers, NULL, init_store_run, NULL, NULL);
+	wsd_busio_start(w->bus);
+
+	the_wsd = w;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
+	LC_INFO("livechat-wsd node %s listening on %s:%d", w->node_id, listen, info.port);
+	while (!w->stop) {
+		if (lws_service(w->lws, 0) < 0)
+			break;
+	}
+	LC_INFO("livechat-wsd node %s stopping", w->node_id);
+	status = 0;
+out:
+	w->stop = 1;
+	if (w->lws) {
+		lws_sul_cancel(&w->tick);
+		lws_context_destroy(w->lws);
+		w->lws = NULL;
+	}
+	wsd_workers_free(&w->workers);
+	wsd_busio_free(&w->bus);
+	wsd_drain_posts(w);
+	wsd_rooms_free(w);
+	lc_store_free(&w->store);
+	json_object_put(w->settings);
+	lc_config_free(&w->cfg);
+	free(w->ex_inbound);
+	free(w->ex_outbound);
+	free(w->ex_nodes);
+	free(w->q_inbound);
+	free(w->q_node);
+	free(w->slots);
+	free(w->gens);
+	free(w->free_slots);
+	the_wsd = NULL;
+	free(w);
+	return status;
+}

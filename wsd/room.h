@@ -1,0 +1,56 @@
+/* wsd_room: what this node knows about rooms, on the loop thread: the waiting requests (offered
+ * to local agents), which local connections follow which rooms, grace timers of dropped agents,
+ * the presence of agents on other nodes, request timeouts, and the node-to-node events
+ * (docs/topology.md) that keep all of it in step across nodes. */
+#ifndef WSD_ROOM_H
+#define WSD_ROOM_H
+
+#include "wsd.h"
+#include "conn.h"
+#include "busio.h"
+
+void wsd_rooms_init(wsd_t *w);
+void wsd_rooms_free(wsd_t *w);
+
+/* Posted by busio once the topology is declared: read waiting rooms, announce presence. */
+void wsd_room_bus_ready(wsd_t *w, void *arg);
+/* Posted by busio for each delivery on this node's queue (arg: lc_bus_delivery_t *, freed). */
+void wsd_room_event(wsd_t *w, void *arg);
+/* Once a second on the loop: timeouts, grace, presence, resync, session checks. */
+void wsd_room_tick(wsd_t *w);
+
+/* An agent connection passed authentication (c->hello prepared): register it, bind its room
+ * key if it is the user's first connection here, and send hello once the binding is up. */
+void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c);
+/* An agent connection is going away: grace timers for its rooms, unbind when it was the last. */
+void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c);
+/* Start following a room read-only (chats.monitor). */
+void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref);
+void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id);
+/* A widget connection said hello: register it under its customer id; wsd_widget_ready(c) runs
+ * once widget.<customer_id> is bound to this node's queue. */
+void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c);
+void wsd_room_widget_offline(wsd_t *w, wsd_conn_t *c);
+/* Call fn for each local widget connection of customer_id. */
+void wsd_room_each_widget(wsd_t *w, const char *customer_id,
+			  void (*fn)(wsd_conn_t *c, void *ctx), void *ctx);
+
+/* Publishing (any thread): a room event to the nodes of the agent (agent_id NULL: "-") and of
+ * the watchers; a broadcast to every node. obj is not taken. */
+void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
+			    json_object *obj, wsd_pub_done_fn done, void *arg);
+void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj);
+/* Any thread: the outbound message of the gateway contract for room (routing key
+ * <channel>.<customer_id>). obj is not taken. */
+void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg);
+
+/* Loop: after a decline, close the request as no_agent when every eligible online agent has
+ * declined it. room: the room after the decline (with declined_by). */
+void wsd_room_check_declined(wsd_t *w, json_object *room);
+/* Loop: the waiting requests user_id may accept and has not declined (new array). */
+json_object *wsd_room_requests_for(wsd_t *w, const char *user_id);
+/* Loop: an engaged room of an agent whose last connection here is gone: start its timer. */
+void wsd_room_grace_start(wsd_t *w, const char *user_id, const char *room_id,
+			  const char *channel, const char *customer_id);
+
+#endif

@@ -1,0 +1,395 @@
+/* wsd_widget: /ws/widget (docs/websocket.md). The customer's identity is a secret the widget
+ * keeps; the customer id is derived from it, so every node recognises the customer with nothing
+ * stored per visitor. Customer frames are published to the inbound exchange like any gateway
+ * does; outbound messages for widget.<customer_id> come back through this node's queue. */
+#include "config.h"
+#include "widget.h"
+#include "busio.h"
+#include "gateway.h"
+#include "room.h"
+#include "worker.h"
+#include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_json.h"
+#include "lc_log.h"
+#include "lc_validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CLIENT_ID_PATTERN "^[A-Za-z0-9_-]{1,64}$"
+
+static json_object *frame_new(const char *type, json_object *ref)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	wsd_conn_add_ref(o, ref);
+	return o;
+}
+
+static bool check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
+{
+	json_object *fails = NULL;
+	if (lc_validate(frame, rules, false, &fails)) {
+		json_object_put(fails);
+		return true;
+	}
+	json_object *f0 = json_object_array_get_idx(fails, 0);
+	char *msg = lc_asprintf("%s: %s", lc_json_get_str(f0, "field", ""),
+				lc_json_get_str(f0, "reason", "invalid"));
+	wsd_conn_error(c, "validation_failed", msg, ref);
+	free(msg);
+	json_object_put(fails);
+	return false;
+}
+
+/* ---- welcome: the open room and what the widget missed */
+
+typedef struct wjob {
+	uint64_t handle;
+	char *customer_id;
+	int64_t last_seq;
+	lc_rc rc;
+	lc_err_t err;
+	json_object *room, *items;
+} wjob_t;
+
+static void welcome_run(wsd_t *w, void *arg)
+{
+	wjob_t *j = arg;
+	j->rc = lc_store_room_find_open(w->store, "widget", j->customer_id, &j->room, &j->err);
+	j->items = json_object_new_array();
+	if (j->rc == LC_ERR_NOT_FOUND) {
+		j->rc = LC_OK;
+		return;
+	}
+	if (j->rc != LC_OK)
+		return;
+	int64_t after = j->last_seq;
+	for (;;) {
+		json_object *page = NULL;
+		j->rc = lc_store_message_list_after(w->store, lc_json_get_str(j->room, "id", ""), after,
+						    500, &page, &j->err);
+		if (j->rc != LC_OK)
+			return;
+		size_t n = json_object_array_length(page);
+		for (size_t i = 0; i < n; i++) {
+			json_object *m = json_object_array_get_idx(page, i);
+			json_object_array_add(j->items, json_object_get(m));
+			after = lc_json_get_int(m, "seq", after);
+		}
+		json_object_put(page);
+		if (n < 500 || json_object_array_length(j->items) >= 5000)
+			break;
+	}
+}
+
+static void welcome_done(wsd_t *w, void *arg)
+{
+	wjob_t *j = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c == NULL)
+		goto out;
+	if (j->rc != LC_OK) {
+		wsd_conn_error(c, "unavailable", "cannot read the conversation now: reconnect later", NULL);
+		wsd_conn_close(c, 1011, "unavailable");
+		goto out;
+	}
+	json_object *f = frame_new("welcome", NULL);
+	json_object_object_add(f, "customer_id", json_object_new_string(c->customer_id));
+	json_object_object_add(f, "secret", json_object_new_string(c->token));
+	free(c->token);
+	c->token = NULL;
+	int64_t floor = c->last_seq;
+	const char *rid = NULL;
+	if (j->room) {
+		rid = lc_json_get_str(j->room, "id", "");
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "id", json_object_new_string(rid));
+		json_object_object_add(r, "status", json_object_new_string(lc_json_get_str(j->room, "status", "")));
+		const char *an = lc_json_get_str(j->room, "agent_name", NULL);
+		json_object_object_add(r, "agent_name", an && *an ? json_object_new_string(an) : NULL);
+		json_object_object_add(f, "room", r);
+		for (size_t i = 0; i < json_object_array_length(j->items); i++) {
+			int64_t s = lc_json_get_int(json_object_array_get_idx(j->items, i), "seq", 0);
+			if (s > floor)
+				floor = s;
+		}
+	} else {
+		json_object_object_add(f, "room", NULL);
+	}
+	json_object_object_add(f, "messages", json_object_get(j->items));
+	wsd_conn_send(c, f);
+	json_object_put(f);
+	c->state = WSD_CS_READY;
+	for (size_t i = 0; i < c->nrooms; i++)
+		wsd_croom_live(c, &c->rooms[i], rid && strcmp(rid, c->rooms[i].room_id) == 0 ? floor : 0);
+	if (rid && wsd_croom_find(c, rid) == NULL)
+		wsd_croom_live(c, wsd_croom_add(c, rid, "widget", c->customer_id, NULL, WSD_CR_LIVE,
+						false), floor);
+out:
+	free(j->customer_id);
+	json_object_put(j->room);
+	json_object_put(j->items);
+	free(j);
+}
+
+void wsd_widget_ready(wsd_conn_t *c)
+{
+	wjob_t *j = lc_calloc(1, sizeof *j);
+	j->handle = c->handle;
+	j->customer_id = lc_strdup(c->customer_id);
+	j->last_seq = c->last_seq;
+	j->rc = LC_ERR_UNAVAILABLE;
+	char *key = wsd_gateway_key("widget", c->customer_id);
+	wsd_workers_submit(c->w->workers, key, welcome_run, welcome_done, j);
+	free(key);
+}
+
+/* ---- publishing the customer's frames as inbound gateway messages */
+
+typedef struct wack {
+	uint64_t handle;
+	json_object *ref;
+	char *id;
+	bool ok;
+} wack_t;
+
+static void ack_loop(wsd_t *w, void *arg)
+{
+	wack_t *a = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, a->handle);
+	if (c != NULL) {
+		if (a->ok) {
+			json_object *f = frame_new("ack", a->ref);
+			if (a->id)
+				json_object_object_add(f, "id", json_object_new_string(a->id));
+			wsd_conn_send(c, f);
+			json_object_put(f);
+		} else {
+			wsd_conn_error(c, "unavailable", "not sent: try again", a->ref);
+		}
+	}
+	json_object_put(a->ref);
+	free(a->id);
+	free(a);
+}
+
+static void ack_confirmed(wsd_t *w, void *arg, bool ok)
+{
+	wack_t *a = arg;
+	a->ok = ok;
+	wsd_post(w, ack_loop, a);
+}
+
+static void publish_inbound(wsd_conn_t *c, const char *type, const char *id, json_object *extra,
+			    json_object *ref, const char *client_id, bool ack)
+{
+	wsd_t *w = c->w;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "channel", json_object_new_string("widget"));
+	json_object_object_add(o, "customer_id", json_object_new_string(c->customer_id));
+	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	if (c->customer_name)
+		json_object_object_add(o, "customer_name", json_object_new_string(c->customer_name));
+	if (extra) {
+		json_object_object_foreach(extra, k, v) {
+			json_object_object_add(o, k, json_object_get(v));
+		}
+	}
+	wack_t *a = NULL;
+	if (ack) {
+		a = lc_calloc(1, sizeof *a);
+		a->handle = c->handle;
+		a->ref = ref ? json_object_get(ref) : NULL;
+		a->id = lc_strdup(client_id);
+	}
+	wsd_busio_publish_json(w->bus, w->ex_inbound, "widget", o, a ? ack_confirmed : NULL, a);
+	json_object_put(o);
+}
+
+static char *unique_id(wsd_conn_t *c, const char *what)
+{
+	char rnd[9];
+	if (lc_auth_random_hex(4, rnd, NULL) != LC_OK)
+		strcpy(rnd, "0");
+	return lc_asprintf("%s-%s-%lld-%s", c->customer_id, what, (long long)wsd_now_ms(), rnd);
+}
+
+static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	static const lc_vrule_t rules[] = {
+		{ "secret", LC_V_STRING, false, LC_AUTH_TOKEN_LEN, LC_AUTH_TOKEN_LEN,
+		  "^[A-Za-z0-9_-]+$", NULL },
+		{ "last_seq", LC_V_INT, false, 0, 0, NULL, NULL },
+		LC_VRULE_END
+	};
+	if (!check(c, frame, rules, ref))
+		return;
+	const char *secret = lc_json_get_str(frame, "secret", NULL);
+	char buf[LC_AUTH_TOKEN_LEN + 1];
+	if (secret == NULL) {
+		lc_err_t err;
+		if (lc_auth_new_token(buf, &err) != LC_OK) {
+			wsd_conn_error(c, "internal", "cannot create an identity", ref);
+			return;
+		}
+		secret = buf;
+	}
+	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
+	lc_auth_token_hash(secret, hash);
+	c->customer_id = lc_asprintf("w%.24s", hash);
+	c->token = lc_strdup(secret);
+	c->last_seq = lc_json_get_int(frame, "last_seq", 0);
+	if (c->last_seq < 0)
+		c->last_seq = 0;
+	c->state = WSD_CS_AUTH;
+	wsd_room_widget_online(c->w, c);
+}
+
+void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
+{
+	if (strcmp(type, "hello") == 0) {
+		if (c->state != WSD_CS_NEW)
+			wsd_conn_error(c, "validation_failed", "hello: already received", ref);
+		else
+			on_hello(c, frame, ref);
+		return;
+	}
+	if (c->state != WSD_CS_READY) {
+		wsd_conn_error(c, "not_ready", "send hello and wait for welcome", ref);
+		return;
+	}
+	if (strcmp(type, "request") == 0) {
+		static const lc_vrule_t rules[] = {
+			{ "name", LC_V_STRING, false, 0, 100, NULL, NULL }, LC_VRULE_END
+		};
+		if (!check(c, frame, rules, ref))
+			return;
+		const char *name = lc_json_get_str(frame, "name", NULL);
+		if (name && *name) {
+			free(c->customer_name);
+			c->customer_name = lc_strdup(name);
+		}
+		char *id = unique_id(c, "request");
+		publish_inbound(c, "request_agent", id, NULL, ref, NULL, true);
+		free(id);
+	} else if (strcmp(type, "message") == 0) {
+		static const lc_vrule_t rules[] = {
+			{ "id", LC_V_STRING, true, 1, 64, CLIENT_ID_PATTERN, NULL },
+			{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
+			LC_VRULE_END
+		};
+		if (!check(c, frame, rules, ref))
+			return;
+		const char *cid = lc_json_get_str(frame, "id", "");
+		char *id = lc_asprintf("%s-%s", c->customer_id, cid);
+		json_object *extra = json_object_new_object();
+		json_object_object_add(extra, "text", json_object_new_string(lc_json_get_str(frame, "text", "")));
+		publish_inbound(c, "customer_message", id, extra, ref, cid, true);
+		json_object_put(extra);
+		free(id);
+	} else if (strcmp(type, "typing") == 0) {
+		char *id = unique_id(c, "typing");
+		json_object *extra = json_object_new_object();
+		json_object_object_add(extra, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
+		publish_inbound(c, "customer_typing", id, extra, ref, NULL, false);
+		json_object_put(extra);
+		free(id);
+	} else if (strcmp(type, "leave") == 0) {
+		char *id = unique_id(c, "leave");
+		publish_inbound(c, "customer_left", id, NULL, ref, NULL, true);
+		free(id);
+	} else {
+		wsd_conn_error(c, "unknown_type", "unknown frame type", ref);
+	}
+}
+
+void wsd_widget_closed(wsd_conn_t *c)
+{
+	wsd_room_widget_offline(c->w, c);
+}
+
+/* ---- outbound gateway messages -> widget frames */
+
+static void to_widget(wsd_conn_t *c, void *ctx)
+{
+	json_object **fr = ctx;
+	json_object *f = fr[0];
+	const char *rid = lc_json_get_str(f, "room_id", "");
+	const char *type = lc_json_get_str(f, "type", "");
+	if (c->state != WSD_CS_READY && c->state != WSD_CS_AUTH)
+		return;
+	if (strcmp(type, "typing") == 0) {
+		if (c->state == WSD_CS_READY)
+			wsd_conn_send(c, f);
+		return;
+	}
+	wsd_croom_t *r = wsd_croom_find(c, rid);
+	if (r == NULL)
+		r = wsd_croom_add(c, rid, "widget", c->customer_id, NULL,
+				  WSD_CR_RESUMING, false);
+	if (r->state != WSD_CR_LIVE && c->state == WSD_CS_READY)
+		wsd_croom_live(c, r, 0);
+	wsd_croom_deliver(c, r, f);
+	if (strcmp(type, "ended") == 0 && r->state == WSD_CR_LIVE)
+		wsd_croom_remove(c, rid);
+}
+
+void wsd_widget_outbound(wsd_t *w, json_object *o)
+{
+	const char *type = lc_json_get_str(o, "type", "");
+	const char *cid = lc_json_get_str(o, "customer_id", NULL);
+	if (cid == NULL || strcmp(lc_json_get_str(o, "channel", ""), "widget") != 0)
+		return;
+	json_object *f = json_object_new_object();
+	json_object *agent = NULL;
+	json_object_object_get_ex(o, "agent", &agent);
+	const char *aname = lc_json_get_str(agent, "name", "");
+	json_object *rid = NULL, *seq = NULL, *text = NULL;
+	json_object_object_get_ex(o, "room_id", &rid);
+	json_object_object_get_ex(o, "seq", &seq);
+	json_object_object_get_ex(o, "text", &text);
+	if (strcmp(type, "request_waiting") == 0 || strcmp(type, "agent_joined") == 0 ||
+	    strcmp(type, "session_ended") == 0) {
+		const char *t = type[0] == 'r' ? "waiting" : type[0] == 'a' ? "joined" : "ended";
+		json_object_object_add(f, "type", json_object_new_string(t));
+		json_object_object_add(f, "room_id", json_object_get(rid));
+		if (seq)
+			json_object_object_add(f, "seq", json_object_get(seq));
+		if (type[0] == 'a')
+			json_object_object_add(f, "agent_name", json_object_new_string(aname));
+		if (type[0] == 's') {
+			json_object *reason = NULL;
+			json_object_object_get_ex(o, "reason", &reason);
+			json_object_object_add(f, "reason", json_object_get(reason));
+		}
+		json_object_object_add(f, "text", json_object_get(text));
+	} else if (strcmp(type, "agent_message") == 0) {
+		json_object_object_add(f, "type", json_object_new_string("message"));
+		json_object_object_add(f, "room_id", json_object_get(rid));
+		json_object *m = json_object_new_object();
+		json_object *id = NULL;
+		json_object_object_get_ex(o, "id", &id);
+		json_object_object_add(m, "id", json_object_get(id));
+		json_object_object_add(m, "room_id", json_object_get(rid));
+		json_object_object_add(m, "seq", json_object_get(seq));
+		json_object_object_add(m, "sender", json_object_new_string("agent"));
+		json_object_object_add(m, "author", json_object_new_string(aname));
+		json_object_object_add(m, "text", json_object_get(text));
+		json_object_object_add(m, "ts", json_object_new_int64(lc_json_get_int(o, "ts", 0)));
+		json_object_object_add(f, "message", m);
+	} else if (strcmp(type, "agent_typing") == 0) {
+		json_object_object_add(f, "type", json_object_new_string("typing"));
+		json_object_object_add(f, "room_id", json_object_get(rid));
+		json_object_object_add(f, "state", json_object_new_boolean(lc_json_get_bool(o, "state", true)));
+	} else {
+		json_object_put(f);
+		return;
+	}
+	json_object *ctx[1] = { f };
+	wsd_room_each_widget(w, cid, to_widget, ctx);
+	json_object_put(f);
+}

@@ -1,0 +1,17 @@
+/* wsd_widget: the web-widget channel at /ws/widget (docs/websocket.md). wsd is the widget's
+ * gateway: customer frames become inbound gateway messages (channel "widget"), and outbound
+ * gateway messages for widget.<customer_id> become frames to the customer's connections. */
+#ifndef WSD_WIDGET_H
+#define WSD_WIDGET_H
+
+#include "wsd.h"
+#include "conn.h"
+
+void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref);
+void wsd_widget_closed(wsd_conn_t *c);
+/* Loop: the customer's outbound key is bound: read the open room and what was missed. */
+void wsd_widget_ready(wsd_conn_t *c);
+/* Loop: an outbound gateway message for a widget customer (obj is not taken). */
+void wsd_widget_outbound(wsd_t *w, json_object *obj);
+
+#endif

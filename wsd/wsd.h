@@ -1,0 +1,84 @@
+/* wsd: the context of livechat-wsd shared by its modules (one file per concern: listener, agent,
+ * widget, room, gateway, worker, busio). The lws event loop thread owns everything here except
+ * what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio do). */
+#ifndef WSD_H
+#define WSD_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <libwebsockets.h>
+
+#include "lc_config.h"
+#include "lc_err.h"
+#include "lc_store.h"
+
+#define WSD_MAGIC 0x77736430u
+
+typedef struct wsd wsd_t;
+typedef struct wsd_conn wsd_conn_t;
+typedef struct wsd_workers wsd_workers_t;
+typedef struct wsd_busio wsd_busio_t;
+typedef struct wsd_rooms wsd_rooms_t;
+typedef struct wsd_post wsd_post_t;
+
+/* A function run on a worker thread or on the loop with its job's argument. */
+typedef void (*wsd_fn)(wsd_t *w, void *arg);
+
+struct wsd {
+	uint32_t magic;
+	lc_config_t *cfg;
+	lc_store_t *store;              /* any thread (thread-safe) */
+	struct lws_context *lws;
+	wsd_workers_t *workers;
+	wsd_busio_t *bus;
+	wsd_rooms_t *rooms;             /* loop only */
+	char node_id[128];
+	/* names of the AMQP objects, all starting with amqp_prefix */
+	char *ex_inbound, *ex_outbound, *ex_nodes, *q_inbound, *q_node;
+	size_t max_frame;
+	int session_check_s;
+	volatile sig_atomic_t stop;
+
+	/* completions from other threads, drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
+	pthread_mutex_t post_lock;
+	wsd_post_t *post_head, *post_tail;
+
+	/* connection registry: handle = generation << 32 | slot, so a late completion never
+	 * reaches a different connection that reused the slot */
+	wsd_conn_t **slots;
+	uint32_t *gens;
+	uint32_t nslots, *free_slots, nfree;
+	size_t nconns;
+
+	/* settings snapshot (any thread; refreshed by workers) */
+	pthread_mutex_t set_lock;
+	json_object *settings;
+	int64_t settings_at;
+	atomic_int request_timeout, reconnect_grace, history_limit;
+
+	lws_sorted_usec_list_t tick;
+	int64_t tick_n;
+};
+
+/* Any thread: run done(w, arg) on the loop thread soon. */
+void wsd_post(wsd_t *w, wsd_fn done, void *arg);
+/* Loop: run everything posted so far. */
+void wsd_drain_posts(wsd_t *w);
+
+/* Worker threads only: the current settings (a new reference; json_object_put it). Cached for
+ * two seconds; defaults when MongoDB cannot be read. */
+json_object *wsd_settings_get(wsd_t *w);
+/* Any thread: a template setting rendered (new string). */
+char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
+			  const char *customer);
+
+/* Current time in ms since the epoch. */
+int64_t wsd_now_ms(void);
+/* FNV-1a of a string: picks the worker for a key. */
+uint32_t wsd_hash(const char *s);
+
+#endif
