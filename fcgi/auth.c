@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_COOKIE "lc_session"
-
 static bool cookie_secure(const fcgi_ctx_t *ctx)
 {
 	const char *mode = lc_config_str(ctx->cfg, "cookie_secure");
@@ -25,35 +23,17 @@ static bool cookie_secure(const fcgi_ctx_t *ctx)
 }
 
 /* Verify against something even for an unknown username, so the answer takes as long as for a
- * known one and response times do not reveal which usernames exist. */
-static bool verify_dummy(const char *password)
+ * known one and response times do not reveal which usernames exist: the dummy hash has the cost
+ * real ones get (pbkdf2_iterations), made once per process. */
+static void verify_dummy(fcgi_ctx_t *ctx, const char *password)
 {
 	static char *dummy;
-	if (dummy == NULL && lc_auth_hash_password("livechat-dummy", LC_AUTH_MIN_ITERATIONS, &dummy,
-						   NULL) != LC_OK)
-		return false;
+	if (dummy == NULL &&
+	    lc_auth_hash_password("livechat-dummy",
+				  (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"), &dummy,
+				  NULL) != LC_OK)
+		return;
 	(void)lc_auth_verify_password(password, dummy);
-	return false;
-}
-
-/* The user's group permissions as a new array (empty when the group is gone). */
-static json_object *permissions_of(fcgi_ctx_t *ctx, json_object *user, lc_err_t *err, lc_rc *rc)
-{
-	json_object *group = NULL, *perms = NULL;
-	*rc = lc_store_group_get(ctx->store, lc_json_get_str(user, "group", ""), &group, err);
-	if (*rc == LC_ERR_NOT_FOUND) {
-		*rc = LC_OK;
-		lc_err_clear(err);
-		return json_object_new_array();
-	}
-	if (*rc != LC_OK)
-		return NULL;
-	if (json_object_object_get_ex(group, "permissions", &perms))
-		perms = json_object_get(perms);
-	else
-		perms = json_object_new_array();
-	json_object_put(group);
-	return perms;
 }
 
 static lc_rc record_failure(fcgi_ctx_t *ctx, const char *username, lc_err_t *err)
@@ -93,7 +73,7 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 	}
 	rc = lc_store_user_get_by_username(ctx->store, username, &user, err);
 	if (rc == LC_ERR_NOT_FOUND) {
-		verify_dummy(password);
+		verify_dummy(ctx, password);
 		rc = record_failure(ctx, username, err);
 		goto fail;
 	}
@@ -105,7 +85,11 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	}
 	fcgi_user_public(user);
-	if ((rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
+	/* Most logins follow no failure: spare them a write. */
+	if (failures > 0 && (rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
+		goto fail;
+	/* Everything that can fail before the session exists, so a failed login leaves none. */
+	if ((rc = fcgi_user_permissions(ctx->store, user, &perms, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_auth_new_token(token, err)) != LC_OK)
 		goto fail;
@@ -115,18 +99,17 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 				     err);
 	if (rc != LC_OK)
 		goto fail;
-	if ((perms = permissions_of(ctx, user, err, &rc)) == NULL)
-		goto fail;
 	out = json_object_new_object();
 	json_object_object_add(out, "token", json_object_new_string(token));
 	json_object_object_add(out, "expires_at", json_object_new_int64(expires_at));
 	json_object_object_add(out, "user", user);
 	json_object_object_add(out, "permissions", perms);
-	user = NULL;
-	fcgi_response_set_cookie(ctx->resp, SESSION_COOKIE, token, ttl_s, cookie_secure(ctx));
+	user = perms = NULL;
+	fcgi_response_set_cookie(ctx->resp, FCGI_SESSION_COOKIE, token, ttl_s, cookie_secure(ctx));
 	fcgi_ctx_reply(ctx, 200, out);
 fail:
 	json_object_put(user);
+	json_object_put(perms);
 	return rc;
 }
 
@@ -136,7 +119,7 @@ static lc_rc logout(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (rc != LC_OK && rc != LC_ERR_NOT_FOUND)
 		return rc;
 	lc_err_clear(err);
-	fcgi_response_set_cookie(ctx->resp, SESSION_COOKIE, "", 0, cookie_secure(ctx));
+	fcgi_response_set_cookie(ctx->resp, FCGI_SESSION_COOKIE, "", 0, cookie_secure(ctx));
 	return fcgi_ctx_reply(ctx, 204, NULL);
 }
 

@@ -15,9 +15,8 @@ static bool owns(const fcgi_ctx_t *ctx, json_object *canned)
 /* Load {id} and check the caller may see it. */
 static lc_rc load_canned(fcgi_ctx_t *ctx, json_object **canned, lc_err_t *err)
 {
-	lc_rc rc = lc_store_canned_get(ctx->store, fcgi_ctx_param(ctx, "id"), canned, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such canned response");
+	lc_rc rc = fcgi_not_found(lc_store_canned_get(ctx->store, fcgi_ctx_param(ctx, "id"), canned,
+						      err), err, "canned response");
 	if (rc != LC_OK)
 		return rc;
 	if (!owns(ctx, *canned) && !fcgi_ctx_can(ctx, "canned.all")) {
@@ -26,6 +25,15 @@ static lc_rc load_canned(fcgi_ctx_t *ctx, json_object **canned, lc_err_t *err)
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such canned response");
 	}
 	return LC_OK;
+}
+
+/* A store CONFLICT on create or update means the owner already has this shortcut. */
+static lc_rc shortcut_taken(lc_rc rc, lc_err_t *err, const char *shortcut)
+{
+	if (rc == LC_ERR_CONFLICT)
+		return lc_err_set_field(err, LC_ERR_CONFLICT, "shortcut", "shortcut '%s' is already used",
+					shortcut);
+	return rc;
 }
 
 static const char *non_empty(const char *s)
@@ -50,9 +58,7 @@ static lc_rc list_canned(fcgi_ctx_t *ctx, lc_err_t *err)
 	lc_rc rc = lc_store_canned_list(ctx->store, owner, non_empty(fcgi_ctx_query_str(ctx, "prefix")),
 					non_empty(fcgi_ctx_query_str(ctx, "q")), skip, limit, &items,
 					&total, err);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply_list(ctx, items, total, skip, limit);
+	return fcgi_ctx_reply_list(ctx, rc, items, total, skip, limit, NULL);
 }
 
 static lc_rc create_canned(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -67,29 +73,22 @@ static lc_rc create_canned(fcgi_ctx_t *ctx, lc_err_t *err)
 			return lc_err_set(err, LC_ERR_FORBIDDEN,
 					  "permission canned.all required to create for another user");
 		json_object *u = NULL;
-		rc = lc_store_user_get(ctx->store, owner, &u, err);
+		rc = fcgi_unknown_ref(lc_store_user_get(ctx->store, owner, &u, err), err, "owner_id",
+				      "unknown user");
 		json_object_put(u);
-		if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-			return lc_err_set_field(err, LC_ERR_INVALID, "owner_id", "unknown user");
 		if (rc != LC_OK)
 			return rc;
 	}
 	rc = lc_store_canned_create(ctx->store, owner, shortcut, lc_json_get_str(ctx->body, "title", ""),
 				    lc_json_get_str(ctx->body, "text", ""), &out, err);
-	if (rc == LC_ERR_CONFLICT)
-		return lc_err_set(err, LC_ERR_CONFLICT, "shortcut '%s' is already used", shortcut);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 201, out);
+	return fcgi_ctx_reply_rc(ctx, shortcut_taken(rc, err, shortcut), 201, out);
 }
 
 static lc_rc get_canned(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *canned = NULL;
 	lc_rc rc = load_canned(ctx, &canned, err);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 200, canned);
+	return fcgi_ctx_reply_rc(ctx, rc, 200, canned);
 }
 
 static lc_rc update_canned(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -103,12 +102,7 @@ static lc_rc update_canned(fcgi_ctx_t *ctx, lc_err_t *err)
 	rc = lc_store_canned_update(ctx->store, fcgi_ctx_param(ctx, "id"), shortcut,
 				    lc_json_get_str(ctx->body, "title", NULL),
 				    lc_json_get_str(ctx->body, "text", NULL), &out, err);
-	if (rc == LC_ERR_CONFLICT)
-		return lc_err_set(err, LC_ERR_CONFLICT, "shortcut '%s' is already used",
-				  shortcut ? shortcut : "");
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 200, out);
+	return fcgi_ctx_reply_rc(ctx, shortcut_taken(rc, err, shortcut ? shortcut : ""), 200, out);
 }
 
 static lc_rc delete_canned(fcgi_ctx_t *ctx, lc_err_t *err)

@@ -1,10 +1,25 @@
-/* fcgi cli: config and logging start-up for livechat-fcgi and livechatctl. */
+/* fcgi cli: options, config, logging and store start-up for livechat-fcgi and livechatctl. */
 #include "config.h"
 #include "cli.h"
 #include "lc_log.h"
 
 #include <stdio.h>
 #include <unistd.h>
+
+int fcgi_cli_options(int argc, char **argv, void (*usage)(void), const char **cfg_path)
+{
+	int opt;
+	*cfg_path = NULL;
+	/* '+': stop at the first operand, so a command's own arguments are left alone. */
+	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+		switch (opt) {
+		case 'c': *cfg_path = optarg; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	return -1;
+}
 
 lc_config_t *fcgi_cli_config(const char *ident, const char *path)
 {
@@ -24,4 +39,20 @@ lc_config_t *fcgi_cli_config(const char *ident, const char *path)
 	lc_log_init(ident, lc_config_str(cfg, "log_target"),
 		    level < 0 ? LC_LOG_INFO : (lc_log_level)level);
 	return cfg;
+}
+
+bool fcgi_cli_start(const char *ident, const char *path, lc_config_t **cfg, lc_store_t **store)
+{
+	lc_err_t err;
+	lc_err_clear(&err);
+	*store = NULL;
+	if ((*cfg = fcgi_cli_config(ident, path)) == NULL)
+		return false;
+	*store = lc_store_new(lc_config_str(*cfg, "mongo_uri"), lc_config_str(*cfg, "mongo_db"), &err);
+	if (*store == NULL) {
+		fprintf(stderr, "%s: cannot set up the MongoDB client: %s\n", ident, err.reason);
+		lc_config_free(cfg);
+		return false;
+	}
+	return true;
 }

@@ -2,20 +2,18 @@
  * groups cannot be deleted and the admin group's set is fixed; a group still in use cannot be
  * deleted. */
 #include "config.h"
+#include "account.h"
 #include "middleware.h"
 #include "lc_json.h"
 #include "lc_perm.h"
 
 #include <string.h>
 
-#define ADMIN_GROUP "admin"
-
-static lc_rc load_group(fcgi_ctx_t *ctx, const char *name, json_object **group, lc_err_t *err)
+/* Load the group the {name} path parameter names. */
+static lc_rc load_group(fcgi_ctx_t *ctx, json_object **group, lc_err_t *err)
 {
-	lc_rc rc = lc_store_group_get(ctx->store, name, group, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such group");
-	return rc;
+	return fcgi_not_found(lc_store_group_get(ctx->store, fcgi_ctx_param(ctx, "name"), group, err),
+			      err, "group");
 }
 
 /* The body's permissions without duplicates, in vocabulary order (validation already checked
@@ -51,45 +49,31 @@ static lc_rc create_group(fcgi_ctx_t *ctx, lc_err_t *err)
 	json_object_put(perms);
 	if (rc == LC_ERR_CONFLICT)
 		return lc_err_set(err, LC_ERR_CONFLICT, "group '%s' already exists", name);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 201, out);
+	return fcgi_ctx_reply_rc(ctx, rc, 201, out);
 }
 
 static lc_rc get_group(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *group = NULL;
-	lc_rc rc = load_group(ctx, fcgi_ctx_param(ctx, "name"), &group, err);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 200, group);
+	lc_rc rc = load_group(ctx, &group, err);
+	return fcgi_ctx_reply_rc(ctx, rc, 200, group);
 }
 
 static lc_rc update_group(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *name = fcgi_ctx_param(ctx, "name");
-	json_object *group = NULL, *perms = NULL, *out = NULL;
-	lc_rc rc;
-
-	if ((rc = load_group(ctx, name, &group, err)) != LC_OK)
-		goto fail;
+	json_object *group = NULL, *out = NULL;
+	lc_rc rc = load_group(ctx, &group, err);
 	json_object_put(group);
-	if (strcmp(name, ADMIN_GROUP) == 0) {
-		rc = lc_err_set(err, LC_ERR_CONFLICT, "the permissions of the admin group cannot be changed");
-		goto fail;
-	}
-	perms = normalized_permissions(ctx->body);
-	rc = lc_store_group_update(ctx->store, name, perms, &out, err);
-	if (rc == LC_ERR_INVALID)
-		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "no such group");
 	if (rc != LC_OK)
-		goto fail;
-	fcgi_ctx_reply(ctx, 200, out);
-	out = NULL;
-fail:
+		return rc;
+	if (strcmp(name, FCGI_ADMIN_GROUP) == 0)
+		return lc_err_set(err, LC_ERR_CONFLICT,
+				  "the permissions of the admin group cannot be changed");
+	json_object *perms = normalized_permissions(ctx->body);
+	rc = fcgi_not_found(lc_store_group_update(ctx->store, name, perms, &out, err), err, "group");
 	json_object_put(perms);
-	json_object_put(out);
-	return rc;
+	return fcgi_ctx_reply_rc(ctx, rc, 200, out);
 }
 
 static lc_rc delete_group(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -99,7 +83,7 @@ static lc_rc delete_group(fcgi_ctx_t *ctx, lc_err_t *err)
 	int64_t users = 0;
 	lc_rc rc;
 
-	if ((rc = load_group(ctx, name, &group, err)) != LC_OK)
+	if ((rc = load_group(ctx, &group, err)) != LC_OK)
 		goto fail;
 	if (lc_json_get_bool(group, "builtin", false)) {
 		rc = lc_err_set(err, LC_ERR_CONFLICT, "built-in group '%s' cannot be deleted", name);

@@ -5,11 +5,12 @@
  * Passwords are read from the terminal without echo (twice), or as one line from stdin when it
  * is not a terminal; never from argv, where `ps` would show them. */
 #include "config.h"
+#include "account.h"
 #include "cli.h"
 #include "lc_alloc.h"
-#include "lc_auth.h"
 #include "lc_json.h"
 #include "lc_store.h"
+#include "lc_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,13 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define MIN_PASSWORD 8
-#define MAX_PASSWORD 1024
 #define LIST_PAGE 200
+
+/* The same rules as the API's POST /api/users and PUT /api/users/{id}/password. */
+static const lc_vrule_t admin_rules[] = {
+	FCGI_RULE_USERNAME, FCGI_RULE_DISPLAY_NAME, LC_VRULE_END
+};
+static const lc_vrule_t password_rules[] = { FCGI_RULE_PASSWORD, LC_VRULE_END };
 
 static void usage(void)
 {
@@ -63,7 +68,31 @@ static char *prompt_hidden(const char *prompt)
 	return line;
 }
 
-/* A new password (caller frees), or NULL after telling why. */
+/* Check obj against rules, printing every failing field. */
+static bool valid(json_object *obj, const lc_vrule_t *rules)
+{
+	json_object *failures = NULL;
+	bool ok = lc_validate(obj, rules, false, &failures);
+	for (size_t i = 0; i < json_object_array_length(failures); i++) {
+		json_object *f = json_object_array_get_idx(failures, i);
+		fprintf(stderr, "livechatctl: %s: %s\n", lc_json_get_str(f, "field", ""),
+			lc_json_get_str(f, "reason", ""));
+	}
+	json_object_put(failures);
+	return ok;
+}
+
+/* Wipe and free a password read from the user. */
+static void forget_password(char **pw)
+{
+	if (*pw != NULL)
+		memset(*pw, 0, strlen(*pw));
+	free(*pw);
+	*pw = NULL;
+}
+
+/* A new password that passes the account rules (caller frees with forget_password), or NULL
+ * after telling why. */
 static char *read_password(void)
 {
 	char *pw = NULL, *again = NULL;
@@ -74,70 +103,55 @@ static char *read_password(void)
 			fprintf(stderr, "livechatctl: the passwords do not match\n");
 			goto fail;
 		}
-	} else {
-		pw = read_line(stdin);
-		if (pw == NULL) {
-			fprintf(stderr, "livechatctl: no password on stdin\n");
-			goto fail;
-		}
-	}
-	size_t n = strlen(pw);
-	if (n < MIN_PASSWORD || n > MAX_PASSWORD) {
-		fprintf(stderr, "livechatctl: the password must have %d to %d characters\n",
-			MIN_PASSWORD, MAX_PASSWORD);
+	} else if ((pw = read_line(stdin)) == NULL) {
+		fprintf(stderr, "livechatctl: no password on stdin\n");
 		goto fail;
 	}
-	free(again);
+	json_object *obj = json_object_new_object();
+	json_object_object_add(obj, "password", json_object_new_string(pw));
+	bool ok = valid(obj, password_rules);
+	json_object_put(obj);
+	if (!ok)
+		goto fail;
+	forget_password(&again);
 	return pw;
 fail:
-	free(pw);
-	free(again);
+	forget_password(&pw);
+	forget_password(&again);
 	return NULL;
 }
 
 static int create_admin(lc_store_t *store, const lc_config_t *cfg, const char *username,
 			const char *display)
 {
-	char *pw = NULL, *hash = NULL;
-	json_object *user = NULL;
+	char *pw = NULL;
+	json_object *user = NULL, *args = json_object_new_object();
 	lc_err_t err;
 	int status = 1;
 
 	lc_err_clear(&err);
-	if (*username == '\0' || strlen(username) > 64) {
-		fprintf(stderr, "livechatctl: USERNAME must have 1 to 64 characters\n");
+	json_object_object_add(args, "username", json_object_new_string(username));
+	if (display != NULL)
+		json_object_object_add(args, "display_name", json_object_new_string(display));
+	if (!valid(args, admin_rules) || (pw = read_password()) == NULL)
+		goto fail;
+	if (fcgi_account_create(store, cfg, username, display ? display : username,
+				FCGI_ADMIN_GROUP, true, pw, &user, &err) != LC_OK) {
+		fprintf(stderr, "livechatctl: %s\n", err.reason);
 		goto fail;
 	}
-	if ((pw = read_password()) == NULL)
-		goto fail;
-	if (lc_auth_hash_password(pw, (unsigned)lc_config_int(cfg, "pbkdf2_iterations"), &hash,
-				  &err) != LC_OK)
-		goto report;
-	lc_rc rc = lc_store_user_create(store, username, display ? display : username, "admin", true,
-					hash, &user, &err);
-	if (rc == LC_ERR_CONFLICT) {
-		fprintf(stderr, "livechatctl: user '%s' already exists\n", username);
-		goto fail;
-	}
-	if (rc != LC_OK)
-		goto report;
 	printf("created admin %s (id %s)\n", username, lc_json_get_str(user, "id", "?"));
 	status = 0;
-	goto fail;
-report:
-	fprintf(stderr, "livechatctl: %s\n", err.reason);
 fail:
-	if (pw != NULL)
-		memset(pw, 0, strlen(pw));
-	free(pw);
-	free(hash);
+	forget_password(&pw);
 	json_object_put(user);
+	json_object_put(args);
 	return status;
 }
 
 static int reset_password(lc_store_t *store, const lc_config_t *cfg, const char *username)
 {
-	char *pw = NULL, *hash = NULL;
+	char *pw = NULL;
 	json_object *user = NULL;
 	lc_err_t err;
 	int status = 1;
@@ -148,27 +162,20 @@ static int reset_password(lc_store_t *store, const lc_config_t *cfg, const char 
 		fprintf(stderr, "livechatctl: no user '%s'\n", username);
 		goto fail;
 	}
-	if (rc != LC_OK)
-		goto report;
+	if (rc != LC_OK) {
+		fprintf(stderr, "livechatctl: %s\n", err.reason);
+		goto fail;
+	}
 	if ((pw = read_password()) == NULL)
 		goto fail;
-	const char *id = lc_json_get_str(user, "id", "");
-	if (lc_auth_hash_password(pw, (unsigned)lc_config_int(cfg, "pbkdf2_iterations"), &hash,
-				  &err) != LC_OK ||
-	    lc_store_user_set_password(store, id, hash, &err) != LC_OK ||
-	    lc_store_session_delete_user(store, id, NULL, &err) != LC_OK ||
-	    lc_store_login_failure_clear(store, username, &err) != LC_OK)
-		goto report;
+	if (fcgi_account_set_password(store, cfg, user, pw, NULL, &err) != LC_OK) {
+		fprintf(stderr, "livechatctl: %s\n", err.reason);
+		goto fail;
+	}
 	printf("password of %s reset; their sessions are revoked\n", username);
 	status = 0;
-	goto fail;
-report:
-	fprintf(stderr, "livechatctl: %s\n", err.reason);
 fail:
-	if (pw != NULL)
-		memset(pw, 0, strlen(pw));
-	free(pw);
-	free(hash);
+	forget_password(&pw);
 	json_object_put(user);
 	return status;
 }
@@ -208,22 +215,13 @@ int main(int argc, char **argv)
 	lc_store_t *store = NULL;
 	char *display = NULL;
 	lc_err_t err;
-	int opt, status = 1;
+	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
 
-	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
-		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
+	if (status >= 0)
+		return status;
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		usage();
-		return 2;
-	}
-	const char *cmd = argv[0];
+	const char *cmd = argc > 0 ? argv[0] : "";
 	bool ok_args = (strcmp(cmd, "create-admin") == 0 && argc >= 2) ||
 		       (strcmp(cmd, "reset-password") == 0 && argc == 2) ||
 		       (strcmp(cmd, "list-users") == 0 && argc == 1);
@@ -231,12 +229,12 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	status = 1;
 	lc_err_clear(&err);
-	if ((cfg = fcgi_cli_config("livechatctl", cfg_path)) == NULL)
+	if (!fcgi_cli_start("livechatctl", cfg_path, &cfg, &store))
 		goto fail;
-	store = lc_store_new(lc_config_str(cfg, "mongo_uri"), lc_config_str(cfg, "mongo_db"), &err);
 	/* Indexes and the built-in groups first, so a fresh database works. */
-	if (store == NULL || lc_store_init(store, &err) != LC_OK) {
+	if (lc_store_init(store, &err) != LC_OK) {
 		fprintf(stderr, "livechatctl: cannot use MongoDB: %s\n", err.reason);
 		goto fail;
 	}

@@ -33,6 +33,14 @@ static void usage(void)
 			"  Runs as a FastCGI responder on the socket the web server passes as fd 0.\n");
 }
 
+/* SIGTERM (the web server stopping its backends): finish the request in hand, then leave the
+ * accept loop and free everything. */
+static void on_term(int sig)
+{
+	(void)sig;
+	FCGX_ShutdownPending();
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfg_path = NULL;
@@ -41,27 +49,27 @@ int main(int argc, char **argv)
 	fcgi_router_t *router = NULL;
 	FCGX_Request fr;
 	lc_err_t err;
-	int opt, status = 1;
-	bool initialized = false;
+	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
+	bool initialized = false, accepting = false;
 	int64_t last_init = 0;
 
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
-		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
+	if (status >= 0)
+		return status;
+	if (optind < argc) {
+		usage();
+		return 2;
 	}
+	status = 1;
 	/* A client that goes away mid-answer must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;   /* no SA_RESTART: accept() must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	lc_err_clear(&err);
-	if ((cfg = fcgi_cli_config("livechat-fcgi", cfg_path)) == NULL)
+	if (!fcgi_cli_start("livechat-fcgi", cfg_path, &cfg, &store))
 		goto fail;
-	store = lc_store_new(lc_config_str(cfg, "mongo_uri"), lc_config_str(cfg, "mongo_db"), &err);
-	if (store == NULL) {
-		LC_ERROR("cannot set up the MongoDB client: %s", err.reason);
-		goto fail;
-	}
 	router = fcgi_router_new();
 	fcgi_router_add(router, fcgi_auth_routes);
 	fcgi_router_add(router, fcgi_users_routes);
@@ -72,10 +80,15 @@ int main(int argc, char **argv)
 	fcgi_router_add(router, fcgi_health_routes);
 	fcgi_app_t app = { .cfg = cfg, .store = store, .router = router };
 
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
+		LC_ERROR("not started as a FastCGI responder (fd 0 is no listening socket)");
+		goto fail;
+	}
+	if (FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		LC_ERROR("cannot initialise libfcgi");
 		goto fail;
 	}
+	accepting = true;
 	LC_INFO("livechat-fcgi %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
 	while (FCGX_Accept_r(&fr) >= 0) {
 		/* Indexes and the seed documents; retried until MongoDB answers once, but at most
@@ -97,8 +110,11 @@ int main(int argc, char **argv)
 		fcgi_request_free(&req);
 		FCGX_Finish_r(&fr);
 	}
+	LC_INFO("livechat-fcgi (pid %ld) stopping", (long)getpid());
 	status = 0;
 fail:
+	if (accepting)
+		FCGX_Free(&fr, 1);
 	fcgi_router_free(&router);
 	lc_store_free(&store);
 	lc_config_free(&cfg);

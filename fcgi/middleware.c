@@ -1,7 +1,7 @@
-/* fcgi middleware: the pipeline of docs/api.md, in order: route lookup, body size limit (413),
- * JSON parsing (400), authentication (401), permission (403), validation of body and query
- * (422, every failing field), handler; then the single mapping of lc_rc to status + JSON error
- * and the access log line. */
+/* fcgi middleware: the pipeline of docs/api.md, in order: route lookup (404/405), query string
+ * decoding (400), body size limit (413), JSON parsing (400), authentication (401), permission
+ * (403), validation of body and query (422, every failing field), handler; then the single
+ * mapping of lc_rc to status + JSON error and the access log line. */
 #include "config.h"
 #include "middleware.h"
 #include "lc_alloc.h"
@@ -10,15 +10,23 @@
 #include "lc_log.h"
 #include "lc_perm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define FCGI_SESSION_COOKIE "lc_session"
 #define FCGI_MAX_TOKEN_LEN 256
 
 /* ---- error mapping: the one place an lc_rc becomes a status */
+
+static void add_failure(json_object *failures, const char *field, const char *reason)
+{
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "field", json_object_new_string(field));
+	json_object_object_add(f, "reason", json_object_new_string(reason));
+	json_object_array_add(failures, f);
+}
 
 int fcgi_error_status(lc_rc rc, const lc_err_t *err, bool has_fields, const char **code)
 {
@@ -75,11 +83,7 @@ void fcgi_error_respond(fcgi_response_t *resp, const char *request_id, lc_rc rc,
 		if (!has_fields) {
 			json_object_put(fields);
 			fields = json_object_new_array();
-			json_object *f = json_object_new_object();
-			json_object_object_add(f, "field", json_object_new_string(err->field));
-			json_object_object_add(f, "reason",
-					       json_object_new_string(reason ? reason : "is invalid"));
-			json_object_array_add(fields, f);
+			add_failure(fields, err->field, reason ? reason : "is invalid");
 		}
 		break;
 	default:
@@ -154,9 +158,24 @@ lc_rc fcgi_ctx_reply(fcgi_ctx_t *ctx, int status, json_object *body)
 	return LC_OK;
 }
 
-lc_rc fcgi_ctx_reply_list(fcgi_ctx_t *ctx, json_object *items, int64_t total, int64_t skip,
-			  int64_t limit)
+lc_rc fcgi_ctx_reply_rc(fcgi_ctx_t *ctx, lc_rc rc, int status, json_object *body)
 {
+	if (rc != LC_OK) {
+		json_object_put(body);
+		return rc;
+	}
+	return fcgi_ctx_reply(ctx, status, body);
+}
+
+lc_rc fcgi_ctx_reply_list(fcgi_ctx_t *ctx, lc_rc rc, json_object *items, int64_t total,
+			  int64_t skip, int64_t limit, void (*each)(json_object *item))
+{
+	if (rc != LC_OK) {
+		json_object_put(items);
+		return rc;
+	}
+	for (size_t i = 0; each != NULL && i < json_object_array_length(items); i++)
+		each(json_object_array_get_idx(items, i));
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	json_object_object_add(o, "total", json_object_new_int64(total));
@@ -171,6 +190,43 @@ void fcgi_user_public(json_object *user)
 		json_object_object_del(user, "password_hash");
 		json_object_object_del(user, "_id");
 	}
+}
+
+lc_rc fcgi_not_found(lc_rc rc, lc_err_t *err, const char *what)
+{
+	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such %s", what);
+	return rc;
+}
+
+lc_rc fcgi_unknown_ref(lc_rc rc, lc_err_t *err, const char *field, const char *reason)
+{
+	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
+		return lc_err_set_field(err, LC_ERR_INVALID, field, "%s", reason);
+	return rc;
+}
+
+lc_rc fcgi_user_permissions(lc_store_t *store, json_object *user, json_object **perms,
+			    lc_err_t *err)
+{
+	json_object *group = NULL, *p = NULL;
+	*perms = NULL;
+	lc_rc rc = lc_store_group_get(store, lc_json_get_str(user, "group", ""), &group, err);
+	if (rc == LC_ERR_NOT_FOUND) {
+		/* A user whose group vanished keeps working credentials but no permission. */
+		lc_err_clear(err);
+		*perms = json_object_new_array();
+		return LC_OK;
+	}
+	if (rc != LC_OK)
+		return rc;
+	if (json_object_object_get_ex(group, "permissions", &p) &&
+	    json_object_is_type(p, json_type_array))
+		*perms = json_object_get(p);
+	else
+		*perms = json_object_new_array();
+	json_object_put(group);
+	return LC_OK;
 }
 
 /* ---- pipeline stages */
@@ -232,16 +288,7 @@ static lc_rc stage_authenticate(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	}
 	ctx->user_id = lc_json_get_str(ctx->user, "id", "");
-	rc = lc_store_group_get(ctx->store, lc_json_get_str(ctx->user, "group", ""), &ctx->group, err);
-	if (rc == LC_ERR_NOT_FOUND) {
-		/* A user whose group vanished keeps working credentials but no permission. */
-		rc = LC_OK;
-		lc_err_clear(err);
-	}
-	if (rc != LC_OK)
-		goto fail;
-	if (ctx->group == NULL || !json_object_object_get_ex(ctx->group, "permissions", &ctx->perms))
-		ctx->perms = NULL;
+	rc = fcgi_user_permissions(ctx->store, ctx->user, &ctx->perms, err);
 fail:
 	json_object_put(session);
 	return rc;
@@ -261,14 +308,6 @@ static lc_rc stage_permission(fcgi_ctx_t *ctx, lc_err_t *err)
 			  rt->perms[1]);
 }
 
-static void add_failure(json_object *failures, const char *field, const char *reason)
-{
-	json_object *f = json_object_new_object();
-	json_object_object_add(f, "field", json_object_new_string(field));
-	json_object_object_add(f, "reason", json_object_new_string(reason));
-	json_object_array_add(failures, f);
-}
-
 /* Query strings are text: give each declared parameter its rule's type, then validate. */
 static void type_query(fcgi_ctx_t *ctx, json_object *failures)
 {
@@ -281,7 +320,9 @@ static void type_query(fcgi_ctx_t *ctx, json_object *failures)
 			char *end = NULL;
 			errno = 0;
 			long long n = strtoll(v, &end, 10);
-			if (*v == '\0' || *end != '\0' || errno == ERANGE) {
+			/* Digits with an optional '-' only: strtoll would also take " +1". */
+			bool digits = v[0] == '-' ? isdigit((unsigned char)v[1]) : isdigit((unsigned char)v[0]);
+			if (!digits || *end != '\0' || errno == ERANGE) {
 				add_failure(failures, r->field, "must be an integer");
 				continue;
 			}
@@ -299,26 +340,27 @@ static void type_query(fcgi_ctx_t *ctx, json_object *failures)
 	}
 }
 
+/* Check obj against rules, appending each failure to all. */
+static void validate_into(json_object *all, json_object *obj, const lc_vrule_t *rules,
+			  bool reject_unknown)
+{
+	json_object *f = NULL;
+	lc_validate(obj, rules, reject_unknown, &f);
+	for (size_t i = 0; f != NULL && i < json_object_array_length(f); i++)
+		json_object_array_add(all, json_object_get(json_object_array_get_idx(f, i)));
+	json_object_put(f);
+}
+
 static lc_rc stage_validate(fcgi_ctx_t *ctx, json_object **failures, lc_err_t *err)
 {
 	const fcgi_route_t *rt = ctx->route;
 	json_object *all = json_object_new_array();
-	json_object *f = NULL;
 
 	type_query(ctx, all);
-	if (rt->query_rules != NULL) {
-		lc_validate(ctx->query, rt->query_rules, false, &f);
-		for (size_t i = 0; f != NULL && i < json_object_array_length(f); i++)
-			json_object_array_add(all, json_object_get(json_object_array_get_idx(f, i)));
-		json_object_put(f);
-		f = NULL;
-	}
-	if (rt->body_rules != NULL && ctx->body != NULL) {
-		lc_validate(ctx->body, rt->body_rules, true, &f);
-		for (size_t i = 0; f != NULL && i < json_object_array_length(f); i++)
-			json_object_array_add(all, json_object_get(json_object_array_get_idx(f, i)));
-		json_object_put(f);
-	}
+	if (rt->query_rules != NULL)
+		validate_into(all, ctx->query, rt->query_rules, false);
+	if (rt->body_rules != NULL && ctx->body != NULL)
+		validate_into(all, ctx->body, rt->body_rules, true);
 	if (json_object_array_length(all) == 0) {
 		json_object_put(all);
 		return LC_OK;
@@ -369,6 +411,11 @@ void fcgi_handle(const fcgi_app_t *app, fcgi_request_t *req, fcgi_response_t *re
 		rc = LC_OK;
 		goto log;
 	}
+	/* A pair that cannot be decoded is not silently ignored: it may be the one that mattered. */
+	if (fcgi_request_query_malformed(req)) {
+		rc = lc_err_set(&err, LC_ERR_INVALID, "malformed query string");
+		goto done;
+	}
 	if ((rc = stage_body(&ctx, &err)) != LC_OK)
 		goto done;
 	if ((rc = stage_authenticate(&ctx, &err)) != LC_OK)
@@ -391,7 +438,7 @@ log:
 	json_object_put(ctx.body);
 	json_object_put(ctx.query);
 	json_object_put(ctx.user);
-	json_object_put(ctx.group);
+	json_object_put(ctx.perms);
 	fcgi_params_clear(&ctx.params);
 	ctx.magic = 0;
 }

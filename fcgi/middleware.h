@@ -22,6 +22,8 @@ typedef struct fcgi_app {
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */
+/* The session cookie login sets (contracts: HttpOnly, SameSite=Strict, Path=/). */
+#define FCGI_SESSION_COOKIE "lc_session"
 
 /* One request in flight, as a handler sees it. Everything is owned by the pipeline. */
 struct fcgi_ctx {
@@ -36,8 +38,7 @@ struct fcgi_ctx {
 	json_object *body;        /* the parsed body, or NULL when the request had none */
 	json_object *query;       /* query parameters typed by route->query_rules (an object) */
 	json_object *user;        /* authenticated user without password_hash, or NULL */
-	json_object *perms;       /* permissions of the user's group (array; borrowed from group) */
-	json_object *group;
+	json_object *perms;       /* permissions of the user's group (array), or NULL */
 	const char *user_id;      /* points into user */
 	char token_hash[65];      /* of the token used, "" when public */
 	int64_t expires_at;       /* of the session used */
@@ -67,11 +68,26 @@ int fcgi_ctx_query_bool(const fcgi_ctx_t *ctx, const char *name);
 void fcgi_ctx_paging(const fcgi_ctx_t *ctx, int64_t *skip, int64_t *limit);
 /* Answer status with body (taken over). */
 lc_rc fcgi_ctx_reply(fcgi_ctx_t *ctx, int status, json_object *body);
-/* Answer 200 {"items": items, "total": total, "skip": skip, "limit": limit} (items taken over). */
-lc_rc fcgi_ctx_reply_list(fcgi_ctx_t *ctx, json_object *items, int64_t total, int64_t skip,
-			  int64_t limit);
+/* When rc is LC_OK, answer status with body (taken over); otherwise drop body. Returns rc, so a
+ * handler can end with `return fcgi_ctx_reply_rc(ctx, rc, 200, out);`. */
+lc_rc fcgi_ctx_reply_rc(fcgi_ctx_t *ctx, lc_rc rc, int status, json_object *body);
+/* When rc is LC_OK: apply each (may be NULL) to every item, then answer 200
+ * {"items": items, "total": total, "skip": skip, "limit": limit}. items is taken over either
+ * way. Returns rc. */
+lc_rc fcgi_ctx_reply_list(fcgi_ctx_t *ctx, lc_rc rc, json_object *items, int64_t total,
+			  int64_t skip, int64_t limit, void (*each)(json_object *item));
 /* Remove password_hash (and anything else a client must not see) from a user object. */
 void fcgi_user_public(json_object *user);
+/* For loading the thing a path names: a store NOT_FOUND, or an INVALID (an id the store cannot
+ * parse), becomes NOT_FOUND "no such <what>"; any other rc is returned unchanged. */
+lc_rc fcgi_not_found(lc_rc rc, lc_err_t *err, const char *what);
+/* For a body field naming another resource (a group, an owner): a store NOT_FOUND or INVALID
+ * becomes a validation failure of field with reason; any other rc is returned unchanged. */
+lc_rc fcgi_unknown_ref(lc_rc rc, lc_err_t *err, const char *field, const char *reason);
+/* The permissions of user's group as a new array (*perms, caller owns it); an empty one when the
+ * group no longer exists. Errors of the store otherwise. */
+lc_rc fcgi_user_permissions(lc_store_t *store, json_object *user, json_object **perms,
+			    lc_err_t *err);
 
 /* The paging query rules every list route includes. */
 #define FCGI_PAGING_RULES \

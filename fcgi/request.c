@@ -14,14 +14,19 @@
 
 #define FCGI_REQUEST_MAGIC 0x52455131u   /* "REQ1" */
 #define FCGI_RESPONSE_MAGIC 0x52455331u  /* "RES1" */
-#define MAX_QUERY_PARAMS 32
-#define MAX_COOKIES 32
-#define MAX_HEADERS 16
 
+/* Name/value pairs: query parameters, cookies, response headers. Grown as needed: dropping a
+ * pair past a fixed count would silently ignore what the client sent (the web server already
+ * bounds the request line and headers). */
 typedef struct kv {
 	char *name;
 	char *value;
 } kv_t;
+
+typedef struct kv_list {
+	kv_t *items;
+	size_t n, cap;
+} kv_list_t;
 
 struct fcgi_request {
 	unsigned magic;
@@ -30,10 +35,9 @@ struct fcgi_request {
 	void *rctx;
 	const char *method;
 	char *path;
-	kv_t query[MAX_QUERY_PARAMS];
-	size_t nquery;
-	kv_t cookies[MAX_COOKIES];
-	size_t ncookies;
+	kv_list_t query;
+	bool query_malformed;      /* a pair had a bad escape or an encoded NUL */
+	kv_list_t cookies;
 	char *body;
 	size_t body_len;
 	char id[17];
@@ -43,9 +47,41 @@ struct fcgi_response {
 	unsigned magic;
 	int status;
 	json_object *body;
-	kv_t headers[MAX_HEADERS];
-	size_t nheaders;
+	kv_list_t headers;
 };
+
+/* ---- name/value lists */
+
+/* Takes over name and value. */
+static void kv_add(kv_list_t *l, char *name, char *value)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->items = lc_realloc(l->items, l->cap * sizeof *l->items);
+	}
+	l->items[l->n].name = name;
+	l->items[l->n].value = value;
+	l->n++;
+}
+
+/* The first value called name (case-insensitive when nocase), NULL when absent. */
+static const char *kv_find(const kv_list_t *l, const char *name, bool nocase)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if ((nocase ? strcasecmp : strcmp)(l->items[i].name, name) == 0)
+			return l->items[i].value;
+	return NULL;
+}
+
+static void kv_clear(kv_list_t *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].name);
+		free(l->items[i].value);
+	}
+	free(l->items);
+	memset(l, 0, sizeof *l);
+}
 
 /* ---- decoding */
 
@@ -102,7 +138,7 @@ static const char *env_get(char *const *envp, const char *name)
 /* Split "a=1&b=x%20y" into decoded pairs; malformed escapes drop that pair only. */
 static void parse_query(fcgi_request_t *req, const char *q)
 {
-	while (q != NULL && *q != '\0' && req->nquery < MAX_QUERY_PARAMS) {
+	while (q != NULL && *q != '\0') {
 		const char *amp = strchr(q, '&');
 		size_t len = amp ? (size_t)(amp - q) : strlen(q);
 		const char *eq = memchr(q, '=', len);
@@ -111,10 +147,9 @@ static void parse_query(fcgi_request_t *req, const char *q)
 			char *name = fcgi_url_decode(q, nlen, true);
 			char *value = eq ? fcgi_url_decode(eq + 1, len - nlen - 1, true) : lc_strdup("");
 			if (name != NULL && value != NULL) {
-				req->query[req->nquery].name = name;
-				req->query[req->nquery].value = value;
-				req->nquery++;
+				kv_add(&req->query, name, value);
 			} else {
+				req->query_malformed = true;
 				free(name);
 				free(value);
 			}
@@ -126,7 +161,7 @@ static void parse_query(fcgi_request_t *req, const char *q)
 /* Cookie: a=1; b=2 (RFC 6265 "cookie-string"); values kept verbatim, quotes stripped. */
 static void parse_cookies(fcgi_request_t *req, const char *h)
 {
-	while (h != NULL && *h != '\0' && req->ncookies < MAX_COOKIES) {
+	while (h != NULL && *h != '\0') {
 		while (*h == ' ' || *h == '\t' || *h == ';')
 			h++;
 		if (*h == '\0')
@@ -146,9 +181,7 @@ static void parse_cookies(fcgi_request_t *req, const char *h)
 				v++;
 				vlen -= 2;
 			}
-			req->cookies[req->ncookies].name = lc_strndup(h, nlen);
-			req->cookies[req->ncookies].value = lc_strndup(v, vlen);
-			req->ncookies++;
+			kv_add(&req->cookies, lc_strndup(h, nlen), lc_strndup(v, vlen));
 		}
 		h = semi ? semi + 1 : NULL;
 	}
@@ -200,14 +233,8 @@ void fcgi_request_free(fcgi_request_t **reqp)
 		return;
 	fcgi_request_t *req = *reqp;
 	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
-	for (size_t i = 0; i < req->nquery; i++) {
-		free(req->query[i].name);
-		free(req->query[i].value);
-	}
-	for (size_t i = 0; i < req->ncookies; i++) {
-		free(req->cookies[i].name);
-		free(req->cookies[i].value);
-	}
+	kv_clear(&req->query);
+	kv_clear(&req->cookies);
 	free(req->path);
 	free(req->body);
 	req->magic = 0;
@@ -309,30 +336,30 @@ const char *fcgi_request_header(const fcgi_request_t *req, const char *name)
 const char *fcgi_request_query(const fcgi_request_t *req, const char *name)
 {
 	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
-	for (size_t i = 0; i < req->nquery; i++)
-		if (strcmp(req->query[i].name, name) == 0)
-			return req->query[i].value;
-	return NULL;
+	return kv_find(&req->query, name, false);
+}
+
+bool fcgi_request_query_malformed(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	return req->query_malformed;
 }
 
 bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **name,
 			   const char **value)
 {
 	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
-	if (i >= req->nquery)
+	if (i >= req->query.n)
 		return false;
-	*name = req->query[i].name;
-	*value = req->query[i].value;
+	*name = req->query.items[i].name;
+	*value = req->query.items[i].value;
 	return true;
 }
 
 const char *fcgi_request_cookie(const fcgi_request_t *req, const char *name)
 {
 	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
-	for (size_t i = 0; i < req->ncookies; i++)
-		if (strcmp(req->cookies[i].name, name) == 0)
-			return req->cookies[i].value;
-	return NULL;
+	return kv_find(&req->cookies, name, false);
 }
 
 const char *fcgi_request_bearer(const fcgi_request_t *req)
@@ -377,11 +404,7 @@ fcgi_response_t *fcgi_response_new(void)
 void fcgi_response_reset(fcgi_response_t *resp)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
-	for (size_t i = 0; i < resp->nheaders; i++) {
-		free(resp->headers[i].name);
-		free(resp->headers[i].value);
-	}
-	resp->nheaders = 0;
+	kv_clear(&resp->headers);
 	json_object_put(resp->body);
 	resp->body = NULL;
 	resp->status = 200;
@@ -408,17 +431,27 @@ void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body)
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
-	LC_ASSERT(resp->nheaders < MAX_HEADERS);
 	/* A CR or LF in a header value would let data forge headers: never emit one. */
 	LC_ASSERT(strpbrk(name, "\r\n:") == NULL && strpbrk(value, "\r\n") == NULL);
-	resp->headers[resp->nheaders].name = lc_strdup(name);
-	resp->headers[resp->nheaders].value = lc_strdup(value);
-	resp->nheaders++;
+	kv_add(&resp->headers, lc_strdup(name), lc_strdup(value));
+}
+
+bool fcgi_cookie_value_valid(const char *value)
+{
+	/* RFC 6265 cookie-octet: printable US-ASCII except space, '"', ',', ';' and '\\'. */
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\",;\\", *p) != NULL)
+			return false;
+	return true;
 }
 
 void fcgi_response_set_cookie(fcgi_response_t *resp, const char *name, const char *value,
 			      int64_t max_age, bool secure)
 {
+	/* Only our own tokens become cookies: anything else here is a bug, and would let a value
+	 * add attributes ("; Domain=...") or break the header. */
+	LC_ASSERT(*name != '\0' && strchr(name, '=') == NULL && fcgi_cookie_value_valid(name));
+	LC_ASSERT(fcgi_cookie_value_valid(value));
 	char *v = lc_asprintf("%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", name, value,
 			      (long long)max_age, secure ? "; Secure" : "");
 	fcgi_response_header(resp, "Set-Cookie", v);
@@ -440,10 +473,7 @@ json_object *fcgi_response_body(const fcgi_response_t *resp)
 const char *fcgi_response_get_header(const fcgi_response_t *resp, const char *name)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
-	for (size_t i = 0; i < resp->nheaders; i++)
-		if (strcasecmp(resp->headers[i].name, name) == 0)
-			return resp->headers[i].value;
-	return NULL;
+	return kv_find(&resp->headers, name, true);
 }
 
 const char *fcgi_status_text(int status)
@@ -473,8 +503,8 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 	const char *body = resp->body != NULL ? lc_json_str(resp->body) : "";
 	size_t blen = strlen(body);
 	size_t cap = 256 + blen + 1;
-	for (size_t i = 0; i < resp->nheaders; i++)
-		cap += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
+	for (size_t i = 0; i < resp->headers.n; i++)
+		cap += strlen(resp->headers.items[i].name) + strlen(resp->headers.items[i].value) + 4;
 	char *out = lc_malloc(cap);
 	int w = snprintf(out, cap, "Status: %d %s\r\nCache-Control: no-store\r\n", resp->status,
 			 fcgi_status_text(resp->status));
@@ -482,9 +512,9 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 		w += snprintf(out + w, cap - (size_t)w,
 			      "Content-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n",
 			      blen + 1);
-	for (size_t i = 0; i < resp->nheaders; i++)
-		w += snprintf(out + w, cap - (size_t)w, "%s: %s\r\n", resp->headers[i].name,
-			      resp->headers[i].value);
+	for (size_t i = 0; i < resp->headers.n; i++)
+		w += snprintf(out + w, cap - (size_t)w, "%s: %s\r\n", resp->headers.items[i].name,
+			      resp->headers.items[i].value);
 	w += snprintf(out + w, cap - (size_t)w, "\r\n");
 	if (resp->body != NULL) {
 		memcpy(out + w, body, blen);

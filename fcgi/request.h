@@ -36,8 +36,11 @@ const char *fcgi_request_path(const fcgi_request_t *req);     /* "/api/users/1",
 const char *fcgi_request_env(const fcgi_request_t *req, const char *name);
 /* An HTTP header by its name ("Authorization"), NULL when absent. */
 const char *fcgi_request_header(const fcgi_request_t *req, const char *name);
-/* The first query parameter name, percent-decoded ('+' is a space); NULL when absent. */
+/* The first query parameter name, percent-decoded ('+' is a space); NULL when absent. Every
+ * pair of the query string is kept (a pair with a malformed escape or an encoded NUL is dropped). */
 const char *fcgi_request_query(const fcgi_request_t *req, const char *name);
+/* True when a pair of the query string was dropped (malformed escape or encoded NUL). */
+bool fcgi_request_query_malformed(const fcgi_request_t *req);
 /* Iterate query parameters: returns false past the end. */
 bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **name,
 			   const char **value);
@@ -61,11 +64,16 @@ void fcgi_response_free(fcgi_response_t **resp);
 void fcgi_response_reset(fcgi_response_t *resp);
 /* Status and JSON body; takes ownership of body (NULL: no body, e.g. 204). */
 void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body);
-/* Add a header line (copied). Content-Type and Status are written by the renderer. */
+/* Add a header line (copied). Content-Type and Status are written by the renderer. A CR or LF
+ * in name or value, or a ':' in name, is a bug (LC_ASSERT): data never reaches a header raw. */
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value);
-/* Set-Cookie: name=value; Path=/; Max-Age=max_age; HttpOnly; SameSite=Strict[; Secure]. */
+/* Set-Cookie: name=value; Path=/; Max-Age=max_age; HttpOnly; SameSite=Strict[; Secure].
+ * name and value must pass fcgi_cookie_value_valid (anything else is a bug: LC_ASSERT), so no
+ * value can add attributes or break the header. */
 void fcgi_response_set_cookie(fcgi_response_t *resp, const char *name, const char *value,
 			      int64_t max_age, bool secure);
+/* True when value is only RFC 6265 cookie-octets (printable ASCII but space " , ; \). */
+bool fcgi_cookie_value_valid(const char *value);
 int fcgi_response_status(const fcgi_response_t *resp);
 json_object *fcgi_response_body(const fcgi_response_t *resp);            /* borrowed */
 /* The first header called name (case-insensitive), NULL when absent. */

@@ -16,10 +16,8 @@ static void room_public(json_object *room)
 
 static lc_rc load_room(fcgi_ctx_t *ctx, json_object **room, lc_err_t *err)
 {
-	lc_rc rc = lc_store_room_get(ctx->store, fcgi_ctx_param(ctx, "id"), room, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such room");
-	return rc;
+	return fcgi_not_found(lc_store_room_get(ctx->store, fcgi_ctx_param(ctx, "id"), room, err),
+			      err, "room");
 }
 
 static lc_rc list_rooms(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -29,21 +27,15 @@ static lc_rc list_rooms(fcgi_ctx_t *ctx, lc_err_t *err)
 	fcgi_ctx_paging(ctx, &skip, &limit);
 	lc_rc rc = lc_store_room_list(ctx->store, fcgi_ctx_query_str(ctx, "status"), skip, limit,
 				      &items, &total, err);
-	if (rc != LC_OK)
-		return rc;
-	for (size_t i = 0; i < json_object_array_length(items); i++)
-		room_public(json_object_array_get_idx(items, i));
-	return fcgi_ctx_reply_list(ctx, items, total, skip, limit);
+	return fcgi_ctx_reply_list(ctx, rc, items, total, skip, limit, room_public);
 }
 
 static lc_rc get_room(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *room = NULL;
 	lc_rc rc = load_room(ctx, &room, err);
-	if (rc != LC_OK)
-		return rc;
 	room_public(room);
-	return fcgi_ctx_reply(ctx, 200, room);
+	return fcgi_ctx_reply_rc(ctx, rc, 200, room);
 }
 
 static lc_rc list_messages(fcgi_ctx_t *ctx, lc_err_t *err)

@@ -5,6 +5,7 @@
 #include "router.h"
 #include "request.h"
 #include "lc_alloc.h"
+#include "lc_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +75,8 @@ void fcgi_params_clear(fcgi_params_t *params)
 /* True when path matches pattern; captures into params (cleared on failure). */
 static bool match_pattern(const char *pattern, const char *path, fcgi_params_t *params)
 {
-	const char *ps, *ss;
-	size_t plen, slen;
+	const char *ps = NULL, *ss = NULL;
+	size_t plen = 0, slen = 0;
 	const char *p = pattern, *s = path;
 
 	memset(params, 0, sizeof *params);
@@ -89,6 +90,12 @@ static bool match_pattern(const char *pattern, const char *path, fcgi_params_t *
 		}
 		if (plen >= 2 && ps[0] == '{' && ps[plen - 1] == '}') {
 			char *v = fcgi_url_decode(ss, slen, false);
+			/* Ids and names are text: bytes that are not UTF-8 name nothing (and would
+			 * reach the store as strings BSON requires to be UTF-8). */
+			if (v != NULL && !lc_utf8_valid(v, strlen(v))) {
+				free(v);
+				v = NULL;
+			}
 			if (v == NULL)
 				goto fail;
 			params->name[params->n] = ps + 1;

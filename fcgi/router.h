@@ -54,7 +54,8 @@ void fcgi_router_free(fcgi_router_t **router);
 /* Add a table terminated by FCGI_ROUTE_END (borrowed: static tables). A malformed pattern is a
  * bug (LC_ASSERT). */
 void fcgi_router_add(fcgi_router_t *router, const fcgi_route_t *table);
-/* Find the route for method and path (a trailing slash is ignored). On FCGI_MATCH_OK *route and
+/* Find the route for method and path (a trailing slash is ignored). A parameter segment with a
+ * malformed escape, an encoded NUL or bytes that are not UTF-8 matches no pattern. On FCGI_MATCH_OK *route and
  * *params are filled (release params with fcgi_params_clear). On FCGI_MATCH_NO_METHOD, allow
  * receives the comma-separated methods that exist for the path. */
 fcgi_match_t fcgi_router_match(const fcgi_router_t *router, const char *method, const char *path,

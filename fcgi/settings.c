@@ -8,18 +8,14 @@ static lc_rc get_settings(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *out = NULL;
 	lc_rc rc = lc_store_settings_get(ctx->store, &out, err);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 200, out);
+	return fcgi_ctx_reply_rc(ctx, rc, 200, out);
 }
 
 static lc_rc patch_settings(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *out = NULL;
 	lc_rc rc = lc_store_settings_update(ctx->store, ctx->body, &out, err);
-	if (rc != LC_OK)
-		return rc;
-	return fcgi_ctx_reply(ctx, 200, out);
+	return fcgi_ctx_reply_rc(ctx, rc, 200, out);
 }
 
 const fcgi_route_t fcgi_settings_routes[] = {

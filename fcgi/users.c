@@ -3,25 +3,19 @@
  * deactivated or deleted. Deleting a user revokes their sessions and deletes their canned
  * responses. */
 #include "config.h"
+#include "account.h"
 #include "middleware.h"
-#include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_json.h"
-#include "lc_log.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_GROUP "admin"
-#define USERNAME_PATTERN "[A-Za-z0-9][A-Za-z0-9_.@-]*"
-
-/* Load a user by the {id} path parameter; an id the store cannot parse is simply not found. */
-static lc_rc load_user(fcgi_ctx_t *ctx, const char *id, json_object **user, lc_err_t *err)
+/* Load the user the {id} path parameter names (with password_hash); an id the store cannot
+ * parse is simply not found. */
+static lc_rc load_user(fcgi_ctx_t *ctx, json_object **user, lc_err_t *err)
 {
-	lc_rc rc = lc_store_user_get(ctx->store, id, user, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "no such user");
-	return rc;
+	return fcgi_not_found(lc_store_user_get(ctx->store, fcgi_ctx_param(ctx, "id"), user, err),
+			      err, "user");
 }
 
 /* A group named in a body must exist: otherwise the field is invalid. */
@@ -30,14 +24,19 @@ static lc_rc check_group(fcgi_ctx_t *ctx, const char *group, lc_err_t *err)
 	json_object *g = NULL;
 	lc_rc rc = lc_store_group_get(ctx->store, group, &g, err);
 	json_object_put(g);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		return lc_err_set_field(err, LC_ERR_INVALID, "group", "unknown group");
-	return rc;
+	return fcgi_unknown_ref(rc, err, "group", "unknown group");
+}
+
+/* When rc is LC_OK answer status with user (taken over), without what a client must not see. */
+static lc_rc reply_user(fcgi_ctx_t *ctx, lc_rc rc, int status, json_object *user)
+{
+	fcgi_user_public(user);
+	return fcgi_ctx_reply_rc(ctx, rc, status, user);
 }
 
 static bool is_active_admin(json_object *user)
 {
-	return strcmp(lc_json_get_str(user, "group", ""), ADMIN_GROUP) == 0 &&
+	return strcmp(lc_json_get_str(user, "group", ""), FCGI_ADMIN_GROUP) == 0 &&
 	       lc_json_get_bool(user, "active", false);
 }
 
@@ -47,7 +46,7 @@ static lc_rc check_not_last_admin(fcgi_ctx_t *ctx, json_object *user, lc_err_t *
 	int64_t n = 0;
 	if (!is_active_admin(user))
 		return LC_OK;
-	lc_rc rc = lc_store_user_count(ctx->store, ADMIN_GROUP, true, &n, err);
+	lc_rc rc = lc_store_user_count(ctx->store, FCGI_ADMIN_GROUP, true, &n, err);
 	if (rc != LC_OK)
 		return rc;
 	if (n <= 1)
@@ -64,51 +63,29 @@ static lc_rc list_users(fcgi_ctx_t *ctx, lc_err_t *err)
 	lc_rc rc = lc_store_user_list(ctx->store, fcgi_ctx_query_str(ctx, "group"),
 				      fcgi_ctx_query_bool(ctx, "active"), skip, limit, &items, &total,
 				      err);
-	if (rc != LC_OK)
-		return rc;
-	for (size_t i = 0; i < json_object_array_length(items); i++)
-		fcgi_user_public(json_object_array_get_idx(items, i));
-	return fcgi_ctx_reply_list(ctx, items, total, skip, limit);
+	return fcgi_ctx_reply_list(ctx, rc, items, total, skip, limit, fcgi_user_public);
 }
 
 static lc_rc create_user(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *username = lc_json_get_str(ctx->body, "username", "");
-	const char *display = lc_json_get_str(ctx->body, "display_name", username);
 	const char *group = lc_json_get_str(ctx->body, "group", "agent");
-	bool active = lc_json_get_bool(ctx->body, "active", true);
 	json_object *user = NULL;
-	char *hash = NULL;
-	lc_rc rc;
-
-	if ((rc = check_group(ctx, group, err)) != LC_OK)
-		goto fail;
-	rc = lc_auth_hash_password(lc_json_get_str(ctx->body, "password", ""),
-				   (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"), &hash, err);
+	lc_rc rc = check_group(ctx, group, err);
 	if (rc != LC_OK)
-		goto fail;
-	rc = lc_store_user_create(ctx->store, username, display, group, active, hash, &user, err);
-	if (rc == LC_ERR_CONFLICT)
-		rc = lc_err_set(err, LC_ERR_CONFLICT, "username '%s' is already taken", username);
-	if (rc != LC_OK)
-		goto fail;
-	fcgi_user_public(user);
-	fcgi_ctx_reply(ctx, 201, user);
-	user = NULL;
-fail:
-	free(hash);
-	json_object_put(user);
-	return rc;
+		return rc;
+	rc = fcgi_account_create(ctx->store, ctx->cfg, username,
+				 lc_json_get_str(ctx->body, "display_name", username), group,
+				 lc_json_get_bool(ctx->body, "active", true),
+				 lc_json_get_str(ctx->body, "password", ""), &user, err);
+	return fcgi_ctx_reply_rc(ctx, rc, 201, user);
 }
 
 static lc_rc get_user(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	json_object *user = NULL;
-	lc_rc rc = load_user(ctx, fcgi_ctx_param(ctx, "id"), &user, err);
-	if (rc != LC_OK)
-		return rc;
-	fcgi_user_public(user);
-	return fcgi_ctx_reply(ctx, 200, user);
+	lc_rc rc = load_user(ctx, &user, err);
+	return reply_user(ctx, rc, 200, user);
 }
 
 static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -122,19 +99,18 @@ static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 	json_object *user = NULL, *out = NULL;
 	lc_rc rc;
 
-	if ((rc = load_user(ctx, id, &user, err)) != LC_OK)
+	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
 	if (group != NULL && (rc = check_group(ctx, group, err)) != LC_OK)
 		goto fail;
-	bool demoted = group != NULL && strcmp(group, ADMIN_GROUP) != 0;
+	bool demoted = group != NULL && strcmp(group, FCGI_ADMIN_GROUP) != 0;
 	if ((demoted || active == 0) && (rc = check_not_last_admin(ctx, user, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_store_user_update(ctx->store, id, display, group, active, &out, err)) != LC_OK)
 		goto fail;
 	if (active == 0 && (rc = lc_store_session_delete_user(ctx->store, id, NULL, err)) != LC_OK)
 		goto fail;
-	fcgi_user_public(out);
-	fcgi_ctx_reply(ctx, 200, out);
+	reply_user(ctx, LC_OK, 200, out);
 	out = NULL;
 fail:
 	json_object_put(user);
@@ -148,7 +124,7 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 	json_object *user = NULL;
 	lc_rc rc;
 
-	if ((rc = load_user(ctx, id, &user, err)) != LC_OK)
+	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
 	if ((rc = check_not_last_admin(ctx, user, err)) != LC_OK)
 		goto fail;
@@ -172,14 +148,13 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	const char *current = lc_json_get_str(ctx->body, "current_password", NULL);
 	bool own = strcmp(id, ctx->user_id) == 0;
 	json_object *user = NULL;
-	char *hash = NULL;
 	lc_rc rc;
 
 	if (!own && !fcgi_ctx_can(ctx, "users.write")) {
 		rc = lc_err_set(err, LC_ERR_FORBIDDEN, "permission users.write required");
 		goto fail;
 	}
-	if ((rc = load_user(ctx, id, &user, err)) != LC_OK)
+	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
 	if (own && current == NULL) {
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is required");
@@ -189,23 +164,14 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
 		goto fail;
 	}
-	rc = lc_auth_hash_password(lc_json_get_str(ctx->body, "password", ""),
-				   (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"), &hash, err);
-	if (rc != LC_OK)
-		goto fail;
-	if ((rc = lc_store_user_set_password(ctx->store, id, hash, err)) != LC_OK)
-		goto fail;
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */
-	rc = lc_store_session_delete_user(ctx->store, id, own ? ctx->token_hash : NULL, err);
-	if (rc != LC_OK)
-		goto fail;
-	if (!own && (rc = lc_store_login_failure_clear(ctx->store,
-				lc_json_get_str(user, "username", ""), err)) != LC_OK)
-		goto fail;
-	fcgi_ctx_reply(ctx, 204, NULL);
+	rc = fcgi_account_set_password(ctx->store, ctx->cfg, user,
+				       lc_json_get_str(ctx->body, "password", ""),
+				       own ? ctx->token_hash : NULL, err);
+	if (rc == LC_OK)
+		fcgi_ctx_reply(ctx, 204, NULL);
 fail:
-	free(hash);
 	json_object_put(user);
 	return rc;
 }
@@ -218,23 +184,23 @@ static const lc_vrule_t list_query[] = {
 };
 
 static const lc_vrule_t create_rules[] = {
-	{ "username", LC_V_STRING, true, 1, 64, USERNAME_PATTERN, NULL },
-	{ "password", LC_V_STRING, true, 8, 1024, NULL, NULL },
-	{ "display_name", LC_V_STRING, false, 1, 128, NULL, NULL },
+	FCGI_RULE_USERNAME,
+	FCGI_RULE_PASSWORD,
+	FCGI_RULE_DISPLAY_NAME,
 	{ "group", LC_V_STRING, false, 1, 64, NULL, NULL },
 	{ "active", LC_V_BOOL, false, 0, 0, NULL, NULL },
 	LC_VRULE_END
 };
 
 static const lc_vrule_t update_rules[] = {
-	{ "display_name", LC_V_STRING, false, 1, 128, NULL, NULL },
+	FCGI_RULE_DISPLAY_NAME,
 	{ "group", LC_V_STRING, false, 1, 64, NULL, NULL },
 	{ "active", LC_V_BOOL, false, 0, 0, NULL, NULL },
 	LC_VRULE_END
 };
 
 static const lc_vrule_t password_rules[] = {
-	{ "password", LC_V_STRING, true, 8, 1024, NULL, NULL },
+	FCGI_RULE_PASSWORD,
 	{ "current_password", LC_V_STRING, false, 0, 1024, NULL, NULL },
 	LC_VRULE_END
 };

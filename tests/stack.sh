@@ -26,10 +26,17 @@ set -uo pipefail
 die() { echo "stack.sh: $*" >&2; exit 1; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# In use: something listens, or any socket (an outgoing connection too) holds it locally.
+port_used() { port_open "$1" || [ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]; }
+
+# A free port, from below the kernel's ephemeral range: a port picked inside it can be taken
+# by any outgoing connection between this check and the server's bind (EADDRINUSE).
 free_port() {
-  local p=${1:-0} tries=0
-  [ "$p" -gt 0 ] || p=$((20000 + RANDOM % 30000))
-  while port_open "$p" || grep -qx "$p" "$DIR/.ports" 2>/dev/null; do
+  local p=${1:-0} tries=0 eph=32768
+  read -r eph _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph=32768
+  [ "$eph" -gt 12000 ] || eph=61000
+  [ "$p" -gt 0 ] || p=$((10000 + RANDOM % (eph - 11000)))
+  while port_used "$p" || grep -qx "$p" "$DIR/.ports" 2>/dev/null; do
     p=$((p + 1)); tries=$((tries + 1)); [ $tries -lt 500 ] || die "no free port"
   done
   echo "$p" >> "$DIR/.ports"
@@ -85,12 +92,24 @@ render() {   # render TEMPLATE OUT: the same placeholders conf/Makefile.am fills
   ! grep -n '@[a-z_]*@' "$2" || die "unfilled placeholder in $2"
 }
 
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure show LOG and fail.
+run_logged() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+}
+
+# launch NAME LOG CMD...: start CMD in the background (output in LOG), recorded in DIR/pids for
+# stop. CMD may start with `env VAR=value ...` (env execs, so the pid is the program's).
+launch() {
+  local name=$1 log=$2; shift 2
+  "$@" >"$log" 2>&1 &
+  echo "$name $!" >> "$DIR/pids"
+}
+
 start_lighttpd() {
   render "$SRC/conf/lighttpd.conf.in" "$DIR/lighttpd.conf"
-  lighttpd -tt -f "$DIR/lighttpd.conf" >"$DIR/log/lighttpd-check.log" 2>&1 ||
-    { cat "$DIR/log/lighttpd-check.log" >&2; return 1; }
-  lighttpd -D -f "$DIR/lighttpd.conf" >"$DIR/log/lighttpd.out" 2>&1 &
-  echo "lighttpd $!" >> "$DIR/pids"
+  run_logged "$DIR/log/lighttpd-check.log" lighttpd -tt -f "$DIR/lighttpd.conf" || return 1
+  launch lighttpd "$DIR/log/lighttpd.out" lighttpd -D -f "$DIR/lighttpd.conf"
 }
 
 start_apache() {
@@ -113,18 +132,10 @@ Mutex file:$DIR/apache default
 ServerName 127.0.0.1
 User $user
 Group #$(id -g ${user#\#} 2>/dev/null || id -g)
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule mime_module $mods/mod_mime.so
-LoadModule dir_module $mods/mod_dir.so
-LoadModule alias_module $mods/mod_alias.so
-LoadModule fcgid_module $mods/mod_fcgid.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_http_module $mods/mod_proxy_http.so
-LoadModule proxy_wstunnel_module $mods/mod_proxy_wstunnel.so
-LoadModule proxy_balancer_module $mods/mod_proxy_balancer.so
-LoadModule slotmem_shm_module $mods/mod_slotmem_shm.so
-LoadModule lbmethod_byrequests_module $mods/mod_lbmethod_byrequests.so
+$(for m in mpm_event authz_core mime dir alias fcgid proxy proxy_http proxy_wstunnel \
+           proxy_balancer slotmem_shm lbmethod_byrequests; do
+    echo "LoadModule ${m}_module $mods/mod_$m.so"
+  done)
 TypesConfig /etc/mime.types
 FcgidIPCDir "$DIR/apache/fcgid"
 FcgidProcessTableFile "$DIR/apache/fcgid/shm"
@@ -134,10 +145,8 @@ FcgidProcessTableFile "$DIR/apache/fcgid/shm"
 </Directory>
 Include "$DIR/apache-livechat.conf"
 CONF
-  apache2 -t -f "$DIR/apache/httpd.conf" >"$DIR/log/apache-check.log" 2>&1 ||
-    { cat "$DIR/log/apache-check.log" >&2; return 1; }
-  apache2 -f "$DIR/apache/httpd.conf" -DFOREGROUND >"$DIR/log/apache.out" 2>&1 &
-  echo "apache2 $!" >> "$DIR/pids"
+  run_logged "$DIR/log/apache-check.log" apache2 -t -f "$DIR/apache/httpd.conf" || return 1
+  launch apache2 "$DIR/log/apache.out" apache2 -f "$DIR/apache/httpd.conf" -DFOREGROUND
 }
 
 start_stack() {
@@ -191,25 +200,22 @@ start_stack() {
   export LIVECHAT_CONFIG="$DIR/livechat.conf"
 
   local admin_pw=${LC_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')}
+  local ctl=("$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf")
   # A database kept from an earlier run (a local run) already has its admin: give it this password.
-  if "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" list-users 2>/dev/null | grep -qw admin; then
-    printf '%s\n' "$admin_pw" | "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" \
-        reset-password admin >"$DIR/log/livechatctl.log" 2>&1 ||
-      { cat "$DIR/log/livechatctl.log" >&2; return 1; }
-  else
-    printf '%s\n' "$admin_pw" | "$BUILD/fcgi/livechatctl" -c "$DIR/livechat.conf" \
-        create-admin admin "Stack Admin" >"$DIR/log/livechatctl.log" 2>&1 ||
-      { cat "$DIR/log/livechatctl.log" >&2; return 1; }
-  fi
+  local admin_cmd=(create-admin admin "Stack Admin") users
+  # Captured first: `list-users | grep -q` could kill list-users with SIGPIPE (pipefail: "no").
+  users=$("${ctl[@]}" list-users 2>/dev/null) || users=""
+  awk '$2 == "admin" { found = 1 } END { exit !found }' <<<"$users" && admin_cmd=(reset-password admin)
+  printf '%s\n' "$admin_pw" | run_logged "$DIR/log/livechatctl.log" "${ctl[@]}" "${admin_cmd[@]}" ||
+    return 1
 
   local i=0
   if [ "$nwsd" -gt 0 ]; then
     [ -x "$BUILD/wsd/livechat-wsd" ] || { echo "stack.sh: $BUILD/wsd/livechat-wsd not built" >&2; return 1; }
     for p in $WSD_PORTS_LIST; do
       i=$((i + 1))
-      LIVECHAT_WSD_PORT=$p LIVECHAT_WSD_NODE_ID="stack-$tag-$i" \
-        "$BUILD/wsd/livechat-wsd" -c "$DIR/livechat.conf" >"$DIR/log/wsd-$i.log" 2>&1 &
-      echo "wsd-$i $!" >> "$DIR/pids"
+      launch "wsd-$i" "$DIR/log/wsd-$i.log" env LIVECHAT_WSD_PORT="$p" \
+        LIVECHAT_WSD_NODE_ID="stack-$tag-$i" "$BUILD/wsd/livechat-wsd" -c "$DIR/livechat.conf"
     done
   fi
 

@@ -1,6 +1,7 @@
 // The smoke path through a real Apache (mod_fcgid) running the shipped vhost
 // (conf/apache-livechat.conf.in, rendered by tests/stack.sh): static htdocs, login, create and
-// list a canned response with the bearer token and with the cookie, one JSON error answer.
+// list a canned response with the bearer token and with the cookie, JSON error answers (also for
+// bytes that are not UTF-8 and bad escapes, which Apache passes through).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, startStack } from './helpers.mjs';
@@ -41,4 +42,21 @@ test('through apache: errors keep the JSON shape (401, 404, 413)', async () => {
   const c = await api(stack.base, 'POST', '/api/auth/login', { body: 'x'.repeat(70000) });
   assert.equal(c.status, 413);
   assert.equal(c.body.error.code, 'payload_too_large');
+});
+
+// Apache, unlike lighttpd, passes bytes that are not UTF-8 and bad escapes through to the program.
+test('through apache: non-UTF-8 ids are 404, non-UTF-8 query values 422, bad escapes 400, all JSON', async () => {
+  const l = await api(stack.base, 'POST', '/api/auth/login', { body: { username: stack.adminUser, password: stack.adminPassword } });
+  const token = l.body.token;
+  for (const [path, status, code] of [
+    ['/api/users/%ff', 404, 'not_found'],
+    ['/api/groups/%c0%af', 404, 'not_found'],
+    ['/api/users?group=%ff', 422, 'validation_failed'],
+    ['/api/canned?q=%zz', 400, 'bad_request'],
+    ['/api/users?page=2%00', 400, 'bad_request'],
+  ]) {
+    const r = await api(stack.base, 'GET', path, { token });
+    assert.equal(r.status, status, `${path}: ${r.text}`);
+    assert.equal(r.body.error.code, code, path);
+  }
 });

@@ -1,15 +1,18 @@
-// Authentication through a real lighttpd: login, the session cookie, bearer and cookie auth,
-// logout revoking the token, login throttling (429 until the window passes).
+// Authentication through a real lighttpd: login, the session cookie (Secure per cookie_secure),
+// bearer and cookie auth, token expiry (token_ttl, and a session past its expiry), logout
+// revoking the token, login throttling (429 until the window passes).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, createUser, login, startStack } from './helpers.mjs';
+import { randomBytes } from 'node:crypto';
+import { api, createUser, login, seed, startStack } from './helpers.mjs';
 
 const WINDOW_S = 10;
 const MAX_FAILURES = 3;
+const TTL_S = 7200;
 let stack, admin;
 
 before(async () => {
-  stack = await startStack({ set: { login_window: WINDOW_S, login_max_failures: MAX_FAILURES } });
+  stack = await startStack({ set: { login_window: WINDOW_S, login_max_failures: MAX_FAILURES, token_ttl: TTL_S } });
   admin = await login(stack.base, stack.adminUser, stack.adminPassword);
 });
 after(async () => { await stack?.stop(); });
@@ -19,9 +22,13 @@ describe('login', () => {
     const before = Date.now();
     const r = await api(stack.base, 'POST', '/api/auth/login',
       { body: { username: stack.adminUser, password: stack.adminPassword } });
+    const afterLogin = Date.now();
     assert.equal(r.status, 200);
     assert.match(r.body.token, /^[A-Za-z0-9_-]{43}$/);
-    assert.ok(r.body.expires_at > before + 3600 * 1000);
+    // token_ttl from the config decides the expiry, in the body and as the cookie's Max-Age.
+    assert.ok(r.body.expires_at >= before + TTL_S * 1000 - 1000, `${r.body.expires_at}`);
+    assert.ok(r.body.expires_at <= afterLogin + TTL_S * 1000 + 1000, `${r.body.expires_at}`);
+    assert.match(r.headers.get('set-cookie'), new RegExp(`; Max-Age=${TTL_S};`));
     assert.equal(r.body.user.username, stack.adminUser);
     assert.equal(r.body.user.group, 'admin');
     assert.equal(r.body.user.password_hash, undefined);
@@ -84,6 +91,19 @@ describe('token use', () => {
     assert.equal((await api(stack.base, 'GET', '/api/auth/me', { token: other })).status, 200);
   });
 
+  test('a session past its expiry is 401 by token and by cookie; one before it works', async () => {
+    const me = (await api(stack.base, 'GET', '/api/auth/me', { token: admin })).body.user.id;
+    const live = randomBytes(32).toString('base64url');
+    const dead = randomBytes(32).toString('base64url');
+    seed(stack, 'session', me, live, 60000);
+    seed(stack, 'session', me, dead, -1000);
+    assert.equal((await api(stack.base, 'GET', '/api/auth/me', { token: live })).status, 200);
+    const a = await api(stack.base, 'GET', '/api/auth/me', { token: dead });
+    assert.equal(a.status, 401);
+    assert.equal(a.body.error.code, 'unauthorized');
+    assert.equal((await api(stack.base, 'GET', '/api/auth/me', { cookie: `lc_session=${dead}` })).status, 401);
+  });
+
   test('logout through the cookie revokes the cookie session', async () => {
     const token = await login(stack.base, stack.adminUser, stack.adminPassword);
     assert.equal((await api(stack.base, 'POST', '/api/auth/logout', { cookie: `lc_session=${token}` })).status, 204);
@@ -117,6 +137,22 @@ describe('throttling', () => {
         assert.equal((await api(stack.base, 'POST', '/api/auth/login', { body: { username: 'forgetful', password: 'bad-pass' } })).status, 401);
       }
       assert.equal((await api(stack.base, 'POST', '/api/auth/login', { body: { username: 'forgetful', password: 'forgetful-pw' } })).status, 200);
+    }
+  });
+});
+
+describe('cookie_secure', () => {
+  test('with cookie_secure = always the session cookie is Secure even over plain http', async () => {
+    const secure = await startStack({ set: { cookie_secure: 'always' } });
+    try {
+      const r = await api(secure.base, 'POST', '/api/auth/login',
+        { body: { username: secure.adminUser, password: secure.adminPassword } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('set-cookie'), /; HttpOnly; SameSite=Strict; Secure$/);
+      const out = await api(secure.base, 'POST', '/api/auth/logout', { token: r.body.token });
+      assert.match(out.headers.get('set-cookie'), /^lc_session=; .*Max-Age=0; .*Secure$/);
+    } finally {
+      await secure.stop();
     }
   });
 });

@@ -1,12 +1,13 @@
 // The request pipeline's error answers through a real lighttpd: unknown route (404), wrong
-// method (405), oversized body (413), malformed body (400), one JSON error shape everywhere;
+// method (405), oversized body (413), malformed body (400), one JSON error shape everywhere,
+// the request id in the answer and in the access log;
 // and /api/health: 200 when MongoDB and RabbitMQ answer, 503 naming which is down, with the
 // API answering 503 (not 500) while MongoDB is unreachable. The "down" cases use a private
 // FerretDB this test starts and kills, and a RabbitMQ URL where nothing listens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,24 @@ describe('pipeline errors', () => {
     const b = await api(stack.base, 'GET', '/api/health');
     assert.match(a.headers.get('x-request-id'), /^[0-9a-f]{16}$/);
     assert.notEqual(a.headers.get('x-request-id'), b.headers.get('x-request-id'));
+  });
+
+  test('each request leaves one access log line under its request id', async () => {
+    const r = await api(stack.base, 'GET', '/api/users?page=1', { token: admin });
+    const id = r.headers.get('x-request-id');
+    const me = (await api(stack.base, 'GET', '/api/auth/me', { token: admin })).body.user.id;
+    // lighttpd hands livechat-fcgi's stderr to its own: the stack's log/lighttpd.out.
+    const line = new RegExp(`${id} GET /api/users 200 \\d+ms user=${me}`);
+    let lines = [];
+    for (let i = 0; i < 50; i++) {
+      lines = readFileSync(join(stack.dir, 'log', 'lighttpd.out'), 'utf8').split('\n').filter((l) => l.includes(id));
+      if (lines.length > 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], line);
+    // The query string, which may carry search text, is not logged.
+    assert.doesNotMatch(lines[0], /page=1/);
   });
 });
 

@@ -1,6 +1,6 @@
 // Shared by the API integration tests: start a real web server stack with tests/stack.sh
 // (fresh database, first admin), call the API over HTTP, and make users of given groups.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,4 +92,13 @@ export async function createUser(base, adminToken, fields) {
 // The fields named in a 422 answer.
 export function failedFields(r) {
   return (r.body?.error?.fields ?? []).map((f) => f.field);
+}
+
+// Run tests/api/seed against a stack's database (see seed.c): seed(stack, 'room', 'cust', '3')
+// returns the room; seed(stack, 'session', userId, token, ms) stores a session. Returns the
+// parsed JSON it prints, or null when it prints nothing.
+export function seed(stack, ...args) {
+  const out = execFileSync(join(need('LC_TOP_BUILDDIR'), 'tests', 'api', 'seed'),
+    [join(stack.dir, 'livechat.conf'), ...args.map(String)], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
 }

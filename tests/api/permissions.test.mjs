@@ -2,9 +2,7 @@
 // route's permission (403), and as a user whose group has exactly that permission (success).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { api, createUser, login, startStack, userWith } from './helpers.mjs';
+import { api, createUser, login, seed, startStack, userWith } from './helpers.mjs';
 
 let stack, admin, nobody, roomId;
 const users = {};
@@ -77,8 +75,7 @@ before(async () => {
   for (const perm of new Set(routes.map((r) => r.perm).filter(Boolean))) {
     users[perm] = await userWith(stack.base, admin, [perm], perm.replace('.', '_'));
   }
-  const seed = join(process.env.LC_TOP_BUILDDIR, 'tests', 'api', 'seed_rooms');
-  roomId = JSON.parse(execFileSync(seed, [join(stack.dir, 'livechat.conf'), 'perm-customer', '3'], { encoding: 'utf8' })).id;
+  roomId = seed(stack, 'room', 'perm-customer', 3).id;
 });
 after(async () => { await stack?.stop(); });
 

@@ -1,21 +1,17 @@
 // Rooms and their messages through a real lighttpd (rooms seeded through lc_store by
-// api/seed_rooms, as wsd would make them): list with status filter and paging, read, and
+// api/seed, as wsd would make them): list with status filter and paging, read, and
 // messages paged newest first.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { api, login, startStack } from './helpers.mjs';
+import { api, login, seed, startStack } from './helpers.mjs';
 
 let stack, admin, open, closed;
-const seed = (...args) => JSON.parse(execFileSync(join(process.env.LC_TOP_BUILDDIR, 'tests', 'api', 'seed_rooms'),
-  [join(stack.dir, 'livechat.conf'), ...args], { encoding: 'utf8' }));
 
 before(async () => {
   stack = await startStack();
   admin = await login(stack.base, stack.adminUser, stack.adminPassword);
-  closed = seed('cust-closed', '2', 'close');
-  open = seed('cust-open', '7');
+  closed = seed(stack, 'room', 'cust-closed', 2, 'close');
+  open = seed(stack, 'room', 'cust-open', 7);
 });
 after(async () => { await stack?.stop(); });
 

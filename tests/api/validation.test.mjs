@@ -4,18 +4,21 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, createUser, failedFields, login, startStack } from './helpers.mjs';
 
-let stack, admin, adminId, userId;
+let stack, admin, adminId, userId, cannedId;
 
 before(async () => {
   stack = await startStack();
   admin = await login(stack.base, stack.adminUser, stack.adminPassword);
   adminId = (await api(stack.base, 'GET', '/api/auth/me', { token: admin })).body.user.id;
   userId = (await createUser(stack.base, admin, { username: 'target', password: 'target-pass' })).id;
+  const c = await api(stack.base, 'POST', '/api/canned', { token: admin, body: { shortcut: 'mine', title: 't', text: 'x' } });
+  assert.equal(c.status, 201, c.text);
+  cannedId = c.body.id;
 });
 after(async () => { await stack?.stop(); });
 
 const long = (n) => 'x'.repeat(n);
-const path = (p) => p.replace('{user}', userId).replace('{admin}', adminId);
+const path = (p) => p.replace('{user}', userId).replace('{admin}', adminId).replace('{canned}', cannedId);
 
 // [title, method, path, body, field]
 const cases = [
@@ -42,8 +45,13 @@ const cases = [
   ['user update group unknown', 'PATCH', '/api/users/{user}', { group: 'pirates' }, 'group'],
   ['user update active not a boolean', 'PATCH', '/api/users/{user}', { active: 1 }, 'active'],
   ['user update username is not updatable', 'PATCH', '/api/users/{user}', { username: 'renamed' }, 'username'],
+  ['user update display_name over 128', 'PATCH', '/api/users/{user}', { display_name: long(129) }, 'display_name'],
   ['password under 8', 'PUT', '/api/users/{user}/password', { password: 'short' }, 'password'],
   ['password missing', 'PUT', '/api/users/{user}/password', {}, 'password'],
+  ['password over 1024', 'PUT', '/api/users/{user}/password', { password: long(1025) }, 'password'],
+  ['password not a string', 'PUT', '/api/users/{user}/password', { password: 12345678 }, 'password'],
+  ['password unknown field', 'PUT', '/api/users/{user}/password', { password: 'long-enough', extra: 1 }, 'extra'],
+  ['current_password over 1024', 'PUT', '/api/users/{admin}/password', { password: 'new-long-password', current_password: long(1025) }, 'current_password'],
   ['own password without current_password', 'PUT', '/api/users/{admin}/password', { password: 'new-long-password' }, 'current_password'],
   ['group name missing', 'POST', '/api/groups', { permissions: [] }, 'name'],
   ['group name with capitals', 'POST', '/api/groups', { name: 'Bad', permissions: [] }, 'name'],
@@ -54,6 +62,8 @@ const cases = [
   ['group permission not a string', 'POST', '/api/groups', { name: 'okgroup', permissions: [5] }, 'permissions[0]'],
   ['group permissions more than 12', 'POST', '/api/groups', { name: 'okgroup', permissions: Array(13).fill('users.read') }, 'permissions'],
   ['group update permission unknown', 'PATCH', '/api/groups/agent', { permissions: ['nope'] }, 'permissions[0]'],
+  ['group update permissions missing', 'PATCH', '/api/groups/agent', {}, 'permissions'],
+  ['group update unknown field', 'PATCH', '/api/groups/agent', { permissions: [], name: 'x' }, 'name'],
   ['canned shortcut missing', 'POST', '/api/canned', { title: 't', text: 'x' }, 'shortcut'],
   ['canned shortcut with a space', 'POST', '/api/canned', { shortcut: 'a b', title: 't', text: 'x' }, 'shortcut'],
   ['canned shortcut over 32', 'POST', '/api/canned', { shortcut: long(33), title: 't', text: 'x' }, 'shortcut'],
@@ -62,6 +72,13 @@ const cases = [
   ['canned text missing', 'POST', '/api/canned', { shortcut: 'ok', title: 't' }, 'text'],
   ['canned text over 4000', 'POST', '/api/canned', { shortcut: 'ok', title: 't', text: long(4001) }, 'text'],
   ['canned owner_id unknown', 'POST', '/api/canned', { shortcut: 'ok', title: 't', text: 'x', owner_id: '0123456789abcdef01234567' }, 'owner_id'],
+  ['canned owner_id empty', 'POST', '/api/canned', { shortcut: 'ok', title: 't', text: 'x', owner_id: '' }, 'owner_id'],
+  ['canned update shortcut with a space', 'PATCH', '/api/canned/{canned}', { shortcut: 'a b' }, 'shortcut'],
+  ['canned update shortcut over 32', 'PATCH', '/api/canned/{canned}', { shortcut: long(33) }, 'shortcut'],
+  ['canned update title empty', 'PATCH', '/api/canned/{canned}', { title: '' }, 'title'],
+  ['canned update text over 4000', 'PATCH', '/api/canned/{canned}', { text: long(4001) }, 'text'],
+  ['canned update text not a string', 'PATCH', '/api/canned/{canned}', { text: ['x'] }, 'text'],
+  ['canned update owner_id is not updatable', 'PATCH', '/api/canned/{canned}', { owner_id: 'someone' }, 'owner_id'],
   ['settings history_limit 0', 'PATCH', '/api/settings', { history_limit: 0 }, 'history_limit'],
   ['settings history_limit 501', 'PATCH', '/api/settings', { history_limit: 501 }, 'history_limit'],
   ['settings history_limit a string', 'PATCH', '/api/settings', { history_limit: '50' }, 'history_limit'],
@@ -79,12 +96,26 @@ const cases = [
   ['query page 0', 'GET', '/api/users?page=0', undefined, 'page'],
   ['query page not a number', 'GET', '/api/users?page=abc', undefined, 'page'],
   ['query per_page 201', 'GET', '/api/users?per_page=201', undefined, 'per_page'],
+  ['query per_page 0', 'GET', '/api/users?per_page=0', undefined, 'per_page'],
+  ['query page with a plus sign', 'GET', '/api/users?page=%2B1', undefined, 'page'],
+  ['query page past int64', 'GET', '/api/users?page=99999999999999999999', undefined, 'page'],
+  ['query limit 201', 'GET', '/api/users?limit=201', undefined, 'limit'],
+  ['query skip not a number', 'GET', '/api/users?skip=x', undefined, 'skip'],
+  ['query group empty', 'GET', '/api/users?group=', undefined, 'group'],
+  ['query group over 64', 'GET', `/api/users?group=${long(65)}`, undefined, 'group'],
+  ['query canned prefix over 32', 'GET', `/api/canned?prefix=${long(33)}`, undefined, 'prefix'],
+  ['query canned q over 200', 'GET', `/api/canned?q=${long(201)}`, undefined, 'q'],
+  ['query canned owner_id empty', 'GET', '/api/canned?owner_id=', undefined, 'owner_id'],
+  ['query canned all not a boolean', 'GET', '/api/canned?all=yes', undefined, 'all'],
+  ['query rooms page 0', 'GET', '/api/rooms?page=0', undefined, 'page'],
   ['query skip -1', 'GET', '/api/canned?skip=-1', undefined, 'skip'],
   ['query limit 0', 'GET', '/api/canned?limit=0', undefined, 'limit'],
   ['query active not a boolean', 'GET', '/api/users?active=maybe', undefined, 'active'],
   ['query room status unknown', 'GET', '/api/rooms?status=open', undefined, 'status'],
   ['query messages limit 201', 'GET', '/api/rooms/0123456789abcdef01234567/messages?limit=201', undefined, 'limit'],
   ['query messages before_seq 0', 'GET', '/api/rooms/0123456789abcdef01234567/messages?before_seq=0', undefined, 'before_seq'],
+  ['query messages before_seq not a number', 'GET', '/api/rooms/0123456789abcdef01234567/messages?before_seq=abc', undefined, 'before_seq'],
+  ['query messages limit 0', 'GET', '/api/rooms/0123456789abcdef01234567/messages?limit=0', undefined, 'limit'],
 ];
 
 describe('each rule rejects a bad value with 422 naming the field', () => {

@@ -1,0 +1,35 @@
+/* fcgi account: the user-account operations both the REST API (users.c) and livechatctl
+ * perform, written once: the field rules of an account, creating one with a hashed password,
+ * and setting a password (which revokes sessions and clears the login throttle). */
+#ifndef FCGI_ACCOUNT_H
+#define FCGI_ACCOUNT_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include "lc_config.h"
+#include "lc_err.h"
+#include "lc_store.h"
+#include "lc_validate.h"
+
+#define FCGI_ADMIN_GROUP "admin"
+#define FCGI_USERNAME_PATTERN "[A-Za-z0-9][A-Za-z0-9_.@-]*"
+
+/* Field rules (lc_vrule_t initialisers) shared by the API's bodies and livechatctl. */
+#define FCGI_RULE_USERNAME { "username", LC_V_STRING, true, 1, 64, FCGI_USERNAME_PATTERN, NULL }
+#define FCGI_RULE_PASSWORD { "password", LC_V_STRING, true, 8, 1024, NULL, NULL }
+#define FCGI_RULE_DISPLAY_NAME { "display_name", LC_V_STRING, false, 1, 128, NULL, NULL }
+
+/* Create a user with password hashed at the configured cost (pbkdf2_iterations). The arguments
+ * are already validated; group must exist. *out: the user without password_hash (caller owns
+ * it). CONFLICT (field "username") when the username is taken; store errors otherwise. */
+lc_rc fcgi_account_create(lc_store_t *store, const lc_config_t *cfg, const char *username,
+			  const char *display_name, const char *group, bool active,
+			  const char *password, json_object **out, lc_err_t *err);
+
+/* Give user (a store document with "id" and "username") a new, already validated password;
+ * revoke every session of that user but keep_hash (NULL: all) and clear the login throttle of
+ * the username, so whoever knew the old password is out and the owner can log in at once. */
+lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, json_object *user,
+				const char *password, const char *keep_hash, lc_err_t *err);
+
+#endif

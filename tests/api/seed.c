@@ -1,0 +1,89 @@
+/* seed: puts what the REST API only reads into a stack's database through the real lc_store:
+ * rooms with messages (made by wsd in production), and sessions with a chosen expiry (so a test
+ * can watch a token expire without waiting token_ttl).
+ *   seed CONFIG room CUSTOMER_ID MESSAGES [close]    prints the room as JSON
+ *   seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS  stores SHA-256(TOKEN) as a session */
+#include "config.h"
+#include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_config.h"
+#include "lc_json.h"
+#include "lc_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lc_rc seed_room(lc_store_t *store, int argc, char **argv, lc_err_t *err)
+{
+	json_object *room = NULL, *msg = NULL;
+	char *room_id = NULL;
+	bool created = false, dup = false;
+	char name[128];
+	lc_rc rc;
+
+	snprintf(name, sizeof name, "Customer %s", argv[0]);
+	if ((rc = lc_store_room_open(store, "widget", argv[0], name, &room, &created, err)) != LC_OK)
+		goto fail;
+	/* A copy: room is replaced by the closed one below. */
+	room_id = lc_strdup(lc_json_get_str(room, "id", ""));
+	int n = atoi(argv[1]);
+	for (int i = 1; i <= n; i++) {
+		char id[160], text[64];
+		snprintf(id, sizeof id, "%s-m%d", room_id, i);
+		snprintf(text, sizeof text, "message %d", i);
+		rc = lc_store_message_append(store, id, room_id, i % 2 ? "customer" : "agent", name,
+					     text, lc_store_now_ms(), &msg, &dup, err);
+		json_object_put(msg);
+		msg = NULL;
+		if (rc != LC_OK)
+			goto fail;
+	}
+	if (argc > 2 && strcmp(argv[2], "close") == 0) {
+		json_object_put(room);
+		room = NULL;
+		if ((rc = lc_store_room_close(store, room_id, "customer_left", &room, err)) != LC_OK)
+			goto fail;
+	}
+	printf("%s\n", lc_json_str(room));
+fail:
+	free(room_id);
+	json_object_put(room);
+	return rc;
+}
+
+static lc_rc seed_session(lc_store_t *store, char **argv, lc_err_t *err)
+{
+	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
+	lc_auth_token_hash(argv[1], hash);
+	return lc_store_session_create(store, hash, argv[0],
+				       lc_store_now_ms() + strtoll(argv[2], NULL, 10), err);
+}
+
+int main(int argc, char **argv)
+{
+	lc_err_t err;
+	lc_store_t *store = NULL;
+	lc_rc rc = LC_ERR_INVALID;
+
+	lc_err_clear(&err);
+	bool room = argc >= 5 && strcmp(argv[2], "room") == 0;
+	bool session = argc == 6 && strcmp(argv[2], "session") == 0;
+	if (!room && !session) {
+		fprintf(stderr, "usage: seed CONFIG room CUSTOMER_ID MESSAGES [close]\n"
+				"       seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS\n");
+		return 2;
+	}
+	lc_config_t *cfg = lc_config_load(argv[1], &err);
+	if (cfg != NULL)
+		store = lc_store_new(lc_config_str(cfg, "mongo_uri"), lc_config_str(cfg, "mongo_db"),
+				     &err);
+	if (store != NULL && (rc = lc_store_init(store, &err)) == LC_OK)
+		rc = room ? seed_room(store, argc - 3, argv + 3, &err)
+			  : seed_session(store, argv + 3, &err);
+	if (rc != LC_OK)
+		fprintf(stderr, "seed: %s\n", err.reason);
+	lc_store_free(&store);
+	lc_config_free(&cfg);
+	return rc == LC_OK ? 0 : 1;
+}
