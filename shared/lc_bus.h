@@ -45,9 +45,25 @@ void lc_bus_set_backoff(lc_bus_t *bus, int min_ms, int max_ms);
 lc_rc lc_bus_declare_exchange(lc_bus_t *bus, const char *name, const char *type, bool durable,
 			      lc_err_t *err);
 /* exclusive+auto_delete queues are for per-process queues; durable for shared ones.
- * max_priority, ttl etc. are not needed by livechat. */
+ * Queue arguments: lc_bus_declare_queue_args below. */
 lc_rc lc_bus_declare_queue(lc_bus_t *bus, const char *name, bool durable, bool exclusive,
 			   bool auto_delete, lc_err_t *err);
+/* A queue argument (x-arguments of queue.declare): a string, a 64-bit integer or a boolean. */
+typedef enum lc_bus_arg_type { LC_BUS_ARG_STRING = 1, LC_BUS_ARG_INT, LC_BUS_ARG_BOOL } lc_bus_arg_type;
+typedef struct lc_bus_arg {
+	const char *key;        /* e.g. "x-single-active-consumer" */
+	lc_bus_arg_type type;
+	const char *s;          /* LC_BUS_ARG_STRING */
+	int64_t i;              /* LC_BUS_ARG_INT */
+	bool b;                 /* LC_BUS_ARG_BOOL */
+} lc_bus_arg_t;
+#define LC_BUS_ARG_MAX 16
+/* lc_bus_declare_queue with arguments (args may be NULL when n is 0; at most LC_BUS_ARG_MAX).
+ * The arguments are copied into the replay record. Redeclaring an existing queue with other
+ * arguments is refused by the broker: LC_ERR_CONFLICT (406 PRECONDITION_FAILED), and the queue
+ * keeps its old arguments. A bad key, type or string: LC_ERR_INVALID. */
+lc_rc lc_bus_declare_queue_args(lc_bus_t *bus, const char *name, bool durable, bool exclusive,
+				bool auto_delete, const lc_bus_arg_t *args, size_t n, lc_err_t *err);
 lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
 		  lc_err_t *err);
 /* Also removes the binding from the replay record. */

@@ -48,10 +48,12 @@ struct wsd_busio {
 	pthread_mutex_t cmd_lock;
 	cmd_t *cmd_head, *cmd_tail;
 
-	/* consumer thread only: the inbound connection (see lead_try) and its epoch, which tags
-	 * the deliveries taken on it so an ack never reaches a later connection */
-	lc_bus_t *lead;
-	uint64_t lead_epoch;
+	/* consumer thread only: the connection that consumes the shared inbound queue (see
+	 * inbound_declare), and whether its declarations went through */
+	lc_bus_t *inbound;
+	bool inbound_declared;
+	int64_t inbound_next;
+	uint64_t node_gen;              /* generation of the node connection last seen */
 };
 
 static void sleep_ms(int ms)
@@ -106,11 +108,13 @@ static void *pub_main(void *arg)
 			msgs[i].len = batch[i]->len;
 			msgs[i].message_id = batch[i]->msg_id;
 		}
-		bool ok = false;
+		bool ok = false, warned = false;
 		for (;;) {
 			lc_err_clear(&err);
 			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
 				ok = true;
+				if (warned)
+					LC_INFO("publisher: published again");
 				break;
 			}
 			if (atomic_load(&b->stop)) {
@@ -119,7 +123,9 @@ static void *pub_main(void *arg)
 				if (wsd_now_ms() > stop_deadline)
 					break;
 			}
-			LC_WARN("publisher: %s (retrying)", err.reason);
+			if (!warned)
+				LC_WARN("publisher: %s (retrying)", err.reason);
+			warned = true;
 			sleep_ms(100);
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -235,8 +241,6 @@ static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
 	if ((rc = lc_bus_declare_exchange(bus, w->ex_inbound, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_exchange(bus, w->ex_outbound, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_exchange(bus, w->ex_nodes, "topic", true, err)) != LC_OK ||
-	    (rc = lc_bus_declare_queue(bus, w->q_inbound, true, false, false, err)) != LC_OK ||
-	    (rc = lc_bus_bind(bus, w->q_inbound, w->ex_inbound, "#", err)) != LC_OK ||
 	    (rc = lc_bus_declare_queue(bus, w->q_node, false, true, true, err)) != LC_OK ||
 	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, "broadcast.*", err)) != LC_OK ||
 	    (rc = lc_bus_consume(bus, w->q_node, NODE_PREFETCH, err)) != LC_OK)
@@ -246,34 +250,49 @@ static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
 
 /* The inbound queue has one active consumer in the whole cluster at a time, so the messages of
  * a customer are stored in the order the gateway published them (competing consumers would
- * store two quick messages in either order). lc_bus has no queue arguments for RabbitMQ's
- * x-single-active-consumer, so it is emulated: the node that holds the exclusive queue
- * <inbound>.lock on a connection of its own consumes the inbound queue on that same
- * connection. When that node dies its connection closes, the lock queue vanishes, its unacked
- * deliveries return to the queue in order, and another node takes over within a second or two.
- * Any error on that connection frees it entirely (no replay: a replayed consume without the
- * lock would break the rule). */
-static lc_bus_t *lead_try(wsd_busio_t *b)
+ * store two quick messages in either order). Every node consumes it, on a connection of its
+ * own; RabbitMQ's x-single-active-consumer delivers to one of them, and when that one's channel
+ * closes (the node died, or lost its connection) its unacked messages go back to the queue in
+ * order and the broker picks the next consumer. The bus re-declares and re-consumes by itself
+ * after a reconnect. A queue left by an older version without the argument is refused (406):
+ * see docs/gateway.md, "Upgrading". */
+static lc_rc inbound_declare(wsd_busio_t *b, lc_err_t *err)
 {
+	static const lc_bus_arg_t sac[] = {
+		{ .key = "x-single-active-consumer", .type = LC_BUS_ARG_BOOL, .b = true }
+	};
 	wsd_t *w = b->w;
+	lc_rc rc;
+	if ((rc = lc_bus_declare_exchange(b->inbound, w->ex_inbound, "topic", true, err)) != LC_OK ||
+	    (rc = lc_bus_declare_queue_args(b->inbound, w->q_inbound, true, false, false, sac, 1,
+					    err)) != LC_OK ||
+	    (rc = lc_bus_bind(b->inbound, w->q_inbound, w->ex_inbound, "#", err)) != LC_OK ||
+	    (rc = lc_bus_consume(b->inbound, w->q_inbound, INBOUND_PREFETCH, err)) != LC_OK)
+		return rc;
+	return LC_OK;
+}
+
+static void inbound_try_declare(wsd_busio_t *b)
+{
 	lc_err_t err;
 	lc_err_clear(&err);
-	lc_bus_t *bus = lc_bus_new(b->url, &err);
-	if (bus == NULL)
-		return NULL;
-	char *lock = lc_asprintf("%s.lock", w->q_inbound);
-	lc_rc rc;
-	if ((rc = lc_bus_declare_queue(bus, lock, false, true, true, &err)) != LC_OK ||
-	    (rc = lc_bus_declare_exchange(bus, w->ex_inbound, "topic", true, &err)) != LC_OK ||
-	    (rc = lc_bus_declare_queue(bus, w->q_inbound, true, false, false, &err)) != LC_OK ||
-	    (rc = lc_bus_bind(bus, w->q_inbound, w->ex_inbound, "#", &err)) != LC_OK ||
-	    (rc = lc_bus_consume(bus, w->q_inbound, INBOUND_PREFETCH, &err)) != LC_OK) {
-		if (rc != LC_ERR_CONFLICT)
-			LC_WARN("consumer: taking the inbound queue: %s", err.reason);
-		lc_bus_free(&bus);
+	if (wsd_now_ms() < b->inbound_next)
+		return;
+	lc_rc rc = inbound_declare(b, &err);
+	if (rc == LC_OK) {
+		b->inbound_declared = true;
+		LC_INFO("node %s consumes the inbound queue %s (single active consumer)",
+			b->w->node_id, b->w->q_inbound);
+		return;
 	}
-	free(lock);
-	return bus;
+	if (rc == LC_ERR_CONFLICT) {
+		LC_ERROR("the inbound queue %s exists with other arguments (an older livechat?): "
+			 "it must be drained and deleted, see docs/gateway.md \"Upgrading\": %s",
+			 b->w->q_inbound, err.reason);
+		b->inbound_next = wsd_now_ms() + 10000;
+	} else {
+		b->inbound_next = wsd_now_ms() + 500;
+	}
 }
 
 /* Run queued commands; a bind/unbind that fails stays at the head and is retried later. */
@@ -303,14 +322,11 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 		case CMD_ACK:
 		case CMD_REJECT:
 		case CMD_REQUEUE:
-			/* From an earlier inbound connection: the broker requeued it already. */
-			if (b->lead == NULL || (c->d->gen >> 32) != b->lead_epoch)
-				break;
-			c->d->gen &= 0xffffffffu;
+			/* One from an earlier channel is ignored by lc_bus: the broker requeued it. */
 			if (c->kind == CMD_ACK)
-				lc_bus_ack(b->lead, c->d, &err);
+				lc_bus_ack(b->inbound, c->d, &err);
 			else
-				lc_bus_nack(b->lead, c->d, c->kind == CMD_REQUEUE, &err);
+				lc_bus_nack(b->inbound, c->d, c->kind == CMD_REQUEUE, &err);
 			break;
 		}
 		if (rc == LC_ERR_UNAVAILABLE && !atomic_load(&b->stop)) {
@@ -332,45 +348,54 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 	}
 }
 
+/* Log a lost connection once, and its return once, instead of on every poll. */
+static void note_link(const char *what, bool *down, lc_rc rc, const lc_err_t *err)
+{
+	if (rc != LC_OK && rc != LC_ERR_TIMEOUT && !*down) {
+		*down = true;
+		LC_WARN("consumer: %s: %s", what, err->reason);
+	} else if (rc == LC_OK && *down) {
+		*down = false;
+		LC_INFO("consumer: %s: connected again", what);
+	}
+}
+
 static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
 	wsd_t *w = b->w;
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new(b->url, &err);
-	if (bus == NULL) {
+	b->inbound = bus ? lc_bus_new(b->url, &err) : NULL;
+	if (bus == NULL || b->inbound == NULL) {
 		LC_ERROR("consumer: %s", err.reason);
+		lc_bus_free(&bus);
 		return NULL;
 	}
 	lc_bus_set_backoff(bus, 100, 2000);
-	int64_t lead_next = 0;
+	lc_bus_set_backoff(b->inbound, 100, 2000);
+	bool node_down = false, inbound_down = false;
 	while (!atomic_load(&b->stop)) {
 		if (!atomic_load(&b->ready)) {
 			lc_err_clear(&err);
 			if (declare_all(b, bus, &err) != LC_OK) {
-				LC_WARN("consumer: cannot declare the topology: %s", err.reason);
+				note_link("cannot declare the topology", &node_down, LC_ERR_UNAVAILABLE, &err);
 				sleep_ms(200);
 				continue;
 			}
+			b->node_gen = lc_bus_generation(bus);
 			atomic_store(&b->ready, true);
 			wsd_post(w, wsd_room_bus_ready, NULL);
 		}
-		if (b->lead == NULL && wsd_now_ms() >= lead_next) {
-			b->lead = lead_try(b);
-			if (b->lead != NULL) {
-				b->lead_epoch++;
-				LC_INFO("node %s now consumes the inbound queue", w->node_id);
-			} else {
-				lead_next = wsd_now_ms() + 1000;
-			}
-		}
+		if (!b->inbound_declared)
+			inbound_try_declare(b);
 		run_cmds(b, bus);
 		lc_bus_delivery_t *d = NULL;
 		lc_rc rc = LC_OK;
 		for (int i = 0; i < 256; i++) {
 			d = NULL;
 			lc_err_clear(&err);
-			rc = lc_bus_poll(bus, i > 0 ? 0 : b->lead ? 5 : 20, &d, &err);
+			rc = lc_bus_poll(bus, i > 0 ? 0 : 20, &d, &err);
 			if (rc != LC_OK)
 				break;
 			/* Node events are not kept: losing one when this node dies is harmless, the
@@ -378,30 +403,32 @@ static void *con_main(void *arg)
 			lc_bus_ack(bus, d, &err);
 			wsd_post(w, wsd_room_event, d);
 		}
-		if (rc != LC_OK && rc != LC_ERR_TIMEOUT) {
-			LC_WARN("consumer: %s", err.reason);
+		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
+		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
 			sleep_ms(50);
+		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen) {
+			/* A new connection (the broker restarted, or the link broke): the node queue
+			 * and its bindings are back, but what was published while they were gone is
+			 * lost. The loop re-reads it from MongoDB. */
+			b->node_gen = lc_bus_generation(bus);
+			LC_INFO("node %s: node queue re-declared (generation %llu)", w->node_id,
+				(unsigned long long)b->node_gen);
+			wsd_post(w, wsd_room_bus_ready, NULL);
 		}
-		if (b->lead == NULL)
+		if (!b->inbound_declared)
 			continue;
 		for (int i = 0; i < 64; i++) {
 			d = NULL;
 			lc_err_clear(&err);
-			rc = lc_bus_poll(b->lead, i == 0 ? 5 : 0, &d, &err);
-			if (rc == LC_ERR_TIMEOUT)
+			rc = lc_bus_poll(b->inbound, i == 0 ? 5 : 0, &d, &err);
+			if (rc != LC_OK)
 				break;
-			if (rc != LC_OK) {
-				LC_WARN("consumer: inbound connection lost: %s", err.reason);
-				lc_bus_free(&b->lead);
-				lead_next = wsd_now_ms() + 200;
-				break;
-			}
-			d->gen = (d->gen & 0xffffffffu) | (b->lead_epoch << 32);
 			wsd_gateway_inbound(w, d);
 		}
+		note_link("inbound queue", &inbound_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 	}
 	run_cmds(b, bus);
-	lc_bus_free(&b->lead);
+	lc_bus_free(&b->inbound);
 	lc_bus_free(&bus);
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #define WSD_CONN_H
 
 #include "wsd.h"
+#include "lc_validate.h"
 
 #define WSD_CONN_MAGIC 0x636f6e6eu
 
@@ -74,6 +75,10 @@ void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *re
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 /* Add "ref" of req (if any) to reply. */
 void wsd_conn_add_ref(json_object *reply, json_object *ref);
+/* A new frame {"type": type, "ref": ref} (ref may be NULL). */
+json_object *wsd_conn_frame(const char *type, json_object *ref);
+/* Validate frame; on failure send validation_failed naming the first bad field, return false. */
+bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref);
 
 /* Per-connection rooms (room.c). */
 wsd_croom_t *wsd_croom_find(wsd_conn_t *c, const char *room_id);

@@ -43,6 +43,7 @@ typedef struct inbound {
 	json_object *room;         /* the room after the operation */
 	json_object *waiting;      /* the stored waiting text (new rooms) */
 	json_object *stored;       /* the stored customer message */
+	json_object *first;        /* waiting room: its first customer message, or NULL */
 	bool closed;               /* customer_left closed a room */
 } inbound_t;
 
@@ -65,6 +66,71 @@ json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *
 	return o;
 }
 
+void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
+			wsd_fn done, void *arg)
+{
+	char *key = wsd_gateway_key(channel, customer_id);
+	wsd_workers_submit(w->workers, key, run, done, arg);
+	free(key);
+}
+
+json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,
+				 const char *agent_id, const char *agent_name)
+{
+	json_object *o = wsd_gateway_out_new(type, lc_json_get_str(msg, "id",
+						lc_json_get_str(room, "id", "")), room);
+	json_object *seq = NULL;
+	if (json_object_object_get_ex(msg, "seq", &seq))
+		json_object_object_add(o, "seq", json_object_get(seq));
+	if (agent_id != NULL) {
+		json_object *a = json_object_new_object();
+		json_object_object_add(a, "id", json_object_new_string(agent_id));
+		json_object_object_add(a, "name", json_object_new_string(agent_name ? agent_name : ""));
+		json_object_object_add(o, "agent", a);
+	}
+	json_object_object_add(o, "text", json_object_new_string(lc_json_get_str(msg, "text", "")));
+	return o;
+}
+
+lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 json_object **msg, lc_err_t *err)
+{
+	json_object *set = wsd_settings_get(w);
+	char *text = wsd_settings_render(set, key, agent, customer);
+	char *mid = lc_asprintf("%s-%s", room_id, suffix);
+	bool dup;
+	lc_rc rc = lc_store_message_append(w->store, mid, room_id, "system", "", text, wsd_now_ms(),
+					   msg, &dup, err);
+	if (rc != LC_OK)
+		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
+	free(mid);
+	free(text);
+	json_object_put(set);
+	return rc;
+}
+
+lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
+				 json_object **items, lc_err_t *err)
+{
+	*items = json_object_new_array();
+	for (;;) {
+		json_object *page = NULL;
+		lc_rc rc = lc_store_message_list_after(w->store, room_id, after, 500, &page, err);
+		if (rc != LC_OK)
+			return rc;
+		size_t n = json_object_array_length(page);
+		for (size_t i = 0; i < n; i++) {
+			json_object *m = json_object_array_get_idx(page, i);
+			json_object_array_add(*items, json_object_get(m));
+			after = lc_json_get_int(m, "seq", after);
+		}
+		json_object_put(page);
+		if (n < 500 || json_object_array_length(*items) >= 5000)
+			return LC_OK;
+	}
+}
+
 static void inbound_free(inbound_t *in)
 {
 	lc_bus_delivery_free(&in->d);
@@ -73,6 +139,7 @@ static void inbound_free(inbound_t *in)
 	json_object_put(in->room);
 	json_object_put(in->waiting);
 	json_object_put(in->stored);
+	json_object_put(in->first);
 	free(in);
 }
 
@@ -86,17 +153,23 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	lc_rc rc = lc_store_room_open(w->store, channel, cid, name, &in->room, &in->created, err);
 	if (rc != LC_OK || !in->created)
 		return rc;
-	const char *rid = lc_json_get_str(in->room, "id", "");
-	json_object *set = wsd_settings_get(w);
-	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
-	char *mid = lc_asprintf("%s-waiting", rid);
-	bool dup;
-	rc = lc_store_message_append(w->store, mid, rid, "system", "", text, wsd_now_ms(),
-				     &in->waiting, &dup, err);
-	free(mid);
-	free(text);
-	json_object_put(set);
-	return rc;
+	return wsd_gateway_system_message(w, lc_json_get_str(in->room, "id", ""), "waiting",
+					  "waiting_message", NULL, name, &in->waiting, err);
+}
+
+json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id)
+{
+	json_object *page = NULL, *first = NULL;
+	lc_err_t err;
+	if (lc_store_message_list_after(w->store, room_id, 0, 50, &page, &err) != LC_OK)
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(page) && first == NULL; i++) {
+		json_object *m = json_object_array_get_idx(page, i);
+		if (strcmp(lc_json_get_str(m, "sender", ""), "customer") == 0)
+			first = json_object_get(m);
+	}
+	json_object_put(page);
+	return first;
 }
 
 static void inbound_run(wsd_t *w, void *arg)
@@ -158,6 +231,9 @@ static void inbound_run(wsd_t *w, void *arg)
 		if (rc == LC_ERR_NOT_FOUND)
 			rc = LC_OK;
 	}
+	if (rc == LC_OK && in->room != NULL &&
+	    strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
+		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
 	if (rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_INTERNAL || rc == LC_ERR_TIMEOUT) {
 		LC_WARN("inbound %s %s: %s (will be redelivered)", t,
 			lc_json_get_str(in->msg, "id", ""), err.reason);
@@ -214,18 +290,24 @@ static void inbound_done(wsd_t *w, void *arg)
 	    (in->created || in->d->redelivered || strcmp(in->type, "request_agent") == 0)) {
 		/* Offer (again: receivers ignore a room they already know). */
 		json_object *b = json_object_new_object();
+		json_object *room = json_object_get(in->room);
+		json_object_object_add(room, "first_message", in->first ? json_object_new_string(
+			lc_json_get_str(in->first, "text", "")) : NULL);
 		json_object_object_add(b, "type", json_object_new_string("offer"));
-		json_object_object_add(b, "room", json_object_get(in->room));
+		json_object_object_add(b, "room", room);
 		wsd_room_broadcast(w, "offer", b);
+		json_object_put(b);
+	} else if (rid && strcmp(status, "waiting") == 0 && in->stored && in->first &&
+		   strcmp(lc_json_get_str(in->first, "id", ""), lc_json_get_str(in->stored, "id", "-")) == 0) {
+		/* The first message of a request already offered: agents see it in their list. */
+		json_object *b = event_new("updated", rid);
+		json_object_object_add(b, "first_message", json_object_new_string(
+			lc_json_get_str(in->first, "text", "")));
+		wsd_room_broadcast(w, "updated", b);
 		json_object_put(b);
 	}
 	if (rid && in->waiting && (in->created || in->d->redelivered)) {
-		json_object *o = wsd_gateway_out_new("request_waiting",
-						     lc_json_get_str(in->waiting, "id", rid), in->room);
-		json_object_object_add(o, "seq", json_object_new_int64(
-			lc_json_get_int(in->waiting, "seq", 0)));
-		json_object_object_add(o, "text", json_object_new_string(
-			lc_json_get_str(in->waiting, "text", "")));
+		json_object *o = wsd_gateway_out_msg("request_waiting", in->waiting, in->room, NULL, NULL);
 		wsd_room_publish_outbound(w, o, NULL, NULL);
 		json_object_put(o);
 	}
@@ -308,8 +390,6 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 	}
 	json_object_put(fails);
 	in->type = lc_strdup(lc_json_get_str(in->msg, "type", ""));
-	char *key = wsd_gateway_key(lc_json_get_str(in->msg, "channel", ""),
-				    lc_json_get_str(in->msg, "customer_id", ""));
-	wsd_workers_submit(w->workers, key, inbound_run, inbound_done, in);
-	free(key);
+	wsd_gateway_submit(w, lc_json_get_str(in->msg, "channel", ""),
+			   lc_json_get_str(in->msg, "customer_id", ""), inbound_run, inbound_done, in);
 }

@@ -127,13 +127,35 @@ void wsd_conn_add_ref(json_object *reply, json_object *ref)
 		json_object_object_add(reply, "ref", json_object_get(ref));
 }
 
-void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
+json_object *wsd_conn_frame(const char *type, json_object *ref)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string("error"));
+	json_object_object_add(o, "type", json_object_new_string(type));
+	wsd_conn_add_ref(o, ref);
+	return o;
+}
+
+bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
+{
+	json_object *fails = NULL;
+	if (lc_validate(frame, rules, false, &fails)) {
+		json_object_put(fails);
+		return true;
+	}
+	json_object *f0 = json_object_array_get_idx(fails, 0);
+	char *msg = lc_asprintf("%s: %s", lc_json_get_str(f0, "field", ""),
+				lc_json_get_str(f0, "reason", "invalid"));
+	wsd_conn_error(c, "validation_failed", msg, ref);
+	free(msg);
+	json_object_put(fails);
+	return false;
+}
+
+void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
+{
+	json_object *o = wsd_conn_frame("error", ref);
 	json_object_object_add(o, "code", json_object_new_string(code));
 	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
-	wsd_conn_add_ref(o, ref);
 	wsd_conn_send(c, o);
 	json_object_put(o);
 }
@@ -270,9 +292,7 @@ static void handle_frame(wsd_conn_t *c, const char *buf, size_t len)
 	if (type == NULL) {
 		wsd_conn_error(c, "unknown_type", "type: missing", ref);
 	} else if (strcmp(type, "ping") == 0) {
-		json_object *r = json_object_new_object();
-		json_object_object_add(r, "type", json_object_new_string("pong"));
-		wsd_conn_add_ref(r, ref);
+		json_object *r = wsd_conn_frame("pong", ref);
 		wsd_conn_send(c, r);
 		json_object_put(r);
 	} else if (c->kind == WSD_AGENT) {

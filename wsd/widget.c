@@ -19,30 +19,6 @@
 
 #define CLIENT_ID_PATTERN "^[A-Za-z0-9_-]{1,64}$"
 
-static json_object *frame_new(const char *type, json_object *ref)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(type));
-	wsd_conn_add_ref(o, ref);
-	return o;
-}
-
-static bool check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
-{
-	json_object *fails = NULL;
-	if (lc_validate(frame, rules, false, &fails)) {
-		json_object_put(fails);
-		return true;
-	}
-	json_object *f0 = json_object_array_get_idx(fails, 0);
-	char *msg = lc_asprintf("%s: %s", lc_json_get_str(f0, "field", ""),
-				lc_json_get_str(f0, "reason", "invalid"));
-	wsd_conn_error(c, "validation_failed", msg, ref);
-	free(msg);
-	json_object_put(fails);
-	return false;
-}
-
 /* ---- welcome: the open room and what the widget missed */
 
 typedef struct wjob {
@@ -65,23 +41,10 @@ static void welcome_run(wsd_t *w, void *arg)
 	}
 	if (j->rc != LC_OK)
 		return;
-	int64_t after = j->last_seq;
-	for (;;) {
-		json_object *page = NULL;
-		j->rc = lc_store_message_list_after(w->store, lc_json_get_str(j->room, "id", ""), after,
-						    500, &page, &j->err);
-		if (j->rc != LC_OK)
-			return;
-		size_t n = json_object_array_length(page);
-		for (size_t i = 0; i < n; i++) {
-			json_object *m = json_object_array_get_idx(page, i);
-			json_object_array_add(j->items, json_object_get(m));
-			after = lc_json_get_int(m, "seq", after);
-		}
-		json_object_put(page);
-		if (n < 500 || json_object_array_length(j->items) >= 5000)
-			break;
-	}
+	json_object_put(j->items);
+	j->items = NULL;
+	j->rc = wsd_gateway_messages_after(w, lc_json_get_str(j->room, "id", ""), j->last_seq,
+					   &j->items, &j->err);
 }
 
 static void welcome_done(wsd_t *w, void *arg)
@@ -95,7 +58,7 @@ static void welcome_done(wsd_t *w, void *arg)
 		wsd_conn_close(c, 1011, "unavailable");
 		goto out;
 	}
-	json_object *f = frame_new("welcome", NULL);
+	json_object *f = wsd_conn_frame("welcome", NULL);
 	json_object_object_add(f, "customer_id", json_object_new_string(c->customer_id));
 	json_object_object_add(f, "secret", json_object_new_string(c->token));
 	free(c->token);
@@ -141,9 +104,7 @@ void wsd_widget_ready(wsd_conn_t *c)
 	j->customer_id = lc_strdup(c->customer_id);
 	j->last_seq = c->last_seq;
 	j->rc = LC_ERR_UNAVAILABLE;
-	char *key = wsd_gateway_key("widget", c->customer_id);
-	wsd_workers_submit(c->w->workers, key, welcome_run, welcome_done, j);
-	free(key);
+	wsd_gateway_submit(c->w, "widget", c->customer_id, welcome_run, welcome_done, j);
 }
 
 /* ---- publishing the customer's frames as inbound gateway messages */
@@ -161,7 +122,7 @@ static void ack_loop(wsd_t *w, void *arg)
 	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, a->handle);
 	if (c != NULL) {
 		if (a->ok) {
-			json_object *f = frame_new("ack", a->ref);
+			json_object *f = wsd_conn_frame("ack", a->ref);
 			if (a->id)
 				json_object_object_add(f, "id", json_object_new_string(a->id));
 			wsd_conn_send(c, f);
@@ -226,7 +187,7 @@ static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
 		{ "last_seq", LC_V_INT, false, 0, 0, NULL, NULL },
 		LC_VRULE_END
 	};
-	if (!check(c, frame, rules, ref))
+	if (!wsd_conn_check(c, frame, rules, ref))
 		return;
 	const char *secret = lc_json_get_str(frame, "secret", NULL);
 	char buf[LC_AUTH_TOKEN_LEN + 1];
@@ -266,7 +227,7 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 		static const lc_vrule_t rules[] = {
 			{ "name", LC_V_STRING, false, 0, 100, NULL, NULL }, LC_VRULE_END
 		};
-		if (!check(c, frame, rules, ref))
+		if (!wsd_conn_check(c, frame, rules, ref))
 			return;
 		const char *name = lc_json_get_str(frame, "name", NULL);
 		if (name && *name) {
@@ -282,7 +243,7 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 			{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
 			LC_VRULE_END
 		};
-		if (!check(c, frame, rules, ref))
+		if (!wsd_conn_check(c, frame, rules, ref))
 			return;
 		const char *cid = lc_json_get_str(frame, "id", "");
 		char *id = lc_asprintf("%s-%s", c->customer_id, cid);

@@ -279,6 +279,119 @@ static void test_publish_to_missing_exchange_is_not_found_and_bus_carries_on(voi
 	drop(ex, q);
 }
 
+/* Bind q (declared by the caller) to a fresh direct exchange ex with key. */
+static bool bind_to(lc_bus_t *bus, const char *ex, const char *q, const char *key)
+{
+	lc_err_t err;
+
+	if (lc_bus_declare_exchange(bus, ex, "direct", false, &err) != LC_OK ||
+	    lc_bus_bind(bus, q, ex, key, &err) != LC_OK) {
+		fprintf(stderr, "\n  bind_to: %s\n", err.reason);
+		return false;
+	}
+	return true;
+}
+
+static void test_queue_arguments_take_effect_and_other_arguments_conflict(void)
+{
+	const char *ex = name("args-ex"), *q = name("args-q");
+	const lc_bus_arg_t limit[] = {
+		{ .key = "x-max-length", .type = LC_BUS_ARG_INT, .i = 2 },
+		{ .key = "x-overflow", .type = LC_BUS_ARG_STRING, .s = "reject-publish" },
+	};
+	const lc_bus_arg_t other[] = { { .key = "x-max-length", .type = LC_BUS_ARG_INT, .i = 3 } };
+	const lc_bus_arg_t bad_type[] = { { .key = "x-max-length", .type = 0 } };
+	const lc_bus_arg_t no_key[] = { { .key = NULL, .type = LC_BUS_ARG_BOOL, .b = true } };
+	const lc_bus_arg_t no_string[] = { { .key = "x-overflow", .type = LC_BUS_ARG_STRING } };
+	lc_bus_t *bus = bus_open(shared_url);
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(bus != NULL);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_declare_queue_args(bus, q, false, false, false, limit, 2, &err),
+			      LC_OK);
+	CU_ASSERT_FATAL(bind_to(bus, ex, q, "k"));
+	/* Two fit; the broker refuses the third (x-overflow reject-publish: a nack). */
+	CU_ASSERT_EQUAL(publish(bus, ex, "k", "{\"n\":1}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(publish(bus, ex, "k", "{\"n\":2}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_publish(bus, ex, "k", "{\"n\":3}", 7, NULL, &err), LC_ERR_UNAVAILABLE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "rejected"));
+	/* Other arguments for the same queue: 406 PRECONDITION_FAILED, and the bus carries on. */
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, other, 1, &err),
+			LC_ERR_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "406"));
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(bus, q, false, false, false, &err), LC_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, limit, 2, &err), LC_OK);
+	/* Arguments the bus refuses before asking the broker. */
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, bad_type, 1, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.field, "args");
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, no_key, 1, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, no_string, 1, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, NULL, 1, &err),
+			LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(bus, q, false, false, false, limit,
+						  LC_BUS_ARG_MAX + 1, &err), LC_ERR_INVALID);
+	lc_bus_free(&bus);
+	drop(ex, q);
+}
+
+/* Poll c until nothing comes for EMPTY_MS; count what came (not acked), keep the first. */
+static int drain_count(lc_bus_t *c, lc_bus_delivery_t **first)
+{
+	lc_bus_delivery_t *d = NULL;
+	int n = 0;
+
+	while (poll_one(c, EMPTY_MS, &d) == LC_OK) {
+		if (n++ == 0 && first != NULL)
+			*first = d;
+		else
+			lc_bus_delivery_free(&d);
+	}
+	return n;
+}
+
+static void test_single_active_consumer_gets_everything_and_the_next_takes_over(void)
+{
+	const char *ex = name("sac-ex"), *q = name("sac-q");
+	const lc_bus_arg_t sac[] = { { .key = "x-single-active-consumer", .type = LC_BUS_ARG_BOOL,
+				       .b = true } };
+	lc_bus_t *pub = bus_open(shared_url), *c1 = bus_open(shared_url), *c2 = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	int i;
+
+	CU_ASSERT_FATAL(pub != NULL && c1 != NULL && c2 != NULL);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_declare_queue_args(pub, q, false, false, false, sac, 1, &err),
+			      LC_OK);
+	CU_ASSERT_FATAL(bind_to(pub, ex, q, "k"));
+	/* Both consume (each declares the queue the same way first); the first one is active. */
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(c1, q, false, false, false, sac, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(c1, q, 100, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(c2, q, false, false, false, sac, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(c2, q, 100, &err), LC_OK);
+	for (i = 0; i < 6; i++) {
+		char body[16];
+
+		snprintf(body, sizeof(body), "{\"i\":%d}", i);
+		CU_ASSERT_EQUAL(publish(pub, ex, "k", body, NULL), LC_OK);
+	}
+	CU_ASSERT_EQUAL(drain_count(c1, NULL), 6);
+	CU_ASSERT_EQUAL(poll_one(c2, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	/* The active consumer goes away without acking: the broker hands everything, in order, to
+	 * the other one. */
+	lc_bus_free(&c1);
+	CU_ASSERT_EQUAL(drain_count(c2, &d), 6);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"i\":0}");
+	CU_ASSERT_TRUE(d->redelivered);
+	lc_bus_delivery_free(&d);
+	lc_bus_free(&c2);
+	lc_bus_free(&pub);
+	drop(ex, q);
+}
+
 static void test_bad_arguments_are_invalid_not_crashes(void)
 {
 	lc_bus_t *bus = bus_open(shared_url);
@@ -476,11 +589,29 @@ static int restart_suite_cleanup(void)
 	return 0;
 }
 
+/* The transient topology of the restart tests; the queue has an argument, which the replay must
+ * declare again. */
+static const lc_bus_arg_t restart_args[] = {
+	{ .key = "x-max-length", .type = LC_BUS_ARG_INT, .i = 1000 }
+};
+
+static bool restart_topology(lc_bus_t *bus)
+{
+	lc_err_t err;
+
+	if (lc_bus_declare_queue_args(bus, "lc-restart-q", false, false, false, restart_args, 1,
+				      &err) != LC_OK) {
+		fprintf(stderr, "\n  restart topology: %s\n", err.reason);
+		return false;
+	}
+	return bind_to(bus, "lc-restart-ex", "lc-restart-q", "a");
+}
+
 /* Break the broker with `down`, bring it back with `up` (NULL: start the node again), and check
  * that a publisher and a consumer that were busy before carry on without help. */
 static void survive(const char *down, const char *up)
 {
-	lc_bus_t *pub = bus_open(node_url), *con = bus_open(node_url);
+	lc_bus_t *pub = bus_open(node_url), *con = bus_open(node_url), *chk;
 	lc_bus_delivery_t *d1 = NULL, *d = NULL;
 	lc_err_t err;
 	lc_rc rc;
@@ -493,10 +624,10 @@ static void survive(const char *down, const char *up)
 	lc_bus_set_backoff(con, 50, 500);
 	/* Transient exchange and queue: the restarted broker forgets them, only replay brings
 	 * them back. The unbound key must stay unbound after the replay. */
-	CU_ASSERT_FATAL(topology(pub, "lc-restart-ex", "lc-restart-q", "a"));
+	CU_ASSERT_FATAL(restart_topology(pub));
 	CU_ASSERT_EQUAL(lc_bus_bind(pub, "lc-restart-q", "lc-restart-ex", "b", &err), LC_OK);
 	CU_ASSERT_EQUAL(lc_bus_unbind(pub, "lc-restart-q", "lc-restart-ex", "b", &err), LC_OK);
-	CU_ASSERT_FATAL(topology(con, "lc-restart-ex", "lc-restart-q", "a"));
+	CU_ASSERT_FATAL(restart_topology(con));
 	CU_ASSERT_EQUAL(lc_bus_consume(con, "lc-restart-q", 10, &err), LC_OK);
 	CU_ASSERT_EQUAL(publish(pub, "lc-restart-ex", "a", "{\"m\":\"before\"}", NULL), LC_OK);
 	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d1), LC_OK);
@@ -550,6 +681,14 @@ static void survive(const char *down, const char *up)
 	/* Had the stale ack reached the new channel, the broker would have closed it (406). */
 	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
 	CU_ASSERT_TRUE(lc_bus_is_connected(con));
+	/* The replayed queue has its arguments: the same ones are accepted, none are not. */
+	chk = bus_open(node_url);
+	CU_ASSERT_FATAL(chk != NULL);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue_args(chk, "lc-restart-q", false, false, false,
+						  restart_args, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_declare_queue(chk, "lc-restart-q", false, false, false, &err),
+			LC_ERR_CONFLICT);
+	lc_bus_free(&chk);
 	lc_bus_delivery_free(&d1);
 	lc_bus_free(&con);
 	lc_bus_free(&pub);
@@ -668,7 +807,11 @@ int init_bus_tests(void)
 			 test_batch_of_1000_is_confirmed_and_consumed_in_order) ||
 	    !CU_add_test(s, "unbound key no longer routes", test_unbound_key_no_longer_routes) ||
 	    !CU_add_test(s, "publish to a missing exchange is NOT_FOUND and the bus carries on",
-			 test_publish_to_missing_exchange_is_not_found_and_bus_carries_on))
+			 test_publish_to_missing_exchange_is_not_found_and_bus_carries_on) ||
+	    !CU_add_test(s, "queue arguments take effect; other arguments conflict",
+			 test_queue_arguments_take_effect_and_other_arguments_conflict) ||
+	    !CU_add_test(s, "single active consumer gets everything, the next takes over",
+			 test_single_active_consumer_gets_everything_and_the_next_takes_over))
 		return -1;
 	r = CU_add_suite("bus broker restart (private node)", restart_suite_init,
 			 restart_suite_cleanup);

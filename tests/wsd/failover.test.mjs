@@ -1,3 +1,4 @@
+// Every node consumes the inbound queue (x-single-active-consumer: the broker delivers to one).
 // A killed wsd loses no message: the node consuming the inbound queue is killed (SIGKILL) while a
 // customer writes; the other node takes the queue over, and every message is stored once, in the
 // order it was published, and reaches the agent. The room of an agent who was on the killed node
@@ -6,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
+import amqp from 'amqplib';
 
 const S = new Stack('failover');
 let gw;
@@ -15,6 +17,25 @@ test.before(async () => {
   gw = await new Gateway(S.prefix).start();
 });
 test.after(async () => { await gw?.close(); await S.stop(); });
+
+test('both nodes consume the inbound queue, declared with x-single-active-consumer', async () => {
+  const conn = await amqp.connect(process.env.LIVECHAT_AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const q = await until(async () => {
+      const r = await ch.checkQueue(`${S.prefix}.inbound`);
+      return r.consumerCount === 2 && r;
+    }, 'two consumers on the inbound queue');
+    assert.equal(q.consumerCount, 2);
+    // Declaring it without the argument is refused: the broker has it with the argument.
+    const ch2 = await conn.createChannel();
+    ch2.on('error', () => {});
+    await assert.rejects(ch2.assertQueue(`${S.prefix}.inbound`, { durable: true }), /PRECONDITION_FAILED/);
+    await ch.assertQueue(`${S.prefix}.inbound`, { durable: true, arguments: { 'x-single-active-consumer': true } });
+  } finally {
+    await conn.close();
+  }
+});
 
 test('killing the node that consumes the inbound queue loses, duplicates and reorders nothing', async () => {
   const [u] = S.users('fo', 1);
@@ -37,7 +58,7 @@ test('killing the node that consumes the inbound queue loses, duplicates and reo
   const N = 40;
   for (let i = 0; i < N; i++) {
     await gw.publish('customer_message', 'fiona', { text: `msg ${i}` }, `fiona-${i}`);
-    if (i === 12) S.nodes[0].proc.kill('SIGKILL');   // n0 started first: it holds the inbound lock
+    if (i === 12) S.nodes[0].proc.kill('SIGKILL');   // n0 consumed first: it is the active consumer
     await sleep(15);
   }
   await until(() => S.nodes[0].exited, 'n0 to die');

@@ -1,0 +1,134 @@
+/* lc_bus_priv: what the lc_bus*.c files share and nobody else sees: the bus struct, the replay
+ * record (lc_bus_record.c), the connection and its errors (lc_bus_conn.c), the frames that arrive
+ * while waiting for something else (lc_bus_frames.c). The public calls are in lc_bus.c. */
+#ifndef LC_BUS_PRIV_H
+#define LC_BUS_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <amqp.h>
+#include <amqp_framing.h>
+
+#include "lc_bus.h"
+
+#define LC_BUS_MAGIC 0x6c627573u      /* "lbus" */
+#define LC_BUS_CHANNEL 1
+#define LC_BUS_HEARTBEAT_S 10
+#define LC_BUS_FRAME_MAX 131072
+#define LC_BUS_CONNECT_TIMEOUT_MS 5000  /* TCP connect, and again for the AMQP handshake */
+#define LC_BUS_RPC_TIMEOUT_MS 5000      /* every synchronous method (declare, qos, close ...) */
+#define LC_BUS_CONFIRM_TIMEOUT_MS 10000 /* all confirms of one publish or batch */
+#define LC_BUS_BACKOFF_MIN_MS 100
+#define LC_BUS_BACKOFF_MAX_MS 5000
+#define LC_BUS_NAME_MAX 255             /* AMQP short string */
+#define LC_BUS_DRAIN_EVERY 128          /* batch publishing reads pending confirms this often */
+
+typedef enum lc_bus_decl_kind {
+	LC_BUS_DECL_EXCHANGE, LC_BUS_DECL_QUEUE, LC_BUS_DECL_BIND, LC_BUS_DECL_CONSUME,
+	LC_BUS_DECL_KIND_COUNT_
+} lc_bus_decl_kind;
+
+/* One recorded declaration. exchange: a=name b=type; queue: a=name (+ args); bind: a=queue
+ * b=exchange c=key; consume: a=queue. */
+typedef struct lc_bus_decl {
+	lc_bus_decl_kind kind;
+	char *a, *b, *c;
+	bool durable, exclusive, auto_delete;
+	lc_bus_arg_t *args;     /* queue only: deep copies (keys and strings owned) */
+	size_t nargs;
+	uint16_t prefetch;
+	char *consumer_tag;     /* consume only: set while active on the current channel */
+	struct lc_bus_decl *next;
+} lc_bus_decl_t;
+
+typedef struct lc_bus_pending {
+	lc_bus_delivery_t *d;
+	struct lc_bus_pending *next;
+} lc_bus_pending_t;
+
+/* Confirms awaited by one publish call: tags first .. first+n-1. */
+typedef struct lc_bus_confirm_wait {
+	uint64_t first;
+	size_t n;
+	bool *done;
+	size_t ndone;
+	size_t nacked;
+} lc_bus_confirm_wait_t;
+
+struct lc_bus {
+	unsigned magic;
+	char *url;                      /* the copy amqp_parse_url cut up; info points into it */
+	struct amqp_connection_info info;
+	amqp_connection_state_t conn;   /* NULL when disconnected */
+	bool chan_open;
+	uint64_t gen;
+	uint64_t next_seq;              /* publish sequence number of the next message */
+	int backoff_min, backoff_max, backoff_cur;
+	int64_t next_attempt_ms;
+	lc_bus_decl_t *decls;           /* in declaration order */
+	lc_bus_pending_t *pend_head, *pend_tail;
+};
+
+/* ---- small helpers (lc_bus_conn.c) */
+int64_t lc_bus_now_ms(void);
+struct timeval lc_bus_ms_tv(int64_t ms);
+char *lc_bus_bytes_dup(amqp_bytes_t b);
+
+/* ---- the replay record (lc_bus_record.c) */
+void lc_bus_decl_free(lc_bus_decl_t *d);
+/* The record of kind with the same identity (exchange, queue, consume: a; bind: a, b, c). */
+lc_bus_decl_t *lc_bus_decl_find(lc_bus_t *bus, lc_bus_decl_kind kind, const char *a,
+				const char *b, const char *c);
+void lc_bus_decl_append(lc_bus_t *bus, lc_bus_decl_t *rec);
+/* Remove every record of kind whose field (0=a, 1=b) equals name; with b given, only the
+ * record whose b and c match too. */
+void lc_bus_decl_remove(lc_bus_t *bus, lc_bus_decl_kind kind, int field, const char *name,
+			const char *b, const char *c);
+/* Remove the consumer whose tag the broker cancelled. */
+void lc_bus_decl_remove_consumer(lc_bus_t *bus, amqp_bytes_t tag);
+/* Consumer tags belong to a channel: forget them when it is gone. */
+void lc_bus_decl_forget_tags(lc_bus_t *bus);
+/* Copy n queue arguments into rec (validated: LC_ERR_INVALID names the bad one). */
+lc_rc lc_bus_decl_set_args(lc_bus_decl_t *rec, const lc_bus_arg_t *args, size_t n,
+			   lc_err_t *err);
+/* Perform one declaration on the current channel. */
+lc_rc lc_bus_decl_apply(lc_bus_t *bus, lc_bus_decl_t *d, lc_err_t *err);
+/* Replay the record in dependency order (consumers only: after a channel re-open). */
+lc_rc lc_bus_replay(lc_bus_t *bus, bool consumers_only, lc_err_t *err);
+
+/* ---- the connection (lc_bus_conn.c) */
+/* Drop the connection without a goodbye (buffered deliveries go with it). */
+void lc_bus_teardown(lc_bus_t *bus, const char *why);
+/* Turn an RPC reply into an lc_rc, cleaning up after a closed channel or connection. */
+lc_rc lc_bus_rpc_check(lc_bus_t *bus, amqp_rpc_reply_t r, const char *what, lc_err_t *err);
+lc_rc lc_bus_last_rpc(lc_bus_t *bus, const char *what, lc_err_t *err);
+/* The broker closed the channel / the connection: answer close-ok and map the code. */
+lc_rc lc_bus_on_channel_close(lc_bus_t *bus, const amqp_channel_close_t *m, const char *what,
+			      lc_err_t *err);
+lc_rc lc_bus_on_connection_close(lc_bus_t *bus, const amqp_connection_close_t *m,
+				 const char *what, lc_err_t *err);
+/* Connected with an open channel, or an error; waits up to max_wait_ms for the backoff window. */
+lc_rc lc_bus_ensure_ready(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err);
+/* Before any operation: notice what the broker said meanwhile, then (re)connect if needed. */
+lc_rc lc_bus_prepare(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err);
+
+/* ---- frames and deliveries (lc_bus_frames.c) */
+lc_bus_delivery_t *lc_bus_pending_pop(lc_bus_t *bus);
+void lc_bus_pending_clear(lc_bus_t *bus);
+lc_bus_delivery_t *lc_bus_delivery_new(lc_bus_t *bus, uint64_t tag, bool redelivered,
+				       amqp_bytes_t exchange, amqp_bytes_t routing_key,
+				       const amqp_message_t *msg);
+/* One asynchronous frame from the broker. cw: confirms being awaited, or NULL. */
+lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_bus_confirm_wait_t *cw,
+			  lc_err_t *err);
+/* Read and handle frames for up to tv (zero: only what already arrived). LC_ERR_TIMEOUT when
+ * none came; a socket error tears the connection down (UNAVAILABLE, "what: ..."). */
+lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, lc_bus_confirm_wait_t *cw,
+			const char *what, lc_err_t *err);
+/* Handle every frame that already arrived, without waiting. */
+lc_rc lc_bus_drain_input(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, const char *what,
+			 lc_err_t *err);
+
+#endif

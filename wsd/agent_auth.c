@@ -1,0 +1,152 @@
+/* wsd_agent_auth: the session of an agent connection: checked at the handshake (then hello is
+ * prepared), and again periodically or on a revoke event; a revoked one is closed with 4401. */
+#include "config.h"
+#include "agent_priv.h"
+#include "gateway.h"
+#include "room.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+#include "worker.h"
+#include "lc_auth.h"
+#include "lc_perm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned perm_bits(json_object *perms)
+{
+	unsigned b = 0;
+	if (lc_perm_has(perms, "chats.accept")) b |= WSD_P_ACCEPT;
+	if (lc_perm_has(perms, "chats.monitor")) b |= WSD_P_MONITOR;
+	if (lc_perm_has(perms, "chats.history")) b |= WSD_P_HISTORY;
+	if (lc_perm_has(perms, "chats.end_any")) b |= WSD_P_END_ANY;
+	if (lc_perm_has(perms, "canned.all")) b |= WSD_P_CANNED_ALL;
+	return b;
+}
+
+/* ---- authentication and the periodic session check */
+
+static void auth_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
+	json_object *sess = NULL, *group = NULL;
+	lc_auth_token_hash(j->token, hash);
+	j->rc = lc_store_session_get(w->store, hash, &sess, &j->err);
+	if (j->rc == LC_ERR_NOT_FOUND)
+		j->rc = LC_ERR_UNAUTHORIZED;
+	if (j->rc != LC_OK)
+		goto out;
+	const char *uid = lc_json_get_str(sess, "user_id", "");
+	j->rc = lc_store_user_get(w->store, uid, &j->user, &j->err);
+	if (j->rc == LC_ERR_NOT_FOUND || (j->rc == LC_OK && !lc_json_get_bool(j->user, "active", false)))
+		j->rc = LC_ERR_UNAUTHORIZED;
+	if (j->rc != LC_OK)
+		goto out;
+	json_object_object_del(j->user, "password_hash");
+	j->rc = lc_store_group_get(w->store, lc_json_get_str(j->user, "group", ""), &group, &j->err);
+	if (j->rc == LC_ERR_NOT_FOUND)
+		j->rc = LC_ERR_FORBIDDEN;
+	if (j->rc != LC_OK)
+		goto out;
+	json_object *perms = NULL;
+	json_object_object_get_ex(group, "permissions", &perms);
+	j->perm_list = perms ? json_object_get(perms) : json_object_new_array();
+	j->perms = perm_bits(j->perm_list);
+	if (!(j->perms & (WSD_P_ACCEPT | WSD_P_MONITOR))) {
+		j->rc = LC_ERR_FORBIDDEN;
+		goto out;
+	}
+	if (strcmp(j->op, "auth") == 0)
+		j->rc = lc_store_room_list_agent(w->store, uid, &j->items, &j->err);
+out:
+	json_object_put(sess);
+	json_object_put(group);
+}
+
+static void auth_refused(wsd_conn_t *c, lc_rc rc, const char *why)
+{
+	if (rc == LC_ERR_FORBIDDEN) {
+		wsd_conn_error(c, "forbidden", "the user may neither accept nor monitor chats", NULL);
+		wsd_conn_close(c, 4403, "forbidden");
+	} else if (rc == LC_ERR_UNAUTHORIZED) {
+		wsd_conn_error(c, "unauthorized", why, NULL);
+		wsd_conn_close(c, 4401, "unauthorized");
+	} else {
+		wsd_conn_error(c, "unavailable", "the session cannot be checked now: reconnect later", NULL);
+		wsd_conn_close(c, 1011, "unavailable");
+	}
+}
+
+static void auth_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c == NULL)
+		goto out;
+	if (j->rc != LC_OK) {
+		LC_INFO("agent connection refused: %s", lc_rc_name(j->rc));
+		auth_refused(c, j->rc, "invalid or expired session");
+		goto out;
+	}
+	c->user_id = lc_strdup(lc_json_get_str(j->user, "id", ""));
+	c->username = lc_strdup(lc_json_get_str(j->user, "username", ""));
+	c->display_name = lc_strdup(lc_json_get_str(j->user, "display_name", c->username));
+	if (*c->display_name == '\0') {
+		free(c->display_name);
+		c->display_name = lc_strdup(c->username);
+	}
+	c->permissions = json_object_get(j->perm_list);
+	c->perms = j->perms;
+
+	json_object *h = wsd_conn_frame("hello", NULL);
+	json_object_object_add(h, "node", json_object_new_string(w->node_id));
+	json_object *u = json_object_new_object();
+	json_object_object_add(u, "id", json_object_new_string(c->user_id));
+	json_object_object_add(u, "username", json_object_new_string(c->username));
+	json_object_object_add(u, "display_name", json_object_new_string(c->display_name));
+	json_object_object_add(u, "permissions", json_object_get(c->permissions));
+	json_object_object_add(h, "user", u);
+	json_object *s = json_object_new_object();
+	json_object_object_add(s, "history_limit", json_object_new_int(atomic_load(&w->history_limit)));
+	json_object_object_add(s, "reconnect_grace", json_object_new_int(atomic_load(&w->reconnect_grace)));
+	json_object_object_add(s, "request_timeout", json_object_new_int(atomic_load(&w->request_timeout)));
+	json_object_object_add(h, "settings", s);
+	json_object_object_add(h, "rooms", j->items ? json_object_get(j->items) : json_object_new_array());
+	c->hello = h;
+	LC_INFO("agent %s connected", c->username);
+	wsd_room_agent_online(w, c);
+out:
+	wsd_ajob_free(j);
+}
+
+void wsd_agent_open(wsd_conn_t *c)
+{
+	ajob_t *j = wsd_ajob_new(c, "auth", NULL);
+	j->token = lc_strdup(c->token);
+	wsd_workers_submit(c->w->workers, NULL, auth_run, auth_done, j);
+}
+
+static void check_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c != NULL && (j->rc == LC_ERR_UNAUTHORIZED || j->rc == LC_ERR_FORBIDDEN)) {
+		LC_INFO("agent %s: session revoked", c->username ? c->username : "?");
+		wsd_conn_error(c, "unauthorized", "session revoked", NULL);
+		wsd_conn_close(c, 4401, "revoked");
+	} else if (c != NULL && j->rc == LC_OK) {
+		c->perms = j->perms;
+	}
+	wsd_ajob_free(j);
+}
+
+void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c)
+{
+	if (c->kind != WSD_AGENT || c->token == NULL || c->state == WSD_CS_CLOSING)
+		return;
+	ajob_t *j = wsd_ajob_new(c, "check", NULL);
+	j->token = lc_strdup(c->token);
+	wsd_workers_submit(w->workers, NULL, auth_run, check_done, j);
+}

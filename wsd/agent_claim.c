@@ -1,0 +1,127 @@
+/* wsd_agent_claim: accept (the conditional claim: exactly one winner, the join message, the
+ * history) and decline (hidden for this agent; no_agent when everyone declined). */
+#include "config.h"
+#include "agent_priv.h"
+#include "gateway.h"
+#include "room.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- accept */
+
+void wsd_agent_accept_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	j->rc = lc_store_room_claim(w->store, j->room_id, j->user_id, j->display_name, &j->room,
+				    &j->err);
+	if (j->rc != LC_OK)
+		return;
+	lc_err_t err;
+	wsd_gateway_system_message(w, j->room_id, "join", "join_message", j->display_name,
+				   lc_json_get_str(j->room, "customer_name", ""), &j->msg, &err);
+	int64_t limit = atomic_load(&w->history_limit);
+	if (lc_store_message_history(w->store, lc_json_get_str(j->room, "channel", ""),
+				     lc_json_get_str(j->room, "customer_id", ""), limit,
+				     &j->items, &err) != LC_OK) {
+		LC_WARN("room %s: reading history: %s", j->room_id, err.reason);
+		j->items = json_object_new_array();
+	}
+}
+
+void wsd_agent_accept_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	if (w->stop)
+		goto out;
+	wsd_conn_t *c = wsd_conn_find(w, j->handle);
+	if (j->rc == LC_OK) {
+		LC_INFO("room %s taken by %s", j->room_id, j->user_id);
+		/* The claim happened: tell everyone even if the agent is gone already. */
+		json_object *b = wsd_conn_frame("taken", NULL);
+		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
+		json_object_object_add(b, "agent_id", json_object_new_string(j->user_id));
+		wsd_room_broadcast(w, "taken", b);
+		json_object_put(b);
+		if (j->msg) {
+			json_object *o = wsd_gateway_out_msg("agent_joined", j->msg, j->room, j->user_id,
+							     j->display_name);
+			wsd_room_publish_outbound(w, o, NULL, NULL);
+			json_object_put(o);
+		}
+		if (c == NULL) {
+			wsd_room_grace_start(w, j->user_id, j->room_id,
+					     lc_json_get_str(j->room, "channel", ""),
+					     lc_json_get_str(j->room, "customer_id", ""));
+			goto out;
+		}
+		wsd_croom_t *r = wsd_croom_add(c, j->room_id, lc_json_get_str(j->room, "channel", NULL),
+					       lc_json_get_str(j->room, "customer_id", NULL),
+					       lc_json_get_str(j->room, "customer_name", NULL),
+					       WSD_CR_JOINING, false);
+		json_object *f = wsd_conn_frame("accepted", j->ref);
+		json_object *room = json_object_get(j->room);
+		json_object_object_del(room, "declined_by");
+		json_object_object_add(f, "room", room);
+		json_object_object_add(f, "history", json_object_get(j->items));
+		wsd_conn_send(c, f);
+		json_object_put(f);
+		wsd_croom_live(c, r, wsd_ajob_max_seq(j->items, j->room_id));
+		goto out;
+	}
+	if (c == NULL)
+		goto out;
+	wsd_croom_t *mine = wsd_croom_find(c, j->room_id);
+	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
+		wsd_croom_remove(c, j->room_id);
+	if (j->rc == LC_ERR_CONFLICT) {
+		json_object *f = wsd_conn_frame("already_taken", j->ref);
+		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+		wsd_conn_send(c, f);
+		json_object_put(f);
+	} else {
+		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+	}
+out:
+	wsd_ajob_free(j);
+}
+
+/* ---- decline */
+
+void wsd_agent_decline_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	j->rc = lc_store_room_decline(w->store, j->room_id, j->user_id, &j->err);
+	if (j->rc == LC_OK)
+		j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &j->err);
+}
+
+void wsd_agent_decline_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	if (w->stop)
+		goto out;
+	wsd_conn_t *c = wsd_conn_find(w, j->handle);
+	if (j->rc == LC_OK) {
+		json_object *b = wsd_conn_frame("declined", NULL);
+		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
+		json_object_object_add(b, "user_id", json_object_new_string(j->user_id));
+		wsd_room_broadcast(w, "declined", b);
+		json_object_put(b);
+		if (c) {
+			json_object *f = wsd_conn_frame("request_withdrawn", j->ref);
+			json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+			json_object_object_add(f, "reason", json_object_new_string("declined"));
+			wsd_conn_send(c, f);
+			json_object_put(f);
+		}
+		wsd_room_check_declined(w, j->room);
+	} else if (c) {
+		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+	}
+out:
+	wsd_ajob_free(j);
+}

@@ -1,0 +1,47 @@
+/* wsd_agent_priv: what the agent files share (agent.c, agent_auth.c, agent_claim.c,
+ * agent_room.c): the one job struct every agent action uses, and the jobs' run (worker) and done
+ * (loop) halves that the frame dispatch in agent.c submits. */
+#ifndef WSD_AGENT_PRIV_H
+#define WSD_AGENT_PRIV_H
+
+#include "agent.h"
+
+/* One struct for every agent job: the request, then the results. */
+typedef struct ajob {
+	uint64_t handle;
+	json_object *ref;
+	char *op;
+	char *token, *user_id, *display_name, *room_id, *client_id, *text, *canned_id;
+	char *channel, *customer_id, *customer_name;
+	unsigned perms;
+	int64_t n1, n2;
+	lc_rc rc;
+	lc_err_t err;
+	json_object *user, *perm_list, *room, *items, *msg;
+	char *text2;
+	bool dup;
+} ajob_t;
+
+/* A job for connection c (its handle, user, permissions copied; ref kept). */
+ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref);
+void wsd_ajob_free(ajob_t *j);
+/* Submit on the worker of the room's customer when known, so the room's jobs stay in order. */
+void wsd_ajob_submit(wsd_t *w, ajob_t *j, wsd_fn run, wsd_fn done);
+/* The highest seq among items (of room_id; NULL: of any room). */
+int64_t wsd_ajob_max_seq(json_object *items, const char *room_id);
+
+/* The jobs: run on a worker, done on the loop (then the job is freed). */
+void wsd_agent_accept_run(wsd_t *w, void *arg);
+void wsd_agent_accept_done(wsd_t *w, void *arg);
+void wsd_agent_decline_run(wsd_t *w, void *arg);
+void wsd_agent_decline_done(wsd_t *w, void *arg);
+void wsd_agent_message_run(wsd_t *w, void *arg);
+void wsd_agent_message_done(wsd_t *w, void *arg);
+void wsd_agent_end_run(wsd_t *w, void *arg);
+void wsd_agent_end_done(wsd_t *w, void *arg);
+void wsd_agent_history_run(wsd_t *w, void *arg);
+void wsd_agent_history_done(wsd_t *w, void *arg);
+void wsd_agent_resume_run(wsd_t *w, void *arg);
+void wsd_agent_resume_done(wsd_t *w, void *arg);
+
+#endif

@@ -1,0 +1,271 @@
+/* wsd_agent_room: what an agent does in a room: message (typed or canned), end, history pages,
+ * resume after a reconnect, and the first read of a watched room. */
+#include "config.h"
+#include "agent_priv.h"
+#include "gateway.h"
+#include "room.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+#include "lc_settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- message */
+
+void wsd_agent_message_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	if (j->canned_id) {
+		json_object *canned = NULL;
+		j->rc = lc_store_canned_get(w->store, j->canned_id, &canned, &j->err);
+		if (j->rc != LC_OK)
+			return;
+		if (strcmp(lc_json_get_str(canned, "owner_id", ""), j->user_id) != 0 &&
+		    !(j->perms & WSD_P_CANNED_ALL)) {
+			json_object_put(canned);
+			j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your canned response");
+			return;
+		}
+		j->text = lc_settings_render(lc_json_get_str(canned, "text", ""),
+						    j->display_name, j->customer_name);
+		json_object_put(canned);
+	}
+	char *mid = lc_asprintf("a-%s-%s", j->user_id, j->client_id);
+	j->rc = lc_store_message_append(w->store, mid, j->room_id, "agent", j->display_name, j->text,
+					wsd_now_ms(), &j->msg, &j->dup, &j->err);
+	free(mid);
+}
+
+void wsd_agent_message_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	if (w->stop)
+		goto out;
+	wsd_conn_t *c = wsd_conn_find(w, j->handle);
+	if (j->rc != LC_OK) {
+		if (c)
+			wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		goto out;
+	}
+	json_object *room = json_object_new_object();
+	json_object_object_add(room, "id", json_object_new_string(j->room_id));
+	json_object_object_add(room, "channel", json_object_new_string(j->channel));
+	json_object_object_add(room, "customer_id", json_object_new_string(j->customer_id));
+	json_object *o = wsd_gateway_out_msg("agent_message", j->msg, room, j->user_id,
+					     j->display_name);
+	json_object_put(room);
+	wsd_room_publish_outbound(w, o, NULL, NULL);
+	json_object_put(o);
+
+	/* For the agent's other connections (other tabs, any node) and for watchers; the sending
+	 * connection, named by origin, gets the ack below instead. */
+	json_object *ev = wsd_conn_frame("message", NULL);
+	json_object_object_add(ev, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(ev, "message", json_object_get(j->msg));
+	json_object_object_add(ev, "agent_id", json_object_new_string(j->user_id));
+	json_object_object_add(ev, "origin_node", json_object_new_string(w->node_id));
+	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->handle));
+	wsd_room_publish_event(w, j->room_id, j->user_id, ev, NULL, NULL);
+	json_object_put(ev);
+
+	if (c) {
+		json_object *f = wsd_conn_frame("ack", j->ref);
+		json_object_object_add(f, "id", json_object_new_string(j->client_id));
+		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+		json_object_object_add(f, "message", json_object_get(j->msg));
+		wsd_conn_send(c, f);
+		json_object_put(f);
+	}
+out:
+	wsd_ajob_free(j);
+}
+
+/* ---- end */
+
+void wsd_agent_end_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	json_object *room = NULL;
+	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
+	if (j->rc != LC_OK)
+		return;
+	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0 &&
+	    !(j->perms & WSD_P_END_ANY)) {
+		json_object_put(room);
+		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+		return;
+	}
+	json_object_put(room);
+	j->rc = lc_store_room_close(w->store, j->room_id, "agent_ended", &j->room, &j->err);
+	if (j->rc == LC_ERR_CONFLICT)
+		lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
+	if (j->rc != LC_OK)
+		return;
+	const char *agent = lc_json_get_str(j->room, "agent_name", j->display_name);
+	const char *cust = lc_json_get_str(j->room, "customer_name", "");
+	json_object *set = wsd_settings_get(w);
+	j->text2 = wsd_settings_render(set, "end_message_agent", agent, cust);
+	json_object_put(set);
+	lc_err_t err;
+	wsd_gateway_system_message(w, j->room_id, "end", "end_message_customer", agent, cust,
+				   &j->msg, &err);
+}
+
+void wsd_agent_end_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	if (w->stop)
+		goto out;
+	wsd_conn_t *c = wsd_conn_find(w, j->handle);
+	if (j->rc != LC_OK) {
+		if (c)
+			wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		goto out;
+	}
+	LC_INFO("room %s ended by %s", j->room_id, j->user_id);
+	json_object *o = wsd_gateway_out_msg("session_ended", j->msg, j->room, NULL, NULL);
+	json_object_object_add(o, "reason", json_object_new_string("agent_ended"));
+	wsd_room_publish_outbound(w, o, NULL, NULL);
+	json_object_put(o);
+
+	if (c)
+		wsd_croom_remove(c, j->room_id);
+	json_object *ev = wsd_conn_frame("ended", NULL);
+	json_object_object_add(ev, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(ev, "reason", json_object_new_string("agent_ended"));
+	json_object_object_add(ev, "text", json_object_new_string(j->text2 ? j->text2 : ""));
+	const char *agent = lc_json_get_str(j->room, "agent_id", NULL);
+	if (agent)
+		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
+	wsd_room_publish_event(w, j->room_id, agent, ev, NULL, NULL);
+	json_object_object_del(ev, "agent_id");
+	if (c) {
+		wsd_conn_add_ref(ev, j->ref);
+		wsd_conn_send(c, ev);
+	}
+	json_object_put(ev);
+out:
+	wsd_ajob_free(j);
+}
+
+/* ---- history, resume, watch */
+
+void wsd_agent_history_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	json_object *items = NULL;
+	j->rc = lc_store_message_list_before(w->store, j->room_id, j->n1, j->n2 + 1, &items, &j->err);
+	if (j->rc != LC_OK)
+		return;
+	/* Newest first from the store, one extra to learn whether more exist. */
+	size_t n = json_object_array_length(items);
+	bool more = n > (size_t)j->n2;
+	if (more)
+		n = (size_t)j->n2;
+	j->items = json_object_new_array();
+	for (size_t i = n; i-- > 0;)
+		json_object_array_add(j->items, json_object_get(json_object_array_get_idx(items, i)));
+	json_object_put(items);
+	j->dup = more;
+}
+
+void wsd_agent_history_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c == NULL)
+		goto out;
+	if (j->rc != LC_OK) {
+		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		goto out;
+	}
+	json_object *f = wsd_conn_frame("history", j->ref);
+	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(f, "has_more", json_object_new_boolean(j->dup));
+	json_object_object_add(f, "messages", json_object_get(j->items));
+	wsd_conn_send(c, f);
+	json_object_put(f);
+out:
+	wsd_ajob_free(j);
+}
+
+void wsd_agent_resume_run(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &j->err);
+	if (j->rc != LC_OK)
+		return;
+	bool watch = strcmp(j->op, "watch") == 0;
+	if (!watch && strcmp(lc_json_get_str(j->room, "status", ""), "engaged") != 0) {
+		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is not open");
+		return;
+	}
+	if (!watch && strcmp(lc_json_get_str(j->room, "agent_id", ""), j->user_id) != 0) {
+		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+		return;
+	}
+	if (watch) {
+		json_object *items = NULL;
+		int64_t limit = atomic_load(&w->history_limit);
+		j->rc = lc_store_message_list_before(w->store, j->room_id, 0, limit, &items, &j->err);
+		if (j->rc != LC_OK)
+			return;
+		j->items = json_object_new_array();
+		for (size_t i = json_object_array_length(items); i-- > 0;)
+			json_object_array_add(j->items, json_object_get(json_object_array_get_idx(items, i)));
+		json_object_put(items);
+		return;
+	}
+	j->rc = wsd_gateway_messages_after(w, j->room_id, j->n1, &j->items, &j->err);
+}
+
+void wsd_agent_resume_done(wsd_t *w, void *arg)
+{
+	ajob_t *j = arg;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c == NULL)
+		goto out;
+	bool watch = strcmp(j->op, "watch") == 0;
+	wsd_croom_t *r = wsd_croom_find(c, j->room_id);
+	if (r == NULL)
+		goto out;   /* unwatched or ended meanwhile */
+	if (j->rc != LC_OK) {
+		if (watch)
+			wsd_room_unwatch(w, c, j->room_id);
+		else
+			wsd_croom_remove(c, j->room_id);
+		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		goto out;
+	}
+	if (r->channel == NULL)
+		r->channel = lc_strdup(lc_json_get_str(j->room, "channel", ""));
+	if (r->customer_id == NULL)
+		r->customer_id = lc_strdup(lc_json_get_str(j->room, "customer_id", ""));
+	if (r->customer_name == NULL)
+		r->customer_name = lc_strdup(lc_json_get_str(j->room, "customer_name", ""));
+	json_object *f = wsd_conn_frame(watch ? "watching" : "resumed", j->ref);
+	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	if (watch) {
+		json_object *room = json_object_get(j->room);
+		json_object_object_del(room, "declined_by");
+		json_object_object_add(f, "room", room);
+	}
+	json_object_object_add(f, "messages", json_object_get(j->items));
+	wsd_conn_send(c, f);
+	json_object_put(f);
+	int64_t floor = wsd_ajob_max_seq(j->items, NULL);
+	if (floor < j->n1)
+		floor = j->n1;
+	wsd_croom_live(c, r, floor);
+out:
+	wsd_ajob_free(j);
+}
+
+void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id)
+{
+	ajob_t *j = wsd_ajob_new(c, "watch", NULL);
+	j->room_id = lc_strdup(room_id);
+	wsd_ajob_submit(c->w, j, wsd_agent_resume_run, wsd_agent_resume_done);
+}

@@ -1,0 +1,255 @@
+/* wsd_follow: which local connections follow which routing keys (an agent's user id, a watched
+ * room, a widget customer), binding and unbinding those keys on this node's queue, and the
+ * delivery of room events to the connections that follow the room. Loop thread only. */
+#include "config.h"
+#include "room_priv.h"
+
+#include "agent.h"
+#include "widget.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- registrations of local connections */
+
+static void agent_bound(wsd_t *w, void *arg)
+{
+	char *uid = arg;
+	group_t *g = w->stop ? NULL : wsd_map_get(w->rooms->users, uid);
+	if (g != NULL) {
+		g->bound = true;
+		g->binding = false;
+		bool any = false;
+		for (size_t i = 0; i < g->conns.n; i++) {
+			wsd_conn_t *c = g->conns.v[i];
+			if (c->state != WSD_CS_AUTH || c->hello == NULL)
+				continue;
+			json_object_object_add(c->hello, "requests",
+					       (c->perms & WSD_P_ACCEPT) ?
+					       wsd_room_requests_for(w, uid) : json_object_new_array());
+			wsd_conn_send(c, c->hello);
+			json_object_put(c->hello);
+			c->hello = NULL;
+			c->state = WSD_CS_READY;
+			any = true;
+		}
+		if (any)
+			wsd_room_presence_publish(w);
+	}
+	free(uid);
+}
+
+void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c)
+{
+	group_t *g = wsd_group_get(w->rooms->users, c->user_id, true);
+	wsd_cvec_add(&g->conns, c);
+	wsd_room_grace_cancel_user(w, c->user_id);
+	if (g->bound) {
+		agent_bound(w, lc_strdup(c->user_id));
+	} else if (!g->binding) {
+		g->binding = true;
+		char *key = lc_asprintf("room.*.%s", c->user_id);
+		wsd_busio_bind(w->bus, w->ex_nodes, key, agent_bound, lc_strdup(c->user_id));
+		free(key);
+	}
+}
+
+void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c)
+{
+	if (c->user_id == NULL)
+		return;
+	for (size_t i = c->nrooms; i-- > 0;)
+		if (c->rooms[i].watch)
+			wsd_room_unwatch(w, c, c->rooms[i].room_id);
+	group_t *g = wsd_map_get(w->rooms->users, c->user_id);
+	if (g == NULL)
+		return;
+	wsd_cvec_del(&g->conns, c);
+	bool others = wsd_room_user_ready(g, 0);
+	if (!others && !w->stop) {
+		for (size_t i = 0; i < c->nrooms; i++)
+			if (!c->rooms[i].watch)
+				wsd_room_grace_start(w, c->user_id, c->rooms[i].room_id,
+						     c->rooms[i].channel, c->rooms[i].customer_id);
+	}
+	if (g->conns.n == 0) {
+		if (g->bound || g->binding) {
+			char *key = lc_asprintf("room.*.%s", c->user_id);
+			wsd_busio_unbind(w->bus, w->ex_nodes, key);
+			free(key);
+		}
+		/* A bind still in flight finds no group and does nothing. */
+		wsd_group_drop(w->rooms->users, c->user_id);
+	}
+	if (!w->stop)
+		wsd_room_presence_publish(w);
+}
+
+static void watch_bound(wsd_t *w, void *arg)
+{
+	char *rid = arg;
+	group_t *g = w->stop ? NULL : wsd_map_get(w->rooms->watchers, rid);
+	if (g != NULL) {
+		g->bound = true;
+		g->binding = false;
+		for (size_t i = 0; i < g->conns.n; i++) {
+			wsd_croom_t *r = wsd_croom_find(g->conns.v[i], rid);
+			if (r && r->watch && r->state == WSD_CR_JOINING) {
+				r->state = WSD_CR_RESUMING;
+				wsd_agent_watch_fetch(g->conns.v[i], rid);
+			}
+		}
+	}
+	free(rid);
+}
+
+void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref)
+{
+	wsd_croom_add(c, room_id, NULL, NULL, NULL, WSD_CR_JOINING, true);
+	group_t *g = wsd_group_get(w->rooms->watchers, room_id, true);
+	bool have = false;
+	for (size_t i = 0; i < g->conns.n; i++)
+		have |= g->conns.v[i] == c;
+	if (!have)
+		wsd_cvec_add(&g->conns, c);
+	if (g->bound) {
+		watch_bound(w, lc_strdup(room_id));
+	} else if (!g->binding) {
+		g->binding = true;
+		char *key = lc_asprintf("room.%s.*", room_id);
+		wsd_busio_bind(w->bus, w->ex_nodes, key, watch_bound, lc_strdup(room_id));
+		free(key);
+	}
+}
+
+void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id)
+{
+	wsd_croom_t *r = wsd_croom_find(c, room_id);
+	if (r == NULL || !r->watch)
+		return;
+	char *rid = lc_strdup(room_id);
+	wsd_croom_remove(c, rid);
+	group_t *g = wsd_map_get(w->rooms->watchers, rid);
+	if (g != NULL) {
+		wsd_cvec_del(&g->conns, c);
+		if (g->conns.n == 0) {
+			char *key = lc_asprintf("room.%s.*", rid);
+			wsd_busio_unbind(w->bus, w->ex_nodes, key);
+			free(key);
+			wsd_group_drop(w->rooms->watchers, rid);
+		}
+	}
+	free(rid);
+}
+
+static void widget_bound(wsd_t *w, void *arg)
+{
+	char *cid = arg;
+	group_t *g = w->stop ? NULL : wsd_map_get(w->rooms->widgets, cid);
+	if (g != NULL) {
+		g->bound = true;
+		g->binding = false;
+		for (size_t i = 0; i < g->conns.n; i++)
+			if (g->conns.v[i]->state == WSD_CS_AUTH)
+				wsd_widget_ready(g->conns.v[i]);
+	}
+	free(cid);
+}
+
+void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c)
+{
+	group_t *g = wsd_group_get(w->rooms->widgets, c->customer_id, true);
+	wsd_cvec_add(&g->conns, c);
+	if (g->bound) {
+		widget_bound(w, lc_strdup(c->customer_id));
+	} else if (!g->binding) {
+		g->binding = true;
+		char *key = lc_asprintf("widget.%s", c->customer_id);
+		wsd_busio_bind(w->bus, w->ex_outbound, key, widget_bound, lc_strdup(c->customer_id));
+		free(key);
+	}
+}
+
+void wsd_room_widget_offline(wsd_t *w, wsd_conn_t *c)
+{
+	if (c->customer_id == NULL)
+		return;
+	group_t *g = wsd_map_get(w->rooms->widgets, c->customer_id);
+	if (g == NULL)
+		return;
+	wsd_cvec_del(&g->conns, c);
+	if (g->conns.n == 0) {
+		char *key = lc_asprintf("widget.%s", c->customer_id);
+		wsd_busio_unbind(w->bus, w->ex_outbound, key);
+		free(key);
+		wsd_group_drop(w->rooms->widgets, c->customer_id);
+	}
+}
+
+void wsd_room_each_widget(wsd_t *w, const char *customer_id,
+			  void (*fn)(wsd_conn_t *c, void *ctx), void *ctx)
+{
+	group_t *g = wsd_map_get(w->rooms->widgets, customer_id);
+	for (size_t i = 0; g && i < g->conns.n; i++)
+		if (g->conns.v[i]->state != WSD_CS_CLOSING)
+			fn(g->conns.v[i], ctx);
+}
+
+/* ---- events from other nodes */
+
+static void room_event_to(wsd_t *w, wsd_conn_t *c, bool watch, json_object *ev,
+			  const char *type, const char *rid, uint64_t skip)
+{
+	wsd_croom_t *r = wsd_croom_find(c, rid);
+	if (r == NULL || r->watch != watch || c->state != WSD_CS_READY || c->handle == skip)
+		return;
+	if (strcmp(type, "message") == 0) {
+		wsd_croom_deliver(c, r, ev);
+	} else if (strcmp(type, "typing") == 0) {
+		if (r->state == WSD_CR_LIVE)
+			wsd_conn_send(c, ev);
+	} else if (strcmp(type, "ended") == 0) {
+		wsd_conn_send(c, ev);
+		if (watch)
+			wsd_room_unwatch(w, c, rid);
+		else
+			wsd_croom_remove(c, rid);
+	}
+}
+
+void wsd_room_event_local(wsd_t *w, json_object *ev, const char *type)
+{
+	const char *rid = lc_json_get_str(ev, "room_id", NULL);
+	const char *aid = lc_json_get_str(ev, "agent_id", NULL);
+	if (rid == NULL)
+		return;
+	/* The delivery fields stay out of what the client sees. */
+	char *agent = aid ? lc_strdup(aid) : NULL;
+	/* An agent's own message: the connection that sent it had its ack. */
+	uint64_t skip = 0;
+	if (strcmp(lc_json_get_str(ev, "origin_node", ""), w->node_id) == 0)
+		skip = (uint64_t)lc_json_get_int(ev, "origin_conn", 0);
+	json_object_object_del(ev, "agent_id");
+	json_object_object_del(ev, "node");
+	json_object_object_del(ev, "origin_node");
+	json_object_object_del(ev, "origin_conn");
+	if (agent) {
+		group_t *g = wsd_map_get(w->rooms->users, agent);
+		/* Copy: room_event_to may remove connections' rooms, never the vector itself. */
+		for (size_t i = 0; g && i < g->conns.n; i++)
+			room_event_to(w, g->conns.v[i], false, ev, type, rid, skip);
+	}
+	group_t *g = wsd_map_get(w->rooms->watchers, rid);
+	if (g != NULL) {
+		size_t n = g->conns.n;
+		wsd_conn_t **v = lc_malloc((n ? n : 1) * sizeof *v);
+		memcpy(v, g->conns.v, n * sizeof *v);
+		for (size_t i = 0; i < n; i++)
+			room_event_to(w, v[i], true, ev, type, rid, skip);
+		free(v);
+	}
+	free(agent);
+}

@@ -1,0 +1,98 @@
+/* wsd_room_priv: what the room files share (room.c, croom.c, requests.c, presence.c, grace.c,
+ * follow.c) and nobody else sees: the node's room state and the helpers between them. Loop thread
+ * only, except the *_run job functions (workers). */
+#ifndef WSD_ROOM_PRIV_H
+#define WSD_ROOM_PRIV_H
+
+#include "room.h"
+#include "map.h"
+
+#define PRESENCE_TTL_MS 15000
+
+typedef struct cvec {
+	wsd_conn_t **v;
+	size_t n, cap;
+} cvec_t;
+
+/* Local connections under one key (an agent's user id, a widget customer id, a watched room),
+ * and whether that key is bound to this node's queue yet. */
+typedef struct group {
+	cvec_t conns;
+	bool bound, binding;
+} group_t;
+
+typedef struct req {
+	json_object *room;       /* summary offered to agents */
+	json_object *declined;   /* array of user ids */
+	int64_t created_at, closing_at, seen_at;
+} req_t;
+
+typedef struct grace {
+	struct grace *next;
+	char *user_id, *room_id, *channel, *customer_id;
+	int64_t deadline;
+} grace_t;
+
+typedef struct presence {
+	struct presence *next;
+	char *node;
+	json_object *accept, *all;
+	int64_t expires;
+} presence_t;
+
+struct wsd_rooms {
+	wsd_map_t *users, *widgets, *watchers, *reqs;
+	grace_t *grace;
+	presence_t *presence;
+	bool ready;
+	int64_t started_at, last_presence, last_resync, last_session_check, last_settings;
+};
+
+/* ---- helpers (room.c) */
+void wsd_cvec_add(cvec_t *cv, wsd_conn_t *c);
+void wsd_cvec_del(cvec_t *cv, wsd_conn_t *c);
+/* The group of key in m (created when asked); dropping frees it. */
+group_t *wsd_group_get(wsd_map_t *m, const char *key, bool create);
+void wsd_group_drop(wsd_map_t *m, const char *key);
+/* Whether the JSON array of strings arr (may be NULL) holds s. */
+bool wsd_str_in(json_object *arr, const char *s);
+/* {"type": type} */
+json_object *wsd_room_frame(const char *type);
+/* dst[key] = src[key] when src has it. */
+void wsd_copy_key(json_object *dst, json_object *src, const char *key);
+
+/* ---- waiting requests (requests.c) */
+/* Know a waiting room (offer or MongoDB): offer it to local agents. Returns NULL without an id. */
+req_t *wsd_room_req_add(wsd_t *w, json_object *room);
+/* Forget it and withdraw it from local agents with reason. */
+void wsd_room_req_remove(wsd_t *w, const char *room_id, const char *reason);
+/* Its first customer message became known (text may be NULL: nothing to do). */
+void wsd_room_req_set_first(wsd_t *w, const char *room_id, const char *text);
+void wsd_room_req_free(req_t *q);
+/* Re-read the waiting (and engaged) rooms from MongoDB. */
+void wsd_room_resync(wsd_t *w);
+/* Close the requests whose request_timeout passed. */
+void wsd_room_req_timeouts(wsd_t *w, int64_t now);
+
+/* ---- presence (presence.c) */
+/* Whether one of the group's connections is ready and has every bit of perm. */
+bool wsd_room_user_ready(group_t *g, unsigned perm);
+void wsd_room_presence_publish(wsd_t *w);
+void wsd_room_presence_update(wsd_t *w, json_object *ev);
+/* Every agent allowed to accept who is online on any node (new array). */
+json_object *wsd_room_eligible_online(wsd_t *w);
+/* Engaged rooms whose agent is online nowhere: start their grace timers. */
+void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged);
+
+/* ---- grace timers and room endings (grace.c) */
+void wsd_room_grace_cancel_user(wsd_t *w, const char *user_id);
+void wsd_room_grace_expire(wsd_t *w, int64_t now);
+void wsd_room_grace_free(grace_t *g);
+/* Try to close the waiting room as no_agent (a worker job; room: its channel and customer). */
+void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room);
+
+/* ---- local followers (follow.c) */
+/* A room event (message, typing, ended) for the local connections that follow the room. */
+void wsd_room_event_local(wsd_t *w, json_object *ev, const char *type);
+
+#endif
