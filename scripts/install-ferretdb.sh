@@ -8,8 +8,10 @@ set -euo pipefail
 FERRETDB_VERSION=v1.24.2
 FERRETDB_BIN=${FERRETDB_BIN:-/usr/local/bin/ferretdb}
 
-if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "${FERRETDB_VERSION}"; then
-  exit 0
+# Read the whole output before matching: `grep -q` on a pipe would end it early (SIGPIPE).
+if [ -x "$FERRETDB_BIN" ]; then
+  have=$("$FERRETDB_BIN" --version 2>/dev/null || true)
+  case "$have" in *"version: ${FERRETDB_VERSION}"*) exit 0 ;; esac
 fi
 command -v go >/dev/null 2>&1 || { echo "install-ferretdb: Go is required (apt-get install golang-go)" >&2; exit 1; }
 echo "install-ferretdb: building FerretDB ${FERRETDB_VERSION}"
@@ -23,4 +25,5 @@ chmod -R u+w "$work/src"
 echo "${FERRETDB_VERSION}" > "$work/src/build/version/version.txt"
 (cd "$work/src" && go build -o "$work/ferretdb" ./cmd/ferretdb)
 install -m 0755 "$work/ferretdb" "$FERRETDB_BIN"
-"$FERRETDB_BIN" --version | head -1
+have=$("$FERRETDB_BIN" --version)
+echo "install-ferretdb: installed $FERRETDB_BIN (${have%%$'\n'*})"
