@@ -34,8 +34,9 @@ fail:
 	return rc;
 }
 
-lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, json_object *user,
-				const char *password, const char *keep_hash, lc_err_t *err)
+lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, fcgi_revoke_t *revoke,
+				json_object *user, const char *password, const char *keep_hash,
+				lc_err_t *err)
 {
 	const char *id = lc_json_get_str(user, "id", "");
 	char *hash = NULL;
@@ -46,6 +47,8 @@ lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, json_
 		goto fail;
 	if ((rc = lc_store_session_delete_user(store, id, keep_hash, err)) != LC_OK)
 		goto fail;
+	/* Before the throttle is cleared, so a failure there does not skip the event. */
+	fcgi_revoke_user(revoke, id);
 	rc = lc_store_login_failure_clear(store, lc_json_get_str(user, "username", ""), err);
 fail:
 	free(hash);

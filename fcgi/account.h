@@ -10,6 +10,7 @@
 #include "lc_err.h"
 #include "lc_store.h"
 #include "lc_validate.h"
+#include "revoke.h"
 
 #define FCGI_ADMIN_GROUP "admin"
 #define FCGI_USERNAME_PATTERN "[A-Za-z0-9][A-Za-z0-9_.@-]*"
@@ -28,8 +29,11 @@ lc_rc fcgi_account_create(lc_store_t *store, const lc_config_t *cfg, const char 
 
 /* Give user (a store document with "id" and "username") a new, already validated password;
  * revoke every session of that user but keep_hash (NULL: all) and clear the login throttle of
- * the username, so whoever knew the old password is out and the owner can log in at once. */
-lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, json_object *user,
-				const char *password, const char *keep_hash, lc_err_t *err);
+ * the username, so whoever knew the old password is out and the owner can log in at once.
+ * Then tell the websocket daemons through revoke (may be NULL), which closes the user's open
+ * websockets of the revoked sessions; that step never fails the call (fcgi_revoke_users). */
+lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, fcgi_revoke_t *revoke,
+				json_object *user, const char *password, const char *keep_hash,
+				lc_err_t *err);
 
 #endif

@@ -119,6 +119,8 @@ static lc_rc logout(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (rc != LC_OK && rc != LC_ERR_NOT_FOUND)
 		return rc;
 	lc_err_clear(err);
+	/* The websocket opened with this token closes now, not at the next periodic check. */
+	fcgi_revoke_user(ctx->app->revoke, ctx->user_id);
 	fcgi_response_set_cookie(ctx->resp, FCGI_SESSION_COOKIE, "", 0, cookie_secure(ctx));
 	return fcgi_ctx_reply(ctx, 204, NULL);
 }

@@ -1,12 +1,16 @@
 /* fcgi groups: permission groups, a name and a set of permissions from lc_perm_all. Built-in
  * groups cannot be deleted and the admin group's set is fixed; a group still in use cannot be
- * deleted. */
+ * deleted. A change that takes a permission away is published to the websocket daemons for
+ * every member (revoke.h), whose open websockets then act with the new set at once. */
 #include "config.h"
 #include "account.h"
 #include "middleware.h"
+#include "lc_alloc.h"
 #include "lc_json.h"
+#include "lc_log.h"
 #include "lc_perm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Load the group the {name} path parameter names. */
@@ -26,6 +30,48 @@ static json_object *normalized_permissions(json_object *body)
 		if (lc_perm_has(in, lc_perm_all[i]))
 			json_object_array_add(out, json_object_new_string(lc_perm_all[i]));
 	return out;
+}
+
+/* Users of a group, fetched this many at a time to publish their revocation. */
+#define MEMBERS_PAGE 200
+
+/* True when a permission of before is missing from after. */
+static bool takes_away(json_object *before, json_object *after)
+{
+	for (size_t i = 0; lc_perm_all[i] != NULL; i++)
+		if (lc_perm_has(before, lc_perm_all[i]) && !lc_perm_has(after, lc_perm_all[i]))
+			return true;
+	return false;
+}
+
+/* Tell the websocket daemons to re-check every member of group name (one event per user:
+ * a node keeps its connections by user, not by group). Best effort, like every revocation:
+ * the change is already stored, so a failure here is logged, not returned. */
+static void revoke_members(fcgi_ctx_t *ctx, const char *name)
+{
+	int64_t skip = 0, total = 0;
+	lc_err_t err;
+	lc_err_clear(&err);
+	do {
+		json_object *items = NULL;
+		if (lc_store_user_list(ctx->store, name, -1, skip, MEMBERS_PAGE, &items, &total,
+				       &err) != LC_OK) {
+			LC_WARN("%s: members of group %s not listed for revocation: %s",
+				fcgi_request_id(ctx->req), name, err.reason);
+			return;
+		}
+		size_t n = json_object_array_length(items);
+		const char **ids = lc_malloc((n ? n : 1) * sizeof *ids);
+		for (size_t i = 0; i < n; i++)
+			ids[i] = lc_json_get_str(json_object_array_get_idx(items, i), "id", "");
+		bool sent = fcgi_revoke_users(ctx->app->revoke, ids, n);
+		free(ids);
+		json_object_put(items);
+		/* The broker is down: the next pages would wait for it again, for nothing. */
+		if (n == 0 || !sent)
+			break;
+		skip += (int64_t)n;
+	} while (skip < total);
 }
 
 static lc_rc list_groups(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -62,18 +108,29 @@ static lc_rc get_group(fcgi_ctx_t *ctx, lc_err_t *err)
 static lc_rc update_group(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *name = fcgi_ctx_param(ctx, "name");
-	json_object *group = NULL, *out = NULL;
+	json_object *group = NULL, *out = NULL, *perms = NULL, *before = NULL;
 	lc_rc rc = load_group(ctx, &group, err);
-	json_object_put(group);
 	if (rc != LC_OK)
-		return rc;
-	if (strcmp(name, FCGI_ADMIN_GROUP) == 0)
-		return lc_err_set(err, LC_ERR_CONFLICT,
-				  "the permissions of the admin group cannot be changed");
-	json_object *perms = normalized_permissions(ctx->body);
+		goto fail;
+	if (strcmp(name, FCGI_ADMIN_GROUP) == 0) {
+		rc = lc_err_set(err, LC_ERR_CONFLICT,
+				"the permissions of the admin group cannot be changed");
+		goto fail;
+	}
+	perms = normalized_permissions(ctx->body);
 	rc = fcgi_not_found(lc_store_group_update(ctx->store, name, perms, &out, err), err, "group");
+	if (rc != LC_OK)
+		goto fail;
+	json_object_object_get_ex(group, "permissions", &before);
+	if (takes_away(before, perms))
+		revoke_members(ctx, name);
+	fcgi_ctx_reply(ctx, 200, out);
+	out = NULL;
+fail:
+	json_object_put(group);
 	json_object_put(perms);
-	return fcgi_ctx_reply_rc(ctx, rc, 200, out);
+	json_object_put(out);
+	return rc;
 }
 
 static lc_rc delete_group(fcgi_ctx_t *ctx, lc_err_t *err)

@@ -3,10 +3,13 @@
  *   livechatctl [-c FILE] reset-password USERNAME
  *   livechatctl [-c FILE] list-users
  * Passwords are read from the terminal without echo (twice), or as one line from stdin when it
- * is not a terminal; never from argv, where `ps` would show them. */
+ * is not a terminal; never from argv, where `ps` would show them. reset-password also publishes
+ * the revocation event that closes the user's open websockets (revoke.h; a warning when
+ * RabbitMQ is down). */
 #include "config.h"
 #include "account.h"
 #include "cli.h"
+#include "revoke.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_store.h"
@@ -151,6 +154,7 @@ fail:
 
 static int reset_password(lc_store_t *store, const lc_config_t *cfg, const char *username)
 {
+	fcgi_revoke_t *revoke = NULL;
 	char *pw = NULL;
 	json_object *user = NULL;
 	lc_err_t err;
@@ -168,13 +172,16 @@ static int reset_password(lc_store_t *store, const lc_config_t *cfg, const char 
 	}
 	if ((pw = read_password()) == NULL)
 		goto fail;
-	if (fcgi_account_set_password(store, cfg, user, pw, NULL, &err) != LC_OK) {
+	/* Also closes the user's open websockets at once (a broker that is down only warns). */
+	revoke = fcgi_revoke_new(cfg);
+	if (fcgi_account_set_password(store, cfg, revoke, user, pw, NULL, &err) != LC_OK) {
 		fprintf(stderr, "livechatctl: %s\n", err.reason);
 		goto fail;
 	}
 	printf("password of %s reset; their sessions are revoked\n", username);
 	status = 0;
 fail:
+	fcgi_revoke_free(&revoke);
 	forget_password(&pw);
 	json_object_put(user);
 	return status;

@@ -1,6 +1,7 @@
 /* livechat-fcgi: the FastCGI responder serving /api/. The web server spawns several of these
- * processes; each handles one request at a time with one store (one MongoDB client pool) kept
- * for its whole life, and nothing else kept between requests.
+ * processes; each handles one request at a time with one store (one MongoDB client pool) and
+ * one revocation publisher (one RabbitMQ connection) kept for its whole life, and nothing else
+ * kept between requests.
  *   livechat-fcgi [-c FILE] */
 #include "config.h"
 #include "cli.h"
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 	lc_config_t *cfg = NULL;
 	lc_store_t *store = NULL;
 	fcgi_router_t *router = NULL;
+	fcgi_revoke_t *revoke = NULL;
 	FCGX_Request fr;
 	lc_err_t err;
 	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
@@ -78,7 +80,8 @@ int main(int argc, char **argv)
 	fcgi_router_add(router, fcgi_settings_routes);
 	fcgi_router_add(router, fcgi_rooms_routes);
 	fcgi_router_add(router, fcgi_health_routes);
-	fcgi_app_t app = { .cfg = cfg, .store = store, .router = router };
+	revoke = fcgi_revoke_new(cfg);
+	fcgi_app_t app = { .cfg = cfg, .store = store, .router = router, .revoke = revoke };
 
 	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
 		LC_ERROR("not started as a FastCGI responder (fd 0 is no listening socket)");
@@ -116,6 +119,7 @@ fail:
 	if (accepting)
 		FCGX_Free(&fr, 1);
 	fcgi_router_free(&router);
+	fcgi_revoke_free(&revoke);
 	lc_store_free(&store);
 	lc_config_free(&cfg);
 	return status;

@@ -1,7 +1,8 @@
 /* fcgi users: list, create, read, update, delete users and set passwords. Guards the
  * installation against locking itself out: the last active admin cannot be demoted,
  * deactivated or deleted. Deleting a user revokes their sessions and deletes their canned
- * responses. */
+ * responses. Every change that revokes sessions or may take permissions away is also published
+ * to the websocket daemons (revoke.h). */
 #include "config.h"
 #include "account.h"
 #include "middleware.h"
@@ -110,6 +111,11 @@ static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	if (active == 0 && (rc = lc_store_session_delete_user(ctx->store, id, NULL, err)) != LC_OK)
 		goto fail;
+	/* Deactivated: their websockets close. Moved to another group: the permissions their open
+	 * websockets act with are re-read (and the connection closes if it may no longer accept
+	 * nor monitor chats). */
+	if (active == 0 || (group != NULL && strcmp(group, lc_json_get_str(user, "group", "")) != 0))
+		fcgi_revoke_user(ctx->app->revoke, id);
 	reply_user(ctx, LC_OK, 200, out);
 	out = NULL;
 fail:
@@ -134,6 +140,7 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	if ((rc = lc_store_session_delete_user(ctx->store, id, NULL, err)) != LC_OK)
 		goto fail;
+	fcgi_revoke_user(ctx->app->revoke, id);
 	if ((rc = lc_store_canned_delete_owner(ctx->store, id, err)) != LC_OK)
 		goto fail;
 	fcgi_ctx_reply(ctx, 204, NULL);
@@ -166,7 +173,7 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	}
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */
-	rc = fcgi_account_set_password(ctx->store, ctx->cfg, user,
+	rc = fcgi_account_set_password(ctx->store, ctx->cfg, ctx->app->revoke, user,
 				       lc_json_get_str(ctx->body, "password", ""),
 				       own ? ctx->token_hash : NULL, err);
 	if (rc == LC_OK)

@@ -5,7 +5,7 @@
 # processes as the /ws/ backends, a fresh database, and a first admin made with livechatctl.
 #
 #   tests/stack.sh start DIR [--server lighttpd|apache] [--port N] [--wsd N] [--wsd-port N]
-#                            [--db NAME] [--set key=value]...
+#                            [--wsd-session-check SECONDS] [--db NAME] [--set key=value]...
 #   tests/stack.sh stop DIR
 #
 # start prints `LC_BASE_URL=http://127.0.0.1:PORT` and writes DIR/env (KEY=VALUE lines, also
@@ -14,13 +14,18 @@
 #   LC_WSD_PORTS (space separated) LIVECHAT_CONFIG LIVECHAT_MONGO_DB LIVECHAT_AMQP_PREFIX
 # DIR/livechat.conf is the config every program of the stack reads (also livechatctl -c).
 # Defaults: a free port; 0 wsd (wsd ports are free ones from --wsd-port up); database
-# lc_stack_<random>; --set adds `key = value` lines to livechat.conf (e.g. login_window=10).
+# lc_stack_<random>; --set adds `key = value` lines to livechat.conf (e.g. login_window=10);
+# --wsd-session-check is passed to every wsd as --session-check (its periodic session re-check).
 # Input: LIVECHAT_MONGO_URI, LIVECHAT_AMQP_URL (tests/test-env.sh sets them), LC_TOP_SRCDIR and
 # LC_TOP_BUILDDIR (default: this script's source tree and the current directory's build tree),
 # LC_ADMIN_PASSWORD (default: random). Nothing else of the caller's LIVECHAT_* environment
 # reaches the servers: the config file is the one source.
-# stop stops everything start recorded in DIR/pids (and their children), by process id only.
-# A failing start stops what it had started and prints the logs.
+# stop stops everything start recorded in DIR/pids (and their children), by process id only,
+# then, with tests/api/teardown from the build tree, drops the database when the stack named it
+# itself (lc_stack_<random>: neither --db nor --set mongo_db given) and deletes the RabbitMQ
+# exchanges and queue of the amqp_prefix when it named that itself, so test runs do not pile
+# up databases and exchanges; what the caller named (scripts/run-local's data) is kept.
+# A failing start stops what it had started (dropping its database too) and prints the logs.
 set -uo pipefail
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
@@ -63,12 +68,31 @@ kill_tree() {
 }
 
 stop_stack() {
-  [ -f "$DIR/pids" ] || return 0
-  # Reverse order: web server first, then the daemons behind it.
-  tac "$DIR/pids" | while read -r name pid; do
-    [ -n "$pid" ] && kill_tree "$pid"
-  done
-  rm -f "$DIR/pids"
+  if [ -f "$DIR/pids" ]; then
+    # Reverse order: web server first, then the daemons behind it.
+    tac "$DIR/pids" | while read -r name pid; do
+      [ -n "$pid" ] && kill_tree "$pid"
+    done
+    rm -f "$DIR/pids"
+  fi
+  teardown
+}
+
+# Remove the database and broker names DIR/.teardown lists (lines: build dir, database, and
+# the amqp_prefix or nothing; written by start for the names it made up). The caller's
+# LIVECHAT_* environment is ignored: the stack's config file names them, and teardown refuses
+# unless those are the recorded names.
+teardown() {
+  [ -f "$DIR/.teardown" ] || return 0
+  local build name prefix
+  { read -r build; read -r name; read -r prefix; } < "$DIR/.teardown"
+  if [ ! -x "$build/tests/api/teardown" ]; then
+    echo "stack.sh: $build/tests/api/teardown not built (make check builds it): database $name kept" >&2
+    return 1
+  fi
+  env $(env | sed -n 's/^\(LIVECHAT_[A-Z_]*\)=.*/-u \1/p') \
+    "$build/tests/api/teardown" "$DIR/livechat.conf" "$name" ${prefix:+"$prefix"} || return 1
+  rm -f "$DIR/.teardown"
 }
 
 render() {   # render TEMPLATE OUT: the same placeholders conf/Makefile.am fills
@@ -150,13 +174,14 @@ CONF
 }
 
 start_stack() {
-  local server=lighttpd port_req=0 nwsd=0 wsd_port_req=0 db="" sets=()
+  local server=lighttpd port_req=0 nwsd=0 wsd_port_req=0 db="" sets=() wsd_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --server) server=$2; shift 2 ;;
       --port) port_req=$2; shift 2 ;;
       --wsd) nwsd=$2; shift 2 ;;
       --wsd-port) wsd_port_req=$2; shift 2 ;;
+      --wsd-session-check) wsd_args+=(--session-check "$2"); shift 2 ;;
       --db) db=$2; shift 2 ;;
       --set) sets+=("$2"); shift 2 ;;
       *) die "unknown option $1" ;;
@@ -193,6 +218,10 @@ start_stack() {
     for s in "${!conf[@]}"; do echo "$s = ${conf[$s]}"; done
   } > "$DIR/livechat.conf"
   db=${conf[mongo_db]}
+  # Ours to remove at stop only when this stack made up the names.
+  local own_prefix=""
+  [ "${conf[amqp_prefix]}" = "lc_stack_$tag" ] && own_prefix=${conf[amqp_prefix]}
+  [ "$db" = "lc_stack_$tag" ] && printf '%s\n%s\n%s\n' "$BUILD" "$db" "$own_prefix" > "$DIR/.teardown"
 
   # The config file is the one source: drop the caller's overrides for every program below.
   local v
@@ -215,7 +244,8 @@ start_stack() {
     for p in $WSD_PORTS_LIST; do
       i=$((i + 1))
       launch "wsd-$i" "$DIR/log/wsd-$i.log" env LIVECHAT_WSD_PORT="$p" \
-        LIVECHAT_WSD_NODE_ID="stack-$tag-$i" "$BUILD/wsd/livechat-wsd" -c "$DIR/livechat.conf"
+        LIVECHAT_WSD_NODE_ID="stack-$tag-$i" "$BUILD/wsd/livechat-wsd" -c "$DIR/livechat.conf" \
+        "${wsd_args[@]+"${wsd_args[@]}"}"
     done
   fi
 
@@ -256,7 +286,7 @@ ENV
 
 cmd=${1:-}
 DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,/^set -uo/{/^set/!p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 mkdir -p "$DIR" && DIR=$(cd "$DIR" && pwd)
 shift 2
 case "$cmd" in

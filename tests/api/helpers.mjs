@@ -14,7 +14,8 @@ function need(name) {
   return v;
 }
 
-// Start a stack; options: server ('lighttpd'|'apache'), wsd (count), set ({key: value} config lines).
+// Start a stack; options: server ('lighttpd'|'apache'), wsd (count), wsdSessionCheck (seconds
+// between wsd's periodic session checks), set ({key: value} config lines).
 // Returns {base, adminUser, adminPassword, dir, env, stop()}. stop() is idempotent.
 export async function startStack(options = {}) {
   const src = need('LC_TOP_SRCDIR');
@@ -22,6 +23,7 @@ export async function startStack(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lc-api-'));
   const args = ['start', dir, '--server', options.server ?? 'lighttpd'];
   if (options.wsd) args.push('--wsd', String(options.wsd));
+  if (options.wsdSessionCheck) args.push('--wsd-session-check', String(options.wsdSessionCheck));
   for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${v}`);
   const script = join(src, 'tests', 'stack.sh');
   try {

@@ -169,9 +169,8 @@ test('admin pages are shown to admins only and the API refuses agents', async (t
     const row = admin.locator(`[data-testid="user-row"][data-username="${agent.username}"]`);
     await row.getByTestId('user-toggle-active').click();
     await row.getByTestId('user-active').filter({ hasText: 'inactive' }).waitFor();
-    // the next thing the agent does needs the API, which no longer accepts the session
-    await agentPage.getByTestId('nav-chats').click();
-    await agentPage.getByTestId('nav-canned').click();
+    // the API publishes a revocation: wsd closes the agent's websocket (4401) at once and the
+    // dashboard returns to the login form by itself, without the agent doing anything
     await agentPage.getByTestId('login-form').waitFor({ timeout: 10000 });
     await agentPage.getByTestId('login-username').fill(agent.username);
     await agentPage.getByTestId('login-password').fill(agent.password);
