@@ -4,13 +4,15 @@
 // Latency = receipt by the other side - send, both clocks in this process.
 //   node bench/relay.mjs --base URL --admin-password PW --agent-ws ws://H:P --widget-ws ws://H:P
 //        [--label TEXT] [--pairs K] [--window W] [--seconds S] [--rates R1,R2|auto]
-//        [--text-bytes N] [--pids name:pid,...] [--json FILE] [--perf PID:FILE]
+//        [--text-bytes N] [--pids name:pid,...] [--json FILE] [--perf FILE] [--typing R1,R2|auto]
+//        [--typing-window W]
 // Phases: "saturate": every sender keeps W messages in flight for S seconds (throughput);
 // then one phase per rate: messages sent at a fixed total rate for S seconds (latency at that
-// load; `auto` = half the saturated throughput). Prints a markdown table on stdout, progress on
+// load; `auto` = half the saturated throughput). --typing: then the same with typing frames from
+// agents to customers (not stored: the relay through RabbitMQ without MongoDB), at rates R. Prints a markdown table on stdout, progress on
 // stderr, appends one JSON object per phase to FILE. --pids: processes whose CPU use per phase is
-// reported (/proc/PID/stat), e.g. wsd-1:123,ferretdb:456. --perf: `perf record -g` of PID into
-// FILE during the saturate phase.
+// reported (/proc/PID/stat), e.g. wsd-1:123,ferretdb:456. --perf: `perf record -a` (the whole
+// machine, 499 Hz) into FILE during the saturate phase, FILE.typing during typing-saturate.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,7 +37,10 @@ const SECS = Math.min(Math.max(Number(args.seconds || 10), 1), 600);
 const RATES = (args.rates || 'auto').split(',');
 const TEXT_BYTES = Math.min(Math.max(Number(args['text-bytes'] || 64), 8), 4000);
 const PIDS = (args.pids || '').split(',').filter(Boolean).map((s) => s.split(':'));
-const PERF = args.perf ? args.perf.split(':') : null;
+const PERF = args.perf || null;
+const TW = Math.min(Math.max(Number(args['typing-window'] || 16), 1), 1000);
+const TYPING = args.typing !== undefined && args.typing !== 'no';
+const TYPING_RATES = (args.typing && args.typing !== 'yes' ? args.typing : 'auto').split(',');
 const DRAIN_MS = 15000;
 
 const log = (...a) => console.error(`relay[${LABEL}]:`, ...a);
@@ -81,6 +86,7 @@ class Peer {
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (f.type === 'message' && this.onMsg) { this.onMsg(f.message); return; }
+      if (f.type === 'typing' && this.onTyping) { this.onTyping(f); return; }
       if (f.type === 'ack' && this.onMsg) return;   // acks of the load phase: not needed
       if (f.type === 'error') { this.errors++; this.lastError = f; }
       if (this.frames.length < 10000) this.frames.push(f);
@@ -160,16 +166,29 @@ async function setup() {
 }
 
 // One phase. rate 0: closed loop, W in flight per sender. rate > 0: open loop at that total rate.
-async function phase(pairs, name, rate) {
+// typing: agents send typing frames to their customers instead of messages: stored nowhere, so
+// this is the wsd -> RabbitMQ -> wsd relay without MongoDB (typing frames carry no id: each pair's
+// frames are matched in order, which RabbitMQ keeps on one queue).
+async function phase(pairs, name, rate, typing = false) {
   const pad = 'x'.repeat(TEXT_BYTES);
   const sent = new Map();   // text -> send time
   const latC2A = [], latA2C = [];
   let nSent = 0, running = true, seq = 0;
   const senders = [];
   for (const p of pairs) {
-    senders.push({ kind: 'c', p, inflight: 0 }, { kind: 'a', p, inflight: 0 });
+    if (typing) senders.push({ kind: 't', p, inflight: 0, times: [] });
+    else senders.push({ kind: 'c', p, inflight: 0 }, { kind: 'a', p, inflight: 0 });
   }
+  let typingOpen = 0;
   const sendOne = (s) => {
+    if (s.kind === 't') {
+      s.times.push(performance.now());
+      s.inflight++;
+      nSent++;
+      typingOpen++;
+      s.p.agent.send({ type: 'typing', room_id: s.p.roomId, state: (seq++ & 1) === 0 });
+      return;
+    }
     const id = `${s.kind}${name}${seq++}`;
     const text = `${id} ${pad}`.slice(0, TEXT_BYTES);
     sent.set(text, performance.now());
@@ -186,22 +205,36 @@ async function phase(pairs, name, rate) {
     s.inflight--;
     if (running && rate === 0) sendOne(s);
   };
-  for (let i = 0; i < senders.length; i += 2) {
-    const cs = senders[i], as = senders[i + 1];
-    cs.p.agent.onMsg = (m) => { if (m.sender === 'customer') received(cs, latC2A, m); };
-    cs.p.widget.onMsg = (m) => { if (m.sender === 'agent') received(as, latA2C, m); };
+  if (typing) {
+    for (const ts of senders) {
+      ts.p.agent.onMsg = ts.p.widget.onMsg = () => {};
+      ts.p.widget.onTyping = () => {
+        const t = ts.times.shift();
+        if (t === undefined) return;
+        latA2C.push(performance.now() - t);
+        ts.inflight--;
+        typingOpen--;
+        if (running && rate === 0) sendOne(ts);
+      };
+    }
+  } else {
+    for (let i = 0; i < senders.length; i += 2) {
+      const cs = senders[i], as = senders[i + 1];
+      cs.p.agent.onMsg = (m) => { if (m.sender === 'customer') received(cs, latC2A, m); };
+      cs.p.widget.onMsg = (m) => { if (m.sender === 'agent') received(as, latA2C, m); };
+    }
   }
   const errorsBefore = pairs.reduce((n, p) => n + p.agent.errors + p.widget.errors, 0);
   let perf = null;
   if (PERF && rate === 0) {
-    perf = spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', PERF[0], '-o', PERF[1], '--', 'sleep', String(SECS)],
-      { stdio: 'ignore' });
+    perf = spawn('perf', ['record', '-q', '-F', '499', '-a', '-o', typing ? `${PERF}.typing` : PERF, '--', 'sleep',
+      String(SECS)], { stdio: 'ignore' });
     perf.on('error', (e) => log(`perf: ${e.message}`));
   }
   const c0 = cpuSnapshot();
   const t0 = performance.now();
   if (rate === 0) {
-    for (const s of senders) for (let i = 0; i < W; i++) sendOne(s);
+    for (const s of senders) for (let i = 0; i < (typing ? TW : W); i++) sendOne(s);
     await sleep(SECS * 1000);
   } else {
     let rr = 0;
@@ -217,7 +250,8 @@ async function phase(pairs, name, rate) {
   if (perf && perf.exitCode === null) await new Promise((r) => { perf.once('exit', r); setTimeout(r, 10000); });
   const inWindow = latC2A.length + latA2C.length;
   const drainEnd = Date.now() + DRAIN_MS;
-  while (sent.size > 0 && Date.now() < drainEnd) await sleep(20);
+  while ((sent.size > 0 || typingOpen > 0) && Date.now() < drainEnd) await sleep(20);
+  for (const p of pairs) p.widget.onTyping = null;
   const secs = (tEnd - t0) / 1000;
   const all = [...latC2A, ...latA2C].sort((x, y) => x - y);
   latC2A.sort((x, y) => x - y);
@@ -225,11 +259,12 @@ async function phase(pairs, name, rate) {
   const errors = pairs.reduce((n, p) => n + p.agent.errors + p.widget.errors, 0) - errorsBefore;
   const lastError = pairs.map((p) => p.agent.lastError || p.widget.lastError).find(Boolean) || null;
   return {
-    label: LABEL, phase: name, pairs: K, window: rate === 0 ? W : null, offered_per_s: rate || null,
-    seconds: +secs.toFixed(2), sent: nSent, delivered: all.length, lost_after_drain: sent.size,
+    label: LABEL, phase: name, kind: typing ? 'typing' : 'messages', pairs: K,
+    window: rate === 0 ? (typing ? TW : W) : null, offered_per_s: rate || null,
+    seconds: +secs.toFixed(2), sent: nSent, delivered: all.length, lost_after_drain: sent.size + typingOpen,
     delivered_per_s: Math.round(inWindow / secs),
     p50_ms: pct(all, 0.5), p90_ms: pct(all, 0.9), p99_ms: pct(all, 0.99), max_ms: pct(all, 1),
-    customer_to_agent: { n: latC2A.length, p50_ms: pct(latC2A, 0.5), p99_ms: pct(latC2A, 0.99) },
+    customer_to_agent: typing ? null : { n: latC2A.length, p50_ms: pct(latC2A, 0.5), p99_ms: pct(latC2A, 0.99) },
     agent_to_customer: { n: latA2C.length, p50_ms: pct(latA2C, 0.5), p99_ms: pct(latA2C, 0.99) },
     error_frames: errors, last_error: lastError, cpu_percent: cpuPercent(c0, c1),
   };
@@ -259,6 +294,20 @@ try {
     const res = await phase(pairs, `rate${rate}`, rate);
     results.push(res);
     log(JSON.stringify(res));
+  }
+  if (TYPING) {
+    log(`typing saturate: window ${TW} per agent, ${SECS} s`);
+    const tsat = await phase(pairs, 'typing-saturate', 0, true);
+    results.push(tsat);
+    log(JSON.stringify(tsat));
+    for (const r of TYPING_RATES) {
+      const rate = r === 'auto' ? Math.max(10, Math.round(tsat.delivered_per_s / 2)) : Number(r);
+      if (!(rate > 0)) continue;
+      log(`typing at ${rate}/s, ${SECS} s`);
+      const res = await phase(pairs, `typing-rate${rate}`, rate, true);
+      results.push(res);
+      log(JSON.stringify(res));
+    }
   }
   for (const r of results) console.log(row(r));
   if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);
