@@ -132,6 +132,8 @@ static void check_done(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
 	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c != NULL)
+		c->checking = false;
 	if (c != NULL && (j->rc == LC_ERR_UNAUTHORIZED || j->rc == LC_ERR_FORBIDDEN)) {
 		LC_INFO("agent %s: session revoked", c->username ? c->username : "?");
 		wsd_conn_error(c, "unauthorized", "session revoked", NULL);
@@ -144,8 +146,11 @@ static void check_done(wsd_t *w, void *arg)
 
 void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c)
 {
-	if (c->kind != WSD_AGENT || c->token == NULL || c->state == WSD_CS_CLOSING)
+	/* One check at a time: while MongoDB is down each takes seconds to fail, and checks
+	 * piling up would keep the workers from everything else. */
+	if (c->kind != WSD_AGENT || c->token == NULL || c->state == WSD_CS_CLOSING || c->checking)
 		return;
+	c->checking = true;
 	ajob_t *j = wsd_ajob_new(c, "check", NULL);
 	j->token = lc_strdup(c->token);
 	wsd_workers_submit(w->workers, NULL, auth_run, check_done, j);

@@ -38,6 +38,25 @@ void wsd_agent_message_run(wsd_t *w, void *arg)
 	free(mid);
 }
 
+/* The error of a message frame names the message (id, room_id): the client re-sends that one
+ * with the same id when the code is unavailable (docs/websocket.md). */
+static void message_error(wsd_conn_t *c, ajob_t *j)
+{
+	const char *code = j->rc == LC_ERR_UNAVAILABLE || j->rc == LC_ERR_TIMEOUT ? "unavailable" :
+			   j->rc == LC_ERR_NOT_FOUND ? "not_found" :
+			   j->rc == LC_ERR_FORBIDDEN ? "forbidden" :
+			   j->rc == LC_ERR_INVALID ? "validation_failed" : "internal";
+	json_object *f = wsd_conn_frame("error", j->ref);
+	json_object_object_add(f, "code", json_object_new_string(code));
+	json_object_object_add(f, "message", json_object_new_string(
+		strcmp(code, "unavailable") == 0 ? "the database cannot be reached: send it again "
+		"with the same id" : j->err.reason));
+	json_object_object_add(f, "id", json_object_new_string(j->client_id));
+	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	wsd_conn_send(c, f);
+	json_object_put(f);
+}
+
 void wsd_agent_message_done(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
@@ -46,7 +65,7 @@ void wsd_agent_message_done(wsd_t *w, void *arg)
 	wsd_conn_t *c = wsd_conn_find(w, j->handle);
 	if (j->rc != LC_OK) {
 		if (c)
-			wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+			message_error(c, j);
 		goto out;
 	}
 	json_object *room = json_object_new_object();
@@ -71,6 +90,10 @@ void wsd_agent_message_done(wsd_t *w, void *arg)
 	json_object_put(ev);
 
 	if (c) {
+		/* A catch-up read after a broker restart must not send it back as a message. */
+		wsd_croom_t *r = wsd_croom_find(c, j->room_id);
+		if (r != NULL)
+			wsd_croom_mark(r, lc_json_get_int(j->msg, "seq", -1));
 		json_object *f = wsd_conn_frame("ack", j->ref);
 		json_object_object_add(f, "id", json_object_new_string(j->client_id));
 		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));

@@ -360,6 +360,17 @@ static void note_link(const char *what, bool *down, lc_rc rc, const lc_err_t *er
 	}
 }
 
+/* A new connection for the node queue (the broker restarted, or the link broke): the queue and
+ * its bindings are back (lc_bus replayed them), but what was published while they were gone is
+ * lost. The loop re-reads it from MongoDB (wsd_room_bus_ready). */
+static void node_queue_back(wsd_busio_t *b, uint64_t gen)
+{
+	b->node_gen = gen;
+	LC_INFO("node %s: node queue re-declared (generation %llu)", b->w->node_id,
+		(unsigned long long)gen);
+	wsd_post(b->w, wsd_room_bus_ready, NULL);
+}
+
 static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
@@ -398,6 +409,10 @@ static void *con_main(void *arg)
 			rc = lc_bus_poll(bus, i > 0 ? 0 : 20, &d, &err);
 			if (rc != LC_OK)
 				break;
+			/* The first event of a new connection goes after the news of it, so the loop
+			 * starts its catch-up (catchup.c) before it delivers anything live. */
+			if (d->gen != b->node_gen)
+				node_queue_back(b, d->gen);
 			/* Node events are not kept: losing one when this node dies is harmless, the
 			 * state they describe is in MongoDB. */
 			lc_bus_ack(bus, d, &err);
@@ -406,15 +421,8 @@ static void *con_main(void *arg)
 		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
 			sleep_ms(50);
-		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen) {
-			/* A new connection (the broker restarted, or the link broke): the node queue
-			 * and its bindings are back, but what was published while they were gone is
-			 * lost. The loop re-reads it from MongoDB. */
-			b->node_gen = lc_bus_generation(bus);
-			LC_INFO("node %s: node queue re-declared (generation %llu)", w->node_id,
-				(unsigned long long)b->node_gen);
-			wsd_post(w, wsd_room_bus_ready, NULL);
-		}
+		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen)
+			node_queue_back(b, lc_bus_generation(bus));
 		if (!b->inbound_declared)
 			continue;
 		for (int i = 0; i < 64; i++) {

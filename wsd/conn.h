@@ -16,7 +16,9 @@ enum wsd_conn_state {
 	WSD_CS_READY,       /* hello / welcome sent */
 	WSD_CS_CLOSING
 };
-enum wsd_croom_state { WSD_CR_JOINING = 1, WSD_CR_RESUMING, WSD_CR_LIVE };
+/* CATCHUP: live until this node's queue was lost; the catch-up read (catchup.c) is under way
+ * and live messages wait in pending until it is sent, so they go out in seq order. */
+enum wsd_croom_state { WSD_CR_JOINING = 1, WSD_CR_RESUMING, WSD_CR_LIVE, WSD_CR_CATCHUP };
 
 /* Permission bits of an agent (from the group's permissions). */
 #define WSD_P_ACCEPT   0x01u
@@ -27,14 +29,21 @@ enum wsd_croom_state { WSD_CR_JOINING = 1, WSD_CR_RESUMING, WSD_CR_LIVE };
 
 /* A room this connection follows: engaged (agent), watched (monitor) or its own (widget).
  * Until the client has the room's past (accepted / resumed / welcome), live messages wait in
- * pending; afterwards messages with seq <= floor are dropped, so nothing is sent twice. */
+ * pending; afterwards a message is sent once: not when seq <= floor (the client had everything
+ * up to there) nor when its seq is in sent (the seqs above floor already sent; messages may
+ * arrive out of seq order, and the same one live and from a catch-up read). */
 typedef struct wsd_croom {
 	char *room_id, *channel, *customer_id, *customer_name;
 	uint8_t state;
 	bool watch;
 	int64_t floor;
+	int64_t *sent;          /* ascending, all > floor, at most WSD_CROOM_SENT_MAX */
+	size_t nsent;
 	json_object *pending;   /* array of frames (objects with "message".seq), or NULL */
+	json_object *end;       /* an "ended" frame that arrived during a catch-up, or NULL */
 } wsd_croom_t;
+
+#define WSD_CROOM_SENT_MAX 256
 
 typedef struct wsd_out wsd_out_t;
 
@@ -52,6 +61,7 @@ struct wsd_conn {
 	size_t rx_len;
 	bool rx_discard, rx_binary;
 	json_object *hello;     /* agent: prepared hello, sent once the agent's binding is up */
+	bool checking;          /* agent: a session check is under way (one at a time) */
 	char *token;            /* agent: the session token (hash computed when checking) */
 	char *user_id, *username, *display_name;
 	json_object *permissions;
@@ -90,5 +100,15 @@ void wsd_croom_remove(wsd_conn_t *c, const char *room_id);
 void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame);
 /* The client now has everything up to floor: go live and flush what waited. */
 void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor);
+/* A catch-up read came back: frames (message frames, seq order) are sent with what waited in
+ * pending, in seq order, once each; a CATCHUP room goes live. A room not live yet (accept or
+ * resume under way) just gets them in pending. */
+void wsd_croom_catchup(wsd_conn_t *c, wsd_croom_t *r, json_object *frames);
+/* The client got the message seq by other means (the ack of its own message): never send it. */
+void wsd_croom_mark(wsd_croom_t *r, int64_t seq);
+/* The seqs the client has: everything <= floor and the sent ones (for a catch-up read). */
+int64_t wsd_croom_floor(const wsd_croom_t *r);
+/* Free what r holds (not r itself: it lives in the connection's array). */
+void wsd_croom_clear(wsd_croom_t *r);
 
 #endif

@@ -44,16 +44,24 @@ wsd_croom_t *wsd_croom_add(wsd_conn_t *c, const char *room_id, const char *chann
 	return r;
 }
 
+void wsd_croom_clear(wsd_croom_t *r)
+{
+	free(r->room_id);
+	free(r->channel);
+	free(r->customer_id);
+	free(r->customer_name);
+	free(r->sent);
+	json_object_put(r->pending);
+	json_object_put(r->end);
+	memset(r, 0, sizeof *r);
+}
+
 void wsd_croom_remove(wsd_conn_t *c, const char *room_id)
 {
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
 	if (r == NULL)
 		return;
-	free(r->room_id);
-	free(r->channel);
-	free(r->customer_id);
-	free(r->customer_name);
-	json_object_put(r->pending);
+	wsd_croom_clear(r);
 	*r = c->rooms[--c->nrooms];
 }
 
@@ -63,6 +71,69 @@ static int64_t frame_seq(json_object *frame)
 	if (!json_object_object_get_ex(frame, "message", &m))
 		return lc_json_get_int(frame, "seq", -1);   /* widget: waiting, joined, ended */
 	return lc_json_get_int(m, "seq", -1);
+}
+
+/* ---- the seqs a connection has: floor, then the sorted set sent */
+
+static bool seq_have(const wsd_croom_t *r, int64_t seq)
+{
+	if (seq <= r->floor)
+		return true;
+	size_t lo = 0, hi = r->nsent;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->sent[mid] == seq)
+			return true;
+		if (r->sent[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Drop the sent seqs at or below floor, and fold the ones that continue it into it. */
+static void seq_compact(wsd_croom_t *r)
+{
+	size_t k = 0;
+	while (k < r->nsent && r->sent[k] <= r->floor + 1) {
+		if (r->sent[k] > r->floor)
+			r->floor = r->sent[k];
+		k++;
+	}
+	if (k > 0) {
+		memmove(r->sent, r->sent + k, (r->nsent - k) * sizeof *r->sent);
+		r->nsent -= k;
+	}
+}
+
+void wsd_croom_mark(wsd_croom_t *r, int64_t seq)
+{
+	if (seq < 0 || seq_have(r, seq))
+		return;
+	if (r->nsent == WSD_CROOM_SENT_MAX) {
+		/* A gap this old is a seq that was never stored (a failed write): give up on it. */
+		r->floor = r->sent[0];
+		memmove(r->sent, r->sent + 1, (r->nsent - 1) * sizeof *r->sent);
+		r->nsent--;
+		if (seq <= r->floor)
+			return;
+	}
+	if (r->sent == NULL)
+		r->sent = lc_malloc(WSD_CROOM_SENT_MAX * sizeof *r->sent);
+	size_t i = r->nsent;
+	while (i > 0 && r->sent[i - 1] > seq) {
+		r->sent[i] = r->sent[i - 1];
+		i--;
+	}
+	r->sent[i] = seq;
+	r->nsent++;
+	seq_compact(r);
+}
+
+int64_t wsd_croom_floor(const wsd_croom_t *r)
+{
+	return r->floor;
 }
 
 void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame)
@@ -75,8 +146,10 @@ void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame)
 			json_object_array_add(r->pending, json_object_get(frame));
 		return;
 	}
-	if (frame_seq(frame) >= 0 && frame_seq(frame) <= r->floor)
+	int64_t s = frame_seq(frame);
+	if (s >= 0 && seq_have(r, s))
 		return;
+	wsd_croom_mark(r, s);
 	wsd_conn_send(c, frame);
 }
 
@@ -89,21 +162,33 @@ static int cmp_seq(const void *a, const void *b)
 void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor)
 {
 	r->state = WSD_CR_LIVE;
-	r->floor = floor;
+	if (floor > r->floor)
+		r->floor = floor;
+	seq_compact(r);
 	if (r->pending == NULL)
 		return;
 	json_object *p = r->pending;
 	r->pending = NULL;
 	json_object_array_sort(p, cmp_seq);
-	int64_t last = floor;
-	for (size_t i = 0; i < json_object_array_length(p); i++) {
-		json_object *f = json_object_array_get_idx(p, i);
-		int64_t s = frame_seq(f);
-		if (s >= 0 && s <= last)
-			continue;
-		if (s >= 0)
-			last = s;
-		wsd_conn_send(c, f);
-	}
+	for (size_t i = 0; i < json_object_array_length(p); i++)
+		wsd_croom_deliver(c, r, json_object_array_get_idx(p, i));
 	json_object_put(p);
+}
+
+void wsd_croom_catchup(wsd_conn_t *c, wsd_croom_t *r, json_object *frames)
+{
+	size_t n = frames ? json_object_array_length(frames) : 0;
+	if (r->state != WSD_CR_CATCHUP) {
+		for (size_t i = 0; i < n; i++)
+			wsd_croom_deliver(c, r, json_object_array_get_idx(frames, i));
+		return;
+	}
+	/* What was read first (older), then what arrived live meanwhile, each sent once. */
+	json_object *p = r->pending;
+	r->pending = NULL;
+	r->state = WSD_CR_LIVE;
+	for (size_t i = 0; i < n; i++)
+		wsd_croom_deliver(c, r, json_object_array_get_idx(frames, i));
+	r->pending = p;
+	wsd_croom_live(c, r, r->floor);
 }

@@ -212,6 +212,12 @@ static void room_event_to(wsd_t *w, wsd_conn_t *c, bool watch, json_object *ev,
 		if (r->state == WSD_CR_LIVE)
 			wsd_conn_send(c, ev);
 	} else if (strcmp(type, "ended") == 0) {
+		if (r->state == WSD_CR_CATCHUP) {
+			/* After the messages the catch-up read brings (catchup.c). */
+			json_object_put(r->end);
+			r->end = json_object_get(ev);
+			return;
+		}
 		wsd_conn_send(c, ev);
 		if (watch)
 			wsd_room_unwatch(w, c, rid);

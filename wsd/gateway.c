@@ -14,9 +14,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ID_PATTERN "^[A-Za-z0-9_.:@+=-]{1,128}$"
+/* An unexpected store error is tried this often in place before the message is requeued. */
+#define INTERNAL_TRIES 5
 
 static const char *const inbound_types[] = {
 	"request_agent", "customer_message", "customer_left", "customer_typing", NULL
@@ -45,6 +46,7 @@ typedef struct inbound {
 	json_object *stored;       /* the stored customer message */
 	json_object *first;        /* waiting room: its first customer message, or NULL */
 	bool closed;               /* customer_left closed a room */
+	int tries;                 /* failed tries so far (MongoDB down) */
 } inbound_t;
 
 char *wsd_gateway_key(const char *channel, const char *customer_id)
@@ -143,6 +145,8 @@ static void inbound_free(inbound_t *in)
 	free(in);
 }
 
+/* Each step keeps its result, so a retried inbound message goes on where it failed: the room
+ * opened by the first try stays "created", the waiting text is stored once. */
 static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 {
 	const char *channel = lc_json_get_str(in->msg, "channel", "");
@@ -150,8 +154,10 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	const char *name = lc_json_get_str(in->msg, "customer_name", NULL);
 	if (name == NULL || *name == '\0')
 		name = cid;
-	lc_rc rc = lc_store_room_open(w->store, channel, cid, name, &in->room, &in->created, err);
-	if (rc != LC_OK || !in->created)
+	lc_rc rc = LC_OK;
+	if (in->room == NULL)
+		rc = lc_store_room_open(w->store, channel, cid, name, &in->room, &in->created, err);
+	if (rc != LC_OK || !in->created || in->waiting != NULL)
 		return rc;
 	return wsd_gateway_system_message(w, lc_json_get_str(in->room, "id", ""), "waiting",
 					  "waiting_message", NULL, name, &in->waiting, err);
@@ -172,51 +178,50 @@ json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id)
 	return first;
 }
 
-static void inbound_run(wsd_t *w, void *arg)
+/* One try at storing an inbound message; the steps already done are kept in in. */
+static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 {
-	inbound_t *in = arg;
-	lc_err_t err;
-	lc_err_clear(&err);
 	lc_rc rc = LC_OK;
 	const char *t = in->type;
 
 	if (strcmp(t, "request_agent") == 0) {
-		rc = open_room(w, in, &err);
+		rc = open_room(w, in, err);
 	} else if (strcmp(t, "customer_message") == 0) {
-		if (lc_json_get_str(in->msg, "text", NULL) == NULL) {
-			in->invalid = true;
-			return;
-		}
-		rc = open_room(w, in, &err);
-		if (rc == LC_OK) {
-			const char *rid = lc_json_get_str(in->room, "id", "");
+		if (lc_json_get_str(in->msg, "text", NULL) == NULL)
+			return lc_err_set(err, LC_ERR_INVALID, "text: required");
+		rc = open_room(w, in, err);
+		const char *rid = lc_json_get_str(in->room, "id", "");
+		if (rc == LC_OK && in->stored == NULL) {
 			bool dup = false;
 			rc = lc_store_message_append(w->store, lc_json_get_str(in->msg, "id", ""), rid,
 						     "customer", lc_json_get_str(in->room, "customer_name", ""),
 						     lc_json_get_str(in->msg, "text", ""),
 						     lc_json_get_int(in->msg, "ts", wsd_now_ms()),
-						     &in->stored, &dup, &err);
-			if (rc == LC_OK && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
-				/* Read a waiting room again after storing: if an agent claimed it
-				 * meanwhile, the event must reach that agent (the claim's history read
-				 * came before or after this message; either way nothing is lost). An
-				 * engaged room keeps its agent until it closes. */
-				json_object *again = NULL;
-				if (lc_store_room_get(w->store, rid, &again, &err) == LC_OK) {
-					json_object_put(in->room);
-					in->room = again;
-				}
+						     &in->stored, &dup, err);
+		}
+		if (rc == LC_OK && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
+			/* Read a waiting room again after storing: if an agent claimed it
+			 * meanwhile, the event must reach that agent (the claim's history read
+			 * came before or after this message; either way nothing is lost). An
+			 * engaged room keeps its agent until it closes. */
+			json_object *again = NULL;
+			rc = lc_store_room_get(w->store, rid, &again, err);
+			if (rc == LC_OK) {
+				json_object_put(in->room);
+				in->room = again;
 			}
 		}
 	} else if (strcmp(t, "customer_left") == 0) {
-		rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
-					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, &err);
+		if (in->room == NULL)
+			rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
+						     lc_json_get_str(in->msg, "customer_id", ""),
+						     &in->room, err);
 		if (rc == LC_ERR_NOT_FOUND) {
 			rc = LC_OK;
 		} else if (rc == LC_OK) {
 			json_object *after = NULL;
 			rc = lc_store_room_close(w->store, lc_json_get_str(in->room, "id", ""),
-						 "customer_left", &after, &err);
+						 "customer_left", &after, err);
 			if (rc == LC_OK) {
 				in->closed = true;
 				json_object_put(in->room);
@@ -225,27 +230,56 @@ static void inbound_run(wsd_t *w, void *arg)
 				rc = LC_OK;
 			}
 		}
-	} else { /* customer_typing */
+	} else { /* customer_typing: not stored, not worth waiting for */
 		rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
-					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, &err);
-		if (rc == LC_ERR_NOT_FOUND)
+					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, err);
+		if (rc != LC_OK) {
+			json_object_put(in->room);
+			in->room = NULL;
 			rc = LC_OK;
+		}
 	}
-	if (rc == LC_OK && in->room != NULL &&
-	    strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
-		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
-	if (rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_INTERNAL || rc == LC_ERR_TIMEOUT) {
-		LC_WARN("inbound %s %s: %s (will be redelivered)", t,
-			lc_json_get_str(in->msg, "id", ""), err.reason);
+	return rc;
+}
+
+/* A worker job that may be retried (wsd_workers_submit_retry): while MongoDB cannot store the
+ * message it stays on its worker and is tried again with a backoff, and the later messages of
+ * the same customer wait behind it, so they are stored in the order they were published (a
+ * requeue would let a later one overtake it). Nothing is acked before it is stored. */
+static bool inbound_try(wsd_t *w, void *arg)
+{
+	inbound_t *in = arg;
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_rc rc = inbound_attempt(w, in, &err);
+	const char *t = in->type, *id = lc_json_get_str(in->msg, "id", "");
+	bool transient = rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_TIMEOUT ||
+			 (rc == LC_ERR_INTERNAL && in->tries < INTERNAL_TRIES);
+	if (transient) {
+		if (w->stop) {
+			in->retry = true;    /* not acked: the broker gives it to another node */
+			return true;
+		}
+		if (in->tries++ == 0)
+			LC_WARN("inbound %s %s: %s (retrying; later messages of this customer wait)",
+				t, id, err.reason);
+		return false;
+	}
+	if (rc == LC_ERR_INTERNAL) {
+		LC_WARN("inbound %s %s: %s (requeued)", t, id, err.reason);
 		in->retry = true;
-		/* Do not spin on a database that is down. */
-		struct timespec ts = { 0, 500 * 1000000L };
-		nanosleep(&ts, NULL);
-	} else if (rc != LC_OK) {
-		LC_WARN("inbound %s %s rejected: %s", t, lc_json_get_str(in->msg, "id", ""),
-			err.reason);
-		in->invalid = true;
+		return true;
 	}
+	if (rc != LC_OK) {
+		LC_WARN("inbound %s %s rejected: %s", t, id, err.reason);
+		in->invalid = true;
+		return true;
+	}
+	if (in->tries > 0)
+		LC_INFO("inbound %s %s stored after %d retries", t, id, in->tries);
+	if (in->room != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
+		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
+	return true;
 }
 
 static void ack_when_confirmed(wsd_t *w, void *arg, bool ok)
@@ -390,6 +424,8 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 	}
 	json_object_put(fails);
 	in->type = lc_strdup(lc_json_get_str(in->msg, "type", ""));
-	wsd_gateway_submit(w, lc_json_get_str(in->msg, "channel", ""),
-			   lc_json_get_str(in->msg, "customer_id", ""), inbound_run, inbound_done, in);
+	char *key = wsd_gateway_key(lc_json_get_str(in->msg, "channel", ""),
+				    lc_json_get_str(in->msg, "customer_id", ""));
+	wsd_workers_submit_retry(w->workers, key, inbound_try, inbound_done, in);
+	free(key);
 }

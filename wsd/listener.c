@@ -351,14 +351,8 @@ static void conn_free(wsd_conn_t *c)
 		n = o->next;
 		free(o);
 	}
-	for (size_t i = 0; i < c->nrooms; i++) {
-		wsd_croom_t *r = &c->rooms[i];
-		free(r->room_id);
-		free(r->channel);
-		free(r->customer_id);
-		free(r->customer_name);
-		json_object_put(r->pending);
-	}
+	for (size_t i = 0; i < c->nrooms; i++)
+		wsd_croom_clear(&c->rooms[i]);
 	free(c->rooms);
 	free(c->rx);
 	free(c->token);

@@ -225,6 +225,7 @@ void wsd_room_check_declined(wsd_t *w, json_object *room)
 typedef struct resync {
 	lc_rc rc;
 	json_object *items, *engaged;
+	int64_t total, read_at;
 	bool orphans;
 } resync_t;
 
@@ -233,7 +234,8 @@ static void resync_run(wsd_t *w, void *arg)
 	resync_t *r = arg;
 	lc_err_t err;
 	int64_t total = 0;
-	r->rc = lc_store_room_list(w->store, "waiting", 0, 1000, &r->items, &total, &err);
+	r->read_at = wsd_now_ms();
+	r->rc = lc_store_room_list(w->store, "waiting", 0, 1000, &r->items, &r->total, &err);
 	if (r->rc != LC_OK)
 		LC_WARN("reading waiting rooms: %s", err.reason);
 	if (r->rc == LC_OK && r->orphans &&
@@ -263,15 +265,18 @@ static void resync_done(wsd_t *w, void *arg)
 	resync_t *r = arg;
 	if (!w->stop && r->rc == LC_OK) {
 		json_object *seen = json_object_new_array();
-		int64_t started = wsd_now_ms();
 		for (size_t i = 0; i < json_object_array_length(r->items); i++) {
 			json_object *room = json_object_array_get_idx(r->items, i);
 			wsd_room_req_add(w, room);
 			json_object_array_add(seen, json_object_new_string(
 				lc_json_get_str(room, "id", "")));
 		}
-		stale_ctx_t s = { seen, json_object_new_array(), started - 10000 };
-		wsd_map_each(w->rooms->reqs, find_stale, &s);
+		/* A request this node knew before the read began and the read did not return is
+		 * no longer waiting (its room is stored before it is offered): its taken or
+		 * withdrawn event was lost (a broker restart). Only when the read saw them all. */
+		stale_ctx_t s = { seen, json_object_new_array(), r->read_at };
+		if (r->total <= (int64_t)json_object_array_length(r->items))
+			wsd_map_each(w->rooms->reqs, find_stale, &s);
 		for (size_t i = 0; i < json_object_array_length(s.gone); i++)
 			wsd_room_req_remove(w, json_object_get_string(json_object_array_get_idx(s.gone, i)),
 				   "closed");
@@ -283,12 +288,24 @@ static void resync_done(wsd_t *w, void *arg)
 	json_object_put(r->items);
 	json_object_put(r->engaged);
 	free(r);
+	if (w->stop)
+		return;
+	w->rooms->resync_busy = false;
+	if (w->rooms->resync_again) {
+		w->rooms->resync_again = false;
+		wsd_room_resync(w);
+	}
 }
 
 void wsd_room_resync(wsd_t *w)
 {
-	resync_t *r = lc_calloc(1, sizeof *r);
 	w->rooms->last_resync = wsd_now_ms();
+	if (w->rooms->resync_busy) {
+		w->rooms->resync_again = true;   /* the read under way may have begun too early */
+		return;
+	}
+	w->rooms->resync_busy = true;
+	resync_t *r = lc_calloc(1, sizeof *r);
 	/* Only once every node's presence had time to arrive. */
 	r->orphans = w->rooms->last_resync - w->rooms->started_at > 2 * PRESENCE_TTL_MS;
 	wsd_workers_submit(w->workers, NULL, resync_run, resync_done, r);

@@ -177,11 +177,19 @@ void wsd_room_bus_ready(wsd_t *w, void *arg)
 	w->rooms->ready = true;
 	wsd_room_resync(w);
 	wsd_room_presence_publish(w);
+	/* What was published while this node's queue was gone (none at the first start). */
+	wsd_room_catchup(w);
 }
 
 static void settings_run(wsd_t *w, void *arg)
 {
 	json_object_put(wsd_settings_get(w));
+}
+
+static void settings_done(wsd_t *w, void *arg)
+{
+	if (w->rooms != NULL)
+		w->rooms->settings_busy = false;
 }
 
 static void check_one(wsd_conn_t *c, void *ctx)
@@ -194,14 +202,17 @@ void wsd_room_tick(wsd_t *w)
 {
 	wsd_rooms_t *R = w->rooms;
 	int64_t now = wsd_now_ms();
-	if (now - R->last_settings >= SETTINGS_EVERY_MS) {
+	if (now - R->last_settings >= SETTINGS_EVERY_MS && !R->settings_busy) {
 		R->last_settings = now;
-		wsd_workers_submit(w->workers, NULL, settings_run, NULL, NULL);
+		R->settings_busy = true;
+		wsd_workers_submit(w->workers, NULL, settings_run, settings_done, NULL);
 	}
 	wsd_room_grace_expire(w, now);
 	if (!R->ready)
 		return;
 	wsd_room_req_timeouts(w, now);
+	if (R->catchup_at != 0 && now >= R->catchup_at && R->catchup_jobs == 0)
+		wsd_room_catchup(w);
 	if (now - R->last_presence >= PRESENCE_EVERY_MS)
 		wsd_room_presence_publish(w);
 	if (now - R->last_resync >= RESYNC_EVERY_MS)

@@ -1,6 +1,6 @@
 /* wsd_room_priv: what the room files share (room.c, croom.c, requests.c, presence.c, grace.c,
- * follow.c) and nobody else sees: the node's room state and the helpers between them. Loop thread
- * only, except the *_run job functions (workers). */
+ * follow.c, catchup.c) and nobody else sees: the node's room state and the helpers between
+ * them. Loop thread only, except the *_run job functions (workers). */
 #ifndef WSD_ROOM_PRIV_H
 #define WSD_ROOM_PRIV_H
 
@@ -45,6 +45,10 @@ struct wsd_rooms {
 	grace_t *grace;
 	presence_t *presence;
 	bool ready;
+	int64_t catchup_at;      /* a catch-up read failed: try again at this time (0: no) */
+	/* one settings refresh and one resync at a time (each may take seconds to fail) */
+	bool settings_busy, resync_busy, resync_again;
+	size_t catchup_jobs;     /* catch-up reads under way */
 	int64_t started_at, last_presence, last_resync, last_session_check, last_settings;
 };
 
@@ -90,6 +94,10 @@ void wsd_room_grace_expire(wsd_t *w, int64_t now);
 void wsd_room_grace_free(grace_t *g);
 /* Try to close the waiting room as no_agent (a worker job; room: its channel and customer). */
 void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room);
+
+/* ---- catch-up after this node's queue came back (catchup.c) */
+/* Re-read every room a local connection follows; deliver what each lacks and the endings. */
+void wsd_room_catchup(wsd_t *w);
 
 /* ---- local followers (follow.c) */
 /* A room event (message, typing, ended) for the local connections that follow the room. */

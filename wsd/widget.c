@@ -292,8 +292,14 @@ static void to_widget(wsd_conn_t *c, void *ctx)
 	if (r == NULL)
 		r = wsd_croom_add(c, rid, "widget", c->customer_id, NULL,
 				  WSD_CR_RESUMING, false);
-	if (r->state != WSD_CR_LIVE && c->state == WSD_CS_READY)
+	if (r->state == WSD_CR_RESUMING && c->state == WSD_CS_READY)
 		wsd_croom_live(c, r, 0);
+	if (strcmp(type, "ended") == 0 && r->state == WSD_CR_CATCHUP) {
+		/* After the messages the catch-up read brings (catchup.c). */
+		json_object_put(r->end);
+		r->end = json_object_get(f);
+		return;
+	}
 	wsd_croom_deliver(c, r, f);
 	if (strcmp(type, "ended") == 0 && r->state == WSD_CR_LIVE)
 		wsd_croom_remove(c, rid);

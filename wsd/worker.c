@@ -1,15 +1,26 @@
-/* wsd_workers: a fixed pool of threads, one FIFO queue per thread; a job's key picks the queue. */
+/* wsd_workers: a fixed pool of threads, one FIFO queue per thread; a job's key picks the queue.
+ * A job that asks to be retried is parked in its thread's held list until its backoff passes;
+ * the queued retry jobs with the same key are skipped (kept in order) while it is held. */
 #include "config.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
 #include <stdlib.h>
+#include <time.h>
+
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 2000
 
 typedef struct job {
 	struct job *next;
 	wsd_fn run, done;
+	wsd_try_fn try_run;
 	void *arg;
+	uint32_t key;           /* hash of the key (equal keys, equal hashes: enough to wait) */
+	bool keyed;
+	int64_t not_before;     /* held: monotonic ms of the next try */
+	int delay_ms;
 } job_t;
 
 typedef struct wthread {
@@ -17,6 +28,7 @@ typedef struct wthread {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	job_t *head, *tail;
+	job_t *held;            /* jobs to try again (few: one per failing key) */
 	bool stop;
 	wsd_workers_t *pool;
 } wthread_t;
@@ -28,26 +40,121 @@ struct wsd_workers {
 	wthread_t *t;
 };
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Only retried jobs wait behind a held one (the inbound messages of one customer, whose order
+ * matters); the other jobs of its key go on and fail or succeed by themselves. */
+static bool key_held(const wthread_t *t, const job_t *j)
+{
+	if (!j->keyed || j->try_run == NULL)
+		return false;
+	for (const job_t *h = t->held; h; h = h->next)
+		if (h->key == j->key)
+			return true;
+	return false;
+}
+
+/* Under t->lock: the next job to run (a held one that is due first, then the first queued one
+ * whose key is not held), or NULL; *wait_ms: how long until a held one is due (-1: none). */
+static job_t *next_job(wthread_t *t, int64_t *wait_ms)
+{
+	int64_t now = mono_ms();
+	*wait_ms = -1;
+	for (job_t **pj = &t->held; *pj; pj = &(*pj)->next) {
+		job_t *j = *pj;
+		if (j->not_before <= now) {
+			*pj = j->next;
+			j->next = NULL;
+			return j;
+		}
+		if (*wait_ms < 0 || j->not_before - now < *wait_ms)
+			*wait_ms = j->not_before - now;
+	}
+	job_t *prev = NULL;
+	for (job_t *j = t->head; j; prev = j, j = j->next) {
+		if (key_held(t, j))
+			continue;
+		if (prev)
+			prev->next = j->next;
+		else
+			t->head = j->next;
+		if (t->tail == j)
+			t->tail = prev;
+		j->next = NULL;
+		return j;
+	}
+	return NULL;
+}
+
+static void wait_for(wthread_t *t, int64_t ms)
+{
+	if (ms < 0) {
+		pthread_cond_wait(&t->cond, &t->lock);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+}
+
 static void *worker_main(void *p)
 {
 	wthread_t *t = p;
+	wsd_t *w = t->pool->w;
 	for (;;) {
+		job_t *j = NULL;
 		pthread_mutex_lock(&t->lock);
-		while (t->head == NULL && !t->stop)
-			pthread_cond_wait(&t->cond, &t->lock);
-		if (t->stop) {
-			pthread_mutex_unlock(&t->lock);
-			break;
+		while (!t->stop) {
+			int64_t wait_ms;
+			if ((j = next_job(t, &wait_ms)) != NULL)
+				break;
+			wait_for(t, wait_ms);
 		}
-		job_t *j = t->head;
-		t->head = j->next;
-		if (t->head == NULL)
-			t->tail = NULL;
 		pthread_mutex_unlock(&t->lock);
+		if (j == NULL)
+			break;   /* stopping */
 
-		j->run(t->pool->w, j->arg);
+		if (j->try_run != NULL) {
+			bool ok = j->try_run(w, j->arg) || w->stop;
+			pthread_mutex_lock(&t->lock);
+			if (!ok) {
+				j->delay_ms = j->delay_ms ? j->delay_ms * 2 : RETRY_FIRST_MS;
+				if (j->delay_ms > RETRY_MAX_MS)
+					j->delay_ms = RETRY_MAX_MS;
+				j->not_before = mono_ms() + j->delay_ms;
+			}
+			/* The others held here fail or succeed for the same reason (MongoDB is down
+			 * or back): they back off with this one, or go at once. Held jobs thus cost
+			 * one try per backoff, and the other jobs get the worker in between. */
+			for (job_t *h = t->held; h; h = h->next) {
+				if (ok)
+					h->not_before = 0;
+				else if (h->not_before < j->not_before)
+					h->not_before = j->not_before;
+			}
+			if (!ok) {
+				j->next = t->held;
+				t->held = j;
+			}
+			pthread_mutex_unlock(&t->lock);
+			if (!ok)
+				continue;
+		} else {
+			j->run(w, j->arg);
+		}
 		if (j->done)
-			wsd_post(t->pool->w, j->done, j->arg);
+			wsd_post(w, j->done, j->arg);
 		free(j);
 	}
 	return NULL;
@@ -63,7 +170,11 @@ wsd_workers_t *wsd_workers_new(wsd_t *w, int nthreads)
 		wthread_t *t = &pool->t[i];
 		t->pool = pool;
 		pthread_mutex_init(&t->lock, NULL);
-		pthread_cond_init(&t->cond, NULL);
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&t->cond, &ca);
+		pthread_condattr_destroy(&ca);
 		if (pthread_create(&t->tid, NULL, worker_main, t) != 0) {
 			LC_ERROR("cannot start worker thread %d", i);
 			abort();
@@ -72,15 +183,14 @@ wsd_workers_t *wsd_workers_new(wsd_t *w, int nthreads)
 	return pool;
 }
 
-void wsd_workers_submit(wsd_workers_t *pool, const char *key, wsd_fn run, wsd_fn done, void *arg)
+static void submit(wsd_workers_t *pool, const char *key, job_t *j)
 {
-	unsigned idx = key ? wsd_hash(key) % (unsigned)pool->n
+	uint32_t h = key ? wsd_hash(key) : 0;
+	unsigned idx = key ? h % (unsigned)pool->n
 			   : atomic_fetch_add(&pool->rr, 1) % (unsigned)pool->n;
 	wthread_t *t = &pool->t[idx];
-	job_t *j = lc_calloc(1, sizeof *j);
-	j->run = run;
-	j->done = done;
-	j->arg = arg;
+	j->key = h;
+	j->keyed = key != NULL;
 	pthread_mutex_lock(&t->lock);
 	if (t->tail)
 		t->tail->next = j;
@@ -89,6 +199,38 @@ void wsd_workers_submit(wsd_workers_t *pool, const char *key, wsd_fn run, wsd_fn
 	t->tail = j;
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void wsd_workers_submit(wsd_workers_t *pool, const char *key, wsd_fn run, wsd_fn done, void *arg)
+{
+	job_t *j = lc_calloc(1, sizeof *j);
+	j->run = run;
+	j->done = done;
+	j->arg = arg;
+	submit(pool, key, j);
+}
+
+void wsd_workers_submit_retry(wsd_workers_t *pool, const char *key, wsd_try_fn run, wsd_fn done,
+			      void *arg)
+{
+	LC_ASSERT(key != NULL);
+	job_t *j = lc_calloc(1, sizeof *j);
+	j->try_run = run;
+	j->done = done;
+	j->arg = arg;
+	submit(pool, key, j);
+}
+
+static void drop_list(wsd_workers_t *pool, job_t *j)
+{
+	while (j) {
+		job_t *n = j->next;
+		/* w->stop is set: done only frees. */
+		if (j->done)
+			j->done(pool->w, j->arg);
+		free(j);
+		j = n;
+	}
 }
 
 void wsd_workers_free(wsd_workers_t **ppool)
@@ -106,15 +248,8 @@ void wsd_workers_free(wsd_workers_t **ppool)
 	for (int i = 0; i < pool->n; i++) {
 		wthread_t *t = &pool->t[i];
 		pthread_join(t->tid, NULL);
-		job_t *j = t->head;
-		while (j) {
-			job_t *n = j->next;
-			/* w->stop is set: done only frees. */
-			if (j->done)
-				j->done(pool->w, j->arg);
-			free(j);
-			j = n;
-		}
+		drop_list(pool, t->held);
+		drop_list(pool, t->head);
 		pthread_mutex_destroy(&t->lock);
 		pthread_cond_destroy(&t->cond);
 	}

@@ -35,11 +35,14 @@ export async function until(pred, what, ms = 8000) {
 }
 
 export class Stack {
-  constructor(name) {
+  // mongo / amqp: the servers of this stack (default: the shared ones of tests/test-env.sh;
+  // tests that restart a server pass private ones, see private.mjs).
+  constructor(name, { mongo = MONGO, amqp: amqpUrl = AMQP } = {}) {
     const rnd = crypto.randomBytes(4).toString('hex');
     this.db = `lc_wsd_${name}_${rnd}`;
     this.prefix = `lcwsd_${name}_${rnd}`;
-    this.env = { ...process.env, LIVECHAT_MONGO_URI: MONGO, LIVECHAT_AMQP_URL: AMQP,
+    this.amqpUrl = amqpUrl;
+    this.env = { ...process.env, LIVECHAT_MONGO_URI: mongo, LIVECHAT_AMQP_URL: amqpUrl,
                  LIVECHAT_MONGO_DB: this.db, LIVECHAT_AMQP_PREFIX: this.prefix };
     delete this.env.LIVECHAT_CONFIG;
     this.nodes = [];
@@ -107,7 +110,7 @@ export class Stack {
     for (const n of this.nodes) await this.stopNode(n.i);
     // Remove what this run left in the shared broker and database.
     try {
-      const conn = await amqp.connect(AMQP);
+      const conn = await amqp.connect(this.amqpUrl);
       const ch = await conn.createChannel();
       ch.on('error', () => {});
       for (const q of [`${this.prefix}.inbound`, `${this.prefix}.outbound.test`, `${this.prefix}.outbound.widget`])

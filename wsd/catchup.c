@@ -1,0 +1,250 @@
+/* wsd_catchup: after this node's queue came back (a RabbitMQ restart, a broken link), the room
+ * events and widget messages published while it was gone are lost. Every room a local connection
+ * follows is read again from MongoDB and each connection gets what it lacks (seq dedup in
+ * croom.c, so what also arrives live is sent once), and the ending of a room closed meanwhile. */
+#include "config.h"
+#include "room_priv.h"
+
+#include "gateway.h"
+#include "listener.h"
+#include "worker.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CATCHUP_RETRY_MS 2000
+
+typedef struct cjob {
+	uint64_t handle;
+	char *room_id;          /* NULL: the widget customer's open room, if any */
+	char *customer_id;      /* widget */
+	bool widget;
+	int64_t after;
+	lc_rc rc;
+	json_object *room, *items;
+	char *end_text;         /* agent: the text of "ended" when the room is closed */
+} cjob_t;
+
+static void cjob_free(cjob_t *j)
+{
+	free(j->room_id);
+	free(j->customer_id);
+	json_object_put(j->room);
+	json_object_put(j->items);
+	free(j->end_text);
+	free(j);
+}
+
+/* The text an agent gets with "ended" (as the live paths send it: grace.c, agent_room.c,
+ * gateway.c). */
+static char *end_text(wsd_t *w, json_object *room)
+{
+	const char *reason = lc_json_get_str(room, "close_reason", "");
+	const char *cust = lc_json_get_str(room, "customer_name", "");
+	if (strcmp(reason, "customer_left") == 0)
+		return lc_asprintf("%s has left the chat.", cust);
+	if (strcmp(reason, "agent_ended") == 0) {
+		json_object *set = wsd_settings_get(w);
+		char *t = wsd_settings_render(set, "end_message_agent",
+					      lc_json_get_str(room, "agent_name", ""), cust);
+		json_object_put(set);
+		return t;
+	}
+	json_object *last = NULL;
+	lc_err_t err;
+	char *t = NULL;
+	if (lc_store_message_list_before(w->store, lc_json_get_str(room, "id", ""), 0, 1, &last,
+					 &err) == LC_OK && json_object_array_length(last) == 1) {
+		json_object *m = json_object_array_get_idx(last, 0);
+		if (strcmp(lc_json_get_str(m, "sender", ""), "system") == 0)
+			t = lc_strdup(lc_json_get_str(m, "text", ""));
+	}
+	json_object_put(last);
+	return t ? t : lc_strdup("");
+}
+
+static void catchup_run(wsd_t *w, void *arg)
+{
+	cjob_t *j = arg;
+	lc_err_t err;
+	lc_err_clear(&err);
+	if (j->room_id == NULL) {
+		j->rc = lc_store_room_find_open(w->store, "widget", j->customer_id, &j->room, &err);
+		if (j->rc == LC_OK)
+			j->room_id = lc_strdup(lc_json_get_str(j->room, "id", ""));
+	} else {
+		j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &err);
+	}
+	if (j->rc == LC_OK)
+		j->rc = wsd_gateway_messages_after(w, j->room_id, j->after, &j->items, &err);
+	if (j->rc == LC_OK && !j->widget &&
+	    strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0)
+		j->end_text = end_text(w, j->room);
+	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
+		LC_WARN("catch-up of room %s: %s", j->room_id ? j->room_id : j->customer_id,
+			err.reason);
+}
+
+/* The widget frame of a stored message (docs/websocket.md, /ws/widget), or NULL for the
+ * customer's own messages (the widget has them). */
+static json_object *widget_frame(json_object *m, json_object *room)
+{
+	const char *sender = lc_json_get_str(m, "sender", "");
+	const char *id = lc_json_get_str(m, "id", "");
+	const char *rid = lc_json_get_str(room, "id", "");
+	if (strcmp(sender, "customer") == 0)
+		return NULL;
+	const char *suffix = strncmp(id, rid, strlen(rid)) == 0 ? id + strlen(rid) : "";
+	const char *type = NULL;
+	if (strcmp(sender, "system") == 0) {
+		if (strcmp(suffix, "-waiting") == 0)
+			type = "waiting";
+		else if (strcmp(suffix, "-join") == 0)
+			type = "joined";
+		else if (strcmp(suffix, "-end") == 0 || strcmp(suffix, "-noagent") == 0 ||
+			 strcmp(suffix, "-disconnected") == 0)
+			type = "ended";
+	}
+	json_object *f = wsd_room_frame(type ? type : "message");
+	json_object_object_add(f, "room_id", json_object_new_string(rid));
+	if (type == NULL) {
+		json_object_object_add(f, "message", json_object_get(m));
+		return f;
+	}
+	wsd_copy_key(f, m, "seq");
+	if (strcmp(type, "joined") == 0)
+		wsd_copy_key(f, room, "agent_name");
+	if (strcmp(type, "ended") == 0)
+		json_object_object_add(f, "reason", json_object_new_string(
+			lc_json_get_str(room, "close_reason", "")));
+	wsd_copy_key(f, m, "text");
+	return f;
+}
+
+/* The frames the connection gets for the messages read (seq order). */
+static json_object *frames_of(cjob_t *j)
+{
+	json_object *frames = json_object_new_array();
+	for (size_t i = 0; j->items && i < json_object_array_length(j->items); i++) {
+		json_object *m = json_object_array_get_idx(j->items, i), *f;
+		if (j->widget) {
+			f = widget_frame(m, j->room);
+		} else {
+			f = wsd_room_frame("message");
+			json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+			json_object_object_add(f, "message", json_object_get(m));
+		}
+		if (f != NULL)
+			json_object_array_add(frames, f);
+	}
+	return frames;
+}
+
+/* The "ended" frame of a room found closed that the stored messages do not carry: an agent's
+ * (reason and text as the live paths send them), a widget's customer_left (no stored text). */
+static json_object *end_frame(cjob_t *j)
+{
+	const char *reason = lc_json_get_str(j->room, "close_reason", "");
+	if (strcmp(lc_json_get_str(j->room, "status", ""), "closed") != 0 ||
+	    (j->widget && strcmp(reason, "customer_left") != 0))
+		return NULL;
+	json_object *f = wsd_room_frame("ended");
+	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(f, "reason", json_object_new_string(reason));
+	json_object_object_add(f, "text", json_object_new_string(j->end_text ? j->end_text : ""));
+	return f;
+}
+
+/* Send what was read and what waited, then the ending if the room closed meanwhile. */
+static void finish(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r, cjob_t *j)
+{
+	json_object *frames = j->rc == LC_OK ? frames_of(j) : NULL;
+	wsd_croom_catchup(c, r, frames);
+	json_object_put(frames);
+	if (r->state != WSD_CR_LIVE)
+		return;   /* an accept or resume is under way: its answer tells the ending */
+	bool closed = j->rc == LC_OK &&
+		      strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0;
+	json_object *end = r->end ? json_object_get(r->end) : j->rc == LC_OK ? end_frame(j) : NULL;
+	if (end != NULL) {
+		if (c->kind == WSD_WIDGET)
+			wsd_croom_deliver(c, r, end);   /* not twice: its seq may have come already */
+		else
+			wsd_conn_send(c, end);
+		json_object_put(end);
+	}
+	if (end == NULL && !closed)
+		return;
+	char *rid = lc_strdup(r->room_id);
+	if (r->watch)
+		wsd_room_unwatch(w, c, rid);
+	else
+		wsd_croom_remove(c, rid);
+	free(rid);
+}
+
+static void catchup_done(wsd_t *w, void *arg)
+{
+	cjob_t *j = arg;
+	if (!w->stop)
+		w->rooms->catchup_jobs--;
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	if (c == NULL || c->state != WSD_CS_READY)
+		goto out;
+	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
+		w->rooms->catchup_at = wsd_now_ms() + CATCHUP_RETRY_MS;   /* read again soon */
+	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
+	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
+		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);
+	if (r != NULL)
+		finish(w, c, r, j);   /* on failure: what waited goes out now, the rest later */
+out:
+	cjob_free(j);
+}
+
+static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
+{
+	cjob_t *j = lc_calloc(1, sizeof *j);
+	j->handle = c->handle;
+	j->widget = c->kind == WSD_WIDGET;
+	j->rc = LC_ERR_UNAVAILABLE;
+	if (r != NULL) {
+		j->room_id = lc_strdup(r->room_id);
+		j->after = wsd_croom_floor(r);
+	} else {
+		j->customer_id = lc_strdup(c->customer_id);
+		j->after = 0;   /* a new room: the widget has none of it */
+	}
+	w->rooms->catchup_jobs++;
+	/* On the worker of the room's customer, after the room's jobs already queued. */
+	const char *channel = j->widget ? "widget" : r->channel;
+	const char *cust = j->widget ? c->customer_id : r->customer_id;
+	if (channel && cust)
+		wsd_gateway_submit(w, channel, cust, catchup_run, catchup_done, j);
+	else
+		wsd_workers_submit(w->workers, j->room_id, catchup_run, catchup_done, j);
+}
+
+static void catchup_conn(wsd_conn_t *c, void *ctx)
+{
+	if (c->state != WSD_CS_READY)
+		return;   /* its hello / welcome is still to come, read after the bindings */
+	for (size_t i = 0; i < c->nrooms; i++) {
+		/* Live messages wait until the read is sent, so they go out in seq order. */
+		if (c->rooms[i].state == WSD_CR_LIVE)
+			c->rooms[i].state = WSD_CR_CATCHUP;
+		submit(c->w, c, &c->rooms[i]);
+	}
+	if (c->kind == WSD_WIDGET && c->nrooms == 0)
+		submit(c->w, c, NULL);   /* a room opened while the node heard nothing */
+}
+
+void wsd_room_catchup(wsd_t *w)
+{
+	w->rooms->catchup_at = 0;
+	LC_INFO("node %s: catching up the rooms of %zu connections", w->node_id, w->nconns);
+	wsd_listener_each(w, catchup_conn, NULL);
+}
