@@ -408,6 +408,25 @@ lc_rc lc_store_count(lc_store_t *s, const char *coll, const bson_t *filter, int6
 	return rc;
 }
 
+lc_rc lc_store_find_page(lc_store_t *s, const char *coll, const bson_t *filter,
+			 const bson_t *sort, int64_t skip, int64_t limit, const char *const *omit,
+			 json_object **items, int64_t *total, lc_err_t *err)
+{
+	bson_t opts = BSON_INITIALIZER;
+
+	lc_store_page_opts(&opts, sort, skip, limit);
+	lc_rc rc = lc_store_find_many(s, coll, filter, &opts, omit, items, err);
+	if (rc == LC_OK && total != NULL) {
+		rc = lc_store_count(s, coll, filter, total, err);
+		if (rc != LC_OK) {
+			json_object_put(*items);
+			*items = NULL;
+		}
+	}
+	bson_destroy(&opts);
+	return rc;
+}
+
 lc_rc lc_store_insert(lc_store_t *s, const char *coll, const bson_t *doc, const char *conflict,
 		      const char *conflict_field, lc_err_t *err)
 {

@@ -52,7 +52,7 @@ lc_rc lc_store_canned_list(lc_store_t *s, const char *owner_id, const char *pref
 			   int64_t skip, int64_t limit, json_object **items, int64_t *total,
 			   lc_err_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("shortcut", BCON_INT32(1));
 
 	if (owner_id != NULL)
@@ -72,17 +72,9 @@ lc_rc lc_store_canned_list(lc_store_t *s, const char *owner_id, const char *pref
 			    "]");
 		free(esc);
 	}
-	lc_store_page_opts(&opts, sort, skip, limit);
-	lc_rc rc = lc_store_find_many(s, LC_COLL_CANNED, &filter, &opts, NULL, items, err);
-	if (rc == LC_OK && total != NULL) {
-		rc = lc_store_count(s, LC_COLL_CANNED, &filter, total, err);
-		if (rc != LC_OK) {
-			json_object_put(*items);
-			*items = NULL;
-		}
-	}
+	lc_rc rc = lc_store_find_page(s, LC_COLL_CANNED, &filter, sort, skip, limit, NULL, items, total,
+				      err);
 	bson_destroy(sort);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }

@@ -78,5 +78,10 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 			   const char *conflict_field, lc_err_t *err);
 /* opts for find: {sort: sort (may be NULL), skip, limit} (skip < 0 -> 0, limit <= 0 -> none). */
 void lc_store_page_opts(bson_t *opts, const bson_t *sort, int64_t skip, int64_t limit);
+/* One page of a list: the matches of filter sorted by sort within skip/limit as *items, and
+ * (total may be NULL) the count of all matches as *total. On failure *items is NULL. */
+lc_rc lc_store_find_page(lc_store_t *s, const char *coll, const bson_t *filter,
+			 const bson_t *sort, int64_t skip, int64_t limit, const char *const *omit,
+			 json_object **items, int64_t *total, lc_err_t *err);
 
 #endif

@@ -163,22 +163,14 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
 			 json_object **items, int64_t *total, lc_err_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("created_at", BCON_INT32(-1), "_id", BCON_INT32(-1));
 
 	if (status != NULL)
 		BSON_APPEND_UTF8(&filter, "status", status);
-	lc_store_page_opts(&opts, sort, skip, limit);
-	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, &filter, &opts, omit_internal, items, err);
-	if (rc == LC_OK && total != NULL) {
-		rc = lc_store_count(s, LC_COLL_ROOMS, &filter, total, err);
-		if (rc != LC_OK) {
-			json_object_put(*items);
-			*items = NULL;
-		}
-	}
+	lc_rc rc = lc_store_find_page(s, LC_COLL_ROOMS, &filter, sort, skip, limit, omit_internal, items, total,
+				      err);
 	bson_destroy(sort);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }

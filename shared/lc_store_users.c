@@ -62,24 +62,16 @@ lc_rc lc_store_user_get_by_username(lc_store_t *s, const char *username, json_ob
 lc_rc lc_store_user_list(lc_store_t *s, const char *group, int active, int64_t skip, int64_t limit,
 			 json_object **items, int64_t *total, lc_err_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("username", BCON_INT32(1));
 
 	if (group != NULL)
 		BSON_APPEND_UTF8(&filter, "group", group);
 	if (active >= 0)
 		BSON_APPEND_BOOL(&filter, "active", active != 0);
-	lc_store_page_opts(&opts, sort, skip, limit);
-	lc_rc rc = lc_store_find_many(s, LC_COLL_USERS, &filter, &opts, omit_secret, items, err);
-	if (rc == LC_OK && total != NULL) {
-		rc = lc_store_count(s, LC_COLL_USERS, &filter, total, err);
-		if (rc != LC_OK) {
-			json_object_put(*items);
-			*items = NULL;
-		}
-	}
+	lc_rc rc = lc_store_find_page(s, LC_COLL_USERS, &filter, sort, skip, limit, omit_secret, items, total,
+				      err);
 	bson_destroy(sort);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "lc_config.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "cunit_run.h"
 
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
@@ -255,16 +256,8 @@ int main(void)
 	}
 	snprintf(prefix, sizeof prefix, "lc-test-revoke-%ld", (long)getpid());
 	snprintf(exchange, sizeof exchange, "%s.nodes", prefix);
+	const lc_cunit_init_fn inits[] = { init_probe_tests, init_revoke_tests };
+
 	lc_log_init("test_fcgi_revoke", "stderr", LC_LOG_ERROR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (init_probe_tests() != 0 || init_revoke_tests() != 0) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return lc_cunit_run("test_fcgi_revoke", inits, 2);
 }

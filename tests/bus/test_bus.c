@@ -4,6 +4,7 @@
 #include "config.h"
 #include "lc_bus.h"
 #include "lc_log.h"
+#include "cunit_run.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -830,27 +831,8 @@ int init_bus_tests(void)
 
 int main(void)
 {
-	unsigned failed, suites_failed, ran;
+	const lc_cunit_init_fn inits[] = { init_bus_tests };
 
 	lc_log_init("test_bus", "stderr", LC_LOG_ERROR);
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		fprintf(stderr, "test_bus: cannot initialise CUnit: %s\n", CU_get_error_msg());
-		return 2;
-	}
-	if (init_bus_tests() != 0 || CU_get_error() != CUE_SUCCESS) {
-		fprintf(stderr, "test_bus: cannot register tests: %s\n", CU_get_error_msg());
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	suites_failed = CU_get_number_of_suites_failed();
-	ran = CU_get_number_of_tests_run();
-	CU_cleanup_registry();
-	if (ran == 0) {
-		fprintf(stderr, "test_bus: no test ran\n");
-		return 1;
-	}
-	return failed == 0 && suites_failed == 0 ? 0 : 1;
+	return lc_cunit_run("test_bus", inits, 1);
 }

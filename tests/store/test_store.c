@@ -4,6 +4,7 @@
 #include "config.h"
 #include "store_tests.h"
 #include "lc_alloc.h"
+#include "cunit_run.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,30 +66,10 @@ int main(void)
 		return 1;
 	}
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		fprintf(stderr, "test_store: cannot initialise CUnit: %s\n", CU_get_error_msg());
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof inits / sizeof inits[0]; i++) {
-		if (inits[i]() != 0 || CU_get_error() != CUE_SUCCESS) {
-			fprintf(stderr, "test_store: cannot register tests: %s\n", CU_get_error_msg());
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	unsigned suites_failed = CU_get_number_of_suites_failed();
-	unsigned ran = CU_get_number_of_tests_run();
-	CU_cleanup_registry();
+	int status = lc_cunit_run("test_store", inits, sizeof inits / sizeof inits[0]);
 
 	if (lc_store_drop_database(test_store, &err) != LC_OK)
 		fprintf(stderr, "test_store: could not drop %s: %s\n", db, err.reason);
 	lc_store_free(&test_store);
-	if (ran == 0) {
-		fprintf(stderr, "test_store: no test ran\n");
-		return 1;
-	}
-	return failed == 0 && suites_failed == 0 ? 0 : 1;
+	return status;
 }

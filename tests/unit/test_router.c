@@ -9,6 +9,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "cunit_run.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -699,16 +700,10 @@ int init_middleware_tests(void)
 
 int main(void)
 {
+	const lc_cunit_init_fn inits[] = {
+		init_router_tests, init_request_tests, init_middleware_tests,
+	};
+
 	lc_log_init("test_fcgi_unit", "stderr", LC_LOG_ERROR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (init_router_tests() != 0 || init_request_tests() != 0 || init_middleware_tests() != 0) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return lc_cunit_run("test_fcgi_unit", inits, sizeof inits / sizeof inits[0]);
 }

@@ -2,6 +2,7 @@
  * runner, prints CUnit's summary and exits non-zero when any test failed. */
 #include "config.h"
 #include "unit_tests.h"
+#include "cunit_run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,31 +25,10 @@ bool unit_has_failure(json_object *failures, const char *field, const char *reas
 
 int main(void)
 {
-	int (*const inits[])(void) = {
+	const lc_cunit_init_fn inits[] = {
 		init_auth_tests, init_validate_tests, init_config_tests,
 		init_json_tests, init_settings_tests, init_perm_tests,
 	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		fprintf(stderr, "test_unit: cannot initialise CUnit: %s\n", CU_get_error_msg());
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof inits / sizeof inits[0]; i++) {
-		if (inits[i]() != 0 || CU_get_error() != CUE_SUCCESS) {
-			fprintf(stderr, "test_unit: cannot register tests: %s\n", CU_get_error_msg());
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	unsigned suites_failed = CU_get_number_of_suites_failed();
-	unsigned ran = CU_get_number_of_tests_run();
-	CU_cleanup_registry();
-	if (ran == 0) {
-		fprintf(stderr, "test_unit: no test ran\n");
-		return 1;
-	}
-	return failed == 0 && suites_failed == 0 ? 0 : 1;
+	return lc_cunit_run("test_unit", inits, sizeof inits / sizeof inits[0]);
 }
