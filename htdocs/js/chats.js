@@ -25,6 +25,11 @@ function clientId() {
 
 const TYPING_IDLE_MS = 3000;
 
+/** Delay before the attempt-th re-send of a frame the server answered `unavailable`: 1 s doubling to 15 s. */
+function retryDelay(attempt) {
+  return Math.min(15000, 1000 * 2 ** attempt);
+}
+
 /** One chat the agent holds (or held: ended chats stay until the agent closes them). */
 class Room {
   constructor(desk, room) {
@@ -33,7 +38,7 @@ class Room {
     this.info = room;
     this.ended = false;
     this.byId = new Map();      // message id, and "room_id:seq" -> message
-    this.outbox = new Map();    // client id -> {frame, node}: sent, not acknowledged yet
+    this.outbox = new Map();    // client id -> {frame, node, attempt, timer}: sent, not acknowledged yet
     this.list = [];             // messages in display order
     this.lastSeq = 0;           // highest seq of *this* room's messages we hold
     this.hasEarlier = false;
@@ -189,7 +194,7 @@ class Room {
       el('span', { class: 'text' }, text));
     this.messagesEl.appendChild(node);
     this.messagesEl.scrollTop = this.messagesEl.scrollHeight;
-    this.outbox.set(frame.id, { frame, node });
+    this.outbox.set(frame.id, { frame, node, attempt: 0, timer: null });
     this.desk.socket.send(frame);
     this.compose.value = '';
     this.myTypingSent = 0;
@@ -199,21 +204,49 @@ class Room {
   acked(id, message) {
     const pending = this.outbox.get(id);
     if (pending) {
+      clearTimeout(pending.timer);
       pending.node.remove();
       this.outbox.delete(id);
     }
     if (message) this.addMessages([{ room_id: this.id, ...message }]);
   }
 
+  /**
+   * The server could not store message `id` (MongoDB down, docs/websocket.md "When a server is
+   * down"): it stays in the chat marked as not sent and is re-sent with the same id, 1 s doubling
+   * to 15 s, until the ack comes (the server stores it once whatever happened before). Returns
+   * false when the message is not one of ours waiting for its ack.
+   */
+  retryLater(id) {
+    const pending = this.outbox.get(id);
+    if (!pending || this.ended) return false;
+    pending.node.classList.add('retrying');
+    pending.node.dataset.state = 'retrying';
+    pending.node.querySelector('.meta').textContent = 'not sent yet — retrying';
+    clearTimeout(pending.timer);
+    const delay = retryDelay(pending.attempt);
+    pending.attempt += 1;
+    // Not connected at that moment: the resync after the reconnect sends it (flushOutbox).
+    pending.timer = setTimeout(() => {
+      pending.timer = null;
+      if (this.outbox.get(id) === pending) this.desk.socket.send(pending.frame);
+    }, delay);
+    return true;
+  }
+
   flushOutbox() {
     if (this.ended) return;
-    for (const { frame } of this.outbox.values()) this.desk.socket.send(frame);
+    for (const pending of this.outbox.values()) {
+      clearTimeout(pending.timer);
+      pending.timer = null;
+      this.desk.socket.send(pending.frame);
+    }
   }
 
   end() {
     if (this.ended) return;
     if (!confirm(`End the chat with ${this.customer}?`)) return;
-    if (!this.desk.socket.send({ type: 'end', room_id: this.id })) toast('Not connected: try again when the connection is back.', 'error');
+    this.desk.request({ type: 'end', room_id: this.id });
   }
 
   markEnded() {
@@ -226,7 +259,12 @@ class Room {
     this.endedNote.hidden = false;
     this.setTyping(false);
     this.pane.dataset.ended = 'true';
-    for (const { node } of this.outbox.values()) node.querySelector('.meta').textContent = 'not sent: the chat has ended';
+    for (const { node, timer } of this.outbox.values()) {
+      clearTimeout(timer);
+      node.classList.remove('retrying');
+      node.dataset.state = 'failed';
+      node.querySelector('.meta').textContent = 'not sent: the chat has ended';
+    }
     this.outbox.clear();
   }
 }
@@ -311,7 +349,7 @@ export class ChatDesk {
 
   request(frame) {
     const ref = `r${++this.refSeq}`;
-    this.pending.set(ref, frame);
+    this.pending.set(ref, { ...frame, attempt: 0 });
     if (!this.socket.send({ ...frame, ref })) {
       this.pending.delete(ref);
       toast('Not connected: try again when the connection is back.', 'error');
@@ -328,7 +366,10 @@ export class ChatDesk {
     switch (f.type) {
       case 'hello': this.onHello(f); break;
       case 'request_offered': this.addRequest(f.room || {}); break;
-      case 'request_withdrawn': this.removeRequest(f.room_id, f.reason); break;
+      case 'request_withdrawn':
+        if (f.ref) this.pending.delete(f.ref);
+        this.removeRequest(f.room_id, f.reason);
+        break;
       case 'accepted': this.onAccepted(f); break;
       case 'already_taken': this.onAlreadyTaken(f); break;
       case 'ack': this.onAck(f); break;
@@ -369,12 +410,17 @@ export class ChatDesk {
         room.markEnded();
       }
     }
-    if (resume.length) this.socket.send({ type: 'resume', rooms: resume, ref: 'resume' });
+    clearTimeout(this.resumeTimer);
+    this.resumeAttempt = 0;
+    this.resumeFrame = resume.length ? { type: 'resume', rooms: resume, ref: 'resume' } : null;
+    if (this.resumeFrame) this.socket.send(this.resumeFrame);
     else this.flushOutboxes();
     if (this.onConnState) this.onConnState('open');
   }
 
   onResumed(f) {
+    clearTimeout(this.resumeTimer);
+    this.resumeFrame = null;
     const room = this.rooms.get(f.room_id);
     if (!room) return;
     room.addMessages(f.messages || []);
@@ -467,10 +513,7 @@ export class ChatDesk {
   }
 
   decline(id) {
-    if (!this.socket.send({ type: 'decline', room_id: id })) {
-      toast('Not connected: try again when the connection is back.', 'error');
-      return;
-    }
+    if (!this.request({ type: 'decline', room_id: id })) return;
     this.declined.add(id);
     this.removeRequest(id);
   }
@@ -511,6 +554,7 @@ export class ChatDesk {
   }
 
   onHistory(f) {
+    if (f.ref) this.pending.delete(f.ref);
     const room = this.rooms.get(f.room_id);
     if (!room) return;
     room.addMessages(f.messages || []);
@@ -531,6 +575,7 @@ export class ChatDesk {
   }
 
   onEnded(f) {
+    if (f.ref) this.pending.delete(f.ref);
     this.removeRequest(f.room_id);
     const room = this.rooms.get(f.room_id);
     if (!room) return;
@@ -538,7 +583,36 @@ export class ChatDesk {
     room.markEnded();
   }
 
+  /**
+   * `unavailable` (MongoDB down): nothing was done, so the same frame is sent again, 1 s doubling
+   * to 15 s, until another answer comes (docs/websocket.md, "When a server is down"). Returns true
+   * when f was such an error about a frame this desk re-sends.
+   */
+  retryUnavailable(f) {
+    if (f.code !== 'unavailable') return false;
+    if (f.id && f.room_id) return !!this.rooms.get(f.room_id)?.retryLater(f.id);
+    if (f.ref === 'resume' && this.resumeFrame) {
+      const frame = this.resumeFrame;
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = setTimeout(() => {
+        if (this.resumeFrame === frame) this.socket.send(frame);
+      }, retryDelay(this.resumeAttempt++));
+      return true;
+    }
+    const pending = f.ref ? this.pending.get(f.ref) : null;
+    if (!pending) return false;
+    const { attempt, ...frame } = pending;
+    pending.attempt = attempt + 1;
+    // A lost connection drops the frame (the reconnect's hello resynchronises); a user action
+    // that is still wanted is then done again by the user.
+    setTimeout(() => {
+      if (this.pending.get(f.ref) === pending && !this.socket.send({ ...frame, ref: f.ref })) this.pending.delete(f.ref);
+    }, retryDelay(attempt));
+    return true;
+  }
+
   onError(f) {
+    if (this.retryUnavailable(f)) return;
     const pending = f.ref ? this.pending.get(f.ref) : null;
     if (f.ref) this.pending.delete(f.ref);
     if (f.code === 'unauthorized') {

@@ -137,6 +137,10 @@
       this.roomId = null;
       this.phase = 'intro';         // intro | connecting | waiting | joined | ended
       this.outbox = new Map();      // client id -> frame, until acknowledged
+      // request / leave frames sent and not acknowledged yet: re-sent after a reconnect until their
+      // ack (or the welcome shows they were done), as docs/websocket.md "When a server is down" asks.
+      this.pendingRequest = null;
+      this.pendingLeave = null;
       this.firstMessage = null;     // held until the room exists (see request())
       this.clientSeq = 0;
       this.welcomed = false;
@@ -345,7 +349,11 @@
       else if (this.phase === 'waiting' || this.phase === 'joined') this.ended();
       else if (this.phase === 'connecting') this.setPhase(this.list.childElementCount ? 'ended' : 'intro');
       else this.setStatus('');
-      for (const frame of this.outbox.values()) this.send(frame);
+      if (room) this.pendingRequest = null;
+      else this.pendingLeave = null;
+      if (this.pendingRequest) this.send(this.pendingRequest);
+      if (this.pendingLeave) this.send(this.pendingLeave);
+      for (const frame of this.outbox.values()) this.send(this.wire(frame));
       if (this.onWelcomed) {
         const cb = this.onWelcomed;
         this.onWelcomed = null;
@@ -354,6 +362,8 @@
     }
 
     onAck(f) {
+      if (f.ref === 'request') this.pendingRequest = null;
+      if (f.ref === 'leave') this.pendingLeave = null;
       if (f.id && this.outbox.has(f.id)) {
         this.outbox.delete(f.id);
         const node = this.list.querySelector(`[data-client-id="${f.id}"]`);
@@ -366,6 +376,15 @@
         // A secret the server does not accept: start over as a new customer.
         this.state = save({ secret: null, customer_id: null });
         if (this.ws) this.ws.close();
+        return;
+      }
+      if (f.code === 'unavailable' && f.id && this.outbox.has(f.id)) {
+        // Not taken this time: the same frame (same id, stored once) again, 1 s doubling to 15 s.
+        const frame = this.outbox.get(f.id);
+        frame.attempt = (frame.attempt || 0) + 1;
+        setTimeout(() => {
+          if (this.outbox.get(f.id) === frame) this.send(this.wire(frame));
+        }, Math.min(15000, 1000 * Math.pow(2, frame.attempt - 1)));
         return;
       }
       this.setStatus(f.message || 'Something went wrong.', true);
@@ -382,6 +401,7 @@
       }
       this.introError.textContent = '';
       this.startBtn.disabled = true;
+      this.pendingLeave = null;
       save({ name });
       this.list.replaceChildren();
       this.seen.clear();
@@ -395,7 +415,8 @@
       // The first message waits for the room to exist ("waiting"), so it is stored in the room
       // the request opened (the two could otherwise be taken by different nodes in either order).
       if (first) this.firstMessage = first;
-      this.send({ type: 'request', name, ref: 'request' });
+      this.pendingRequest = { type: 'request', name, ref: 'request' };
+      this.send(this.pendingRequest);
       this.setPhase('waiting');
       clearTimeout(this.firstTimer);
       this.firstTimer = setTimeout(() => this.releaseFirstMessage(), 5000);
@@ -427,6 +448,11 @@
       this.send(frame);
     }
 
+    /** An outbox entry as sent (without the local retry counter). */
+    wire(frame) {
+      return { type: frame.type, id: frame.id, text: frame.text };
+    }
+
     typing(state) {
       const now = Date.now();
       if (state && now - (this.typingSent || 0) < 3000) return;
@@ -443,7 +469,8 @@
 
     leave() {
       if (!confirm('Leave this chat?')) return;
-      this.send({ type: 'leave', ref: 'leave' });
+      this.pendingLeave = { type: 'leave', ref: 'leave' };
+      this.send(this.pendingLeave);
       this.ended();
     }
 

@@ -24,16 +24,17 @@ function need(file, hint) {
 
 /**
  * Starts the whole stack with `wsd` websocket daemons in a fresh directory and database
- * (tests/stack.sh start DIR --wsd N). Returns {base, admin:{username,password}, dir, env, stop()}.
+ * (tests/stack.sh start DIR --wsd N); `env` adds to the environment stack.sh gets (e.g. another
+ * LIVECHAT_MONGO_URI). Returns {base, admin:{username,password}, dir, env, stop()}.
  */
-export async function startStack({ wsd = 2, name = 'browser' } = {}) {
+export async function startStack({ wsd = 2, name = 'browser', env: extraEnv = {} } = {}) {
   const script = path.join(SRC, 'tests', 'stack.sh');
   need(script, 'tests/stack.sh (written with the REST API) starts the servers');
   let dir;
   for (let attempt = 1; ; attempt += 1) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `lc-${name}-`));
     try {
-      await run('bash', [script, 'start', dir, '--wsd', String(wsd)], 120000);
+      await run('bash', [script, 'start', dir, '--wsd', String(wsd)], 120000, extraEnv);
       break;
     } catch (e) {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -63,16 +64,16 @@ export async function startStack({ wsd = 2, name = 'browser' } = {}) {
       }).join('\n');
     },
     async stop() {
-      await run('bash', [script, 'stop', dir], 60000).catch((e) => console.error(String(e)));
+      await run('bash', [script, 'stop', dir], 60000, extraEnv).catch((e) => console.error(String(e)));
       if (process.env.LC_KEEP_STACK !== '1') fs.rmSync(dir, { recursive: true, force: true });
       else console.log(`stack kept in ${dir}`);
     },
   };
 }
 
-function run(cmd, args, timeoutMs) {
+function run(cmd, args, timeoutMs, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
