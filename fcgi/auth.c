@@ -36,12 +36,20 @@ static void verify_dummy(fcgi_ctx_t *ctx, const char *password)
 	(void)lc_auth_verify_password(password, dummy);
 }
 
-static lc_rc record_failure(fcgi_ctx_t *ctx, const char *username, lc_err_t *err)
+static lc_rc bad_login(lc_err_t *err)
 {
-	lc_rc rc = lc_store_login_failure_add(ctx->store, username, lc_store_now_ms(), err);
-	if (rc != LC_OK)
-		return rc;
 	return lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid username or password");
+}
+
+static lc_rc throttled(fcgi_ctx_t *ctx, int64_t failures, int64_t window_s, lc_err_t *err)
+{
+	char secs[24];
+	snprintf(secs, sizeof secs, "%lld", (long long)window_s);
+	fcgi_response_header(ctx->resp, "Retry-After", secs);
+	LC_WARN("%s: login throttled for a username after %lld failures",
+		fcgi_request_id(ctx->req), (long long)failures);
+	return lc_err_set(err, LC_ERR_RATE_LIMITED,
+			  "too many failed logins for this user; try again later");
 }
 
 static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -58,35 +66,42 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
 	lc_rc rc;
 
-	rc = lc_store_login_failure_count(ctx->store, username, now - window_s * 1000, &failures, err);
+	int64_t since = now - window_s * 1000;
+	rc = lc_store_login_failure_count(ctx->store, username, since, &failures, err);
 	if (rc != LC_OK)
 		goto fail;
+	/* Already throttled: refused without a record, so the window is not pushed further. */
 	if (failures >= max_failures) {
-		char secs[24];
-		snprintf(secs, sizeof secs, "%lld", (long long)window_s);
-		fcgi_response_header(ctx->resp, "Retry-After", secs);
-		LC_WARN("%s: login throttled for a username after %lld failures",
-			fcgi_request_id(ctx->req), (long long)failures);
-		rc = lc_err_set(err, LC_ERR_RATE_LIMITED,
-				"too many failed logins for this user; try again later");
+		rc = throttled(ctx, failures, window_s, err);
+		goto fail;
+	}
+	/* Record the attempt as a failure BEFORE the slow password check and count again with it:
+	 * attempts running at the same time (other FastCGI processes) each see the records of
+	 * those that came before, so at most max_failures of them get to check a password. A
+	 * successful login clears the records, its own included. */
+	if ((rc = lc_store_login_failure_add(ctx->store, username, now, err)) != LC_OK)
+		goto fail;
+	if ((rc = lc_store_login_failure_count(ctx->store, username, since, &failures, err)) != LC_OK)
+		goto fail;
+	if (failures > max_failures) {
+		rc = throttled(ctx, failures, window_s, err);
 		goto fail;
 	}
 	rc = lc_store_user_get_by_username(ctx->store, username, &user, err);
 	if (rc == LC_ERR_NOT_FOUND) {
 		verify_dummy(ctx, password);
-		rc = record_failure(ctx, username, err);
+		rc = bad_login(err);
 		goto fail;
 	}
 	if (rc != LC_OK)
 		goto fail;
 	if (!lc_auth_verify_password(password, lc_json_get_str(user, "password_hash", "")) ||
 	    !lc_json_get_bool(user, "active", false)) {
-		rc = record_failure(ctx, username, err);
+		rc = bad_login(err);
 		goto fail;
 	}
 	fcgi_user_public(user);
-	/* Most logins follow no failure: spare them a write. */
-	if (failures > 0 && (rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
+	if ((rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
 		goto fail;
 	/* Everything that can fail before the session exists, so a failed login leaves none. */
 	if ((rc = fcgi_user_permissions(ctx->store, user, &perms, err)) != LC_OK)

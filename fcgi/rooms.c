@@ -1,9 +1,11 @@
 /* fcgi rooms: the chat rooms and their messages, read-only (live changes happen in wsd).
- * Listing rooms is monitoring (chats.monitor); reading a room's messages is history
- * (chats.history, or chats.monitor). */
+ * Listing rooms is monitoring (chats.monitor: every room); reading one room and its messages
+ * needs chats.monitor, or chats.history for a room the caller took (or is offered). */
 #include "config.h"
 #include "middleware.h"
 #include "lc_json.h"
+
+#include <string.h>
 
 /* Fields the store keeps for its own bookkeeping, not part of the room resource. */
 static void room_public(json_object *room)
@@ -14,10 +16,48 @@ static void room_public(json_object *room)
 	}
 }
 
+static bool declined_by(json_object *room, const char *user_id)
+{
+	json_object *list = NULL;
+	if (!json_object_object_get_ex(room, "declined_by", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(list, i));
+		if (id != NULL && strcmp(id, user_id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* An agent who did not take a room may not read it (issue 4, section 8); a supervisor with
+ * chats.monitor watches every room. A waiting room is offered to everyone allowed to accept,
+ * so its messages (what the customer wrote while waiting) are theirs to read until they decline
+ * it or someone takes it: the dashboard shows the first one in the offer. */
+static bool room_visible(const fcgi_ctx_t *ctx, json_object *room)
+{
+	if (fcgi_ctx_can(ctx, "chats.monitor"))
+		return true;
+	const char *agent_id = lc_json_get_str(room, "agent_id", NULL);
+	if (agent_id != NULL && ctx->user_id != NULL && strcmp(agent_id, ctx->user_id) == 0)
+		return true;
+	return strcmp(lc_json_get_str(room, "status", ""), "waiting") == 0 &&
+	       fcgi_ctx_can(ctx, "chats.accept") && ctx->user_id != NULL &&
+	       !declined_by(room, ctx->user_id);
+}
+
+/* A room the caller may not read is answered like an absent one (404), as canned responses
+ * are: its id reveals nothing. */
 static lc_rc load_room(fcgi_ctx_t *ctx, json_object **room, lc_err_t *err)
 {
-	return fcgi_not_found(lc_store_room_get(ctx->store, fcgi_ctx_param(ctx, "id"), room, err),
-			      err, "room");
+	lc_rc rc = fcgi_not_found(lc_store_room_get(ctx->store, fcgi_ctx_param(ctx, "id"), room,
+						    err), err, "room");
+	if (rc == LC_OK && !room_visible(ctx, *room)) {
+		json_object_put(*room);
+		*room = NULL;
+		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "no such room");
+	}
+	return rc;
 }
 
 static lc_rc list_rooms(fcgi_ctx_t *ctx, lc_err_t *err)

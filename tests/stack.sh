@@ -21,7 +21,8 @@
 # LC_ADMIN_PASSWORD (default: random). Nothing else of the caller's LIVECHAT_* environment
 # reaches the servers: the config file is the one source.
 # stop stops everything start recorded in DIR/pids (and their children), by process id only,
-# then, with tests/api/teardown from the build tree, drops the database when the stack named it
+# then, with tests/api/teardown from the build tree (built by stop when a plain `make` left it
+# out; stop fails loudly when it cannot be built), drops the database when the stack named it
 # itself (lc_stack_<random>: neither --db nor --set mongo_db given) and deletes the RabbitMQ
 # exchanges and queue of the amqp_prefix when it named that itself, so test runs do not pile
 # up databases and exchanges; what the caller named (scripts/run-local's data) is kept.
@@ -86,10 +87,15 @@ teardown() {
   [ -f "$DIR/.teardown" ] || return 0
   local build name prefix
   { read -r build; read -r name; read -r prefix; } < "$DIR/.teardown"
-  if [ ! -x "$build/tests/api/teardown" ]; then
-    echo "stack.sh: $build/tests/api/teardown not built (make check builds it): database $name kept" >&2
+  # A plain `make` does not build check programs: build the helper now rather than leak the
+  # database and exchanges; if that fails, say so loudly and fail.
+  if [ ! -x "$build/tests/api/teardown" ] &&
+     ! make -s -C "$build/tests" api/teardown >"$DIR/teardown-build.log" 2>&1; then
+    cat "$DIR/teardown-build.log" >&2
+    echo "stack.sh: could not build $build/tests/api/teardown: database $name kept" >&2
     return 1
   fi
+  rm -f "$DIR/teardown-build.log"
   env $(env | sed -n 's/^\(LIVECHAT_[A-Z_]*\)=.*/-u \1/p') \
     "$build/tests/api/teardown" "$DIR/livechat.conf" "$name" ${prefix:+"$prefix"} || return 1
   rm -f "$DIR/.teardown"

@@ -130,6 +130,23 @@ describe('throttling', () => {
     assert.equal(again.status, 200);
   });
 
+  test(`of ${MAX_FAILURES * 8} bad logins at once for one username at most ${MAX_FAILURES} get 401, the rest 429`, async () => {
+    // The stack runs two FastCGI processes: attempts overlap, each in its ~password check.
+    // Known and unknown usernames are throttled alike.
+    for (const username of ['racer', 'no-such-racer']) {
+      if (username === 'racer') await createUser(stack.base, admin, { username, password: 'racer-password' });
+      const answers = await Promise.all(Array.from({ length: MAX_FAILURES * 8 }, (_, i) =>
+        api(stack.base, 'POST', '/api/auth/login', { body: { username, password: 'wrong-' + i } })));
+      const statuses = answers.map((r) => r.status);
+      const n401 = statuses.filter((s) => s === 401).length;
+      assert.equal(n401 + statuses.filter((s) => s === 429).length, statuses.length, statuses.join(','));
+      assert.ok(n401 >= 1 && n401 <= MAX_FAILURES, `${username}: ${n401} answers of 401: ${statuses.join(',')}`);
+    }
+    // Throttled: the right password is refused too.
+    assert.equal((await api(stack.base, 'POST', '/api/auth/login',
+      { body: { username: 'racer', password: 'racer-password' } })).status, 429);
+  });
+
   test('a successful login clears the failure count', async () => {
     await createUser(stack.base, admin, { username: 'forgetful', password: 'forgetful-pw' });
     for (let round = 0; round < 2; round++) {

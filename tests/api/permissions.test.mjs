@@ -52,13 +52,19 @@ const routes = [
   { method: 'GET', pattern: '/api/rooms', perm: 'chats.monitor', ok: 200 },
   { method: 'GET', pattern: '/api/rooms/{id}', perm: 'chats.monitor', ok: 200,
     prepare: async () => ({ path: `/api/rooms/${roomId}` }) },
+  // chats.history alone reads only a room the caller took (rooms.test.mjs: another's is 404).
   { method: 'GET', pattern: '/api/rooms/{id}', perm: 'chats.history', ok: 200,
-    prepare: async () => ({ path: `/api/rooms/${roomId}` }) },
+    prepare: async (u) => ({ path: `/api/rooms/${ownRoom(u)}` }) },
   { method: 'GET', pattern: '/api/rooms/{id}/messages', perm: 'chats.history', ok: 200,
-    prepare: async () => ({ path: `/api/rooms/${roomId}/messages` }) },
+    prepare: async (u) => ({ path: `/api/rooms/${ownRoom(u)}/messages` }) },
   { method: 'GET', pattern: '/api/rooms/{id}/messages', perm: 'chats.monitor', ok: 200,
     prepare: async () => ({ path: `/api/rooms/${roomId}/messages` }) },
 ];
+
+// A room u has taken (a fresh customer each time: a customer has one open room).
+function ownRoom(u) {
+  return seed(stack, 'room', uniq('perm-cust'), 2, `agent=${u.id}`).id;
+}
 
 async function ownCanned(u) {
   const r = await api(stack.base, 'POST', '/api/canned', { token: u.token, body: { shortcut: uniq('c'), title: 'T', text: 'X' } });

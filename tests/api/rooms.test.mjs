@@ -1,9 +1,10 @@
 // Rooms and their messages through a real lighttpd (rooms seeded through lc_store by
 // api/seed, as wsd would make them): list with status filter and paging, read, and
-// messages paged newest first.
+// messages paged newest first; who may read which room (an agent only the rooms they took, or
+// a waiting one they are offered; a supervisor every room).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, login, seed, startStack } from './helpers.mjs';
+import { api, login, seed, startStack, userWith } from './helpers.mjs';
 
 let stack, admin, open, closed;
 
@@ -61,4 +62,62 @@ test('messages come newest first in pages linked by next_before_seq', async () =
   assert.equal(all.body.next_before_seq, null);
   assert.equal(all.body.items[0].room_id, open.id);
   assert.ok(['customer', 'agent'].includes(all.body.items[0].sender));
+});
+
+test('an agent reads the rooms they took; another agent gets 404 for them; a supervisor reads both', async () => {
+  const agentGroup = ['canned.own', 'chats.accept', 'chats.history'];
+  const a = await userWith(stack.base, admin, agentGroup, 'agenta');
+  const b = await userWith(stack.base, admin, agentGroup, 'agentb');
+  const sup = await userWith(stack.base, admin, ['chats.monitor'], 'sup');
+  const roomA = seed(stack, 'room', 'cust-of-a', 3, `agent=${a.id}`);
+  const roomB = seed(stack, 'room', 'cust-of-b', 2, `agent=${b.id}`, 'close');
+  assert.equal(roomA.agent_id, a.id);
+  assert.equal(roomB.status, 'closed');
+  const get = (u, room, tail = '') => api(stack.base, 'GET', `/api/rooms/${room.id}${tail}`, { token: u.token });
+
+  // Each agent reads their own room and its messages (a closed one too: their history).
+  for (const [u, room, n] of [[a, roomA, 3], [b, roomB, 2]]) {
+    assert.equal((await get(u, room)).status, 200);
+    const m = await get(u, room, '/messages');
+    assert.equal(m.status, 200);
+    assert.equal(m.body.items.length, n);
+  }
+  // Neither reads the other's, and the answer is the one for an absent room.
+  for (const [u, room] of [[b, roomA], [a, roomB]]) {
+    for (const tail of ['', '/messages']) {
+      const r = await get(u, room, tail);
+      assert.equal(r.status, 404, `${u.username} ${tail}`);
+      assert.equal(r.body.error.code, 'not_found');
+      assert.equal(r.body.error.message, 'no such room');
+      assert.equal(JSON.stringify(r.body).includes('message 1'), false);
+    }
+  }
+  // Nor lists rooms: listing is monitoring.
+  assert.equal((await api(stack.base, 'GET', '/api/rooms', { token: a.token })).status, 403);
+  // A supervisor (chats.monitor) reads both rooms and their messages, and lists them.
+  for (const room of [roomA, roomB]) {
+    assert.equal((await get(sup, room)).status, 200);
+    assert.equal((await get(sup, room, '/messages')).status, 200);
+  }
+  const list = await api(stack.base, 'GET', '/api/rooms', { token: sup.token });
+  assert.equal(list.status, 200);
+  assert.ok(list.body.items.some((x) => x.id === roomA.id));
+  assert.ok(list.body.items.some((x) => x.id === roomB.id));
+});
+
+test('a waiting room is readable by those allowed to accept it, until someone takes it', async () => {
+  const acceptor = await userWith(stack.base, admin, ['chats.accept', 'chats.history'], 'acc');
+  const historyOnly = await userWith(stack.base, admin, ['chats.history'], 'hist');
+  const waiting = seed(stack, 'room', 'cust-waiting', 1);
+  assert.equal(waiting.status, 'waiting');
+  const m = await api(stack.base, 'GET', `/api/rooms/${waiting.id}/messages`, { token: acceptor.token });
+  assert.equal(m.status, 200);
+  assert.equal(m.body.items[0].text, 'message 1');
+  assert.equal((await api(stack.base, 'GET', `/api/rooms/${waiting.id}/messages`, { token: historyOnly.token })).status, 404);
+  // Taken by someone else (seed claims the same customer's open room): no longer readable.
+  const other = await userWith(stack.base, admin, ['chats.accept', 'chats.history'], 'taker');
+  const taken = seed(stack, 'room', 'cust-waiting', 0, `agent=${other.id}`);
+  assert.equal(taken.id, waiting.id);
+  assert.equal((await api(stack.base, 'GET', `/api/rooms/${waiting.id}/messages`, { token: acceptor.token })).status, 404);
+  assert.equal((await api(stack.base, 'GET', `/api/rooms/${waiting.id}/messages`, { token: other.token })).status, 200);
 });

@@ -1,7 +1,8 @@
 /* seed: puts what the REST API only reads into a stack's database through the real lc_store:
  * rooms with messages (made by wsd in production), and sessions with a chosen expiry (so a test
  * can watch a token expire without waiting token_ttl).
- *   seed CONFIG room CUSTOMER_ID MESSAGES [close]    prints the room as JSON
+ *   seed CONFIG room CUSTOMER_ID MESSAGES [agent=USER_ID] [close]
+ *        prints the room as JSON; agent= has that user take it (waiting -> engaged) first
  *   seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS  stores SHA-256(TOKEN) as a session */
 #include "config.h"
 #include "lc_alloc.h"
@@ -39,7 +40,22 @@ static lc_rc seed_room(lc_store_t *store, int argc, char **argv, lc_err_t *err)
 		if (rc != LC_OK)
 			goto fail;
 	}
-	if (argc > 2 && strcmp(argv[2], "close") == 0) {
+	bool close = false;
+	for (int i = 2; i < argc; i++) {
+		if (strncmp(argv[i], "agent=", 6) == 0) {
+			json_object_put(room);
+			room = NULL;
+			rc = lc_store_room_claim(store, room_id, argv[i] + 6, "Seeded Agent", &room, err);
+			if (rc != LC_OK)
+				goto fail;
+		} else if (strcmp(argv[i], "close") == 0) {
+			close = true;
+		} else {
+			rc = lc_err_set(err, LC_ERR_INVALID, "unknown room option %s", argv[i]);
+			goto fail;
+		}
+	}
+	if (close) {
 		json_object_put(room);
 		room = NULL;
 		if ((rc = lc_store_room_close(store, room_id, "customer_left", &room, err)) != LC_OK)
@@ -70,7 +86,7 @@ int main(int argc, char **argv)
 	bool room = argc >= 5 && strcmp(argv[2], "room") == 0;
 	bool session = argc == 6 && strcmp(argv[2], "session") == 0;
 	if (!room && !session) {
-		fprintf(stderr, "usage: seed CONFIG room CUSTOMER_ID MESSAGES [close]\n"
+		fprintf(stderr, "usage: seed CONFIG room CUSTOMER_ID MESSAGES [agent=USER_ID] [close]\n"
 				"       seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS\n");
 		return 2;
 	}

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync,
+  writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,5 +92,38 @@ test('stop keeps a database the caller named; teardown refuses names the config 
     assert.equal(teardown('--exists', conf, db), 1);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// After a plain `make` (no check programs), stop builds tests/api/teardown itself with
+// `make -C BUILD/tests api/teardown` rather than leak the database. A build tree whose
+// tests/Makefile only knows that target (it copies the real helper) shows stop asks for it.
+test('stop builds the teardown helper a plain make left out, then drops the database', () => {
+  const real = process.env.LC_TOP_BUILDDIR;
+  const build = mkdtempSync(join(tmpdir(), 'lc-plain-build-'));
+  const dir = mkdtempSync(join(tmpdir(), 'lc-stack-plain-'));
+  try {
+    symlinkSync(join(real, 'fcgi'), join(build, 'fcgi'));
+    mkdirSync(join(build, 'tests', 'api'), { recursive: true });
+    writeFileSync(join(build, 'tests', 'Makefile'),
+      `api/teardown:\n\tcp '${join(real, 'tests', 'api', 'teardown')}' $@\n`);
+    const env = { ...process.env, LC_TOP_BUILDDIR: build };
+    const script = join(process.env.LC_TOP_SRCDIR, 'tests', 'stack.sh');
+    let r = spawnSync('bash', [script, 'start', dir], { encoding: 'utf8', env, timeout: 60000 });
+    assert.equal(r.status, 0, r.stderr);
+    const db = readFileSync(join(dir, 'env'), 'utf8').match(/^LIVECHAT_MONGO_DB=(.*)$/m)[1];
+    const conf = join(build, 'livechat.conf');
+    copyFileSync(join(dir, 'livechat.conf'), conf);
+    assert.equal(existsSync(join(build, 'tests', 'api', 'teardown')), false);
+    assert.equal(teardown('--exists', conf, db), 0, 'the stack made its database');
+    r = spawnSync('bash', [script, 'stop', dir], { encoding: 'utf8', env, timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(build, 'tests', 'api', 'teardown')), 'stop built the helper');
+    assert.equal(teardown('--exists', conf, db), 1, 'the database is gone after stop');
+  } finally {
+    spawnSync('bash', [join(process.env.LC_TOP_SRCDIR, 'tests', 'stack.sh'), 'stop', dir],
+      { env: { ...process.env, LC_TOP_BUILDDIR: build }, timeout: 30000 });
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(build, { recursive: true, force: true });
   }
 });
