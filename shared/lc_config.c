@@ -67,6 +67,10 @@ static const cfg_key_t config_keys[] = {
 	STR("wsd_node_id", "", false, "unique id of this wsd process; empty: hostname-pid"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
+	INT("wsd_ping_after", "30", 1, 3600,
+	    "seconds a websocket client may stay silent before livechat-wsd pings it"),
+	INT("wsd_idle_timeout", "75", 2, 86400,
+	    "seconds of silence after which livechat-wsd drops a websocket (above wsd_ping_after)"),
 };
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
 

@@ -40,4 +40,5 @@ void lc_config_dump_table(FILE *out);
  *  login_max_failures (int 1..100), login_window (int s, 10..86400),
  *  cookie_secure (str: auto|always|never), http_max_body (int 1024..16777216),
  *  wsd_listen (str), wsd_port (int 1..65535), wsd_node_id (str, may be empty),
- *  wsd_max_frame (int 256..1048576), wsd_workers (int 1..64) */
+ *  wsd_max_frame (int 256..1048576), wsd_workers (int 1..64),
+ *  wsd_ping_after (int s, 1..3600), wsd_idle_timeout (int s, 2..86400, > wsd_ping_after) */

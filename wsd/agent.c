@@ -20,7 +20,9 @@
 ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref)
 {
 	ajob_t *j = lc_calloc(1, sizeof *j);
+	j->w = c->w;
 	j->handle = c->handle;
+	wsd_room_jobs_add(c->w, c->handle, 1);
 	j->ref = ref ? json_object_get(ref) : NULL;
 	j->op = lc_strdup(op);
 	j->user_id = lc_strdup(c->user_id);
@@ -32,6 +34,8 @@ ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref)
 
 void wsd_ajob_free(ajob_t *j)
 {
+	if (!j->w->stop)   /* when stopping the rooms may be gone; nothing counts any more */
+		wsd_room_jobs_add(j->w, j->handle, -1);
 	json_object_put(j->ref);
 	free(j->op);
 	free(j->token);
@@ -59,6 +63,14 @@ void wsd_ajob_submit(wsd_t *w, ajob_t *j, wsd_fn run, wsd_fn done)
 	char *key = (j->channel && j->customer_id) ? wsd_gateway_key(j->channel, j->customer_id)
 						   : lc_strdup(j->room_id ? j->room_id : j->user_id);
 	wsd_workers_submit(w->workers, key, run, done, j);
+	free(key);
+}
+
+void wsd_ajob_submit_retry(wsd_t *w, ajob_t *j, wsd_try_fn run, wsd_fn done)
+{
+	char *key = (j->channel && j->customer_id) ? wsd_gateway_key(j->channel, j->customer_id)
+						   : lc_strdup(j->room_id ? j->room_id : j->user_id);
+	wsd_workers_submit_retry(w->workers, key, run, done, j);
 	free(key);
 }
 
@@ -107,12 +119,47 @@ static bool need(wsd_conn_t *c, unsigned perm, const char *name, json_object *re
 	return false;
 }
 
-/* The engaged (not watched) room of this connection, or an error frame. */
-static wsd_croom_t *own_room(wsd_conn_t *c, const char *room_id, json_object *ref)
+/* Whether c may start one more job: a client cannot pile up unbounded work on the workers
+ * (a resume names up to 100 rooms). Beyond the cap: error busy, naming the room and message. */
+static bool admit(wsd_conn_t *c, json_object *ref, const char *room_id, const char *client_id)
+{
+	if (wsd_room_jobs(c->w, c->handle) < WSD_AGENT_JOBS_MAX)
+		return true;
+	json_object *f = wsd_conn_frame("error", ref);
+	json_object_object_add(f, "code", json_object_new_string("busy"));
+	json_object_object_add(f, "message", json_object_new_string(
+		"too many requests of this connection under way: send it again once some are answered"));
+	if (client_id)
+		json_object_object_add(f, "id", json_object_new_string(client_id));
+	if (room_id)
+		json_object_object_add(f, "room_id", json_object_new_string(room_id));
+	wsd_conn_send(c, f);
+	json_object_put(f);
+	return false;
+}
+
+/* The engaged (not watched) room of this connection whose ownership MongoDB confirmed
+ * (accepted or resumed), or an error frame. While the accept or resume is under way the answer
+ * is unavailable: the client sends the frame again, as after a database blip
+ * (docs/websocket.md); a room that turns out not to be the agent's is then forbidden. */
+static wsd_croom_t *own_room(wsd_conn_t *c, const char *room_id, json_object *ref,
+			     const char *client_id)
 {
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
 	if (r == NULL || r->watch) {
 		wsd_conn_error(c, "forbidden", "not your room (accept or resume it first)", ref);
+		return NULL;
+	}
+	if (r->state != WSD_CR_LIVE && r->state != WSD_CR_CATCHUP) {
+		json_object *f = wsd_conn_frame("error", ref);
+		json_object_object_add(f, "code", json_object_new_string("unavailable"));
+		json_object_object_add(f, "message", json_object_new_string(
+			"the room is being accepted or resumed: send it again (same id) shortly"));
+		if (client_id)
+			json_object_object_add(f, "id", json_object_new_string(client_id));
+		json_object_object_add(f, "room_id", json_object_new_string(room_id));
+		wsd_conn_send(c, f);
+		json_object_put(f);
 		return NULL;
 	}
 	return r;
@@ -147,7 +194,23 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 		if (!wsd_conn_check(c, it, item_rules, ref))
 			continue;
 		const char *rid = lc_json_get_str(it, "room_id", "");
-		wsd_croom_t *r = wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_RESUMING, false);
+		if (!admit(c, ref, rid, NULL))
+			continue;
+		wsd_croom_t *r = wsd_croom_find(c, rid);
+		if (r && (r->watch || r->state == WSD_CR_JOINING)) {
+			/* Watched (not the agent's) or an accept under way (its answer will tell). */
+			json_object *f = wsd_conn_frame("error", ref);
+			json_object_object_add(f, "code", json_object_new_string(
+				r->watch ? "validation_failed" : "not_ready"));
+			json_object_object_add(f, "message", json_object_new_string(
+				r->watch ? "room_id: watched here; unwatch it first"
+					 : "room_id: an accept of this room is under way"));
+			json_object_object_add(f, "room_id", json_object_new_string(rid));
+			wsd_conn_send(c, f);
+			json_object_put(f);
+			continue;
+		}
+		r = wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_RESUMING, false);
 		ajob_t *j = room_job(c, "resume", it, ref, r);
 		j->n1 = lc_json_get_int(it, "last_seq", 0);
 		wsd_ajob_submit(c->w, j, wsd_agent_resume_run, wsd_agent_resume_done);
@@ -165,6 +228,8 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !wsd_conn_check(c, frame, room_rules, ref))
 			return;
 		const char *rid = lc_json_get_str(frame, "room_id", "");
+		if (!admit(c, ref, rid, NULL))
+			return;
 		wsd_croom_t *r = wsd_croom_find(c, rid);
 		if (r != NULL) {
 			/* Already this connection's (a second click) or watched by it. */
@@ -178,9 +243,11 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		 * in the room's pending list instead of being lost. */
 		wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_JOINING, false);
 		ajob_t *j = room_job(c, "accept", frame, ref, NULL);
-		wsd_workers_submit(w->workers, j->room_id, wsd_agent_accept_run, wsd_agent_accept_done, j);
+		wsd_workers_submit_retry(w->workers, j->room_id, wsd_agent_accept_run,
+					 wsd_agent_accept_done, j);
 	} else if (strcmp(type, "decline") == 0) {
-		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !wsd_conn_check(c, frame, room_rules, ref))
+		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !wsd_conn_check(c, frame, room_rules, ref) ||
+		    !admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
 			return;
 		ajob_t *j = room_job(c, "decline", frame, ref, NULL);
 		wsd_workers_submit(w->workers, j->room_id, wsd_agent_decline_run, wsd_agent_decline_done, j);
@@ -193,8 +260,9 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 			wsd_conn_error(c, "validation_failed", "text: exactly one of text and canned_id", ref);
 			return;
 		}
-		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref);
-		if (r == NULL)
+		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref,
+					  lc_json_get_str(frame, "id", NULL));
+		if (r == NULL || !admit(c, ref, r->room_id, lc_json_get_str(frame, "id", NULL)))
 			return;
 		ajob_t *j = room_job(c, "message", frame, ref, r);
 		j->client_id = lc_strdup(lc_json_get_str(frame, "id", ""));
@@ -204,13 +272,13 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 	} else if (strcmp(type, "typing") == 0) {
 		if (!wsd_conn_check(c, frame, typing_rules, ref))
 			return;
-		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref);
-		if (r == NULL)
+		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref, NULL);
+		if (r == NULL || r->channel == NULL || r->customer_id == NULL)
 			return;
 		json_object *room = json_object_new_object();
 		json_object_object_add(room, "id", json_object_new_string(r->room_id));
-		json_object_object_add(room, "channel", json_object_new_string(r->channel ? r->channel : ""));
-		json_object_object_add(room, "customer_id", json_object_new_string(r->customer_id ? r->customer_id : ""));
+		json_object_object_add(room, "channel", json_object_new_string(r->channel));
+		json_object_object_add(room, "customer_id", json_object_new_string(r->customer_id));
 		char *id = lc_asprintf("typing-%s-%lld", c->user_id, (long long)wsd_now_ms());
 		json_object *o = wsd_gateway_out_new("agent_typing", id, room);
 		free(id);
@@ -226,17 +294,23 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 			r = NULL;
 		if (r == NULL && !need(c, WSD_P_END_ANY, "chats.end_any (or the room must be yours)", ref))
 			return;
+		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
+			return;
 		ajob_t *j = room_job(c, "end", frame, ref, r);
-		wsd_ajob_submit(w, j, wsd_agent_end_run, wsd_agent_end_done);
+		wsd_ajob_submit_retry(w, j, wsd_agent_end_run, wsd_agent_end_done);
 	} else if (strcmp(type, "history") == 0) {
 		if (!wsd_conn_check(c, frame, history_rules, ref))
 			return;
+		/* Who may read which room is decided on the worker from MongoDB
+		 * (wsd_agent_history_run); here only whether asking makes sense at all. */
 		wsd_croom_t *r = wsd_croom_find(c, lc_json_get_str(frame, "room_id", ""));
 		if (r == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
 			wsd_conn_error(c, "forbidden", "not your room", ref);
 			return;
 		}
-		ajob_t *j = room_job(c, "history", frame, ref, r);
+		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
+			return;
+		ajob_t *j = room_job(c, "history", frame, ref, NULL);
 		j->n1 = lc_json_get_int(frame, "before_seq", 0);
 		j->n2 = lc_json_get_int(frame, "limit", atomic_load(&w->history_limit));
 		if (j->n2 > 200)
@@ -253,6 +327,8 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 			wsd_conn_error(c, "validation_failed", "room_id: this room is already yours", ref);
 			return;
 		}
+		if (!admit(c, ref, rid, NULL))
+			return;
 		wsd_room_watch(w, c, rid, ref);
 	} else if (strcmp(type, "unwatch") == 0) {
 		if (!wsd_conn_check(c, frame, room_rules, ref))

@@ -13,16 +13,23 @@
 
 /* ---- accept */
 
-void wsd_agent_accept_run(wsd_t *w, void *arg)
+bool wsd_agent_accept_run(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
-	j->rc = lc_store_room_claim(w->store, j->room_id, j->user_id, j->display_name, &j->room,
-				    &j->err);
-	if (j->rc != LC_OK)
-		return;
+	if (j->phase == 0) {
+		j->rc = lc_store_room_claim(w->store, j->room_id, j->user_id, j->display_name,
+					    &j->room, &j->err);
+		if (j->rc != LC_OK)
+			return true;
+		j->phase = 1;
+	}
+	/* The customer learns of the agent only through the stored join message: a MongoDB blip
+	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
-	wsd_gateway_system_message(w, j->room_id, "join", "join_message", j->display_name,
-				   lc_json_get_str(j->room, "customer_name", ""), &j->msg, &err);
+	if (wsd_gateway_system_message(w, j->room_id, "join", "join_message", j->display_name,
+				       lc_json_get_str(j->room, "customer_name", ""), &j->msg,
+				       &err) != LC_OK)
+		return false;
 	int64_t limit = atomic_load(&w->history_limit);
 	if (lc_store_message_history(w->store, lc_json_get_str(j->room, "channel", ""),
 				     lc_json_get_str(j->room, "customer_id", ""), limit,
@@ -30,6 +37,7 @@ void wsd_agent_accept_run(wsd_t *w, void *arg)
 		LC_WARN("room %s: reading history: %s", j->room_id, err.reason);
 		j->items = json_object_new_array();
 	}
+	return true;
 }
 
 void wsd_agent_accept_done(wsd_t *w, void *arg)

@@ -5,9 +5,14 @@
 #define WSD_AGENT_PRIV_H
 
 #include "agent.h"
+#include "worker.h"
+
+/* Jobs one agent connection may have queued or running; frames beyond get error busy. */
+#define WSD_AGENT_JOBS_MAX 32
 
 /* One struct for every agent job: the request, then the results. */
 typedef struct ajob {
+	wsd_t *w;
 	uint64_t handle;
 	json_object *ref;
 	char *op;
@@ -20,24 +25,30 @@ typedef struct ajob {
 	json_object *user, *perm_list, *room, *items, *msg;
 	char *text2;
 	bool dup;
+	int phase;              /* retried jobs (accept, end): the steps already done */
 } ajob_t;
 
-/* A job for connection c (its handle, user, permissions copied; ref kept). */
+/* A job for connection c (its handle, user, permissions copied; ref kept), counted among the
+ * connection's jobs in flight until it is freed (WSD_AGENT_JOBS_MAX). Loop only. */
 ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref);
 void wsd_ajob_free(ajob_t *j);
 /* Submit on the worker of the room's customer when known, so the room's jobs stay in order. */
 void wsd_ajob_submit(wsd_t *w, ajob_t *j, wsd_fn run, wsd_fn done);
+/* The same for a job whose run may ask to be tried again (wsd_workers_submit_retry). */
+void wsd_ajob_submit_retry(wsd_t *w, ajob_t *j, wsd_try_fn run, wsd_fn done);
 /* The highest seq among items (of room_id; NULL: of any room). */
 int64_t wsd_ajob_max_seq(json_object *items, const char *room_id);
 
 /* The jobs: run on a worker, done on the loop (then the job is freed). */
-void wsd_agent_accept_run(wsd_t *w, void *arg);
+/* accept and end store their system message (join, end) before they finish: while MongoDB
+ * refuses it they are tried again (the claim or close itself is done once). */
+bool wsd_agent_accept_run(wsd_t *w, void *arg);
 void wsd_agent_accept_done(wsd_t *w, void *arg);
 void wsd_agent_decline_run(wsd_t *w, void *arg);
 void wsd_agent_decline_done(wsd_t *w, void *arg);
 void wsd_agent_message_run(wsd_t *w, void *arg);
 void wsd_agent_message_done(wsd_t *w, void *arg);
-void wsd_agent_end_run(wsd_t *w, void *arg);
+bool wsd_agent_end_run(wsd_t *w, void *arg);
 void wsd_agent_end_done(wsd_t *w, void *arg);
 void wsd_agent_history_run(wsd_t *w, void *arg);
 void wsd_agent_history_done(wsd_t *w, void *arg);

@@ -14,9 +14,36 @@
 
 /* ---- message */
 
+/* The room as MongoDB has it, if it is engaged with this job's agent (else FORBIDDEN or
+ * CONFLICT in j->rc). The loop's view of the connection's rooms is not enough: only the
+ * store knows who owns a room. channel, customer_id and customer_name are taken from it. */
+static bool owned_engaged(wsd_t *w, ajob_t *j)
+{
+	json_object *room = NULL;
+	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
+	if (j->rc != LC_OK)
+		return false;
+	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0)
+		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+	else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
+		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is not open");
+	if (j->rc == LC_OK) {
+		free(j->channel);
+		free(j->customer_id);
+		free(j->customer_name);
+		j->channel = lc_strdup(lc_json_get_str(room, "channel", ""));
+		j->customer_id = lc_strdup(lc_json_get_str(room, "customer_id", ""));
+		j->customer_name = lc_strdup(lc_json_get_str(room, "customer_name", ""));
+	}
+	json_object_put(room);
+	return j->rc == LC_OK;
+}
+
 void wsd_agent_message_run(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
+	if (!owned_engaged(w, j))
+		return;
 	if (j->canned_id) {
 		json_object *canned = NULL;
 		j->rc = lc_store_canned_get(w->store, j->canned_id, &canned, &j->err);
@@ -45,6 +72,7 @@ static void message_error(wsd_conn_t *c, ajob_t *j)
 	const char *code = j->rc == LC_ERR_UNAVAILABLE || j->rc == LC_ERR_TIMEOUT ? "unavailable" :
 			   j->rc == LC_ERR_NOT_FOUND ? "not_found" :
 			   j->rc == LC_ERR_FORBIDDEN ? "forbidden" :
+			   j->rc == LC_ERR_CONFLICT ? "not_open" :
 			   j->rc == LC_ERR_INVALID ? "validation_failed" : "internal";
 	json_object *f = wsd_conn_frame("error", j->ref);
 	json_object_object_add(f, "code", json_object_new_string(code));
@@ -68,6 +96,7 @@ void wsd_agent_message_done(wsd_t *w, void *arg)
 			message_error(c, j);
 		goto out;
 	}
+	LC_ASSERT(j->channel != NULL && j->customer_id != NULL);   /* owned_engaged set them */
 	json_object *room = json_object_new_object();
 	json_object_object_add(room, "id", json_object_new_string(j->room_id));
 	json_object_object_add(room, "channel", json_object_new_string(j->channel));
@@ -107,33 +136,42 @@ out:
 
 /* ---- end */
 
-void wsd_agent_end_run(wsd_t *w, void *arg)
+bool wsd_agent_end_run(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
-	json_object *room = NULL;
-	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
-	if (j->rc != LC_OK)
-		return;
-	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0 &&
-	    !(j->perms & WSD_P_END_ANY)) {
+	if (j->phase == 0) {
+		json_object *room = NULL;
+		j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
+		if (j->rc != LC_OK)
+			return true;
+		if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0 &&
+		    !(j->perms & WSD_P_END_ANY)) {
+			json_object_put(room);
+			j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+			return true;
+		}
 		json_object_put(room);
-		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
-		return;
+		j->rc = lc_store_room_close(w->store, j->room_id, "agent_ended", &j->room, &j->err);
+		if (j->rc == LC_ERR_CONFLICT)
+			lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
+		if (j->rc != LC_OK)
+			return true;
+		j->phase = 1;
 	}
-	json_object_put(room);
-	j->rc = lc_store_room_close(w->store, j->room_id, "agent_ended", &j->room, &j->err);
-	if (j->rc == LC_ERR_CONFLICT)
-		lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
-	if (j->rc != LC_OK)
-		return;
 	const char *agent = lc_json_get_str(j->room, "agent_name", j->display_name);
 	const char *cust = lc_json_get_str(j->room, "customer_name", "");
-	json_object *set = wsd_settings_get(w);
-	j->text2 = wsd_settings_render(set, "end_message_agent", agent, cust);
-	json_object_put(set);
+	/* The room is closed: the customer is told through the stored end message, which a
+	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
-	wsd_gateway_system_message(w, j->room_id, "end", "end_message_customer", agent, cust,
-				   &j->msg, &err);
+	if (wsd_gateway_system_message(w, j->room_id, "end", "end_message_customer", agent, cust,
+				       &j->msg, &err) != LC_OK)
+		return false;
+	if (j->text2 == NULL) {
+		json_object *set = wsd_settings_get(w);
+		j->text2 = wsd_settings_render(set, "end_message_agent", agent, cust);
+		json_object_put(set);
+	}
+	return true;
 }
 
 void wsd_agent_end_done(wsd_t *w, void *arg)
@@ -175,10 +213,49 @@ out:
 
 /* ---- history, resume, watch */
 
+/* Whether the job's agent may read the room (issue 4 §8, docs/websocket.md "history"): their
+ * own room; any room with chats.monitor; with chats.history also a waiting request they may
+ * accept and the earlier rooms of a customer they are engaged with now. */
+static bool may_read(wsd_t *w, ajob_t *j)
+{
+	json_object *room = NULL, *open = NULL;
+	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
+	if (j->rc != LC_OK)
+		return false;
+	bool ok = strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) == 0 ||
+		  (j->perms & WSD_P_MONITOR);
+	if (!ok && (j->perms & WSD_P_HISTORY)) {
+		if (strcmp(lc_json_get_str(room, "status", ""), "waiting") == 0)
+			ok = (j->perms & WSD_P_ACCEPT) != 0;
+		else {
+			lc_err_t err;
+			lc_rc rc = lc_store_room_find_open(w->store, lc_json_get_str(room, "channel", ""),
+							   lc_json_get_str(room, "customer_id", ""),
+							   &open, &err);
+			if (rc != LC_OK && rc != LC_ERR_NOT_FOUND) {
+				j->rc = rc;
+				lc_err_set(&j->err, rc, "%s", err.reason);
+				goto out;
+			}
+			ok = rc == LC_OK &&
+			     strcmp(lc_json_get_str(open, "status", ""), "engaged") == 0 &&
+			     strcmp(lc_json_get_str(open, "agent_id", ""), j->user_id) == 0;
+		}
+	}
+	if (!ok)
+		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+out:
+	json_object_put(open);
+	json_object_put(room);
+	return j->rc == LC_OK;
+}
+
 void wsd_agent_history_run(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
 	json_object *items = NULL;
+	if (!may_read(w, j))
+		return;
 	j->rc = lc_store_message_list_before(w->store, j->room_id, j->n1, j->n2 + 1, &items, &j->err);
 	if (j->rc != LC_OK)
 		return;

@@ -9,6 +9,10 @@
 
 #define WSD_CONN_MAGIC 0x636f6e6eu
 
+/* Idle check of a connection: nothing asked, a ping waits for SERVER_WRITEABLE, a ping went out
+ * and the client has said nothing since. */
+enum wsd_conn_ping { WSD_PING_NONE = 0, WSD_PING_PENDING, WSD_PING_SENT };
+
 enum wsd_conn_kind { WSD_AGENT = 1, WSD_WIDGET = 2 };
 enum wsd_conn_state {
 	WSD_CS_NEW = 0,     /* widget: waiting for hello */
@@ -51,7 +55,9 @@ struct wsd_conn {
 	uint32_t magic;
 	uint8_t kind, state;
 	bool closed_by_server;
+	uint8_t ping;           /* WSD_PING_*: where the idle check (idle.c) stands */
 	uint16_t close_code;
+	uint32_t last_rx_s;     /* monotonic second the client last sent anything (a pong too) */
 	uint64_t handle;
 	struct lws *wsi;
 	wsd_t *w;

@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "agent.h"
 #include "widget.h"
+#include "idle.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -193,6 +194,18 @@ static int write_some(wsd_conn_t *c)
 		/* Too slow a reader: drop what is queued instead of sending megabytes first. */
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
 		return -1;
+	}
+	if (c->ping == WSD_PING_PENDING) {
+		/* One lws_write per WRITEABLE: the ping now, queued frames on the next one. The
+		 * ping carries a byte because lws 4.1 does not report an empty pong. */
+		unsigned char pb[LWS_PRE + 1];
+		pb[LWS_PRE] = 'p';
+		if (lws_write(c->wsi, pb + LWS_PRE, 1, LWS_WRITE_PING) < 0)
+			return -1;
+		c->ping = WSD_PING_SENT;
+		if (c->out_head != NULL || c->state == WSD_CS_CLOSING)
+			lws_callback_on_writable(c->wsi);
+		return 0;
 	}
 	wsd_out_t *o = c->out_head;
 	if (o != NULL) {
@@ -413,6 +426,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->wsi = wsi;
 		c->kind = (uint8_t)path_kind(wsi);
 		c->connected_at = wsd_now_ms();
+		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;
 		pss->c = c;
@@ -434,9 +448,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (pss == NULL || pss->magic != PSS_MAGIC)
 			return -1;
 		LC_CHECK_OBJ(pss->c, WSD_CONN_MAGIC);
+		wsd_idle_heard(pss->c);
 		if (pss->c->state == WSD_CS_CLOSING)
 			return 0;
 		receive(pss->c, wsi, in, len);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (pss == NULL || pss->magic != PSS_MAGIC)
+			return 0;
+		LC_CHECK_OBJ(pss->c, WSD_CONN_MAGIC);
+		wsd_idle_heard(pss->c);
 		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "wsd.h"
 #include "busio.h"
+#include "idle.h"
 #include "listener.h"
 #include "room.h"
 #include "worker.h"
@@ -144,6 +145,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	wsd_t *w = lws_container_of(sul, wsd_t, tick);
 	if (w->stop)
 		return;
+	wsd_idle_tick(w);
 	wsd_room_tick(w);
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
 }
@@ -248,6 +250,14 @@ int main(int argc, char **argv)
 	w->q_inbound = lc_asprintf("%s.inbound", prefix);
 	w->q_node = lc_asprintf("%s.node.%s", prefix, w->node_id);
 	w->max_frame = (size_t)lc_config_int(w->cfg, "wsd_max_frame");
+	int64_t ping_after = lc_config_int(w->cfg, "wsd_ping_after");
+	int64_t idle_timeout = lc_config_int(w->cfg, "wsd_idle_timeout");
+	if (idle_timeout <= ping_after) {
+		LC_ERROR("wsd_idle_timeout (%lld) must be larger than wsd_ping_after (%lld)",
+			 (long long)idle_timeout, (long long)ping_after);
+		goto out;
+	}
+	wsd_idle_init(w, (uint32_t)ping_after, (uint32_t)idle_timeout);
 
 	w->store = lc_store_new(lc_config_str(w->cfg, "mongo_uri"), lc_config_str(w->cfg, "mongo_db"),
 				&err);
@@ -271,10 +281,11 @@ int main(int argc, char **argv)
 	info.protocols = wsd_protocols;
 	info.user = w;
 	info.count_threads = 1;
-	/* Ping idle connections, drop those that stay silent: a vanished agent must start its
-	 * grace period even when no FIN ever arrives. */
-	static const lws_retry_bo_t idle = { NULL, 0, 0, 30, 75, 0 };
-	info.retry_and_idle_policy = &idle;
+	/* No lws validity timers: lws 4.1 keeps them in one sorted list and re-inserts a
+	 * connection on every frame (O(n) each; without a policy its default 300/310 s applies).
+	 * A zero hangup turns them off; idle.c pings and drops silent connections instead. */
+	static const lws_retry_bo_t no_validity = { NULL, 0, 0, 0, 0, 0 };
+	info.retry_and_idle_policy = &no_validity;
 	info.timeout_secs = 20;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	w->lws = lws_create_context(&info);

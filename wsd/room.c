@@ -12,6 +12,8 @@
 #include "lc_json.h"
 #include "lc_log.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +232,8 @@ void wsd_rooms_init(wsd_t *w)
 	R->widgets = wsd_map_new();
 	R->watchers = wsd_map_new();
 	R->reqs = wsd_map_new();
+	R->jobs = wsd_map_new();
+	R->buckets = wsd_map_new();
 	R->last_session_check = R->started_at = wsd_now_ms();
 	w->rooms = R;
 }
@@ -246,6 +250,13 @@ static void free_req(const char *k, void *v, void *ctx)
 	wsd_room_req_free(v);
 }
 
+static void free_value(const char *k, void *v, void *ctx)
+{
+	(void)k;
+	(void)ctx;
+	free(v);
+}
+
 void wsd_rooms_free(wsd_t *w)
 {
 	wsd_rooms_t *R = w->rooms;
@@ -259,6 +270,9 @@ void wsd_rooms_free(wsd_t *w)
 	wsd_map_free(&R->widgets);
 	wsd_map_free(&R->watchers);
 	wsd_map_free(&R->reqs);
+	wsd_map_free(&R->jobs);   /* values are counts, nothing to free */
+	wsd_map_each(R->buckets, free_value, NULL);
+	wsd_map_free(&R->buckets);
 	while (R->grace) {
 		grace_t *g = R->grace;
 		R->grace = g->next;
@@ -274,4 +288,69 @@ void wsd_rooms_free(wsd_t *w)
 	}
 	free(R);
 	w->rooms = NULL;
+}
+
+/* ---- agent jobs in flight per connection (the values are counts, not pointers) */
+
+static void handle_key(uint64_t handle, char key[24])
+{
+	snprintf(key, 24, "%llx", (unsigned long long)handle);
+}
+
+size_t wsd_room_jobs(wsd_t *w, uint64_t handle)
+{
+	char key[24];
+	handle_key(handle, key);
+	return (size_t)(uintptr_t)wsd_map_get(w->rooms->jobs, key);
+}
+
+void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
+{
+	char key[24];
+	handle_key(handle, key);
+	size_t n = (size_t)(uintptr_t)wsd_map_get(w->rooms->jobs, key);
+	LC_ASSERT(delta > 0 || n > 0);
+	n = delta > 0 ? n + 1 : n - 1;
+	if (n == 0)
+		wsd_map_del(w->rooms->jobs, key);
+	else
+		wsd_map_put(w->rooms->jobs, key, (void *)(uintptr_t)n);
+}
+
+/* ---- widget frame rate: a token bucket per connection */
+
+typedef struct bucket {
+	double tokens;
+	int64_t at_ms;
+} bucket_t;
+
+bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
+{
+	char key[24];
+	handle_key(handle, key);
+	int64_t now = wsd_now_ms();
+	bucket_t *b = wsd_map_get(w->rooms->buckets, key);
+	if (b == NULL) {
+		b = lc_calloc(1, sizeof *b);
+		b->tokens = WSD_RATE_BURST;
+		b->at_ms = now;
+		wsd_map_put(w->rooms->buckets, key, b);
+	}
+	if (now > b->at_ms) {
+		b->tokens += (double)(now - b->at_ms) * WSD_RATE_PER_S / 1000.0;
+		if (b->tokens > WSD_RATE_BURST)
+			b->tokens = WSD_RATE_BURST;
+		b->at_ms = now;
+	}
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+void wsd_room_rate_forget(wsd_t *w, uint64_t handle)
+{
+	char key[24];
+	handle_key(handle, key);
+	free(wsd_map_del(w->rooms->buckets, key));
 }

@@ -49,6 +49,17 @@ void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done,
 void wsd_room_check_declined(wsd_t *w, json_object *room);
 /* Loop: the waiting requests user_id may accept and has not declined (new array). */
 json_object *wsd_room_requests_for(wsd_t *w, const char *user_id);
+/* Loop: the agent jobs (agent_priv.h) of connection handle that are queued or running, and
+ * one more (delta 1) or one less (delta -1). The agent frames refuse work beyond a cap. */
+size_t wsd_room_jobs(wsd_t *w, uint64_t handle);
+void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta);
+/* Loop: a widget connection's frames (request, message, typing) are limited to WSD_RATE_PER_S
+ * a second with bursts of WSD_RATE_BURST: take one token (false: none left, refuse the frame).
+ * forget: the connection is gone. */
+#define WSD_RATE_PER_S 10
+#define WSD_RATE_BURST 20
+bool wsd_room_rate_take(wsd_t *w, uint64_t handle);
+void wsd_room_rate_forget(wsd_t *w, uint64_t handle);
 /* Loop: an engaged room of an agent whose last connection here is gone: start its timer. */
 void wsd_room_grace_start(wsd_t *w, const char *user_id, const char *room_id,
 			  const char *channel, const char *customer_id);

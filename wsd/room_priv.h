@@ -42,6 +42,8 @@ typedef struct presence {
 
 struct wsd_rooms {
 	wsd_map_t *users, *widgets, *watchers, *reqs;
+	wsd_map_t *jobs;         /* agent jobs in flight per connection handle (value: count) */
+	wsd_map_t *buckets;      /* widget frame rate per connection handle (value: bucket_t *) */
 	grace_t *grace;
 	presence_t *presence;
 	bool ready;

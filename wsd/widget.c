@@ -223,6 +223,21 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 		wsd_conn_error(c, "not_ready", "send hello and wait for welcome", ref);
 		return;
 	}
+	if ((strcmp(type, "request") == 0 || strcmp(type, "message") == 0 ||
+	     strcmp(type, "typing") == 0) && !wsd_room_rate_take(c->w, c->handle)) {
+		/* Each of these is published to RabbitMQ and most are stored: a script must not
+		 * flood them. The message is named so the widget can send it again later. */
+		json_object *f = wsd_conn_frame("error", ref);
+		json_object_object_add(f, "code", json_object_new_string("rate_limited"));
+		json_object_object_add(f, "message", json_object_new_string(
+			"too many frames: slow down and send it again"));
+		const char *cid = strcmp(type, "message") == 0 ? lc_json_get_str(frame, "id", NULL) : NULL;
+		if (cid && json_object_is_type(json_object_object_get(frame, "id"), json_type_string))
+			json_object_object_add(f, "id", json_object_new_string(cid));
+		wsd_conn_send(c, f);
+		json_object_put(f);
+		return;
+	}
 	if (strcmp(type, "request") == 0) {
 		static const lc_vrule_t rules[] = {
 			{ "name", LC_V_STRING, false, 0, 100, NULL, NULL }, LC_VRULE_END
@@ -270,6 +285,7 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 
 void wsd_widget_closed(wsd_conn_t *c)
 {
+	wsd_room_rate_forget(c->w, c->handle);
 	wsd_room_widget_offline(c->w, c);
 }
 

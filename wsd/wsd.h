@@ -62,6 +62,12 @@ struct wsd {
 
 	lws_sorted_usec_list_t tick;
 	int64_t tick_n;
+
+	/* idle connections (idle.c): loop only */
+	uint32_t now_s;                 /* monotonic seconds (coarse clock), set by every tick */
+	uint32_t ping_after_s;          /* wsd_ping_after: ping a connection silent this long */
+	uint32_t idle_timeout_s;        /* wsd_idle_timeout: drop a connection silent this long */
+	uint32_t idle_pos;              /* next slot the round-robin sweep looks at */
 };
 
 /* Any thread: run done(w, arg) on the loop thread soon. */

@@ -94,12 +94,13 @@ export class Stack {
 
   users(prefix, n, group = 'agent') { return this.fixture('users', prefix, n, group); }
 
-  connect(node, p, headers = {}) {
-    return Client.open(`${node.url}${p}`, headers, this.clients);
+  // opts: extra options of the ws client (e.g. { autoPong: false }).
+  connect(node, p, headers = {}, opts = {}) {
+    return Client.open(`${node.url}${p}`, headers, this.clients, opts);
   }
 
-  async agent(node, user) {
-    const c = await this.connect(node, '/ws/agent', { Authorization: `Bearer ${user.token}` });
+  async agent(node, user, opts = {}) {
+    const c = await this.connect(node, '/ws/agent', { Authorization: `Bearer ${user.token}` }, opts);
     c.user = user;
     await c.waitFor((f) => f.type === 'hello', `hello for ${user.username}`);
     return c;
@@ -123,9 +124,9 @@ export class Stack {
 }
 
 export class Client {
-  static open(url, headers, registry) {
+  static open(url, headers, registry, opts = {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { ...opts, headers });
       const c = new Client(ws);
       registry?.push(c);
       ws.once('open', () => resolve(c));
@@ -138,6 +139,8 @@ export class Client {
     this.ws = ws;
     this.frames = [];
     this.closed = null;
+    this.pings = 0;
+    ws.on('ping', () => { this.pings++; });
     ws.on('message', (data, isBinary) => {
       if (!isBinary) this.frames.push(JSON.parse(data.toString()));
     });

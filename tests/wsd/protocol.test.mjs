@@ -3,7 +3,7 @@
 // connection and the daemon stay up); and a redelivered inbound message is stored and shown once.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, Client, sleep } from './harness.mjs';
+import { Stack, Client, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
 
 const S = new Stack('proto');
@@ -118,4 +118,124 @@ test('an inbound message delivered twice with the same id is stored and shown on
   await gw.publishRaw(Buffer.from('{"type":"customer_message"'), 'broken-1');
   await gw.publish('customer_message', 'dana', { text: 'still works' });
   await a.waitFor((f) => f.type === 'message' && f.message.text === 'still works');
+});
+
+// Review #1/#2: the rooms a connection is still accepting or resuming are not its rooms yet.
+async function engagedRoom(customer, owner, notRoom = null) {
+  await gw.publish('request_agent', customer, { customer_name: customer });
+  const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === customer && m.room_id !== notRoom);
+  await owner.waitFor((f) => f.type === 'request_offered' && f.room.id === w.room_id);
+  owner.send({ type: 'accept', room_id: w.room_id, ref: `acc-${customer}` });
+  await owner.waitFor((f) => f.type === 'accepted' && f.ref === `acc-${customer}`);
+  return w.room_id;
+}
+
+// Send a message until it is answered with something other than unavailable (the documented retry).
+async function sendMessage(c, frame) {
+  for (let i = 0; i < 20; i++) {
+    const ref = `${frame.id}-${i}`;
+    c.send({ ...frame, ref });
+    const f = await c.waitFor((x) => x.ref === ref && (x.type === 'ack' || x.type === 'error'), `answer to ${ref}`);
+    if (f.type === 'ack' || f.code !== 'unavailable') return f;
+    await sleep(200);
+  }
+  throw new Error('still unavailable');
+}
+
+test('another agent cannot write into a room by resuming or accepting it and messaging at once', async () => {
+  const [ua, ub] = S.users('own', 2);
+  const a = await S.agent(S.nodes[0], ua);
+  const b = await S.agent(S.nodes[1], ub);
+  const rid = await engagedRoom('frank', a);
+
+  // resume + message in one tick
+  b.send({ type: 'resume', rooms: [{ room_id: rid, last_seq: 0 }], ref: 'r1' });
+  b.send({ type: 'message', room_id: rid, id: 'evil1', text: 'INJECTED resume', ref: 'm1' });
+  b.send({ type: 'typing', room_id: rid, state: true, ref: 't1' });
+  const m1 = await b.waitFor((f) => f.ref === 'm1' && f.type === 'error', 'error for m1');
+  assert.ok(['unavailable', 'forbidden'].includes(m1.code), JSON.stringify(m1));
+  assert.equal((await b.waitFor((f) => f.ref === 'r1' && f.type === 'error')).code, 'forbidden');
+  assert.equal((await sendMessage(b, { type: 'message', room_id: rid, id: 'evil1', text: 'INJECTED resume' })).code, 'forbidden');
+
+  // accept (already taken) + message in one tick
+  b.send({ type: 'accept', room_id: rid, ref: 'a2' });
+  b.send({ type: 'message', room_id: rid, id: 'evil2', text: 'INJECTED accept', ref: 'm2' });
+  const m2 = await b.waitFor((f) => f.ref === 'm2' && f.type === 'error', 'error for m2');
+  assert.ok(['unavailable', 'forbidden'].includes(m2.code), JSON.stringify(m2));
+  await b.waitFor((f) => f.ref === 'a2' && f.type === 'already_taken');
+  assert.equal((await sendMessage(b, { type: 'message', room_id: rid, id: 'evil2', text: 'INJECTED accept' })).code, 'forbidden');
+
+  // Nor read it (chats.history alone does not unlock another agent's room).
+  b.send({ type: 'history', room_id: rid, ref: 'h1' });
+  assert.equal((await b.waitFor((f) => f.ref === 'h1' && f.type === 'error')).code, 'forbidden');
+  // The owner still can.
+  a.send({ type: 'history', room_id: rid, ref: 'h2' });
+  await a.waitFor((f) => f.ref === 'h2' && f.type === 'history');
+
+  await sleep(300);
+  assert.deepEqual(S.fixture('messages', rid).filter((m) => /INJECTED/.test(m.text)), []);
+  assert.equal(S.nodes[0].exited, null);
+  assert.equal(S.nodes[1].exited, null);
+  a.send({ type: 'ping', ref: 'p' });
+  await a.waitFor((f) => f.type === 'pong' && f.ref === 'p');
+  b.send({ type: 'ping', ref: 'p' });
+  await b.waitFor((f) => f.type === 'pong' && f.ref === 'p');
+});
+
+test('the owner who reloads and sends resume then message at once gets the message stored once', async () => {
+  const [u] = S.users('reload', 1);
+  const a = await S.agent(S.nodes[0], u);
+  const rid = await engagedRoom('gina', a);
+  a.close();
+  await a.waitClosed();
+  const a2 = await S.agent(S.nodes[1], u);
+  a2.send({ type: 'resume', rooms: [{ room_id: rid, last_seq: 0 }], ref: 'r1' });
+  const ack = await sendMessage(a2, { type: 'message', room_id: rid, id: 'after-reload', text: 'back again' });
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+  await a2.waitFor((f) => f.type === 'resumed' && f.ref === 'r1');
+  // Sent again with the same id: the same message, not a new one.
+  const again = await sendMessage(a2, { type: 'message', room_id: rid, id: 'after-reload', text: 'back again' });
+  assert.equal(again.message.seq, ack.message.seq);
+  await sleep(300);
+  assert.equal(S.fixture('messages', rid).filter((m) => m.text === 'back again').length, 1);
+  await gw.waitFor((m) => m.type === 'agent_message' && m.customer_id === 'gina' && m.text === 'back again');
+  assert.equal(S.nodes[0].exited, null);
+  assert.equal(S.nodes[1].exited, null);
+});
+
+test('history: the agent engaged with a customer reads their earlier rooms; a supervisor reads any', async () => {
+  const [ua, ub] = S.users('hist', 2);
+  const a = await S.agent(S.nodes[0], ua);
+  const first = await engagedRoom('hana', a);
+  a.send({ type: 'end', room_id: first, ref: 'e1' });
+  await a.waitFor((f) => f.type === 'ended' && f.ref === 'e1');
+  a.close();
+  const b = await S.agent(S.nodes[1], ub);
+  // Not engaged with hana: forbidden.
+  b.send({ type: 'history', room_id: first, ref: 'h0' });
+  assert.equal((await b.waitFor((f) => f.ref === 'h0' && f.type === 'error')).code, 'forbidden');
+  await engagedRoom('hana', b, first);
+  b.send({ type: 'history', room_id: first, ref: 'h1' });
+  const h = await b.waitFor((f) => f.ref === 'h1' && (f.type === 'history' || f.type === 'error'));
+  assert.equal(h.type, 'history', JSON.stringify(h));
+  assert.ok(h.messages.length > 0);
+  const [sup] = S.users('histsup', 1, 'supervisor');
+  const s = await S.agent(S.nodes[0], sup);
+  s.send({ type: 'history', room_id: first, ref: 'h2' });
+  assert.equal((await s.waitFor((f) => f.ref === 'h2' && (f.type === 'history' || f.type === 'error'))).type, 'history');
+});
+
+test('an agent connection that asks for too much at once gets busy beyond its jobs in flight', async () => {
+  const [u] = S.users('busy', 1);
+  const a = await S.agent(S.nodes[0], u);
+  const rooms = Array.from({ length: 100 }, (_, i) => ({ room_id: `6565f0c2a1b2c3d4e5f6${String(1000 + i)}`, last_seq: 0 }));
+  a.send({ type: 'resume', rooms, ref: 'big' });
+  await until(() => a.all((f) => f.ref === 'big' && f.type === 'error').length === 100, '100 answers', 15000);
+  const busy = a.all((f) => f.ref === 'big' && f.code === 'busy');
+  assert.ok(busy.length >= 60 && busy.length <= 68, `busy: ${busy.length}`);
+  assert.ok(busy.every((f) => typeof f.room_id === 'string'));
+  // Once answered, the connection is served again.
+  a.send({ type: 'history', room_id: '6565f0c2a1b2c3d4e5f60718', ref: 'later' });
+  assert.equal((await a.waitFor((f) => f.ref === 'later' && f.type === 'error')).code, 'not_found');
+  assert.equal(S.nodes[0].exited, null);
 });

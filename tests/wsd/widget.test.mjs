@@ -100,3 +100,21 @@ test('a widget customer who leaves closes the room and the agent is told', async
   await w.waitFor((f) => f.type === 'ended' && f.reason === 'customer_left');
   assert.equal(S.fixture('room', offer.room.id).close_reason, 'customer_left');
 });
+
+test('a widget that floods frames gets rate_limited beyond the burst, and is served again after a pause', async () => {
+  const { w } = await widget(S.nodes[0]);
+  w.send({ type: 'request', name: 'Flo', ref: 'q' });
+  await w.waitFor((f) => f.type === 'ack' && f.ref === 'q');
+  for (let i = 0; i < 60; i++) w.send({ type: 'message', id: `flood-${i}`, text: `flood ${i}`, ref: `f${i}` });
+  await w.waitFor((f) => f.ref === 'f59' && (f.type === 'ack' || f.type === 'error'), 'answer to the last one');
+  const limited = w.all((f) => f.type === 'error' && f.code === 'rate_limited' && /^f\d+$/.test(f.ref));
+  const acked = w.all((f) => f.type === 'ack' && /^f\d+$/.test(f.ref));
+  assert.ok(limited.length >= 25, `rate_limited: ${limited.length}`);
+  assert.ok(acked.length >= 15, `acked: ${acked.length}`);
+  assert.equal(limited.length + acked.length, 60);
+  assert.ok(limited.every((f) => /^flood-\d+$/.test(f.id)), 'the error names the message');
+  await sleep(1500);
+  w.send({ type: 'message', id: 'after-pause', text: 'calm now', ref: 'calm' });
+  assert.equal((await w.waitFor((f) => f.ref === 'calm' && (f.type === 'ack' || f.type === 'error'))).type, 'ack');
+  assert.equal(S.nodes[0].exited, null);
+});
