@@ -336,7 +336,7 @@ void wsd_agent_resume_done(wsd_t *w, void *arg)
 			wsd_room_unwatch(w, c, j->room_id);
 		else
 			wsd_croom_remove(c, j->room_id);
-		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
 		goto out;
 	}
 	if (r->channel == NULL)

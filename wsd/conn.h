@@ -87,6 +87,9 @@ void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len);
 void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref);
 /* Error from an lc_rc: maps codes onto the websocket error codes. */
 void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref);
+/* The same, naming the room it answers ("room_id"; room_id is copied): one item of a resume. */
+void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
+			 json_object *ref);
 /* Close after what is queued is sent (close code: 4401, 4403, 1001 ...). */
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 /* Add "ref" of req (if any) to reply. */

@@ -161,7 +161,7 @@ void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_objec
 	json_object_put(o);
 }
 
-void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref)
+static const char *rc_code(lc_rc rc)
 {
 	const char *code;
 	switch (rc) {
@@ -174,7 +174,24 @@ void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *re
 	case LC_ERR_UNAVAILABLE: case LC_ERR_TIMEOUT: code = "unavailable"; break;
 	default: code = "internal"; break;
 	}
-	wsd_conn_error(c, code, msg, ref);
+	return code;
+}
+
+void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref)
+{
+	wsd_conn_error(c, rc_code(rc), msg, ref);
+}
+
+void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
+			 json_object *ref)
+{
+	const char *code = rc_code(rc);
+	json_object *o = wsd_conn_frame("error", ref);
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
+	json_object_object_add(o, "room_id", json_object_new_string(room_id));
+	wsd_conn_send(c, o);
+	json_object_put(o);
 }
 
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)

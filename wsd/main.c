@@ -80,28 +80,45 @@ json_object *wsd_settings_get(wsd_t *w)
 {
 	pthread_mutex_lock(&w->set_lock);
 	int64_t now = wsd_now_ms();
-	if (w->settings == NULL || now - w->settings_at > 2000) {
-		json_object *s = NULL;
-		lc_err_t err;
-		if (lc_store_settings_get(w->store, &s, &err) == LC_OK) {
-			/* Fill anything missing with the defaults. */
-			json_object *d = lc_settings_defaults();
-			json_object_object_foreach(d, k, v) {
-				if (!json_object_object_get_ex(s, k, NULL))
-					json_object_object_add(s, k, json_object_get(v));
-			}
-			json_object_put(d);
-			json_object_put(w->settings);
-			w->settings = s;
-			w->settings_at = now;
-			settings_publish_ints(w, s);
-		} else {
-			LC_WARN("reading settings: %s", err.reason);
-			if (w->settings == NULL) {
-				w->settings = lc_settings_defaults();
-				settings_publish_ints(w, w->settings);
-			}
+	int have = w->settings != NULL;
+	if (have && now - w->settings_at <= 2000) {
+		json_object *r = json_object_get(w->settings);
+		pthread_mutex_unlock(&w->set_lock);
+		return r;
+	}
+	/* Stale: this thread refreshes. Claiming the refresh (settings_at = now) lets the others
+	 * keep using the old snapshot meanwhile; the MongoDB call is made without the lock, so a
+	 * slow or unreachable database never makes other workers queue behind one timeout. */
+	if (have)
+		w->settings_at = now;
+	pthread_mutex_unlock(&w->set_lock);
+
+	json_object *s = NULL;
+	lc_err_t err;
+	lc_rc rc = lc_store_settings_get(w->store, &s, &err);
+	if (rc == LC_OK) {
+		/* Fill anything missing with the defaults. */
+		json_object *d = lc_settings_defaults();
+		json_object_object_foreach(d, k, v) {
+			if (!json_object_object_get_ex(s, k, NULL))
+				json_object_object_add(s, k, json_object_get(v));
 		}
+		json_object_put(d);
+	} else {
+		LC_WARN("reading settings: %s", err.reason);
+	}
+
+	pthread_mutex_lock(&w->set_lock);
+	if (rc == LC_OK) {
+		json_object_put(w->settings);
+		w->settings = s;
+		w->settings_at = now;
+		settings_publish_ints(w, s);
+	} else if (w->settings == NULL) {
+		/* Nothing read yet (start-up with MongoDB down): the defaults until it answers;
+		 * settings_at stays old so that the next call tries again. */
+		w->settings = lc_settings_defaults();
+		settings_publish_ints(w, w->settings);
 	}
 	json_object *r = json_object_get(w->settings);
 	pthread_mutex_unlock(&w->set_lock);

@@ -213,7 +213,7 @@ class Room {
 
   /**
    * The server could not store message `id` (MongoDB down, docs/websocket.md "When a server is
-   * down"): it stays in the chat marked as not sent and is re-sent with the same id, 1 s doubling
+   * down"; or the connection was `busy`): it stays in the chat marked as not sent and is re-sent with the same id, 1 s doubling
    * to 15 s, until the ack comes (the server stores it once whatever happened before). Returns
    * false when the message is not one of ours waiting for its ack.
    */
@@ -585,10 +585,13 @@ export class ChatDesk {
 
   /**
    * `unavailable` (MongoDB down): nothing was done, so the same frame is sent again, 1 s doubling
-   * to 15 s, until another answer comes (docs/websocket.md, "When a server is down"). Returns true
-   * when f was such an error about a frame this desk re-sends.
+   * to 15 s, until another answer comes (docs/websocket.md, "When a server is down"). A `message`
+   * answered `busy` (too many requests of this connection under way; it names the message) was
+   * not done either and is re-sent the same way, same id. Returns true when f was such an error
+   * about a frame this desk re-sends.
    */
   retryUnavailable(f) {
+    if (f.code === 'busy' && f.id && f.room_id) return !!this.rooms.get(f.room_id)?.retryLater(f.id);
     if (f.code !== 'unavailable') return false;
     if (f.id && f.room_id) return !!this.rooms.get(f.room_id)?.retryLater(f.id);
     if (f.ref === 'resume' && this.resumeFrame) {

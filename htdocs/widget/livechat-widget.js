@@ -387,6 +387,16 @@
         }, Math.min(15000, 1000 * Math.pow(2, frame.attempt - 1)));
         return;
       }
+      if (f.code === 'rate_limited' && f.id && this.outbox.has(f.id)) {
+        // Sent faster than the server takes them: nothing was done; the same frame (same id)
+        // again a little later, 0.5 s doubling to 4 s, so a burst drains instead of being lost.
+        const frame = this.outbox.get(f.id);
+        frame.attempt = (frame.attempt || 0) + 1;
+        setTimeout(() => {
+          if (this.outbox.get(f.id) === frame) this.send(this.wire(frame));
+        }, Math.min(4000, 500 * Math.pow(2, frame.attempt - 1)));
+        return;
+      }
       this.setStatus(f.message || 'Something went wrong.', true);
     }
 

@@ -250,6 +250,29 @@ test('a widget customer and an agent hold a whole chat through two wsd nodes', a
     await annPage.getByTestId('message-text').filter({ hasText: 'back again' }).waitFor({ timeout: 15000 });
   });
 
+  await t.test('a burst of customer messages beyond the rate limit is re-sent, not dropped', async () => {
+    // 30 at once: past the widget's burst of 20, so some are answered rate_limited (counted here)
+    // and must be re-sent by the widget with the same id until each is acked.
+    const limited = await customer.evaluate(async () => {
+      const w = window.livechatWidget;
+      const onError = w.onError;
+      let n = 0;
+      w.onError = function (f) { if (f.code === 'rate_limited') n += 1; return onError.call(this, f); };
+      for (let i = 0; i < 30; i++) w.postMessage(`burst ${i}`);
+      const t0 = Date.now();
+      while (w.outbox.size > 0 && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 100));
+      w.onError = onError;
+      return { n, left: w.outbox.size };
+    });
+    assert.ok(limited.n > 0, 'the burst should have met the rate limit');
+    assert.equal(limited.left, 0, 'every message of the burst should be acked');
+    await annPage.getByTestId('message-text').filter({ hasText: 'burst 29' }).waitFor({ timeout: 15000 });
+    await annPage.waitForFunction(() => [...document.querySelectorAll('[data-testid="chat"] [data-testid="message-text"]')]
+      .filter((n) => /^burst \d+$/.test(n.textContent)).length >= 30, null, { timeout: 15000 });
+    const texts = await agentTexts(annPage);
+    for (let i = 0; i < 30; i++) once(texts, `burst ${i}`, 'after the burst');
+  });
+
   await t.test('Ann ends the chat and both sides see their closing message', async () => {
     annPage.once('dialog', (d) => d.accept());
     await annPage.getByTestId('end-chat').click();

@@ -154,7 +154,9 @@ test('another agent cannot write into a room by resuming or accepting it and mes
   b.send({ type: 'typing', room_id: rid, state: true, ref: 't1' });
   const m1 = await b.waitFor((f) => f.ref === 'm1' && f.type === 'error', 'error for m1');
   assert.ok(['unavailable', 'forbidden'].includes(m1.code), JSON.stringify(m1));
-  assert.equal((await b.waitFor((f) => f.ref === 'r1' && f.type === 'error')).code, 'forbidden');
+  const r1 = await b.waitFor((f) => f.ref === 'r1' && f.type === 'error');
+  assert.equal(r1.code, 'forbidden');
+  assert.equal(r1.room_id, rid, 'the error answering a resume item names its room');
   assert.equal((await sendMessage(b, { type: 'message', room_id: rid, id: 'evil1', text: 'INJECTED resume' })).code, 'forbidden');
 
   // accept (already taken) + message in one tick
@@ -234,6 +236,9 @@ test('an agent connection that asks for too much at once gets busy beyond its jo
   const busy = a.all((f) => f.ref === 'big' && f.code === 'busy');
   assert.ok(busy.length >= 60 && busy.length <= 68, `busy: ${busy.length}`);
   assert.ok(busy.every((f) => typeof f.room_id === 'string'));
+  // Every answer names its room (busy ones and not_found ones alike), each room once.
+  const answered = a.all((f) => f.ref === 'big' && f.type === 'error').map((f) => f.room_id);
+  assert.deepEqual([...answered].sort(), rooms.map((r) => r.room_id).sort());
   // Once answered, the connection is served again.
   a.send({ type: 'history', room_id: '6565f0c2a1b2c3d4e5f60718', ref: 'later' });
   assert.equal((await a.waitFor((f) => f.ref === 'later' && f.type === 'error')).code, 'not_found');
