@@ -140,18 +140,17 @@ static lc_rc room_filter(const char *room_id, bson_t *filter, lc_err_t *err)
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,
 				  int64_t limit, json_object **items, lc_err_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("seq", BCON_INT32(1));
 	lc_rc rc = room_filter(room_id, &filter, err);
 
 	if (rc == LC_OK) {
 		if (after_seq >= 0)
 			BCON_APPEND(&filter, "seq", "{", "$gt", BCON_INT64(after_seq), "}");
-		lc_store_page_opts(&opts, sort, 0, limit);
-		rc = lc_store_find_many(s, LC_COLL_MESSAGES, &filter, &opts, NULL, items, err);
+		rc = lc_store_find_page(s, LC_COLL_MESSAGES, &filter, sort, 0, limit, NULL, items,
+					NULL, err);
 	}
 	bson_destroy(sort);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }
@@ -159,18 +158,17 @@ lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t af
 lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t before_seq,
 				   int64_t limit, json_object **items, lc_err_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("seq", BCON_INT32(-1));
 	lc_rc rc = room_filter(room_id, &filter, err);
 
 	if (rc == LC_OK) {
 		if (before_seq > 0)
 			BCON_APPEND(&filter, "seq", "{", "$lt", BCON_INT64(before_seq), "}");
-		lc_store_page_opts(&opts, sort, 0, limit);
-		rc = lc_store_find_many(s, LC_COLL_MESSAGES, &filter, &opts, NULL, items, err);
+		rc = lc_store_find_page(s, LC_COLL_MESSAGES, &filter, sort, 0, limit, NULL, items,
+					NULL, err);
 	}
 	bson_destroy(sort);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }
