@@ -1,6 +1,6 @@
 /* fcgi rooms: the chat rooms and their messages, read-only (live changes happen in wsd).
- * Listing rooms is monitoring (chats.monitor: every room); reading one room and its messages
- * needs chats.monitor, or chats.history for a room the caller took (or is offered). */
+ * chats.monitor lists and reads every room; chats.history lists and reads the rooms the caller
+ * took (and reads a waiting room offered to them). */
 #include "config.h"
 #include "middleware.h"
 #include "lc_json.h"
@@ -64,9 +64,13 @@ static lc_rc list_rooms(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	int64_t skip, limit, total = 0;
 	json_object *items = NULL;
+	const char *status = fcgi_ctx_query_str(ctx, "status");
 	fcgi_ctx_paging(ctx, &skip, &limit);
-	lc_rc rc = lc_store_room_list(ctx->store, fcgi_ctx_query_str(ctx, "status"), skip, limit,
-				      &items, &total, err);
+	/* Monitoring lists every room; chats.history alone lists the rooms the caller took. */
+	lc_rc rc = fcgi_ctx_can(ctx, "chats.monitor")
+		? lc_store_room_list(ctx->store, status, skip, limit, &items, &total, err)
+		: lc_store_room_list_taken(ctx->store, ctx->user_id, status, skip, limit, &items,
+					   &total, err);
 	return fcgi_ctx_reply_list(ctx, rc, items, total, skip, limit, room_public);
 }
 
@@ -117,7 +121,7 @@ static const lc_vrule_t messages_query[] = {
 };
 
 const fcgi_route_t fcgi_rooms_routes[] = {
-	{ "GET", "/api/rooms", 0, { "chats.monitor" }, NULL, list_query, list_rooms },
+	{ "GET", "/api/rooms", 0, { "chats.monitor", "chats.history" }, NULL, list_query, list_rooms },
 	{ "GET", "/api/rooms/{id}", 0, { "chats.monitor", "chats.history" }, NULL, NULL, get_room },
 	{ "GET", "/api/rooms/{id}/messages", 0, { "chats.history", "chats.monitor" }, NULL,
 	  messages_query, list_messages },

@@ -121,6 +121,10 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 /* status NULL: any. Newest first. */
 lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
 			 json_object **items, int64_t *total, lc_err_t *err);
+/* The same, limited to the rooms agent_id took (engaged or closed by then). */
+lc_rc lc_store_room_list_taken(lc_store_t *s, const char *agent_id, const char *status,
+			       int64_t skip, int64_t limit, json_object **items, int64_t *total,
+			       lc_err_t *err);
 /* Agent's engaged rooms. */
 lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,
 			       lc_err_t *err);

@@ -160,12 +160,14 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	return rc;
 }
 
-lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
-			 json_object **items, int64_t *total, lc_err_t *err)
+static lc_rc room_list(lc_store_t *s, const char *agent_id, const char *status, int64_t skip,
+			   int64_t limit, json_object **items, int64_t *total, lc_err_t *err)
 {
 	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("created_at", BCON_INT32(-1), "_id", BCON_INT32(-1));
 
+	if (agent_id != NULL)
+		BSON_APPEND_UTF8(&filter, "agent_id", agent_id);
 	if (status != NULL)
 		BSON_APPEND_UTF8(&filter, "status", status);
 	lc_rc rc = lc_store_find_page(s, LC_COLL_ROOMS, &filter, sort, skip, limit, omit_internal, items, total,
@@ -173,6 +175,21 @@ lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_
 	bson_destroy(sort);
 	bson_destroy(&filter);
 	return rc;
+}
+
+lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_t limit,
+			 json_object **items, int64_t *total, lc_err_t *err)
+{
+	return room_list(s, NULL, status, skip, limit, items, total, err);
+}
+
+lc_rc lc_store_room_list_taken(lc_store_t *s, const char *agent_id, const char *status,
+			       int64_t skip, int64_t limit, json_object **items, int64_t *total,
+			       lc_err_t *err)
+{
+	if (agent_id == NULL || *agent_id == '\0')
+		return lc_err_set_field(err, LC_ERR_INVALID, "agent_id", "agent_id is required");
+	return room_list(s, agent_id, status, skip, limit, items, total, err);
 }
 
 lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,

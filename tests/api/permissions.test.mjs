@@ -50,6 +50,8 @@ const routes = [
   { method: 'PATCH', pattern: '/api/settings', perm: 'settings.write', ok: 200,
     prepare: async () => ({ path: '/api/settings', body: { history_limit: 40 } }) },
   { method: 'GET', pattern: '/api/rooms', perm: 'chats.monitor', ok: 200 },
+  // chats.history alone lists only the rooms the caller took (rooms.test.mjs).
+  { method: 'GET', pattern: '/api/rooms', perm: 'chats.history', ok: 200 },
   { method: 'GET', pattern: '/api/rooms/{id}', perm: 'chats.monitor', ok: 200,
     prepare: async () => ({ path: `/api/rooms/${roomId}` }) },
   // chats.history alone reads only a room the caller took (rooms.test.mjs: another's is 404).

@@ -92,8 +92,17 @@ test('an agent reads the rooms they took; another agent gets 404 for them; a sup
       assert.equal(JSON.stringify(r.body).includes('message 1'), false);
     }
   }
-  // Nor lists rooms: listing is monitoring.
-  assert.equal((await api(stack.base, 'GET', '/api/rooms', { token: a.token })).status, 403);
+  // Each lists exactly the rooms they took; an agent without chats.history lists nothing (403).
+  for (const [u, own] of [[a, roomA], [b, roomB]]) {
+    const mine = await api(stack.base, 'GET', '/api/rooms', { token: u.token });
+    assert.equal(mine.status, 200);
+    assert.deepEqual(mine.body.items.map((x) => x.id), [own.id]);
+    assert.equal(mine.body.total, 1);
+  }
+  const closedOnly = await api(stack.base, 'GET', '/api/rooms?status=closed', { token: a.token });
+  assert.deepEqual(closedOnly.body.items, []);
+  const noHistory = await userWith(stack.base, admin, ['chats.accept'], 'nohist');
+  assert.equal((await api(stack.base, 'GET', '/api/rooms', { token: noHistory.token })).status, 403);
   // A supervisor (chats.monitor) reads both rooms and their messages, and lists them.
   for (const room of [roomA, roomB]) {
     assert.equal((await get(sup, room)).status, 200);

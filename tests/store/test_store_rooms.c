@@ -267,6 +267,19 @@ static void test_room_lists_by_status_and_by_agent(void)
 	CU_ASSERT(tint(json_object_array_get_idx(items, 0), "created_at") >=
 		  tint(json_object_array_get_idx(items, 1), "created_at"));
 	json_object_put(items);
+	/* The rooms one agent took, paged, filtered by status; nobody else's. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list_taken(test_store, agent, NULL, 0, 1, &items, &total,
+						       &err), LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 1);
+	CU_ASSERT_EQUAL(total, 2);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 0), "agent_id"), agent);
+	json_object_put(items);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list_taken(test_store, agent, "closed", 0, 0, &items,
+						       &total, &err), LC_OK);
+	CU_ASSERT_EQUAL(total, 0);
+	json_object_put(items);
+	CU_ASSERT_EQUAL(lc_store_room_list_taken(test_store, "", NULL, 0, 0, &items, &total, &err),
+			LC_ERR_INVALID);
 	free(agent);
 }
 
