@@ -125,16 +125,8 @@ static bool admit(wsd_conn_t *c, json_object *ref, const char *room_id, const ch
 {
 	if (wsd_room_jobs(c->w, c->handle) < WSD_AGENT_JOBS_MAX)
 		return true;
-	json_object *f = wsd_conn_frame("error", ref);
-	json_object_object_add(f, "code", json_object_new_string("busy"));
-	json_object_object_add(f, "message", json_object_new_string(
-		"too many requests of this connection under way: send it again once some are answered"));
-	if (client_id)
-		json_object_object_add(f, "id", json_object_new_string(client_id));
-	if (room_id)
-		json_object_object_add(f, "room_id", json_object_new_string(room_id));
-	wsd_conn_send(c, f);
-	json_object_put(f);
+	wsd_conn_error_about(c, "busy", "too many requests of this connection under way: send it "
+			     "again once some are answered", room_id, client_id, ref);
 	return false;
 }
 
@@ -151,15 +143,8 @@ static wsd_croom_t *own_room(wsd_conn_t *c, const char *room_id, json_object *re
 		return NULL;
 	}
 	if (r->state != WSD_CR_LIVE && r->state != WSD_CR_CATCHUP) {
-		json_object *f = wsd_conn_frame("error", ref);
-		json_object_object_add(f, "code", json_object_new_string("unavailable"));
-		json_object_object_add(f, "message", json_object_new_string(
-			"the room is being accepted or resumed: send it again (same id) shortly"));
-		if (client_id)
-			json_object_object_add(f, "id", json_object_new_string(client_id));
-		json_object_object_add(f, "room_id", json_object_new_string(room_id));
-		wsd_conn_send(c, f);
-		json_object_put(f);
+		wsd_conn_error_about(c, "unavailable", "the room is being accepted or resumed: send "
+				     "it again (same id) shortly", room_id, client_id, ref);
 		return NULL;
 	}
 	return r;

@@ -69,20 +69,10 @@ void wsd_agent_message_run(wsd_t *w, void *arg)
  * with the same id when the code is unavailable (docs/websocket.md). */
 static void message_error(wsd_conn_t *c, ajob_t *j)
 {
-	const char *code = j->rc == LC_ERR_UNAVAILABLE || j->rc == LC_ERR_TIMEOUT ? "unavailable" :
-			   j->rc == LC_ERR_NOT_FOUND ? "not_found" :
-			   j->rc == LC_ERR_FORBIDDEN ? "forbidden" :
-			   j->rc == LC_ERR_CONFLICT ? "not_open" :
-			   j->rc == LC_ERR_INVALID ? "validation_failed" : "internal";
-	json_object *f = wsd_conn_frame("error", j->ref);
-	json_object_object_add(f, "code", json_object_new_string(code));
-	json_object_object_add(f, "message", json_object_new_string(
-		strcmp(code, "unavailable") == 0 ? "the database cannot be reached: send it again "
-		"with the same id" : j->err.reason));
-	json_object_object_add(f, "id", json_object_new_string(j->client_id));
-	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
-	wsd_conn_send(c, f);
-	json_object_put(f);
+	const char *code = wsd_conn_rc_code(j->rc);
+	wsd_conn_error_about(c, code, strcmp(code, "unavailable") == 0 ? "the database cannot be "
+			     "reached: send it again with the same id" : j->err.reason, j->room_id,
+			     j->client_id, j->ref);
 }
 
 void wsd_agent_message_done(wsd_t *w, void *arg)

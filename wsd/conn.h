@@ -90,6 +90,12 @@ void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *re
 /* The same, naming the room it answers ("room_id"; room_id is copied): one item of a resume. */
 void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
 			 json_object *ref);
+/* The websocket error code of an lc_rc ("not_found", "unavailable", ...). */
+const char *wsd_conn_rc_code(lc_rc rc);
+/* An error frame naming what it answers, so the client can send that frame again: "room_id"
+ * and "id" (a message's client id) are added when not NULL (both copied). */
+void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, const char *room_id,
+			  const char *id, json_object *ref);
 /* Close after what is queued is sent (close code: 4401, 4403, 1001 ...). */
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 /* Add "ref" of req (if any) to reply. */

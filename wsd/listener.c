@@ -152,16 +152,26 @@ bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, 
 	return false;
 }
 
-void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
+void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, const char *room_id,
+			  const char *id, json_object *ref)
 {
 	json_object *o = wsd_conn_frame("error", ref);
 	json_object_object_add(o, "code", json_object_new_string(code));
 	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
+	if (id != NULL)
+		json_object_object_add(o, "id", json_object_new_string(id));
+	if (room_id != NULL)
+		json_object_object_add(o, "room_id", json_object_new_string(room_id));
 	wsd_conn_send(c, o);
 	json_object_put(o);
 }
 
-static const char *rc_code(lc_rc rc)
+void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
+{
+	wsd_conn_error_about(c, code, msg, NULL, NULL, ref);
+}
+
+const char *wsd_conn_rc_code(lc_rc rc)
 {
 	const char *code;
 	switch (rc) {
@@ -179,19 +189,13 @@ static const char *rc_code(lc_rc rc)
 
 void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref)
 {
-	wsd_conn_error(c, rc_code(rc), msg, ref);
+	wsd_conn_error(c, wsd_conn_rc_code(rc), msg, ref);
 }
 
 void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
 			 json_object *ref)
 {
-	const char *code = rc_code(rc);
-	json_object *o = wsd_conn_frame("error", ref);
-	json_object_object_add(o, "code", json_object_new_string(code));
-	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
-	json_object_object_add(o, "room_id", json_object_new_string(room_id));
-	wsd_conn_send(c, o);
-	json_object_put(o);
+	wsd_conn_error_about(c, wsd_conn_rc_code(rc), msg, room_id, NULL, ref);
 }
 
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)

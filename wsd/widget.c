@@ -227,15 +227,9 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 	     strcmp(type, "typing") == 0) && !wsd_room_rate_take(c->w, c->handle)) {
 		/* Each of these is published to RabbitMQ and most are stored: a script must not
 		 * flood them. The message is named so the widget can send it again later. */
-		json_object *f = wsd_conn_frame("error", ref);
-		json_object_object_add(f, "code", json_object_new_string("rate_limited"));
-		json_object_object_add(f, "message", json_object_new_string(
-			"too many frames: slow down and send it again"));
 		const char *cid = strcmp(type, "message") == 0 ? lc_json_get_str(frame, "id", NULL) : NULL;
-		if (cid && json_object_is_type(json_object_object_get(frame, "id"), json_type_string))
-			json_object_object_add(f, "id", json_object_new_string(cid));
-		wsd_conn_send(c, f);
-		json_object_put(f);
+		wsd_conn_error_about(c, "rate_limited", "too many frames: slow down and send it again",
+				     NULL, cid, ref);
 		return;
 	}
 	if (strcmp(type, "request") == 0) {
