@@ -132,6 +132,27 @@ bool fcgi_revoke_users(fcgi_revoke_t *r, const char *const *ids, size_t n)
 	return false;
 }
 
+bool fcgi_revoke_settings(fcgi_revoke_t *r)
+{
+	static const char body[] = "{\"type\":\"settings\"}";
+	lc_err_t err;
+	if (r == NULL)
+		return true;
+	LC_CHECK_OBJ(r, FCGI_REVOKE_MAGIC);
+	lc_err_clear(&err);
+	lc_rc rc = ready_bus(r, &err);
+	if (rc == LC_ERR_CONFLICT)
+		rc = LC_OK;
+	lc_bus_msg_t m = { .exchange = r->exchange, .routing_key = "broadcast.settings",
+			   .body = body, .len = sizeof body - 1, .message_id = NULL };
+	if (rc == LC_OK)
+		rc = lc_bus_publish_batch(r->bus, &m, 1, &err);
+	if (rc != LC_OK)
+		LC_WARN("could not publish the settings change: %s; the websocket daemons read it "
+			"at their periodic re-read", err.reason);
+	return rc == LC_OK;
+}
+
 bool fcgi_revoke_user(fcgi_revoke_t *r, const char *user_id)
 {
 	return fcgi_revoke_users(r, &user_id, 1);

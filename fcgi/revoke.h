@@ -24,6 +24,9 @@ void fcgi_revoke_free(fcgi_revoke_t **r);
  * warning and returns false; it never waits for a broker that does not accept TCP connections
  * (a 500 ms probe precedes every connect). r NULL or n 0: nothing to do, true. */
 bool fcgi_revoke_users(fcgi_revoke_t *r, const char *const *ids, size_t n);
+/* Publish {"type":"settings"} with key broadcast.settings the same way: the settings changed,
+ * every node reads them now (docs/topology.md). */
+bool fcgi_revoke_settings(fcgi_revoke_t *r);
 /* fcgi_revoke_users for one id. */
 bool fcgi_revoke_user(fcgi_revoke_t *r, const char *user_id);
 

@@ -125,7 +125,7 @@ lc_rc lc_store_room_list(lc_store_t *s, const char *status, int64_t skip, int64_
 lc_rc lc_store_room_list_taken(lc_store_t *s, const char *agent_id, const char *status,
 			       int64_t skip, int64_t limit, json_object **items, int64_t *total,
 			       lc_err_t *err);
-/* Agent's engaged rooms. */
+/* Agent's engaged rooms, each with its last_seq. */
 lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,
 			       lc_err_t *err);
 /* One conditional update waiting -> engaged. CONFLICT when the room is not waiting (someone

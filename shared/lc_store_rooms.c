@@ -202,6 +202,10 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
 	bson_t *sort = BCON_NEW("engaged_at", BCON_INT32(1));
 	lc_store_page_opts(&opts, sort, 0, 0);
 	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, &opts, omit_internal, items, err);
+	/* An agent's few engaged rooms: each says how far it goes (a reloaded dashboard compares
+	 * it with what it kept, docs/websocket.md hello). */
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(*items); i++)
+		attach_last_seq(s, json_object_array_get_idx(*items, i));
 	bson_destroy(sort);
 	bson_destroy(filter);
 	bson_destroy(&opts);

@@ -131,15 +131,21 @@ static bool admit(wsd_conn_t *c, json_object *ref, const char *room_id, const ch
 }
 
 /* The engaged (not watched) room of this connection whose ownership MongoDB confirmed
- * (accepted or resumed), or an error frame. While the accept or resume is under way the answer
- * is unavailable: the client sends the frame again, as after a database blip
- * (docs/websocket.md); a room that turns out not to be the agent's is then forbidden. */
+ * (accepted or resumed), or an error frame naming the room (and the message). While the accept
+ * or resume is under way the answer is unavailable: the client sends the frame again, as after
+ * a database blip (docs/websocket.md); a room that turns out not to be the agent's is then
+ * forbidden. A room this connection does not follow at all is left to the caller (NULL, no
+ * frame, *unknown set): only MongoDB can tell a closed or unknown room from another's. */
 static wsd_croom_t *own_room(wsd_conn_t *c, const char *room_id, json_object *ref,
-			     const char *client_id)
+			     const char *client_id, bool *unknown)
 {
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
-	if (r == NULL || r->watch) {
-		wsd_conn_error(c, "forbidden", "not your room (accept or resume it first)", ref);
+	*unknown = r == NULL;
+	if (r == NULL)
+		return NULL;
+	if (r->watch) {
+		wsd_conn_error_about(c, "forbidden", "not your room: watchers cannot write", room_id,
+				     client_id, ref);
 		return NULL;
 	}
 	if (r->state != WSD_CR_LIVE && r->state != WSD_CR_CATCHUP) {
@@ -202,6 +208,42 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 	}
 }
 
+/* A frame field that may name the frame in its error: a string shaped like an id, else NULL
+ * (a malformed value is named by validation_failed's message, not echoed back). */
+static const char *plain_id(json_object *frame, const char *key)
+{
+	const char *v = lc_json_get_str(frame, key, NULL);
+	size_t n = v ? strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") : 0;
+	return v && n >= 1 && n <= 64 && v[n] == '\0' ? v : NULL;
+}
+
+/* message: every error names the message (id, room_id) so the client knows which one failed
+ * and can send that one again (docs/websocket.md). A room this connection does not follow
+ * goes to MongoDB for the verdict (not_found, not_open or forbidden) and is never written. */
+static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	const char *rid = plain_id(frame, "room_id"), *id = plain_id(frame, "id");
+	if (!wsd_conn_check_about(c, frame, message_rules, rid, id, ref))
+		return;
+	const char *text = lc_json_get_str(frame, "text", NULL);
+	const char *canned = lc_json_get_str(frame, "canned_id", NULL);
+	if ((text == NULL) == (canned == NULL)) {
+		wsd_conn_error_about(c, "validation_failed", "text: exactly one of text and canned_id",
+				     rid, id, ref);
+		return;
+	}
+	bool unknown;
+	wsd_croom_t *r = own_room(c, rid, ref, id, &unknown);
+	if ((r == NULL && !unknown) || !admit(c, ref, rid, id))
+		return;
+	ajob_t *j = room_job(c, "message", frame, ref, r);
+	j->client_id = lc_strdup(id);
+	j->text = lc_strdup(text);
+	j->canned_id = lc_strdup(canned);
+	j->verdict_only = unknown;
+	wsd_ajob_submit(c->w, j, wsd_agent_message_run, wsd_agent_message_done);
+}
+
 void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
 {
 	wsd_t *w = c->w;
@@ -237,27 +279,16 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		ajob_t *j = room_job(c, "decline", frame, ref, NULL);
 		wsd_workers_submit(w->workers, j->room_id, wsd_agent_decline_run, wsd_agent_decline_done, j);
 	} else if (strcmp(type, "message") == 0) {
-		if (!wsd_conn_check(c, frame, message_rules, ref))
-			return;
-		const char *text = lc_json_get_str(frame, "text", NULL);
-		const char *canned = lc_json_get_str(frame, "canned_id", NULL);
-		if ((text == NULL) == (canned == NULL)) {
-			wsd_conn_error(c, "validation_failed", "text: exactly one of text and canned_id", ref);
-			return;
-		}
-		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref,
-					  lc_json_get_str(frame, "id", NULL));
-		if (r == NULL || !admit(c, ref, r->room_id, lc_json_get_str(frame, "id", NULL)))
-			return;
-		ajob_t *j = room_job(c, "message", frame, ref, r);
-		j->client_id = lc_strdup(lc_json_get_str(frame, "id", ""));
-		j->text = lc_strdup(text);
-		j->canned_id = lc_strdup(canned);
-		wsd_ajob_submit(w, j, wsd_agent_message_run, wsd_agent_message_done);
+		on_message(c, frame, ref);
 	} else if (strcmp(type, "typing") == 0) {
 		if (!wsd_conn_check(c, frame, typing_rules, ref))
 			return;
-		wsd_croom_t *r = own_room(c, lc_json_get_str(frame, "room_id", ""), ref, NULL);
+		bool unknown;
+		const char *rid = lc_json_get_str(frame, "room_id", "");
+		wsd_croom_t *r = own_room(c, rid, ref, NULL, &unknown);
+		if (unknown)
+			wsd_conn_error_about(c, "forbidden", "not your room (accept or resume it first)",
+					     rid, NULL, ref);
 		if (r == NULL || r->channel == NULL || r->customer_id == NULL)
 			return;
 		json_object *room = json_object_new_object();
@@ -274,11 +305,12 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 	} else if (strcmp(type, "end") == 0) {
 		if (!wsd_conn_check(c, frame, room_rules, ref))
 			return;
+		/* Who may end the room (its agent, or chats.end_any) and whether it is still open
+		 * is decided on the worker from MongoDB: a room this connection does not follow
+		 * may be the agent's own from before a reload, or closed meanwhile (not_open). */
 		wsd_croom_t *r = wsd_croom_find(c, lc_json_get_str(frame, "room_id", ""));
 		if (r && r->watch)
 			r = NULL;
-		if (r == NULL && !need(c, WSD_P_END_ANY, "chats.end_any (or the room must be yours)", ref))
-			return;
 		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
 			return;
 		ajob_t *j = room_job(c, "end", frame, ref, r);
@@ -288,9 +320,9 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 			return;
 		/* Who may read which room is decided on the worker from MongoDB
 		 * (wsd_agent_history_run); here only whether asking makes sense at all. */
-		wsd_croom_t *r = wsd_croom_find(c, lc_json_get_str(frame, "room_id", ""));
-		if (r == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
-			wsd_conn_error(c, "forbidden", "not your room", ref);
+		const char *rid = lc_json_get_str(frame, "room_id", "");
+		if (wsd_croom_find(c, rid) == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
+			wsd_conn_error_about(c, "forbidden", "not your room", rid, NULL, ref);
 			return;
 		}
 		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
@@ -309,7 +341,8 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		const char *rid = lc_json_get_str(frame, "room_id", "");
 		wsd_croom_t *r = wsd_croom_find(c, rid);
 		if (r && !r->watch) {
-			wsd_conn_error(c, "validation_failed", "room_id: this room is already yours", ref);
+			wsd_conn_error_about(c, "validation_failed", "room_id: this room is already yours",
+					     rid, NULL, ref);
 			return;
 		}
 		if (!admit(c, ref, rid, NULL))

@@ -60,6 +60,9 @@ static void auth_run(wsd_t *w, void *arg)
 	}
 	if (strcmp(j->op, "auth") == 0)
 		j->rc = lc_store_room_list_agent(w->store, uid, &j->items, &j->err);
+	/* The same room shape as accepted.room: who declined a request is not the agent's to see. */
+	for (size_t i = 0; j->rc == LC_OK && j->items && i < json_object_array_length(j->items); i++)
+		json_object_object_del(json_object_array_get_idx(j->items, i), "declined_by");
 out:
 	json_object_put(sess);
 	json_object_put(group);

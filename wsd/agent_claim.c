@@ -19,6 +19,11 @@ bool wsd_agent_accept_run(wsd_t *w, void *arg)
 	if (j->phase == 0) {
 		j->rc = lc_store_room_claim(w->store, j->room_id, j->user_id, j->display_name,
 					    &j->room, &j->err);
+		if (j->rc == LC_ERR_CONFLICT) {
+			/* Taken (already_taken) or closed (not_open): the room tells which. */
+			lc_err_t err;
+			lc_store_room_get(w->store, j->room_id, &j->room, &err);
+		}
 		if (j->rc != LC_OK)
 			return true;
 		j->phase = 1;
@@ -85,13 +90,16 @@ void wsd_agent_accept_done(wsd_t *w, void *arg)
 	wsd_croom_t *mine = wsd_croom_find(c, j->room_id);
 	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
 		wsd_croom_remove(c, j->room_id);
-	if (j->rc == LC_ERR_CONFLICT) {
+	bool closed = j->rc == LC_ERR_CONFLICT &&
+		      strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0;
+	if (j->rc == LC_ERR_CONFLICT && !closed) {
 		json_object *f = wsd_conn_frame("already_taken", j->ref);
 		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
 		wsd_conn_send(c, f);
 		json_object_put(f);
 	} else {
-		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		wsd_conn_error_room(c, j->rc, closed ? "the room is already closed" : j->err.reason,
+				    j->room_id, j->ref);
 	}
 out:
 	wsd_ajob_free(j);
@@ -128,7 +136,7 @@ void wsd_agent_decline_done(wsd_t *w, void *arg)
 		}
 		wsd_room_check_declined(w, j->room);
 	} else if (c) {
-		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
 	}
 out:
 	wsd_ajob_free(j);

@@ -25,6 +25,8 @@ typedef struct ajob {
 	json_object *user, *perm_list, *room, *items, *msg;
 	char *text2;
 	bool dup;
+	bool verdict_only;      /* message to a room the connection does not follow: only say why
+				 * it cannot be written (not_found, not_open, forbidden) */
 	int phase;              /* retried jobs (accept, end): the steps already done */
 } ajob_t;
 

@@ -26,7 +26,7 @@ static bool owned_engaged(wsd_t *w, ajob_t *j)
 	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0)
 		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
 	else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
-		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is not open");
+		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
 	if (j->rc == LC_OK) {
 		free(j->channel);
 		free(j->customer_id);
@@ -44,15 +44,25 @@ void wsd_agent_message_run(wsd_t *w, void *arg)
 	ajob_t *j = arg;
 	if (!owned_engaged(w, j))
 		return;
+	if (j->verdict_only) {
+		/* The agent's open room, but this connection has not resumed it: it would not
+		 * see the room's messages. */
+		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not followed by this connection: "
+				   "resume it first");
+		return;
+	}
 	if (j->canned_id) {
 		json_object *canned = NULL;
 		j->rc = lc_store_canned_get(w->store, j->canned_id, &canned, &j->err);
-		if (j->rc != LC_OK)
-			return;
-		if (strcmp(lc_json_get_str(canned, "owner_id", ""), j->user_id) != 0 &&
-		    !(j->perms & WSD_P_CANNED_ALL)) {
+		/* Another agent's canned response is absent for this one, as in the REST API
+		 * (docs/api.md): its existence is not told. */
+		if (j->rc == LC_OK && strcmp(lc_json_get_str(canned, "owner_id", ""), j->user_id) != 0 &&
+		    !(j->perms & WSD_P_CANNED_ALL))
+			j->rc = LC_ERR_NOT_FOUND;
+		if (j->rc == LC_ERR_NOT_FOUND)
+			lc_err_set(&j->err, LC_ERR_NOT_FOUND, "canned_id: no such canned response");
+		if (j->rc != LC_OK) {
 			json_object_put(canned);
-			j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your canned response");
 			return;
 		}
 		j->text = lc_settings_render(lc_json_get_str(canned, "text", ""),
@@ -172,7 +182,7 @@ void wsd_agent_end_done(wsd_t *w, void *arg)
 	wsd_conn_t *c = wsd_conn_find(w, j->handle);
 	if (j->rc != LC_OK) {
 		if (c)
-			wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+			wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
 		goto out;
 	}
 	LC_INFO("room %s ended by %s", j->room_id, j->user_id);
@@ -268,7 +278,7 @@ void wsd_agent_history_done(wsd_t *w, void *arg)
 	if (c == NULL)
 		goto out;
 	if (j->rc != LC_OK) {
-		wsd_conn_error_rc(c, j->rc, j->err.reason, j->ref);
+		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
 		goto out;
 	}
 	json_object *f = wsd_conn_frame("history", j->ref);

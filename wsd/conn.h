@@ -85,9 +85,7 @@ void wsd_conn_send(wsd_conn_t *c, json_object *obj);
 void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len);
 /* {"type":"error","code":code,"message":msg,"ref":ref}; ref (may be NULL) is copied. */
 void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref);
-/* Error from an lc_rc: maps codes onto the websocket error codes. */
-void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref);
-/* The same, naming the room it answers ("room_id"; room_id is copied): one item of a resume. */
+/* Error from an lc_rc (wsd_conn_rc_code), naming the room it answers ("room_id"; copied). */
 void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
 			 json_object *ref);
 /* The websocket error code of an lc_rc ("not_found", "unavailable", ...). */
@@ -104,6 +102,9 @@ void wsd_conn_add_ref(json_object *reply, json_object *ref);
 json_object *wsd_conn_frame(const char *type, json_object *ref);
 /* Validate frame; on failure send validation_failed naming the first bad field, return false. */
 bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref);
+/* The same, the error naming what it answers (room_id, id: may be NULL; copied). */
+bool wsd_conn_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
+			  const char *room_id, const char *id, json_object *ref);
 
 /* Per-connection rooms (room.c). */
 wsd_croom_t *wsd_croom_find(wsd_conn_t *c, const char *room_id);

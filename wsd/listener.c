@@ -138,6 +138,12 @@ json_object *wsd_conn_frame(const char *type, json_object *ref)
 
 bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
 {
+	return wsd_conn_check_about(c, frame, rules, NULL, NULL, ref);
+}
+
+bool wsd_conn_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
+			  const char *room_id, const char *id, json_object *ref)
+{
 	json_object *fails = NULL;
 	if (lc_validate(frame, rules, false, &fails)) {
 		json_object_put(fails);
@@ -146,7 +152,7 @@ bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, 
 	json_object *f0 = json_object_array_get_idx(fails, 0);
 	char *msg = lc_asprintf("%s: %s", lc_json_get_str(f0, "field", ""),
 				lc_json_get_str(f0, "reason", "invalid"));
-	wsd_conn_error(c, "validation_failed", msg, ref);
+	wsd_conn_error_about(c, "validation_failed", msg, room_id, id, ref);
 	free(msg);
 	json_object_put(fails);
 	return false;
@@ -185,11 +191,6 @@ const char *wsd_conn_rc_code(lc_rc rc)
 	default: code = "internal"; break;
 	}
 	return code;
-}
-
-void wsd_conn_error_rc(wsd_conn_t *c, lc_rc rc, const char *msg, json_object *ref)
-{
-	wsd_conn_error(c, wsd_conn_rc_code(rc), msg, ref);
 }
 
 void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,

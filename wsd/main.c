@@ -69,6 +69,9 @@ void wsd_drain_posts(wsd_t *w)
 
 /* ---- settings */
 
+/* A snapshot that could not be refreshed is tried again this much later. */
+#define SETTINGS_RETRY_MS 2000
+
 static void settings_publish_ints(wsd_t *w, json_object *s)
 {
 	atomic_store(&w->request_timeout, (int)lc_json_get_int(s, "request_timeout", 120));
@@ -81,7 +84,7 @@ json_object *wsd_settings_get(wsd_t *w)
 	pthread_mutex_lock(&w->set_lock);
 	int64_t now = wsd_now_ms();
 	int have = w->settings != NULL;
-	if (have && now - w->settings_at <= 2000) {
+	if (have && now - w->settings_at <= w->settings_ttl_ms) {
 		json_object *r = json_object_get(w->settings);
 		pthread_mutex_unlock(&w->set_lock);
 		return r;
@@ -91,6 +94,7 @@ json_object *wsd_settings_get(wsd_t *w)
 	 * slow or unreachable database never makes other workers queue behind one timeout. */
 	if (have)
 		w->settings_at = now;
+	uint64_t gen = w->settings_gen;
 	pthread_mutex_unlock(&w->set_lock);
 
 	json_object *s = NULL;
@@ -112,8 +116,11 @@ json_object *wsd_settings_get(wsd_t *w)
 	if (rc == LC_OK) {
 		json_object_put(w->settings);
 		w->settings = s;
-		w->settings_at = now;
+		/* An event that came during the read may announce a change the read missed. */
+		w->settings_at = gen == w->settings_gen ? now : 0;
 		settings_publish_ints(w, s);
+	} else if (have) {
+		w->settings_at = now - w->settings_ttl_ms + SETTINGS_RETRY_MS;
 	} else if (w->settings == NULL) {
 		/* Nothing read yet (start-up with MongoDB down): the defaults until it answers;
 		 * settings_at stays old so that the next call tries again. */
@@ -123,6 +130,14 @@ json_object *wsd_settings_get(wsd_t *w)
 	json_object *r = json_object_get(w->settings);
 	pthread_mutex_unlock(&w->set_lock);
 	return r;
+}
+
+void wsd_settings_expire(wsd_t *w)
+{
+	pthread_mutex_lock(&w->set_lock);
+	w->settings_gen++;
+	w->settings_at = 0;
+	pthread_mutex_unlock(&w->set_lock);
 }
 
 char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
@@ -191,11 +206,27 @@ static void raise_fd_limit(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--help-config]\n"
-		"  -c FILE                 config file (default: $LIVECHAT_CONFIG or %s)\n"
-		"  --session-check SECONDS how often agent sessions are re-checked (default 30)\n"
-		"  --help-config           print every config key and exit\n",
+	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--settings-check SECONDS]\n"
+		"                    [--help-config]\n"
+		"  -c FILE                  config file (default: $LIVECHAT_CONFIG or %s)\n"
+		"  --session-check SECONDS  how often agent sessions are re-checked (default 30)\n"
+		"  --settings-check SECONDS how often the settings are re-read without a settings\n"
+		"                           event (default 30)\n"
+		"  --help-config            print every config key and exit\n",
 		lc_config_default_path());
+}
+
+/* A period option: 1..86400 seconds, else a message and false. */
+static bool seconds_arg(const char *name, const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > 86400) {
+		fprintf(stderr, "livechat-wsd: %s must be 1..86400\n", name);
+		return false;
+	}
+	*out = (int)v;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -203,22 +234,24 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "session-check", required_argument, NULL, 's' },
+		{ "settings-check", required_argument, NULL, 'S' },
 		{ "help-config", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfg_path = NULL;
-	int session_check = 30;
+	int session_check = 30, settings_check = 30;
 	int opt, status = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cfg_path = optarg; break;
 		case 's':
-			session_check = atoi(optarg);
-			if (session_check < 1 || session_check > 86400) {
-				fprintf(stderr, "livechat-wsd: --session-check must be 1..86400\n");
+			if (!seconds_arg("--session-check", optarg, &session_check))
 				return 2;
-			}
+			break;
+		case 'S':
+			if (!seconds_arg("--settings-check", optarg, &settings_check))
+				return 2;
 			break;
 		case 'H': lc_config_dump_table(stdout); return 0;
 		case 'h': usage(stdout); return 0;
@@ -238,6 +271,7 @@ int main(int argc, char **argv)
 	atomic_store(&w->reconnect_grace, 30);
 	atomic_store(&w->history_limit, 50);
 	w->session_check_s = session_check;
+	w->settings_ttl_ms = 1000LL * settings_check;
 
 	w->cfg = lc_config_load(cfg_path, &err);
 	if (w->cfg == NULL) {

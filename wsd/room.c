@@ -19,7 +19,9 @@
 
 #define PRESENCE_EVERY_MS 5000
 #define RESYNC_EVERY_MS 30000
-#define SETTINGS_EVERY_MS 5000
+/* How often a worker is asked for the settings: it reads them only when they are older than
+ * --settings-check or a settings event expired them (wsd_settings_get). */
+#define SETTINGS_EVERY_MS 1000
 
 /* ---- small helpers */
 
@@ -112,6 +114,11 @@ void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done,
 	free(key);
 }
 
+static void settings_run(wsd_t *w, void *arg)
+{
+	json_object_put(wsd_settings_get(w));
+}
+
 typedef struct revoke_ctx {
 	wsd_t *w;
 	const char *uid;
@@ -159,6 +166,10 @@ void wsd_room_event(wsd_t *w, void *arg)
 		json_object_put(f);
 	} else if (strcmp(type, "presence") == 0) {
 		wsd_room_presence_update(w, ev);
+	} else if (strcmp(type, "settings") == 0) {
+		/* PATCH /api/settings changed them: read them now, not at the periodic re-read. */
+		wsd_settings_expire(w);
+		wsd_workers_submit(w->workers, NULL, settings_run, NULL, NULL);
 	} else if (strcmp(type, "revoke") == 0) {
 		group_t *g = wsd_map_get(w->rooms->users, lc_json_get_str(ev, "user_id", ""));
 		for (size_t i = 0; g && i < g->conns.n; i++)
@@ -181,11 +192,6 @@ void wsd_room_bus_ready(wsd_t *w, void *arg)
 	wsd_room_presence_publish(w);
 	/* What was published while this node's queue was gone (none at the first start). */
 	wsd_room_catchup(w);
-}
-
-static void settings_run(wsd_t *w, void *arg)
-{
-	json_object_put(wsd_settings_get(w));
 }
 
 static void settings_done(wsd_t *w, void *arg)

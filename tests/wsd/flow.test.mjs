@@ -117,10 +117,10 @@ test('request, decline, accept, history, messages both ways, canned response, en
   const ack4 = await ag0.waitFor((f) => f.type === 'ack' && f.id === 'm4');
   assert.equal(ack4.message.text, `Hello Alice, I am ${a0.display_name}.`);
   await gw.waitFor((m) => m.type === 'agent_message' && m.text === `Hello Alice, I am ${a0.display_name}.`);
-  // Someone else's canned response is refused.
+  // Someone else's canned response is refused, as if absent (docs/websocket.md).
   const other = S.fixture('canned', a1.id, 'mine', 'not yours');
   ag0.send({ type: 'message', room_id: rid, id: 'm5', canned_id: other.id, ref: 'c2' });
-  assert.equal((await ag0.waitFor((f) => f.type === 'error' && f.ref === 'c2')).code, 'forbidden');
+  assert.equal((await ag0.waitFor((f) => f.type === 'error' && f.ref === 'c2')).code, 'not_found');
 
   // End: closing messages both sides, room closed.
   ag0.send({ type: 'end', room_id: rid, ref: 'e' });
@@ -139,9 +139,9 @@ test('request, decline, accept, history, messages both ways, canned response, en
   const texts = stored.map((m) => m.text);
   for (const t of ['c1', 'c2', 'c3', 'c4', 'c5', 'a1', 'a2', 'a3']) assert.ok(texts.includes(t), t);
   assert.equal(texts.at(-1), `${a0.display_name} ended the chat.`);
-  // Writing after the end is refused.
+  // Writing after the end is refused: the room is closed.
   ag0.send({ type: 'message', room_id: rid, id: 'm9', text: 'late', ref: 'late' });
-  assert.equal((await ag0.waitFor((f) => f.type === 'error' && f.ref === 'late')).code, 'forbidden');
+  assert.equal((await ag0.waitFor((f) => f.type === 'error' && f.ref === 'late')).code, 'not_open');
 });
 
 test('every online agent declining ends the request with the no-agent message', async () => {

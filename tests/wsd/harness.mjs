@@ -55,8 +55,10 @@ export class Stack {
     return out.trim() ? JSON.parse(out) : null;
   }
 
-  async start({ nodes = 2, settings = null, sessionCheck = 2, env = {} } = {}) {
+  // args: more command-line options of every livechat-wsd (e.g. ['--settings-check', '3600']).
+  async start({ nodes = 2, settings = null, sessionCheck = 2, env = {}, args = [] } = {}) {
     Object.assign(this.env, env);
+    this.args = args;
     this.fixture('init');
     if (settings) this.fixture('settings', JSON.stringify(settings));
     for (let i = 0; i < nodes; i++) await this.startNode(i, sessionCheck);
@@ -66,7 +68,8 @@ export class Stack {
     const port = await freePort();
     const env = { ...this.env, LIVECHAT_WSD_PORT: String(port), LIVECHAT_WSD_LISTEN: '127.0.0.1',
                   LIVECHAT_WSD_NODE_ID: `n${i}`, LIVECHAT_LOG_LEVEL: process.env.LC_WSD_LOG || 'warn' };
-    const proc = spawn(path.join(BUILD, 'wsd/livechat-wsd'), ['--session-check', String(sessionCheck)],
+    const proc = spawn(path.join(BUILD, 'wsd/livechat-wsd'),
+                       ['--session-check', String(sessionCheck), ...(this.args || [])],
                        { env, stdio: ['ignore', 'inherit', 'inherit'] });
     const node = { i, port, proc, url: `ws://127.0.0.1:${port}`, exited: null };
     proc.on('exit', (code, sig) => { node.exited = { code, sig }; });
@@ -93,6 +96,23 @@ export class Stack {
   }
 
   users(prefix, n, group = 'agent') { return this.fixture('users', prefix, n, group); }
+
+  // Change the settings as PATCH /api/settings does: the document in MongoDB, then
+  // {"type":"settings"} on <prefix>.nodes (broadcast.settings), which every node reads at once.
+  async settings(patch) {
+    this.fixture('settings', JSON.stringify(patch));
+    await this.nodeEvent('broadcast.settings', { type: 'settings' });
+  }
+
+  // Publish one event to every node (exchange <prefix>.nodes), confirmed by the broker.
+  async nodeEvent(key, body) {
+    const conn = await amqp.connect(this.amqpUrl);
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.publish(`${this.prefix}.nodes`, key, Buffer.from(JSON.stringify(body)));
+      await ch.waitForConfirms();
+    } finally { await conn.close(); }
+  }
 
   // opts: extra options of the ws client (e.g. { autoPong: false }).
   connect(node, p, headers = {}, opts = {}) {

@@ -58,9 +58,9 @@ test('malformed, oversized and forbidden frames get error frames and the connect
     ['{}', 'unknown_type'],
     ['{"type":"accept","room_id":42}', 'validation_failed'],
     ['{"type":"message","room_id":"abc","id":"has space","text":"x"}', 'validation_failed'],
-    ['{"type":"message","room_id":"abc","id":"ok1","text":"x"}', 'forbidden'],
+    ['{"type":"message","room_id":"abc","id":"ok1","text":"x"}', 'not_found'],
     ['{"type":"watch","room_id":"abc"}', 'forbidden'],
-    ['{"type":"end","room_id":"6565f0c2a1b2c3d4e5f60718"}', 'forbidden'],
+    ['{"type":"end","room_id":"6565f0c2a1b2c3d4e5f60718"}', 'not_found'],
     ['{"type":"accept","room_id":"6565f0c2a1b2c3d4e5f60718"}', 'not_found'],
   ];
   for (const [i, [raw, code]] of cases.entries()) {

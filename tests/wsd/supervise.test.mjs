@@ -72,8 +72,8 @@ test('history pages, typing, a double accept, watching and ending by a superviso
 });
 
 test('a request nobody accepts within request_timeout ends with no_agent', async () => {
-  S.fixture('settings', JSON.stringify({ request_timeout: 10, no_agent_message: 'Nobody is here, {customer}.' }));
-  await sleep(6000);   // nodes re-read settings every 5 s
+  // As PATCH /api/settings: stored, then every node is told (a settings event) and reads them.
+  await S.settings({ request_timeout: 10, no_agent_message: 'Nobody is here, {customer}.' });
   const [u] = S.users('idle', 1);
   const a = await S.agent(S.nodes[0], u);
   const t0 = Date.now();
