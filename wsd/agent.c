@@ -208,21 +208,12 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 	}
 }
 
-/* A frame field that may name the frame in its error: a string shaped like an id, else NULL
- * (a malformed value is named by validation_failed's message, not echoed back). */
-static const char *plain_id(json_object *frame, const char *key)
-{
-	const char *v = lc_json_get_str(frame, key, NULL);
-	size_t n = v ? strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") : 0;
-	return v && n >= 1 && n <= 64 && v[n] == '\0' ? v : NULL;
-}
-
 /* message: every error names the message (id, room_id) so the client knows which one failed
  * and can send that one again (docs/websocket.md). A room this connection does not follow
  * goes to MongoDB for the verdict (not_found, not_open or forbidden) and is never written. */
 static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	const char *rid = plain_id(frame, "room_id"), *id = plain_id(frame, "id");
+	const char *rid = wsd_conn_plain_id(frame, "room_id"), *id = wsd_conn_plain_id(frame, "id");
 	if (!wsd_conn_check_about(c, frame, message_rules, rid, id, ref))
 		return;
 	const char *text = lc_json_get_str(frame, "text", NULL);
@@ -248,7 +239,8 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 {
 	wsd_t *w = c->w;
 	if (c->state != WSD_CS_READY) {
-		wsd_conn_error(c, "not_ready", "wait for hello", ref);
+		wsd_conn_error_about(c, "not_ready", "wait for hello", wsd_conn_plain_id(frame, "room_id"),
+				     strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL, ref);
 		return;
 	}
 	if (strcmp(type, "accept") == 0) {

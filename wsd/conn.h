@@ -94,6 +94,9 @@ const char *wsd_conn_rc_code(lc_rc rc);
  * and "id" (a message's client id) are added when not NULL (both copied). */
 void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, const char *room_id,
 			  const char *id, json_object *ref);
+/* frame's key when it may name the frame in an error: a string of 1..64 [A-Za-z0-9_-] (the
+ * rule of ids), else NULL (a malformed value is not echoed back). Borrowed from frame. */
+const char *wsd_conn_plain_id(json_object *frame, const char *key);
 /* Close after what is queued is sent (close code: 4401, 4403, 1001 ...). */
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 /* Add "ref" of req (if any) to reply. */

@@ -172,6 +172,13 @@ void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, cons
 	json_object_put(o);
 }
 
+const char *wsd_conn_plain_id(json_object *frame, const char *key)
+{
+	const char *v = lc_json_get_str(frame, key, NULL);
+	size_t n = v ? strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") : 0;
+	return v && n >= 1 && n <= 64 && v[n] == '\0' ? v : NULL;
+}
+
 void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
 {
 	wsd_conn_error_about(c, code, msg, NULL, NULL, ref);

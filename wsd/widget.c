@@ -128,7 +128,7 @@ static void ack_loop(wsd_t *w, void *arg)
 			wsd_conn_send(c, f);
 			json_object_put(f);
 		} else {
-			wsd_conn_error(c, "unavailable", "not sent: try again", a->ref);
+			wsd_conn_error_about(c, "unavailable", "not sent: try again", NULL, a->id, a->ref);
 		}
 	}
 	json_object_put(a->ref);
@@ -220,14 +220,15 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 		return;
 	}
 	if (c->state != WSD_CS_READY) {
-		wsd_conn_error(c, "not_ready", "send hello and wait for welcome", ref);
+		wsd_conn_error_about(c, "not_ready", "send hello and wait for welcome", NULL,
+				     strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL, ref);
 		return;
 	}
 	if ((strcmp(type, "request") == 0 || strcmp(type, "message") == 0 ||
 	     strcmp(type, "typing") == 0) && !wsd_room_rate_take(c->w, c->handle)) {
 		/* Each of these is published to RabbitMQ and most are stored: a script must not
 		 * flood them. The message is named so the widget can send it again later. */
-		const char *cid = strcmp(type, "message") == 0 ? lc_json_get_str(frame, "id", NULL) : NULL;
+		const char *cid = strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL;
 		wsd_conn_error_about(c, "rate_limited", "too many frames: slow down and send it again",
 				     NULL, cid, ref);
 		return;
@@ -252,7 +253,7 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 			{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
 			LC_VRULE_END
 		};
-		if (!wsd_conn_check(c, frame, rules, ref))
+		if (!wsd_conn_check_about(c, frame, rules, NULL, wsd_conn_plain_id(frame, "id"), ref))
 			return;
 		const char *cid = lc_json_get_str(frame, "id", "");
 		char *id = lc_asprintf("%s-%s", c->customer_id, cid);

@@ -211,15 +211,20 @@ test('a message into an unknown room, or with another agent\'s canned response, 
   assert.deepEqual([ok.type, ok.message.text], ['ack', `Hello canned-1, Agent ${u.username} here`]);
 });
 
-test('ping before hello is answered on /ws/widget', async () => {
+test('ping before hello is answered on /ws/widget; widget message errors name the message', async () => {
   const w = await S.connect(S.nodes[1], '/ws/widget');
   w.send({ type: 'ping', ref: 'p0' });
   const p = await answer(w, 'p0');
   assert.equal(p.type, 'pong');
   w.send({ type: 'message', id: 'm1', text: 'too early', ref: 'early' });
-  assert.equal((await answer(w, 'early')).code, 'not_ready');
+  const early = await answer(w, 'early');
+  assert.deepEqual([early.code, early.id], ['not_ready', 'm1']);
   w.send({ type: 'hello' });
   await w.waitFor((f) => f.type === 'welcome');
+  // A widget message error names the message too.
+  w.send({ type: 'message', id: 'm2', text: '', ref: 'empty' });
+  const empty = await answer(w, 'empty');
+  assert.deepEqual([empty.code, empty.id], ['validation_failed', 'm2']);
   w.close();
 });
 
