@@ -109,6 +109,13 @@ static const lc_vrule_t history_rules[] = {
 	LC_VRULE_END
 };
 
+/* Validate a frame about one room: validation_failed names the room when its room_id is
+ * well-formed (another field is at fault), as every error about a room does. */
+static bool check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
+{
+	return wsd_conn_check_about(c, frame, rules, wsd_conn_plain_id(frame, "room_id"), NULL, ref);
+}
+
 static bool need(wsd_conn_t *c, unsigned perm, const char *name, json_object *ref)
 {
 	if (c->perms & perm)
@@ -182,7 +189,7 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 	};
 	for (size_t i = 0; i < json_object_array_length(rooms); i++) {
 		json_object *it = json_object_array_get_idx(rooms, i);
-		if (!wsd_conn_check(c, it, item_rules, ref))
+		if (!check(c, it, item_rules, ref))
 			continue;
 		const char *rid = lc_json_get_str(it, "room_id", "");
 		if (!admit(c, ref, rid, NULL))
@@ -244,7 +251,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		return;
 	}
 	if (strcmp(type, "accept") == 0) {
-		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !wsd_conn_check(c, frame, room_rules, ref))
+		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !check(c, frame, room_rules, ref))
 			return;
 		const char *rid = lc_json_get_str(frame, "room_id", "");
 		if (!admit(c, ref, rid, NULL))
@@ -265,7 +272,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		wsd_workers_submit_retry(w->workers, j->room_id, wsd_agent_accept_run,
 					 wsd_agent_accept_done, j);
 	} else if (strcmp(type, "decline") == 0) {
-		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !wsd_conn_check(c, frame, room_rules, ref) ||
+		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !check(c, frame, room_rules, ref) ||
 		    !admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
 			return;
 		ajob_t *j = room_job(c, "decline", frame, ref, NULL);
@@ -273,7 +280,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 	} else if (strcmp(type, "message") == 0) {
 		on_message(c, frame, ref);
 	} else if (strcmp(type, "typing") == 0) {
-		if (!wsd_conn_check(c, frame, typing_rules, ref))
+		if (!check(c, frame, typing_rules, ref))
 			return;
 		bool unknown;
 		const char *rid = lc_json_get_str(frame, "room_id", "");
@@ -295,7 +302,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		wsd_room_publish_outbound(w, o, NULL, NULL);
 		json_object_put(o);
 	} else if (strcmp(type, "end") == 0) {
-		if (!wsd_conn_check(c, frame, room_rules, ref))
+		if (!check(c, frame, room_rules, ref))
 			return;
 		/* Who may end the room (its agent, or chats.end_any) and whether it is still open
 		 * is decided on the worker from MongoDB: a room this connection does not follow
@@ -308,7 +315,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 		ajob_t *j = room_job(c, "end", frame, ref, r);
 		wsd_ajob_submit_retry(w, j, wsd_agent_end_run, wsd_agent_end_done);
 	} else if (strcmp(type, "history") == 0) {
-		if (!wsd_conn_check(c, frame, history_rules, ref))
+		if (!check(c, frame, history_rules, ref))
 			return;
 		/* Who may read which room is decided on the worker from MongoDB
 		 * (wsd_agent_history_run); here only whether asking makes sense at all. */
@@ -328,7 +335,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 	} else if (strcmp(type, "resume") == 0) {
 		on_resume(c, frame, ref);
 	} else if (strcmp(type, "watch") == 0) {
-		if (!need(c, WSD_P_MONITOR, "chats.monitor", ref) || !wsd_conn_check(c, frame, room_rules, ref))
+		if (!need(c, WSD_P_MONITOR, "chats.monitor", ref) || !check(c, frame, room_rules, ref))
 			return;
 		const char *rid = lc_json_get_str(frame, "room_id", "");
 		wsd_croom_t *r = wsd_croom_find(c, rid);
@@ -341,7 +348,7 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 			return;
 		wsd_room_watch(w, c, rid, ref);
 	} else if (strcmp(type, "unwatch") == 0) {
-		if (!wsd_conn_check(c, frame, room_rules, ref))
+		if (!check(c, frame, room_rules, ref))
 			return;
 		wsd_room_unwatch(w, c, lc_json_get_str(frame, "room_id", ""));
 	} else {

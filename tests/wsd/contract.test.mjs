@@ -98,7 +98,7 @@ test('an agent may end their room from a connection that did not resume it', asy
   assert.equal(S.fixture('room', rid).status, 'closed');
 });
 
-test('every error answering a message names the message (id, room_id)', async () => {
+test('every error answering a message names the message (id, room_id); other room errors the room', async () => {
   const [u, v] = S.users('named', 2);
   const [sup] = S.users('namedsup', 1, 'supervisor');
   const a = await S.agent(S.nodes[0], u);
@@ -134,6 +134,13 @@ test('every error answering a message names the message (id, room_id)', async ()
   const bad = await answer(a, 'bad');
   assert.deepEqual([bad.code, bad.id, bad.room_id], ['validation_failed', undefined, rid]);
   assert.equal(S.fixture('messages', rid).filter((m) => m.sender === 'agent').length, 0);
+  // Any other frame about a room names it, validation errors of another field included.
+  a.send({ type: 'history', room_id: rid, limit: 500, ref: 'h' });
+  const h = await answer(a, 'h');
+  assert.deepEqual([h.code, h.room_id], ['validation_failed', rid]);
+  b.send({ type: 'end', room_id: rid, ref: 'be' });
+  const be = await answer(b, 'be');
+  assert.deepEqual([be.code, be.room_id], ['forbidden', rid]);
 });
 
 test('hello.rooms have the room shape of accepted.room with last_seq, without declined_by', async () => {
