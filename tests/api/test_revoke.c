@@ -1,8 +1,9 @@
 /* CUnit tests of fcgi/probe.c and fcgi/revoke.c: parsing the broker's host and port out of an
  * amqp:// URL, the TCP probe against real loopback sockets (one listening, one closed), and the
  * revoke publisher against the real RabbitMQ ($LIVECHAT_AMQP_URL, exchange lc-test-revoke-<pid>
- * deleted at the end): events arrive in the documented shape, batches larger than one publish
- * arrive whole, and a broker that is down is a false, never an error for the caller.
+ * deleted at the end): events (revoke, settings) arrive in the documented shape, batches larger
+ * than one publish arrive whole, and a broker that is down is a false, never an error for the
+ * caller.
  * Runner: api/test_fcgi_revoke. */
 #include "config.h"
 #include "probe.h"
@@ -121,6 +122,20 @@ static lc_bus_t *listener(const char *queue)
 	return bus;
 }
 
+/* The next event on bus (within 5 s), acked; it came with routing key key on the exchange. */
+static json_object *next_event(lc_bus_t *bus, const char *key)
+{
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	CU_ASSERT_EQUAL_FATAL(lc_bus_poll(bus, 5000, &d, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->routing_key, key);
+	CU_ASSERT_STRING_EQUAL(d->exchange, exchange);
+	json_object *ev = lc_json_parse(d->body, d->len, &err);
+	lc_bus_ack(bus, d, &err);
+	lc_bus_delivery_free(&d);
+	return ev;
+}
+
 static void test_revoke_events_have_the_documented_shape_and_key(void)
 {
 	lc_config_t *cfg = config_with(NULL);
@@ -131,18 +146,11 @@ static void test_revoke_events_have_the_documented_shape_and_key(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_TRUE(fcgi_revoke_user(r, "6565f0c2a1b2c3d4e5f60718"));
 
-	lc_bus_delivery_t *d = NULL;
-	lc_err_t err;
-	CU_ASSERT_EQUAL_FATAL(lc_bus_poll(bus, 5000, &d, &err), LC_OK);
-	CU_ASSERT_STRING_EQUAL(d->routing_key, "broadcast.revoke");
-	CU_ASSERT_STRING_EQUAL(d->exchange, exchange);
-	json_object *ev = lc_json_parse(d->body, d->len, &err);
+	json_object *ev = next_event(bus, "broadcast.revoke");
 	CU_ASSERT_STRING_EQUAL(lc_json_get_str(ev, "type", ""), "revoke");
 	CU_ASSERT_STRING_EQUAL(lc_json_get_str(ev, "user_id", ""), "6565f0c2a1b2c3d4e5f60718");
 	CU_ASSERT_EQUAL(json_object_object_length(ev), 2);
 	json_object_put(ev);
-	lc_bus_ack(bus, d, &err);
-	lc_bus_delivery_free(&d);
 	fcgi_revoke_free(&r);
 	CU_ASSERT_PTR_NULL(r);
 	lc_bus_free(&bus);
@@ -181,6 +189,26 @@ static void test_revoke_of_many_users_arrives_whole_and_in_order(void)
 	lc_config_free(&cfg);
 }
 
+/* PATCH /api/settings tells the nodes with this event (docs/topology.md, Settings). */
+static void test_settings_event_has_the_documented_shape_and_key(void)
+{
+	lc_config_t *cfg = config_with(NULL);
+	char queue[128];
+	snprintf(queue, sizeof queue, "%s.settings", prefix);
+	lc_bus_t *bus = listener(queue);
+	fcgi_revoke_t *r = fcgi_revoke_new(cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_TRUE(fcgi_revoke_settings(r));
+
+	json_object *ev = next_event(bus, "broadcast.settings");
+	CU_ASSERT_STRING_EQUAL(lc_json_get_str(ev, "type", ""), "settings");
+	CU_ASSERT_EQUAL(json_object_object_length(ev), 1);
+	json_object_put(ev);
+	fcgi_revoke_free(&r);
+	lc_bus_free(&bus);
+	lc_config_free(&cfg);
+}
+
 static void test_revoke_with_the_broker_down_is_false(void)
 {
 	char url[128];
@@ -191,6 +219,7 @@ static void test_revoke_with_the_broker_down_is_false(void)
 	CU_ASSERT_FALSE(fcgi_revoke_user(r, "someone"));
 	/* Again: still false, nothing kept in a bad state. */
 	CU_ASSERT_FALSE(fcgi_revoke_user(r, "someone"));
+	CU_ASSERT_FALSE(fcgi_revoke_settings(r));
 	fcgi_revoke_free(&r);
 	lc_config_free(&cfg);
 }
@@ -242,6 +271,7 @@ int init_revoke_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_revoke_events_have_the_documented_shape_and_key);
 	CU_ADD_TEST(s, test_revoke_of_many_users_arrives_whole_and_in_order);
+	CU_ADD_TEST(s, test_settings_event_has_the_documented_shape_and_key);
 	CU_ADD_TEST(s, test_revoke_with_the_broker_down_is_false);
 	CU_ADD_TEST(s, test_revoke_without_publisher_or_users_does_nothing);
 	CU_ADD_TEST(s, test_revoke_new_refuses_a_malformed_url);
