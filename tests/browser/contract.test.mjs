@@ -85,6 +85,24 @@ test('limits, typing, earlier chats and errors read well in the dashboard and th
     await shot(admin, T, 'username-in-words');
   });
 
+  await t.test('the websocket words a refused id the same way', async () => {
+    const reply = await admin.evaluate(() => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/widget`);
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'hello' }));
+      ws.onmessage = (ev) => {
+        const f = JSON.parse(ev.data);
+        if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'message', id: 'no spaces!', text: 'hi', ref: 'bad' }));
+        if (f.type === 'error') {
+          ws.close();
+          resolve(f);
+        }
+      };
+      ws.onerror = () => reject(new Error('websocket failed'));
+    }));
+    assert.equal(reply.code, 'validation_failed');
+    assert.equal(reply.message, "id: must contain only letters, digits, '_' and '-'");
+  });
+
   await t.test('toasts do not pile up over the buttons of the users table', async () => {
     const names = [];
     for (let i = 0; i < 9; i += 1) names.push((await createUser(`pile${stamp}x${i}`, 'agent', `Pile ${i}`)).username);
@@ -118,6 +136,11 @@ test('limits, typing, earlier chats and errors read well in the dashboard and th
     await err.filter({ hasText: 'Please tell us your name.' }).waitFor();
     await customer.getByTestId('lc-name').fill('Zoe');
     assert.equal(await err.textContent(), '');
+    // the first message is held to the same limit as any other
+    await customer.getByTestId('lc-first-message').fill('f'.repeat(LIMIT + 1));
+    await customer.getByTestId('lc-first-note').filter({ hasText: `${LIMIT + 1} / ${LIMIT}` }).waitFor();
+    assert.equal(await customer.getByTestId('lc-start').isDisabled(), true);
+    await shot(customer, T, 'first-message-too-long');
   });
 
   await t.test('a customer asks once: "Please wait" shows once and the agents see the first message', async () => {
@@ -186,7 +209,11 @@ test('limits, typing, earlier chats and errors read well in the dashboard and th
     await shot(annPage, T, 'agent-too-long');
     await compose.press('Backspace');
     assert.equal(await annPage.getByTestId('send').isDisabled(), false);
-    await compose.fill('');
+    // a blank message is not sent, and the box is cleared
+    await compose.fill('  \n  ');
+    await compose.press('Enter');
+    assert.equal(await compose.inputValue(), '');
+    assert.equal(await annPage.getByTestId('message-pending').count(), 0, 'a blank message was sent');
   });
 
   await t.test('a message the server refuses is marked failed, and can be edited and sent again', async () => {
