@@ -120,7 +120,7 @@ test('the server pings an idle client, which answers by itself', LIMIT, async ()
   await once(ws, 'close');
 });
 
-test('the server closes with 1003 on a binary frame and 1009 on a message over 4096 bytes', LIMIT, async () => {
+test('the server closes with 1003 on a binary frame, 1007 on text that is not UTF-8 and 1009 on a message over 4096 bytes', LIMIT, async () => {
   const bin = await nodeClient();
   bin.send(Buffer.from([1, 2, 3]));
   const [code1, reason1] = await once(bin, 'close');
@@ -129,6 +129,10 @@ test('the server closes with 1003 on a binary frame and 1009 on a message over 4
   big.send('x'.repeat(4097));
   const [code2, reason2] = await once(big, 'close');
   assert.deepEqual([code2, String(reason2)], [1009, 'message too big']);
+  const bad = await nodeClient();
+  bad.send(Buffer.from([0x68, 0xff, 0xfe]), { binary: false });
+  const [code3] = await once(bad, 'close');
+  assert.equal(code3, 1007);
 });
 
 test('a websocket that asks for no subprotocol is refused at the handshake', LIMIT, async () => {
