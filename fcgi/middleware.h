@@ -87,10 +87,6 @@ lc_rc fcgi_not_found(lc_rc rc, lc_err_t *err, const char *what);
 /* For a body field naming another resource (a group, an owner): a store NOT_FOUND or INVALID
  * becomes a validation failure of field with reason; any other rc is returned unchanged. */
 lc_rc fcgi_unknown_ref(lc_rc rc, lc_err_t *err, const char *field, const char *reason);
-/* The permissions of user's group as a new array (*perms, caller owns it); an empty one when the
- * group no longer exists. Errors of the store otherwise. */
-lc_rc fcgi_user_permissions(lc_store_t *store, json_object *user, json_object **perms,
-			    lc_err_t *err);
 
 /* The paging query rules every list route includes. */
 #define FCGI_PAGING_RULES \
