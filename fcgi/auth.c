@@ -9,6 +9,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,16 @@ static bool cookie_secure(const fcgi_ctx_t *ctx)
  * real ones get (pbkdf2_iterations), made once per process. */
 static void verify_dummy(fcgi_ctx_t *ctx, const char *password)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* the serving threads */
 	static char *dummy;
-	if (dummy == NULL &&
-	    lc_auth_hash_password("livechat-dummy",
-				  (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"), &dummy,
-				  NULL) != LC_OK)
-		return;
-	(void)lc_auth_verify_password(password, dummy);
+	pthread_mutex_lock(&lock);
+	if (dummy == NULL)
+		(void)lc_auth_hash_password("livechat-dummy",
+					    (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"),
+					    &dummy, NULL);
+	pthread_mutex_unlock(&lock);
+	if (dummy != NULL)
+		(void)lc_auth_verify_password(password, dummy);
 }
 
 static lc_rc bad_login(lc_err_t *err)

@@ -11,17 +11,20 @@
 #include "lc_config.h"
 #include "lc_err.h"
 #include "lc_store.h"
+#include "probe.h"
 #include "request.h"
 #include "revoke.h"
 #include "router.h"
 
-/* What lives as long as the process: config, the store (one MongoDB client pool), routes, the
- * publisher of revocation events (one RabbitMQ connection, opened on first use). */
+/* What lives as long as the process, shared by its serving threads (each part thread-safe):
+ * config, the store (one MongoDB client pool), routes, the publisher of revocation events (one
+ * RabbitMQ connection, opened on first use), the health probe cache. */
 typedef struct fcgi_app {
 	const lc_config_t *cfg;        /* borrowed */
 	lc_store_t *store;             /* borrowed */
 	const fcgi_router_t *router;   /* borrowed */
 	fcgi_revoke_t *revoke;         /* borrowed; NULL: no events (the periodic check remains) */
+	fcgi_probe_cache_t *health;    /* borrowed: what GET /api/health answers */
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */
