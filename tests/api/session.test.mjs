@@ -1,7 +1,7 @@
-// What authenticating a request reads: the session document alone (one _id lookup), which
+// What a request reads. Authenticating: the session document alone (one _id lookup), which
 // carries the user and its group's permissions; every change to users and groups rewrites
 // those copies at once; livechat-fcgi and livechat-wsd share the one check, so a group deleted
-// under its members gives the same answer in both.
+// under its members gives the same answer in both. GET /api/canned: the owner's own document.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -59,6 +59,19 @@ test('a group deleted under its members: no permission in the REST API, and wsd 
   assert.deepEqual(me.body.permissions, []);
   assert.equal((await api(stack.base, 'GET', '/api/canned', { token: u.token })).status, 403);
   assert.equal(await refusedWith(u.token), 4403);
+});
+
+test('GET /api/canned reads the owner\'s list by _id: it still lists with the canned collection dropped', async () => {
+  const u = await userWith(stack.base, admin, ['canned.own'], 'c');
+  for (const shortcut of ['b', 'a']) {
+    const r = await api(stack.base, 'POST', '/api/canned', { token: u.token, body: { shortcut, title: 'T', text: `Text ${shortcut}` } });
+    assert.equal(r.status, 201, r.text);
+  }
+  seed(stack, 'drop', 'canned');
+  const r = await api(stack.base, 'GET', '/api/canned?q=TEXT', { token: u.token });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((x) => x.shortcut), ['a', 'b']);
+  assert.equal(r.body.total, 2);
 });
 
 // Last: it takes the users and groups away from this stack.
