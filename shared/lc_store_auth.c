@@ -2,9 +2,14 @@
  * FerretDB 1.24 has no TTL indexes, so expiry is checked on every read and old documents are
  * purged when new ones are written. A session carries copies of what checking it needs (the
  * user without password_hash, the permissions of the user's group), so a check is one _id
- * read; every user and group change of the store rewrites the copies (session_sync_*). */
+ * read; every user and group change of the store rewrites the copies (session_sync_*). The
+ * copies are kept as one JSON string (field "copy"): FerretDB decodes a nested document field
+ * by field on every read, a string at once. */
 #include "config.h"
 #include "lc_store_priv.h"
+#include "lc_json.h"
+
+#include <string.h>
 
 /* Rounds of write-then-check before a sync gives up on a user or group changing under it. */
 #define SYNC_ROUNDS 5
@@ -40,6 +45,18 @@ static lc_rc session_copies(lc_store_t *s, const char *user_id, json_object **us
 	return LC_OK;
 }
 
+/* The copies as the session stores them: the user's group as its own field (sync_group
+ * finds sessions by it), and {"user":...,"permissions":[...]} as one JSON string. */
+static void append_copies(bson_t *b, json_object *user, json_object *perms)
+{
+	json_object *copy = json_object_new_object();
+	json_object_object_add(copy, "user", json_object_get(user));
+	json_object_object_add(copy, "permissions", json_object_get(perms));
+	BSON_APPEND_UTF8(b, "group", lc_json_get_str(user, "group", ""));
+	BSON_APPEND_UTF8(b, "copy", lc_json_str(copy));
+	json_object_put(copy);
+}
+
 /* $set of the copies into the session token_hash. */
 static lc_rc session_write(lc_store_t *s, const char *token_hash, json_object *user,
 			   json_object *perms, lc_err_t *err)
@@ -47,9 +64,7 @@ static lc_rc session_write(lc_store_t *s, const char *token_hash, json_object *u
 	bson_t update = BSON_INITIALIZER, set;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(token_hash));
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	if (user != NULL)
-		lc_store_append_json(&set, "user", user);
-	lc_store_append_json(&set, "permissions", perms);
+	append_copies(&set, user, perms);
 	bson_append_document_end(&update, &set);
 	lc_rc rc = lc_store_update_one(s, LC_COLL_SESSIONS, filter, &update, false, NULL, NULL,
 				       NULL, err);
@@ -58,25 +73,26 @@ static lc_rc session_write(lc_store_t *s, const char *token_hash, json_object *u
 	return rc;
 }
 
-/* The _ids of the sessions filter matches (a scan of sessions: only changes pay it). */
+/* The _ids and user_ids of the sessions filter matches (a scan of sessions: only changes pay
+ * it). */
 static lc_rc session_ids(lc_store_t *s, const bson_t *filter, json_object **ids, lc_err_t *err)
 {
-	bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_BOOL(true), "}");
+	bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_BOOL(true), "user_id", BCON_BOOL(true),
+				"}");
 	lc_rc rc = lc_store_find_many(s, LC_COLL_SESSIONS, filter, opts, NULL, ids, err);
 	bson_destroy(opts);
 	return rc;
 }
 
-/* Write user and perms into every session filter matches (user NULL: perms only). */
+/* Write user and perms into every session filter matches. */
 static lc_rc sessions_write(lc_store_t *s, const bson_t *filter, json_object *user,
 			    json_object *perms, lc_err_t *err)
 {
 	json_object *ids = NULL;
 	lc_rc rc = session_ids(s, filter, &ids, err);
-	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(ids); i++) {
-		json_object *id = json_object_object_get(json_object_array_get_idx(ids, i), "id");
-		rc = session_write(s, json_object_get_string(id), user, perms, err);
-	}
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(ids); i++)
+		rc = session_write(s, lc_json_get_str(json_object_array_get_idx(ids, i), "id", ""),
+				   user, perms, err);
 	json_object_put(ids);
 	return rc;
 }
@@ -132,10 +148,8 @@ lc_rc lc_store_session_create(lc_store_t *s, const char *token_hash, const char 
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(token_hash), "user_id", BCON_UTF8(user_id),
 			       "created_at", BCON_DATE_TIME(now),
 			       "expires_at", BCON_DATE_TIME(expires_at_ms));
-	if (user != NULL) {
-		lc_store_append_json(doc, "user", user);
-		lc_store_append_json(doc, "permissions", perms);
-	}
+	if (user != NULL)
+		append_copies(doc, user, perms);
 	rc = lc_store_insert(s, LC_COLL_SESSIONS, doc, "session already exists", NULL, err);
 	bson_destroy(doc);
 	if (rc != LC_OK || user == NULL)
@@ -157,6 +171,21 @@ done:
 	return rc;
 }
 
+/* The copies, unpacked: "copy" replaced by "user" and "permissions" (a session stored before
+ * sessions carried copies, or without a user, has neither). */
+static void unpack_copies(json_object *sess)
+{
+	const char *text = lc_json_get_str(sess, "copy", NULL);
+	json_object *copy = text != NULL ? lc_json_parse(text, strlen(text), NULL) : NULL;
+	json_object *v = NULL;
+	if (json_object_object_get_ex(copy, "user", &v))
+		json_object_object_add(sess, "user", json_object_get(v));
+	if (json_object_object_get_ex(copy, "permissions", &v))
+		json_object_object_add(sess, "permissions", json_object_get(v));
+	json_object_object_del(sess, "copy");
+	json_object_put(copy);
+}
+
 lc_rc lc_store_session_get(lc_store_t *s, const char *token_hash, json_object **out,
 			   lc_err_t *err)
 {
@@ -169,13 +198,14 @@ lc_rc lc_store_session_get(lc_store_t *s, const char *token_hash, json_object **
 	lc_rc rc = lc_store_find_one(s, LC_COLL_SESSIONS, filter, NULL, NULL, "session", &sess, NULL,
 				     err);
 	bson_destroy(filter);
-	if (rc == LC_OK && json_object_get_int64(json_object_object_get(sess, "expires_at")) <=
-			   lc_store_now_ms()) {
+	if (rc == LC_OK && lc_json_get_int(sess, "expires_at", 0) <= lc_store_now_ms()) {
 		json_object_put(sess);
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "session not found");
 	}
-	if (rc == LC_OK)
+	if (rc == LC_OK) {
+		unpack_copies(sess);
 		*out = sess;
+	}
 	return rc;
 }
 
@@ -196,38 +226,25 @@ lc_rc lc_store_session_sync_user(lc_store_t *s, const char *user_id, lc_err_t *e
 
 lc_rc lc_store_session_sync_group(lc_store_t *s, const char *group, lc_err_t *err)
 {
-	json_object *g = NULL, *perms = NULL, *p = NULL;
-	lc_rc rc = LC_OK;
+	json_object *sessions = NULL;
 
 	if (group == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "group missing");
-	bson_t *filter = BCON_NEW("user.group", BCON_UTF8(group));
-	for (int round = 0; round < SYNC_ROUNDS; round++) {
-		rc = lc_store_group_get(s, group, &g, err);
-		if (rc == LC_ERR_NOT_FOUND) {
-			lc_err_clear(err);
-			rc = LC_OK;
-		}
-		if (rc != LC_OK)
-			break;
-		json_object *now = json_object_object_get_ex(g, "permissions", &p) ?
-				   json_object_get(p) : json_object_new_array();
-		json_object_put(g);
-		g = NULL;
-		/* Written, then read again: stop when the read matches what was written. */
-		bool same = perms != NULL && json_object_equal(perms, now);
-		json_object_put(perms);
-		perms = now;
-		if (same)
-			goto done;
-		if ((rc = sessions_write(s, filter, NULL, perms, err)) != LC_OK)
-			break;
-	}
-	if (rc == LC_OK)
-		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "group keeps changing: sessions not synced");
-done:
-	json_object_put(perms);
+	/* Each member with a session syncs as a user change would (the copies are one string):
+	 * that sync reads the group again after writing, so a change racing this one is caught. */
+	bson_t *filter = BCON_NEW("group", BCON_UTF8(group));
+	lc_rc rc = session_ids(s, filter, &sessions, err);
 	bson_destroy(filter);
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(sessions); i++) {
+		const char *uid = lc_json_get_str(json_object_array_get_idx(sessions, i), "user_id", "");
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(uid, lc_json_get_str(json_object_array_get_idx(sessions, k),
+							   "user_id", "")) == 0;
+		if (!seen)
+			rc = lc_store_session_sync_user(s, uid, err);
+	}
+	json_object_put(sessions);
 	return rc;
 }
 

@@ -2,8 +2,9 @@
  * owner_shortcut_unique). Besides, each owner has one document in canned_owners (_id = owner
  * id) listing copies of their responses sorted by shortcut, rewritten after every change of
  * theirs, so listing one owner's responses is one _id read whatever the size of the collection
- * (FerretDB 1.24 answers a find by owner_id with a full scan). Searching the list happens here:
- * the user's words are compared as text, never as a pattern. */
+ * (FerretDB 1.24 answers a find by owner_id with a full scan). The list is kept as one JSON
+ * string (FerretDB decodes a nested array element by element on every read, a string at once).
+ * Searching the list happens here: the user's words are compared as text, never as a pattern. */
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
@@ -37,7 +38,7 @@ static lc_rc owner_write(lc_store_t *s, const char *owner_id, json_object *items
 	bson_t update = BSON_INITIALIZER, set;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(owner_id));
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	lc_store_append_json(&set, "items", items);
+	BSON_APPEND_UTF8(&set, "items", lc_json_str(items));
 	bson_append_document_end(&update, &set);
 	lc_rc rc = lc_store_update_one(s, COLL_OWNERS, filter, &update, true, NULL, NULL, NULL, err);
 	/* Two first writes of one owner upserting at once: the loser's document now exists. */
@@ -84,7 +85,7 @@ done:
  * upgrade that brought canned_owners) gets one written first. */
 static lc_rc owner_items(lc_store_t *s, const char *owner_id, json_object **items, lc_err_t *err)
 {
-	json_object *doc = NULL, *v = NULL;
+	json_object *doc = NULL;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(owner_id));
 	lc_rc rc = lc_store_find_one(s, COLL_OWNERS, filter, NULL, NULL, "owner", &doc, NULL, err);
 	bson_destroy(filter);
@@ -94,9 +95,15 @@ static lc_rc owner_items(lc_store_t *s, const char *owner_id, json_object **item
 	}
 	if (rc != LC_OK)
 		return rc;
-	*items = json_object_object_get_ex(doc, "items", &v) && json_object_is_type(v, json_type_array)
-		 ? json_object_get(v) : json_object_new_array();
+	const char *text = lc_json_get_str(doc, "items", "");
+	json_object *list = lc_json_parse(text, strlen(text), NULL);
 	json_object_put(doc);
+	if (!json_object_is_type(list, json_type_array)) {
+		/* Unreadable: written again from the collection. */
+		json_object_put(list);
+		return owner_rewrite(s, owner_id, items, err);
+	}
+	*items = list;
 	return LC_OK;
 }
 
