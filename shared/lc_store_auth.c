@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Rounds of write-then-check before a sync gives up on a user or group changing under it. */
-#define SYNC_ROUNDS 5
+#define SYNC_ROUNDS 50
 
 /* The copies a session of user_id carries, as they are now: the user without password_hash
  * and the permissions of its group ([] when the group is gone). NOT_FOUND: no such user. */
