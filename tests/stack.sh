@@ -160,7 +160,8 @@ make_webroot() {
   chmod 755 "$web"
   mkdir -p "$web/bin" "$web/fcgid"
   cp -R "$SRC/htdocs" "$web/htdocs" && cp "$BUILD/fcgi/livechat-fcgi" "$web/bin/" || return 1
-  chmod -R a+rX "$web/htdocs" "$web/bin"
+  # u+w: a read-only source (make distcheck) must not leave a copy stop cannot remove.
+  chmod -R u+w,a+rX "$web/htdocs" "$web/bin"
   # The config may carry credentials: readable by Apache's group only.
   install -m 640 "$DIR/livechat.conf" "$web/livechat.conf" || return 1
   if [ "$(id -u)" -eq 0 ]; then

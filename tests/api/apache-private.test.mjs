@@ -40,7 +40,11 @@ before(async () => {
 
 after(async () => {
   await stack?.stop();
-  if (closed) rmSync(closed, { recursive: true, force: true });
+  // Copies of a read-only tree (make distcheck) are read-only too.
+  if (closed) {
+    execFileSync('chmod', ['-R', 'u+w', closed]);
+    rmSync(closed, { recursive: true, force: true });
+  }
 });
 
 test('the checkout directory stays closed to other users', () => {
