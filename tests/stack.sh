@@ -197,7 +197,7 @@ Mutex file:$WEBROOT default
 ServerName 127.0.0.1
 User $user
 Group $group
-$(for m in mpm_event authz_core mime dir alias fcgid proxy proxy_http proxy_wstunnel \
+$(for m in mpm_event authz_core mime dir alias headers fcgid proxy proxy_http proxy_wstunnel \
            proxy_balancer slotmem_shm lbmethod_byrequests; do
     echo "LoadModule ${m}_module $mods/mod_$m.so"
   done)
