@@ -10,6 +10,9 @@
  *   wsd_fixture deactivate USER_ID
  *   wsd_fixture room ROOM_ID                  -> the room
  *   wsd_fixture messages ROOM_ID              -> the room's messages, oldest first
+ *   wsd_fixture append ROOM_ID MSG_ID SENDER AUTHOR TEXT -> the message stored (and published
+ *                                                nowhere: as a node leaves it that dies right
+ *                                                after storing)
  *   wsd_fixture drop                          -> drops the database
  * The database is $LIVECHAT_MONGO_URI / $LIVECHAT_MONGO_DB. */
 #include "config.h"
@@ -112,6 +115,10 @@ int main(int argc, char **argv)
 		rc = lc_store_room_get(s, argv[2], &o, &err) == LC_OK ? 0 : fail("room", &err);
 	} else if (strcmp(cmd, "messages") == 0 && argc >= 3) {
 		rc = lc_store_message_list_after(s, argv[2], -1, 10000, &o, &err) == LC_OK ? 0 : fail("messages", &err);
+	} else if (strcmp(cmd, "append") == 0 && argc >= 7) {
+		bool dup;
+		rc = lc_store_message_append(s, argv[3], argv[2], argv[4], argv[5], argv[6], 0, &o, &dup,
+					     &err) == LC_OK ? 0 : fail("append", &err);
 	} else if (strcmp(cmd, "drop") == 0) {
 		rc = lc_store_drop_database(s, &err) == LC_OK ? 0 : fail("drop", &err);
 	} else {
