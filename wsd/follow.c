@@ -36,8 +36,11 @@ static void agent_bound(wsd_t *w, void *arg)
 			c->state = WSD_CS_READY;
 			any = true;
 		}
-		if (any)
+		if (any) {
+			/* A close while this one was authenticating may have started the timer. */
+			wsd_room_grace_forget(w, uid);
 			wsd_room_presence_publish(w, false);
+		}
 	}
 	free(uid);
 }

@@ -100,7 +100,7 @@ void wsd_room_presence_expire(wsd_t *w, int64_t now);
 bool wsd_room_presence_heard(wsd_t *w, int64_t now);
 /* Every agent allowed to accept who is online on any node (new array). */
 json_object *wsd_room_eligible_online(wsd_t *w);
-/* Engaged rooms whose agent is online nowhere: start their grace timers. */
+/* Engaged rooms (from MongoDB) whose agent is online nowhere: run those agents' timers. */
 void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged);
 
 /* ---- grace timers and room endings (grace.c) */
