@@ -177,7 +177,7 @@ static grace_t *grace_get(wsd_t *w, const char *user_id)
 	return g;
 }
 
-static void grace_run(grace_t *g, wsd_t *w)
+static void grace_run(wsd_t *w, grace_t *g)
 {
 	if (g->deadline != 0)
 		return;
@@ -188,7 +188,7 @@ static void grace_run(grace_t *g, wsd_t *w)
 void wsd_room_grace_start(wsd_t *w, const char *user_id)
 {
 	if (!wsd_room_user_online(w, user_id))
-		grace_run(grace_get(w, user_id), w);
+		grace_run(w, grace_get(w, user_id));
 }
 
 void wsd_room_grace_left(wsd_t *w, const char *user_id)
@@ -197,7 +197,7 @@ void wsd_room_grace_left(wsd_t *w, const char *user_id)
 		return;   /* another connection here: its own close decides */
 	grace_t *g = grace_get(w, user_id);
 	if (!wsd_room_user_online(w, user_id))
-		grace_run(g, w);
+		grace_run(w, g);
 }
 
 void wsd_room_grace_free(grace_t *g)
@@ -230,7 +230,7 @@ void wsd_room_grace_recheck(wsd_t *w)
 {
 	for (grace_t *g = w->rooms->grace; g; g = g->next)
 		if (g->deadline == 0 && !wsd_room_user_online(w, g->user_id))
-			grace_run(g, w);
+			grace_run(w, g);
 }
 
 void wsd_room_grace_expire(wsd_t *w, int64_t now)
