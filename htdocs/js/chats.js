@@ -4,7 +4,8 @@
 // responses and the 4000-character count, refused messages to edit or resend, End) over the
 // /ws/agent websocket (what it shows: docs/dashboard.md).
 // Messages are kept per room by id and seq, so a resync after a reconnect never shows a message
-// twice, and the highest seq per room is what the resync asks from.
+// twice; the resync asks from the highest seq below which a room has every message (its floor),
+// not the highest it has, which may have overtaken a lower one lost with a node that died.
 
 import { el, replace, clock, duration, dateTime, charCount, toast } from './dom.js';
 import { AgentSocket } from './ws.js';
@@ -48,7 +49,7 @@ class Room {
     this.failed = new Map();    // client id -> {text, node}: refused by the server, kept to edit or resend
     this.dividers = new Map();  // room id -> its divider, once an earlier chat of the customer shows
     this.list = [];             // messages in display order
-    this.lastSeq = 0;           // highest seq of *this* room's messages we hold
+    this.floor = 0;             // every seq of *this* room up to here is held: what resume sends
     this.hasEarlier = false;
     this.unread = false;
     this.typingTimer = null;
@@ -114,11 +115,17 @@ class Room {
       if ((m.id && this.byId.has(m.id)) || (seqKey && this.byId.has(seqKey))) continue;
       if (m.id) this.byId.set(m.id, m);
       if (seqKey) this.byId.set(seqKey, m);
-      if (m.room_id === this.id && typeof m.seq === 'number' && m.seq > this.lastSeq) this.lastSeq = m.seq;
       this.insert(m);
       added += 1;
     }
+    while (this.byId.has(`${this.id}:${this.floor + 1}`)) this.floor += 1;
     return added;
+  }
+
+  /** A room just accepted is held from its oldest message in `history` on (docs/websocket.md, resume). */
+  startFloor(history) {
+    const seqs = history.filter((m) => m.room_id === this.id && typeof m.seq === 'number').map((m) => m.seq);
+    if (this.floor === 0 && seqs.length) this.floor = Math.min(...seqs) - 1;
   }
 
   /** Order: by seq inside one room, by time across rooms (earlier rooms of the same customer). */
@@ -505,13 +512,13 @@ export class ChatDesk {
     const ids = new Set(reqs.map((r) => r.id));
     for (const id of [...this.requests.keys()]) if (!ids.has(id)) this.removeRequest(id);
     for (const r of reqs) this.addRequest(r);
-    // Rooms still ours: resume each from the highest seq we hold (0 after a page reload).
+    // Rooms still ours: resume each from its floor (0 after a page reload).
     const resume = [];
     const serverRooms = new Set();
     for (const r of Array.isArray(f.rooms) ? f.rooms : []) {
       serverRooms.add(r.id);
       const room = this.ensureRoom(r, false);
-      resume.push({ room_id: r.id, last_seq: room.lastSeq });
+      resume.push({ room_id: r.id, last_seq: room.floor });
     }
     // Rooms we hold that the server no longer gives us ended while we were away.
     for (const room of this.rooms.values()) {
@@ -534,7 +541,7 @@ export class ChatDesk {
     const room = this.rooms.get(f.room_id);
     if (!room) return;
     room.addMessages(f.messages || []);
-    if (room.lastSeq > 0 && room.oldestSeqOfThisRoom() > 1) room.setHasEarlier(true);
+    if (room.oldestSeqOfThisRoom() > 1) room.setHasEarlier(true);
     room.flushOutbox();
   }
 
@@ -623,6 +630,7 @@ export class ChatDesk {
     if (f.ref) this.pending.delete(f.ref);
     const room = this.ensureRoom(f.room, true);
     const history = Array.isArray(f.history) ? f.history : [];
+    room.startFloor(history);
     room.addMessages(history);
     room.setHasEarlier(room.oldestSeqOfThisRoom() > 1 || history.length >= (this.historyLimit || 50));
   }

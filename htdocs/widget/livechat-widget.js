@@ -145,7 +145,9 @@
       this.ws = null;
       this.attempt = 0;
       this.seen = new Set();        // message ids and "room:seq" already shown
-      this.lastSeq = 0;             // highest seq of the current room shown (for hello.last_seq)
+      // hello.last_seq: every seq of the current room up to here is held (docs/websocket.md); not
+      // the highest shown, which may have overtaken a lower one lost with a node that died.
+      this.floor = 0;
       this.roomId = null;
       this.phase = 'intro';         // intro | connecting | waiting | joined | ended
       this.outbox = new Map();      // client id -> frame, until acknowledged
@@ -277,7 +279,7 @@
       ws.onopen = () => {
         const hello = { type: 'hello' };
         if (this.state.secret) hello.secret = this.state.secret;
-        if (this.lastSeq) hello.last_seq = this.lastSeq;
+        if (this.floor) hello.last_seq = this.floor;
         ws.send(JSON.stringify(hello));
       };
       ws.onmessage = (ev) => {
@@ -363,7 +365,7 @@
       const room = f.room;
       if (room && room.id !== this.roomId) {
         this.roomId = room.id;
-        this.lastSeq = 0;
+        this.floor = 0;
       }
       for (const m of f.messages || []) this.add(Object.assign({ room_id: room && room.id }, m));
       if (room && room.status === 'engaged') {
@@ -444,7 +446,7 @@
       save({ name });
       this.list.replaceChildren();
       this.seen.clear();
-      this.lastSeq = 0;
+      this.floor = 0;
       this.roomId = null;
       this.setPhase('connecting');
       await this.ready();
@@ -542,10 +544,12 @@
     /** Shows m unless already shown (by id or by room+seq). Returns true when it was new. */
     add(m, clientId) {
       const seqKey = typeof m.seq === 'number' && m.room_id ? `${m.room_id}:${m.seq}` : null;
-      if ((m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey))) return false;
+      const shown = (m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey));
+      // The customer's own messages are shown when sent and learn their seq only from a welcome.
       if (m.id) this.seen.add(m.id);
       if (seqKey) this.seen.add(seqKey);
-      if (typeof m.seq === 'number' && m.room_id === this.roomId && m.seq > this.lastSeq) this.lastSeq = m.seq;
+      while (this.roomId && this.seen.has(`${this.roomId}:${this.floor + 1}`)) this.floor += 1;
+      if (shown) return false;
       if (typeof m.text !== 'string' || m.text === '') return true;
       const sender = m.sender === 'customer' || m.sender === 'agent' ? m.sender : 'system';
       const who = sender === 'agent' ? m.author || 'Agent' : sender === 'customer' ? 'You' : '';
