@@ -35,8 +35,10 @@ static void client_queue(struct client *cl, const char *text, size_t len)
 {
 	int ping = len == 5 && memcmp(text, "/ping", 5) == 0;
 	struct line *l = malloc(sizeof *l + LWS_PRE + len);
-	if (l == NULL)
+	if (l == NULL) {
+		fprintf(stderr, "out of memory: a line was not sent\n");
 		return;
+	}
 	l->kind = ping ? LWS_WRITE_PING : LWS_WRITE_TEXT;
 	l->len = ping ? 0 : len;
 	memcpy(l->buf + LWS_PRE, text, l->len);
@@ -71,8 +73,10 @@ static int stdin_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 	cl->plen -= (size_t)(start - cl->partial);
 	memmove(cl->partial, start, cl->plen);
-	if (cl->plen == sizeof cl->partial)   /* a line longer than a message: send what we have */
-		client_queue(cl, cl->partial, cl->plen), cl->plen = 0;
+	if (cl->plen == sizeof cl->partial) {   /* a line longer than a message: send what we have */
+		client_queue(cl, cl->partial, cl->plen);
+		cl->plen = 0;
+	}
 	return 0;
 }
 
