@@ -7,7 +7,9 @@
 # a2enmod/a2ensite. Behind them: livechat-fcgi from spawn-fcgi on a unix socket (as the
 # livechat-fcgi.socket unit does; the pool runs as www-data here, as user livechat in
 # install.test.sh) and livechat-wsd, on a fresh database and amqp_prefix. One whole chat goes
-# through each server (chat.mjs).
+# through each server (chat.mjs). Then the TLS examples (conf/tls/) pass the servers' own
+# config checks (lighttpd -tt, apache2 -t) with a self-signed certificate, enabled the documented
+# way beside the snippets.
 set -euo pipefail
 . "$LC_TOP_SRCDIR/tests/package/stock.sh"
 stock_enter "$0" "$@"
@@ -77,3 +79,23 @@ stock_apache "$port_a" "$site_a"
 
 LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_ADMIN_PASSWORD=$admin_pw \
   LC_PKG_PREFIX=$tag "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/chat.mjs"
+
+# The TLS examples, as docs/install.md enables them, with a certificate made here.
+stock_stop_all
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=chat.example.com \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" > "$WORK/openssl.log" 2>&1
+tls() {
+  sed -e "s|/etc/letsencrypt/live/chat.example.com/fullchain.pem|$WORK/cert.pem|" \
+      -e "s|/etc/letsencrypt/live/chat.example.com/privkey.pem|$WORK/key.pem|" "$SRC/conf/tls/$1"
+}
+tls lighttpd-livechat-tls.conf > /etc/lighttpd/conf-available/51-livechat-tls.conf
+cat "$WORK/cert.pem" "$WORK/key.pem" > /etc/lighttpd/server.pem   # 10-ssl.conf's default pair
+lighty-enable-mod livechat-tls > "$WORK/lighty-enable-tls.log" 2>&1 || { cat "$WORK/lighty-enable-tls.log"; exit 1; }
+[ -e /etc/lighttpd/conf-enabled/10-ssl.conf ] || { echo "livechat-tls did not enable ssl"; exit 1; }
+lighttpd -tt -f /etc/lighttpd/lighttpd.conf || { echo "the lighttpd TLS example fails lighttpd -tt"; exit 1; }
+tls apache-livechat-tls.conf > /etc/apache2/sites-available/livechat-tls.conf
+{ a2enmod -q ssl headers && a2ensite -q livechat-tls; } > "$WORK/a2en-tls.log" 2>&1 || { cat "$WORK/a2en-tls.log"; exit 1; }
+env APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data APACHE_PID_FILE="$WORK/apache/apache2.pid" \
+  APACHE_RUN_DIR="$WORK/apache" APACHE_LOCK_DIR="$WORK/apache" APACHE_LOG_DIR="$WORK/apache" \
+  apache2 -d /etc/apache2 -t 2>&1 | grep -q "Syntax OK" || { echo "the Apache TLS example fails apache2 -t"; exit 1; }
+echo "snippets.test: a chat through each stock server; TLS examples pass the config checks"
