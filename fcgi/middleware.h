@@ -14,6 +14,7 @@
 #include "probe.h"
 #include "request.h"
 #include "revoke.h"
+#include "throttle.h"
 #include "router.h"
 
 /* What lives as long as the process, shared by its serving threads (each part thread-safe):
@@ -25,6 +26,7 @@ typedef struct fcgi_app {
 	const fcgi_router_t *router;   /* borrowed */
 	fcgi_revoke_t *revoke;         /* borrowed; NULL: no events (the periodic check remains) */
 	fcgi_probe_cache_t *health;    /* borrowed: what GET /api/health answers */
+	fcgi_throttle_t *throttle;     /* borrowed; NULL: no limit on password checks at once */
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */

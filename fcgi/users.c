@@ -6,6 +6,7 @@
 #include "config.h"
 #include "account.h"
 #include "middleware.h"
+#include "throttle.h"
 #include "lc_auth.h"
 #include "lc_json.h"
 
@@ -152,6 +153,7 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	const char *current = lc_json_get_str(ctx->body, "current_password", NULL);
 	bool own = strcmp(id, ctx->user_id) == 0;
 	json_object *user = NULL;
+	fcgi_throttle_pass_t pass = { 0 };
 	lc_rc rc;
 
 	if (!own && !fcgi_ctx_can(ctx, "users.write")) {
@@ -164,10 +166,16 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is required");
 		goto fail;
 	}
+	/* A guess at current_password is a guess at a password: throttled like a login. */
+	if (own && (rc = fcgi_throttle_begin(ctx->app->throttle, ctx->store, ctx->cfg, ctx->req,
+					    ctx->resp, lc_json_get_str(user, "username", ""),
+					    &pass, err)) != LC_OK)
+		goto fail;
 	if (own && !lc_auth_verify_password(current, lc_json_get_str(user, "password_hash", ""))) {
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
 		goto fail;
 	}
+	fcgi_throttle_end(&pass);
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */
 	rc = fcgi_account_set_password(ctx->store, ctx->cfg, ctx->app->revoke, user,
@@ -176,6 +184,7 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (rc == LC_OK)
 		fcgi_ctx_reply(ctx, 204, NULL);
 fail:
+	fcgi_throttle_end(&pass);
 	json_object_put(user);
 	return rc;
 }

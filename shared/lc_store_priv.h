@@ -22,10 +22,6 @@
 #define LC_COLL_SETTINGS "settings"
 #define LC_SETTINGS_ID "settings"
 
-/* Failed logins older than this are purged when a new one is recorded (no TTL index on
- * FerretDB); the throttle window is far shorter. */
-#define LC_STORE_LOGIN_FAILURE_KEEP_MS (24LL * 3600 * 1000)
-
 struct lc_store {
 	unsigned magic;
 	mongoc_client_pool_t *pool;
