@@ -118,6 +118,16 @@ bool fcgi_ctx_can(const fcgi_ctx_t *ctx, const char *perm)
 	return ctx->perms != NULL && lc_perm_has(ctx->perms, perm);
 }
 
+lc_rc fcgi_ctx_require_all(const fcgi_ctx_t *ctx, json_object *perms, const char *what,
+			   lc_err_t *err)
+{
+	for (size_t i = 0; lc_perm_all[i] != NULL; i++)
+		if (lc_perm_has(perms, lc_perm_all[i]) && !fcgi_ctx_can(ctx, lc_perm_all[i]))
+			return lc_err_set(err, LC_ERR_FORBIDDEN, "permission %s required %s",
+					  lc_perm_all[i], what);
+	return LC_OK;
+}
+
 int64_t fcgi_ctx_query_int(const fcgi_ctx_t *ctx, const char *name, int64_t def)
 {
 	return lc_json_get_int(ctx->query, name, def);

@@ -67,6 +67,11 @@ void fcgi_error_respond(fcgi_response_t *resp, const char *request_id, lc_rc rc,
 /* ---- helpers for handlers */
 const char *fcgi_ctx_param(const fcgi_ctx_t *ctx, const char *name);
 bool fcgi_ctx_can(const fcgi_ctx_t *ctx, const char *perm);
+/* FORBIDDEN unless the caller holds every permission of perms (a JSON array; NULL: none):
+ * nobody grants, removes or takes over more than they hold themselves. what says what was
+ * refused ("to grant", "to change a user of group admin"). */
+lc_rc fcgi_ctx_require_all(const fcgi_ctx_t *ctx, json_object *perms, const char *what,
+			   lc_err_t *err);
 /* Typed query parameter, or def when absent. */
 int64_t fcgi_ctx_query_int(const fcgi_ctx_t *ctx, const char *name, int64_t def);
 const char *fcgi_ctx_query_str(const fcgi_ctx_t *ctx, const char *name);

@@ -56,6 +56,13 @@ lc_rc lc_store_user_delete(lc_store_t *s, const char *id, lc_err_t *err);
 lc_rc lc_store_user_count(lc_store_t *s, const char *group, bool active_only, int64_t *n,
 			  lc_err_t *err);
 
+/* ---- the admin gate: every change that may take away an active admin (demotion,
+ * deactivation, deletion) runs holding it, so that check ("another active admin remains") and
+ * change are one step across processes. take waits up to 5 s for another holder (then
+ * UNAVAILABLE); a gate older than 30 s is taken to be a dead holder's and broken. */
+lc_rc lc_store_admin_gate_take(lc_store_t *s, lc_err_t *err);
+void lc_store_admin_gate_release(lc_store_t *s);
+
 /* ---- permission groups: {id (= name), name, permissions: [..], builtin, created_at} */
 lc_rc lc_store_group_create(lc_store_t *s, const char *name, json_object *permissions,
 			    json_object **out, lc_err_t *err);
