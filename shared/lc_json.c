@@ -52,7 +52,11 @@ static bool is_key(const char *buf, size_t len, size_t i)
 static void nul_key(lc_err_t *err, const char *key, size_t n)
 {
 	char field[LC_ERR_FIELD_MAX];
-	snprintf(field, sizeof field, "%.*s", (int)(n < sizeof field ? n : sizeof field - 1), key);
+	size_t m = n < sizeof field ? n : sizeof field - 1;
+	/* Cut a long key between characters, never inside one: the answer stays UTF-8. */
+	while (m > 0 && m < n && ((unsigned char)key[m] & 0xC0) == 0x80)
+		m--;
+	snprintf(field, sizeof field, "%.*s", (int)m, key);
 	lc_err_set_field(err, LC_ERR_INVALID, field, "object keys must not contain NUL characters");
 }
 
@@ -74,7 +78,8 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 	 *   stop at a NUL, silently hiding the rest of the input);
 	 * - single-quoted strings (accepted as object keys). */
 	bool in_string = false, has_nul = false;
-	size_t str_start = 0;
+	size_t str_start = 0, nul_at = 0, nul_len = 0;
+	const char *nul = NULL;    /* the first key with an escaped NUL, reported once UTF-8 holds */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 		if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) {
@@ -88,9 +93,10 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 				i++;    /* skip the escaped character, whatever it is */
 			} else if (c == '"') {
 				in_string = false;
-				if (has_nul && is_key(buf, len, i + 1)) {
-					nul_key(err, buf + str_start, i - str_start);
-					goto fail;
+				if (has_nul && nul == NULL && is_key(buf, len, i + 1)) {
+					nul = buf;
+					nul_at = str_start;
+					nul_len = i - str_start;
 				}
 			}
 		} else if (c == '"') {
@@ -105,6 +111,11 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 	/* json-c's own UTF-8 check lets encoded surrogates (CESU-8) through. */
 	if (!lc_utf8_valid(buf, len)) {
 		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: not valid UTF-8");
+		goto fail;
+	}
+	/* Named in the answer, so only once the bytes are known to be UTF-8. */
+	if (nul != NULL) {
+		nul_key(err, nul + nul_at, nul_len);
 		goto fail;
 	}
 	tok = json_tokener_new_ex(LC_JSON_MAX_DEPTH);

@@ -145,6 +145,17 @@ static void test_key_with_escaped_nul_is_refused_naming_it(void)
 	CU_ASSERT_STRING_EQUAL(err.field, "a\\u0000b");
 	CU_ASSERT_PTR_NULL(parse("[{\"x\":{\"\\u0000\":true}}]", &err));
 	CU_ASSERT_STRING_EQUAL(err.field, "\\u0000");
+	/* Found by fuzz_rest: with bytes that are not UTF-8 the key was named as it was, and the
+	 * answer was no longer UTF-8. Invalid UTF-8 is reported first now. */
+	CU_ASSERT_PTR_NULL(parse("{\"a\xad\\u0000\":1}", &err));
+	CU_ASSERT_STRING_EQUAL(err.field, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "not valid UTF-8"));
+	/* A long key is cut between characters (62 ASCII bytes, then a 2-byte character). */
+	char buf[200];
+	snprintf(buf, sizeof buf, "{\"%s\xc3\xa9\\u0000\":1}",
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	CU_ASSERT_PTR_NULL(parse(buf, &err));
+	CU_ASSERT_EQUAL(strlen(err.field), 62);
 	/* In a value it is left to validation (which names the field); an escaped backslash
 	 * followed by u0000 is no NUL at all. */
 	json_object *o = parse("{\"a\":\"x\\u0000y\",\"b\\\\u0000\":1}", &err);
