@@ -8,7 +8,8 @@
 # for livechat-fcgi.socket, setpriv for User=livechat) behind Debian's stock lighttpd and
 # Apache (stock.sh: copies of /etc/lighttpd and /etc/apache2 in a private mount namespace, so
 # the machine's own web server configs are never touched; dpkg writes the package's snippets
-# into those copies), drives one chat through each (chat.mjs), upgrades to a newer version
+# into those copies), drives one chat through each (chat.mjs), checks their security headers and
+# body limits as packaged (hardening.mjs: the default http_max_body, LC_HTTP_BODY_KIB), upgrades to a newer version
 # with the edited config kept, then purges the package and checks nothing is left but what
 # purge leaves by design (the system user and group).
 # Run by scripts/test after `make check` (make check TESTS=package/install.test.sh): it
@@ -120,9 +121,13 @@ stock_lighttpd "$port_l"
 wait_port "$site_l" "livechat on the stock lighttpd"
 stock_apache "$port_a" "$site_a"
 
-# 6. One chat through each server.
+# 6. One chat through each server; the headers and body limits the package ships (the default
+# http_max_body, 65536, and conf/Makefile.am's default LC_HTTP_BODY_KIB, 65).
 LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_ADMIN_PASSWORD=$admin_pw \
   LC_PKG_PREFIX=$tag "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/chat.mjs"
+grep -qx 'http_max_body = 65536' "$conf" || fail "$conf: http_max_body is not the default 65536"
+LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_MAX_BODY=65536 \
+  LC_PKG_BODY_KIB=65 "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/hardening.mjs"
 
 # 7. Purge. The snippets stay enabled: purge must remove the links that would dangle.
 stock_stop_all
