@@ -7,10 +7,10 @@
 # a2enmod/a2ensite. Behind them: livechat-fcgi from spawn-fcgi on a unix socket (as the
 # livechat-fcgi.socket unit does; the pool runs as www-data here, as user livechat in
 # install.test.sh) and livechat-wsd, on a fresh database and amqp_prefix. One whole chat goes
-# through each server (chat.mjs), and each sends the security headers and refuses a body over
-# http_max_body rounded up to whole KiB plus 1 KiB with its own 413 (hardening.mjs). Then the TLS examples (conf/tls/) pass the servers' own
-# config checks (lighttpd -tt, apache2 -t) with a self-signed certificate, enabled the documented
-# way beside the snippets.
+# through each server (chat.mjs); each sends the security headers and answers a body over
+# http_max_body rounded up to whole KiB plus 1 KiB with its own 413 (hardening.mjs). Then the
+# TLS examples (conf/tls/) pass the servers' own config checks (lighttpd -tt, apache2 -t) with a
+# self-signed certificate, enabled the documented way beside the snippets.
 set -euo pipefail
 . "$LC_TOP_SRCDIR/tests/package/stock.sh"
 stock_enter "$0" "$@"
