@@ -1,5 +1,6 @@
 // Shared by the API integration tests: start a real web server stack with tests/stack.sh
 // (fresh database, first admin), call the API over HTTP, and make users of given groups.
+import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -71,6 +72,33 @@ function requestFrom(url, from, method, headers, body) {
 // One request. opts: token (Bearer), cookie (raw Cookie header), body (object → JSON, or a
 // string sent verbatim), headers, from (source address, e.g. '127.0.0.2'). Returns
 // {status, body (parsed JSON or null), headers, text}.
+// The directives of a Content-Security-Policy header, by name: { 'script-src': ["'self'"], ... }.
+export function cspDirectives(header) {
+  return Object.fromEntries((header ?? '').split(';').map((d) => d.trim().split(/\s+/))
+    .filter((d) => d[0]).map(([k, ...v]) => [k, v]));
+}
+
+// Assert the browser hardening every web server config gives a dashboard answer (fetch Response
+// RES, LABEL in messages; docs/api.md, "Hosting"): only the site's own scripts and styles, no
+// framing, no plugins, no MIME sniffing, no Referer beyond the origin.
+export function assertDashboardHeaders(res, label) {
+  const p = cspDirectives(res.headers.get('content-security-policy'));
+  assert.deepEqual(p['script-src'], ["'self'"], label);
+  assert.deepEqual(p['style-src'], ["'self'"], label);
+  assert.deepEqual(p['frame-ancestors'], ["'none'"], label);
+  assert.deepEqual(p['object-src'], ["'none'"], label);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', label);
+  assert.equal(res.headers.get('referrer-policy'), 'same-origin', label);
+}
+
+// The same for the widget's pages (/widget/): inline styles allowed, never inline script.
+export function assertWidgetHeaders(res, label) {
+  const p = cspDirectives(res.headers.get('content-security-policy'));
+  assert.deepEqual(p['script-src'], ["'self'"], label);
+  assert.ok(p['style-src']?.includes("'unsafe-inline'"), label);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', label);
+}
+
 export async function api(base, method, path, opts = {}) {
   const headers = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;

@@ -8,7 +8,8 @@
 # for livechat-fcgi.socket, setpriv for User=livechat) behind Debian's stock lighttpd and
 # Apache (stock.sh: copies of /etc/lighttpd and /etc/apache2 in a private mount namespace, so
 # the machine's own web server configs are never touched; dpkg writes the package's snippets
-# into those copies), drives one chat through each (chat.mjs), upgrades to a newer version
+# into those copies), drives one chat through each (chat.mjs), checks their security headers and
+# body limits as packaged (hardening.mjs: the default http_max_body, LC_HTTP_BODY_KIB), upgrades to a newer version
 # with the edited config kept, then purges the package and checks nothing is left but what
 # purge leaves by design (the system user and group).
 # Run by scripts/test after `make check` (make check TESTS=package/install.test.sh): it
@@ -58,7 +59,10 @@ printf 'mongo_uri = %s\nmongo_db = %s\namqp_url = %s\namqp_prefix = %s\n' \
 
 # 1. Build: the release tree, then dpkg-buildpackage as a packager runs it.
 t0=$(date +%s)
-make -s -C "$BUILD" distdir > "$WORK/distdir.log" 2>&1 || { cat "$WORK/distdir.log"; exit 1; }
+# Without the calling make's flags: its command-line TESTS=package/install.test.sh would reach
+# every directory's distdir (examples/websocket-demo ships $(TESTS)) and name a file not there.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$BUILD" distdir > "$WORK/distdir.log" 2>&1 ||
+  { cat "$WORK/distdir.log"; exit 1; }
 rm -rf "$WORK/src"
 mv "$BUILD/livechat-"*/ "$WORK/src"
 (cd "$WORK/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
@@ -120,9 +124,13 @@ stock_lighttpd "$port_l"
 wait_port "$site_l" "livechat on the stock lighttpd"
 stock_apache "$port_a" "$site_a"
 
-# 6. One chat through each server.
+# 6. One chat through each server; the headers and body limits the package ships (the default
+# http_max_body, 65536, and conf/Makefile.am's default LC_HTTP_BODY_KIB, 65).
 LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_ADMIN_PASSWORD=$admin_pw \
   LC_PKG_PREFIX=$tag "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/chat.mjs"
+grep -qx 'http_max_body = 65536' "$conf" || fail "$conf: http_max_body is not the default 65536"
+LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_MAX_BODY=65536 \
+  LC_PKG_BODY_KIB=65 "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/hardening.mjs"
 
 # 7. Purge. The snippets stay enabled: purge must remove the links that would dangle.
 stock_stop_all
@@ -149,4 +157,4 @@ left="$left $(find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabl
 getent passwd livechat > /dev/null && echo "after purge: system user and group livechat kept (Debian practice)"
 # The stock servers still pass their config check without the package.
 lighttpd -tt -f /etc/lighttpd/lighttpd.conf > /dev/null || fail "lighttpd config broken after purge"
-echo "install.test: built, installed, upgraded, chatted through lighttpd and Apache, purged in $(( $(date +%s) - t0 )) s"
+echo "install.test: built, installed, upgraded, chatted through lighttpd and Apache (headers, body limits), purged in $(( $(date +%s) - t0 )) s"

@@ -7,9 +7,10 @@
 # a2enmod/a2ensite. Behind them: livechat-fcgi from spawn-fcgi on a unix socket (as the
 # livechat-fcgi.socket unit does; the pool runs as www-data here, as user livechat in
 # install.test.sh) and livechat-wsd, on a fresh database and amqp_prefix. One whole chat goes
-# through each server (chat.mjs). Then the TLS examples (conf/tls/) pass the servers' own
-# config checks (lighttpd -tt, apache2 -t) with a self-signed certificate, enabled the documented
-# way beside the snippets.
+# through each server (chat.mjs); each sends the security headers and answers a body over
+# http_max_body rounded up to whole KiB plus 1 KiB with its own 413 (hardening.mjs). Then the
+# TLS examples (conf/tls/) pass the servers' own config checks (lighttpd -tt, apache2 -t) with a
+# self-signed certificate, enabled the documented way beside the snippets.
 set -euo pipefail
 . "$LC_TOP_SRCDIR/tests/package/stock.sh"
 stock_enter "$0" "$@"
@@ -19,6 +20,10 @@ WORK=$(mktemp -d /tmp/lc-snippets.XXXXXX)
 chmod 755 "$WORK"
 tag=lc_snip_$(date +%s)$((RANDOM))
 conf=$WORK/web/livechat.conf
+# http_max_body, and the web servers' limit derived from it as conf/Makefile.am's
+# LC_HTTP_BODY_KIB is: rounded up to whole KiB, plus 1 KiB.
+max_body=65536
+body_kib=$(( (max_body + 1023) / 1024 + 1 ))
 # The programs read only their config file: the caller's LIVECHAT_* overrides are dropped.
 clean_env=(env $(env | sed -n 's/^\(LIVECHAT_[A-Z_]*\)=.*/-u \1/p'))
 
@@ -48,6 +53,7 @@ amqp_prefix = $tag
 wsd_port = $wsd
 log_level = info
 cookie_secure = never
+http_max_body = $max_body
 CONF
 chgrp www-data "$conf"
 chmod 640 "$conf"
@@ -55,7 +61,8 @@ chmod 640 "$conf"
 # render TEMPLATE SITE_PORT: the placeholders conf/Makefile.am fills, for this tree.
 render() {
   sed -e "s|@site_bind@|127.0.0.1|g" -e "s|@site_port@|$2|g" -e "s|@htdocsdir@|$WORK/web/htdocs|g" \
-      -e "s|@fcgi_socket@|$WORK/run/fcgi.sock|g" -e "s|@wsd_port@|$wsd|g" "$SRC/conf/$1.in"
+      -e "s|@fcgi_socket@|$WORK/run/fcgi.sock|g" -e "s|@wsd_port@|$wsd|g" \
+      -e "s|@http_body_kib@|$body_kib|g" -e "s|@http_body_bytes@|$((body_kib * 1024))|g" "$SRC/conf/$1.in"
 }
 render lighttpd-livechat.conf "$site_l" > /etc/lighttpd/conf-available/50-livechat.conf
 render apache-livechat-site.conf "$site_a" > /etc/apache2/sites-available/livechat.conf
@@ -72,13 +79,15 @@ wait_port "$wsd" livechat-wsd
 stock_lighttpd "$port_l"
 wait_port "$site_l" "livechat on the stock lighttpd"
 # lighty-enable-mod followed the snippet's "depends" line.
-for m in 10-fastcgi 10-proxy 50-livechat; do
+for m in 10-fastcgi 10-proxy 05-setenv 50-livechat; do
   [ -e "/etc/lighttpd/conf-enabled/$m.conf" ] || { echo "lighty-enable-mod did not enable $m"; exit 1; }
 done
 stock_apache "$port_a" "$site_a"
 
 LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_ADMIN_PASSWORD=$admin_pw \
   LC_PKG_PREFIX=$tag "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/chat.mjs"
+LC_PKG_BASES="http://127.0.0.1:$site_l http://127.0.0.1:$site_a" LC_PKG_MAX_BODY=$max_body \
+  LC_PKG_BODY_KIB=$body_kib "$SHELL" "$SRC/tests/run-node-test.sh" "$SRC/tests/package/hardening.mjs"
 
 # The TLS examples, as docs/install.md enables them, with a certificate made here.
 stock_stop_all
@@ -98,4 +107,4 @@ tls apache-livechat-tls.conf > /etc/apache2/sites-available/livechat-tls.conf
 env APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data APACHE_PID_FILE="$WORK/apache/apache2.pid" \
   APACHE_RUN_DIR="$WORK/apache" APACHE_LOCK_DIR="$WORK/apache" APACHE_LOG_DIR="$WORK/apache" \
   apache2 -d /etc/apache2 -t 2>&1 | grep -q "Syntax OK" || { echo "the Apache TLS example fails apache2 -t"; exit 1; }
-echo "snippets.test: a chat through each stock server; TLS examples pass the config checks"
+echo "snippets.test: a chat through each stock server, security headers and body limits; TLS examples pass the config checks"

@@ -62,7 +62,7 @@ stock_stop_all() {
 }
 
 # stock_lighttpd PORT: Debian's lighttpd.conf (copy) on 127.0.0.1:PORT, logs and pid in WORK,
-# with `lighty-enable-mod livechat` (which enables fastcgi and proxy too); checked, started.
+# with `lighty-enable-mod livechat` (which enables fastcgi, proxy and setenv too); checked, started.
 stock_lighttpd() {
   local c=/etc/lighttpd/lighttpd.conf
   # lighttpd opens its error log after dropping to www-data.
@@ -80,11 +80,11 @@ stock_lighttpd() {
 }
 
 # stock_apache PORT SITE_PORT: Debian's apache2.conf (copy), ports.conf on 127.0.0.1:PORT,
-# runtime files in WORK, with `a2enmod proxy_fcgi proxy_wstunnel` and `a2ensite livechat`.
+# runtime files in WORK, with `a2enmod proxy_fcgi proxy_wstunnel headers rewrite` and `a2ensite livechat`.
 stock_apache() {
   sed -i -e "s|^Listen 80\$|Listen 127.0.0.1:$1|" -e '/Listen 443/d' /etc/apache2/ports.conf
   mkdir -p "$WORK/apache"
-  { a2enmod -q proxy_fcgi proxy_wstunnel && a2ensite -q livechat; } > "$WORK/a2en.log" 2>&1 ||
+  { a2enmod -q proxy_fcgi proxy_wstunnel headers rewrite && a2ensite -q livechat; } > "$WORK/a2en.log" 2>&1 ||
     { cat "$WORK/a2en.log" >&2; return 1; }
   # envvars names the run, lock and log directories; ours replace them.
   local env=(env APACHE_CONFDIR=/etc/apache2 APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data
