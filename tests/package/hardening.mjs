@@ -53,6 +53,16 @@ for (const base of bases) {
     assert.equal(a.headers.get('referrer-policy'), 'same-origin');
   });
 
+  test(`${base}: the widget's modules may be imported by a customer's site (CORS), the dashboard page may not`, async () => {
+    for (const path of ['/widget/widget.js', '/js/ws.js']) {
+      const r = await fetch(base + path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get('access-control-allow-origin'), '*', path);
+    }
+    const page = await fetch(base + '/');
+    assert.equal(page.headers.get('access-control-allow-origin'), null);
+  });
+
   test(`${base}: an announced length over the web server's limit gets the server's own 413, a chunked one a 413; a little over http_max_body the API's JSON 413`, async () => {
     // Without a length: lighttpd counts the chunks and answers its own 413; behind Apache's
     // mod_proxy_fcgi the program reads at most http_max_body + 1 bytes and answers its JSON 413.
