@@ -7,6 +7,7 @@
 #include "idle.h"
 #include "listener.h"
 #include "room.h"
+#include "stats.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -165,6 +166,10 @@ static void init_store_run(wsd_t *w, void *arg)
 
 static void on_signal(int sig)
 {
+	if (the_wsd && sig == SIGUSR1) {
+		wsd_stats_request(the_wsd);
+		return;
+	}
 	if (the_wsd) {
 		the_wsd->stop = 1;
 		if (the_wsd->lws)
@@ -179,6 +184,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 		return;
 	wsd_idle_tick(w);
 	wsd_room_tick(w);
+	wsd_stats_tick(w);
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
 }
 
@@ -355,6 +361,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
@@ -374,6 +381,8 @@ out:
 	}
 	wsd_workers_free(&w->workers);
 	wsd_busio_free(&w->bus);
+	if (w->store)
+		wsd_stats_log(w);
 	wsd_drain_posts(w);
 	wsd_rooms_free(w);
 	lc_store_free(&w->store);

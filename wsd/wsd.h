@@ -42,6 +42,7 @@ struct wsd {
 	size_t max_frame;
 	int session_check_s;
 	volatile sig_atomic_t stop;
+	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
 	/* completions from other threads, drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
 	pthread_mutex_t post_lock;
