@@ -8,6 +8,11 @@
 
 #include <stdlib.h>
 
+const lc_vpattern_t fcgi_username_pattern = {
+	"[A-Za-z0-9][A-Za-z0-9_.@-]*",
+	"letters, digits, '.', '_', '@' and '-', starting with a letter or digit"
+};
+
 static lc_rc hash_password(const lc_config_t *cfg, const char *password, char **hash,
 			   lc_err_t *err)
 {

@@ -13,10 +13,11 @@
 #include "revoke.h"
 
 #define FCGI_ADMIN_GROUP "admin"
-#define FCGI_USERNAME_PATTERN "[A-Za-z0-9][A-Za-z0-9_.@-]*"
+/* What a username may hold (the pattern of FCGI_RULE_USERNAME). */
+extern const lc_vpattern_t fcgi_username_pattern;
 
 /* Field rules (lc_vrule_t initialisers) shared by the API's bodies and livechatctl. */
-#define FCGI_RULE_USERNAME { "username", LC_V_STRING, true, 1, 64, FCGI_USERNAME_PATTERN, NULL }
+#define FCGI_RULE_USERNAME { "username", LC_V_STRING, true, 1, 64, &fcgi_username_pattern, NULL }
 #define FCGI_RULE_PASSWORD { "password", LC_V_STRING, true, 8, 1024, NULL, NULL }
 #define FCGI_RULE_DISPLAY_NAME { "display_name", LC_V_STRING, false, 1, 128, NULL, NULL }
 

@@ -117,7 +117,7 @@ static lc_rc delete_canned(fcgi_ctx_t *ctx, lc_err_t *err)
 	return fcgi_ctx_reply(ctx, 204, NULL);
 }
 
-#define SHORTCUT_RULE(req) { "shortcut", LC_V_STRING, req, 1, 32, "[A-Za-z0-9_-]+", NULL }
+#define SHORTCUT_RULE(req) { "shortcut", LC_V_STRING, req, 1, 32, &lc_vpattern_id, NULL }
 #define TITLE_RULE(req) { "title", LC_V_STRING, req, 1, 128, NULL, NULL }
 #define TEXT_RULE(req) { "text", LC_V_STRING, req, 1, 4000, NULL, NULL }
 

@@ -161,8 +161,12 @@ fail:
 	return rc;
 }
 
+static const lc_vpattern_t group_name = {
+	"[a-z][a-z0-9_-]*", "lowercase letters, digits, '_' and '-', starting with a letter"
+};
+
 static const lc_vrule_t create_rules[] = {
-	{ "name", LC_V_STRING, true, 1, 32, "[a-z][a-z0-9_-]*", NULL },
+	{ "name", LC_V_STRING, true, 1, 32, &group_name, NULL },
 	{ "permissions", LC_V_STRING_ARRAY, true, 0, 12, NULL, lc_perm_all },
 	LC_VRULE_END
 };

@@ -1,6 +1,7 @@
 /* lc_validate: checks a JSON object against a declarative rule table and reports every failing
  * field with a human reason; plus the UTF-8 helpers the checks rely on.
- * Patterns are POSIX extended regexes anchored to the whole value; each distinct pattern is
+ * Patterns are POSIX extended regexes anchored to the whole value, each with what it allows in
+ * words (the reason a failing value gets, never the regex itself); each distinct regex is
  * compiled once and kept in a process-wide cache guarded by a mutex (regexec itself is
  * thread-safe on a shared regex_t). Rule tables are static code, so a pattern that does not
  * compile is a bug and trips LC_ASSERT. */
@@ -103,6 +104,8 @@ static const regex_t *re_get(const char *pattern)
 	return &e->re;
 }
 
+const lc_vpattern_t lc_vpattern_id = { "[A-Za-z0-9_-]+", "letters, digits, '_' and '-'" };
+
 /* ---- checks ---- */
 
 static void fail(json_object *failures, const char *field, const char *fmt, ...)
@@ -178,8 +181,10 @@ static bool check_string(json_object *v, const lc_vrule_t *r, const char *field,
 			return false;
 		}
 	}
-	if (r->pattern != NULL && regexec(re_get(r->pattern), s, 0, NULL, 0) != 0) {
-		fail(failures, field, "must match the pattern %s", r->pattern);
+	if (r->pattern != NULL && regexec(re_get(r->pattern->regex), s, 0, NULL, 0) != 0) {
+		/* A rule table without the words is a bug: a person would read the regex. */
+		LC_ASSERT(r->pattern->allowed != NULL);
+		fail(failures, field, "must contain only %s", r->pattern->allowed);
 		return false;
 	}
 	return true;

@@ -15,6 +15,16 @@ typedef enum lc_vtype {
 	LC_V_OBJECT
 } lc_vtype;
 
+/* A pattern and what it allows in words: the reason a failing value gets is "must contain only "
+ * + allowed, never the regex, so the API's and the websocket's errors read well to a person. */
+typedef struct lc_vpattern {
+	const char *regex;        /* POSIX extended regex the whole string must match */
+	const char *allowed;      /* e.g. "letters, digits, '_' and '-'" (plus any rule on the first) */
+} lc_vpattern_t;
+
+/* [A-Za-z0-9_-]+: the ids clients make up (message ids, room ids, shortcuts, secrets). */
+extern const lc_vpattern_t lc_vpattern_id;
+
 typedef struct lc_vrule {
 	const char *field;
 	lc_vtype type;
@@ -22,7 +32,7 @@ typedef struct lc_vrule {
 	int64_t min;              /* string: min length in UTF-8 characters; int: min value (always
 				   * applied: use INT64_MIN for none); array: min items */
 	int64_t max;              /* 0 = unbounded */
-	const char *pattern;      /* POSIX extended regex the whole string must match, or NULL */
+	const lc_vpattern_t *pattern; /* what the whole string must match, or NULL */
 	const char *const *one_of;/* NULL-terminated list of allowed strings, or NULL */
 } lc_vrule_t;
 

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROOM_ID_RULE { "room_id", LC_V_STRING, true, 1, 64, "^[A-Za-z0-9_-]+$", NULL }
-#define CLIENT_ID_PATTERN "^[A-Za-z0-9_-]{1,64}$"
+#define ROOM_ID_RULE { "room_id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL }
 
 ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref)
 {
@@ -94,9 +93,9 @@ int64_t wsd_ajob_max_seq(json_object *items, const char *room_id)
 static const lc_vrule_t room_rules[] = { ROOM_ID_RULE, LC_VRULE_END };
 static const lc_vrule_t message_rules[] = {
 	ROOM_ID_RULE,
-	{ "id", LC_V_STRING, true, 1, 64, CLIENT_ID_PATTERN, NULL },
+	{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
 	{ "text", LC_V_STRING, false, 1, 4000, NULL, NULL },
-	{ "canned_id", LC_V_STRING, false, 1, 64, "^[A-Za-z0-9_-]+$", NULL },
+	{ "canned_id", LC_V_STRING, false, 1, 64, &lc_vpattern_id, NULL },
 	LC_VRULE_END
 };
 static const lc_vrule_t typing_rules[] = {

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_PATTERN "^[A-Za-z0-9_.:@+=-]{1,128}$"
 /* An unexpected store error is tried this often in place before the message is requeued. */
 #define INTERNAL_TRIES 5
 
@@ -23,11 +22,17 @@ static const char *const inbound_types[] = {
 	"request_agent", "customer_message", "customer_left", "customer_typing", NULL
 };
 
+/* The ids a gateway makes up (message and customer ids of its network) and channel names. */
+static const lc_vpattern_t gateway_id = {
+	"[A-Za-z0-9_.:@+=-]+", "letters, digits, '.', '_', ':', '@', '+', '=' and '-'"
+};
+static const lc_vpattern_t channel_name = { "[a-z0-9_-]+", "lowercase letters, digits, '_' and '-'" };
+
 static const lc_vrule_t inbound_rules[] = {
 	{ "type", LC_V_STRING, true, 1, 32, NULL, inbound_types },
-	{ "id", LC_V_STRING, true, 1, 128, ID_PATTERN, NULL },
-	{ "channel", LC_V_STRING, true, 1, 32, "^[a-z0-9_-]{1,32}$", NULL },
-	{ "customer_id", LC_V_STRING, true, 1, 128, ID_PATTERN, NULL },
+	{ "id", LC_V_STRING, true, 1, 128, &gateway_id, NULL },
+	{ "channel", LC_V_STRING, true, 1, 32, &channel_name, NULL },
+	{ "customer_id", LC_V_STRING, true, 1, 128, &gateway_id, NULL },
 	{ "ts", LC_V_INT, true, 0, 0, NULL, NULL },
 	{ "customer_name", LC_V_STRING, false, 0, 100, NULL, NULL },
 	{ "text", LC_V_STRING, false, 1, 4000, NULL, NULL },

@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENT_ID_PATTERN "^[A-Za-z0-9_-]{1,64}$"
-
 /* ---- welcome: the open room and what the widget missed */
 
 typedef struct wjob {
@@ -183,7 +181,7 @@ static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
 	static const lc_vrule_t rules[] = {
 		{ "secret", LC_V_STRING, false, LC_AUTH_TOKEN_LEN, LC_AUTH_TOKEN_LEN,
-		  "^[A-Za-z0-9_-]+$", NULL },
+		  &lc_vpattern_id, NULL },
 		{ "last_seq", LC_V_INT, false, 0, 0, NULL, NULL },
 		LC_VRULE_END
 	};
@@ -249,7 +247,7 @@ void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_
 		free(id);
 	} else if (strcmp(type, "message") == 0) {
 		static const lc_vrule_t rules[] = {
-			{ "id", LC_V_STRING, true, 1, 64, CLIENT_ID_PATTERN, NULL },
+			{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
 			{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
 			LC_VRULE_END
 		};

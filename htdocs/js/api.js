@@ -2,10 +2,12 @@
 // browser; every error body has the team-wide shape {"error":{code,message,fields[]}}.
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  /** retryAfter: the answer's Retry-After in seconds (a throttled login), or null. */
+  constructor(status, body, retryAfter = null) {
     const err = (body && body.error) || {};
     super(err.message || `HTTP ${status}`);
     this.status = status;
+    this.retryAfter = retryAfter;
     this.code = err.code || 'http_' + status;
     this.fields = Array.isArray(err.fields) ? err.fields : [];
   }
@@ -56,7 +58,8 @@ export async function request(method, path, body, query) {
     }
   }
   if (!res.ok) {
-    const err = new ApiError(res.status, data);
+    const wait = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+    const err = new ApiError(res.status, data, Number.isFinite(wait) ? wait : null);
     if (res.status === 401 && path !== '/api/auth/login' && onUnauthorized) onUnauthorized(err);
     throw err;
   }

@@ -3,7 +3,7 @@
 // Admin pages are only offered, and only rendered, when the user's permissions allow them; the
 // API refuses them anyway (403).
 
-import { el, replace, byTestId, toast } from './dom.js';
+import { el, replace, byTestId, toast, waitWords } from './dom.js';
 import { api, setUnauthorizedHandler, itemOf } from './api.js';
 import { ChatDesk } from './chats.js';
 import { CannedStore, renderCannedPage } from './canned.js';
@@ -61,6 +61,12 @@ function teardown() {
   document.title = 'livechat';
 }
 
+/** What a throttled login tells: how long to wait, from the API's Retry-After (seconds). */
+function throttledText(retryAfter) {
+  if (retryAfter === null) return 'Too many failed attempts. Please wait and try again.';
+  return `Too many failed attempts. Please try again in ${waitWords(retryAfter)}.`;
+}
+
 function showLogin(message) {
   const error = el('p', { class: 'form-error', testid: 'login-error', role: 'alert' }, message || '');
   const username = el('input', { name: 'username', autocomplete: 'username', required: true, testid: 'login-username' });
@@ -83,7 +89,7 @@ function showLogin(message) {
       showShell();
     } catch (e) {
       error.textContent = e.status === 401 ? 'Wrong username or password.'
-        : e.status === 429 ? 'Too many failed attempts. Please wait and try again.'
+        : e.status === 429 ? throttledText(e.retryAfter)
           : e.describe ? e.describe() : String(e);
       submit.disabled = false;
     }

@@ -1,14 +1,16 @@
 // chats.js: the agent's live desk: waiting requests (accept / decline, sound and title badge),
-// the agent's chats (several at once, history with "load earlier", live messages, the customer's
-// typing state, compose box with /shortcut canned responses, End) over the /ws/agent websocket.
+// the agent's chats (several at once, history with "load earlier" and earlier chats set apart by
+// dated dividers, live messages, the customer's typing state, compose box with /shortcut canned
+// responses and the 4000-character count, refused messages to edit or resend, End) over the
+// /ws/agent websocket (what it shows: docs/dashboard.md).
 // Messages are kept per room by id and seq, so a resync after a reconnect never shows a message
 // twice, and the highest seq per room is what the resync asks from.
 
-import { el, replace, clock, duration, toast } from './dom.js';
+import { el, replace, clock, duration, dateTime, charCount, toast } from './dom.js';
 import { AgentSocket } from './ws.js';
 import { setWaiting } from './notify.js';
 import { Suggester } from './canned.js';
-import { api, listOf } from './api.js';
+import { api } from './api.js';
 
 /** The text of a request's first customer message, when the room resource carries one. */
 function firstText(room) {
@@ -24,6 +26,10 @@ function clientId() {
 }
 
 const TYPING_IDLE_MS = 3000;
+/** The longest text the server stores (docs/websocket.md, message: 1..4000 characters). */
+const MAX_TEXT = 4000;
+/** The compose box shows its count from this many characters on. */
+const COUNT_FROM = MAX_TEXT - 500;
 
 /** Delay before the attempt-th re-send of a frame the server answered `unavailable`: 1 s doubling to 15 s. */
 function retryDelay(attempt) {
@@ -39,6 +45,8 @@ class Room {
     this.ended = false;
     this.byId = new Map();      // message id, and "room_id:seq" -> message
     this.outbox = new Map();    // client id -> {frame, node, attempt, timer}: sent, not acknowledged yet
+    this.failed = new Map();    // client id -> {text, node}: refused by the server, kept to edit or resend
+    this.dividers = new Map();  // room id -> its divider, once an earlier chat of the customer shows
     this.list = [];             // messages in display order
     this.lastSeq = 0;           // highest seq of *this* room's messages we hold
     this.hasEarlier = false;
@@ -63,6 +71,7 @@ class Room {
     this.typingEl = el('div', { class: 'typing', testid: 'typing' });
     this.compose = el('textarea', { rows: 2, placeholder: 'Type a message, / for canned responses, Enter to send', testid: 'compose' });
     this.sendBtn = el('button', { class: 'primary', testid: 'send', onclick: () => this.send() }, 'Send');
+    this.countEl = el('span', { class: 'compose-count', testid: 'compose-count', hidden: true, 'aria-live': 'polite' });
     this.endBtn = el('button', { class: 'danger', testid: 'end-chat', onclick: () => this.end() }, 'End chat');
     this.suggester = new Suggester(this.compose, d.canned, () => ({ customer: this.customer, agent: d.agentName }));
     this.compose.addEventListener('keydown', (ev) => {
@@ -71,8 +80,12 @@ class Room {
         this.send();
       }
     });
-    this.compose.addEventListener('input', () => this.sendTyping(this.compose.value.length > 0));
-    this.composeBar = el('div', { class: 'compose' }, this.suggester.list, this.compose, this.sendBtn);
+    this.compose.addEventListener('input', () => {
+      this.sendTyping(this.compose.value.trim().length > 0);
+      this.showCount();
+    });
+    this.composeBar = el('div', { class: 'compose' }, this.suggester.list, this.compose,
+      el('div', { class: 'compose-side' }, this.sendBtn, this.countEl));
     this.endedNote = el('div', { class: 'chat-ended-note', testid: 'chat-ended', hidden: true },
       el('span', {}, 'This chat has ended.'),
       el('button', { testid: 'close-chat', onclick: () => d.dropRoom(this.id) }, 'Close'));
@@ -124,7 +137,31 @@ class Room {
     if (next && next.node) this.messagesEl.insertBefore(node, next.node);
     else this.messagesEl.appendChild(node);
     m.node = node;
+    this.placeDividers();
     if (!next && stick) this.messagesEl.scrollTop = this.messagesEl.scrollHeight;
+  }
+
+  /**
+   * Once an earlier chat of the customer shows (accepted.history spans their rooms), each chat
+   * gets a divider before its first message: "Earlier chat · <date>" and "This chat · <date>".
+   */
+  placeDividers() {
+    const roomOf = (m) => m.room_id || this.id;
+    if (this.list.every((m) => roomOf(m) === this.id)) return;
+    let prev = null;
+    for (const m of this.list) {
+      const rid = roomOf(m);
+      if (rid === prev) continue;
+      prev = rid;
+      let divider = this.dividers.get(rid);
+      if (!divider) {
+        divider = el('div', { class: 'room-divider', testid: 'room-divider', dataset: { roomId: rid } });
+        this.dividers.set(rid, divider);
+      }
+      const when = rid === this.id ? this.info.created_at || m.ts : m.ts;
+      divider.textContent = [rid === this.id ? 'This chat' : 'Earlier chat', when ? dateTime(when) : ''].filter(Boolean).join(' · ');
+      if (m.node.previousSibling !== divider) this.messagesEl.insertBefore(divider, m.node);
+    }
   }
 
   renderMessage(m) {
@@ -179,26 +216,97 @@ class Room {
     this.desk.socket.send({ type: 'typing', room_id: this.id, state: flag });
   }
 
+  /** The count under Send: from COUNT_FROM characters on, red and Send disabled past MAX_TEXT. */
+  showCount() {
+    const n = charCount(this.compose.value.trim());
+    const over = n > MAX_TEXT;
+    this.countEl.hidden = n < COUNT_FROM;
+    this.countEl.textContent = over ? `${n} / ${MAX_TEXT}: too long` : `${n} / ${MAX_TEXT}`;
+    this.countEl.classList.toggle('over', over);
+    this.sendBtn.disabled = over;
+    return !over;
+  }
+
   /**
-   * Sends the compose box. The message shows at once as pending; the server's ack (with the stored
-   * message) replaces it. Unacknowledged messages are re-sent with the same id after a reconnect,
-   * which the server stores only once.
+   * Sends the compose box, unless it is blank (then it is only cleared, and no "typing" stays
+   * behind) or longer than the server takes (the count says so; the text stays to be shortened).
    */
   send() {
-    if (this.suggester.isOpen) return;
+    if (this.suggester.isOpen || this.ended) return;
     const text = this.compose.value.trim();
-    if (!text || this.ended) return;
-    const frame = { type: 'message', room_id: this.id, id: clientId(), text };
-    const node = el('div', { class: 'msg msg-agent pending', testid: 'message-pending' },
+    if (text && !this.showCount()) return;
+    if (text) this.post(text);
+    this.compose.value = '';
+    this.showCount();
+    this.myTypingSent = 0;
+    this.desk.socket.send({ type: 'typing', room_id: this.id, state: false });
+  }
+
+  /**
+   * Sends text as a new message. It shows at once as pending and stays in the outbox (text
+   * included) until the server's ack (with the stored message) replaces it, or its refusal
+   * marks it failed (refused). Unacknowledged messages are re-sent with the same id after a
+   * reconnect, which the server stores only once. The id doubles as ref, so that any error
+   * about the frame can be matched to it.
+   */
+  post(text) {
+    const id = clientId();
+    const frame = { type: 'message', room_id: this.id, id, text, ref: id };
+    const node = el('div', { class: 'msg msg-agent pending', testid: 'message-pending', dataset: { state: 'sending', id } },
       el('span', { class: 'meta' }, 'sending…'),
       el('span', { class: 'text' }, text));
     this.messagesEl.appendChild(node);
     this.messagesEl.scrollTop = this.messagesEl.scrollHeight;
-    this.outbox.set(frame.id, { frame, node, attempt: 0, timer: null });
+    this.outbox.set(id, { frame, node, attempt: 0, timer: null });
     this.desk.socket.send(frame);
-    this.compose.value = '';
-    this.myTypingSent = 0;
-    this.desk.socket.send({ type: 'typing', room_id: this.id, state: false });
+  }
+
+  /**
+   * The server refused message id for good (reason: its error message): it stays in the chat,
+   * marked failed, with Edit (back into the compose box) and Resend. False when it is not one
+   * of ours waiting for its ack.
+   */
+  refused(id, reason) {
+    const pending = this.outbox.get(id);
+    if (!pending) return false;
+    clearTimeout(pending.timer);
+    this.outbox.delete(id);
+    const { node, frame } = pending;
+    const entry = { text: frame.text, node };
+    this.failed.set(id, entry);
+    node.classList.remove('retrying');
+    node.classList.add('failed');
+    node.dataset.state = 'failed';
+    node.querySelector('.meta').textContent = 'not sent';
+    // Under the text, where the eye ends after a long message: why, and what can be done.
+    node.appendChild(el('span', { class: 'msg-actions' },
+      el('span', { class: 'failure', testid: 'message-failure' }, reason),
+      el('button', { class: 'link', testid: 'message-edit', onclick: () => this.editFailed(id) }, 'Edit'),
+      el('button', { class: 'link', testid: 'message-resend', onclick: () => this.resendFailed(id) }, 'Resend')));
+    return true;
+  }
+
+  takeFailed(id) {
+    const entry = this.failed.get(id);
+    if (!entry) return null;
+    this.failed.delete(id);
+    entry.node.remove();
+    return entry.text;
+  }
+
+  /** A failed message back into the compose box (before what is being written there). */
+  editFailed(id) {
+    const text = this.takeFailed(id);
+    if (text === null || this.ended) return;
+    const current = this.compose.value.trim();
+    this.compose.value = current ? `${text}\n${current}` : text;
+    this.showCount();
+    this.compose.focus();
+  }
+
+  resendFailed(id) {
+    const text = this.takeFailed(id);
+    if (text !== null && !this.ended) this.post(text);
   }
 
   acked(id, message) {
@@ -366,6 +474,8 @@ export class ChatDesk {
     switch (f.type) {
       case 'hello': this.onHello(f); break;
       case 'request_offered': this.addRequest(f.room || {}); break;
+      // The customer's first message arrived after the offer (docs/websocket.md).
+      case 'request_updated': this.addRequest(f.room || {}); break;
       case 'request_withdrawn':
         if (f.ref) this.pending.delete(f.ref);
         this.removeRequest(f.room_id, f.reason);
@@ -432,6 +542,7 @@ export class ChatDesk {
     for (const room of this.rooms.values()) room.flushOutbox();
   }
 
+  /** Adds a waiting request, or updates it (request_updated: its first message arrived). */
   addRequest(room) {
     const id = room.id;
     if (!id || this.declined.has(id) || this.rooms.has(id)) return;
@@ -453,36 +564,10 @@ export class ChatDesk {
         el('span', { class: 'channel', testid: 'request-channel' }, room.channel || '')),
       firstEl, waitEl,
       el('div', { class: 'buttons' }, acceptBtn, declineBtn));
-    req = { room, since, el: node, waitEl, firstEl, acceptBtn, hasFirst: !!first, lookups: 0 };
+    req = { room, since, el: node, waitEl, firstEl, acceptBtn };
     this.requests.set(id, req);
     this.requestsEl.appendChild(node);
     this.refreshRequests();
-    if (!first) this.lookupFirstMessage(id);
-  }
-
-  /**
-   * The offer carries no message text, so the customer's first message is read from the REST API
-   * (chats.history), again a few times while the request waits without one (the customer may
-   * type it a moment after asking).
-   */
-  async lookupFirstMessage(id) {
-    const req = this.requests.get(id);
-    if (!req || req.hasFirst || !this.permissions.includes('chats.history') && !this.permissions.includes('chats.monitor')) return;
-    req.lookups += 1;
-    try {
-      const data = await api.get(`/api/rooms/${encodeURIComponent(id)}/messages`, { limit: 20 });
-      const msgs = listOf(data).filter((m) => m.sender === 'customer');
-      const first = msgs.sort((a, b) => a.seq - b.seq)[0];
-      if (first && this.requests.get(id) === req) {
-        req.firstEl.textContent = first.text;
-        req.hasFirst = true;
-        return;
-      }
-    } catch (e) {
-      // not allowed or not reachable: the request shows without it
-      if (e.status === 403 || e.status === 404) return;
-    }
-    if (req.lookups < 6 && this.requests.get(id) === req) setTimeout(() => this.lookupFirstMessage(id), 2000 * req.lookups);
   }
 
   removeRequest(id, reason) {
@@ -591,9 +676,10 @@ export class ChatDesk {
    * about a frame this desk re-sends.
    */
   retryUnavailable(f) {
-    if (f.code === 'busy' && f.id && f.room_id) return !!this.rooms.get(f.room_id)?.retryLater(f.id);
+    const about = this.messageOf(f);
+    if (f.code === 'busy' && about) return about.room.retryLater(about.id);
     if (f.code !== 'unavailable') return false;
-    if (f.id && f.room_id) return !!this.rooms.get(f.room_id)?.retryLater(f.id);
+    if (about) return about.room.retryLater(about.id);
     if (f.ref === 'resume' && this.resumeFrame) {
       const frame = this.resumeFrame;
       clearTimeout(this.resumeTimer);
@@ -614,8 +700,26 @@ export class ChatDesk {
     return true;
   }
 
+  /**
+   * The message of ours an error is about: named by id and room_id, or only by ref (each
+   * message frame carries its id as ref). Null for an error about anything else.
+   */
+  messageOf(f) {
+    const room = f.room_id ? this.rooms.get(f.room_id) : null;
+    if (room && f.id && room.outbox.has(f.id)) return { room, id: f.id };
+    if (typeof f.ref !== 'string') return null;
+    for (const r of this.rooms.values()) if (r.outbox.has(f.ref)) return { room: r, id: f.ref };
+    return null;
+  }
+
   onError(f) {
     if (this.retryUnavailable(f)) return;
+    const about = f.code === 'unauthorized' ? null : this.messageOf(f);
+    if (about) {
+      // Refused for good (too long, room no longer ours ...): the message says so, not a toast.
+      about.room.refused(about.id, f.message || f.code);
+      return;
+    }
     const pending = f.ref ? this.pending.get(f.ref) : null;
     if (f.ref) this.pending.delete(f.ref);
     if (f.code === 'unauthorized') {

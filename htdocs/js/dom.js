@@ -59,11 +59,56 @@ export function duration(ms) {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** A short-lived notice in the toast area. */
-export function toast(text, kind = 'info') {
+/** "Nov 30, 2026, 11:02 AM": a date and time that stays readable whatever day it is now. */
+export function dateTime(ms) {
+  return new Date(ms).toLocaleString([], { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** "15 minutes" for a wait in seconds (a Retry-After), rounded up to what a person would say. */
+export function waitWords(seconds) {
+  const s = Math.max(1, Math.ceil(Number(seconds) || 0));
+  const unit = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (s < 60) return unit(s, 'second');
+  if (s < 3600) return unit(Math.ceil(s / 60), 'minute');
+  return unit(Math.ceil(s / 3600), 'hour');
+}
+
+/** Characters as the server counts them (Unicode code points, not UTF-16 units). */
+export function charCount(text) {
+  return [...text].length;
+}
+
+/*
+ * Toasts: the model is this list (oldest first); the toast area only shows it. At most
+ * TOAST_MAX at once, and a notice already shown is renewed instead of repeated, so a burst of
+ * actions (a row of "Deactivate" clicks) does not stack notices down over the page's buttons.
+ */
+const TOAST_MS = 5000;
+const TOAST_MAX = 3;
+const toasts = [];
+
+function showToasts() {
   const box = byTestId('toasts');
   if (!box) return;
-  const t = el('div', { class: `toast toast-${kind}`, testid: 'toast', role: 'status' }, text);
-  box.appendChild(t);
-  setTimeout(() => t.remove(), 5000);
+  replace(box, toasts.map((t) => el('div', {
+    class: `toast toast-${t.kind}`, testid: 'toast', role: 'status', title: 'Click to close', onclick: () => dropToast(t),
+  }, t.text)));
+}
+
+function dropToast(t) {
+  clearTimeout(t.timer);
+  const i = toasts.indexOf(t);
+  if (i >= 0) toasts.splice(i, 1);
+  showToasts();
+}
+
+/** A short-lived notice in the toast area. */
+export function toast(text, kind = 'info') {
+  const same = toasts.findIndex((t) => t.text === text && t.kind === kind);
+  const t = same >= 0 ? toasts.splice(same, 1)[0] : { text, kind, timer: null };
+  clearTimeout(t.timer);
+  toasts.push(t);
+  while (toasts.length > TOAST_MAX) clearTimeout(toasts.shift().timer);
+  t.timer = setTimeout(() => dropToast(t), TOAST_MS);
+  showToasts();
 }

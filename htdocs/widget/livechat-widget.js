@@ -1,10 +1,12 @@
 /* livechat-widget.js: the customer chat widget a website embeds with
  *   <script src="https://chat.example.com/widget/livechat-widget.js" async></script>
  * A bubble opens a panel that asks the customer's name, requests an agent over /ws/widget
- * (docs/websocket.md) and shows the waiting / joined / messages / ended states. The identity (the
- * secret the server issued) is kept in localStorage, so a reload or a new tab continues the same
- * conversation. Everything is drawn in a shadow root (no clash with the host page's CSS), and every
- * text is set with textContent: nothing an agent or customer typed is ever parsed as markup.
+ * (docs/websocket.md) and shows the waiting / joined / messages / ended states; a text past the
+ * server's 4000 characters is kept and a note says so (what it shows: docs/dashboard.md). The
+ * identity (the secret the server issued) is kept in localStorage, so a reload or a new tab
+ * continues the same conversation. Everything is drawn in a shadow root (no clash with the host
+ * page's CSS), and every text is set with textContent: nothing an agent or customer typed is ever
+ * parsed as markup.
  * Options (attributes of the script tag): data-title, data-ws-url (default: /ws/widget on the
  * script's own origin), data-open="true" (start with the panel open). */
 (function () {
@@ -14,6 +16,13 @@
   const STORE_KEY = 'livechat.widget.v1';
   const opt = (name, dflt) => (script && script.dataset[name]) || dflt;
   const TITLE = opt('title', 'Chat with us');
+  // The longest text the server takes (docs/websocket.md, message: 1..4000 characters).
+  const MAX_TEXT = 4000;
+
+  /** Characters as the server counts them (Unicode code points, not UTF-16 units). */
+  function charCount(text) {
+    return Array.from(text).length;
+  }
 
   function wsUrl() {
     const explicit = opt('wsUrl', '');
@@ -124,6 +133,9 @@
     .status.down { color: #c62828; }
     .compose { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eef0f4; background: #fff; }
     .compose textarea { flex: 1; min-height: 38px; max-height: 110px; }
+    .note { margin: 0; padding: 0 10px 6px; font-size: 12px; color: #c62828; background: #fff; }
+    .intro .note { padding: 0; background: none; color: #c62828; }
+    .intro .intro-error { color: #c62828; }
     .ended { padding: 10px 12px; border-top: 1px solid #eef0f4; background: #fff; display: flex; flex-direction: column; gap: 8px; }
   `;
 
@@ -163,15 +175,23 @@
         h('button', { testid: 'lc-minimize', 'aria-label': 'Minimize', onclick: () => this.toggle(false) }, '\u2013'));
 
       this.nameInput = h('input', { testid: 'lc-name', maxlength: '100', placeholder: 'Your name', autocomplete: 'name' });
-      this.firstInput = h('textarea', { testid: 'lc-first-message', rows: '3', maxlength: '4000', placeholder: 'How can we help? (optional)' });
+      // No maxlength on the texts: a longer paste would be cut without a word. The note under
+      // each says how much too long it is, and the button waits until it fits.
+      this.firstInput = h('textarea', { testid: 'lc-first-message', rows: '3', placeholder: 'How can we help? (optional)' });
+      this.firstNote = h('p', { class: 'note', testid: 'lc-first-note', hidden: true, 'aria-live': 'polite' });
       this.startBtn = h('button', { class: 'primary', type: 'submit', testid: 'lc-start' }, 'Start chat');
-      this.introError = h('p', { testid: 'lc-intro-error' });
+      this.introError = h('p', { class: 'intro-error', testid: 'lc-intro-error' });
       this.intro = h('form', { class: 'intro', testid: 'lc-intro' },
         h('p', {}, 'Hello! Tell us your name and an agent will join you.'),
         h('label', {}, 'Name', this.nameInput),
         h('label', {}, 'Message', this.firstInput),
+        this.firstNote,
         this.introError,
         this.startBtn);
+      this.nameInput.addEventListener('input', () => {
+        if (this.nameInput.value.trim()) this.introError.textContent = '';
+      });
+      this.firstInput.addEventListener('input', () => this.fits(this.firstInput, this.firstNote, this.startBtn));
       this.intro.addEventListener('submit', (ev) => {
         ev.preventDefault();
         this.request();
@@ -180,16 +200,20 @@
 
       this.list = h('div', { class: 'body', testid: 'lc-messages', 'aria-live': 'polite' });
       this.status = h('div', { class: 'status', testid: 'lc-status' });
-      this.compose = h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', testid: 'lc-compose' });
+      this.compose = h('textarea', { rows: '1', placeholder: 'Write a message…', testid: 'lc-compose' });
+      this.composeNote = h('p', { class: 'note', testid: 'lc-compose-note', hidden: true, 'aria-live': 'polite' });
+      this.sendBtn = h('button', { class: 'primary', testid: 'lc-send', onclick: () => this.sendMessage() }, 'Send');
       this.compose.addEventListener('keydown', (ev) => {
         if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
           ev.preventDefault();
           this.sendMessage();
         }
       });
-      this.compose.addEventListener('input', () => this.typing(this.compose.value.length > 0));
-      this.composeBar = h('div', { class: 'compose' }, this.compose,
-        h('button', { class: 'primary', testid: 'lc-send', onclick: () => this.sendMessage() }, 'Send'));
+      this.compose.addEventListener('input', () => {
+        this.typing(this.compose.value.trim().length > 0);
+        this.fits(this.compose, this.composeNote, this.sendBtn);
+      });
+      this.composeBar = h('div', {}, h('div', { class: 'compose' }, this.compose, this.sendBtn), this.composeNote);
       this.newChatBtn = h('button', { class: 'primary', testid: 'lc-new-chat', onclick: () => this.newChat() }, 'Start a new chat');
       this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
         h('span', {}, 'This conversation has ended.'), this.newChatBtn);
@@ -307,8 +331,9 @@
         case 'joined':
           this.roomId = f.room_id || this.roomId;
           this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
+          // Kept in the state too: the typing line names the agent from it.
+          this.state = save({ agent: f.agent_name });
           this.setPhase('joined', f.agent_name);
-          save({ agent: f.agent_name });
           this.releaseFirstMessage();
           break;
         case 'message': {
@@ -409,6 +434,10 @@
         this.nameInput.focus();
         return;
       }
+      if (!this.fits(this.firstInput, this.firstNote, this.startBtn)) {
+        this.firstInput.focus();
+        return;
+      }
       this.introError.textContent = '';
       this.startBtn.disabled = true;
       this.pendingLeave = null;
@@ -421,7 +450,7 @@
       await this.ready();
       const first = this.firstInput.value.trim();
       this.firstInput.value = '';
-      this.startBtn.disabled = false;
+      this.fits(this.firstInput, this.firstNote, this.startBtn);
       // The first message waits for the room to exist ("waiting"), so it is stored in the room
       // the request opened (the two could otherwise be taken by different nodes in either order).
       if (first) this.firstMessage = first;
@@ -440,12 +469,27 @@
       this.postMessage(text);
     }
 
+    /** Sends the compose box; a blank one is only cleared (and "typing" ended). */
     sendMessage() {
       const text = this.compose.value.trim();
-      if (!text) return;
+      if (text && !this.fits(this.compose, this.composeNote, this.sendBtn)) return;
       this.compose.value = '';
+      this.fits(this.compose, this.composeNote, this.sendBtn);
       this.typing(false);
-      this.postMessage(text);
+      if (text) this.postMessage(text);
+    }
+
+    /**
+     * Whether textarea's text fits the server's limit; the note under it says by how much it
+     * does not, and button waits until it does.
+     */
+    fits(textarea, note, button) {
+      const n = charCount(textarea.value.trim());
+      const ok = n <= MAX_TEXT;
+      note.textContent = ok ? '' : `${n} / ${MAX_TEXT} characters: too long to send. Please shorten it.`;
+      note.hidden = ok;
+      button.disabled = !ok;
+      return ok;
     }
 
     postMessage(text) {

@@ -49,7 +49,7 @@ test('create-admin refuses a taken username, a bad username and a short password
   // The same username rule as POST /api/users.
   r = ctl(['create-admin', 'bad name'], 'long-enough-pw\n');
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /username: must match the pattern/);
+  assert.match(r.stderr, /username: must contain only letters, digits, '\.', '_', '@' and '-', starting with a letter or digit/);
   assert.doesNotMatch(ctl(['list-users']).stdout, /shorty|bad name/);
   r = ctl(['create-admin', 'second', 'Second', 'Admin'], 'second-admin-pw\n');
   assert.equal(r.status, 0, r.stderr);

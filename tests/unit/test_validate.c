@@ -3,6 +3,7 @@
 #include "config.h"
 #include "unit_tests.h"
 #include "lc_validate.h"
+#include "lc_json.h"
 
 #include <string.h>
 #include <CUnit/CUnit.h>
@@ -10,16 +11,20 @@
 static const char *const roles[] = { "a", "b", NULL };
 static const char *const perms[] = { "x.read", "x.write", NULL };
 
+static const lc_vpattern_t lower = { "[a-z]+", "lowercase letters" };
+static const lc_vpattern_t ab_or_cd = { "ab|cd", "'ab' or 'cd'" };
+static const lc_vpattern_t short_tag = { "[a-z]{1,3}", "one to three lowercase letters" };
+
 static const lc_vrule_t rules[] = {
 	{ "name", LC_V_STRING, true, 1, 5, NULL, NULL },
-	{ "slug", LC_V_STRING, false, 0, 0, "[a-z]+", NULL },
-	{ "either", LC_V_STRING, false, 0, 0, "ab|cd", NULL },
+	{ "slug", LC_V_STRING, false, 0, 0, &lower, NULL },
+	{ "either", LC_V_STRING, false, 0, 0, &ab_or_cd, NULL },
 	{ "role", LC_V_STRING, false, 0, 0, NULL, roles },
 	{ "count", LC_V_INT, false, 1, 10, NULL, NULL },
 	{ "any", LC_V_INT, false, INT64_MIN, 0, NULL, NULL },
 	{ "flag", LC_V_BOOL, false, 0, 0, NULL, NULL },
 	{ "perms", LC_V_STRING_ARRAY, false, 1, 2, NULL, perms },
-	{ "tags", LC_V_STRING_ARRAY, false, 0, 0, "[a-z]{1,3}", NULL },
+	{ "tags", LC_V_STRING_ARRAY, false, 0, 0, &short_tag, NULL },
 	{ "meta", LC_V_OBJECT, false, 0, 0, NULL, NULL },
 	LC_VRULE_END
 };
@@ -101,12 +106,37 @@ static void test_string_minimum_above_one_is_reported_in_characters(void)
 static void test_pattern_is_anchored_to_the_whole_value(void)
 {
 	expect_pass("{\"name\":\"a\",\"slug\":\"abc\"}");
-	expect_fail("{\"name\":\"a\",\"slug\":\"abc1\"}", "slug", "must match the pattern [a-z]+");
-	expect_fail("{\"name\":\"a\",\"slug\":\"1abc\"}", "slug", "must match the pattern [a-z]+");
+	expect_fail("{\"name\":\"a\",\"slug\":\"abc1\"}", "slug", "must contain only lowercase letters");
+	expect_fail("{\"name\":\"a\",\"slug\":\"1abc\"}", "slug", "must contain only lowercase letters");
 	/* Alternation stays inside the anchors: "abcd" matches neither whole alternative. */
 	expect_pass("{\"name\":\"a\",\"either\":\"ab\"}");
-	expect_fail("{\"name\":\"a\",\"either\":\"abcd\"}", "either", "must match the pattern ab|cd");
-	expect_fail("{\"name\":\"a\",\"either\":\"xab\"}", "either", "must match the pattern ab|cd");
+	expect_fail("{\"name\":\"a\",\"either\":\"abcd\"}", "either", "must contain only 'ab' or 'cd'");
+	expect_fail("{\"name\":\"a\",\"either\":\"xab\"}", "either", "must contain only 'ab' or 'cd'");
+}
+
+/* The reason says what is allowed in words, never the regex (which means nothing to a person). */
+static void test_pattern_reason_is_in_words_not_the_regex(void)
+{
+	bool ok = true;
+	json_object *f = check("{\"name\":\"a\",\"slug\":\"A-1\"}", true, &ok);
+	const char *reason = lc_json_get_str(json_object_array_get_idx(f, 0), "reason", "");
+	CU_ASSERT_FALSE(ok);
+	CU_ASSERT_STRING_EQUAL(reason, "must contain only lowercase letters");
+	CU_ASSERT_PTR_NULL(strchr(reason, '['));
+	json_object_put(f);
+
+	static const lc_vrule_t id_rules[] = {
+		{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL }, LC_VRULE_END
+	};
+	json_object *o = json_tokener_parse("{\"id\":\"m 1\"}");
+	f = NULL;
+	CU_ASSERT_FALSE(lc_validate(o, id_rules, false, &f));
+	CU_ASSERT_TRUE(unit_has_failure(f, "id", "must contain only letters, digits, '_' and '-'"));
+	json_object_put(f);
+	json_object_put(o);
+	o = json_tokener_parse("{\"id\":\"m-1_A\"}");
+	CU_ASSERT_TRUE(lc_validate(o, id_rules, false, NULL));
+	json_object_put(o);
 }
 
 static void test_one_of_lists_the_allowed_values(void)
@@ -134,7 +164,7 @@ static void test_string_array_checks_count_and_each_item(void)
 		    "must be one of: x.read, x.write");
 	expect_fail("{\"name\":\"a\",\"perms\":[\"x.read\",7]}", "perms[1]", "must be a string");
 	expect_pass("{\"name\":\"a\",\"tags\":[\"abc\",\"z\"]}");
-	expect_fail("{\"name\":\"a\",\"tags\":[\"abcd\"]}", "tags[0]", "must match the pattern [a-z]{1,3}");
+	expect_fail("{\"name\":\"a\",\"tags\":[\"abcd\"]}", "tags[0]", "must contain only one to three lowercase letters");
 }
 
 static void test_every_failing_field_is_reported(void)
@@ -144,7 +174,7 @@ static void test_every_failing_field_is_reported(void)
 	CU_ASSERT_FALSE(ok);
 	CU_ASSERT_EQUAL(json_object_array_length(f), 5);
 	CU_ASSERT_TRUE(unit_has_failure(f, "name", "is required"));
-	CU_ASSERT_TRUE(unit_has_failure(f, "slug", "must match the pattern [a-z]+"));
+	CU_ASSERT_TRUE(unit_has_failure(f, "slug", "must contain only lowercase letters"));
 	CU_ASSERT_TRUE(unit_has_failure(f, "count", "must be between 1 and 10"));
 	CU_ASSERT_TRUE(unit_has_failure(f, "flag", "must be true or false"));
 	CU_ASSERT_TRUE(unit_has_failure(f, "role", "must be one of: a, b"));
@@ -227,6 +257,7 @@ int init_validate_tests(void)
 	CU_add_test(s, "string_length_counts_utf8_characters", test_string_length_counts_utf8_characters);
 	CU_add_test(s, "string_minimum_above_one_is_reported_in_characters", test_string_minimum_above_one_is_reported_in_characters);
 	CU_add_test(s, "pattern_is_anchored_to_the_whole_value", test_pattern_is_anchored_to_the_whole_value);
+	CU_add_test(s, "pattern_reason_is_in_words_not_the_regex", test_pattern_reason_is_in_words_not_the_regex);
 	CU_add_test(s, "one_of_lists_the_allowed_values", test_one_of_lists_the_allowed_values);
 	CU_add_test(s, "int_bounds_are_inclusive", test_int_bounds_are_inclusive);
 	CU_add_test(s, "string_array_checks_count_and_each_item", test_string_array_checks_count_and_each_item);
