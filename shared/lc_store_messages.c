@@ -9,6 +9,7 @@
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
+#include "lc_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,24 +127,82 @@ static lc_rc counter_add(lc_store_t *s, const char *room_hex, int64_t count, int
 	return rc;
 }
 
+static int64_t doc_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it)
+		       ? bson_iter_as_int64(&it) : 0;
+}
+
+/* The counter document keeps two marks: seq, the highest seq stored (the room's last_seq), and
+ * reserved, the highest seq handed to a writer in a block. A block starts above both. */
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err)
 {
 	bson_oid_t oid;
 	char hex[25];
-	int64_t after = 0;
+	lc_rc rc;
 	if (count < 1)
 		return lc_err_set(err, LC_ERR_INVALID, "reserve at least one seq");
 	if (!lc_store_oid_parse(room_id, &oid))
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
-	lc_rc rc = counter_add(s, hex, count, &after, err);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	bson_t cur;
+	rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur, err);
+	int64_t seq = 0, reserved = 0;
 	if (rc == LC_OK) {
-		*first = after - count + 1;
-		if (last_before != NULL)
-			*last_before = after - count;
+		seq = doc_int(&cur, "seq");
+		reserved = doc_int(&cur, "reserved");
+		bson_destroy(&cur);
+	} else if (rc == LC_ERR_NOT_FOUND) {
+		rc = LC_OK;
 	}
+	int64_t base = seq > reserved ? seq : reserved;
+	if (rc == LC_OK) {
+		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - reserved + count),
+					  "}");
+		bson_t after;
+		rc = lc_store_find_modify(s, LC_COLL_COUNTERS, filter, update, true, NULL, "counter",
+					  NULL, &after, NULL, NULL, err);
+		if (rc == LC_OK) {
+			*first = doc_int(&after, "reserved") - count + 1;
+			bson_destroy(&after);
+		}
+		bson_destroy(update);
+	}
+	bson_destroy(filter);
+	if (rc == LC_OK && last_before != NULL)
+		*last_before = seq;
 	return rc;
+}
+
+/* After a batch: each room's seq mark goes up to the highest seq it now has ($max, so a late
+ * or repeated update never lowers it), for all rooms of the batch in one bulk write. A failure
+ * leaves last_seq behind until the room's next batch: the messages are stored all the same. */
+static void seq_marks_raise(lc_store_t *s, const char (*hex)[25], const int64_t *seq, size_t n)
+{
+	bson_error_t e;
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t *upsert = BCON_NEW("upsert", BCON_BOOL(true));
+	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, s->db, LC_COLL_COUNTERS);
+	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
+	for (size_t i = 0; i < n; i++) {
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex[i]));
+		bson_t *update = BCON_NEW("$max", "{", "seq", BCON_INT64(seq[i]), "}");
+		mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, upsert, &e);
+		bson_destroy(update);
+		bson_destroy(filter);
+	}
+	lc_store_count_op(s, LC_STORE_OP_UPDATE);
+	if (!mongoc_bulk_operation_execute(bulk, NULL, &e))
+		LC_WARN("raising the seq marks of %zu rooms: %s", n, e.message);
+	mongoc_bulk_operation_destroy(bulk);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(s->pool, c);
+	bson_destroy(upsert);
+	bson_destroy(opts);
 }
 
 lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *room_id,
@@ -244,6 +303,31 @@ static bool batch_msg_valid(lc_store_msg_t *m, char *hex)
 	return m->err.code == LC_OK;
 }
 
+/* The highest stored seq of each room in the batch, raised in one write. */
+static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, char (*hex)[25])
+{
+	char (*rooms)[25] = lc_calloc(n ? n : 1, sizeof *rooms);
+	int64_t *top = lc_calloc(n ? n : 1, sizeof *top);
+	size_t nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].result != LC_STORE_MSG_STORED)
+			continue;
+		size_t r = 0;
+		while (r < nr && strcmp(rooms[r], hex[i]) != 0)
+			r++;
+		if (r == nr) {
+			memcpy(rooms[nr], hex[i], sizeof rooms[nr]);
+			top[nr++] = 0;
+		}
+		if (msgs[i].seq > top[r])
+			top[r] = msgs[i].seq;
+	}
+	if (nr > 0)
+		seq_marks_raise(s, (const char (*)[25])rooms, top, nr);
+	free(rooms);
+	free(top);
+}
+
 lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
 {
 	const bson_t **docs = lc_calloc(n ? n : 1, sizeof *docs);
@@ -291,6 +375,8 @@ lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t 
 		}
 		bson_destroy((bson_t *)docs[k]);
 	}
+	if (rc == LC_OK)
+		raise_marks(s, msgs, n, hex);
 	free(docs);
 	free(which);
 	free(hex);

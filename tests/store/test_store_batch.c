@@ -100,9 +100,11 @@ static void test_batch_of_many_rooms_is_one_insert_many_with_a_result_each(void)
 				   .seq = 1 };
 
 	uint64_t many0 = ops(LC_STORE_OP_INSERT_MANY), find0 = ops(LC_STORE_OP_FIND);
-	uint64_t ins0 = ops(LC_STORE_OP_INSERT);
+	uint64_t ins0 = ops(LC_STORE_OP_INSERT), up0 = ops(LC_STORE_OP_UPDATE);
 	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, n, &err), LC_OK);
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT_MANY) - many0, 1);
+	/* The rooms' last_seq marks: one bulk write for all three rooms. */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT), ins0);
 	/* One _id lookup per refused message, to tell a redelivery from a taken seq. */
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND) - find0, 2);
@@ -122,6 +124,10 @@ static void test_batch_of_many_rooms_is_one_insert_many_with_a_result_each(void)
 		json_object_put(m[i].stored);
 
 	for (int r = 0; r < BATCH_ROOMS; r++) {
+		json_object *doc = NULL;
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, rooms[r], &doc, &err), LC_OK);
+		CU_ASSERT_EQUAL(tint(doc, "last_seq"), BATCH_PER_ROOM + (r == 0));
+		json_object_put(doc);
 		CU_ASSERT_EQUAL_FATAL(lc_store_message_list_after(test_store, rooms[r], -1, 0, &items,
 								  &err), LC_OK);
 		CU_ASSERT_EQUAL(json_object_array_length(items), BATCH_PER_ROOM + (r == 0));
@@ -193,18 +199,35 @@ static void test_seq_blocks_start_above_every_seq_handed_out(void)
 	uint64_t fm0 = ops(LC_STORE_OP_FIND_MODIFY), all0 = ops(LC_STORE_OP_KINDS);
 	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 1000, &first, &before, &err),
 			      LC_OK);
+	/* Read both marks, then one write: once per room and writer, not per message. */
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND_MODIFY) - fm0, 1);
-	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 1);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 2);
 	CU_ASSERT_EQUAL(first, 3);
 	CU_ASSERT_EQUAL(before, 2);
 	/* A writer taking over (after a failover) starts above the old one's whole block. */
 	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 1000, &first, &before, &err),
 			      LC_OK);
 	CU_ASSERT_EQUAL(first, 1003);
-	CU_ASSERT_EQUAL(lc_store_message_append(test_store, "c", room, "customer", "C", "c", 0, &msg,
-						&dup, &err), LC_OK);
-	CU_ASSERT_EQUAL(tint(msg, "seq"), 2003);
+	CU_ASSERT_EQUAL(before, 2);
+	lc_store_msg_t m[2] = {
+		{ .msg_id = "c", .room_id = room, .sender = "agent", .text = "c", .seq = first },
+		{ .msg_id = "late", .room_id = room, .sender = "agent", .text = "z", .seq = 5 },
+	};
+	uint64_t up0 = ops(LC_STORE_OP_UPDATE);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
+	CU_ASSERT_EQUAL(m[0].result, LC_STORE_MSG_STORED);
+	CU_ASSERT_EQUAL(m[1].result, LC_STORE_MSG_STORED);
+	json_object_put(m[0].stored);
+	json_object_put(m[1].stored);
+	/* last_seq is the highest stored seq, never the reservation, and never goes down. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, room, &msg, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(msg, "last_seq"), 1003);
 	json_object_put(msg);
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 10, &first, &before, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(first, 2003);
+	CU_ASSERT_EQUAL(before, 1003);
 	CU_ASSERT_EQUAL(lc_store_seq_reserve(test_store, room, 0, &first, NULL, &err), LC_ERR_INVALID);
 	CU_ASSERT_EQUAL(lc_store_seq_reserve(test_store, "junk", 5, &first, NULL, &err),
 			LC_ERR_NOT_FOUND);
