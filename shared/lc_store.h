@@ -164,6 +164,11 @@ lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id,
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
 			  lc_err_t *err);
 
+/* The secret that marks a room command as coming from a livechat-wsd node (gateways publish to
+ * the same exchange and never read MongoDB): 64 hex characters, made once per database (the
+ * first caller inserts it, everyone reads the same). out holds 65 bytes. */
+lc_rc lc_store_room_writer_secret(lc_store_t *s, char *out, lc_err_t *err);
+
 /* ---- messages: {id, room_id, channel, customer_id, seq, sender: customer|agent|system,
  * author, text, ts}. id is the sender's message id, unique within its room (the same id in two
  * rooms is two messages). seq increases within a room (gaps are possible, order is total). */

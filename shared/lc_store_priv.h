@@ -22,6 +22,7 @@
 #define LC_COLL_MESSAGES "messages"
 #define LC_COLL_OPEN_ROOMS "open_rooms"   /* _id "<channel>:<customer>" -> the open room */
 #define LC_COLL_SETTINGS "settings"
+#define LC_COLL_SECRETS "secrets"         /* _id "room_writer": see lc_store_room_writer_secret */
 #define LC_SETTINGS_ID "settings"
 
 /* Failed logins older than this are purged when a new one is recorded (no TTL index on

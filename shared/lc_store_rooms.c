@@ -16,6 +16,7 @@
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
+#include "lc_auth.h"
 #include "lc_json.h"
 
 #include <stdlib.h>
@@ -528,5 +529,32 @@ lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)
 			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), err);
 	}
 	json_object_put(rooms);
+	return rc;
+}
+
+lc_rc lc_store_room_writer_secret(lc_store_t *s, char *out, lc_err_t *err)
+{
+	char fresh[65];
+	bson_t raw;
+	lc_rc rc = lc_auth_random_hex(32, fresh, err);
+	if (rc != LC_OK)
+		return rc;
+	/* Insert-if-absent: of the nodes starting together one insert wins, all read it. */
+	bson_t *doc = BCON_NEW("_id", "room_writer", "secret", BCON_UTF8(fresh));
+	rc = lc_store_insert(s, LC_COLL_SECRETS, doc, NULL, NULL, err);
+	bson_destroy(doc);
+	if (rc != LC_OK && rc != LC_ERR_CONFLICT)
+		return rc;
+	bson_t *filter = BCON_NEW("_id", "room_writer");
+	rc = lc_store_find_one(s, LC_COLL_SECRETS, filter, NULL, NULL, "secret", NULL, &raw, err);
+	bson_destroy(filter);
+	if (rc != LC_OK)
+		return rc;
+	const char *v = doc_str(&raw, "secret");
+	if (v == NULL || strlen(v) != 64)
+		rc = lc_err_set(err, LC_ERR_INTERNAL, "the stored room writer secret is malformed");
+	else
+		memcpy(out, v, 65);
+	bson_destroy(&raw);
 	return rc;
 }

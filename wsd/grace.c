@@ -49,7 +49,8 @@ static void no_agent_run(wsd_t *w, void *arg)
 	if (j->rc != LC_OK)
 		return;
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   lc_json_get_str(j->room, "customer_name", ""), &j->msg, &err);
+				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
+				   &j->msg, &err);
 }
 
 static void room_ended_publish(wsd_t *w, endjob_t *j, const char *reason)
@@ -114,7 +115,8 @@ static void disconnect_run(wsd_t *w, void *arg)
 		return;
 	wsd_gateway_system_message(w, j->room_id, "disconnected", "agent_disconnected_message",
 				   lc_json_get_str(j->room, "agent_name", ""),
-				   lc_json_get_str(j->room, "customer_name", ""), &j->msg, &err);
+				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
+				   &j->msg, &err);
 }
 
 static void disconnect_done(wsd_t *w, void *arg)
