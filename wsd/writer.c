@@ -26,6 +26,8 @@
 #define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more */
 #define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
 #define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
+#define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten */
+#define CLOSED_KEEP_MS 60000    /* a closed room is kept this long (its end text comes after) */
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 2000
 
@@ -80,6 +82,7 @@ struct wsd_writer {
 	wsd_batch_t *batch;
 	witem_t *owner;            /* the item being prepared (owner of what it stages) */
 	uint64_t gen;
+	int64_t swept_ms;          /* monotonic ms of the last sweep */
 	int delay_ms;
 	bool warned;
 };
@@ -135,6 +138,39 @@ static void rooms_forget(wsd_writer_t *wr)
 	wsd_map_free(&wr->open);
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();
+}
+
+typedef struct sweep {
+	int64_t now;
+	const char **ids;
+	size_t n, cap;
+} sweep_t;
+
+static void sweep_cb(const char *key, void *value, void *ctx)
+{
+	wroom_t *r = value;
+	sweep_t *sw = ctx;
+	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap)
+		sw->ids[sw->n++] = key;
+}
+
+/* The rooms a writer touched would pile up: closed ones are forgotten a minute on (what comes
+ * for them later reads them again). */
+static void rooms_sweep(wsd_writer_t *wr)
+{
+	sweep_t sw = { .now = mono_ms(), .cap = 1024 };
+	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
+		return;
+	wr->swept_ms = sw.now;
+	sw.ids = lc_calloc(sw.cap, sizeof *sw.ids);
+	wsd_map_each(wr->rooms, sweep_cb, &sw);
+	for (size_t i = 0; i < sw.n; i++) {
+		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
+		wroom_t *r = wsd_map_del(wr->rooms, id);
+		room_free_cb(id, r, NULL);
+		free(id);
+	}
+	free(sw.ids);
 }
 
 static char *open_key(json_object *doc)
@@ -558,6 +594,7 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 	witem_t *it;
 	lc_err_t err;
 
+	rooms_sweep(wr);
 	while ((it = TAILQ_FIRST(items)) != NULL) {
 		if (it->gen != wr->gen) {
 			rooms_forget(wr);
