@@ -5,9 +5,11 @@
 #include "middleware.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
+#include "lc_auth_session.h"
 #include "lc_json.h"
 #include "lc_log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +29,16 @@ static bool cookie_secure(const fcgi_ctx_t *ctx)
  * real ones get (pbkdf2_iterations), made once per process. */
 static void verify_dummy(fcgi_ctx_t *ctx, const char *password)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* the serving threads */
 	static char *dummy;
-	if (dummy == NULL &&
-	    lc_auth_hash_password("livechat-dummy",
-				  (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"), &dummy,
-				  NULL) != LC_OK)
-		return;
-	(void)lc_auth_verify_password(password, dummy);
+	pthread_mutex_lock(&lock);
+	if (dummy == NULL)
+		(void)lc_auth_hash_password("livechat-dummy",
+					    (unsigned)lc_config_int(ctx->cfg, "pbkdf2_iterations"),
+					    &dummy, NULL);
+	pthread_mutex_unlock(&lock);
+	if (dummy != NULL)
+		(void)lc_auth_verify_password(password, dummy);
 }
 
 static lc_rc bad_login(lc_err_t *err)
@@ -61,7 +66,8 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 	int64_t ttl_s = lc_config_int(ctx->cfg, "token_ttl");
 	int64_t now = lc_store_now_ms();
 	int64_t failures = 0;
-	json_object *user = NULL, *perms = NULL, *out = NULL;
+	json_object *user = NULL, *out = NULL;
+	lc_principal_t who = { 0 };
 	char token[LC_AUTH_TOKEN_LEN + 1];
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
 	lc_rc rc;
@@ -100,31 +106,28 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 		rc = bad_login(err);
 		goto fail;
 	}
-	fcgi_user_public(user);
 	if ((rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
-		goto fail;
-	/* Everything that can fail before the session exists, so a failed login leaves none. */
-	if ((rc = fcgi_user_permissions(ctx->store, user, &perms, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_auth_new_token(token, err)) != LC_OK)
 		goto fail;
 	lc_auth_token_hash(token, hash);
-	int64_t expires_at = now + ttl_s * 1000;
-	rc = lc_store_session_create(ctx->store, hash, lc_json_get_str(user, "id", ""), expires_at,
-				     err);
+	rc = lc_store_session_create(ctx->store, hash, lc_json_get_str(user, "id", ""),
+				     now + ttl_s * 1000, err);
 	if (rc != LC_OK)
+		goto fail;
+	/* The answer says what the session says, through the check every request makes. */
+	if ((rc = lc_auth_session_check(ctx->store, hash, &who, err)) != LC_OK)
 		goto fail;
 	out = json_object_new_object();
 	json_object_object_add(out, "token", json_object_new_string(token));
-	json_object_object_add(out, "expires_at", json_object_new_int64(expires_at));
-	json_object_object_add(out, "user", user);
-	json_object_object_add(out, "permissions", perms);
-	user = perms = NULL;
+	json_object_object_add(out, "expires_at", json_object_new_int64(who.expires_at));
+	json_object_object_add(out, "user", json_object_get(who.user));
+	json_object_object_add(out, "permissions", json_object_get(who.permissions));
 	fcgi_response_set_cookie(ctx->resp, FCGI_SESSION_COOKIE, token, ttl_s, cookie_secure(ctx));
 	fcgi_ctx_reply(ctx, 200, out);
 fail:
 	json_object_put(user);
-	json_object_put(perms);
+	lc_auth_principal_clear(&who);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "middleware.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
+#include "lc_auth_session.h"
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_perm.h"
@@ -206,29 +207,6 @@ lc_rc fcgi_unknown_ref(lc_rc rc, lc_err_t *err, const char *field, const char *r
 	return rc;
 }
 
-lc_rc fcgi_user_permissions(lc_store_t *store, json_object *user, json_object **perms,
-			    lc_err_t *err)
-{
-	json_object *group = NULL, *p = NULL;
-	*perms = NULL;
-	lc_rc rc = lc_store_group_get(store, lc_json_get_str(user, "group", ""), &group, err);
-	if (rc == LC_ERR_NOT_FOUND) {
-		/* A user whose group vanished keeps working credentials but no permission. */
-		lc_err_clear(err);
-		*perms = json_object_new_array();
-		return LC_OK;
-	}
-	if (rc != LC_OK)
-		return rc;
-	if (json_object_object_get_ex(group, "permissions", &p) &&
-	    json_object_is_type(p, json_type_array))
-		*perms = json_object_get(p);
-	else
-		*perms = json_object_new_array();
-	json_object_put(group);
-	return LC_OK;
-}
-
 /* ---- pipeline stages */
 
 static lc_rc stage_body(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -256,10 +234,10 @@ static lc_rc stage_body(fcgi_ctx_t *ctx, lc_err_t *err)
 	return LC_OK;
 }
 
+/* One _id read: the session carries the user and its permissions (lc_auth_session.h). */
 static lc_rc stage_authenticate(fcgi_ctx_t *ctx, lc_err_t *err)
 {
-	json_object *session = NULL;
-	lc_rc rc;
+	lc_principal_t who = { 0 };
 
 	if (ctx->route->flags & FCGI_ROUTE_PUBLIC)
 		return LC_OK;
@@ -271,27 +249,14 @@ static lc_rc stage_authenticate(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (strlen(token) > FCGI_MAX_TOKEN_LEN)
 		return lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid or expired token");
 	lc_auth_token_hash(token, ctx->token_hash);
-	rc = lc_store_session_get(ctx->store, ctx->token_hash, &session, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		rc = lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid or expired token");
+	lc_rc rc = lc_auth_session_check(ctx->store, ctx->token_hash, &who, err);
 	if (rc != LC_OK)
-		goto fail;
-	ctx->expires_at = lc_json_get_int(session, "expires_at", 0);
-	rc = lc_store_user_get(ctx->store, lc_json_get_str(session, "user_id", ""), &ctx->user, err);
-	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID)
-		rc = lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid or expired token");
-	if (rc != LC_OK)
-		goto fail;
-	fcgi_user_public(ctx->user);
-	if (!lc_json_get_bool(ctx->user, "active", false)) {
-		rc = lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid or expired token");
-		goto fail;
-	}
+		return rc;
+	ctx->user = who.user;
+	ctx->perms = who.permissions;
+	ctx->expires_at = who.expires_at;
 	ctx->user_id = lc_json_get_str(ctx->user, "id", "");
-	rc = fcgi_user_permissions(ctx->store, ctx->user, &ctx->perms, err);
-fail:
-	json_object_put(session);
-	return rc;
+	return LC_OK;
 }
 
 static lc_rc stage_permission(fcgi_ctx_t *ctx, lc_err_t *err)

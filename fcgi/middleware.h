@@ -11,17 +11,20 @@
 #include "lc_config.h"
 #include "lc_err.h"
 #include "lc_store.h"
+#include "probe.h"
 #include "request.h"
 #include "revoke.h"
 #include "router.h"
 
-/* What lives as long as the process: config, the store (one MongoDB client pool), routes, the
- * publisher of revocation events (one RabbitMQ connection, opened on first use). */
+/* What lives as long as the process, shared by its serving threads (each part thread-safe):
+ * config, the store (one MongoDB client pool), routes, the publisher of revocation events (one
+ * RabbitMQ connection, opened on first use), the health probe cache. */
 typedef struct fcgi_app {
 	const lc_config_t *cfg;        /* borrowed */
 	lc_store_t *store;             /* borrowed */
 	const fcgi_router_t *router;   /* borrowed */
 	fcgi_revoke_t *revoke;         /* borrowed; NULL: no events (the periodic check remains) */
+	fcgi_probe_cache_t *health;    /* borrowed: what GET /api/health answers */
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */
@@ -87,10 +90,6 @@ lc_rc fcgi_not_found(lc_rc rc, lc_err_t *err, const char *what);
 /* For a body field naming another resource (a group, an owner): a store NOT_FOUND or INVALID
  * becomes a validation failure of field with reason; any other rc is returned unchanged. */
 lc_rc fcgi_unknown_ref(lc_rc rc, lc_err_t *err, const char *field, const char *reason);
-/* The permissions of user's group as a new array (*perms, caller owns it); an empty one when the
- * group no longer exists. Errors of the store otherwise. */
-lc_rc fcgi_user_permissions(lc_store_t *store, json_object *user, json_object **perms,
-			    lc_err_t *err);
 
 /* The paging query rules every list route includes. */
 #define FCGI_PAGING_RULES \

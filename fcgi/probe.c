@@ -2,10 +2,15 @@
  * not an AMQP handshake: a handshake per probe would cost the broker a connection each time. */
 #include "config.h"
 #include "probe.h"
+#include "lc_alloc.h"
+#include "lc_log.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -83,4 +88,64 @@ bool fcgi_probe_amqp(const char *url, int timeout_ms)
 	char host[256], port[16];
 	return fcgi_probe_amqp_host_port(url, host, sizeof host, port, sizeof port) &&
 	       tcp_reachable(host, port, timeout_ms);
+}
+
+#define PROBE_CACHE_MAGIC 0x50524231u   /* "PRB1" */
+
+struct fcgi_probe_cache {
+	unsigned magic;
+	pthread_mutex_t lock;   /* held during a probe: the others wait for its result */
+	int64_t max_age_ms;
+	int64_t at_ms;          /* monotonic time of the last probe; 0: never */
+	bool mongo, rabbit;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+fcgi_probe_cache_t *fcgi_probe_cache_new(int64_t max_age_ms)
+{
+	fcgi_probe_cache_t *c = lc_calloc(1, sizeof *c);
+	c->magic = PROBE_CACHE_MAGIC;
+	c->max_age_ms = max_age_ms;
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void fcgi_probe_cache_free(fcgi_probe_cache_t **c)
+{
+	if (c == NULL || *c == NULL)
+		return;
+	LC_CHECK_OBJ(*c, PROBE_CACHE_MAGIC);
+	pthread_mutex_destroy(&(*c)->lock);
+	(*c)->magic = 0;
+	free(*c);
+	*c = NULL;
+}
+
+void fcgi_probe_cache_get(fcgi_probe_cache_t *c, lc_store_t *store, const char *amqp_url,
+			  int timeout_ms, bool *mongo, bool *rabbit)
+{
+	LC_CHECK_OBJ(c, PROBE_CACHE_MAGIC);
+	pthread_mutex_lock(&c->lock);
+	int64_t now = mono_ms();
+	if (c->at_ms == 0 || now - c->at_ms >= c->max_age_ms) {
+		lc_err_t err;
+		lc_err_clear(&err);
+		c->mongo = lc_store_ping(store, &err) == LC_OK;
+		if (!c->mongo)
+			LC_WARN("health: MongoDB unreachable: %s", err.reason);
+		c->rabbit = fcgi_probe_amqp(amqp_url, timeout_ms);
+		if (!c->rabbit)
+			LC_WARN("health: RabbitMQ unreachable");
+		/* Aged from when the probe ended: a slow probe is not taken as stale at once. */
+		c->at_ms = mono_ms();
+	}
+	*mongo = c->mongo;
+	*rabbit = c->rabbit;
+	pthread_mutex_unlock(&c->lock);
 }

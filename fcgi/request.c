@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -221,8 +222,8 @@ fcgi_request_t *fcgi_request_new(char *const *envp, fcgi_read_fn read, void *rct
 	req->body = lc_strdup("");
 	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {
 		/* No randomness is no reason to refuse a request; the id only correlates logs. */
-		static unsigned long counter;
-		snprintf(req->id, sizeof req->id, "%016lx", ++counter);
+		static atomic_ulong counter;   /* the serving threads */
+		snprintf(req->id, sizeof req->id, "%016lx", atomic_fetch_add(&counter, 1) + 1);
 	}
 	return req;
 }

@@ -1,6 +1,6 @@
 /* fcgi revoke: the publisher of broadcast.revoke events on <amqp_prefix>.nodes. Owns one
- * lc_bus_t, created and connected on first use and kept for the process's life (a FastCGI
- * process serves one request at a time, so one bus from one thread). */
+ * lc_bus_t, created and connected on first use and kept for the process's life; the serving
+ * threads take turns with it (a lock: a bus is used from one thread at a time). */
 #include "config.h"
 #include "revoke.h"
 #include "probe.h"
@@ -9,6 +9,7 @@
 #include "lc_log.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct fcgi_revoke {
 	unsigned magic;
 	char *url;
 	char *exchange;     /* <prefix>.nodes */
+	pthread_mutex_t lock;   /* guards bus */
 	lc_bus_t *bus;      /* NULL until first use */
 };
 
@@ -43,6 +45,7 @@ fcgi_revoke_t *fcgi_revoke_new(const lc_config_t *cfg)
 	r->magic = FCGI_REVOKE_MAGIC;
 	r->url = lc_strdup(url);
 	r->exchange = lc_asprintf("%s.nodes", lc_config_str(cfg, "amqp_prefix"));
+	pthread_mutex_init(&r->lock, NULL);
 	return r;
 }
 
@@ -52,6 +55,7 @@ void fcgi_revoke_free(fcgi_revoke_t **r)
 		return;
 	LC_CHECK_OBJ(*r, FCGI_REVOKE_MAGIC);
 	lc_bus_free(&(*r)->bus);
+	pthread_mutex_destroy(&(*r)->lock);
 	free((*r)->url);
 	free((*r)->exchange);
 	(*r)->magic = 0;
@@ -112,6 +116,7 @@ bool fcgi_revoke_users(fcgi_revoke_t *r, const char *const *ids, size_t n)
 		return true;
 	LC_CHECK_OBJ(r, FCGI_REVOKE_MAGIC);
 	lc_err_clear(&err);
+	pthread_mutex_lock(&r->lock);
 	/* A declaration the broker refused (CONFLICT: the exchange exists with other arguments)
 	 * is logged by the bus; publishing to the existing exchange still works. */
 	rc = ready_bus(r, &err);
@@ -122,6 +127,7 @@ bool fcgi_revoke_users(fcgi_revoke_t *r, const char *const *ids, size_t n)
 		if ((rc = publish_batch(r, ids + done, k, &err)) == LC_OK)
 			done += k;
 	}
+	pthread_mutex_unlock(&r->lock);
 	if (rc == LC_OK) {
 		LC_DEBUG("revocation of %zu user(s) published to %s", n, r->exchange);
 		return true;

@@ -3,7 +3,7 @@
  * node re-checks that user's open agent websockets now instead of at its periodic check
  * (docs/topology.md, Revocation). Best effort by design: MongoDB already holds the truth and the
  * periodic check is the fallback, so a broker that is down only costs a logged warning, never a
- * failed request. One publisher per process, connected on first use. */
+ * failed request. One publisher per process, connected on first use, shared by its threads. */
 #ifndef FCGI_REVOKE_H
 #define FCGI_REVOKE_H
 

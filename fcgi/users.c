@@ -134,11 +134,8 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	if ((rc = check_not_last_admin(ctx, user, err)) != LC_OK)
 		goto fail;
-	/* The user first: once it is gone its sessions no longer authenticate anyone, so a
-	 * failure below leaves nothing usable behind. */
+	/* The store deletes the user's sessions with it. */
 	if ((rc = lc_store_user_delete(ctx->store, id, err)) != LC_OK)
-		goto fail;
-	if ((rc = lc_store_session_delete_user(ctx->store, id, NULL, err)) != LC_OK)
 		goto fail;
 	fcgi_revoke_user(ctx->app->revoke, id);
 	if ((rc = lc_store_canned_delete_owner(ctx->store, id, err)) != LC_OK)

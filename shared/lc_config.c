@@ -62,6 +62,8 @@ static const cfg_key_t config_keys[] = {
 	ENUM("cookie_secure", "auto", cookie_modes,
 	     "Secure flag of the session cookie: auto (when the request came over https), always, never"),
 	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
+	INT("fcgi_threads", "4", 1, 64,
+	    "requests one livechat-fcgi process serves at the same time (threads)"),
 	STR("wsd_listen", "127.0.0.1", true, "address livechat-wsd listens on"),
 	INT("wsd_port", "8090", 1, 65535, "port livechat-wsd listens on"),
 	STR("wsd_node_id", "", false, "unique id of this wsd process; empty: hostname-pid"),

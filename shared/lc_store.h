@@ -91,16 +91,29 @@ lc_rc lc_store_group_update(lc_store_t *s, const char *name, json_object *permis
 /* CONFLICT for a builtin group (they can be edited, not deleted). */
 lc_rc lc_store_group_delete(lc_store_t *s, const char *name, lc_err_t *err);
 
-/* ---- auth sessions: {id (= token sha256 hex), user_id, created_at, expires_at} */
+/* ---- auth sessions: {id (= token sha256 hex), user_id, user: {id, username, display_name,
+ * group, active, created_at, updated_at}, permissions: [..], created_at, expires_at}.
+ * user and permissions are copies (the user without password_hash; its group's permissions, []
+ * when the group is gone) that every user and group change of the store rewrites
+ * (lc_store_session_sync_*), so checking a session is one _id read (lc_auth_session_check).
+ * create: a user_id that names no user gives a session without copies, which authenticates
+ * no one. */
 lc_rc lc_store_session_create(lc_store_t *s, const char *token_hash, const char *user_id,
 			      int64_t expires_at_ms, lc_err_t *err);
-/* NOT_FOUND when absent or expired. */
+/* One _id read. NOT_FOUND when absent or expired. */
 lc_rc lc_store_session_get(lc_store_t *s, const char *token_hash, json_object **out,
 			   lc_err_t *err);
 lc_rc lc_store_session_delete(lc_store_t *s, const char *token_hash, lc_err_t *err);
 /* Revoke every session of user_id except keep_hash (NULL: all). */
 lc_rc lc_store_session_delete_user(lc_store_t *s, const char *user_id, const char *keep_hash,
 				   lc_err_t *err);
+/* Rewrite the copies in every session of user_id from the user and its group as they are now
+ * (no such user: its sessions are deleted). lc_store_user_update and _delete call it; an error
+ * means the change is stored but sessions may still carry the old copies (call again). */
+lc_rc lc_store_session_sync_user(lc_store_t *s, const char *user_id, lc_err_t *err);
+/* Rewrite the permissions in every session of a member of group (lc_store_group_update and
+ * _delete call it). */
+lc_rc lc_store_session_sync_group(lc_store_t *s, const char *group, lc_err_t *err);
 
 /* ---- login throttling: one document per failed attempt {username, at} */
 lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, int64_t at_ms,

@@ -69,6 +69,11 @@ lc_rc lc_store_group_update(lc_store_t *s, const char *name, json_object *permis
 	if (rc == LC_OK)
 		rc = lc_store_find_modify(s, LC_COLL_GROUPS, filter, &update, false, NULL, "group",
 					  out, NULL, NULL, NULL, err);
+	/* Sessions carry their group's permissions. */
+	if (rc == LC_OK && (rc = lc_store_session_sync_group(s, name, err)) != LC_OK && out != NULL) {
+		json_object_put(*out);
+		*out = NULL;
+	}
 	bson_destroy(&update);
 	bson_destroy(filter);
 	return rc;
@@ -94,6 +99,8 @@ lc_rc lc_store_group_delete(lc_store_t *s, const char *name, lc_err_t *err)
 	rc = lc_store_delete(s, LC_COLL_GROUPS, filter, false, &deleted, err);
 	if (rc == LC_OK && deleted == 0)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "group not found");
+	if (rc == LC_OK)
+		rc = lc_store_session_sync_group(s, name, err);
 	bson_destroy(filter);
 	return rc;
 }

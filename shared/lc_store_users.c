@@ -1,5 +1,6 @@
 /* lc_store_users: the users collection. _id is an ObjectId; username is unique (index
- * username_unique). password_hash is returned only by the single-user getters. */
+ * username_unique). password_hash is returned only by the single-user getters. Updating or
+ * deleting a user also rewrites or deletes its sessions (they carry a copy of it). */
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
@@ -95,6 +96,11 @@ lc_rc lc_store_user_update(lc_store_t *s, const char *id, const char *display_na
 	bson_append_document_end(&update, &set);
 	rc = lc_store_find_modify(s, LC_COLL_USERS, &filter, &update, false, omit_secret, "user",
 				  out, NULL, NULL, NULL, err);
+	/* Sessions carry a copy of the user: a change reaches them before the caller answers. */
+	if (rc == LC_OK && (rc = lc_store_session_sync_user(s, id, err)) != LC_OK && out != NULL) {
+		json_object_put(*out);
+		*out = NULL;
+	}
 done:
 	bson_destroy(&update);
 	bson_destroy(&filter);
@@ -133,6 +139,9 @@ lc_rc lc_store_user_delete(lc_store_t *s, const char *id, lc_err_t *err)
 		rc = lc_store_delete(s, LC_COLL_USERS, &filter, false, &deleted, err);
 	if (rc == LC_OK && deleted == 0)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "user not found");
+	/* Its sessions authenticate no one from now on. */
+	if (rc == LC_OK)
+		rc = lc_store_session_delete_user(s, id, NULL, err);
 	bson_destroy(&filter);
 	return rc;
 }

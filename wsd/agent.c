@@ -74,14 +74,14 @@ void wsd_ajob_submit_retry(wsd_t *w, ajob_t *j, wsd_try_fn run, wsd_fn done)
 }
 
 
-int64_t wsd_ajob_max_seq(json_object *items, const char *room_id)
+int64_t wsd_ajob_first_seq(json_object *items, const char *room_id)
 {
 	int64_t m = 0;
 	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
 		json_object *it = json_object_array_get_idx(items, i);
 		const char *rid = lc_json_get_str(it, "room_id", NULL);
 		int64_t s = lc_json_get_int(it, "seq", 0);
-		if ((room_id == NULL || (rid && strcmp(rid, room_id) == 0)) && s > m)
+		if (rid && strcmp(rid, room_id) == 0 && s > 0 && (m == 0 || s < m))
 			m = s;
 	}
 	return m;

@@ -9,6 +9,7 @@
 #include "lc_log.h"
 #include "worker.h"
 #include "lc_auth.h"
+#include "lc_auth_session.h"
 #include "lc_perm.h"
 
 #include <stdlib.h>
@@ -27,45 +28,30 @@ static unsigned perm_bits(json_object *perms)
 
 /* ---- authentication and the periodic session check */
 
+/* The one session check of shared/ (lc_auth_session.h), then what an agent connection needs
+ * beyond it: accept or monitor, and at the handshake the agent's engaged rooms. */
 static void auth_run(wsd_t *w, void *arg)
 {
 	ajob_t *j = arg;
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
-	json_object *sess = NULL, *group = NULL;
+	lc_principal_t who = { 0 };
 	lc_auth_token_hash(j->token, hash);
-	j->rc = lc_store_session_get(w->store, hash, &sess, &j->err);
-	if (j->rc == LC_ERR_NOT_FOUND)
-		j->rc = LC_ERR_UNAUTHORIZED;
-	if (j->rc != LC_OK)
-		goto out;
-	const char *uid = lc_json_get_str(sess, "user_id", "");
-	j->rc = lc_store_user_get(w->store, uid, &j->user, &j->err);
-	if (j->rc == LC_ERR_NOT_FOUND || (j->rc == LC_OK && !lc_json_get_bool(j->user, "active", false)))
-		j->rc = LC_ERR_UNAUTHORIZED;
-	if (j->rc != LC_OK)
-		goto out;
-	json_object_object_del(j->user, "password_hash");
-	j->rc = lc_store_group_get(w->store, lc_json_get_str(j->user, "group", ""), &group, &j->err);
-	if (j->rc == LC_ERR_NOT_FOUND)
-		j->rc = LC_ERR_FORBIDDEN;
-	if (j->rc != LC_OK)
-		goto out;
-	json_object *perms = NULL;
-	json_object_object_get_ex(group, "permissions", &perms);
-	j->perm_list = perms ? json_object_get(perms) : json_object_new_array();
+	if ((j->rc = lc_auth_session_check(w->store, hash, &who, &j->err)) != LC_OK)
+		return;
+	j->user = json_object_get(who.user);
+	j->perm_list = json_object_get(who.permissions);
 	j->perms = perm_bits(j->perm_list);
+	lc_auth_principal_clear(&who);
 	if (!(j->perms & (WSD_P_ACCEPT | WSD_P_MONITOR))) {
 		j->rc = LC_ERR_FORBIDDEN;
-		goto out;
+		return;
 	}
 	if (strcmp(j->op, "auth") == 0)
-		j->rc = lc_store_room_list_agent(w->store, uid, &j->items, &j->err);
+		j->rc = lc_store_room_list_agent(w->store, lc_json_get_str(j->user, "id", ""),
+						 &j->items, &j->err);
 	/* The same room shape as accepted.room: who declined a request is not the agent's to see. */
 	for (size_t i = 0; j->rc == LC_OK && j->items && i < json_object_array_length(j->items); i++)
 		json_object_object_del(json_object_array_get_idx(j->items, i), "declined_by");
-out:
-	json_object_put(sess);
-	json_object_put(group);
 }
 
 static void auth_refused(wsd_conn_t *c, lc_rc rc, const char *why)

@@ -66,9 +66,7 @@ void wsd_agent_accept_done(wsd_t *w, void *arg)
 			json_object_put(o);
 		}
 		if (c == NULL) {
-			wsd_room_grace_start(w, j->user_id, j->room_id,
-					     lc_json_get_str(j->room, "channel", ""),
-					     lc_json_get_str(j->room, "customer_id", ""));
+			wsd_room_grace_left(w, j->user_id);
 			goto out;
 		}
 		wsd_croom_t *r = wsd_croom_add(c, j->room_id, lc_json_get_str(j->room, "channel", NULL),
@@ -82,7 +80,8 @@ void wsd_agent_accept_done(wsd_t *w, void *arg)
 		json_object_object_add(f, "history", json_object_get(j->items));
 		wsd_conn_send(c, f);
 		json_object_put(f);
-		wsd_croom_live(c, r, wsd_ajob_max_seq(j->items, j->room_id));
+		int64_t first = wsd_ajob_first_seq(j->items, j->room_id);
+		wsd_croom_live(c, r, first > 0 ? first - 1 : 0, j->items);
 		goto out;
 	}
 	if (c == NULL)

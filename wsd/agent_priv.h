@@ -38,8 +38,9 @@ void wsd_ajob_free(ajob_t *j);
 void wsd_ajob_submit(wsd_t *w, ajob_t *j, wsd_fn run, wsd_fn done);
 /* The same for a job whose run may ask to be tried again (wsd_workers_submit_retry). */
 void wsd_ajob_submit_retry(wsd_t *w, ajob_t *j, wsd_try_fn run, wsd_fn done);
-/* The highest seq among items (of room_id; NULL: of any room). */
-int64_t wsd_ajob_max_seq(json_object *items, const char *room_id);
+/* The lowest seq among the messages of room_id in items (0: none): a client that got items
+ * (accepted, watching) starts there. */
+int64_t wsd_ajob_first_seq(json_object *items, const char *room_id);
 
 /* The jobs: run on a worker, done on the loop (then the job is freed). */
 /* accept and end store their system message (join, end) before they finish: while MongoDB

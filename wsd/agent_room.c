@@ -232,8 +232,13 @@ void wsd_agent_end_done(wsd_t *w, void *arg)
 	const char *agent = lc_json_get_str(j->room, "agent_id", NULL);
 	if (agent)
 		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
+	/* The ending connection gets the answer below (with its ref), not the event too. */
+	json_object_object_add(ev, "origin_node", json_object_new_string(w->node_id));
+	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->handle));
 	wsd_room_publish_event(w, j->room_id, agent, ev, NULL, NULL);
 	json_object_object_del(ev, "agent_id");
+	json_object_object_del(ev, "origin_node");
+	json_object_object_del(ev, "origin_conn");
 	if (c) {
 		wsd_conn_add_ref(ev, j->ref);
 		wsd_conn_send(c, ev);
@@ -387,10 +392,9 @@ void wsd_agent_resume_done(wsd_t *w, void *arg)
 	json_object_object_add(f, "messages", json_object_get(j->items));
 	wsd_conn_send(c, f);
 	json_object_put(f);
-	int64_t floor = wsd_ajob_max_seq(j->items, NULL);
-	if (floor < j->n1)
-		floor = j->n1;
-	wsd_croom_live(c, r, floor);
+	/* resume: the client has everything up to its last_seq; watch: from the oldest sent. */
+	int64_t first = watch ? wsd_ajob_first_seq(j->items, j->room_id) : 0;
+	wsd_croom_live(c, r, watch ? (first > 0 ? first - 1 : 0) : j->n1, j->items);
 out:
 	wsd_ajob_free(j);
 }

@@ -117,8 +117,9 @@ wsd_croom_t *wsd_croom_add(wsd_conn_t *c, const char *room_id, const char *chann
 void wsd_croom_remove(wsd_conn_t *c, const char *room_id);
 /* Deliver a message frame (obj has "message" with "seq") honouring state, floor and pending. */
 void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame);
-/* The client now has everything up to floor: go live and flush what waited. */
-void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor);
+/* The client now has everything up to floor and the messages of items (an array of stored
+ * messages; those of other rooms are ignored; may be NULL): go live and flush what waited. */
+void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *items);
 /* A catch-up read came back: frames (message frames, seq order) are sent with what waited in
  * pending, in seq order, once each; a CATCHUP room goes live. A room not live yet (accept or
  * resume under way) just gets them in pending. */

@@ -159,11 +159,19 @@ static int cmp_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor)
+void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *items)
 {
 	r->state = WSD_CR_LIVE;
 	if (floor > r->floor)
 		r->floor = floor;
+	/* Each seq the read gave, not everything up to the newest: a lower seq may still have been
+	 * being stored by another node when it was read, and goes out when it comes live. */
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		json_object *m = json_object_array_get_idx(items, i);
+		const char *rid = lc_json_get_str(m, "room_id", NULL);
+		if (rid == NULL || strcmp(rid, r->room_id) == 0)
+			wsd_croom_mark(r, lc_json_get_int(m, "seq", -1));
+	}
 	seq_compact(r);
 	if (r->pending == NULL)
 		return;
@@ -190,5 +198,5 @@ void wsd_croom_catchup(wsd_conn_t *c, wsd_croom_t *r, json_object *frames)
 	for (size_t i = 0; i < n; i++)
 		wsd_croom_deliver(c, r, json_object_array_get_idx(frames, i));
 	r->pending = p;
-	wsd_croom_live(c, r, r->floor);
+	wsd_croom_live(c, r, r->floor, NULL);
 }

@@ -36,8 +36,11 @@ static void agent_bound(wsd_t *w, void *arg)
 			c->state = WSD_CS_READY;
 			any = true;
 		}
-		if (any)
-			wsd_room_presence_publish(w);
+		if (any) {
+			/* A close while this one was authenticating may have started the timer. */
+			wsd_room_grace_forget(w, uid);
+			wsd_room_presence_publish(w, false);
+		}
 	}
 	free(uid);
 }
@@ -46,7 +49,7 @@ void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c)
 {
 	group_t *g = wsd_group_get(w->rooms->users, c->user_id, true);
 	wsd_cvec_add(&g->conns, c);
-	wsd_room_grace_cancel_user(w, c->user_id);
+	wsd_room_grace_forget(w, c->user_id);
 	if (g->bound) {
 		agent_bound(w, lc_strdup(c->user_id));
 	} else if (!g->binding) {
@@ -68,13 +71,9 @@ void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c)
 	if (g == NULL)
 		return;
 	wsd_cvec_del(&g->conns, c);
-	bool others = wsd_room_user_ready(g, 0);
-	if (!others && !w->stop) {
-		for (size_t i = 0; i < c->nrooms; i++)
-			if (!c->rooms[i].watch)
-				wsd_room_grace_start(w, c->user_id, c->rooms[i].room_id,
-						     c->rooms[i].channel, c->rooms[i].customer_id);
-	}
+	/* The agent's rooms are theirs, not this connection's: they wait for the last one. */
+	if (!w->stop)
+		wsd_room_grace_left(w, c->user_id);
 	if (g->conns.n == 0) {
 		if (g->bound || g->binding) {
 			char *key = lc_asprintf("room.*.%s", c->user_id);
@@ -85,7 +84,7 @@ void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c)
 		wsd_group_drop(w->rooms->users, c->user_id);
 	}
 	if (!w->stop)
-		wsd_room_presence_publish(w);
+		wsd_room_presence_publish(w, false);
 }
 
 static void watch_bound(wsd_t *w, void *arg)
@@ -204,7 +203,15 @@ static void room_event_to(wsd_t *w, wsd_conn_t *c, bool watch, json_object *ev,
 			  const char *type, const char *rid, uint64_t skip)
 {
 	wsd_croom_t *r = wsd_croom_find(c, rid);
-	if (r == NULL || r->watch != watch || c->state != WSD_CS_READY || c->handle == skip)
+	if (c->state != WSD_CS_READY || c->handle == skip)
+		return;
+	if (r == NULL && !watch && strcmp(type, "ended") == 0) {
+		/* The room is the agent's, not only the connection's that follows it: every
+		 * connection of the agent learns that it ended (docs/websocket.md, "ended"). */
+		wsd_conn_send(c, ev);
+		return;
+	}
+	if (r == NULL || r->watch != watch)
 		return;
 	if (strcmp(type, "message") == 0) {
 		wsd_croom_deliver(c, r, ev);

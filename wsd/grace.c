@@ -1,6 +1,9 @@
-/* wsd_grace: grace timers of agents whose connection dropped, and the jobs that end rooms without
- * an agent's word: no agent (timeout, everyone declined) and agent disconnected (grace expired).
- * Both close the room with a conditional update, so exactly one node ends it however many try. */
+/* wsd_grace: the grace period of agents who left (docs/websocket.md, "Grace period"), and the
+ * jobs that end rooms without an agent's word: no agent (timeout, everyone declined) and agent
+ * disconnected (grace expired). An agent's engaged rooms belong to the agent, not to one
+ * connection: the timer is per agent and runs only while the agent is online on no node (local
+ * connections, and the presence events of the others). Both endings close the room with a
+ * conditional update, so exactly one node ends it however many try. */
 #include "config.h"
 #include "room_priv.h"
 
@@ -17,10 +20,9 @@
 
 typedef struct endjob {
 	char *room_id, *user_id;
-	const char *reason;
 	lc_rc rc;
-	json_object *room, *msg;
-	char *text_agent;
+	json_object *room, *msg;   /* no_agent: the room closed and its system message */
+	json_object *ended;        /* agent_disconnected: [{"room", "msg"}] of the rooms closed */
 } endjob_t;
 
 static void endjob_free(endjob_t *j)
@@ -29,7 +31,7 @@ static void endjob_free(endjob_t *j)
 	free(j->user_id);
 	json_object_put(j->room);
 	json_object_put(j->msg);
-	free(j->text_agent);
+	json_object_put(j->ended);
 	free(j);
 }
 
@@ -53,21 +55,26 @@ static void no_agent_run(wsd_t *w, void *arg)
 				   &j->msg, &err);
 }
 
-static void room_ended_publish(wsd_t *w, endjob_t *j, const char *reason)
+/* The customer's gateway gets session_ended; the agent's connections (every one, on any node)
+ * and the watchers get "ended" with the text the customer got. msg may be NULL. */
+static void room_ended_publish(wsd_t *w, json_object *room, json_object *msg, const char *reason)
 {
-	json_object *out = wsd_gateway_out_msg("session_ended", j->msg, j->room, NULL, NULL);
+	const char *rid = lc_json_get_str(room, "id", "");
+	json_object *out = wsd_gateway_out_msg("session_ended", msg, room, NULL, NULL);
 	json_object_object_add(out, "reason", json_object_new_string(reason));
 	wsd_room_publish_outbound(w, out, NULL, NULL);
 	json_object_put(out);
 
 	json_object *ev = wsd_room_frame("ended");
-	json_object_object_add(ev, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(ev, "room_id", json_object_new_string(rid));
 	json_object_object_add(ev, "reason", json_object_new_string(reason));
-	json_object_object_add(ev, "text", json_object_new_string(j->text_agent ? j->text_agent :
-								   lc_json_get_str(j->msg, "text", "")));
-	const char *agent = lc_json_get_str(j->room, "agent_id", NULL);
-	wsd_room_publish_event(w, j->room_id, agent && strcmp(agent, "-") ? agent : NULL, ev,
-			       NULL, NULL);
+	json_object_object_add(ev, "text", json_object_new_string(lc_json_get_str(msg, "text", "")));
+	const char *agent = lc_json_get_str(room, "agent_id", NULL);
+	if (agent && strcmp(agent, "-") == 0)
+		agent = NULL;
+	if (agent)
+		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
+	wsd_room_publish_event(w, rid, agent, ev, NULL, NULL);
 	json_object_put(ev);
 }
 
@@ -76,7 +83,7 @@ static void no_agent_done(wsd_t *w, void *arg)
 	endjob_t *j = arg;
 	if (!w->stop && j->rc == LC_OK) {
 		LC_INFO("room %s closed: no agent", j->room_id);
-		room_ended_publish(w, j, "no_agent");
+		room_ended_publish(w, j->room, j->msg, "no_agent");
 		json_object *b = wsd_room_frame("withdrawn");
 		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
 		json_object_object_add(b, "reason", json_object_new_string("no_agent"));
@@ -94,96 +101,156 @@ void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room)
 			   lc_json_get_str(room, "customer_id", ""), no_agent_run, no_agent_done, j);
 }
 
+/* Every room still engaged with the agent, read now (not remembered: the agent may have taken
+ * rooms on another node), closed one by one; a room someone ended meanwhile is CONFLICT and
+ * left alone, so every node that runs this for the agent closes each room at most once. */
 static void disconnect_run(wsd_t *w, void *arg)
 {
 	endjob_t *j = arg;
 	lc_err_t err;
-	json_object *room = NULL;
-	j->rc = lc_store_room_get(w->store, j->room_id, &room, &err);
-	if (j->rc != LC_OK)
-		return;
-	const char *st = lc_json_get_str(room, "status", "");
-	const char *agent = lc_json_get_str(room, "agent_id", "");
-	if (strcmp(st, "engaged") != 0 || strcmp(agent, j->user_id) != 0) {
-		j->rc = LC_ERR_CONFLICT;
-		json_object_put(room);
-		return;
+	json_object *rooms = NULL;
+	j->ended = json_object_new_array();
+	j->rc = lc_store_room_list_agent(w->store, j->user_id, &rooms, &err);
+	for (size_t i = 0; j->rc == LC_OK && i < json_object_array_length(rooms); i++) {
+		const char *rid = lc_json_get_str(json_object_array_get_idx(rooms, i), "id", "");
+		json_object *room = NULL, *msg = NULL;
+		lc_rc rc = lc_store_room_close(w->store, rid, "agent_disconnected", &room, &err);
+		if (rc == LC_ERR_CONFLICT || rc == LC_ERR_NOT_FOUND)
+			continue;
+		j->rc = rc;
+		if (rc != LC_OK)
+			break;
+		/* The room is closed whatever happens to the message: the customer still learns
+		 * it from session_ended. */
+		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
+					   lc_json_get_str(room, "agent_name", ""),
+					   lc_json_get_str(room, "customer_name", ""), "closed", NULL,
+					   &msg, &err);
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "room", room);
+		json_object_object_add(e, "msg", msg);
+		json_object_array_add(j->ended, e);
 	}
-	json_object_put(room);
-	j->rc = lc_store_room_close(w->store, j->room_id, "agent_disconnected", &j->room, &err);
 	if (j->rc != LC_OK)
-		return;
-	wsd_gateway_system_message(w, j->room_id, "disconnected", "agent_disconnected_message",
-				   lc_json_get_str(j->room, "agent_name", ""),
-				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
-				   &j->msg, &err);
+		LC_WARN("ending the rooms of agent %s: %s", j->user_id, err.reason);
+	json_object_put(rooms);
 }
 
 static void disconnect_done(wsd_t *w, void *arg)
 {
 	endjob_t *j = arg;
-	if (!w->stop && j->rc == LC_OK) {
-		LC_INFO("room %s closed: agent %s disconnected", j->room_id, j->user_id);
-		room_ended_publish(w, j, "agent_disconnected");
+	if (w->stop)
+		goto out;
+	for (size_t i = 0; i < json_object_array_length(j->ended); i++) {
+		json_object *e = json_object_array_get_idx(j->ended, i), *room = NULL, *msg = NULL;
+		json_object_object_get_ex(e, "room", &room);
+		json_object_object_get_ex(e, "msg", &msg);
+		LC_INFO("room %s closed: agent %s disconnected", lc_json_get_str(room, "id", ""),
+			j->user_id);
+		room_ended_publish(w, room, msg, "agent_disconnected");
 	}
+	/* MongoDB could not be asked: the agent's rooms get another grace period. */
+	if (j->rc != LC_OK)
+		wsd_room_grace_left(w, j->user_id);
+out:
 	endjob_free(j);
 }
 
-/* ---- grace timers */
+/* ---- grace timers: one per agent, running (deadline) or deferred (0: online elsewhere) */
 
-void wsd_room_grace_start(wsd_t *w, const char *user_id, const char *room_id,
-			  const char *channel, const char *customer_id)
+static grace_t *grace_find(wsd_t *w, const char *user_id)
 {
-	wsd_rooms_t *R = w->rooms;
-	for (grace_t *g = R->grace; g; g = g->next)
-		if (strcmp(g->room_id, room_id) == 0)
-			return;
-	grace_t *g = lc_calloc(1, sizeof *g);
-	g->user_id = lc_strdup(user_id);
-	g->room_id = lc_strdup(room_id);
-	g->channel = lc_strdup(channel ? channel : "");
-	g->customer_id = lc_strdup(customer_id ? customer_id : "");
+	for (grace_t *g = w->rooms->grace; g; g = g->next)
+		if (strcmp(g->user_id, user_id) == 0)
+			return g;
+	return NULL;
+}
+
+/* The agent's timer (created deferred when there is none). */
+static grace_t *grace_get(wsd_t *w, const char *user_id)
+{
+	grace_t *g = grace_find(w, user_id);
+	if (g == NULL) {
+		g = lc_calloc(1, sizeof *g);
+		g->user_id = lc_strdup(user_id);
+		g->next = w->rooms->grace;
+		w->rooms->grace = g;
+	}
+	return g;
+}
+
+static void grace_run(wsd_t *w, grace_t *g)
+{
+	if (g->deadline != 0)
+		return;
 	g->deadline = wsd_now_ms() + 1000LL * atomic_load(&w->reconnect_grace);
-	g->next = R->grace;
-	R->grace = g;
-	LC_DEBUG("grace for room %s of %s", room_id, user_id);
+	LC_DEBUG("grace period of agent %s runs", g->user_id);
+}
+
+void wsd_room_grace_start(wsd_t *w, const char *user_id)
+{
+	if (!wsd_room_user_online(w, user_id))
+		grace_run(w, grace_get(w, user_id));
+}
+
+void wsd_room_grace_left(wsd_t *w, const char *user_id)
+{
+	if (wsd_room_user_ready(wsd_map_get(w->rooms->users, user_id), 0))
+		return;   /* another connection here: its own close decides */
+	grace_t *g = grace_get(w, user_id);
+	if (!wsd_room_user_online(w, user_id))
+		grace_run(w, g);
 }
 
 void wsd_room_grace_free(grace_t *g)
 {
 	free(g->user_id);
-	free(g->room_id);
-	free(g->channel);
-	free(g->customer_id);
 	free(g);
 }
 
-void wsd_room_grace_cancel_user(wsd_t *w, const char *user_id)
+void wsd_room_grace_forget(wsd_t *w, const char *user_id)
 {
-	for (grace_t **pg = &w->rooms->grace; *pg;) {
-		grace_t *g = *pg;
-		if (strcmp(g->user_id, user_id) == 0) {
+	for (grace_t **pg = &w->rooms->grace; *pg; pg = &(*pg)->next)
+		if (strcmp((*pg)->user_id, user_id) == 0) {
+			grace_t *g = *pg;
 			*pg = g->next;
 			wsd_room_grace_free(g);
-		} else {
-			pg = &g->next;
+			return;
 		}
+}
+
+void wsd_room_grace_defer(wsd_t *w, const char *user_id)
+{
+	grace_t *g = grace_find(w, user_id);
+	if (g != NULL && g->deadline != 0) {
+		g->deadline = 0;
+		LC_DEBUG("grace period of agent %s deferred: online on another node", user_id);
 	}
+}
+
+void wsd_room_grace_recheck(wsd_t *w)
+{
+	for (grace_t *g = w->rooms->grace; g; g = g->next)
+		if (g->deadline == 0 && !wsd_room_user_online(w, g->user_id))
+			grace_run(w, g);
 }
 
 void wsd_room_grace_expire(wsd_t *w, int64_t now)
 {
+	/* While this node hears nobody (its own presence does not come back), it cannot know
+	 * whether the agent is back on another node: the timers wait. */
+	if (!wsd_room_presence_heard(w, now))
+		return;
 	for (grace_t **pg = &w->rooms->grace; *pg;) {
 		grace_t *g = *pg;
-		if (g->deadline > now) {
+		if (g->deadline == 0 || g->deadline > now) {
 			pg = &g->next;
 			continue;
 		}
 		*pg = g->next;
 		endjob_t *j = lc_calloc(1, sizeof *j);
-		j->room_id = lc_strdup(g->room_id);
 		j->user_id = lc_strdup(g->user_id);
-		wsd_gateway_submit(w, g->channel, g->customer_id, disconnect_run, disconnect_done, j);
+		wsd_workers_submit(w->workers, j->user_id, disconnect_run, disconnect_done, j);
 		wsd_room_grace_free(g);
 	}
 }

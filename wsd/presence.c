@@ -1,11 +1,13 @@
-/* wsd_presence: which agents are online on which node. Each node publishes its own (every 5 s
- * and on every change) and keeps the others' (expiring after 15 s); from it come "every eligible
- * agent declined" and the orphaned rooms a dead node left behind. Loop thread only. */
+/* wsd_presence: which agents are online on which node. Each node publishes its own (every 5 s,
+ * on every change, and at once when another node joins) and keeps the others' (expiring after
+ * 15 s); from it come "every eligible agent declined", whether an agent who left is online
+ * elsewhere (grace.c), and the agents a dead node left behind. Loop thread only. */
 #include "config.h"
 #include "room_priv.h"
 
 #include "lc_alloc.h"
 #include "lc_json.h"
+#include "lc_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,7 @@ static void pres_collect(const char *uid, void *v, void *ctx)
 		json_object_array_add(p->all, json_object_new_string(uid));
 }
 
-void wsd_room_presence_publish(wsd_t *w)
+void wsd_room_presence_publish(wsd_t *w, bool first)
 {
 	if (!w->rooms->ready)
 		return;
@@ -44,16 +46,28 @@ void wsd_room_presence_publish(wsd_t *w)
 	json_object_object_add(o, "accept", p.accept);
 	json_object_object_add(o, "all", p.all);
 	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	if (first)
+		json_object_object_add(o, "first", json_object_new_boolean(true));
 	wsd_room_broadcast(w, "presence", o);
 	json_object_put(o);
 	w->rooms->last_presence = wsd_now_ms();
 }
 
+void wsd_room_presence_free(presence_t *p)
+{
+	free(p->node);
+	json_object_put(p->all);
+	json_object_put(p->accept);
+	free(p);
+}
+
 void wsd_room_presence_update(wsd_t *w, json_object *ev)
 {
 	const char *node = lc_json_get_str(ev, "node", "");
-	if (strcmp(node, w->node_id) == 0)
+	if (strcmp(node, w->node_id) == 0) {
+		w->rooms->presence_heard = wsd_now_ms();
 		return;
+	}
 	json_object *all = NULL, *accept = NULL;
 	json_object_object_get_ex(ev, "all", &all);
 	json_object_object_get_ex(ev, "accept", &accept);
@@ -76,7 +90,58 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 	p->accept = json_object_get(accept);
 	p->expires = wsd_now_ms() + PRESENCE_TTL_MS;
 	for (size_t i = 0; i < json_object_array_length(all); i++)
-		wsd_room_grace_cancel_user(w, json_object_get_string(json_object_array_get_idx(all, i)));
+		wsd_room_grace_defer(w, json_object_get_string(json_object_array_get_idx(all, i)));
+	/* Agents this node left waiting for that node may now be online nowhere. */
+	wsd_room_grace_recheck(w);
+	/* A node that has just joined knows nobody: tell it now rather than in up to 5 s, so its
+	 * grace timers see the agents online here. */
+	if (lc_json_get_bool(ev, "first", false))
+		wsd_room_presence_publish(w, false);
+}
+
+bool wsd_room_presence_heard(wsd_t *w, int64_t now)
+{
+	return w->rooms->presence_heard != 0 && now - w->rooms->presence_heard < PRESENCE_TTL_MS;
+}
+
+void wsd_room_presence_expire(wsd_t *w, int64_t now)
+{
+	/* A node that hears nobody would take every other node for dead. */
+	if (!wsd_room_presence_heard(w, now))
+		return;
+	json_object *gone = NULL;
+	for (presence_t **pp = &w->rooms->presence; *pp;) {
+		presence_t *p = *pp;
+		if (p->expires >= now) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		LC_WARN("node %s not heard for %d s: its agents' grace periods begin", p->node,
+			PRESENCE_TTL_MS / 1000);
+		gone = gone ? gone : json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(p->all); i++)
+			json_object_array_add(gone, json_object_get(json_object_array_get_idx(p->all, i)));
+		wsd_room_presence_free(p);
+	}
+	/* Every node does this for the dead node's agents (it cannot know who followed them);
+	 * the conditional close ends each room once. */
+	for (size_t i = 0; gone && i < json_object_array_length(gone); i++)
+		wsd_room_grace_start(w, json_object_get_string(json_object_array_get_idx(gone, i)));
+	if (gone)
+		wsd_room_grace_recheck(w);
+	json_object_put(gone);
+}
+
+bool wsd_room_user_online(wsd_t *w, const char *user_id)
+{
+	if (wsd_room_user_ready(wsd_map_get(w->rooms->users, user_id), 0))
+		return true;
+	int64_t now = wsd_now_ms();
+	for (presence_t *r = w->rooms->presence; r; r = r->next)
+		if (r->expires >= now && wsd_str_in(r->all, user_id))
+			return true;
+	return false;
 }
 
 /* Every agent allowed to accept who is online on any node. */
@@ -100,21 +165,10 @@ json_object *wsd_room_eligible_online(wsd_t *w)
 
 void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged)
 {
-	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
-	wsd_map_each(w->rooms->users, pres_collect, &p);
-	int64_t now = wsd_now_ms();
-	for (presence_t *r = w->rooms->presence; r; r = r->next)
-		for (size_t i = 0; r->expires >= now && i < json_object_array_length(r->all); i++)
-			json_object_array_add(p.all, json_object_get(json_object_array_get_idx(r->all, i)));
 	for (size_t i = 0; i < json_object_array_length(engaged); i++) {
-		json_object *room = json_object_array_get_idx(engaged, i);
-		const char *agent = lc_json_get_str(room, "agent_id", NULL);
-		const char *rid = lc_json_get_str(room, "id", NULL);
-		if (agent == NULL || rid == NULL || strcmp(agent, "-") == 0 || wsd_str_in(p.all, agent))
-			continue;
-		wsd_room_grace_start(w, agent, rid, lc_json_get_str(room, "channel", ""),
-				     lc_json_get_str(room, "customer_id", ""));
+		const char *agent = lc_json_get_str(json_object_array_get_idx(engaged, i), "agent_id",
+						    NULL);
+		if (agent != NULL && strcmp(agent, "-") != 0)
+			wsd_room_grace_start(w, agent);
 	}
-	json_object_put(p.all);
-	json_object_put(p.accept);
 }

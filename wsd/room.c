@@ -189,7 +189,7 @@ void wsd_room_bus_ready(wsd_t *w, void *arg)
 	LC_INFO("node %s: RabbitMQ topology ready", w->node_id);
 	w->rooms->ready = true;
 	wsd_room_resync(w);
-	wsd_room_presence_publish(w);
+	wsd_room_presence_publish(w, true);
 	/* What was published while this node's queue was gone (none at the first start). */
 	wsd_room_catchup(w);
 }
@@ -222,7 +222,8 @@ void wsd_room_tick(wsd_t *w)
 	if (R->catchup_at != 0 && now >= R->catchup_at && R->catchup_jobs == 0)
 		wsd_room_catchup(w);
 	if (now - R->last_presence >= PRESENCE_EVERY_MS)
-		wsd_room_presence_publish(w);
+		wsd_room_presence_publish(w, false);
+	wsd_room_presence_expire(w, now);
 	if (now - R->last_resync >= RESYNC_EVERY_MS)
 		wsd_room_resync(w);
 	if (now - R->last_session_check >= 1000LL * w->session_check_s) {
@@ -287,10 +288,7 @@ void wsd_rooms_free(wsd_t *w)
 	while (R->presence) {
 		presence_t *p = R->presence;
 		R->presence = p->next;
-		free(p->node);
-		json_object_put(p->all);
-		json_object_put(p->accept);
-		free(p);
+		wsd_room_presence_free(p);
 	}
 	free(R);
 	w->rooms = NULL;

@@ -60,8 +60,9 @@ void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta);
 #define WSD_RATE_BURST 20
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle);
 void wsd_room_rate_forget(wsd_t *w, uint64_t handle);
-/* Loop: an engaged room of an agent whose last connection here is gone: start its timer. */
-void wsd_room_grace_start(wsd_t *w, const char *user_id, const char *room_id,
-			  const char *channel, const char *customer_id);
+/* Loop: an agent's connection here is gone (or never got the answer of its accept): when it
+ * was their last one here, their grace period runs if they are online on no other node, and
+ * waits (deferred) until they are otherwise (docs/websocket.md, "Grace period"). */
+void wsd_room_grace_left(wsd_t *w, const char *user_id);
 
 #endif

@@ -27,9 +27,11 @@ typedef struct req {
 	int64_t created_at, closing_at, seen_at;
 } req_t;
 
+/* The grace timer of one agent (grace.c): running (deadline) or deferred (deadline 0: the agent
+ * left this node while online on another; it runs once they are online nowhere). */
 typedef struct grace {
 	struct grace *next;
-	char *user_id, *room_id, *channel, *customer_id;
+	char *user_id;
 	int64_t deadline;
 } grace_t;
 
@@ -46,6 +48,7 @@ struct wsd_rooms {
 	wsd_map_t *buckets;      /* widget frame rate per connection handle (value: bucket_t *) */
 	grace_t *grace;
 	presence_t *presence;
+	int64_t presence_heard;  /* this node's own presence last came back through the broker */
 	bool ready;
 	int64_t catchup_at;      /* a catch-up read failed: try again at this time (0: no) */
 	/* one settings refresh and one resync at a time (each may take seconds to fail) */
@@ -83,15 +86,34 @@ void wsd_room_req_timeouts(wsd_t *w, int64_t now);
 /* ---- presence (presence.c) */
 /* Whether one of the group's connections is ready and has every bit of perm. */
 bool wsd_room_user_ready(group_t *g, unsigned perm);
-void wsd_room_presence_publish(wsd_t *w);
+/* Whether the agent has a ready connection here or, per the presence events, on another node. */
+bool wsd_room_user_online(wsd_t *w, const char *user_id);
+/* Announce this node's agents; first: ask every other node to announce theirs at once (this
+ * node has just (re)joined and knows nobody). */
+void wsd_room_presence_publish(wsd_t *w, bool first);
 void wsd_room_presence_update(wsd_t *w, json_object *ev);
+void wsd_room_presence_free(presence_t *p);
+/* Forget the presence of nodes not heard for PRESENCE_TTL_MS (dead): their agents' grace
+ * periods begin. */
+void wsd_room_presence_expire(wsd_t *w, int64_t now);
+/* Whether this node's own presence came back through the broker lately: it hears the others. */
+bool wsd_room_presence_heard(wsd_t *w, int64_t now);
 /* Every agent allowed to accept who is online on any node (new array). */
 json_object *wsd_room_eligible_online(wsd_t *w);
-/* Engaged rooms whose agent is online nowhere: start their grace timers. */
+/* Engaged rooms (from MongoDB) whose agent is online nowhere: run those agents' timers. */
 void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged);
 
 /* ---- grace timers and room endings (grace.c) */
-void wsd_room_grace_cancel_user(wsd_t *w, const char *user_id);
+/* The agent has a ready connection here: no timer. */
+void wsd_room_grace_forget(wsd_t *w, const char *user_id);
+/* The agent is online on another node: a running timer waits again (deferred). */
+void wsd_room_grace_defer(wsd_t *w, const char *user_id);
+/* Presence changed: the deferred timers of agents now online nowhere run. */
+void wsd_room_grace_recheck(wsd_t *w);
+/* The agent may have engaged rooms and is online nowhere (an orphan, a dead node's agent):
+ * run their timer (nothing when online or already running). */
+void wsd_room_grace_start(wsd_t *w, const char *user_id);
+/* End the rooms of the agents whose timer ran out (a job per agent). */
 void wsd_room_grace_expire(wsd_t *w, int64_t now);
 void wsd_room_grace_free(grace_t *g);
 /* Try to close the waiting room as no_agent (a worker job; room: its channel and customer). */

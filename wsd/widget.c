@@ -61,7 +61,6 @@ static void welcome_done(wsd_t *w, void *arg)
 	json_object_object_add(f, "secret", json_object_new_string(c->token));
 	free(c->token);
 	c->token = NULL;
-	int64_t floor = c->last_seq;
 	const char *rid = NULL;
 	if (j->room) {
 		rid = lc_json_get_str(j->room, "id", "");
@@ -71,11 +70,6 @@ static void welcome_done(wsd_t *w, void *arg)
 		const char *an = lc_json_get_str(j->room, "agent_name", NULL);
 		json_object_object_add(r, "agent_name", an && *an ? json_object_new_string(an) : NULL);
 		json_object_object_add(f, "room", r);
-		for (size_t i = 0; i < json_object_array_length(j->items); i++) {
-			int64_t s = lc_json_get_int(json_object_array_get_idx(j->items, i), "seq", 0);
-			if (s > floor)
-				floor = s;
-		}
 	} else {
 		json_object_object_add(f, "room", NULL);
 	}
@@ -83,11 +77,14 @@ static void welcome_done(wsd_t *w, void *arg)
 	wsd_conn_send(c, f);
 	json_object_put(f);
 	c->state = WSD_CS_READY;
-	for (size_t i = 0; i < c->nrooms; i++)
-		wsd_croom_live(c, &c->rooms[i], rid && strcmp(rid, c->rooms[i].room_id) == 0 ? floor : 0);
+	/* The widget has everything up to its last_seq and what welcome carries. */
+	for (size_t i = 0; i < c->nrooms; i++) {
+		bool open = rid && strcmp(rid, c->rooms[i].room_id) == 0;
+		wsd_croom_live(c, &c->rooms[i], open ? c->last_seq : 0, open ? j->items : NULL);
+	}
 	if (rid && wsd_croom_find(c, rid) == NULL)
 		wsd_croom_live(c, wsd_croom_add(c, rid, "widget", c->customer_id, NULL, WSD_CR_LIVE,
-						false), floor);
+						false), c->last_seq, j->items);
 out:
 	free(j->customer_id);
 	json_object_put(j->room);
@@ -302,7 +299,7 @@ static void to_widget(wsd_conn_t *c, void *ctx)
 		r = wsd_croom_add(c, rid, "widget", c->customer_id, NULL,
 				  WSD_CR_RESUMING, false);
 	if (r->state == WSD_CR_RESUMING && c->state == WSD_CS_READY)
-		wsd_croom_live(c, r, 0);
+		wsd_croom_live(c, r, 0, NULL);
 	if (strcmp(type, "ended") == 0 && r->state == WSD_CR_CATCHUP) {
 		/* After the messages the catch-up read brings (catchup.c). */
 		json_object_put(r->end);

@@ -3,7 +3,7 @@
 // whose permissions allow; buttons that write are offered only with the *.write permission.
 
 import { el, replace, toast } from './dom.js';
-import { api, listOf } from './api.js';
+import { api } from './api.js';
 
 const PERMISSIONS = [
   'users.read', 'users.write', 'groups.read', 'groups.write', 'canned.own', 'canned.all',
@@ -20,7 +20,7 @@ function fmtDate(ms) {
 
 async function groupNames() {
   try {
-    return listOf(await api.get('/api/groups')).map((g) => g.name);
+    return (await api.get('/api/groups')).items.map((g) => g.name);
   } catch (e) {
     return ['admin', 'supervisor', 'agent'];
   }
@@ -42,9 +42,8 @@ export function renderUsersPage(root, ctx) {
   async function refresh() {
     try {
       const data = await api.get('/api/users', { limit: 200, group: filterGroup.value, active: filterActive.value });
-      const users = listOf(data);
-      status.textContent = `${data && data.total !== undefined ? data.total : users.length} users`;
-      replace(tbody, users.map(row));
+      status.textContent = `${data.total} users`;
+      replace(tbody, data.items.map(row));
     } catch (e) {
       status.textContent = errText(e);
     }
@@ -176,7 +175,7 @@ export function renderGroupsPage(root, ctx) {
 
   async function refresh() {
     try {
-      const groups = listOf(await api.get('/api/groups'));
+      const { items: groups } = await api.get('/api/groups');
       replace(list, groups.map(card));
       status.textContent = '';
     } catch (e) {
@@ -187,7 +186,7 @@ export function renderGroupsPage(root, ctx) {
   function card(g) {
     const fixed = !canWrite || g.name === 'admin';
     const boxes = PERMISSIONS.map((p) => el('label', { class: 'perm' },
-      el('input', { type: 'checkbox', value: p, checked: (g.permissions || []).includes(p), disabled: fixed, testid: `perm-${p}` }),
+      el('input', { type: 'checkbox', value: p, checked: g.permissions.includes(p), disabled: fixed, testid: `perm-${p}` }),
       p));
     const err = el('span', { class: 'form-error' });
     const form = el('form', { class: 'card group-card', testid: 'group-card', dataset: { group: g.name } },

@@ -66,22 +66,6 @@ export async function request(method, path, body, query) {
   return data;
 }
 
-/** The items of a list answer, whether the API returns a bare array or {items:[...]} / {<name>:[...]}. */
-export function listOf(data, name) {
-  if (Array.isArray(data)) return data;
-  if (!data) return [];
-  if (Array.isArray(data.items)) return data.items;
-  if (name && Array.isArray(data[name])) return data[name];
-  if (Array.isArray(data.data)) return data.data;
-  return [];
-}
-
-/** The resource of a single-object answer, bare or wrapped as {<name>: {...}}. */
-export function itemOf(data, name) {
-  if (data && name && data[name] && typeof data[name] === 'object' && !Array.isArray(data[name])) return data[name];
-  return data;
-}
-
 export const api = {
   login: (username, password) => request('POST', '/api/auth/login', { username, password }),
   logout: () => request('POST', '/api/auth/logout', {}),

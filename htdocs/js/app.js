@@ -4,7 +4,7 @@
 // API refuses them anyway (403).
 
 import { el, replace, byTestId, toast, waitWords } from './dom.js';
-import { api, setUnauthorizedHandler, itemOf } from './api.js';
+import { api, setUnauthorizedHandler } from './api.js';
 import { ChatDesk } from './chats.js';
 import { CannedStore, renderCannedPage } from './canned.js';
 import { renderUsersPage, renderGroupsPage, renderSettingsPage } from './admin.js';
@@ -28,10 +28,10 @@ const ROUTES = [
   { path: '#/admin/settings', label: 'Settings', testid: 'nav-settings', allowed: () => can('settings.read') || can('settings.write'), admin: true },
 ];
 
+/** The answer of login or /api/auth/me: {user, permissions, ...} (docs/api.md). */
 function adoptSession(data) {
-  const user = itemOf(data, 'user');
-  session.user = data && data.user ? data.user : user;
-  session.permissions = (data && (data.permissions || (data.user && data.user.permissions))) || [];
+  session.user = data.user;
+  session.permissions = data.permissions;
 }
 
 async function boot() {
@@ -99,7 +99,7 @@ function showLogin(message) {
 }
 
 function showShell() {
-  const user = session.user || {};
+  const user = session.user;
   const connState = el('span', { class: 'conn conn-connecting', testid: 'conn-state', title: 'Live connection' }, 'connecting');
   const banner = el('div', { class: 'banner', testid: 'conn-banner', hidden: true, role: 'alert' },
     'Connection lost: reconnecting… Messages will be resynchronised when it is back.');

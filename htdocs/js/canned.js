@@ -3,7 +3,7 @@
 // Suggester is the suggestion list attached to a compose textarea.
 
 import { el, replace, toast } from './dom.js';
-import { api, listOf } from './api.js';
+import { api } from './api.js';
 
 /** Replaces {customer} and {agent} in text (every occurrence). */
 export function fillPlaceholders(text, customer, agent) {
@@ -20,9 +20,8 @@ export class CannedStore {
     // Own responses, sorted by shortcut; page through in case there are many.
     for (let skip = 0; ; skip += 200) {
       const data = await api.get('/api/canned', { skip, limit: 200 });
-      const items = listOf(data);
-      all.push(...items);
-      if (items.length < 200 || !data || all.length >= (data.total || 0)) break;
+      all.push(...data.items);
+      if (data.items.length < 200 || all.length >= data.total) break;
     }
     this.items = all;
     return all;
@@ -158,8 +157,8 @@ export function renderCannedPage(root, ctx) {
     status.textContent = 'Loading…';
     try {
       let items;
-      if (q.startsWith('/')) items = listOf(await api.get('/api/canned', { prefix: q.slice(1), limit: 200 }));
-      else items = listOf(await api.get('/api/canned', { q: q || undefined, limit: 200 }));
+      if (q.startsWith('/')) items = (await api.get('/api/canned', { prefix: q.slice(1), limit: 200 })).items;
+      else items = (await api.get('/api/canned', { q: q || undefined, limit: 200 })).items;
       status.textContent = items.length ? '' : (q ? 'Nothing matches.' : 'No canned responses yet.');
       replace(tbody, items.map((c) => row(c)));
       store.load().catch(() => {});

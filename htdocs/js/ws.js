@@ -1,42 +1,68 @@
-// ws.js: the agent's websocket to /ws/agent. Reconnects by itself with exponential backoff
-// (0.5 s doubling to 15 s, with jitter) until stop(); reports its state so the page can show a
-// banner while it is down. Authentication is the session cookie the browser sends at the handshake.
+// ws.js: the websocket of the dashboard (/ws/agent) and of the widget (/ws/widget), which comes
+// back by itself: it reconnects with exponential backoff (0.5 s doubling to 15 s, with jitter)
+// until stop(), parses each JSON frame, and reports its state so the page can say when it is
+// down. backoff() is also how both re-send a frame the server could not take at that moment.
+// No DOM here: the widget imports this module on other sites' pages, node:test imports it too.
 
-export class AgentSocket {
+/** The attempt-th delay in ms (attempt 0, 1, 2 ...): `first`, doubling, at most `cap`. */
+export function backoff(attempt, first, cap) {
+  return Math.min(cap, first * 2 ** attempt);
+}
+
+/** Between half and all of ms, so that clients dropped together do not all return together. */
+export function jitter(ms, random = Math.random) {
+  return ms / 2 + random() * (ms / 2);
+}
+
+/** ws://host/path (wss: under https:) on the page's own origin. */
+export function sameOriginUrl(path) {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
+}
+
+export class Socket {
   /**
-   * handlers: onFrame(obj), onState('connecting'|'open'|'down'|'refused'|'closed', detail), and
-   * optionally onOpen(), called on every (re)connect.
+   * url: the websocket's URL. handlers: onFrame(obj), onState('connecting'|'open'|'down'|
+   * 'refused'|'closed', detail), optionally onOpen(), called on every (re)connect. Options:
+   * finalCodes, the close codes after which retrying cannot help (the state becomes 'refused');
+   * resetOnOpen (default true): the backoff starts over when a connection opens; false: only
+   * when the owner calls healthy() (e.g. once the server greeted it).
    */
-  constructor(path, handlers) {
-    this.path = path;
+  constructor(url, handlers, { finalCodes = [], resetOnOpen = true } = {}) {
+    this.urlValue = url;
     this.handlers = handlers;
+    this.finalCodes = finalCodes;
+    this.resetOnOpen = resetOnOpen;
     this.ws = null;
     this.stopped = true;
+    this.paused = false;
     this.attempt = 0;
     this.timer = null;
     this.state = 'closed';
   }
 
-  url() {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}${this.path}`;
-  }
-
+  /** Connects, unless already started. */
   start() {
+    if (!this.stopped) return;
     this.stopped = false;
     this.connect();
   }
 
-  stop() {
+  /** Closes for good (1000, reason) until the next start(). */
+  stop(reason = 'logout') {
     this.stopped = true;
     clearTimeout(this.timer);
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;
       ws.onclose = null;
-      ws.close(1000, 'logout');
+      ws.close(1000, reason);
     }
     this.setState('closed');
+  }
+
+  /** The connection works (the server answered): the next loss starts the backoff over. */
+  healthy() {
+    this.attempt = 0;
   }
 
   setState(state, detail) {
@@ -49,7 +75,7 @@ export class AgentSocket {
     this.setState('connecting');
     let ws;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.urlValue);
     } catch (e) {
       this.scheduleReconnect(String(e));
       return;
@@ -57,7 +83,7 @@ export class AgentSocket {
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.attempt = 0;
+      if (this.resetOnOpen) this.healthy();
       this.setState('open');
       if (this.handlers.onOpen) this.handlers.onOpen();
     };
@@ -75,8 +101,7 @@ export class AgentSocket {
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      // 4401: the session is gone; 4403: the user may not use live chat. Retrying cannot help.
-      if (ev.code === 4401 || ev.code === 4403) {
+      if (this.finalCodes.includes(ev.code)) {
         this.stopped = true;
         this.setState('refused', { reason: ev.reason, code: ev.code });
         return;
@@ -92,9 +117,8 @@ export class AgentSocket {
     if (this.stopped) return;
     this.setState('down', { reason, code });
     if (this.paused) return;
-    const base = Math.min(15000, 500 * 2 ** this.attempt);
+    const delay = jitter(backoff(this.attempt, 500, 15000));
     this.attempt += 1;
-    const delay = base / 2 + Math.random() * (base / 2);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }

@@ -37,6 +37,25 @@ describe('own canned responses', () => {
     assert.equal((await api(stack.base, 'GET', `/api/canned/${c.id}`, { token: agentA.token })).status, 404);
   });
 
+  // Each owner's list is a document of its own, rewritten after every change: changes made at
+  // the same time (several FastCGI processes and threads) must all be in it.
+  test('twenty canned responses created, renamed and deleted at once all show in the list', async () => {
+    const u = await userWith(stack.base, admin, ['canned.own'], 'burst');
+    const made = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      create(u, { shortcut: `b${String(i).padStart(2, '0')}`, title: 't', text: 'x' })));
+    assert.deepEqual(made.map((r) => r.status), Array(20).fill(201));
+    let r = await api(stack.base, 'GET', '/api/canned?per_page=100', { token: u.token });
+    assert.equal(r.body.total, 20);
+    assert.deepEqual(r.body.items.map((x) => x.shortcut), made.map((m) => m.body.shortcut));
+    const ids = made.map((m) => m.body.id);
+    await Promise.all([
+      ...ids.slice(0, 10).map((id) => api(stack.base, 'DELETE', `/api/canned/${id}`, { token: u.token })),
+      ...ids.slice(10).map((id, i) => api(stack.base, 'PATCH', `/api/canned/${id}`, { token: u.token, body: { shortcut: `z${i}` } })),
+    ]);
+    r = await api(stack.base, 'GET', '/api/canned?per_page=100', { token: u.token });
+    assert.deepEqual(r.body.items.map((x) => x.shortcut), Array.from({ length: 10 }, (_, i) => `z${i}`));
+  });
+
   test('a shortcut is unique per owner: 409 for the same owner, fine for another', async () => {
     assert.equal((await create(agentA, { shortcut: 'thanks', title: 't', text: 'Thanks' })).status, 201);
     const dup = await create(agentA, { shortcut: 'thanks', title: 't2', text: 'Thanks again' });

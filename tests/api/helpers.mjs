@@ -2,6 +2,7 @@
 // (fresh database, first admin), call the API over HTTP, and make users of given groups.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,19 +16,22 @@ function need(name) {
 }
 
 // Start a stack; options: server ('lighttpd'|'apache'), wsd (count), wsdSessionCheck (seconds
-// between wsd's periodic session checks), set ({key: value} config lines).
+// between wsd's periodic session checks), set ({key: value} config lines), srcdir and builddir
+// (the trees stack.sh runs from; default LC_TOP_SRCDIR and LC_TOP_BUILDDIR), parent (where the
+// stack's directory is made; default the system's temporary directory).
 // Returns {base, adminUser, adminPassword, dir, env, stop()}. stop() is idempotent.
 export async function startStack(options = {}) {
-  const src = need('LC_TOP_SRCDIR');
-  need('LC_TOP_BUILDDIR');
-  const dir = mkdtempSync(join(tmpdir(), 'lc-api-'));
+  const src = options.srcdir ?? need('LC_TOP_SRCDIR');
+  const build = options.builddir ?? need('LC_TOP_BUILDDIR');
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'lc-api-'));
   const args = ['start', dir, '--server', options.server ?? 'lighttpd'];
   if (options.wsd) args.push('--wsd', String(options.wsd));
   if (options.wsdSessionCheck) args.push('--wsd-session-check', String(options.wsdSessionCheck));
   for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${v}`);
   const script = join(src, 'tests', 'stack.sh');
+  const runEnv = { ...process.env, LC_TOP_SRCDIR: src, LC_TOP_BUILDDIR: build };
   try {
-    await run('bash', [script, ...args], { timeout: 60000 });
+    await run('bash', [script, ...args], { timeout: 60000, env: runEnv });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`stack.sh start failed: ${e.stderr || e.message}`);
@@ -41,7 +45,7 @@ export async function startStack(options = {}) {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await run('bash', [script, 'stop', dir], { timeout: 30000 });
+      await run('bash', [script, 'stop', dir], { timeout: 30000, env: runEnv });
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -63,6 +67,22 @@ export async function api(base, method, path, opts = {}) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
   return { status: res.status, body: json, headers: res.headers, text };
+}
+
+// Open an agent websocket (ws://.../ws/agent, lc_session cookie) and resolve with the socket,
+// the HTTP status of the upgrade and its first message (parsed).
+export function agentSocket(base, token) {
+  const require = createRequire((process.env.NODE_PATH ?? '.') + '/');
+  const WebSocket = require('ws');
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws/agent', { headers: { cookie: `lc_session=${token}` } });
+    let status = 0;
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error('no message within 5 s')); }, 5000);
+    ws.on('upgrade', (res) => { status = res.statusCode; });
+    ws.on('message', (m) => { clearTimeout(timer); resolve({ ws, status, msg: JSON.parse(String(m)) }); });
+    ws.on('unexpected-response', (req, res) => { clearTimeout(timer); reject(new Error(`HTTP ${res.statusCode}`)); });
+    ws.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
 }
 
 export async function login(base, username, password) {

@@ -3,13 +3,18 @@
  * can watch a token expire without waiting token_ttl).
  *   seed CONFIG room CUSTOMER_ID MESSAGES [agent=USER_ID] [close]
  *        prints the room as JSON; agent= has that user take it (waiting -> engaged) first
- *   seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS  stores SHA-256(TOKEN) as a session */
+ *   seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS  stores SHA-256(TOKEN) as a session
+ * and, to show what a request reads, changes no REST call can make:
+ *   seed CONFIG delete-group NAME   deletes a group even while users are in it (lc_store)
+ *   seed CONFIG drop COLLECTION     drops a collection (straight through the driver) */
 #include "config.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_config.h"
 #include "lc_json.h"
 #include "lc_store.h"
+
+#include <mongoc/mongoc.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +81,35 @@ static lc_rc seed_session(lc_store_t *store, char **argv, lc_err_t *err)
 				       lc_store_now_ms() + strtoll(argv[2], NULL, 10), err);
 }
 
+static lc_rc seed_delete_group(lc_store_t *store, char **argv, lc_err_t *err)
+{
+	return lc_store_group_delete(store, argv[0], err);
+}
+
+static lc_rc drop_collection(const lc_config_t *cfg, const char *name, lc_err_t *err)
+{
+	bson_error_t e;
+	lc_rc rc = LC_OK;
+	mongoc_client_t *client = mongoc_client_new(lc_config_str(cfg, "mongo_uri"));
+	if (client == NULL)
+		return lc_err_set(err, LC_ERR_INVALID, "bad mongo_uri");
+	mongoc_collection_t *coll = mongoc_client_get_collection(
+		client, lc_config_str(cfg, "mongo_db"), name);
+	if (!mongoc_collection_drop(coll, &e) && strstr(e.message, "not found") == NULL)
+		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "drop %s: %s", name, e.message);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(client);
+	return rc;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: seed CONFIG room CUSTOMER_ID MESSAGES [agent=USER_ID] [close]\n"
+			"       seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS\n"
+			"       seed CONFIG delete-group NAME\n"
+			"       seed CONFIG drop COLLECTION\n");
+}
+
 int main(int argc, char **argv)
 {
 	lc_err_t err;
@@ -83,20 +117,30 @@ int main(int argc, char **argv)
 	lc_rc rc = LC_ERR_INVALID;
 
 	lc_err_clear(&err);
-	bool room = argc >= 5 && strcmp(argv[2], "room") == 0;
-	bool session = argc == 6 && strcmp(argv[2], "session") == 0;
-	if (!room && !session) {
-		fprintf(stderr, "usage: seed CONFIG room CUSTOMER_ID MESSAGES [agent=USER_ID] [close]\n"
-				"       seed CONFIG session USER_ID TOKEN EXPIRES_IN_MS\n");
+	const char *cmd = argc >= 3 ? argv[2] : "";
+	bool room = argc >= 5 && strcmp(cmd, "room") == 0;
+	bool session = argc == 6 && strcmp(cmd, "session") == 0;
+	bool del_group = argc == 4 && strcmp(cmd, "delete-group") == 0;
+	bool drop = argc == 4 && strcmp(cmd, "drop") == 0;
+	if (!room && !session && !del_group && !drop) {
+		usage();
 		return 2;
 	}
+	mongoc_init();
 	lc_config_t *cfg = lc_config_load(argv[1], &err);
 	if (cfg != NULL)
 		store = lc_store_new(lc_config_str(cfg, "mongo_uri"), lc_config_str(cfg, "mongo_db"),
 				     &err);
-	if (store != NULL && (rc = lc_store_init(store, &err)) == LC_OK)
-		rc = room ? seed_room(store, argc - 3, argv + 3, &err)
-			  : seed_session(store, argv + 3, &err);
+	if (store != NULL && (rc = lc_store_init(store, &err)) == LC_OK) {
+		if (room)
+			rc = seed_room(store, argc - 3, argv + 3, &err);
+		else if (session)
+			rc = seed_session(store, argv + 3, &err);
+		else if (del_group)
+			rc = seed_delete_group(store, argv + 3, &err);
+		else
+			rc = drop_collection(cfg, argv[3], &err);
+	}
 	if (rc != LC_OK)
 		fprintf(stderr, "seed: %s\n", err.reason);
 	lc_store_free(&store);

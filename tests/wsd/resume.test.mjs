@@ -1,6 +1,7 @@
 // The grace period: an agent whose connection drops keeps the room for reconnect_grace seconds;
 // reconnecting (on either node) and resuming delivers exactly what arrived meanwhile (no gap,
-// no duplicate); an abandoned room ends with agent_disconnected at the customer's gateway.
+// no duplicate); an abandoned room ends with agent_disconnected at the customer's gateway; a
+// message stored late, below the newest seq a resume answered, still reaches the client.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, sleep } from './harness.mjs';
@@ -83,4 +84,29 @@ test('an abandoned room ends with agent_disconnected after the grace period', as
   const room = S.fixture('room', rid);
   assert.equal(room.status, 'closed');
   assert.equal(room.close_reason, 'agent_disconnected');
+});
+
+test('a message stored late, below the newest a resume answered, still reaches the resuming tab', async () => {
+  const [u] = S.users('late', 1);
+  const a1 = await S.agent(S.nodes[0], u);
+  const rid = await engage(a1, 'lara');
+  // Another node has taken the next seq and is still storing it (FerretDB may take a while).
+  const { seq: late } = S.fixture('takeseq', rid);
+  a1.send({ type: 'message', room_id: rid, id: 'above', text: 'written meanwhile' });
+  const ack = await a1.waitFor((f) => f.type === 'ack' && f.id === 'above');
+  assert.ok(ack.message.seq > late);
+  // A second tab resumes from just below it: the answer holds the newer one, not the late one.
+  const a2 = await S.agent(S.nodes[1], u);
+  a2.send({ type: 'resume', rooms: [{ room_id: rid, last_seq: late - 1 }], ref: 'r' });
+  const resumed = await a2.waitFor((f) => f.type === 'resumed' && f.ref === 'r');
+  assert.deepEqual(resumed.messages.map((m) => m.seq), [ack.message.seq]);
+  // The late writer stores it and publishes it as its node does: both tabs get it.
+  const ev = { type: 'message', room_id: rid, agent_id: u.id,
+               message: { id: 'lara-late', room_id: rid, seq: late, sender: 'customer', author: 'LARA',
+                          text: 'stored late', ts: Date.now() } };
+  await new Promise((resolve, reject) => gw.ch.publish(`${S.prefix}.nodes`, `room.${rid}.${u.id}`,
+    Buffer.from(JSON.stringify(ev)), {}, (err) => (err ? reject(err) : resolve())));
+  for (const a of [a2, a1]) await a.waitFor((f) => f.type === 'message' && f.message.seq === late, 'the late message');
+  a1.send({ type: 'end', room_id: rid });
+  await a1.waitFor((f) => f.type === 'ended' && f.room_id === rid);
 });

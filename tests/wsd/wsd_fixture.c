@@ -10,12 +10,18 @@
  *   wsd_fixture deactivate USER_ID
  *   wsd_fixture room ROOM_ID                  -> the room
  *   wsd_fixture messages ROOM_ID              -> the room's messages, oldest first
+ *   wsd_fixture append ROOM_ID MSG_ID SENDER AUTHOR TEXT -> the message stored (and published
+ *                                                nowhere: as a node leaves it that dies right
+ *                                                after storing)
+ *   wsd_fixture takeseq ROOM_ID               -> {"seq": N}: the room's next seq taken, nothing
+ *                                                stored (a writer between its seq and its insert)
  *   wsd_fixture drop                          -> drops the database
  * The database is $LIVECHAT_MONGO_URI / $LIVECHAT_MONGO_DB. */
 #include "config.h"
 #include "lc_auth.h"
 #include "lc_json.h"
 #include "lc_store.h"
+#include "lc_store_priv.h"   /* takeseq: the counter a message append takes its seq from */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +76,27 @@ static int cmd_users(lc_store_t *s, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_takeseq(lc_store_t *s, const char *room_id)
+{
+	lc_err_t err;
+	bson_t raw, *filter = BCON_NEW("_id", BCON_UTF8(room_id));
+	bson_t *update = BCON_NEW("$inc", "{", "seq", BCON_INT64(1), "}");
+	lc_rc rc = lc_store_find_modify(s, LC_COLL_COUNTERS, filter, update, true, NULL, "counter",
+					NULL, &raw, NULL, NULL, &err);
+	bson_destroy(update);
+	bson_destroy(filter);
+	if (rc != LC_OK)
+		return fail("takeseq", &err);
+	bson_iter_t it;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "seq", json_object_new_int64(
+		bson_iter_init_find(&it, &raw, "seq") ? bson_iter_as_int64(&it) : 0));
+	bson_destroy(&raw);
+	print(o);
+	json_object_put(o);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	lc_err_t err;
@@ -112,6 +139,12 @@ int main(int argc, char **argv)
 		rc = lc_store_room_get(s, argv[2], &o, &err) == LC_OK ? 0 : fail("room", &err);
 	} else if (strcmp(cmd, "messages") == 0 && argc >= 3) {
 		rc = lc_store_message_list_after(s, argv[2], -1, 10000, &o, &err) == LC_OK ? 0 : fail("messages", &err);
+	} else if (strcmp(cmd, "append") == 0 && argc >= 7) {
+		bool dup;
+		rc = lc_store_message_append(s, argv[3], argv[2], argv[4], argv[5], argv[6], 0, &o, &dup,
+					     &err) == LC_OK ? 0 : fail("append", &err);
+	} else if (strcmp(cmd, "takeseq") == 0 && argc >= 3) {
+		rc = cmd_takeseq(s, argv[2]);
 	} else if (strcmp(cmd, "drop") == 0) {
 		rc = lc_store_drop_database(s, &err) == LC_OK ? 0 : fail("drop", &err);
 	} else {

@@ -1,0 +1,21 @@
+/* fcgi serve: the accept loop of livechat-fcgi, run by several threads at once, so one process
+ * answers several requests at the same time (lighttpd sends a backend as many at once as it
+ * has connections; Apache's mod_fcgid sends one at a time, whatever the count). */
+#ifndef FCGI_SERVE_H
+#define FCGI_SERVE_H
+
+#include <stdbool.h>
+#include "middleware.h"
+
+/* Called by the serving (main) thread every tick_ms until it returns true (then no more). */
+typedef bool (*fcgi_serve_tick_fn)(void *arg);
+
+/* Serve FastCGI requests on fd 0 with nthreads threads, each running fcgi_handle with app
+ * (which must be thread-safe: it is). The calling thread waits for SIGTERM or SIGINT (blocked
+ * in every thread from here on) and runs tick meanwhile (may be NULL). Then every thread
+ * finishes the request in hand and the call returns: true after a signal, false when libfcgi
+ * failed (not a FastCGI responder, accept failed), logged. */
+bool fcgi_serve(const fcgi_app_t *app, int nthreads, fcgi_serve_tick_fn tick, void *arg,
+		int tick_ms);
+
+#endif

@@ -1,0 +1,530 @@
+// widget.js: the customer chat widget, an ES module that livechat-widget.js (the script a website
+// embeds) loads from the chat server's origin; it shares the dashboard's websocket and backoff
+// (../js/ws.js), element builder and character count (../js/dom.js).
+// A bubble opens a panel that asks the customer's name, requests an agent over /ws/widget
+// (docs/websocket.md) and shows the waiting / joined / messages / ended states; a text past the
+// server's 4000 characters is kept and a note says so (what it shows: docs/dashboard.md). The
+// identity (the secret the server issued) is kept in localStorage, so a reload or a new tab
+// continues the same conversation. Everything is drawn in a shadow root (no clash with the host
+// page's CSS), and every text is set with textContent: nothing an agent or customer typed is ever
+// parsed as markup.
+// Options (attributes of the embedding script tag, handed over by livechat-widget.js): data-title,
+// data-ws-url (default: /ws/widget on the script's own origin), data-open="true" (start with the
+// panel open).
+import { Socket, backoff } from '../js/ws.js';
+import { el as h, charCount } from '../js/dom.js';
+import { MAX_TEXT } from '../js/chat-state.js';
+
+const STORE_KEY = 'livechat.widget.v1';
+// The script tag's options, as livechat-widget.js read them ({src, title, wsUrl, open}).
+let options = {};
+const opt = (name, dflt) => options[name] || dflt;
+
+function wsUrl() {
+  const explicit = opt('wsUrl', '');
+  if (explicit) return explicit;
+  const base = new URL(opt('src', location.href), location.href);
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  base.pathname = '/ws/widget';
+  base.search = '';
+  base.hash = '';
+  return base.toString();
+}
+
+function load() {
+  try {
+    return JSON.parse(localStorage.getItem(STORE_KEY)) || {};
+  } catch (e) {
+    return {};
+  }
+}
+
+function save(patch) {
+  const next = Object.assign(load(), patch);
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify(next));
+  } catch (e) {
+    // private mode: the conversation will not survive a reload
+  }
+  return next;
+}
+
+/** A speech-bubble icon drawn as SVG (no font or image needed). */
+function bubbleIcon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '28');
+  svg.setAttribute('height', '28');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+  svg.appendChild(path);
+  for (const cx of [7.5, 12, 16.5]) {
+    const dot = document.createElementNS(NS, 'circle');
+    dot.setAttribute('cx', String(cx));
+    dot.setAttribute('cy', '10.5');
+    dot.setAttribute('r', '1.5');
+    dot.setAttribute('fill', '#2463eb');
+    svg.appendChild(dot);
+  }
+  return svg;
+}
+
+const CSS = `
+  :host { all: initial; }
+  * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+  [hidden] { display: none !important; }
+  .bubble { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px; border-radius: 50%;
+    border: 0; background: #2463eb; color: #fff; font-size: 28px; cursor: pointer; z-index: 2147483000;
+    box-shadow: 0 6px 24px rgba(20, 40, 120, .35); display: grid; place-items: center; }
+  .bubble .dot { position: absolute; top: 6px; right: 6px; width: 14px; height: 14px; border-radius: 50%;
+    background: #ff4d4f; border: 2px solid #fff; }
+  .panel { position: fixed; right: 24px; bottom: 96px; width: 360px; max-width: calc(100vw - 32px);
+    height: 520px; max-height: calc(100vh - 120px); background: #fff; color: #1d2330; border-radius: 14px;
+    box-shadow: 0 12px 48px rgba(20, 30, 60, .28); display: flex; flex-direction: column; overflow: hidden;
+    z-index: 2147483000; font-size: 14px; }
+  .head { background: #2463eb; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
+  .head .title { font-weight: 700; font-size: 15px; flex: 1; }
+  .head .sub { display: block; font-weight: 400; font-size: 12px; opacity: .85; }
+  .head button { background: rgba(255,255,255,.18); color: #fff; border: 0; border-radius: 6px; padding: 4px 8px;
+    cursor: pointer; font-size: 12px; }
+  .body { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }
+  .intro { padding: 18px; display: flex; flex-direction: column; gap: 10px; }
+  .intro p { margin: 0; color: #4b5468; }
+  .intro label { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: #6b7385; }
+  input, textarea { font: inherit; border: 1px solid #d5dae3; border-radius: 8px; padding: 8px; color: #1d2330; background: #fff; }
+  textarea { resize: none; }
+  .primary { background: #2463eb; color: #fff; border: 0; border-radius: 8px; padding: 9px 12px; font: inherit;
+    font-weight: 600; cursor: pointer; }
+  .primary:disabled { opacity: .5; cursor: default; }
+  .msg { max-width: 80%; padding: 7px 10px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
+  .msg .who { display: block; font-size: 11px; color: #6b7385; margin-bottom: 2px; }
+  .msg-customer { align-self: flex-end; background: #2463eb; color: #fff; border-bottom-right-radius: 3px; }
+  .msg-customer .who { color: #d6e2ff; }
+  .msg-agent { align-self: flex-start; background: #fff; border: 1px solid #e2e6ee; border-bottom-left-radius: 3px; }
+  .msg-system { align-self: center; background: #fff6dd; color: #6a5200; font-size: 12px; text-align: center; }
+  .msg.pending { opacity: .6; }
+  .status { padding: 6px 12px; font-size: 12px; color: #6b7385; background: #fff; border-top: 1px solid #eef0f4; min-height: 28px; }
+  .status.down { color: #c62828; }
+  .compose { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eef0f4; background: #fff; }
+  .compose textarea { flex: 1; min-height: 38px; max-height: 110px; }
+  .note { margin: 0; padding: 0 10px 6px; font-size: 12px; color: #c62828; background: #fff; }
+  .intro .note { padding: 0; background: none; color: #c62828; }
+  .intro .intro-error { color: #c62828; }
+  .ended { padding: 10px 12px; border-top: 1px solid #eef0f4; background: #fff; display: flex; flex-direction: column; gap: 8px; }
+`;
+
+class Widget {
+  constructor() {
+    this.title = opt('title', 'Chat with us');
+    this.state = load();
+    // Reconnects by itself; the backoff starts over only once the server welcomed us.
+    this.socket = new Socket(wsUrl(), {
+      onOpen: () => this.hello(),
+      onFrame: (f) => this.onFrame(f),
+      onState: (state) => this.onSocketState(state),
+    }, { resetOnOpen: false });
+    this.seen = new Set();        // message ids and "room:seq" already shown
+    // hello.last_seq: every seq of the current room up to here is held (docs/websocket.md); not
+    // the highest shown, which may have overtaken a lower one lost with a node that died.
+    this.floor = 0;
+    this.roomId = null;
+    this.phase = 'intro';         // intro | connecting | waiting | joined | ended
+    this.outbox = new Map();      // client id -> frame, until acknowledged
+    // request / leave frames sent and not acknowledged yet: re-sent after a reconnect until their
+    // ack (or the welcome shows they were done), as docs/websocket.md "When a server is down" asks.
+    this.pendingRequest = null;
+    this.pendingLeave = null;
+    this.firstMessage = null;     // held until the room exists (see request())
+    this.clientSeq = 0;
+    this.welcomed = false;
+    this.build();
+    if (this.state.secret) this.connect();
+    if (this.state.open || opt('open', '') === 'true') this.toggle(true);
+  }
+
+  build() {
+    this.host = h('div', { id: 'livechat-widget', 'data-testid': 'lc-widget' });
+    const root = this.host.attachShadow({ mode: 'open' });
+    root.appendChild(h('style', {}, CSS));
+    this.dot = h('span', { class: 'dot', hidden: true, testid: 'lc-unread' });
+    this.bubble = h('button', { class: 'bubble', title: this.title, 'aria-label': this.title, testid: 'lc-bubble', onclick: () => this.toggle() }, bubbleIcon(), this.dot);
+    this.agentLine = h('span', { class: 'sub', testid: 'lc-agent' }, 'We usually answer within minutes');
+    this.leaveBtn = h('button', { testid: 'lc-leave', hidden: true, onclick: () => this.leave() }, 'Leave');
+    const head = h('div', { class: 'head' },
+      h('span', { class: 'title' }, this.title, this.agentLine),
+      this.leaveBtn,
+      h('button', { testid: 'lc-minimize', 'aria-label': 'Minimize', onclick: () => this.toggle(false) }, '\u2013'));
+
+    this.nameInput = h('input', { testid: 'lc-name', maxlength: '100', placeholder: 'Your name', autocomplete: 'name' });
+    // No maxlength on the texts: a longer paste would be cut without a word. The note under
+    // each says how much too long it is, and the button waits until it fits.
+    this.firstInput = h('textarea', { testid: 'lc-first-message', rows: '3', placeholder: 'How can we help? (optional)' });
+    this.firstNote = h('p', { class: 'note', testid: 'lc-first-note', hidden: true, 'aria-live': 'polite' });
+    this.startBtn = h('button', { class: 'primary', type: 'submit', testid: 'lc-start' }, 'Start chat');
+    this.introError = h('p', { class: 'intro-error', testid: 'lc-intro-error' });
+    this.intro = h('form', { class: 'intro', testid: 'lc-intro' },
+      h('p', {}, 'Hello! Tell us your name and an agent will join you.'),
+      h('label', {}, 'Name', this.nameInput),
+      h('label', {}, 'Message', this.firstInput),
+      this.firstNote,
+      this.introError,
+      this.startBtn);
+    this.nameInput.addEventListener('input', () => {
+      if (this.nameInput.value.trim()) this.introError.textContent = '';
+    });
+    this.firstInput.addEventListener('input', () => this.fits(this.firstInput, this.firstNote, this.startBtn));
+    this.intro.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.request();
+    });
+    if (this.state.name) this.nameInput.value = this.state.name;
+
+    this.list = h('div', { class: 'body', testid: 'lc-messages', 'aria-live': 'polite' });
+    this.status = h('div', { class: 'status', testid: 'lc-status' });
+    this.compose = h('textarea', { rows: '1', placeholder: 'Write a message…', testid: 'lc-compose' });
+    this.composeNote = h('p', { class: 'note', testid: 'lc-compose-note', hidden: true, 'aria-live': 'polite' });
+    this.sendBtn = h('button', { class: 'primary', testid: 'lc-send', onclick: () => this.sendMessage() }, 'Send');
+    this.compose.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        this.sendMessage();
+      }
+    });
+    this.compose.addEventListener('input', () => {
+      this.typing(this.compose.value.trim().length > 0);
+      this.fits(this.compose, this.composeNote, this.sendBtn);
+    });
+    this.composeBar = h('div', {}, h('div', { class: 'compose' }, this.compose, this.sendBtn), this.composeNote);
+    this.newChatBtn = h('button', { class: 'primary', testid: 'lc-new-chat', onclick: () => this.newChat() }, 'Start a new chat');
+    this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
+      h('span', {}, 'This conversation has ended.'), this.newChatBtn);
+    this.chat = h('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' },
+      this.list, this.status, this.composeBar, this.endedBar);
+    this.panel = h('div', { class: 'panel', role: 'dialog', 'aria-label': this.title, testid: 'lc-panel', hidden: true }, head, this.intro, this.chat);
+    root.appendChild(this.panel);
+    root.appendChild(this.bubble);
+    document.body.appendChild(this.host);
+    this.setPhase(this.state.secret ? 'connecting' : 'intro');
+  }
+
+  toggle(open) {
+    const show = open === undefined ? this.panel.hidden : open;
+    this.panel.hidden = !show;
+    save({ open: show });
+    if (show) {
+      this.dot.hidden = true;
+      (this.phase === 'intro' ? this.nameInput : this.compose).focus();
+    }
+  }
+
+  setPhase(phase, detail) {
+    this.phase = phase;
+    this.host.setAttribute('data-phase', phase);
+    this.intro.hidden = phase !== 'intro';
+    this.chat.hidden = phase === 'intro';
+    this.composeBar.hidden = !(phase === 'waiting' || phase === 'joined');
+    this.endedBar.hidden = phase !== 'ended';
+    this.leaveBtn.hidden = !(phase === 'waiting' || phase === 'joined');
+    if (phase === 'waiting') this.setStatus('Waiting for an agent…');
+    else if (phase === 'joined') this.setStatus('');
+    else if (phase === 'connecting') this.setStatus('Connecting…');
+    else if (phase === 'ended') this.setStatus('');
+    this.list.scrollTop = this.list.scrollHeight;
+    if (phase === 'joined' && detail) this.agentLine.textContent = `You are chatting with ${detail}`;
+    else if (phase !== 'joined') this.agentLine.textContent = phase === 'waiting' ? 'An agent will be with you shortly' : 'We usually answer within minutes';
+  }
+
+  setStatus(text, down) {
+    this.status.textContent = text;
+    // An empty status line is kept while chatting (for "typing…"), hidden otherwise.
+    this.status.hidden = !text && this.phase !== 'joined' && this.phase !== 'waiting';
+    this.status.className = down ? 'status down' : 'status';
+    this.status.setAttribute('data-state', down ? 'down' : this.phase);
+  }
+
+  /* ---- connection */
+
+  /** The websocket of the moment (tests close it to see the widget come back). */
+  get ws() {
+    return this.socket.ws;
+  }
+
+  connect() {
+    this.socket.start();
+  }
+
+  hello() {
+    const hello = { type: 'hello' };
+    if (this.state.secret) hello.secret = this.state.secret;
+    if (this.floor) hello.last_seq = this.floor;
+    this.socket.send(hello);
+  }
+
+  onSocketState(state) {
+    if (state !== 'connecting' && state !== 'down') return;
+    this.welcomed = false;
+    if (state === 'down' && this.phase !== 'intro') this.setStatus('Connection lost, reconnecting…', true);
+  }
+
+  send(frame) {
+    return this.welcomed && this.socket.send(frame);
+  }
+
+  /** Resolves once welcomed (connecting if needed). */
+  ready() {
+    if (this.welcomed) return Promise.resolve();
+    this.connect();
+    return new Promise((resolve) => {
+      this.onWelcomed = resolve;
+    });
+  }
+
+  onFrame(f) {
+    switch (f.type) {
+      case 'welcome': this.onWelcome(f); break;
+      case 'waiting':
+        this.roomId = f.room_id;
+        this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
+        if (this.phase !== 'joined') this.setPhase('waiting');
+        this.releaseFirstMessage();
+        break;
+      case 'joined':
+        this.roomId = f.room_id;
+        this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
+        // Kept in the state too: the typing line names the agent from it.
+        this.state = save({ agent: f.agent_name });
+        this.setPhase('joined', f.agent_name);
+        this.releaseFirstMessage();
+        break;
+      case 'message': {
+        const m = { room_id: f.room_id, ...f.message };
+        if (this.add(m) && m.sender !== 'customer') {
+          this.agentTyping(false);
+          if (this.panel.hidden) this.dot.hidden = false;
+        }
+        break;
+      }
+      case 'typing': this.agentTyping(!!f.state); break;
+      case 'ended':
+        this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system',
+          text: f.reason === 'customer_left' ? 'You left the chat.' : f.text });
+        this.ended();
+        break;
+      case 'ack': this.onAck(f); break;
+      case 'error': this.onError(f); break;
+      default: break;
+    }
+  }
+
+  onWelcome(f) {
+    this.welcomed = true;
+    this.socket.healthy();
+    this.state = save({ secret: f.secret, customer_id: f.customer_id });
+    const room = f.room;
+    if (room && room.id !== this.roomId) {
+      this.roomId = room.id;
+      this.floor = 0;
+    }
+    for (const m of f.messages) this.add({ room_id: room.id, ...m });
+    if (room && room.status === 'engaged') {
+      if (room.agent_name) this.state = save({ agent: room.agent_name });
+      this.setPhase('joined', room.agent_name);
+    }
+    else if (room && room.status === 'waiting') this.setPhase('waiting');
+    else if (this.phase === 'waiting' || this.phase === 'joined') this.ended();
+    else if (this.phase === 'connecting') this.setPhase(this.list.childElementCount ? 'ended' : 'intro');
+    else this.setStatus('');
+    if (room) this.pendingRequest = null;
+    else this.pendingLeave = null;
+    if (this.pendingRequest) this.send(this.pendingRequest);
+    if (this.pendingLeave) this.send(this.pendingLeave);
+    for (const frame of this.outbox.values()) this.send(this.wire(frame));
+    if (this.onWelcomed) {
+      const cb = this.onWelcomed;
+      this.onWelcomed = null;
+      cb();
+    }
+  }
+
+  onAck(f) {
+    if (f.ref === 'request') this.pendingRequest = null;
+    if (f.ref === 'leave') this.pendingLeave = null;
+    if (f.id && this.outbox.has(f.id)) {
+      this.outbox.delete(f.id);
+      const node = this.list.querySelector(`[data-client-id="${f.id}"]`);
+      if (node) node.classList.remove('pending');
+    }
+  }
+
+  onError(f) {
+    if (f.code === 'validation_failed' && /secret/.test(f.message)) {
+      // A secret the server does not accept: start over as a new customer.
+      this.state = save({ secret: null, customer_id: null });
+      if (this.ws) this.ws.close();
+      return;
+    }
+    // Not taken this time (RabbitMQ did not confirm it): 1 s doubling to 15 s. Sent faster than
+    // the server takes them: 0.5 s doubling to 4 s, so a burst drains instead of being lost.
+    if (f.code === 'unavailable' && this.resendLater(f.id, 1000, 15000)) return;
+    if (f.code === 'rate_limited' && this.resendLater(f.id, 500, 4000)) return;
+    this.setStatus(f.message, true);
+  }
+
+  /**
+   * Message id of the outbox was not taken (nothing was done): the same frame (same id, stored
+   * once) again after backoff(first, cap). False when id is not waiting for its ack.
+   */
+  resendLater(id, first, cap) {
+    const frame = id && this.outbox.get(id);
+    if (!frame) return false;
+    frame.attempt = (frame.attempt || 0) + 1;
+    setTimeout(() => {
+      if (this.outbox.get(id) === frame) this.send(this.wire(frame));
+    }, backoff(frame.attempt - 1, first, cap));
+    return true;
+  }
+
+  /* ---- conversation */
+
+  async request() {
+    const name = this.nameInput.value.trim();
+    if (!name) {
+      this.introError.textContent = 'Please tell us your name.';
+      this.nameInput.focus();
+      return;
+    }
+    if (!this.fits(this.firstInput, this.firstNote, this.startBtn)) {
+      this.firstInput.focus();
+      return;
+    }
+    this.introError.textContent = '';
+    this.startBtn.disabled = true;
+    this.pendingLeave = null;
+    save({ name });
+    this.list.replaceChildren();
+    this.seen.clear();
+    this.floor = 0;
+    this.roomId = null;
+    this.setPhase('connecting');
+    await this.ready();
+    const first = this.firstInput.value.trim();
+    this.firstInput.value = '';
+    this.fits(this.firstInput, this.firstNote, this.startBtn);
+    // The first message waits for the room to exist ("waiting"), so it is stored in the room
+    // the request opened (the two could otherwise be taken by different nodes in either order).
+    if (first) this.firstMessage = first;
+    this.pendingRequest = { type: 'request', name, ref: 'request' };
+    this.send(this.pendingRequest);
+    this.setPhase('waiting');
+    clearTimeout(this.firstTimer);
+    this.firstTimer = setTimeout(() => this.releaseFirstMessage(), 5000);
+  }
+
+  releaseFirstMessage() {
+    clearTimeout(this.firstTimer);
+    if (!this.firstMessage) return;
+    const text = this.firstMessage;
+    this.firstMessage = null;
+    this.postMessage(text);
+  }
+
+  /** Sends the compose box; a blank one is only cleared (and "typing" ended). */
+  sendMessage() {
+    const text = this.compose.value.trim();
+    if (text && !this.fits(this.compose, this.composeNote, this.sendBtn)) return;
+    this.compose.value = '';
+    this.fits(this.compose, this.composeNote, this.sendBtn);
+    this.typing(false);
+    if (text) this.postMessage(text);
+  }
+
+  /**
+   * Whether textarea's text fits the server's limit; the note under it says by how much it
+   * does not, and button waits until it does.
+   */
+  fits(textarea, note, button) {
+    const n = charCount(textarea.value.trim());
+    const ok = n <= MAX_TEXT;
+    note.textContent = ok ? '' : `${n} / ${MAX_TEXT} characters: too long to send. Please shorten it.`;
+    note.hidden = ok;
+    button.disabled = !ok;
+    return ok;
+  }
+
+  postMessage(text) {
+    this.clientSeq += 1;
+    const id = `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}${this.clientSeq}`;
+    const frame = { type: 'message', id, text };
+    this.outbox.set(id, frame);
+    const storedId = `${this.state.customer_id}-${id}`;
+    this.add({ id: storedId, sender: 'customer', author: this.state.name, text }, id);
+    this.send(frame);
+  }
+
+  /** An outbox entry as sent (without the local retry counter). */
+  wire(frame) {
+    return { type: frame.type, id: frame.id, text: frame.text };
+  }
+
+  typing(state) {
+    const now = Date.now();
+    if (state && now - (this.typingSent || 0) < 3000) return;
+    this.typingSent = state ? now : 0;
+    this.send({ type: 'typing', state });
+  }
+
+  agentTyping(on) {
+    clearTimeout(this.typingTimer);
+    if (this.phase !== 'joined') return;
+    this.setStatus(on ? `${this.state.agent || 'The agent'} is typing…` : '');
+    if (on) this.typingTimer = setTimeout(() => this.setStatus(''), 15000);
+  }
+
+  leave() {
+    if (!confirm('Leave this chat?')) return;
+    this.pendingLeave = { type: 'leave', ref: 'leave' };
+    this.send(this.pendingLeave);
+    this.ended();
+  }
+
+  ended() {
+    this.setPhase('ended');
+    this.outbox.clear();
+    this.firstMessage = null;
+  }
+
+  newChat() {
+    this.setPhase('intro');
+    this.nameInput.focus();
+  }
+
+  /** Shows m unless already shown (by id or by room+seq). Returns true when it was new. */
+  add(m, clientId) {
+    const seqKey = typeof m.seq === 'number' && m.room_id ? `${m.room_id}:${m.seq}` : null;
+    const shown = (m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey));
+    // The customer's own messages are shown when sent and learn their seq only from a welcome.
+    if (m.id) this.seen.add(m.id);
+    if (seqKey) this.seen.add(seqKey);
+    while (this.roomId && this.seen.has(`${this.roomId}:${this.floor + 1}`)) this.floor += 1;
+    if (shown) return false;
+    if (typeof m.text !== 'string' || m.text === '') return true;
+    const sender = m.sender === 'customer' || m.sender === 'agent' ? m.sender : 'system';
+    const who = sender === 'agent' ? m.author || 'Agent' : sender === 'customer' ? 'You' : '';
+    const node = h('div', { class: `msg msg-${sender}${clientId ? ' pending' : ''}`, testid: 'lc-message', 'data-sender': sender, 'data-client-id': clientId },
+      who ? h('span', { class: 'who' }, who) : null,
+      h('span', { class: 'text' }, m.text));
+    this.list.appendChild(node);
+    this.list.scrollTop = this.list.scrollHeight;
+    return true;
+  }
+}
+
+/** Shows the widget on this page, once (options: see the top of this file). */
+export function start(scriptOptions) {
+  if (window.livechatWidget) return;
+  options = scriptOptions;
+  window.livechatWidget = new Widget();
+}
