@@ -203,6 +203,12 @@ lc_rc lc_store_message_get(lc_store_t *s, const char *room_id, const char *msg_i
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err);
 
+/* The room's two marks (one _id lookup): *last the highest seq stored, *reserved the highest
+ * seq handed to a writer (0 and 0 for a room without messages). A writer whose block ends
+ * below *reserved learns that another writer took the room meanwhile. */
+lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			 lc_err_t *err);
+
 typedef enum lc_store_msg_result {
 	LC_STORE_MSG_FAILED = 0,    /* not stored: err says why (batch unsent, seq taken, ...) */
 	LC_STORE_MSG_STORED,

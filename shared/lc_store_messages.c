@@ -134,6 +134,31 @@ static int64_t doc_int(const bson_t *doc, const char *key)
 		       ? bson_iter_as_int64(&it) : 0;
 }
 
+lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			 lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	bson_t cur;
+	*last = *reserved = 0;
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur,
+				     err);
+	bson_destroy(filter);
+	if (rc == LC_OK) {
+		*last = doc_int(&cur, "seq");
+		*reserved = doc_int(&cur, "reserved");
+		bson_destroy(&cur);
+	} else if (rc == LC_ERR_NOT_FOUND) {
+		rc = LC_OK;
+		lc_err_clear(err);
+	}
+	return rc;
+}
+
 /* The counter document keeps two marks: seq, the highest seq stored (the room's last_seq), and
  * reserved, the highest seq handed to a writer in a block. A block starts above both. */
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,

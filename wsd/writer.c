@@ -218,9 +218,19 @@ static lc_rc room_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t
 	}
 	json_object *doc = NULL;
 	lc_rc rc = lc_store_room_get(wr->w->store, room_id, &doc, err);
-	if (rc == LC_OK)
-		*out = room_update(wr, doc);
-	return rc;
+	if (rc != LC_OK)
+		return rc;
+	r = room_update(wr, doc);
+	*out = r;
+	/* Reading it again, also see whether someone else reserved seqs above our block (a node
+	 * that stored an agent's message itself while RabbitMQ was away from it, or a writer that
+	 * held the room meanwhile): then ours would come out below theirs; take a new block. */
+	int64_t last = 0, reserved = 0;
+	if (r->next_seq != 0 &&
+	    lc_store_seq_marks(wr->w->store, room_id, &last, &reserved, NULL) == LC_OK &&
+	    (reserved > r->block_end || last > r->block_end))
+		r->next_seq = 0;
+	return LC_OK;
 }
 
 /* The open room of a customer as the writer knows it, when an engaged one was read recently:
