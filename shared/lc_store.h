@@ -230,8 +230,16 @@ typedef struct lc_store_msg {
  * the stored message. LC_OK when the server answered (each result says what became of its
  * message); LC_ERR_UNAVAILABLE (or another error) when the batch could not be sent: then every
  * result is FAILED and none was stored... except those an earlier attempt stored, which a retry
- * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only. */
+ * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
+ * Then the last_seq of every room in the batch is raised (one more write). */
 lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
+/* The same without raising the rooms' last_seq: for a writer that raises them itself, for
+ * several batches at once, with lc_store_seq_marks_raise. */
+lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
+/* Raise the last_seq of n rooms (ids as 24-hex) to at least seqs[i] ($max: never lowers it),
+ * in one bulk write. */
+lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
+			       size_t n, lc_err_t *err);
 /* Messages of a room with seq > after_seq (after_seq < 0: from the start), oldest first, at most
  * limit. */
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,

@@ -202,32 +202,36 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 	return rc;
 }
 
-/* After a batch: each room's seq mark goes up to the highest seq it now has ($max, so a late
- * or repeated update never lowers it), for all rooms of the batch in one bulk write. A failure
- * leaves last_seq behind until the room's next batch: the messages are stored all the same. */
-static void seq_marks_raise(lc_store_t *s, const char (*hex)[25], const int64_t *seq, size_t n)
+/* Each room's seq mark goes up to the highest seq it now has ($max, so a late or repeated
+ * update never lowers it), for all rooms in one bulk write. */
+lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
+			       size_t n, lc_err_t *err)
 {
 	bson_error_t e;
+	lc_rc rc = LC_OK;
+	if (n == 0)
+		return LC_OK;
 	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
 	bson_t *upsert = BCON_NEW("upsert", BCON_BOOL(true));
 	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, s->db, LC_COLL_COUNTERS);
 	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
 	for (size_t i = 0; i < n; i++) {
-		bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex[i]));
-		bson_t *update = BCON_NEW("$max", "{", "seq", BCON_INT64(seq[i]), "}");
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(room_ids[i]));
+		bson_t *update = BCON_NEW("$max", "{", "seq", BCON_INT64(seqs[i]), "}");
 		mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, upsert, &e);
 		bson_destroy(update);
 		bson_destroy(filter);
 	}
 	lc_store_count_op(s, LC_STORE_OP_UPDATE);
 	if (!mongoc_bulk_operation_execute(bulk, NULL, &e))
-		LC_WARN("raising the seq marks of %zu rooms: %s", n, e.message);
+		rc = lc_store_map_error(&e, err, NULL, NULL);
 	mongoc_bulk_operation_destroy(bulk);
 	mongoc_collection_destroy(coll);
 	mongoc_client_pool_push(s->pool, c);
 	bson_destroy(upsert);
 	bson_destroy(opts);
+	return rc;
 }
 
 lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *room_id,
@@ -347,13 +351,21 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 		if (msgs[i].seq > top[r])
 			top[r] = msgs[i].seq;
 	}
-	if (nr > 0)
-		seq_marks_raise(s, (const char (*)[25])rooms, top, nr);
+	const char **ids = lc_calloc(nr ? nr : 1, sizeof *ids);
+	for (size_t r = 0; r < nr; r++)
+		ids[r] = rooms[r];
+	lc_err_t err;
+	/* A failure leaves last_seq behind until the room's next batch: the messages are stored
+	 * all the same. */
+	if (lc_store_seq_marks_raise(s, ids, top, nr, &err) != LC_OK)
+		LC_WARN("raising the seq marks of %zu rooms: %s", nr, err.reason);
+	free(ids);
 	free(rooms);
 	free(top);
 }
 
-lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
+static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool marks,
+			  lc_err_t *err)
 {
 	const bson_t **docs = lc_calloc(n ? n : 1, sizeof *docs);
 	size_t *which = lc_calloc(n ? n : 1, sizeof *which);
@@ -400,7 +412,7 @@ lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t 
 		}
 		bson_destroy((bson_t *)docs[k]);
 	}
-	if (rc == LC_OK)
+	if (rc == LC_OK && marks)
 		raise_marks(s, msgs, n, hex);
 	free(docs);
 	free(which);
@@ -412,6 +424,16 @@ lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t 
 	else
 		lc_err_set(err, rc, "%s", batch_err.reason);
 	return rc;
+}
+
+lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
+{
+	return insert_batch(s, msgs, n, true, err);
+}
+
+lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
+{
+	return insert_batch(s, msgs, n, false, err);
 }
 
 static lc_rc room_filter(const char *room_id, bson_t *filter, lc_err_t *err)

@@ -1,6 +1,7 @@
 /* wsd_batch: a growable array of messages and their slots (see batch.h). */
 #include "config.h"
 #include "batch.h"
+#include "map.h"
 #include "lc_alloc.h"
 
 #include <stdint.h>
@@ -21,6 +22,7 @@ struct wsd_batch {
 	lc_store_t *store;
 	entry_t *v;
 	size_t n, cap;
+	wsd_map_t *marks;       /* room id -> int64_t *: highest seq stored, last_seq not written */
 };
 
 wsd_batch_t *wsd_batch_new(lc_store_t *store)
@@ -28,6 +30,7 @@ wsd_batch_t *wsd_batch_new(lc_store_t *store)
 	wsd_batch_t *b = lc_calloc(1, sizeof *b);
 	b->magic = BATCH_MAGIC;
 	b->store = store;
+	b->marks = wsd_map_new();
 	return b;
 }
 
@@ -42,6 +45,61 @@ static void entry_free(entry_t *e)
 	free(e->text);
 }
 
+static void mark_free(const char *key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	free(value);
+}
+
+static void mark_raise(wsd_batch_t *b, const char *room_id, int64_t seq)
+{
+	int64_t *m = wsd_map_get(b->marks, room_id);
+	if (m == NULL) {
+		m = lc_calloc(1, sizeof *m);
+		wsd_map_put(b->marks, room_id, m);
+	}
+	if (seq > *m)
+		*m = seq;
+}
+
+size_t wsd_batch_marks_pending(const wsd_batch_t *b)
+{
+	return wsd_map_count(b->marks);
+}
+
+typedef struct marks_out {
+	const char **ids;
+	int64_t *seqs;
+	size_t n;
+} marks_out_t;
+
+static void mark_collect(const char *key, void *value, void *ctx)
+{
+	marks_out_t *o = ctx;
+	o->ids[o->n] = key;
+	o->seqs[o->n++] = *(int64_t *)value;
+}
+
+lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	size_t n = wsd_map_count(b->marks);
+	if (n == 0)
+		return LC_OK;
+	marks_out_t o = { lc_calloc(n, sizeof *o.ids), lc_calloc(n, sizeof *o.seqs), 0 };
+	wsd_map_each(b->marks, mark_collect, &o);
+	lc_rc rc = lc_store_seq_marks_raise(b->store, o.ids, o.seqs, o.n, err);
+	free(o.ids);
+	free(o.seqs);
+	if (rc == LC_OK) {
+		wsd_map_each(b->marks, mark_free, NULL);
+		wsd_map_free(&b->marks);
+		b->marks = wsd_map_new();
+	}
+	return rc;
+}
+
 void wsd_batch_free(wsd_batch_t **pb)
 {
 	if (pb == NULL || *pb == NULL)
@@ -51,6 +109,8 @@ void wsd_batch_free(wsd_batch_t **pb)
 	for (size_t i = 0; i < b->n; i++)
 		entry_free(&b->v[i]);
 	free(b->v);
+	wsd_map_each(b->marks, mark_free, NULL);
+	wsd_map_free(&b->marks);
 	b->magic = 0;
 	free(b);
 	*pb = NULL;
@@ -109,7 +169,7 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err)
 					 .sender = e->sender, .author = e->author, .text = e->text,
 					 .seq = e->seq, .ts_ms = e->ts_ms };
 	}
-	lc_rc rc = lc_store_message_insert_batch(b->store, m, b->n, err);
+	lc_rc rc = lc_store_message_insert_many(b->store, m, b->n, err);
 	if (rc == LC_OK) {
 		for (size_t i = 0; i < b->n; i++) {
 			wsd_wslot_t *s = b->v[i].slot;
@@ -118,6 +178,8 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err)
 			s->rc = m[i].result == LC_STORE_MSG_FAILED ? m[i].err.code : LC_OK;
 			s->err = m[i].err;
 			s->stored = m[i].stored;
+			if (m[i].result == LC_STORE_MSG_STORED)
+				mark_raise(b, b->v[i].room_id, b->v[i].seq);
 			entry_free(&b->v[i]);
 		}
 		b->n = 0;

@@ -1,6 +1,7 @@
 /* wsd_batch: the messages the writer stores together: filled during a round, stored with one
- * unordered insertMany (lc_store_message_insert_batch), each outcome written to its slot. Used
- * by the writer thread only. */
+ * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
+ * the rooms' last_seq marks those batches raise, written when the writer says (one bulk write
+ * for many batches under load). Used by the writer thread only. */
 #ifndef WSD_BATCH_H
 #define WSD_BATCH_H
 
@@ -22,5 +23,9 @@ void wsd_batch_drop_if(wsd_batch_t *b, bool (*drop)(void *owner, void *ctx), voi
  * for a reason of its own) and the batch is empty; otherwise (the server cannot be reached)
  * nothing changed and the same batch can be tried again. */
 lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
+/* Rooms whose last_seq the stored batches raised and nobody wrote yet. */
+size_t wsd_batch_marks_pending(const wsd_batch_t *b);
+/* Write them (one bulk $max). On failure they stay for the next call. */
+lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);
 
 #endif

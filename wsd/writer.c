@@ -26,6 +26,7 @@
 #define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more */
 #define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
 #define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
+#define MARKS_EVERY_MS 50       /* under load, the rooms' last_seq is written this often */
 #define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten */
 #define CLOSED_KEEP_MS 60000    /* a closed room is kept this long (its end text comes after) */
 #define RETRY_FIRST_MS 100
@@ -83,6 +84,7 @@ struct wsd_writer {
 	witem_t *owner;            /* the item being prepared (owner of what it stages) */
 	uint64_t gen;
 	int64_t swept_ms;          /* monotonic ms of the last sweep */
+	int64_t marks_ms;          /* monotonic ms the last_seq marks were last written */
 	int delay_ms;
 	bool warned;
 };
@@ -596,6 +598,25 @@ static void refuse_queued(wsd_writer_t *wr)
 	refuse_commands(wr, &commands);
 }
 
+/* The rooms' last_seq: written before the answers when the writer has nothing else waiting (so a
+ * client that reconnects after its answer reads the new last_seq), and under load at most every
+ * MARKS_EVERY_MS for all the batches since (one write for many batches). */
+static void marks_flush(wsd_writer_t *wr)
+{
+	lc_err_t err;
+	if (wsd_batch_marks_pending(wr->batch) == 0)
+		return;
+	pthread_mutex_lock(&wr->lock);
+	bool busy = wr->nqueue > 0;
+	pthread_mutex_unlock(&wr->lock);
+	int64_t now = mono_ms();
+	if (busy && now - wr->marks_ms < MARKS_EVERY_MS)
+		return;
+	wr->marks_ms = now;
+	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)
+		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
+}
+
 /* Prepare items in order, store the batch, finish what was prepared. What could not be
  * prepared stays in items (held). false: stopping. */
 static bool round_run(wsd_writer_t *wr, struct witems *items)
@@ -631,6 +652,7 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 		refuse_queued(wr);
 		backoff(wr, "storing a batch", &err);
 	}
+	marks_flush(wr);
 	while ((it = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, it, link);
 		if (it->kind == WI_GATEWAY)
@@ -746,6 +768,9 @@ void wsd_writer_free(wsd_writer_t **pwr)
 		TAILQ_REMOVE(&wr->queue, it, link);
 		item_free(wr, it, false);
 	}
+	lc_err_t err;
+	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)
+		LC_WARN("writer: raising the rooms' last_seq at stop: %s", err.reason);
 	wsd_batch_free(&wr->batch);
 	wsd_map_each(wr->rooms, room_free_cb, NULL);
 	wsd_map_free(&wr->rooms);

@@ -235,6 +235,47 @@ static void test_seq_blocks_start_above_every_seq_handed_out(void)
 	free(cust);
 }
 
+static void test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms(void)
+{
+	lc_err_t err = { 0 };
+	json_object *doc = NULL;
+	char *c1 = tuniq("marks"), *c2 = tuniq("marks");
+	char *r1 = open_room(c1), *r2 = open_room(c2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r2);
+	lc_store_msg_t m[2] = {
+		{ .msg_id = "x", .room_id = r1, .sender = "agent", .text = "x", .seq = 7 },
+		{ .msg_id = "y", .room_id = r2, .sender = "agent", .text = "y", .seq = 9 },
+	};
+	uint64_t up0 = ops(LC_STORE_OP_UPDATE);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_many(test_store, m, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE), up0);
+	CU_ASSERT_EQUAL(m[0].result, LC_STORE_MSG_STORED);
+	json_object_put(m[0].stored);
+	json_object_put(m[1].stored);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, r1, &doc, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 0);
+	json_object_put(doc);
+
+	const char *ids[2] = { r1, r2 };
+	int64_t seqs[2] = { 7, 9 };
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, seqs, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
+	int64_t lower[2] = { 3, 4 };
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, lower, 2, &err), LC_OK);
+	int64_t last = 0, reserved = -1;
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks(test_store, r2, &last, &reserved, &err), LC_OK);
+	CU_ASSERT_EQUAL(last, 9);
+	CU_ASSERT_EQUAL(reserved, 0);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, r1, &doc, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 7);
+	json_object_put(doc);
+	free(r1);
+	free(r2);
+	free(c1);
+	free(c2);
+}
+
 static void test_same_message_id_in_two_rooms_is_two_messages(void)
 {
 	lc_err_t err = { 0 };
@@ -346,6 +387,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_batch_reports_each_invalid_message_and_stores_the_rest);
 	CU_ADD_TEST(s, test_batch_against_a_server_that_is_down_is_unavailable_and_stores_nothing);
 	CU_ADD_TEST(s, test_seq_blocks_start_above_every_seq_handed_out);
+	CU_ADD_TEST(s, test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms);
 	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
 	return 0;
