@@ -224,6 +224,15 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue)
 	cmd_push(b, c);
 }
 
+void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok)
+{
+	lc_bus_delivery_t *d = arg;
+	if (ok)
+		wsd_busio_ack(w->bus, d);
+	else
+		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
+}
+
 bool wsd_busio_linked(wsd_busio_t *b)
 {
 	return atomic_load(&b->linked);

@@ -340,15 +340,6 @@ void wsd_gateway_drop(wsd_t *w, void *arg)
 	inbound_free(arg);
 }
 
-static void ack_when_confirmed(wsd_t *w, void *arg, bool ok)
-{
-	lc_bus_delivery_t *d = arg;
-	if (ok)
-		wsd_busio_ack(w->bus, d);
-	else
-		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
-}
-
 static json_object *event_new(const char *type, const char *room_id)
 {
 	json_object *o = json_object_new_object();
@@ -408,7 +399,7 @@ static void inbound_done(wsd_t *w, void *arg)
 		json_object_object_add(ev, "message", json_object_get(in->stored));
 		if (agent)
 			json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-		wsd_room_publish_event(w, rid, agent, ev, ack_when_confirmed, in->d);
+		wsd_room_publish_event(w, rid, agent, ev, wsd_busio_ack_when_confirmed, in->d);
 		in->d = NULL;
 		json_object_put(ev);
 	} else if (rid && in->closed) {
@@ -455,7 +446,7 @@ static void inbound_done(wsd_t *w, void *arg)
 		 * in order), so the ack still follows the forwards. Nobody binds "ack.marker": the
 		 * broker confirms and drops it. */
 		wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL,
-				  ack_when_confirmed, in->d);
+				  wsd_busio_ack_when_confirmed, in->d);
 		in->d = NULL;
 	}
 out:

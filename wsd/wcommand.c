@@ -27,6 +27,26 @@ static bool str_in(const char *s, const char *const *set)
 	return false;
 }
 
+/* The room's checks (an agent's own message: engaged with that agent), then the staging. */
+static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_err_t *err)
+{
+	json_object *c = it->cmd;
+	const char *rid = lc_json_get_str(c, "room_id", "");
+	const char *check = lc_json_get_str(c, "check_agent", NULL);
+	wroom_t *r = NULL;
+	lc_rc rc = wsd_wroom_get(wr, rid, check != NULL, &r, err);
+	if (rc != LC_OK)
+		return rc;
+	if (check != NULL && strcmp(lc_json_get_str(r->doc, "agent_id", ""), check) != 0)
+		return lc_err_set(err, LC_ERR_FORBIDDEN, "not your room");
+	if (check != NULL && r->status != WR_ENGAGED)
+		return lc_err_set(err, LC_ERR_CONFLICT, "the room is already closed");
+	*out = r;
+	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
+				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),
+				lc_json_get_str(c, "text", ""), wsd_now_ms(), &it->slot, err);
+}
+
 /* false: MongoDB cannot do it now (held, tried again). */
 bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 {
@@ -46,34 +66,15 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		it->drop = true;   /* its sender answered unavailable: the client sends it again */
 		return true;
 	}
-	const char *rid = lc_json_get_str(c, "room_id", ""), *mid = lc_json_get_str(c, "msg_id", "");
-	const char *sender = lc_json_get_str(c, "sender", ""), *text = lc_json_get_str(c, "text", NULL);
-	const char *check = lc_json_get_str(c, "check_agent", NULL);
-	const char *status = lc_json_get_str(c, "status", NULL);
+	const char *mid = lc_json_get_str(c, "msg_id", ""), *sender = lc_json_get_str(c, "sender", "");
+	const char *text = lc_json_get_str(c, "text", NULL), *status = lc_json_get_str(c, "status", NULL);
 	if (*mid == '\0' || text == NULL || !str_in(sender, append_senders)) {
 		it->rc = lc_err_set(&it->err, LC_ERR_INVALID, "malformed room command");
 		return true;
 	}
 	wroom_t *r = NULL;
 	lc_err_t err;
-	lc_rc rc = wsd_wroom_get(wr, rid, check != NULL, &r, &err);
-	if (wsd_writer_transient(rc))
-		return false;
-	if (rc != LC_OK) {
-		it->rc = rc;
-		it->err = err;
-		return true;
-	}
-	if (check != NULL && strcmp(lc_json_get_str(r->doc, "agent_id", ""), check) != 0) {
-		it->rc = lc_err_set(&it->err, LC_ERR_FORBIDDEN, "not your room");
-		return true;
-	}
-	if (check != NULL && r->status != WR_ENGAGED) {
-		it->rc = lc_err_set(&it->err, LC_ERR_CONFLICT, "the room is already closed");
-		return true;
-	}
-	rc = wsd_writer_stage(wr, rid, mid, sender, lc_json_get_str(c, "author", ""), text,
-			      wsd_now_ms(), &it->slot, &err);
+	lc_rc rc = check_and_stage(wr, it, &r, &err);
 	if (wsd_writer_transient(rc))
 		return false;
 	if (rc != LC_OK) {
@@ -99,15 +100,6 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(it->room, *k, json_object_new_string(
 			lc_json_get_str(r->doc, *k, "")));
 	return true;
-}
-
-static void ack_when_confirmed(wsd_t *w, void *arg, bool ok)
-{
-	lc_bus_delivery_t *d = arg;
-	if (ok)
-		wsd_busio_ack(w->bus, d);
-	else
-		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
 }
 
 void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
@@ -144,7 +136,7 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(a, "room", json_object_get(it->room));
 	}
 	char *key = lc_asprintf("node.%s", lc_json_get_str(it->cmd, "reply_to", "-"));
-	wsd_busio_publish_json(w->bus, w->ex_nodes, key, a, ack_when_confirmed, it->d);
+	wsd_busio_publish_json(w->bus, w->ex_nodes, key, a, wsd_busio_ack_when_confirmed, it->d);
 	it->d = NULL;
 	free(key);
 	json_object_put(a);
