@@ -5,6 +5,7 @@
 #include "lc_alloc.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,7 @@ void wsd_batch_add(wsd_batch_t *b, const char *room_id, const char *channel,
 	};
 	slot->staged = true;
 	slot->done = false;
+	snprintf(slot->room_id, sizeof slot->room_id, "%s", room_id);
 }
 
 size_t wsd_batch_count(const wsd_batch_t *b)

@@ -334,6 +334,16 @@ post:
 	wsd_post(w, inbound_done, in);
 }
 
+bool wsd_gateway_seq_taken(wsd_t *w, void *arg, bool (*taken)(void *ctx, wsd_wslot_t *slot),
+			   void *ctx)
+{
+	inbound_t *in = arg;
+	(void)w;
+	bool a = taken(ctx, &in->waiting_slot);
+	bool b = taken(ctx, &in->stored_slot);
+	return a || b;
+}
+
 void wsd_gateway_drop(wsd_t *w, void *arg)
 {
 	(void)w;

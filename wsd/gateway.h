@@ -6,6 +6,7 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "writer.h"
 
 /* Consumer thread: take over one inbound delivery (to the room writer, writer.h). */
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d);
@@ -16,6 +17,10 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d);
 bool wsd_gateway_prepare(wsd_t *w, void *in);
 void wsd_gateway_stored(wsd_t *w, void *in);
 void wsd_gateway_drop(wsd_t *w, void *in);
+/* Writer thread, after a batch: taken(slot, ctx) for each staged message of in; true when any
+ * was (then in is prepared again). */
+bool wsd_gateway_seq_taken(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslot_t *slot),
+			   void *ctx);
 /* A new outbound message {type, id, channel, customer_id, ts, room_id} for room (a room
  * object with id, channel, customer_id). */
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room);

@@ -156,6 +156,39 @@ static void marks_flush(wsd_writer_t *wr)
 		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
 }
 
+/* A slot refused because its seq was taken: staged again (it takes a new block). */
+static bool slot_seq_taken(void *ctx, wsd_wslot_t *slot)
+{
+	wsd_writer_t *wr = ctx;
+	if (!slot->staged || !slot->done || slot->rc != LC_ERR_CONFLICT)
+		return false;
+	wsd_wroom_block_lost(wr, slot->room_id);
+	wsd_wslot_clear(slot);
+	return true;
+}
+
+/* Someone else stored a message with a seq of our block (a writer that held the room before and
+ * still stored, or a node that stored without the writer): the items whose message was refused
+ * for it are prepared again, first in the next round, with a seq from a new block above it. */
+static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witems *items)
+{
+	struct witems again = TAILQ_HEAD_INITIALIZER(again);
+	witem_t *it, *next;
+	for (it = TAILQ_FIRST(ready); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, link);
+		bool taken = it->kind == WI_GATEWAY
+			? wsd_gateway_seq_taken(wr->w, it->in, slot_seq_taken, wr)
+			: slot_seq_taken(wr, &it->slot);
+		if (taken) {
+			LC_INFO("writer: a seq of our block was taken; staging again above it");
+			TAILQ_REMOVE(ready, it, link);
+			TAILQ_INSERT_TAIL(&again, it, link);
+		}
+	}
+	TAILQ_CONCAT(&again, items, link);
+	TAILQ_CONCAT(items, &again, link);
+}
+
 /* Prepare items in order, store the batch, finish what was prepared. What could not be
  * prepared stays in items (held). false: stopping. */
 static bool round_run(wsd_writer_t *wr, struct witems *items)
@@ -192,6 +225,7 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 		backoff(wr, "storing a batch", &err);
 	}
 	marks_flush(wr);
+	seq_taken_again(wr, &ready, items);
 	while ((it = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, it, link);
 		if (it->kind == WI_GATEWAY)

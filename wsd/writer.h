@@ -15,6 +15,7 @@
 /* Where the writer puts the outcome of one staged message (owned by the staging item). */
 typedef struct wsd_wslot {
 	bool staged;            /* in a batch (set by wsd_writer_stage) */
+	char room_id[25];       /* the room it was staged for */
 	bool done;              /* the batch was stored: rc says how it went for this message */
 	lc_rc rc;               /* LC_OK: stored now or before (dup) */
 	lc_err_t err;

@@ -103,6 +103,9 @@ void wsd_wrooms_free(wsd_writer_t *wr);
  * than ROOM_FRESH_MS. */
 lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t **out,
 		    lc_err_t *err);
+/* Someone else used a seq of the room's block (a failover race): the next stage takes a new
+ * block above every seq handed out. */
+void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id);
 /* Keep the status the writer now knows of r, and index it as its customer's open room. */
 void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st);
 

@@ -253,3 +253,10 @@ void wsd_wrooms_free(wsd_writer_t *wr)
 	wsd_map_free(&wr->rooms);
 	wsd_map_free(&wr->open);
 }
+
+void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id)
+{
+	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	if (r != NULL)
+		r->next_seq = 0;
+}
