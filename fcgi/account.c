@@ -54,7 +54,7 @@ lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, fcgi_
 		goto fail;
 	/* Before the throttle is cleared, so a failure there does not skip the event. */
 	fcgi_revoke_user(revoke, id);
-	rc = lc_store_login_failure_clear(store, lc_json_get_str(user, "username", ""), err);
+	rc = lc_store_login_failure_clear(store, lc_json_get_str(user, "username", ""), NULL, err);
 fail:
 	free(hash);
 	return rc;

@@ -1,8 +1,9 @@
-/* fcgi auth: login (with the per-username failure throttle), logout and "who am I".
+/* fcgi auth: login (behind the throttle of throttle.h), logout and "who am I".
  * Sessions are stored as the SHA-256 of the token only; the token goes to the client once, in
  * the body and in the lc_session cookie. */
 #include "config.h"
 #include "middleware.h"
+#include "throttle.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_auth_session.h"
@@ -46,53 +47,24 @@ static lc_rc bad_login(lc_err_t *err)
 	return lc_err_set(err, LC_ERR_UNAUTHORIZED, "invalid username or password");
 }
 
-static lc_rc throttled(fcgi_ctx_t *ctx, int64_t failures, int64_t window_s, lc_err_t *err)
-{
-	char secs[24];
-	snprintf(secs, sizeof secs, "%lld", (long long)window_s);
-	fcgi_response_header(ctx->resp, "Retry-After", secs);
-	LC_WARN("%s: login throttled for a username after %lld failures",
-		fcgi_request_id(ctx->req), (long long)failures);
-	return lc_err_set(err, LC_ERR_RATE_LIMITED,
-			  "too many failed logins for this user; try again later");
-}
-
 static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *username = lc_json_get_str(ctx->body, "username", "");
 	const char *password = lc_json_get_str(ctx->body, "password", "");
-	int64_t max_failures = lc_config_int(ctx->cfg, "login_max_failures");
-	int64_t window_s = lc_config_int(ctx->cfg, "login_window");
 	int64_t ttl_s = lc_config_int(ctx->cfg, "token_ttl");
 	int64_t now = lc_store_now_ms();
-	int64_t failures = 0;
+	fcgi_throttle_pass_t pass = { 0 };
 	json_object *user = NULL, *out = NULL;
 	lc_principal_t who = { 0 };
 	char token[LC_AUTH_TOKEN_LEN + 1];
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
 	lc_rc rc;
 
-	int64_t since = now - window_s * 1000;
-	rc = lc_store_login_failure_count(ctx->store, username, since, &failures, err);
+	/* Refused (429) before any hashing when over a limit or out of slots. */
+	rc = fcgi_throttle_begin(ctx->app->throttle, ctx->store, ctx->cfg, ctx->req, ctx->resp,
+				 username, &pass, err);
 	if (rc != LC_OK)
 		goto fail;
-	/* Already throttled: refused without a record, so the window is not pushed further. */
-	if (failures >= max_failures) {
-		rc = throttled(ctx, failures, window_s, err);
-		goto fail;
-	}
-	/* Record the attempt as a failure BEFORE the slow password check and count again with it:
-	 * attempts running at the same time (other FastCGI processes) each see the records of
-	 * those that came before, so at most max_failures of them get to check a password. A
-	 * successful login clears the records, its own included. */
-	if ((rc = lc_store_login_failure_add(ctx->store, username, now, err)) != LC_OK)
-		goto fail;
-	if ((rc = lc_store_login_failure_count(ctx->store, username, since, &failures, err)) != LC_OK)
-		goto fail;
-	if (failures > max_failures) {
-		rc = throttled(ctx, failures, window_s, err);
-		goto fail;
-	}
 	rc = lc_store_user_get_by_username(ctx->store, username, &user, err);
 	if (rc == LC_ERR_NOT_FOUND) {
 		verify_dummy(ctx, password);
@@ -106,7 +78,8 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 		rc = bad_login(err);
 		goto fail;
 	}
-	if ((rc = lc_store_login_failure_clear(ctx->store, username, err)) != LC_OK)
+	fcgi_throttle_end(&pass);
+	if ((rc = fcgi_throttle_success(&pass, ctx->store, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_auth_new_token(token, err)) != LC_OK)
 		goto fail;
@@ -126,6 +99,7 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 	fcgi_response_set_cookie(ctx->resp, FCGI_SESSION_COOKIE, token, ttl_s, cookie_secure(ctx));
 	fcgi_ctx_reply(ctx, 200, out);
 fail:
+	fcgi_throttle_end(&pass);
 	json_object_put(user);
 	lc_auth_principal_clear(&who);
 	return rc;

@@ -1,6 +1,7 @@
 /* fcgi groups: permission groups, a name and a set of permissions from lc_perm_all. Built-in
  * groups cannot be deleted and the admin group's set is fixed; a group still in use cannot be
- * deleted. A change that takes a permission away is published to the websocket daemons for
+ * deleted. Nobody creates, changes or deletes a group with a permission they lack themselves
+ * (docs/api.md, Privilege boundaries). A change that takes a permission away is published to the websocket daemons for
  * every member (revoke.h), whose open websockets then act with the new set at once. */
 #include "config.h"
 #include "account.h"
@@ -91,7 +92,9 @@ static lc_rc create_group(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *name = lc_json_get_str(ctx->body, "name", "");
 	json_object *perms = normalized_permissions(ctx->body), *out = NULL;
-	lc_rc rc = lc_store_group_create(ctx->store, name, perms, &out, err);
+	lc_rc rc = fcgi_ctx_require_all(ctx, perms, "to grant it", err);
+	if (rc == LC_OK)
+		rc = lc_store_group_create(ctx->store, name, perms, &out, err);
 	json_object_put(perms);
 	if (rc == LC_ERR_CONFLICT)
 		return lc_err_set(err, LC_ERR_CONFLICT, "group '%s' already exists", name);
@@ -118,10 +121,14 @@ static lc_rc update_group(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	}
 	perms = normalized_permissions(ctx->body);
+	/* Neither grant what one lacks nor take it from those who have it. */
+	json_object_object_get_ex(group, "permissions", &before);
+	if ((rc = fcgi_ctx_require_all(ctx, perms, "to grant it", err)) != LC_OK ||
+	    (rc = fcgi_ctx_require_all(ctx, before, "to change this group", err)) != LC_OK)
+		goto fail;
 	rc = fcgi_not_found(lc_store_group_update(ctx->store, name, perms, &out, err), err, "group");
 	if (rc != LC_OK)
 		goto fail;
-	json_object_object_get_ex(group, "permissions", &before);
 	if (takes_away(before, perms))
 		revoke_members(ctx, name);
 	fcgi_ctx_reply(ctx, 200, out);
@@ -146,6 +153,9 @@ static lc_rc delete_group(fcgi_ctx_t *ctx, lc_err_t *err)
 		rc = lc_err_set(err, LC_ERR_CONFLICT, "built-in group '%s' cannot be deleted", name);
 		goto fail;
 	}
+	if ((rc = fcgi_ctx_require_all(ctx, json_object_object_get(group, "permissions"),
+				       "to delete this group", err)) != LC_OK)
+		goto fail;
 	if ((rc = lc_store_user_count(ctx->store, name, false, &users, err)) != LC_OK)
 		goto fail;
 	if (users > 0) {

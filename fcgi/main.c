@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 	fcgi_router_t *router = NULL;
 	fcgi_revoke_t *revoke = NULL;
 	fcgi_probe_cache_t *health = NULL;
+	fcgi_throttle_t *throttle = NULL;
 	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
 
 	if (status >= 0)
@@ -71,8 +72,9 @@ int main(int argc, char **argv)
 	fcgi_router_add(router, fcgi_health_routes);
 	revoke = fcgi_revoke_new(cfg);
 	health = fcgi_probe_cache_new(HEALTH_MAX_AGE_MS);
+	throttle = fcgi_throttle_new((int)lc_config_int(cfg, "login_concurrency"));
 	fcgi_app_t app = { .cfg = cfg, .store = store, .router = router, .revoke = revoke,
-			   .health = health };
+			   .health = health, .throttle = throttle };
 
 	int threads = (int)lc_config_int(cfg, "fcgi_threads");
 	LC_INFO("livechat-fcgi %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 	LC_INFO("livechat-fcgi (pid %ld) stopping", (long)getpid());
 fail:
 	fcgi_probe_cache_free(&health);
+	fcgi_throttle_free(&throttle);
 	fcgi_router_free(&router);
 	fcgi_revoke_free(&revoke);
 	lc_store_free(&store);

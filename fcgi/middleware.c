@@ -1,5 +1,6 @@
 /* fcgi middleware: the pipeline of docs/api.md, in order: route lookup (404/405), query string
- * decoding (400), body size limit (413), JSON parsing (400), authentication (401), permission
+ * decoding and Cookie header size (400), body size limit (413), JSON parsing (400; a key with
+ * NUL 422), authentication (401; a cookie-authenticated write from another Origin 403), permission
  * (403), validation of body and query (422, every failing field), handler; then the single
  * mapping of lc_rc to status + JSON error and the access log line. */
 #include "config.h"
@@ -7,6 +8,7 @@
 #include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_auth_session.h"
+#include "lc_cookie.h"
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_perm.h"
@@ -118,6 +120,16 @@ bool fcgi_ctx_can(const fcgi_ctx_t *ctx, const char *perm)
 	return ctx->perms != NULL && lc_perm_has(ctx->perms, perm);
 }
 
+lc_rc fcgi_ctx_require_all(const fcgi_ctx_t *ctx, json_object *perms, const char *what,
+			   lc_err_t *err)
+{
+	for (size_t i = 0; lc_perm_all[i] != NULL; i++)
+		if (lc_perm_has(perms, lc_perm_all[i]) && !fcgi_ctx_can(ctx, lc_perm_all[i]))
+			return lc_err_set(err, LC_ERR_FORBIDDEN, "permission %s required %s",
+					  lc_perm_all[i], what);
+	return LC_OK;
+}
+
 int64_t fcgi_ctx_query_int(const fcgi_ctx_t *ctx, const char *name, int64_t def)
 {
 	return lc_json_get_int(ctx->query, name, def);
@@ -222,13 +234,10 @@ static lc_rc stage_body(fcgi_ctx_t *ctx, lc_err_t *err)
 			return lc_err_set(err, LC_ERR_INVALID, "a JSON object body is required");
 		return LC_OK;
 	}
+	/* A malformed body names no field (400); a key lc_json_parse refuses is named (422). */
 	ctx->body = lc_json_parse(body, len, err);
-	if (ctx->body == NULL) {
-		/* lc_json_parse names no field: this maps to 400. */
-		if (err->code == LC_ERR_INVALID)
-			err->field[0] = '\0';
+	if (ctx->body == NULL)
 		return err->code;
-	}
 	if (!json_object_is_type(ctx->body, json_type_object))
 		return lc_err_set(err, LC_ERR_INVALID, "the body must be a JSON object");
 	return LC_OK;
@@ -242,8 +251,15 @@ static lc_rc stage_authenticate(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (ctx->route->flags & FCGI_ROUTE_PUBLIC)
 		return LC_OK;
 	const char *token = fcgi_request_bearer(ctx->req);
-	if (token == NULL)
+	if (token == NULL) {
 		token = fcgi_request_cookie(ctx->req, FCGI_SESSION_COOKIE);
+		/* A browser sends the cookie wherever the request comes from: a write must come
+		 * from a page of this origin (SameSite=Strict aside, which older browsers lack). */
+		if (token != NULL && !fcgi_request_is_safe(ctx->req) &&
+		    !fcgi_request_same_origin(ctx->req))
+			return lc_err_set(err, LC_ERR_FORBIDDEN,
+					  "cross-origin request refused: Origin must be this site's own");
+	}
 	if (token == NULL || *token == '\0')
 		return lc_err_set(err, LC_ERR_UNAUTHORIZED, "authentication required");
 	if (strlen(token) > FCGI_MAX_TOKEN_LEN)
@@ -379,6 +395,12 @@ void fcgi_handle(const fcgi_app_t *app, fcgi_request_t *req, fcgi_response_t *re
 	/* A pair that cannot be decoded is not silently ignored: it may be the one that mattered. */
 	if (fcgi_request_query_malformed(req)) {
 		rc = lc_err_set(&err, LC_ERR_INVALID, "malformed query string");
+		goto done;
+	}
+	/* Refused whole rather than cut: the cookie wanted may be past any cut. */
+	if (!lc_cookie_header_ok(fcgi_request_header(req, "Cookie"))) {
+		rc = lc_err_set(&err, LC_ERR_INVALID, "Cookie header larger than %d bytes",
+				LC_COOKIE_HEADER_MAX);
 		goto done;
 	}
 	if ((rc = stage_body(&ctx, &err)) != LC_OK)

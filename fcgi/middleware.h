@@ -14,6 +14,7 @@
 #include "probe.h"
 #include "request.h"
 #include "revoke.h"
+#include "throttle.h"
 #include "router.h"
 
 /* What lives as long as the process, shared by its serving threads (each part thread-safe):
@@ -25,6 +26,7 @@ typedef struct fcgi_app {
 	const fcgi_router_t *router;   /* borrowed */
 	fcgi_revoke_t *revoke;         /* borrowed; NULL: no events (the periodic check remains) */
 	fcgi_probe_cache_t *health;    /* borrowed: what GET /api/health answers */
+	fcgi_throttle_t *throttle;     /* borrowed; NULL: no limit on password checks at once */
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */
@@ -65,6 +67,11 @@ void fcgi_error_respond(fcgi_response_t *resp, const char *request_id, lc_rc rc,
 /* ---- helpers for handlers */
 const char *fcgi_ctx_param(const fcgi_ctx_t *ctx, const char *name);
 bool fcgi_ctx_can(const fcgi_ctx_t *ctx, const char *perm);
+/* FORBIDDEN unless the caller holds every permission of perms (a JSON array; NULL: none):
+ * nobody grants, removes or takes over more than they hold themselves. what says what was
+ * refused ("to grant", "to change a user of group admin"). */
+lc_rc fcgi_ctx_require_all(const fcgi_ctx_t *ctx, json_object *perms, const char *what,
+			   lc_err_t *err);
 /* Typed query parameter, or def when absent. */
 int64_t fcgi_ctx_query_int(const fcgi_ctx_t *ctx, const char *name, int64_t def);
 const char *fcgi_ctx_query_str(const fcgi_ctx_t *ctx, const char *name);

@@ -4,6 +4,7 @@
 #include "request.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
+#include "lc_cookie.h"
 #include "lc_json.h"
 
 #include <ctype.h>
@@ -38,7 +39,7 @@ struct fcgi_request {
 	char *path;
 	kv_list_t query;
 	bool query_malformed;      /* a pair had a bad escape or an encoded NUL */
-	kv_list_t cookies;
+	kv_list_t cookies;         /* the cookies asked for so far (fcgi_request_cookie) */
 	char *body;
 	size_t body_len;
 	char id[17];
@@ -159,35 +160,6 @@ static void parse_query(fcgi_request_t *req, const char *q)
 	}
 }
 
-/* Cookie: a=1; b=2 (RFC 6265 "cookie-string"); values kept verbatim, quotes stripped. */
-static void parse_cookies(fcgi_request_t *req, const char *h)
-{
-	while (h != NULL && *h != '\0') {
-		while (*h == ' ' || *h == '\t' || *h == ';')
-			h++;
-		if (*h == '\0')
-			break;
-		const char *semi = strchr(h, ';');
-		size_t len = semi ? (size_t)(semi - h) : strlen(h);
-		const char *eq = memchr(h, '=', len);
-		if (eq != NULL && eq > h) {
-			size_t nlen = (size_t)(eq - h);
-			while (nlen > 0 && (h[nlen - 1] == ' ' || h[nlen - 1] == '\t'))
-				nlen--;
-			const char *v = eq + 1;
-			size_t vlen = len - (size_t)(v - h);
-			while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-				vlen--;
-			if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
-				v++;
-				vlen -= 2;
-			}
-			kv_add(&req->cookies, lc_strndup(h, nlen), lc_strndup(v, vlen));
-		}
-		h = semi ? semi + 1 : NULL;
-	}
-}
-
 static char *compute_path(char *const *envp)
 {
 	const char *uri = env_get(envp, "REQUEST_URI");
@@ -218,7 +190,6 @@ fcgi_request_t *fcgi_request_new(char *const *envp, fcgi_read_fn read, void *rct
 		qs = mark ? mark + 1 : NULL;
 	}
 	parse_query(req, qs);
-	parse_cookies(req, env_get(envp, "HTTP_COOKIE"));
 	req->body = lc_strdup("");
 	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {
 		/* No randomness is no reason to refuse a request; the id only correlates logs. */
@@ -357,10 +328,39 @@ bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **nam
 	return true;
 }
 
-const char *fcgi_request_cookie(const fcgi_request_t *req, const char *name)
+const char *fcgi_request_cookie(fcgi_request_t *req, const char *name)
 {
 	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
-	return kv_find(&req->cookies, name, false);
+	const char *seen = kv_find(&req->cookies, name, false);
+	char *value = NULL;
+	if (seen != NULL)
+		return seen;
+	/* The shared parser (wsd reads the same header with it); the answer is kept with the
+	 * request, so the pointer lives as long as it. */
+	if (lc_cookie_find(fcgi_request_header(req, "Cookie"), name, &value, NULL) != LC_OK)
+		return NULL;
+	kv_add(&req->cookies, lc_strdup(name), value);
+	return value;
+}
+
+bool fcgi_request_is_safe(const fcgi_request_t *req)
+{
+	const char *m = fcgi_request_method(req);
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+bool fcgi_request_same_origin(const fcgi_request_t *req)
+{
+	const char *origin = fcgi_request_header(req, "Origin");
+	const char *host = fcgi_request_header(req, "Host");
+	const char *sep = origin != NULL ? strstr(origin, "://") : NULL;
+	if (sep == NULL || host == NULL || *host == '\0')
+		return false;
+	const char *authority = sep + 3;
+	/* An origin is scheme://host[:port], nothing after. */
+	if (strpbrk(authority, "/?#@") != NULL)
+		return false;
+	return strcasecmp(authority, host) == 0;
 }
 
 const char *fcgi_request_bearer(const fcgi_request_t *req)
@@ -439,11 +439,7 @@ void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *v
 
 bool fcgi_cookie_value_valid(const char *value)
 {
-	/* RFC 6265 cookie-octet: printable US-ASCII except space, '"', ',', ';' and '\\'. */
-	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || strchr("\",;\\", *p) != NULL)
-			return false;
-	return true;
+	return lc_cookie_value_valid(value, strlen(value));
 }
 
 void fcgi_response_set_cookie(fcgi_response_t *resp, const char *name, const char *value,

@@ -44,12 +44,20 @@ bool fcgi_request_query_malformed(const fcgi_request_t *req);
 /* Iterate query parameters: returns false past the end. */
 bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **name,
 			   const char **value);
-/* The value of cookie name from the Cookie header, NULL when absent. */
-const char *fcgi_request_cookie(const fcgi_request_t *req, const char *name);
+/* The value of cookie name from the Cookie header as lc_cookie_find reads it (quotes around
+ * the value dropped), NULL when absent, malformed (not cookie-octets) or the header is larger
+ * than LC_COOKIE_HEADER_MAX. Lives as long as req. */
+const char *fcgi_request_cookie(fcgi_request_t *req, const char *name);
 /* The bearer token of "Authorization: Bearer T", NULL when absent or another scheme. */
 const char *fcgi_request_bearer(const fcgi_request_t *req);
 /* 16 hex characters, random per request. */
 const char *fcgi_request_id(const fcgi_request_t *req);
+/* True for GET, HEAD and OPTIONS (methods that change nothing). */
+bool fcgi_request_is_safe(const fcgi_request_t *req);
+/* True when the Origin header names this site: its host[:port] equals the Host header
+ * (case-insensitive; the scheme is not compared, so TLS ended in front of the web server
+ * does not matter). False when Origin is absent or "null". */
+bool fcgi_request_same_origin(const fcgi_request_t *req);
 /* True when the request came over https (HTTPS=on or REQUEST_SCHEME=https). */
 bool fcgi_request_is_https(const fcgi_request_t *req);
 

@@ -1,11 +1,13 @@
 /* fcgi users: list, create, read, update, delete users and set passwords. Guards the
  * installation against locking itself out: the last active admin cannot be demoted,
- * deactivated or deleted. Deleting a user revokes their sessions and deletes their canned
+ * deactivated or deleted (checked and done under the store's admin gate). Nobody gives a user
+ * a group, or changes a user, with permissions they lack themselves. Deleting a user revokes their sessions and deletes their canned
  * responses. Every change that revokes sessions or may take permissions away is also published
  * to the websocket daemons (revoke.h). */
 #include "config.h"
 #include "account.h"
 #include "middleware.h"
+#include "throttle.h"
 #include "lc_auth.h"
 #include "lc_json.h"
 
@@ -19,13 +21,36 @@ static lc_rc load_user(fcgi_ctx_t *ctx, json_object **user, lc_err_t *err)
 			      err, "user");
 }
 
-/* A group named in a body must exist: otherwise the field is invalid. */
+/* A group named in a body must exist (otherwise the field is invalid), and the caller must hold
+ * every permission it gives: users.write alone does not make anyone an admin. */
 static lc_rc check_group(fcgi_ctx_t *ctx, const char *group, lc_err_t *err)
 {
 	json_object *g = NULL;
-	lc_rc rc = lc_store_group_get(ctx->store, group, &g, err);
+	lc_rc rc = fcgi_unknown_ref(lc_store_group_get(ctx->store, group, &g, err), err, "group",
+				    "unknown group");
+	if (rc == LC_OK)
+		rc = fcgi_ctx_require_all(ctx, json_object_object_get(g, "permissions"),
+					  "to give a user this group", err);
 	json_object_put(g);
-	return fcgi_unknown_ref(rc, err, "group", "unknown group");
+	return rc;
+}
+
+/* The caller must hold every permission of user's group to change, delete or set the password
+ * of that user: users.write alone does not take over an admin account. A group that is gone
+ * grants nothing. */
+static lc_rc check_over(fcgi_ctx_t *ctx, json_object *user, lc_err_t *err)
+{
+	json_object *g = NULL;
+	lc_rc rc = lc_store_group_get(ctx->store, lc_json_get_str(user, "group", ""), &g, err);
+	if (rc == LC_ERR_NOT_FOUND || rc == LC_ERR_INVALID) {
+		lc_err_clear(err);
+		return LC_OK;
+	}
+	if (rc == LC_OK)
+		rc = fcgi_ctx_require_all(ctx, json_object_object_get(g, "permissions"),
+					  "to change a user of this group", err);
+	json_object_put(g);
+	return rc;
 }
 
 /* When rc is LC_OK answer status with user (taken over), without what a client must not see. */
@@ -54,6 +79,26 @@ static lc_rc check_not_last_admin(fcgi_ctx_t *ctx, json_object *user, lc_err_t *
 		return lc_err_set(err, LC_ERR_CONFLICT,
 				  "the last active admin cannot be deleted, deactivated or moved to another group");
 	return LC_OK;
+}
+
+/* Before a change that takes user away from the active admins (when it is one): take the admin
+ * gate, read the user again under it and check that another active admin remains. Two such
+ * changes, in any processes, then run one after the other, and the second sees the first:
+ * check and change are one step. *gated says whether the caller must release the gate. */
+static lc_rc guard_last_admin(fcgi_ctx_t *ctx, json_object **user, bool *gated, lc_err_t *err)
+{
+	*gated = false;
+	if (!is_active_admin(*user))
+		return LC_OK;
+	lc_rc rc = lc_store_admin_gate_take(ctx->store, err);
+	if (rc != LC_OK)
+		return rc;
+	*gated = true;
+	json_object_put(*user);
+	*user = NULL;
+	if ((rc = load_user(ctx, user, err)) != LC_OK)
+		return rc;
+	return check_not_last_admin(ctx, *user, err);
 }
 
 static lc_rc list_users(fcgi_ctx_t *ctx, lc_err_t *err)
@@ -98,14 +143,17 @@ static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 	int active = json_object_object_get_ex(ctx->body, "active", &v) ?
 		     json_object_get_boolean(v) : -1;
 	json_object *user = NULL, *out = NULL;
+	bool gated = false;
 	lc_rc rc;
 
 	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
+	if ((rc = check_over(ctx, user, err)) != LC_OK)
+		goto fail;
 	if (group != NULL && (rc = check_group(ctx, group, err)) != LC_OK)
 		goto fail;
 	bool demoted = group != NULL && strcmp(group, FCGI_ADMIN_GROUP) != 0;
-	if ((demoted || active == 0) && (rc = check_not_last_admin(ctx, user, err)) != LC_OK)
+	if ((demoted || active == 0) && (rc = guard_last_admin(ctx, &user, &gated, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_store_user_update(ctx->store, id, display, group, active, &out, err)) != LC_OK)
 		goto fail;
@@ -119,6 +167,8 @@ static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 	reply_user(ctx, LC_OK, 200, out);
 	out = NULL;
 fail:
+	if (gated)
+		lc_store_admin_gate_release(ctx->store);
 	json_object_put(user);
 	json_object_put(out);
 	return rc;
@@ -128,11 +178,14 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *id = fcgi_ctx_param(ctx, "id");
 	json_object *user = NULL;
+	bool gated = false;
 	lc_rc rc;
 
 	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
-	if ((rc = check_not_last_admin(ctx, user, err)) != LC_OK)
+	if ((rc = check_over(ctx, user, err)) != LC_OK)
+		goto fail;
+	if ((rc = guard_last_admin(ctx, &user, &gated, err)) != LC_OK)
 		goto fail;
 	/* The store deletes the user's sessions with it. */
 	if ((rc = lc_store_user_delete(ctx->store, id, err)) != LC_OK)
@@ -142,6 +195,8 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	fcgi_ctx_reply(ctx, 204, NULL);
 fail:
+	if (gated)
+		lc_store_admin_gate_release(ctx->store);
 	json_object_put(user);
 	return rc;
 }
@@ -152,6 +207,7 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	const char *current = lc_json_get_str(ctx->body, "current_password", NULL);
 	bool own = strcmp(id, ctx->user_id) == 0;
 	json_object *user = NULL;
+	fcgi_throttle_pass_t pass = { 0 };
 	lc_rc rc;
 
 	if (!own && !fcgi_ctx_can(ctx, "users.write")) {
@@ -160,14 +216,22 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	}
 	if ((rc = load_user(ctx, &user, err)) != LC_OK)
 		goto fail;
+	if (!own && (rc = check_over(ctx, user, err)) != LC_OK)
+		goto fail;
 	if (own && current == NULL) {
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is required");
 		goto fail;
 	}
+	/* A guess at current_password is a guess at a password: throttled like a login. */
+	if (own && (rc = fcgi_throttle_begin(ctx->app->throttle, ctx->store, ctx->cfg, ctx->req,
+					    ctx->resp, lc_json_get_str(user, "username", ""),
+					    &pass, err)) != LC_OK)
+		goto fail;
 	if (own && !lc_auth_verify_password(current, lc_json_get_str(user, "password_hash", ""))) {
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
 		goto fail;
 	}
+	fcgi_throttle_end(&pass);
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */
 	rc = fcgi_account_set_password(ctx->store, ctx->cfg, ctx->app->revoke, user,
@@ -176,6 +240,7 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 	if (rc == LC_OK)
 		fcgi_ctx_reply(ctx, 204, NULL);
 fail:
+	fcgi_throttle_end(&pass);
 	json_object_put(user);
 	return rc;
 }

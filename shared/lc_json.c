@@ -6,6 +6,7 @@
 #include "lc_validate.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,11 +39,31 @@ static bool has_non_finite(json_object *o)
 	}
 }
 
+/* True when the string that closed just before buf[i] is an object key (a ':' follows). */
+static bool is_key(const char *buf, size_t len, size_t i)
+{
+	while (i < len && strchr(" \t\r\n", buf[i]) != NULL && buf[i] != '\0')
+		i++;
+	return i < len && buf[i] == ':';
+}
+
+/* json-c keeps keys as C strings: a key with an escaped NUL would be cut short silently, so it
+ * is refused, naming the key as it was written (n bytes at key). */
+static void nul_key(lc_err_t *err, const char *key, size_t n)
+{
+	char field[LC_ERR_FIELD_MAX];
+	size_t m = n < sizeof field ? n : sizeof field - 1;
+	/* Cut a long key between characters, never inside one: the answer stays UTF-8. */
+	while (m > 0 && m < n && ((unsigned char)key[m] & 0xC0) == 0x80)
+		m--;
+	snprintf(field, sizeof field, "%.*s", (int)m, key);
+	lc_err_set_field(err, LC_ERR_INVALID, field, "object keys must not contain NUL characters");
+}
+
 json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 {
 	json_tokener *tok = NULL;
 	json_object *obj = NULL;
-	char *copy = NULL;
 
 	if (buf == NULL || len == 0) {
 		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: empty input");
@@ -56,7 +77,9 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 	 * - raw control characters (RFC 8259 wants them escaped inside strings; json-c would also
 	 *   stop at a NUL, silently hiding the rest of the input);
 	 * - single-quoted strings (accepted as object keys). */
-	bool in_string = false;
+	bool in_string = false, has_nul = false;
+	size_t str_start = 0, nul_at = 0, nul_len = 0;
+	const char *nul = NULL;    /* the first key with an escaped NUL, reported once UTF-8 holds */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 		if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) {
@@ -65,12 +88,21 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 			goto fail;
 		}
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\') {
+				has_nul |= len - i >= 6 && memcmp(buf + i, "\\u0000", 6) == 0;
 				i++;    /* skip the escaped character, whatever it is */
-			else if (c == '"')
+			} else if (c == '"') {
 				in_string = false;
+				if (has_nul && nul == NULL && is_key(buf, len, i + 1)) {
+					nul = buf;
+					nul_at = str_start;
+					nul_len = i - str_start;
+				}
+			}
 		} else if (c == '"') {
 			in_string = true;
+			has_nul = false;
+			str_start = i + 1;
 		} else if (c == '\'') {
 			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: unexpected character", i);
 			goto fail;
@@ -81,20 +113,27 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 		lc_err_set(err, LC_ERR_INVALID, "invalid JSON: not valid UTF-8");
 		goto fail;
 	}
+	/* Named in the answer, so only once the bytes are known to be UTF-8. */
+	if (nul != NULL) {
+		nul_key(err, nul + nul_at, nul_len);
+		goto fail;
+	}
 	tok = json_tokener_new_ex(LC_JSON_MAX_DEPTH);
 	if (tok == NULL) {
 		lc_err_set(err, LC_ERR_INTERNAL, "cannot allocate JSON tokener");
 		goto fail;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	/* Include the terminating NUL so a bare top-level number ("12") is complete rather than
-	 * "continue"; the copy makes buf safe to read one byte past len. */
-	copy = lc_strndup(buf, len);
-	obj = json_tokener_parse_ex(tok, copy, (int)len + 1);
+	/* Exactly len bytes; a value still open at their end (a bare top-level number, "12") is
+	 * completed by one more byte of whitespace, never by reading past buf. */
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
-	if (end > len)
-		end = len;      /* it may count the NUL we added */
+	if (obj == NULL && jerr == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
 	if (obj == NULL || jerr != json_tokener_success) {
 		if (jerr == json_tokener_success || jerr == json_tokener_continue)
 			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: unexpected end of input",
@@ -111,7 +150,7 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 	}
 	/* The tokener stops after the first value; anything but whitespace after it is garbage. */
 	for (size_t i = end; i < len; i++) {
-		if (!strchr(" \t\r\n", copy[i])) {
+		if (!strchr(" \t\r\n", buf[i])) {
 			lc_err_set(err, LC_ERR_INVALID, "invalid JSON at offset %zu: trailing characters", i);
 			json_object_put(obj);
 			obj = NULL;
@@ -124,7 +163,6 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err)
 		obj = NULL;
 	}
 fail:
-	free(copy);
 	if (tok != NULL)
 		json_tokener_free(tok);
 	return obj;

@@ -8,8 +8,11 @@
 #include <json-c/json.h>
 #include "lc_err.h"
 
-/* Parse exactly one JSON value from buf[0..len). Trailing garbage, depth > 32 or a parse error
- * -> NULL with LC_ERR_INVALID and a reason ("invalid JSON at offset N"). Caller owns the result. */
+/* Parse exactly one JSON value from buf[0..len) (never reads buf[len]: buf need not be
+ * NUL-terminated). Trailing garbage, depth > 32 or a parse error -> NULL with LC_ERR_INVALID
+ * and a reason ("invalid JSON at offset N"), no field. An object key with an escaped NUL
+ * (json-c would cut it short) -> NULL with LC_ERR_INVALID and err->field the key as written.
+ * Caller owns the result. */
 json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err);
 /* Field getters that tolerate absence: return def when missing or of another type. */
 const char *lc_json_get_str(json_object *obj, const char *key, const char *def);

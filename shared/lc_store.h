@@ -81,6 +81,13 @@ lc_rc lc_store_user_delete(lc_store_t *s, const char *id, lc_err_t *err);
 lc_rc lc_store_user_count(lc_store_t *s, const char *group, bool active_only, int64_t *n,
 			  lc_err_t *err);
 
+/* ---- the admin gate: every change that may take away an active admin (demotion,
+ * deactivation, deletion) runs holding it, so that check ("another active admin remains") and
+ * change are one step across processes. take waits up to 5 s for another holder (then
+ * UNAVAILABLE); a gate older than 30 s is taken to be a dead holder's and broken. */
+lc_rc lc_store_admin_gate_take(lc_store_t *s, lc_err_t *err);
+void lc_store_admin_gate_release(lc_store_t *s);
+
 /* ---- permission groups: {id (= name), name, permissions: [..], builtin, created_at} */
 lc_rc lc_store_group_create(lc_store_t *s, const char *name, json_object *permissions,
 			    json_object **out, lc_err_t *err);
@@ -115,12 +122,20 @@ lc_rc lc_store_session_sync_user(lc_store_t *s, const char *user_id, lc_err_t *e
  * _delete call it). */
 lc_rc lc_store_session_sync_group(lc_store_t *s, const char *group, lc_err_t *err);
 
-/* ---- login throttling: one document per failed attempt {username, at} */
-lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, int64_t at_ms,
-				 lc_err_t *err);
-lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, int64_t since_ms,
-				   int64_t *n, lc_err_t *err);
-lc_rc lc_store_login_failure_clear(lc_store_t *s, const char *username, lc_err_t *err);
+/* ---- login throttling: one document per failed password check {username, addr, at}
+ * (addr: the client address). add also purges every record older than purge_before_ms (of
+ * any username: FerretDB 1.24 has no TTL index), so the collection holds one window. */
+lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, const char *addr,
+				 int64_t at_ms, int64_t purge_before_ms, lc_err_t *err);
+/* *n: failures since since_ms of username from addr (username NULL: of any username from
+ * addr). When *n >= max, *free_at_ms is when fewer than max will be left in a window that
+ * ends now - since_ms later (the time a Retry-After counts to); else 0. */
+lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, const char *addr,
+				   int64_t since_ms, int64_t max, int64_t *n,
+				   int64_t *free_at_ms, lc_err_t *err);
+/* Forget the failures of username from addr (addr NULL: from every address). */
+lc_rc lc_store_login_failure_clear(lc_store_t *s, const char *username, const char *addr,
+				   lc_err_t *err);
 
 /* ---- canned responses: {id, owner_id, shortcut, title, text, created_at, updated_at};
  * shortcut unique per owner (CONFLICT). */

@@ -274,38 +274,74 @@ lc_rc lc_store_session_delete_user(lc_store_t *s, const char *user_id, const cha
 	return rc;
 }
 
-lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, int64_t at_ms,
-				 lc_err_t *err)
+/* The failures of username from addr, or of every username from addr (username NULL). */
+static bson_t *failure_filter(const char *username, const char *addr)
 {
-	if (username == NULL)
-		return lc_err_set(err, LC_ERR_INVALID, "username missing");
-	bson_t *purge = BCON_NEW("username", BCON_UTF8(username), "at", "{", "$lt",
-				 BCON_DATE_TIME(at_ms - LC_STORE_LOGIN_FAILURE_KEEP_MS), "}");
+	bson_t *f = BCON_NEW("addr", BCON_UTF8(addr));
+	if (username != NULL)
+		BSON_APPEND_UTF8(f, "username", username);
+	return f;
+}
+
+lc_rc lc_store_login_failure_add(lc_store_t *s, const char *username, const char *addr,
+				 int64_t at_ms, int64_t purge_before_ms, lc_err_t *err)
+{
+	if (username == NULL || addr == NULL)
+		return lc_err_set(err, LC_ERR_INVALID, "username or address missing");
+	/* Every record older than the window, whoever it names, so the collection holds one
+	 * window's failures and no more (best effort: a failed purge must not fail a login). */
+	bson_t *purge = BCON_NEW("at", "{", "$lt", BCON_DATE_TIME(purge_before_ms), "}");
 	lc_store_delete(s, LC_COLL_LOGIN_FAILURES, purge, true, NULL, NULL);
 	bson_destroy(purge);
-	bson_t *doc = BCON_NEW("username", BCON_UTF8(username), "at", BCON_DATE_TIME(at_ms));
+	bson_t *doc = BCON_NEW("username", BCON_UTF8(username), "addr", BCON_UTF8(addr),
+			       "at", BCON_DATE_TIME(at_ms));
 	lc_rc rc = lc_store_insert(s, LC_COLL_LOGIN_FAILURES, doc, NULL, NULL, err);
 	bson_destroy(doc);
 	return rc;
 }
 
-lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, int64_t since_ms,
-				   int64_t *n, lc_err_t *err)
+/* When the failures matching filter since since_ms drop below max, given that there are n of
+ * them: the (n - max)-th oldest leaves the window at its time + window. */
+static lc_rc failure_free_at(lc_store_t *s, bson_t *filter, int64_t n, int64_t max,
+			     int64_t window_ms, int64_t *free_at_ms, lc_err_t *err)
 {
-	if (username == NULL)
-		return lc_err_set(err, LC_ERR_INVALID, "username missing");
-	bson_t *filter = BCON_NEW("username", BCON_UTF8(username),
-				  "at", "{", "$gte", BCON_DATE_TIME(since_ms), "}");
+	json_object *items = NULL;
+	bson_t *opts = BCON_NEW("sort", "{", "at", BCON_INT32(1), "}", "skip", BCON_INT64(n - max),
+				"limit", BCON_INT64(1));
+	lc_rc rc = lc_store_find_many(s, LC_COLL_LOGIN_FAILURES, filter, opts, NULL, &items, err);
+	bson_destroy(opts);
+	if (rc == LC_OK && json_object_array_length(items) == 1)
+		*free_at_ms = lc_json_get_int(json_object_array_get_idx(items, 0), "at", 0) +
+			      window_ms;
+	json_object_put(items);
+	return rc;
+}
+
+lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, const char *addr,
+				   int64_t since_ms, int64_t max, int64_t *n,
+				   int64_t *free_at_ms, lc_err_t *err)
+{
+	if (addr == NULL)
+		return lc_err_set(err, LC_ERR_INVALID, "address missing");
+	*free_at_ms = 0;
+	bson_t *filter = failure_filter(username, addr);
+	BCON_APPEND(filter, "at", "{", "$gte", BCON_DATE_TIME(since_ms), "}");
 	lc_rc rc = lc_store_count(s, LC_COLL_LOGIN_FAILURES, filter, n, err);
+	if (rc == LC_OK && *n >= max)
+		rc = failure_free_at(s, filter, *n, max, lc_store_now_ms() - since_ms, free_at_ms,
+				     err);
 	bson_destroy(filter);
 	return rc;
 }
 
-lc_rc lc_store_login_failure_clear(lc_store_t *s, const char *username, lc_err_t *err)
+lc_rc lc_store_login_failure_clear(lc_store_t *s, const char *username, const char *addr,
+				   lc_err_t *err)
 {
 	if (username == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "username missing");
 	bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
+	if (addr != NULL)
+		BSON_APPEND_UTF8(filter, "addr", addr);
 	lc_rc rc = lc_store_delete(s, LC_COLL_LOGIN_FAILURES, filter, true, NULL, err);
 	bson_destroy(filter);
 	return rc;

@@ -23,11 +23,8 @@
 #define LC_COLL_OPEN_ROOMS "open_rooms"   /* _id "<channel>:<customer>" -> the open room */
 #define LC_COLL_SETTINGS "settings"
 #define LC_COLL_SECRETS "secrets"         /* _id "room_writer": see lc_store_room_writer_secret */
+#define LC_COLL_GATES "gates"             /* named gates (lc_store_gate.c): "admins" */
 #define LC_SETTINGS_ID "settings"
-
-/* Failed logins older than this are purged when a new one is recorded (no TTL index on
- * FerretDB); the throttle window is far shorter. */
-#define LC_STORE_LOGIN_FAILURE_KEEP_MS (24LL * 3600 * 1000)
 
 struct lc_store {
 	unsigned magic;
@@ -94,6 +91,12 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 			   const bson_t *update, bool upsert, const char *const *omit,
 			   const char *what, json_object **out, bson_t *raw, const char *conflict,
 			   const char *conflict_field, lc_err_t *err);
+/* Take the gate id in coll (insert {_id: id, at}), retrying for up to wait_ms while another
+ * holds it (UNAVAILABLE after), breaking one older than stale_ms. Release deletes it (best
+ * effort: a gate left behind goes stale). */
+lc_rc lc_store_gate_take(lc_store_t *s, const char *coll, const char *id, int64_t wait_ms,
+			 int64_t stale_ms, lc_err_t *err);
+void lc_store_gate_release(lc_store_t *s, const char *coll, const char *id);
 /* opts for find: {sort: sort (may be NULL), skip, limit} (skip < 0 -> 0, limit <= 0 -> none). */
 void lc_store_page_opts(bson_t *opts, const bson_t *sort, int64_t skip, int64_t limit);
 /* One page of a list: the matches of filter sorted by sort within skip/limit as *items, and

@@ -64,7 +64,8 @@ static const index_spec_t indexes[] = {
 	{ LC_COLL_ROOMS, "agent_status", "{\"agent_id\":1,\"status\":1}", false },
 	{ LC_COLL_SESSIONS, "user_id", "{\"user_id\":1}", false },
 	{ LC_COLL_SESSIONS, "expires_at", "{\"expires_at\":1}", false },
-	{ LC_COLL_LOGIN_FAILURES, "username_at", "{\"username\":1,\"at\":1}", false },
+	{ LC_COLL_LOGIN_FAILURES, "addr_username_at", "{\"addr\":1,\"username\":1,\"at\":1}", false },
+	{ LC_COLL_LOGIN_FAILURES, "at", "{\"at\":1}", false },
 	{ NULL, NULL, NULL, false }
 };
 

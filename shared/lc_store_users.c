@@ -158,3 +158,18 @@ lc_rc lc_store_user_count(lc_store_t *s, const char *group, bool active_only, in
 	bson_destroy(&filter);
 	return rc;
 }
+
+#define ADMIN_GATE "admins"
+#define ADMIN_GATE_WAIT_MS 5000
+#define ADMIN_GATE_STALE_MS 30000
+
+lc_rc lc_store_admin_gate_take(lc_store_t *s, lc_err_t *err)
+{
+	return lc_store_gate_take(s, LC_COLL_GATES, ADMIN_GATE, ADMIN_GATE_WAIT_MS,
+				  ADMIN_GATE_STALE_MS, err);
+}
+
+void lc_store_admin_gate_release(lc_store_t *s)
+{
+	lc_store_gate_release(s, LC_COLL_GATES, ADMIN_GATE);
+}

@@ -117,13 +117,18 @@ render() {
     wsd_backends="( \"host\" => \"127.0.0.1\", \"port\" => $NO_WSD_PORT )"
     wsd_members="BalancerMember \"ws://127.0.0.1:$NO_WSD_PORT\""
   fi
+  # The body limit of conf/Makefile.am, from the stack's http_max_body.
+  local max_body body_kib
+  max_body=$(sed -n 's/^http_max_body = //p' "$DIR/livechat.conf")
+  body_kib=$(( (${max_body:-65536} + 1023) / 1024 + 1 ))
   awk -v bindir="$bindir" -v htdocs="$htdocs" -v sysconf="$DIR" -v rundir="$DIR/run" \
       -v logdir="$DIR/log" -v port="$PORT" -v backends="$wsd_backends" -v members="$wsd_members" \
-      -v cfg="$cfg" '
+      -v cfg="$cfg" -v body_kib="$body_kib" '
     { gsub(/@bindir@/, bindir); gsub(/@htdocsdir@/, htdocs); gsub(/@sysconfdir@/, sysconf);
       gsub(/@rundir@/, rundir); gsub(/@logdir@/, logdir); gsub(/@http_bind@/, "127.0.0.1");
       gsub(/@http_port@/, port); gsub(/@fcgi_procs@/, "2"); gsub(/@livechat_config@/, cfg);
-      gsub(/@wsd_backends@/, backends); gsub(/@wsd_members@/, members); print }' "$1" > "$2"
+      gsub(/@wsd_backends@/, backends); gsub(/@wsd_members@/, members);
+      gsub(/@http_body_kib@/, body_kib); gsub(/@http_body_bytes@/, body_kib * 1024); print }' "$1" > "$2"
   ! grep -n '@[a-z_]*@' "$2" || die "unfilled placeholder in $2"
 }
 
@@ -197,8 +202,8 @@ Mutex file:$WEBROOT default
 ServerName 127.0.0.1
 User $user
 Group $group
-$(for m in mpm_event authz_core mime dir alias headers fcgid proxy proxy_http proxy_wstunnel \
-           proxy_balancer slotmem_shm lbmethod_byrequests; do
+$(for m in mpm_event authz_core mime dir alias fcgid proxy proxy_http proxy_wstunnel \
+           proxy_balancer slotmem_shm lbmethod_byrequests headers rewrite; do
     echo "LoadModule ${m}_module $mods/mod_$m.so"
   done)
 TypesConfig /etc/mime.types

@@ -4,7 +4,7 @@
 // bytes that are not UTF-8 and bad escapes, which Apache passes through).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, startStack } from './helpers.mjs';
+import { api, assertDashboardHeaders, assertWidgetHeaders, startStack } from './helpers.mjs';
 
 let stack;
 before(async () => { stack = await startStack({ server: 'apache' }); });
@@ -39,9 +39,24 @@ test('through apache: errors keep the JSON shape (401, 404, 413)', async () => {
   const b = await api(stack.base, 'GET', '/api/no/such/thing');
   assert.equal(b.status, 404);
   assert.equal(b.body.error.code, 'not_found');
-  const c = await api(stack.base, 'POST', '/api/auth/login', { body: 'x'.repeat(70000) });
+  // Over http_max_body (65536) but under Apache's limit (65 KiB): the program's JSON 413.
+  const c = await api(stack.base, 'POST', '/api/auth/login', { body: 'x'.repeat(66000) });
   assert.equal(c.status, 413);
   assert.equal(c.body.error.code, 'payload_too_large');
+});
+
+test('through apache: a body far over http_max_body is refused by Apache (413) before the program', async () => {
+  const r = await api(stack.base, 'POST', '/api/auth/login', { body: 'x'.repeat(1024 * 1024) });
+  assert.equal(r.status, 413);
+  assert.doesNotMatch(r.headers.get('content-type') ?? '', /application\/json/);
+  assert.equal((await api(stack.base, 'GET', '/api/health')).status, 200);
+});
+
+test('through apache: the same security headers as lighttpd', async () => {
+  for (const path of ['/', '/js/app.js']) assertDashboardHeaders(await fetch(stack.base + path), path);
+  assertWidgetHeaders(await fetch(stack.base + '/widget/demo.html'), '/widget/demo.html');
+  const a = await api(stack.base, 'GET', '/api/health');
+  assert.equal(a.headers.get('x-content-type-options'), 'nosniff');
 });
 
 // Apache, unlike lighttpd, passes bytes that are not UTF-8 and bad escapes through to the program.

@@ -54,9 +54,11 @@ describe('pipeline errors', () => {
     assert.equal((await api(stack.base, 'POST', '/api/canned', { token: admin, body: ok })).status, 201);
   });
 
-  test('a much larger body is still a JSON 413 and the server keeps serving', async () => {
+  test('a much larger body is refused by the web server itself (413) and the server keeps serving', async () => {
+    // lighttpd's limit is http_max_body in whole KiB plus 1 KiB (conf/lighttpd.conf.in).
     const huge = 'x'.repeat(1024 * 1024);
-    assertErrorShape(await api(stack.base, 'POST', '/api/users', { token: admin, body: huge }), 413, 'payload_too_large');
+    const r = await api(stack.base, 'POST', '/api/users', { token: admin, body: huge });
+    assert.equal(r.status, 413);
     assert.equal((await api(stack.base, 'GET', '/api/auth/me', { token: admin })).status, 200);
   });
 

@@ -1,6 +1,8 @@
 // Shared by the API integration tests: start a real web server stack with tests/stack.sh
 // (fresh database, first admin), call the API over HTTP, and make users of given groups.
+import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -51,8 +53,52 @@ export async function startStack(options = {}) {
   };
 }
 
+// One request from a chosen loopback source address (127.0.0.0/8 all reaches the server), so a
+// test can be several clients: the web server passes it on as REMOTE_ADDR.
+function requestFrom(url, from, method, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, localAddress: from }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: new Headers(
+        Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])),
+      text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 // One request. opts: token (Bearer), cookie (raw Cookie header), body (object → JSON, or a
-// string sent verbatim), headers. Returns {status, body (parsed JSON or null), headers, text}.
+// string sent verbatim), headers, from (source address, e.g. '127.0.0.2'). Returns
+// {status, body (parsed JSON or null), headers, text}.
+// The directives of a Content-Security-Policy header, by name: { 'script-src': ["'self'"], ... }.
+export function cspDirectives(header) {
+  return Object.fromEntries((header ?? '').split(';').map((d) => d.trim().split(/\s+/))
+    .filter((d) => d[0]).map(([k, ...v]) => [k, v]));
+}
+
+// Assert the browser hardening every web server config gives a dashboard answer (fetch Response
+// RES, LABEL in messages; docs/api.md, "Hosting"): only the site's own scripts and styles, no
+// framing, no plugins, no MIME sniffing, no Referer beyond the origin.
+export function assertDashboardHeaders(res, label) {
+  const p = cspDirectives(res.headers.get('content-security-policy'));
+  assert.deepEqual(p['script-src'], ["'self'"], label);
+  assert.deepEqual(p['style-src'], ["'self'"], label);
+  assert.deepEqual(p['frame-ancestors'], ["'none'"], label);
+  assert.deepEqual(p['object-src'], ["'none'"], label);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', label);
+  assert.equal(res.headers.get('referrer-policy'), 'same-origin', label);
+}
+
+// The same for the widget's pages (/widget/): inline styles allowed, never inline script.
+export function assertWidgetHeaders(res, label) {
+  const p = cspDirectives(res.headers.get('content-security-policy'));
+  assert.deepEqual(p['script-src'], ["'self'"], label);
+  assert.ok(p['style-src']?.includes("'unsafe-inline'"), label);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', label);
+}
+
 export async function api(base, method, path, opts = {}) {
   const headers = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -62,11 +108,16 @@ export async function api(base, method, path, opts = {}) {
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(base + path, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
+  let res;
+  if (opts.from) {
+    res = await requestFrom(base + path, opts.from, method, headers, body);
+  } else {
+    const r = await fetch(base + path, { method, headers, body, redirect: 'manual' });
+    res = { status: r.status, headers: r.headers, text: await r.text() };
+  }
   let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  return { status: res.status, body: json, headers: res.headers, text };
+  try { json = res.text ? JSON.parse(res.text) : null; } catch { json = null; }
+  return { status: res.status, body: json, headers: res.headers, text: res.text };
 }
 
 // Open an agent websocket (ws://.../ws/agent, lc_session cookie) and resolve with the socket,

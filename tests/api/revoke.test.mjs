@@ -70,7 +70,7 @@ describe('with RabbitMQ up and one wsd', () => {
     const agent = await userWith(stack.base, admin, ['chats.accept']);
     const conn = await openAgent(stack, agent.token);
     assert.equal(conn.hello.user.id, agent.id);
-    const r = await api(stack.base, 'POST', '/api/auth/logout', { cookie: `lc_session=${agent.token}` });
+    const r = await api(stack.base, 'POST', '/api/auth/logout', { cookie: `lc_session=${agent.token}`, headers: { origin: stack.base } });
     assert.equal(r.status, 204);
     assert.equal((await conn.closedSoon()).code, 4401);
   });

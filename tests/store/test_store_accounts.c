@@ -251,27 +251,71 @@ static void test_session_found_until_expiry_then_not_found(void)
 	free(uid);
 }
 
-static void test_login_failures_counted_within_window_and_cleared(void)
+static void test_login_failures_counted_per_user_and_address_and_cleared(void)
 {
 	lc_err_t err = { 0 };
-	int64_t n = -1, now = lc_store_now_ms();
+	int64_t n = -1, free_at = -1, now = lc_store_now_ms();
 	char *who = tuniq("mallory"), *else_ = tuniq("eve");
+	char *addr = tuniq("10.0.0.1"), *addr2 = tuniq("10.0.0.2");
 
-	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, now - 600000, &err), LC_OK);
-	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, now - 60000, &err), LC_OK);
-	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, now, &err), LC_OK);
-	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, else_, now, &err), LC_OK);
-	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, now - 300000, &n, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, addr, now - 600000, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, addr, now - 60000, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, addr, now, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, else_, addr, now, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, who, addr2, now, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr, now - 300000, 100, &n,
+						     &free_at, &err), LC_OK);
 	CU_ASSERT_EQUAL(n, 2);
-	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, now - 3600000, &n, &err), LC_OK);
+	CU_ASSERT_EQUAL(free_at, 0);
+	/* At the limit: free again when the oldest of the window leaves it. */
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr, now - 300000, 2, &n,
+						     &free_at, &err), LC_OK);
+	CU_ASSERT(free_at >= now - 60000 + 300000 && free_at <= now - 60000 + 301000);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr, now - 3600000, 100, &n,
+						     &free_at, &err), LC_OK);
 	CU_ASSERT_EQUAL(n, 3);
-	CU_ASSERT_EQUAL(lc_store_login_failure_clear(test_store, who, &err), LC_OK);
-	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, 0, &n, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, NULL, addr, now - 300000, 100, &n,
+						     &free_at, &err), LC_OK);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(lc_store_login_failure_clear(test_store, who, addr, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr, 0, 100, &n, &free_at,
+						     &err), LC_OK);
 	CU_ASSERT_EQUAL(n, 0);
-	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, else_, 0, &n, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr2, 0, 100, &n, &free_at,
+						     &err), LC_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(lc_store_login_failure_clear(test_store, who, NULL, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, who, addr2, 0, 100, &n, &free_at,
+						     &err), LC_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, else_, addr, 0, 100, &n, &free_at,
+						     &err), LC_OK);
 	CU_ASSERT_EQUAL(n, 1);
 	free(who);
 	free(else_);
+	free(addr);
+	free(addr2);
+}
+
+/* Defect 4 of issue 11: records of other usernames were never purged. */
+static void test_login_failure_add_purges_every_old_record(void)
+{
+	lc_err_t err = { 0 };
+	int64_t n = -1, free_at = 0, now = lc_store_now_ms();
+	char *old = tuniq("gone"), *fresh = tuniq("here"), *addr = tuniq("10.0.0.3");
+
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, old, addr, now - 7200000, 0, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, fresh, addr, now, now - 3600000, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, old, addr, 0, 100, &n, &free_at,
+						     &err), LC_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(lc_store_login_failure_count(test_store, fresh, addr, 0, 100, &n, &free_at,
+						     &err), LC_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	free(old);
+	free(fresh);
+	free(addr);
 }
 
 static void test_settings_start_at_defaults_and_update_merges(void)
@@ -389,7 +433,8 @@ int init_store_accounts_tests(void)
 	CU_ADD_TEST(s, test_init_seeds_builtin_groups_once_and_keeps_admin_edits);
 	CU_ADD_TEST(s, test_group_create_get_update_delete_and_conflicts);
 	CU_ADD_TEST(s, test_session_found_until_expiry_then_not_found);
-	CU_ADD_TEST(s, test_login_failures_counted_within_window_and_cleared);
+	CU_ADD_TEST(s, test_login_failures_counted_per_user_and_address_and_cleared);
+	CU_ADD_TEST(s, test_login_failure_add_purges_every_old_record);
 	CU_ADD_TEST(s, test_settings_start_at_defaults_and_update_merges);
 	CU_ADD_TEST(s, test_ping_answers_on_a_live_server);
 	CU_ADD_TEST(s, test_unreachable_server_is_unavailable_within_seconds);

@@ -136,6 +136,52 @@ static void test_error_body_has_team_shape(void)
 	json_object_put(e);
 }
 
+/* Issue 11, defect 13: the key "a\u0000b" became "a" silently. */
+static void test_key_with_escaped_nul_is_refused_naming_it(void)
+{
+	lc_err_t err;
+	CU_ASSERT_PTR_NULL(parse("{\"ok\":1,\"a\\u0000b\" : 2}", &err));
+	CU_ASSERT_EQUAL(err.code, LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.field, "a\\u0000b");
+	CU_ASSERT_PTR_NULL(parse("[{\"x\":{\"\\u0000\":true}}]", &err));
+	CU_ASSERT_STRING_EQUAL(err.field, "\\u0000");
+	/* Found by fuzz_rest: with bytes that are not UTF-8 the key was named as it was, and the
+	 * answer was no longer UTF-8. Invalid UTF-8 is reported first now. */
+	CU_ASSERT_PTR_NULL(parse("{\"a\xad\\u0000\":1}", &err));
+	CU_ASSERT_STRING_EQUAL(err.field, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "not valid UTF-8"));
+	/* A long key is cut between characters (62 ASCII bytes, then a 2-byte character). */
+	char buf[200];
+	snprintf(buf, sizeof buf, "{\"%s\xc3\xa9\\u0000\":1}",
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	CU_ASSERT_PTR_NULL(parse(buf, &err));
+	CU_ASSERT_EQUAL(strlen(err.field), 62);
+	/* In a value it is left to validation (which names the field); an escaped backslash
+	 * followed by u0000 is no NUL at all. */
+	json_object *o = parse("{\"a\":\"x\\u0000y\",\"b\\\\u0000\":1}", &err);
+	CU_ASSERT_PTR_NOT_NULL(o);
+	CU_ASSERT_EQUAL(json_object_get_string_len(json_object_object_get(o, "a")), 3);
+	CU_ASSERT_EQUAL(lc_json_get_int(o, "b\\u0000", 0), 1);
+	json_object_put(o);
+}
+
+/* The tokenizer is handed exactly len bytes: a number at the very end of the buffer completes
+ * without a terminating NUL after it. */
+static void test_parse_reads_no_byte_past_len(void)
+{
+	lc_err_t err = { 0 };
+	char *buf = malloc(2);
+	memcpy(buf, "17", 2);    /* no NUL: reading buf[2] is a heap overflow under ASan */
+	json_object *o = lc_json_parse(buf, 2, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL(json_object_get_int64(o), 17);
+	json_object_put(o);
+	memcpy(buf, "[1", 2);
+	CU_ASSERT_PTR_NULL(lc_json_parse(buf, 2, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "unexpected end of input"));
+	free(buf);
+}
+
 int init_json_tests(void)
 {
 	CU_pSuite s = CU_add_suite("json", NULL, NULL);
@@ -148,5 +194,7 @@ int init_json_tests(void)
 	CU_add_test(s, "nesting_deeper_than_32_is_rejected", test_nesting_deeper_than_32_is_rejected);
 	CU_add_test(s, "getters_return_default_when_missing_or_mistyped", test_getters_return_default_when_missing_or_mistyped);
 	CU_add_test(s, "error_body_has_team_shape", test_error_body_has_team_shape);
+	CU_add_test(s, "key_with_escaped_nul_is_refused_naming_it", test_key_with_escaped_nul_is_refused_naming_it);
+	CU_add_test(s, "parse_reads_no_byte_past_len", test_parse_reads_no_byte_past_len);
 	return CU_get_error() == CUE_SUCCESS ? 0 : 1;
 }
