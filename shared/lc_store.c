@@ -312,9 +312,39 @@ typedef struct op {
 	mongoc_collection_t *coll;
 } op_t;
 
-static void op_begin(op_t *op, lc_store_t *s, const char *coll)
+void lc_store_count_op(lc_store_t *s, lc_store_op_t kind)
+{
+	LC_ASSERT(kind < LC_STORE_OP_KINDS);
+	atomic_fetch_add_explicit(&s->ops[kind], 1, memory_order_relaxed);
+}
+
+void lc_store_stats(lc_store_t *s, lc_store_stats_t *out)
 {
 	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	memset(out, 0, sizeof *out);
+	for (int k = 0; k < LC_STORE_OP_KINDS; k++) {
+		out->ops[k] = atomic_load_explicit(&s->ops[k], memory_order_relaxed);
+		out->ops_total += out->ops[k];
+	}
+	out->messages_stored = atomic_load_explicit(&s->messages_stored, memory_order_relaxed);
+}
+
+const char *lc_store_op_name(lc_store_op_t kind)
+{
+	static const char *const names[LC_STORE_OP_KINDS] = {
+		[LC_STORE_OP_FIND] = "find", [LC_STORE_OP_COUNT] = "count",
+		[LC_STORE_OP_INSERT] = "insert", [LC_STORE_OP_INSERT_MANY] = "insert_many",
+		[LC_STORE_OP_UPDATE] = "update", [LC_STORE_OP_DELETE] = "delete",
+		[LC_STORE_OP_FIND_MODIFY] = "find_modify", [LC_STORE_OP_COMMAND] = "command",
+	};
+	LC_ASSERT(kind < LC_STORE_OP_KINDS);
+	return names[kind];
+}
+
+static void op_begin(op_t *op, lc_store_t *s, const char *coll, lc_store_op_t kind)
+{
+	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	lc_store_count_op(s, kind);
 	op->client = mongoc_client_pool_pop(s->pool);
 	op->coll = mongoc_client_get_collection(op->client, s->db, coll);
 }
@@ -348,7 +378,7 @@ lc_rc lc_store_find_one(lc_store_t *s, const char *coll, const bson_t *filter, c
 	if (opts != NULL)
 		bson_copy_to_excluding_noinit(opts, &o, "limit", NULL);
 	BSON_APPEND_INT64(&o, "limit", 1);
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_FIND);
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(op.coll, filter, &o, NULL);
 	if (mongoc_cursor_next(cur, &doc)) {
 		if (out != NULL)
@@ -376,7 +406,7 @@ lc_rc lc_store_find_many(lc_store_t *s, const char *coll, const bson_t *filter, 
 	lc_rc rc = LC_OK;
 	json_object *a = json_object_new_array();
 
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_FIND);
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(op.coll, filter, opts, NULL);
 	while (mongoc_cursor_next(cur, &doc))
 		json_object_array_add(a, lc_store_to_json(doc, omit));
@@ -398,7 +428,7 @@ lc_rc lc_store_count(lc_store_t *s, const char *coll, const bson_t *filter, int6
 	bson_error_t e;
 	lc_rc rc = LC_OK;
 
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_COUNT);
 	int64_t c = mongoc_collection_count_documents(op.coll, filter, NULL, NULL, NULL, &e);
 	if (c < 0)
 		rc = lc_store_map_error(&e, err, NULL, NULL);
@@ -434,7 +464,7 @@ lc_rc lc_store_insert(lc_store_t *s, const char *coll, const bson_t *doc, const 
 	bson_error_t e;
 	lc_rc rc = LC_OK;
 
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_INSERT);
 	if (!mongoc_collection_insert_one(op.coll, doc, NULL, NULL, &e))
 		rc = lc_store_map_error(&e, err, conflict, conflict_field);
 	op_end(&op, s);
@@ -461,7 +491,7 @@ lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
 
 	if (upsert)
 		BSON_APPEND_BOOL(&opts, "upsert", true);
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_UPDATE);
 	if (!mongoc_collection_update_one(op.coll, filter, update, &opts, &reply, &e))
 		rc = lc_store_map_error(&e, err, conflict, conflict_field);
 	else if (matched != NULL)
@@ -481,7 +511,7 @@ lc_rc lc_store_delete(lc_store_t *s, const char *coll, const bson_t *filter, boo
 	bool ok;
 	lc_rc rc = LC_OK;
 
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_DELETE);
 	if (many)
 		ok = mongoc_collection_delete_many(op.coll, filter, NULL, &reply, &e);
 	else
@@ -510,7 +540,7 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 	mongoc_find_and_modify_opts_set_update(fm, update);
 	mongoc_find_and_modify_opts_set_flags(fm, MONGOC_FIND_AND_MODIFY_RETURN_NEW |
 					      (upsert ? MONGOC_FIND_AND_MODIFY_UPSERT : 0));
-	op_begin(&op, s, coll);
+	op_begin(&op, s, coll, LC_STORE_OP_FIND_MODIFY);
 	if (!mongoc_collection_find_and_modify_with_opts(op.coll, filter, fm, &reply, &e)) {
 		rc = lc_store_map_error(&e, err, conflict, conflict_field);
 	} else if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
@@ -533,5 +563,58 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 	bson_destroy(&reply);
 	op_end(&op, s);
 	mongoc_find_and_modify_opts_destroy(fm);
+	return rc;
+}
+
+lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			   bool *ok, bool *dupkey, lc_err_t *err)
+{
+	op_t op;
+	bson_error_t e;
+	bson_t reply;
+	bson_iter_t it, errs;
+	lc_rc rc = LC_OK;
+	/* Unordered: one bad document (a redelivered duplicate) does not stop the others. */
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = true;
+		dupkey[i] = false;
+	}
+	op_begin(&op, s, coll, LC_STORE_OP_INSERT_MANY);
+	bool sent = mongoc_collection_insert_many(op.coll, docs, n, opts, &reply, &e);
+	/* A reply with writeErrors (and no transport failure) says which documents were refused;
+	 * every other document was stored. */
+	bool has_write_errors = bson_iter_init_find(&it, &reply, "writeErrors") &&
+				BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs);
+	if (!sent && !has_write_errors) {
+		rc = lc_store_map_error(&e, err, NULL, NULL);
+		for (size_t i = 0; i < n; i++)
+			ok[i] = false;
+	} else if (has_write_errors) {
+		while (bson_iter_next(&errs)) {
+			bson_t one;
+			uint32_t len;
+			const uint8_t *data;
+			if (!BSON_ITER_HOLDS_DOCUMENT(&errs))
+				continue;
+			bson_iter_document(&errs, &len, &data);
+			if (!bson_init_static(&one, data, len))
+				continue;
+			int64_t idx = reply_int(&one, "index");
+			if (idx < 0 || (size_t)idx >= n)
+				continue;
+			bson_error_t de = { 0 };
+			bson_iter_t m;
+			de.code = (uint32_t)reply_int(&one, "code");
+			if (bson_iter_init_find(&m, &one, "errmsg") && BSON_ITER_HOLDS_UTF8(&m))
+				bson_strncpy(de.message, bson_iter_utf8(&m, NULL), sizeof de.message);
+			ok[idx] = false;
+			dupkey[idx] = is_duplicate_key(&de);
+		}
+	}
+	bson_destroy(&reply);
+	op_end(&op, s);
+	bson_destroy(opts);
 	return rc;
 }

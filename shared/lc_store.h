@@ -33,6 +33,31 @@ lc_rc lc_store_drop_database(lc_store_t *store, lc_err_t *err);
 /* Current time in ms since the epoch (the clock the store stamps documents with). */
 int64_t lc_store_now_ms(void);
 
+/* ---- operation counters: every round trip to the server is counted by kind (atomic, any
+ * thread), so a daemon can report database operations per stored message. */
+typedef enum lc_store_op {
+	LC_STORE_OP_FIND,        /* find / findOne (one cursor) */
+	LC_STORE_OP_COUNT,
+	LC_STORE_OP_INSERT,      /* insertOne */
+	LC_STORE_OP_INSERT_MANY, /* one insertMany, however many documents */
+	LC_STORE_OP_UPDATE,
+	LC_STORE_OP_DELETE,
+	LC_STORE_OP_FIND_MODIFY,
+	LC_STORE_OP_COMMAND,     /* ping, createIndexes, dropDatabase */
+	LC_STORE_OP_KINDS
+} lc_store_op_t;
+
+typedef struct lc_store_stats {
+	uint64_t ops[LC_STORE_OP_KINDS];
+	uint64_t ops_total;
+	uint64_t messages_stored;   /* message documents inserted (append and batch) */
+} lc_store_stats_t;
+
+/* A snapshot of the counters since lc_store_new. */
+void lc_store_stats(lc_store_t *s, lc_store_stats_t *out);
+/* "find", "count", "insert", "insert_many", "update", "delete", "find_modify", "command". */
+const char *lc_store_op_name(lc_store_op_t kind);
+
 /* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at}
  * create/update/list results leave password_hash out; CONFLICT (field "username") on a taken name. */
 lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *display_name,
@@ -167,15 +192,69 @@ lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id,
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
 			  lc_err_t *err);
 
+/* The secret that marks a room command as coming from a livechat-wsd node (gateways publish to
+ * the same exchange and never read MongoDB): 64 hex characters, made once per database (the
+ * first caller inserts it, everyone reads the same). out holds 65 bytes. */
+lc_rc lc_store_room_writer_secret(lc_store_t *s, char *out, lc_err_t *err);
+
 /* ---- messages: {id, room_id, channel, customer_id, seq, sender: customer|agent|system,
- * author, text, ts}. seq increases within a room (allocated with $inc on the room's last_seq;
- * gaps are possible, order is total). */
-/* Store a message once: msg_id is the unique id (gateway message id, or one wsd generated).
- * A second call with the same msg_id stores nothing and returns LC_OK with the stored message
- * and *duplicate = true. */
+ * author, text, ts}. id is the sender's message id, unique within its room (the same id in two
+ * rooms is two messages). seq increases within a room (gaps are possible, order is total). */
+/* Store a message once: msg_id is its id in the room (gateway message id, or one wsd generated).
+ * A second call with the same room and msg_id stores nothing and returns LC_OK with the stored
+ * message and *duplicate = true. seq comes from the room's counter ($inc). */
 lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *room_id,
 			      const char *sender, const char *author, const char *text,
 			      int64_t ts_ms, json_object **out, bool *duplicate, lc_err_t *err);
+/* The message msg_id of room_id (one _id lookup). NOT_FOUND when absent. */
+lc_rc lc_store_message_get(lc_store_t *s, const char *room_id, const char *msg_id,
+			   json_object **out, lc_err_t *err);
+/* Reserve count (>= 1) seqs of room_id with one write to the room's counter: *first to
+ * *first + count - 1 are above every seq handed out before (by append or an earlier
+ * reservation, on any node), so a writer that takes over a room after a failover starts above
+ * anything the old one used. *last_before: the counter before (the highest seq ever handed out,
+ * 0 for a new room). On FerretDB two concurrent reservations of one room may overlap (the $inc
+ * is not atomic there): one writer per room, and the unique (room_id, seq) index catches the rest. */
+lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
+			   int64_t *last_before, lc_err_t *err);
+
+/* The room's two marks (one _id lookup): *last the highest seq stored, *reserved the highest
+ * seq handed to a writer (0 and 0 for a room without messages). A writer whose block ends
+ * below *reserved learns that another writer took the room meanwhile. */
+lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			 lc_err_t *err);
+
+typedef enum lc_store_msg_result {
+	LC_STORE_MSG_FAILED = 0,    /* not stored: err says why (batch unsent, seq taken, ...) */
+	LC_STORE_MSG_STORED,
+	LC_STORE_MSG_DUPLICATE,     /* the room already had this msg_id: stored holds that one */
+} lc_store_msg_result_t;
+
+/* One message of a batch. The caller fills the inputs (strings are borrowed for the call);
+ * the batch fills result, stored and err. */
+typedef struct lc_store_msg {
+	const char *msg_id, *room_id, *channel, *customer_id, *sender, *author, *text;
+	int64_t seq, ts_ms;              /* ts_ms <= 0: now */
+	lc_store_msg_result_t result;
+	json_object *stored;             /* STORED / DUPLICATE: the stored message (caller puts) */
+	lc_err_t err;                    /* FAILED: why */
+} lc_store_msg_t;
+
+/* Store n messages of any rooms, with the seqs the caller allocated, in one unordered
+ * insertMany (no read before it). A duplicate msg_id in its room costs one _id lookup to return
+ * the stored message. LC_OK when the server answered (each result says what became of its
+ * message); LC_ERR_UNAVAILABLE (or another error) when the batch could not be sent: then every
+ * result is FAILED and none was stored... except those an earlier attempt stored, which a retry
+ * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
+ * Then the last_seq of every room in the batch is raised (one more write). */
+lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
+/* The same without raising the rooms' last_seq: for a writer that raises them itself, for
+ * several batches at once, with lc_store_seq_marks_raise. */
+lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
+/* Raise the last_seq of n rooms (ids as 24-hex) to at least seqs[i] ($max: never lowers it),
+ * in one bulk write. */
+lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
+			       size_t n, lc_err_t *err);
 /* Messages of a room with seq > after_seq (after_seq < 0: from the start), oldest first, at most
  * limit. */
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,

@@ -1,18 +1,24 @@
-/* lc_store_messages: chat messages. _id is the caller's msg_id, so a redelivered message is
- * stored once. seq comes from a per-room counter document ($inc in the counters collection,
- * _id = room id) and (room_id, seq) is unique: where the counter is not atomic (FerretDB 1.24
- * rewrites documents, so two concurrent $inc can return the same value) the unique index turns
- * the collision into a duplicate-key error and the append takes the next number. */
+/* lc_store_messages: chat messages. _id is "<room id>:<msg_id>", so a redelivered message is
+ * stored once in its room, and the same msg_id in another room is another message. seq comes
+ * from a per-room counter document ($inc in the counters collection, _id = room id), by one
+ * (append) or by a block the caller reserves (lc_store_seq_reserve, for a writer that allocates
+ * seqs itself and stores batches with insertMany). (room_id, seq) is unique: where the counter
+ * is not atomic (FerretDB 1.24 rewrites documents, so two concurrent $inc can return the same
+ * value) the unique index turns the collision into a duplicate-key error and the append takes
+ * the next number. */
 #include "config.h"
 #include "lc_store_priv.h"
+#include "lc_alloc.h"
+#include "lc_log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Rounds of "take a seq, insert" before giving up; each lost round means another writer got
  * the number, so this bounds the number of simultaneous writers to one room we tolerate. */
 #define SEQ_ATTEMPTS 100
 
-static const char *const omit_none[] = { NULL };
+static const char *const omit_internal[] = { "msg_id", NULL };
 
 static bool sender_ok(const char *sender)
 {
@@ -20,10 +26,88 @@ static bool sender_ok(const char *sender)
 				  strcmp(sender, "system") == 0);
 }
 
-static lc_rc next_seq(lc_store_t *s, const char *room_hex, int64_t *seq, lc_err_t *err)
+/* The stored _id is room-scoped; clients know a message by its msg_id. Messages stored before
+ * ids were room-scoped have no msg_id field: their _id is the msg_id. */
+static json_object *message_json(const bson_t *doc)
+{
+	bson_iter_t it;
+	json_object *o = lc_store_to_json(doc, omit_internal);
+	if (bson_iter_init_find(&it, doc, "msg_id") && BSON_ITER_HOLDS_UTF8(&it))
+		json_object_object_add(o, "id", json_object_new_string(bson_iter_utf8(&it, NULL)));
+	return o;
+}
+
+/* In place, for lists read with lc_store_find_* (which cannot know about msg_id). */
+static void message_ids_fix(json_object *items)
+{
+	for (size_t i = 0; items != NULL && i < json_object_array_length(items); i++) {
+		json_object *m = json_object_array_get_idx(items, i), *mid;
+		if (json_object_object_get_ex(m, "msg_id", &mid)) {
+			json_object_object_add(m, "id", json_object_get(mid));
+			json_object_object_del(m, "msg_id");
+		}
+	}
+}
+
+static char *stored_id(const char *room_hex, const char *msg_id)
+{
+	return lc_asprintf("%s:%s", room_hex, msg_id);
+}
+
+/* The message document as stored. */
+static bson_t *message_doc(const char *room_hex, const char *msg_id, const char *channel,
+			   const char *customer_id, int64_t seq, const char *sender,
+			   const char *author, const char *text, int64_t ts_ms)
+{
+	char *id = stored_id(room_hex, msg_id);
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "msg_id", BCON_UTF8(msg_id),
+			       "room_id", BCON_UTF8(room_hex), "channel", BCON_UTF8(channel),
+			       "customer_id", BCON_UTF8(customer_id), "seq", BCON_INT64(seq),
+			       "sender", BCON_UTF8(sender));
+	free(id);
+	if (author != NULL)
+		BSON_APPEND_UTF8(doc, "author", author);
+	else
+		BSON_APPEND_NULL(doc, "author");
+	BCON_APPEND(doc, "text", BCON_UTF8(text), "ts", BCON_DATE_TIME(ts_ms));
+	return doc;
+}
+
+static lc_rc get_by_stored_id(lc_store_t *s, const char *room_hex, const char *msg_id,
+			      json_object **out, lc_err_t *err)
+{
+	char *id = stored_id(room_hex, msg_id);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	bson_t raw;
+	lc_rc rc = lc_store_find_one(s, LC_COLL_MESSAGES, filter, NULL, NULL, "message", NULL,
+				     &raw, err);
+	if (rc == LC_OK) {
+		if (out != NULL)
+			*out = message_json(&raw);
+		bson_destroy(&raw);
+	}
+	bson_destroy(filter);
+	free(id);
+	return rc;
+}
+
+lc_rc lc_store_message_get(lc_store_t *s, const char *room_id, const char *msg_id,
+			   json_object **out, lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	if (!lc_store_oid_parse(room_id, &oid) || msg_id == NULL)
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "message not found");
+	bson_oid_to_string(&oid, hex);
+	return get_by_stored_id(s, hex, msg_id, out, err);
+}
+
+/* $inc the room's counter by count; *seq: the counter after. */
+static lc_rc counter_add(lc_store_t *s, const char *room_hex, int64_t count, int64_t *seq,
+			 lc_err_t *err)
 {
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(room_hex));
-	bson_t *update = BCON_NEW("$inc", "{", "seq", BCON_INT64(1), "}");
+	bson_t *update = BCON_NEW("$inc", "{", "seq", BCON_INT64(count), "}");
 	lc_rc rc = LC_ERR_CONFLICT;
 	/* Two first appends to a room may both upsert the counter: one gets a duplicate key and
 	 * simply increments the document the other created. */
@@ -40,6 +124,113 @@ static lc_rc next_seq(lc_store_t *s, const char *room_hex, int64_t *seq, lc_err_
 	}
 	bson_destroy(update);
 	bson_destroy(filter);
+	return rc;
+}
+
+static int64_t doc_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it)
+		       ? bson_iter_as_int64(&it) : 0;
+}
+
+lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			 lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	bson_t cur;
+	*last = *reserved = 0;
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur,
+				     err);
+	bson_destroy(filter);
+	if (rc == LC_OK) {
+		*last = doc_int(&cur, "seq");
+		*reserved = doc_int(&cur, "reserved");
+		bson_destroy(&cur);
+	} else if (rc == LC_ERR_NOT_FOUND) {
+		rc = LC_OK;
+		lc_err_clear(err);
+	}
+	return rc;
+}
+
+/* The counter document keeps two marks: seq, the highest seq stored (the room's last_seq), and
+ * reserved, the highest seq handed to a writer in a block. A block starts above both. */
+lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
+			   int64_t *last_before, lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	lc_rc rc;
+	if (count < 1)
+		return lc_err_set(err, LC_ERR_INVALID, "reserve at least one seq");
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	bson_t cur;
+	rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur, err);
+	int64_t seq = 0, reserved = 0;
+	if (rc == LC_OK) {
+		seq = doc_int(&cur, "seq");
+		reserved = doc_int(&cur, "reserved");
+		bson_destroy(&cur);
+	} else if (rc == LC_ERR_NOT_FOUND) {
+		rc = LC_OK;
+	}
+	int64_t base = seq > reserved ? seq : reserved;
+	if (rc == LC_OK) {
+		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - reserved + count),
+					  "}");
+		bson_t after;
+		rc = lc_store_find_modify(s, LC_COLL_COUNTERS, filter, update, true, NULL, "counter",
+					  NULL, &after, NULL, NULL, err);
+		if (rc == LC_OK) {
+			*first = doc_int(&after, "reserved") - count + 1;
+			bson_destroy(&after);
+		}
+		bson_destroy(update);
+	}
+	bson_destroy(filter);
+	if (rc == LC_OK && last_before != NULL)
+		*last_before = seq;
+	return rc;
+}
+
+/* Each room's seq mark goes up to the highest seq it now has ($max, so a late or repeated
+ * update never lowers it), for all rooms in one bulk write. */
+lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
+			       size_t n, lc_err_t *err)
+{
+	bson_error_t e;
+	lc_rc rc = LC_OK;
+	if (n == 0)
+		return LC_OK;
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t *upsert = BCON_NEW("upsert", BCON_BOOL(true));
+	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, s->db, LC_COLL_COUNTERS);
+	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
+	for (size_t i = 0; i < n; i++) {
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(room_ids[i]));
+		bson_t *update = BCON_NEW("$max", "{", "seq", BCON_INT64(seqs[i]), "}");
+		mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, upsert, &e);
+		bson_destroy(update);
+		bson_destroy(filter);
+	}
+	lc_store_count_op(s, LC_STORE_OP_UPDATE);
+	if (!mongoc_bulk_operation_execute(bulk, NULL, &e))
+		rc = lc_store_map_error(&e, err, NULL, NULL);
+	mongoc_bulk_operation_destroy(bulk);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(s->pool, c);
+	bson_destroy(upsert);
+	bson_destroy(opts);
 	return rc;
 }
 
@@ -65,19 +256,21 @@ lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *roo
 	if (ts_ms <= 0)
 		ts_ms = lc_store_now_ms();
 
-	bson_t *by_id = BCON_NEW("_id", BCON_UTF8(msg_id));
-	rc = lc_store_find_one(s, LC_COLL_MESSAGES, by_id, NULL, NULL, "message", out, NULL, err);
+	/* A redelivered message is found first (an _id lookup), so it takes no seq: last_seq
+	 * stays the seq of the last stored message. */
+	rc = get_by_stored_id(s, hex, msg_id, out, err);
 	if (rc == LC_OK) {
 		*duplicate = true;
-		goto done;
+		lc_err_clear(err);
+		return rc;
 	}
 	if (rc != LC_ERR_NOT_FOUND)
-		goto done;
+		return rc;
 	bson_t *room_filter = BCON_NEW("_id", BCON_OID(&oid));
 	rc = lc_store_find_one(s, LC_COLL_ROOMS, room_filter, NULL, NULL, "room", NULL, &room, err);
 	bson_destroy(room_filter);
 	if (rc != LC_OK)
-		goto done;
+		return rc;
 
 	bson_iter_t it;
 	const char *channel = bson_iter_init_find(&it, &room, "channel") &&
@@ -87,28 +280,23 @@ lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *roo
 	rc = lc_err_set(err, LC_ERR_INTERNAL, "could not allocate a message sequence number");
 	for (int attempt = 0; attempt < SEQ_ATTEMPTS; attempt++) {
 		int64_t seq;
-		rc = next_seq(s, hex, &seq, err);
+		rc = counter_add(s, hex, 1, &seq, err);
 		if (rc != LC_OK)
 			break;
-		bson_t *doc = BCON_NEW("_id", BCON_UTF8(msg_id), "room_id", BCON_UTF8(hex),
-				       "channel", BCON_UTF8(channel),
-				       "customer_id", BCON_UTF8(customer_id), "seq", BCON_INT64(seq),
-				       "sender", BCON_UTF8(sender));
-		if (author != NULL)
-			BSON_APPEND_UTF8(doc, "author", author);
-		else
-			BSON_APPEND_NULL(doc, "author");
-		BCON_APPEND(doc, "text", BCON_UTF8(text), "ts", BCON_DATE_TIME(ts_ms));
+		bson_t *doc = message_doc(hex, msg_id, channel, customer_id, seq, sender, author,
+					  text, ts_ms);
 		rc = lc_store_insert(s, LC_COLL_MESSAGES, doc, "message already exists", NULL, err);
-		if (rc == LC_OK && out != NULL)
-			*out = lc_store_to_json(doc, omit_none);
+		if (rc == LC_OK) {
+			atomic_fetch_add_explicit(&s->messages_stored, 1, memory_order_relaxed);
+			if (out != NULL)
+				*out = message_json(doc);
+		}
 		bson_destroy(doc);
 		if (rc != LC_ERR_CONFLICT)
 			break;
-		/* Either the same msg_id arrived concurrently (stored once: return it), or another
-		 * writer got this seq: take the next. */
-		rc = lc_store_find_one(s, LC_COLL_MESSAGES, by_id, NULL, NULL, "message", out, NULL,
-				       err);
+		/* Either the same msg_id is stored already (return it), or another writer got
+		 * this seq: take the next. */
+		rc = get_by_stored_id(s, hex, msg_id, out, err);
 		if (rc == LC_OK) {
 			*duplicate = true;
 			break;
@@ -119,11 +307,133 @@ lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *roo
 				"could not allocate a message sequence number");
 	}
 	bson_destroy(&room);
-done:
 	if (rc == LC_OK)
 		lc_err_clear(err);
-	bson_destroy(by_id);
 	return rc;
+}
+
+/* A message of a batch that cannot be stored as given: FAILED with a reason, before sending. */
+static bool batch_msg_valid(lc_store_msg_t *m, char *hex)
+{
+	bson_oid_t oid;
+	lc_err_clear(&m->err);
+	if (m->msg_id == NULL || *m->msg_id == '\0')
+		lc_err_set_field(&m->err, LC_ERR_INVALID, "id", "message id missing");
+	else if (!sender_ok(m->sender))
+		lc_err_set_field(&m->err, LC_ERR_INVALID, "sender", "invalid sender");
+	else if (m->text == NULL)
+		lc_err_set_field(&m->err, LC_ERR_INVALID, "text", "text missing");
+	else if (m->seq < 1)
+		lc_err_set_field(&m->err, LC_ERR_INVALID, "seq", "seq must be positive");
+	else if (!lc_store_oid_parse(m->room_id, &oid))
+		lc_err_set(&m->err, LC_ERR_NOT_FOUND, "room not found");
+	else
+		bson_oid_to_string(&oid, hex);
+	return m->err.code == LC_OK;
+}
+
+/* The highest stored seq of each room in the batch, raised in one write. */
+static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, char (*hex)[25])
+{
+	char (*rooms)[25] = lc_calloc(n ? n : 1, sizeof *rooms);
+	int64_t *top = lc_calloc(n ? n : 1, sizeof *top);
+	size_t nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].result != LC_STORE_MSG_STORED)
+			continue;
+		size_t r = 0;
+		while (r < nr && strcmp(rooms[r], hex[i]) != 0)
+			r++;
+		if (r == nr) {
+			memcpy(rooms[nr], hex[i], sizeof rooms[nr]);
+			top[nr++] = 0;
+		}
+		if (msgs[i].seq > top[r])
+			top[r] = msgs[i].seq;
+	}
+	const char **ids = lc_calloc(nr ? nr : 1, sizeof *ids);
+	for (size_t r = 0; r < nr; r++)
+		ids[r] = rooms[r];
+	lc_err_t err;
+	/* A failure leaves last_seq behind until the room's next batch: the messages are stored
+	 * all the same. */
+	if (lc_store_seq_marks_raise(s, ids, top, nr, &err) != LC_OK)
+		LC_WARN("raising the seq marks of %zu rooms: %s", nr, err.reason);
+	free(ids);
+	free(rooms);
+	free(top);
+}
+
+static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool marks,
+			  lc_err_t *err)
+{
+	const bson_t **docs = lc_calloc(n ? n : 1, sizeof *docs);
+	size_t *which = lc_calloc(n ? n : 1, sizeof *which);
+	char (*hex)[25] = lc_calloc(n ? n : 1, sizeof *hex);
+	bool *ok = lc_calloc(n ? n : 1, sizeof *ok), *dupkey = lc_calloc(n ? n : 1, sizeof *dupkey);
+	size_t nd = 0;
+	lc_rc rc = LC_OK;
+	lc_err_t batch_err;
+
+	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	lc_err_clear(&batch_err);
+	for (size_t i = 0; i < n; i++) {
+		lc_store_msg_t *m = &msgs[i];
+		m->result = LC_STORE_MSG_FAILED;
+		m->stored = NULL;
+		if (!batch_msg_valid(m, hex[i]))
+			continue;
+		docs[nd] = message_doc(hex[i], m->msg_id, m->channel ? m->channel : "",
+				       m->customer_id ? m->customer_id : "", m->seq, m->sender,
+				       m->author, m->text, m->ts_ms > 0 ? m->ts_ms : lc_store_now_ms());
+		which[nd++] = i;
+	}
+	if (nd > 0)
+		rc = lc_store_insert_many(s, LC_COLL_MESSAGES, docs, nd, ok, dupkey, &batch_err);
+	for (size_t k = 0; k < nd; k++) {
+		lc_store_msg_t *m = &msgs[which[k]];
+		if (rc != LC_OK) {
+			lc_err_set(&m->err, rc, "%s", batch_err.reason);
+		} else if (ok[k]) {
+			m->result = LC_STORE_MSG_STORED;
+			m->stored = message_json(docs[k]);
+			atomic_fetch_add_explicit(&s->messages_stored, 1, memory_order_relaxed);
+		} else if (!dupkey[k]) {
+			lc_err_set(&m->err, LC_ERR_INTERNAL, "the database refused the message");
+		} else {
+			/* Refused as a duplicate: its id (a redelivery: answer with the stored one)
+			 * or its seq (another writer used it: a bug or a failover race). */
+			lc_rc grc = get_by_stored_id(s, hex[which[k]], m->msg_id, &m->stored, &m->err);
+			if (grc == LC_OK)
+				m->result = LC_STORE_MSG_DUPLICATE;
+			else if (grc == LC_ERR_NOT_FOUND)
+				lc_err_set(&m->err, LC_ERR_CONFLICT, "seq %lld of room %s is taken",
+					   (long long)m->seq, m->room_id);
+		}
+		bson_destroy((bson_t *)docs[k]);
+	}
+	if (rc == LC_OK && marks)
+		raise_marks(s, msgs, n, hex);
+	free(docs);
+	free(which);
+	free(hex);
+	free(ok);
+	free(dupkey);
+	if (rc == LC_OK)
+		lc_err_clear(err);
+	else
+		lc_err_set(err, rc, "%s", batch_err.reason);
+	return rc;
+}
+
+lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
+{
+	return insert_batch(s, msgs, n, true, err);
+}
+
+lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err)
+{
+	return insert_batch(s, msgs, n, false, err);
 }
 
 static lc_rc room_filter(const char *room_id, bson_t *filter, lc_err_t *err)
@@ -150,6 +460,8 @@ lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t af
 		rc = lc_store_find_page(s, LC_COLL_MESSAGES, &filter, sort, 0, limit, NULL, items,
 					NULL, err);
 	}
+	if (rc == LC_OK)
+		message_ids_fix(*items);
 	bson_destroy(sort);
 	bson_destroy(&filter);
 	return rc;
@@ -168,6 +480,8 @@ lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t b
 		rc = lc_store_find_page(s, LC_COLL_MESSAGES, &filter, sort, 0, limit, NULL, items,
 					NULL, err);
 	}
+	if (rc == LC_OK)
+		message_ids_fix(*items);
 	bson_destroy(sort);
 	bson_destroy(&filter);
 	return rc;
@@ -187,6 +501,7 @@ lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *c
 	lc_store_page_opts(&opts, sort, 0, limit);
 	lc_rc rc = lc_store_find_many(s, LC_COLL_MESSAGES, filter, &opts, NULL, &newest_first, err);
 	if (rc == LC_OK) {
+		message_ids_fix(newest_first);
 		size_t n = json_object_array_length(newest_first);
 		*items = json_object_new_array_ext((int)n);
 		for (size_t i = n; i > 0; i--)

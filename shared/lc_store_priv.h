@@ -5,6 +5,7 @@
 #define LC_STORE_PRIV_H
 
 #include <mongoc/mongoc.h>
+#include <stdatomic.h>
 #include "lc_store.h"
 
 #define LC_STORE_MAGIC 0x5703e11cU
@@ -19,7 +20,9 @@
 #define LC_COLL_ROOM_GATES "room_gates"   /* one doc per room write in progress (see rooms) */
 #define LC_COLL_COUNTERS "counters"       /* per-room message seq counter, _id = room id */
 #define LC_COLL_MESSAGES "messages"
+#define LC_COLL_OPEN_ROOMS "open_rooms"   /* _id "<channel>:<customer>" -> the open room */
 #define LC_COLL_SETTINGS "settings"
+#define LC_COLL_SECRETS "secrets"         /* _id "room_writer": see lc_store_room_writer_secret */
 #define LC_COLL_GATES "gates"             /* named gates (lc_store_gate.c): "admins" */
 #define LC_SETTINGS_ID "settings"
 
@@ -28,7 +31,17 @@ struct lc_store {
 	mongoc_client_pool_t *pool;
 	mongoc_uri_t *uri;
 	char *db;
+	/* Operations sent to the server, by kind, and message documents stored (lc_store_stats). */
+	atomic_uint_fast64_t ops[LC_STORE_OP_KINDS];
+	atomic_uint_fast64_t messages_stored;
 };
+
+/* Give every open room its open_rooms pointer (rooms stored by a version without them): one
+ * query over the rooms, run by lc_store_init. */
+lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err);
+
+/* Count one operation of kind (any thread). */
+void lc_store_count_op(lc_store_t *s, lc_store_op_t kind);
 
 /* Turn a driver/server error into an lc_rc. conflict: the reason for a duplicate key (NULL:
  * "already exists"); conflict_field: field named in err for it (may be NULL). */
@@ -61,6 +74,11 @@ lc_rc lc_store_count(lc_store_t *s, const char *coll, const bson_t *filter, int6
 		     lc_err_t *err);
 lc_rc lc_store_insert(lc_store_t *s, const char *coll, const bson_t *doc, const char *conflict,
 		      const char *conflict_field, lc_err_t *err);
+/* One unordered insertMany of n documents. LC_OK when the server answered: ok[i] says whether
+ * document i was stored, dupkey[i] whether it was refused as a duplicate key (both false: another
+ * write error). Any other failure (server down) is returned and nothing is known stored. */
+lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			   bool *ok, bool *dupkey, lc_err_t *err);
 /* matched (may be NULL) receives matchedCount (plus upsertedCount). */
 lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
 			  const bson_t *update, bool upsert, int64_t *matched, const char *conflict,

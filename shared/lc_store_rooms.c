@@ -6,6 +6,9 @@
  * MongoDB give is the unique-key insert. So:
  *  - one open room per customer: open_key = "<channel>:<customer_id>" under a unique index while
  *    the room is open, replaced by "closed:<room id>" when it closes (no partial index needed);
+ *    and a pointer document in open_rooms (_id = that key) so that finding the open room of a
+ *    customer is two _id lookups, not a query on open_key (a scan on FerretDB, which uses no
+ *    secondary index); the unique open_key stays the truth, the pointer is repaired from it;
  *  - every change to a room document is a gated write: read it (revision r), insert the gate
  *    document "<room id>:<r>" into room_gates (only one writer can), check the precondition,
  *    $set the change with rev r+1 under filter {_id, rev: r}, delete the gate. Losers re-read and
@@ -13,6 +16,8 @@
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
+#include "lc_auth.h"
+#include "lc_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +80,9 @@ static lc_rc open_key(const char *channel, const char *customer_id, char **key, 
 	return LC_OK;
 }
 
+/* The slow way (a query on open_key): only when the pointer is missing although an open room
+ * exists (a writer died between the room insert and the pointer's), or for a room of an older
+ * version. */
 static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out, lc_err_t *err)
 {
 	bson_t *filter = BCON_NEW("open_key", BCON_UTF8(key));
@@ -83,6 +91,66 @@ static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out,
 	bson_destroy(filter);
 	if (rc == LC_OK)
 		attach_last_seq(s, *out);
+	return rc;
+}
+
+static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, lc_err_t *err)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+	bson_t *update = BCON_NEW("$set", "{", "room_id", BCON_UTF8(room_hex), "}");
+	lc_rc rc = lc_store_update_one(s, LC_COLL_OPEN_ROOMS, filter, update, true, NULL, NULL, NULL,
+				       err);
+	bson_destroy(update);
+	bson_destroy(filter);
+	return rc;
+}
+
+/* Only if it still points to room_hex (a new room of the customer may have taken it). A failed
+ * delete leaves a pointer to a closed room, which readers treat as none. */
+static void pointer_drop(lc_store_t *s, const char *key, const char *room_hex)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "room_id", BCON_UTF8(room_hex));
+	lc_store_delete(s, LC_COLL_OPEN_ROOMS, filter, false, NULL, NULL);
+	bson_destroy(filter);
+}
+
+/* The open room of key through its pointer: two _id lookups (three with last_seq). NOT_FOUND
+ * when there is no pointer or it points to a room that is closed. */
+static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
+				  lc_err_t *err)
+{
+	bson_t raw;
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_OPEN_ROOMS, filter, NULL, NULL, "open room", NULL,
+				     &raw, err);
+	bson_destroy(filter);
+	if (rc != LC_OK)
+		return rc;
+	const char *room_hex = doc_str(&raw, "room_id");
+	json_object *room = NULL;
+	rc = lc_store_room_get(s, room_hex ? room_hex : "", &room, err);
+	bson_destroy(&raw);
+	if (rc == LC_OK && strcmp(lc_json_get_str(room, "status", ""), "closed") == 0) {
+		json_object_put(room);
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
+	}
+	if (rc == LC_OK)
+		*out = room;
+	return rc;
+}
+
+/* After a conflict on open_key: the open room the unique key holds, with its pointer made
+ * right. */
+static lc_rc find_open_repair(lc_store_t *s, const char *key, json_object **out, lc_err_t *err)
+{
+	lc_rc rc = find_open_by_key(s, key, out, err);
+	if (rc != LC_OK)
+		return rc;
+	rc = pointer_set(s, key, lc_json_get_str(*out, "id", ""), err);
+	if (rc != LC_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -98,12 +166,14 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
 	 * few rounds cover an open room closing between our conflict and our read. */
 	for (int round = 0; rc == LC_OK && round < 5; round++) {
-		rc = find_open_by_key(s, key, out, err);
+		rc = find_open_by_pointer(s, key, out, err);
 		found = rc == LC_OK;
 		if (rc != LC_ERR_NOT_FOUND)
 			break;
 		bson_oid_t oid;
+		char hex[25];
 		bson_oid_init(&oid, NULL);
+		bson_oid_to_string(&oid, hex);
 		int64_t now = lc_store_now_ms();
 		bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "channel", BCON_UTF8(channel),
 				       "customer_id", BCON_UTF8(customer_id));
@@ -117,6 +187,10 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			    "open_key", BCON_UTF8(key), "rev", BCON_INT64(0));
 		rc = lc_store_insert(s, LC_COLL_ROOMS, doc, "customer already has an open room",
 				     NULL, err);
+		/* Without its pointer the room would be invisible to the finders: a failure here
+		 * is the caller's to retry, and the retry repairs it (find_open_repair). */
+		if (rc == LC_OK)
+			rc = pointer_set(s, key, hex, err);
 		if (rc == LC_OK) {
 			*out = lc_store_to_json(doc, omit_internal);
 			json_object_object_add(*out, "last_seq", json_object_new_int64(0));
@@ -125,7 +199,11 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 		bson_destroy(doc);
 		if (rc != LC_ERR_CONFLICT)
 			break;
-		rc = LC_OK;
+		rc = find_open_repair(s, key, out, err);
+		found = rc == LC_OK;
+		if (rc != LC_ERR_NOT_FOUND)
+			break;
+		rc = LC_OK;   /* it closed meanwhile: open again */
 	}
 	if (rc == LC_OK && !*created && !found)
 		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room of this customer keeps changing");
@@ -155,7 +233,7 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	if (rc == LC_ERR_INVALID)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	else if (rc == LC_OK)
-		rc = find_open_by_key(s, key, out, err);
+		rc = find_open_by_pointer(s, key, out, err);
 	free(key);
 	return rc;
 }
@@ -394,19 +472,26 @@ lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id,
 	return room_modify(s, id, decline_change, (void *)agent_id, NULL, err);
 }
 
+typedef struct close_ctx {
+	const char *reason;
+	char *key;      /* out: the open_key the room had (its pointer is dropped after) */
+} close_ctx_t;
+
 static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
 			  bool *nochange, lc_err_t *err)
 {
-	const char *reason = ctx;
+	close_ctx_t *c = ctx;
 	const char *status = doc_str(room, "status");
 	(void)nochange;
 	if (status != NULL && strcmp(status, "closed") == 0)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room already closed");
+	free(c->key);
+	c->key = lc_strdup(doc_str(room, "open_key"));
 	char *closed_key = lc_asprintf("closed:%s", room_hex);
 	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_store_now_ms()),
 		    "open_key", BCON_UTF8(closed_key));
-	if (reason != NULL)
-		BSON_APPEND_UTF8(set, "close_reason", reason);
+	if (c->reason != NULL)
+		BSON_APPEND_UTF8(set, "close_reason", c->reason);
 	else
 		BSON_APPEND_NULL(set, "close_reason");
 	free(closed_key);
@@ -416,5 +501,60 @@ static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, b
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
 			  lc_err_t *err)
 {
-	return room_modify(s, id, close_change, (void *)reason, out, err);
+	close_ctx_t c = { reason, NULL };
+	lc_rc rc = room_modify(s, id, close_change, &c, out, err);
+	if (rc == LC_OK && c.key != NULL) {
+		bson_oid_t oid;
+		char hex[25];
+		bool parsed = lc_store_oid_parse(id, &oid);
+		LC_ASSERT(parsed);   /* room_modify found the room by it */
+		bson_oid_to_string(&oid, hex);
+		pointer_drop(s, c.key, hex);
+	}
+	free(c.key);
+	return rc;
+}
+
+lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)
+{
+	json_object *rooms = NULL;
+	static const char *const omit_none[] = { NULL };
+	bson_t *filter = BCON_NEW("status", "{", "$in", "[", "waiting", "engaged", "]", "}");
+	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, NULL, omit_none, &rooms, err);
+	bson_destroy(filter);
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(rooms); i++) {
+		json_object *r = json_object_array_get_idx(rooms, i);
+		const char *key = lc_json_get_str(r, "open_key", NULL);
+		if (key != NULL && strncmp(key, "closed:", 7) != 0)
+			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), err);
+	}
+	json_object_put(rooms);
+	return rc;
+}
+
+lc_rc lc_store_room_writer_secret(lc_store_t *s, char *out, lc_err_t *err)
+{
+	char fresh[65];
+	bson_t raw;
+	lc_rc rc = lc_auth_random_hex(32, fresh, err);
+	if (rc != LC_OK)
+		return rc;
+	/* Insert-if-absent: of the nodes starting together one insert wins, all read it. */
+	bson_t *doc = BCON_NEW("_id", "room_writer", "secret", BCON_UTF8(fresh));
+	rc = lc_store_insert(s, LC_COLL_SECRETS, doc, NULL, NULL, err);
+	bson_destroy(doc);
+	if (rc != LC_OK && rc != LC_ERR_CONFLICT)
+		return rc;
+	bson_t *filter = BCON_NEW("_id", "room_writer");
+	rc = lc_store_find_one(s, LC_COLL_SECRETS, filter, NULL, NULL, "secret", NULL, &raw, err);
+	bson_destroy(filter);
+	if (rc != LC_OK)
+		return rc;
+	const char *v = doc_str(&raw, "secret");
+	if (v == NULL || strlen(v) != 64)
+		rc = lc_err_set(err, LC_ERR_INTERNAL, "the stored room writer secret is malformed");
+	else
+		memcpy(out, v, 65);
+	bson_destroy(&raw);
+	return rc;
 }

@@ -18,6 +18,7 @@ lc_rc lc_store_ping(lc_store_t *s, lc_err_t *err)
 	bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
 
 	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	lc_store_count_op(s, LC_STORE_OP_COMMAND);
 	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
 	if (!mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, &e))
 		rc = lc_store_map_error(&e, err, NULL, NULL);
@@ -33,6 +34,7 @@ lc_rc lc_store_drop_database(lc_store_t *s, lc_err_t *err)
 	lc_rc rc = LC_OK;
 
 	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	lc_store_count_op(s, LC_STORE_OP_COMMAND);
 	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
 	mongoc_database_t *db = mongoc_client_get_database(c, s->db);
 	if (!mongoc_database_drop_with_opts(db, NULL, &e))
@@ -86,6 +88,7 @@ static lc_rc create_index(lc_store_t *s, mongoc_database_t *db, const index_spec
 		BSON_APPEND_BOOL(&spec, "unique", true);
 	bson_append_document_end(&arr, &spec);
 	bson_append_array_end(cmd, &arr);
+	lc_store_count_op(s, LC_STORE_OP_COMMAND);
 	if (!mongoc_database_write_command_with_opts(db, cmd, NULL, &reply, &e)) {
 		rc = lc_store_map_error(&e, err, NULL, NULL);
 		if (rc == LC_ERR_INTERNAL || rc == LC_ERR_CONFLICT)
@@ -95,7 +98,6 @@ static lc_rc create_index(lc_store_t *s, mongoc_database_t *db, const index_spec
 	bson_destroy(&reply);
 	bson_destroy(cmd);
 	bson_destroy(keys);
-	(void)s;
 	return rc;
 }
 
@@ -153,6 +155,8 @@ lc_rc lc_store_init(lc_store_t *s, lc_err_t *err)
 		rc = seed_groups(s, err);
 	if (rc == LC_OK)
 		rc = seed_settings(s, err);
+	if (rc == LC_OK)
+		rc = lc_store_room_pointers_repair(s, err);
 	return rc;
 }
 

@@ -238,7 +238,10 @@ static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
 	j->text = lc_strdup(text);
 	j->canned_id = lc_strdup(canned);
 	j->verdict_only = unknown;
-	wsd_ajob_submit(c->w, j, wsd_agent_message_run, wsd_agent_message_done);
+	if (canned == NULL && !unknown)
+		wsd_agent_message_send(c->w, j);
+	else
+		wsd_ajob_submit(c->w, j, wsd_agent_message_run, wsd_agent_message_done);
 }
 
 void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)

@@ -32,8 +32,8 @@ bool wsd_agent_accept_run(wsd_t *w, void *arg)
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->room_id, "join", "join_message", j->display_name,
-				       lc_json_get_str(j->room, "customer_name", ""), &j->msg,
-				       &err) != LC_OK)
+				       lc_json_get_str(j->room, "customer_name", ""), "engaged",
+				       j->user_id, &j->msg, &err) != LC_OK)
 		return false;
 	int64_t limit = atomic_load(&w->history_limit);
 	if (lc_store_message_history(w->store, lc_json_get_str(j->room, "channel", ""),

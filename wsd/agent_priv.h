@@ -50,6 +50,9 @@ void wsd_agent_accept_done(wsd_t *w, void *arg);
 void wsd_agent_decline_run(wsd_t *w, void *arg);
 void wsd_agent_decline_done(wsd_t *w, void *arg);
 void wsd_agent_message_run(wsd_t *w, void *arg);
+/* Loop: a typed message of a followed room goes to the room's writer without a worker;
+ * wsd_agent_message_done runs with the answer. */
+void wsd_agent_message_send(wsd_t *w, ajob_t *j);
 void wsd_agent_message_done(wsd_t *w, void *arg);
 bool wsd_agent_end_run(wsd_t *w, void *arg);
 void wsd_agent_end_done(wsd_t *w, void *arg);

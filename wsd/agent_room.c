@@ -4,6 +4,7 @@
 #include "agent_priv.h"
 #include "gateway.h"
 #include "room.h"
+#include "roomcmd.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -70,8 +71,39 @@ void wsd_agent_message_run(wsd_t *w, void *arg)
 		json_object_put(canned);
 	}
 	char *mid = lc_asprintf("a-%s-%s", j->user_id, j->client_id);
-	j->rc = lc_store_message_append(w->store, mid, j->room_id, "agent", j->display_name, j->text,
-					wsd_now_ms(), &j->msg, &j->dup, &j->err);
+	wsd_roomcmd_t cmd = { .room_id = j->room_id, .msg_id = mid, .sender = "agent",
+			      .author = j->display_name, .text = j->text, .check_agent = j->user_id };
+	j->rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, &j->err);
+	free(mid);
+}
+
+/* The writer's answer to a typed message (consumer thread, or the loop when it timed out). */
+static void message_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
+{
+	ajob_t *j = arg;
+	j->rc = res->rc;
+	j->err = res->err;
+	j->msg = res->msg;
+	j->dup = res->dup;
+	if (res->rc == LC_OK) {
+		free(j->channel);
+		free(j->customer_id);
+		free(j->customer_name);
+		j->channel = lc_strdup(lc_json_get_str(res->room, "channel", ""));
+		j->customer_id = lc_strdup(lc_json_get_str(res->room, "customer_id", ""));
+		j->customer_name = lc_strdup(lc_json_get_str(res->room, "customer_name", ""));
+	}
+	json_object_put(res->room);
+	wsd_post(w, wsd_agent_message_done, j);
+}
+
+void wsd_agent_message_send(wsd_t *w, ajob_t *j)
+{
+	/* No worker and no read: the writer checks the room (engaged, this agent's) in memory. */
+	char *mid = lc_asprintf("a-%s-%s", j->user_id, j->client_id);
+	wsd_roomcmd_t cmd = { .room_id = j->room_id, .msg_id = mid, .sender = "agent",
+			      .author = j->display_name, .text = j->text, .check_agent = j->user_id };
+	wsd_roomcmd_send(w, &cmd, message_answered, j);
 	free(mid);
 }
 
@@ -164,7 +196,7 @@ bool wsd_agent_end_run(wsd_t *w, void *arg)
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->room_id, "end", "end_message_customer", agent, cust,
-				       &j->msg, &err) != LC_OK)
+				       "closed", NULL, &j->msg, &err) != LC_OK)
 		return false;
 	if (j->text2 == NULL) {
 		json_object *set = wsd_settings_get(w);

@@ -3,6 +3,7 @@
 #include "busio.h"
 #include "gateway.h"
 #include "room.h"
+#include "roomcmd.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
@@ -40,6 +41,7 @@ struct wsd_busio {
 	pthread_t pub_tid, con_tid;
 	bool started;
 	atomic_bool stop, ready;
+	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
 
 	pthread_mutex_t pub_lock;
 	pthread_cond_t pub_cond;
@@ -54,6 +56,7 @@ struct wsd_busio {
 	bool inbound_declared;
 	int64_t inbound_next;
 	uint64_t node_gen;              /* generation of the node connection last seen */
+	char *answer_key;               /* node.<node_id>: the room writer's answers (roomcmd.h) */
 };
 
 static void sleep_ms(int ms)
@@ -221,6 +224,20 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue)
 	cmd_push(b, c);
 }
 
+void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok)
+{
+	lc_bus_delivery_t *d = arg;
+	if (ok)
+		wsd_busio_ack(w->bus, d);
+	else
+		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
+}
+
+bool wsd_busio_linked(wsd_busio_t *b)
+{
+	return atomic_load(&b->linked);
+}
+
 bool wsd_busio_ready(wsd_busio_t *b)
 {
 	return atomic_load(&b->ready);
@@ -243,6 +260,7 @@ static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
 	    (rc = lc_bus_declare_exchange(bus, w->ex_nodes, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_queue(bus, w->q_node, false, true, true, err)) != LC_OK ||
 	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, "broadcast.*", err)) != LC_OK ||
+	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, b->answer_key, err)) != LC_OK ||
 	    (rc = lc_bus_consume(bus, w->q_node, NODE_PREFETCH, err)) != LC_OK)
 		return rc;
 	return LC_OK;
@@ -387,6 +405,7 @@ static void *con_main(void *arg)
 	lc_bus_set_backoff(b->inbound, 100, 2000);
 	bool node_down = false, inbound_down = false;
 	while (!atomic_load(&b->stop)) {
+		atomic_store(&b->linked, lc_bus_is_connected(bus) && atomic_load(&b->ready));
 		if (!atomic_load(&b->ready)) {
 			lc_err_clear(&err);
 			if (declare_all(b, bus, &err) != LC_OK) {
@@ -416,7 +435,12 @@ static void *con_main(void *arg)
 			/* Node events are not kept: losing one when this node dies is harmless, the
 			 * state they describe is in MongoDB. */
 			lc_bus_ack(bus, d, &err);
-			wsd_post(w, wsd_room_event, d);
+			/* A room writer's answer wakes its sender here, not through the loop: a
+			 * worker may be waiting for it. */
+			if (d->routing_key && strcmp(d->routing_key, b->answer_key) == 0)
+				wsd_roomcmd_answer(w, d);
+			else
+				wsd_post(w, wsd_room_event, d);
 		}
 		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
@@ -451,6 +475,7 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, lc_err_t *err)
 	wsd_busio_t *b = lc_calloc(1, sizeof *b);
 	b->w = w;
 	b->url = lc_strdup(url);
+	b->answer_key = lc_asprintf("node.%s", w->node_id);
 	pthread_mutex_init(&b->pub_lock, NULL);
 	pthread_cond_init(&b->pub_cond, NULL);
 	pthread_mutex_init(&b->cmd_lock, NULL);
@@ -494,6 +519,7 @@ void wsd_busio_free(wsd_busio_t **pb)
 	pthread_cond_destroy(&b->pub_cond);
 	pthread_mutex_destroy(&b->cmd_lock);
 	free(b->url);
+	free(b->answer_key);
 	free(b);
 	*pb = NULL;
 }

@@ -35,6 +35,11 @@ void wsd_busio_unbind(wsd_busio_t *b, const char *exchange, const char *key);
 /* Any thread: acknowledge / reject (no requeue) / requeue a delivery; takes it over. */
 void wsd_busio_ack(wsd_busio_t *b, lc_bus_delivery_t *d);
 void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue);
+/* A wsd_pub_done_fn whose arg is an lc_bus_delivery_t: acked once the publish is confirmed
+ * (what was forwarded is in the broker), else freed unacked (the broker redelivers it). */
+void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok);
+/* Any thread: false while this node has no connection to RabbitMQ (as the consumer last saw). */
+bool wsd_busio_linked(wsd_busio_t *b);
 /* True once the consumer declared everything (the node queue exists and is bound). */
 bool wsd_busio_ready(wsd_busio_t *b);
 

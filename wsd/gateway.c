@@ -6,7 +6,9 @@
 #include "gateway.h"
 #include "busio.h"
 #include "room.h"
+#include "roomcmd.h"
 #include "worker.h"
+#include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -52,6 +54,8 @@ typedef struct inbound {
 	json_object *first;        /* waiting room: its first customer message, or NULL */
 	bool closed;               /* customer_left closed a room */
 	int tries;                 /* failed tries so far (MongoDB down) */
+	wsd_wslot_t waiting_slot;  /* the waiting text in the writer's batch */
+	wsd_wslot_t stored_slot;   /* the customer message in the writer's batch */
 } inbound_t;
 
 char *wsd_gateway_key(const char *channel, const char *customer_id)
@@ -101,14 +105,16 @@ json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object
 
 lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
 				 const char *key, const char *agent, const char *customer,
-				 json_object **msg, lc_err_t *err)
+				 const char *status, const char *agent_id, json_object **msg,
+				 lc_err_t *err)
 {
 	json_object *set = wsd_settings_get(w);
 	char *text = wsd_settings_render(set, key, agent, customer);
 	char *mid = lc_asprintf("%s-%s", room_id, suffix);
-	bool dup;
-	lc_rc rc = lc_store_message_append(w->store, mid, room_id, "system", "", text, wsd_now_ms(),
-					   msg, &dup, err);
+	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = "system", .author = "",
+			      .text = text, .status = status, .agent_id = agent_id,
+			      .agent_name = agent };
+	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, err);
 	if (rc != LC_OK)
 		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
 	free(mid);
@@ -140,6 +146,8 @@ lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
 
 static void inbound_free(inbound_t *in)
 {
+	wsd_wslot_clear(&in->waiting_slot);
+	wsd_wslot_clear(&in->stored_slot);
 	lc_bus_delivery_free(&in->d);
 	json_object_put(in->msg);
 	free(in->type);
@@ -151,7 +159,7 @@ static void inbound_free(inbound_t *in)
 }
 
 /* Each step keeps its result, so a retried inbound message goes on where it failed: the room
- * opened by the first try stays "created", the waiting text is stored once. */
+ * opened by the first try stays "created", the waiting text is staged once. */
 static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 {
 	const char *channel = lc_json_get_str(in->msg, "channel", "");
@@ -161,11 +169,19 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 		name = cid;
 	lc_rc rc = LC_OK;
 	if (in->room == NULL)
-		rc = lc_store_room_open(w->store, channel, cid, name, &in->room, &in->created, err);
-	if (rc != LC_OK || !in->created || in->waiting != NULL)
+		rc = wsd_writer_open_room(w->writer, channel, cid, name, &in->room, &in->created, err);
+	if (rc != LC_OK || !in->created || in->waiting_slot.staged)
 		return rc;
-	return wsd_gateway_system_message(w, lc_json_get_str(in->room, "id", ""), "waiting",
-					  "waiting_message", NULL, name, &in->waiting, err);
+	json_object *set = wsd_settings_get(w);
+	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
+	const char *rid = lc_json_get_str(in->room, "id", "");
+	char *mid = lc_asprintf("%s-waiting", rid);
+	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, wsd_now_ms(),
+			      &in->waiting_slot, err);
+	free(mid);
+	free(text);
+	json_object_put(set);
+	return rc;
 }
 
 json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id)
@@ -183,7 +199,8 @@ json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id)
 	return first;
 }
 
-/* One try at storing an inbound message; the steps already done are kept in in. */
+/* One try at an inbound message on the writer thread; the steps already done are kept in in.
+ * Messages are staged in the writer's batch, stored when the round ends. */
 static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 {
 	lc_rc rc = LC_OK;
@@ -195,38 +212,24 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 		if (lc_json_get_str(in->msg, "text", NULL) == NULL)
 			return lc_err_set(err, LC_ERR_INVALID, "text: required");
 		rc = open_room(w, in, err);
-		const char *rid = lc_json_get_str(in->room, "id", "");
-		if (rc == LC_OK && in->stored == NULL) {
-			bool dup = false;
-			rc = lc_store_message_append(w->store, lc_json_get_str(in->msg, "id", ""), rid,
-						     "customer", lc_json_get_str(in->room, "customer_name", ""),
-						     lc_json_get_str(in->msg, "text", ""),
-						     lc_json_get_int(in->msg, "ts", wsd_now_ms()),
-						     &in->stored, &dup, err);
-		}
-		if (rc == LC_OK && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
-			/* Read a waiting room again after storing: if an agent claimed it
-			 * meanwhile, the event must reach that agent (the claim's history read
-			 * came before or after this message; either way nothing is lost). An
-			 * engaged room keeps its agent until it closes. */
-			json_object *again = NULL;
-			rc = lc_store_room_get(w->store, rid, &again, err);
-			if (rc == LC_OK) {
-				json_object_put(in->room);
-				in->room = again;
-			}
-		}
+		if (rc == LC_OK)
+			rc = wsd_writer_stage(w->writer, lc_json_get_str(in->room, "id", ""),
+					      lc_json_get_str(in->msg, "id", ""), "customer",
+					      lc_json_get_str(in->room, "customer_name", ""),
+					      lc_json_get_str(in->msg, "text", ""),
+					      lc_json_get_int(in->msg, "ts", wsd_now_ms()),
+					      &in->stored_slot, err);
 	} else if (strcmp(t, "customer_left") == 0) {
 		if (in->room == NULL)
-			rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
-						     lc_json_get_str(in->msg, "customer_id", ""),
-						     &in->room, err);
+			rc = wsd_writer_find_open(w->writer, lc_json_get_str(in->msg, "channel", ""),
+						  lc_json_get_str(in->msg, "customer_id", ""),
+						  &in->room, err);
 		if (rc == LC_ERR_NOT_FOUND) {
 			rc = LC_OK;
-		} else if (rc == LC_OK) {
+		} else if (rc == LC_OK && !in->closed) {
 			json_object *after = NULL;
-			rc = lc_store_room_close(w->store, lc_json_get_str(in->room, "id", ""),
-						 "customer_left", &after, err);
+			rc = wsd_writer_close_room(w->writer, lc_json_get_str(in->room, "id", ""),
+						   "customer_left", &after, err);
 			if (rc == LC_OK) {
 				in->closed = true;
 				json_object_put(in->room);
@@ -236,8 +239,8 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 			}
 		}
 	} else { /* customer_typing: not stored, not worth waiting for */
-		rc = lc_store_room_find_open(w->store, lc_json_get_str(in->msg, "channel", ""),
-					     lc_json_get_str(in->msg, "customer_id", ""), &in->room, err);
+		rc = wsd_writer_find_open(w->writer, lc_json_get_str(in->msg, "channel", ""),
+					  lc_json_get_str(in->msg, "customer_id", ""), &in->room, err);
 		if (rc != LC_OK) {
 			json_object_put(in->room);
 			in->room = NULL;
@@ -247,11 +250,11 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 	return rc;
 }
 
-/* A worker job that may be retried (wsd_workers_submit_retry): while MongoDB cannot store the
- * message it stays on its worker and is tried again with a backoff, and the later messages of
- * the same customer wait behind it, so they are stored in the order they were published (a
- * requeue would let a later one overtake it). Nothing is acked before it is stored. */
-static bool inbound_try(wsd_t *w, void *arg)
+/* Writer thread: while MongoDB cannot do it the message is held and tried again with a
+ * backoff, and everything behind it in the inbound queue waits, so the messages of a customer
+ * are stored in the order they were published (a requeue would let a later one overtake it).
+ * Nothing is acked before it is stored. */
+bool wsd_gateway_prepare(wsd_t *w, void *arg)
 {
 	inbound_t *in = arg;
 	lc_err_t err;
@@ -266,8 +269,8 @@ static bool inbound_try(wsd_t *w, void *arg)
 			return true;
 		}
 		if (in->tries++ == 0)
-			LC_WARN("inbound %s %s: %s (retrying; later messages of this customer wait)",
-				t, id, err.reason);
+			LC_WARN("inbound %s %s: %s (retrying; later messages wait)", t, id,
+				err.reason);
 		return false;
 	}
 	if (rc == LC_ERR_INTERNAL) {
@@ -282,18 +285,69 @@ static bool inbound_try(wsd_t *w, void *arg)
 	}
 	if (in->tries > 0)
 		LC_INFO("inbound %s %s stored after %d retries", t, id, in->tries);
-	if (in->room != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
-		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
 	return true;
 }
 
-static void ack_when_confirmed(wsd_t *w, void *arg, bool ok)
+/* A staged message's outcome: true when stored (now or before); *out gets it. */
+static bool slot_take(inbound_t *in, wsd_wslot_t *slot, json_object **out)
 {
-	lc_bus_delivery_t *d = arg;
-	if (ok)
-		wsd_busio_ack(w->bus, d);
-	else
-		lc_bus_delivery_free(&d);   /* not acked: the broker redelivers it */
+	if (!slot->staged)
+		return true;
+	if (slot->rc != LC_OK) {
+		LC_WARN("inbound %s %s: %s (requeued)", in->type, lc_json_get_str(in->msg, "id", ""),
+			slot->err.reason);
+		in->retry = true;
+		return false;
+	}
+	json_object_put(*out);
+	*out = slot->stored;
+	slot->stored = NULL;
+	return true;
+}
+
+static void inbound_done(wsd_t *w, void *arg);
+
+void wsd_gateway_stored(wsd_t *w, void *arg)
+{
+	inbound_t *in = arg;
+	if (in->invalid || in->retry)
+		goto post;
+	if (!slot_take(in, &in->waiting_slot, &in->waiting) ||
+	    !slot_take(in, &in->stored_slot, &in->stored))
+		goto post;
+	if (in->stored != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
+		/* Read a waiting room again after storing: if an agent claimed it meanwhile, the
+		 * event must reach that agent (the claim's history read came before or after this
+		 * message; either way nothing is lost). An engaged room keeps its agent until it
+		 * closes. */
+		json_object *again = NULL;
+		lc_err_t err;
+		if (lc_store_room_get(w->store, lc_json_get_str(in->room, "id", ""), &again,
+				      &err) == LC_OK) {
+			json_object_put(in->room);
+			in->room = again;
+		}
+	}
+	if (in->room != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
+		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
+post:
+	wsd_post(w, inbound_done, in);
+}
+
+bool wsd_gateway_seq_taken(wsd_t *w, void *arg, bool (*taken)(void *ctx, wsd_wslot_t *slot),
+			   void *ctx)
+{
+	inbound_t *in = arg;
+	(void)w;
+	bool a = taken(ctx, &in->waiting_slot);
+	bool b = taken(ctx, &in->stored_slot);
+	return a || b;
+}
+
+void wsd_gateway_drop(wsd_t *w, void *arg)
+{
+	(void)w;
+	inbound_free(arg);
 }
 
 static json_object *event_new(const char *type, const char *room_id)
@@ -355,7 +409,7 @@ static void inbound_done(wsd_t *w, void *arg)
 		json_object_object_add(ev, "message", json_object_get(in->stored));
 		if (agent)
 			json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-		wsd_room_publish_event(w, rid, agent, ev, ack_when_confirmed, in->d);
+		wsd_room_publish_event(w, rid, agent, ev, wsd_busio_ack_when_confirmed, in->d);
 		in->d = NULL;
 		json_object_put(ev);
 	} else if (rid && in->closed) {
@@ -402,7 +456,7 @@ static void inbound_done(wsd_t *w, void *arg)
 		 * in order), so the ack still follows the forwards. Nobody binds "ack.marker": the
 		 * broker confirms and drops it. */
 		wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL,
-				  ack_when_confirmed, in->d);
+				  wsd_busio_ack_when_confirmed, in->d);
 		in->d = NULL;
 	}
 out:
@@ -416,6 +470,13 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 	lc_err_t err;
 	lc_err_clear(&err);
 	in->msg = lc_json_parse(d->body, d->len, &err);
+	if (in->msg != NULL && strcmp(lc_json_get_str(in->msg, "type", ""), WSD_ROOMCMD_TYPE) == 0) {
+		/* Another node's message for the room writer: checked there (its secret). */
+		wsd_writer_submit_command(w->writer, d, json_object_get(in->msg));
+		in->d = NULL;
+		inbound_free(in);
+		return;
+	}
 	json_object *fails = NULL;
 	if (in->msg == NULL || !lc_validate(in->msg, inbound_rules, false, &fails)) {
 		LC_WARN("inbound message rejected: %s%s",
@@ -429,8 +490,5 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 	}
 	json_object_put(fails);
 	in->type = lc_strdup(lc_json_get_str(in->msg, "type", ""));
-	char *key = wsd_gateway_key(lc_json_get_str(in->msg, "channel", ""),
-				    lc_json_get_str(in->msg, "customer_id", ""));
-	wsd_workers_submit_retry(w->workers, key, inbound_try, inbound_done, in);
-	free(key);
+	wsd_writer_submit_gateway(w->writer, in, d->gen);
 }

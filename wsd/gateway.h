@@ -6,9 +6,21 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "writer.h"
 
-/* Consumer thread: take over one inbound delivery. */
+/* Consumer thread: take over one inbound delivery (to the room writer, writer.h). */
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d);
+/* Writer thread (the writer's steps for a gateway message, in: its inbound_t): prepare it
+ * (rooms opened or closed, messages staged in the writer's batch; false: MongoDB cannot now,
+ * try again later); once the batch is stored, finish it (forwarded and acked by the loop); or
+ * drop it unacked (stopping: the broker redelivers it). */
+bool wsd_gateway_prepare(wsd_t *w, void *in);
+void wsd_gateway_stored(wsd_t *w, void *in);
+void wsd_gateway_drop(wsd_t *w, void *in);
+/* Writer thread, after a batch: taken(slot, ctx) for each staged message of in; true when any
+ * was (then in is prepared again). */
+bool wsd_gateway_seq_taken(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslot_t *slot),
+			   void *ctx);
 /* A new outbound message {type, id, channel, customer_id, ts, room_id} for room (a room
  * object with id, channel, customer_id). */
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room);
@@ -18,12 +30,14 @@ char *wsd_gateway_key(const char *channel, const char *customer_id);
 void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
 			wsd_fn done, void *arg);
 
-/* Worker: store the system message "<room_id>-<suffix>" of room_id, its text the setting key
- * rendered with agent and customer (a re-send finds the stored one). *msg: the stored message;
- * *text (may be NULL): the rendered text (caller frees). */
+/* Worker: store the system message "<room_id>-<suffix>" of room_id through the room's writer
+ * (roomcmd.h), its text the setting key rendered with agent and customer (a re-send finds the
+ * stored one). status, agent_id: what the room just became ("engaged" by agent_id named agent,
+ * "closed"), so the writer follows. *msg: the stored message. */
 lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
 				 const char *key, const char *agent, const char *customer,
-				 json_object **msg, lc_err_t *err);
+				 const char *status, const char *agent_id, json_object **msg,
+				 lc_err_t *err);
 /* Worker: the messages of room_id with seq > after, oldest first (at most 5000). */
 lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
 				 json_object **items, lc_err_t *err);

@@ -51,7 +51,8 @@ static void no_agent_run(wsd_t *w, void *arg)
 	if (j->rc != LC_OK)
 		return;
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   lc_json_get_str(j->room, "customer_name", ""), &j->msg, &err);
+				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
+				   &j->msg, &err);
 }
 
 /* The customer's gateway gets session_ended; the agent's connections (every one, on any node)
@@ -123,7 +124,8 @@ static void disconnect_run(wsd_t *w, void *arg)
 		 * it from session_ended. */
 		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
 					   lc_json_get_str(room, "agent_name", ""),
-					   lc_json_get_str(room, "customer_name", ""), &msg, &err);
+					   lc_json_get_str(room, "customer_name", ""), "closed", NULL,
+					   &msg, &err);
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "room", room);
 		json_object_object_add(e, "msg", msg);

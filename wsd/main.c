@@ -7,6 +7,9 @@
 #include "idle.h"
 #include "listener.h"
 #include "room.h"
+#include "roomcmd.h"
+#include "writer.h"
+#include "stats.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -155,6 +158,7 @@ static void init_store_run(wsd_t *w, void *arg)
 	for (int i = 0; !w->stop; i++) {
 		if (lc_store_init(w->store, &err) == LC_OK) {
 			json_object_put(wsd_settings_get(w));
+			wsd_roomcmds_load_secret(w);
 			return;
 		}
 		if (i == 0)
@@ -165,6 +169,10 @@ static void init_store_run(wsd_t *w, void *arg)
 
 static void on_signal(int sig)
 {
+	if (the_wsd && sig == SIGUSR1) {
+		wsd_stats_request(the_wsd);
+		return;
+	}
 	if (the_wsd) {
 		the_wsd->stop = 1;
 		if (the_wsd->lws)
@@ -179,6 +187,8 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 		return;
 	wsd_idle_tick(w);
 	wsd_room_tick(w);
+	wsd_roomcmd_tick(w);
+	wsd_stats_tick(w);
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
 }
 
@@ -322,6 +332,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	wsd_rooms_init(w);
+	wsd_roomcmds_init(w);
 	raise_fd_limit();
 
 	struct lws_context_creation_info info;
@@ -346,6 +357,8 @@ int main(int argc, char **argv)
 	}
 
 	w->workers = wsd_workers_new(w, (int)lc_config_int(w->cfg, "wsd_workers"));
+	w->writer = wsd_writer_new(w);
+	wsd_writer_start(w->writer);
 	wsd_workers_submit(w->workers, NULL, init_store_run, NULL, NULL);
 	wsd_busio_start(w->bus);
 
@@ -355,6 +368,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
@@ -372,8 +386,16 @@ out:
 		lws_context_destroy(w->lws);
 		w->lws = NULL;
 	}
+	/* The writer and the workers publish: they stop before the bus; the consumer thread may
+	 * still hand the writer deliveries until the bus stops, so it is freed after. */
+	if (w->writer)
+		wsd_writer_stop(w->writer);
 	wsd_workers_free(&w->workers);
 	wsd_busio_free(&w->bus);
+	wsd_writer_free(&w->writer);
+	wsd_roomcmds_free(w);
+	if (w->store)
+		wsd_stats_log(w);
 	wsd_drain_posts(w);
 	wsd_rooms_free(w);
 	lc_store_free(&w->store);

@@ -24,6 +24,8 @@ typedef struct wsd_workers wsd_workers_t;
 typedef struct wsd_busio wsd_busio_t;
 typedef struct wsd_rooms wsd_rooms_t;
 typedef struct wsd_post wsd_post_t;
+typedef struct wsd_roomcmds wsd_roomcmds_t;
+typedef struct wsd_writer wsd_writer_t;
 
 /* A function run on a worker thread or on the loop with its job's argument. */
 typedef void (*wsd_fn)(wsd_t *w, void *arg);
@@ -36,12 +38,15 @@ struct wsd {
 	wsd_workers_t *workers;
 	wsd_busio_t *bus;
 	wsd_rooms_t *rooms;             /* loop only */
+	wsd_roomcmds_t *roomcmds;       /* room commands sent, waiting for answers (roomcmd.c) */
+	wsd_writer_t *writer;           /* the room writer (writer.c): its own thread */
 	char node_id[128];
 	/* names of the AMQP objects, all starting with amqp_prefix */
 	char *ex_inbound, *ex_outbound, *ex_nodes, *q_inbound, *q_node;
 	size_t max_frame;
 	int session_check_s;
 	volatile sig_atomic_t stop;
+	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
 	/* completions from other threads, drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
 	pthread_mutex_t post_lock;

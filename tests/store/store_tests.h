@@ -15,6 +15,7 @@ int init_store_accounts_tests(void);
 int init_store_canned_tests(void);
 int init_store_rooms_tests(void);
 int init_store_messages_tests(void);
+int init_store_batch_tests(void);
 
 /* Field getters for assertions (NULL / -1 when absent). */
 const char *tstr(json_object *o, const char *key);

@@ -42,7 +42,7 @@ int main(void)
 {
 	int (*const inits[])(void) = {
 		init_store_accounts_tests, init_store_canned_tests, init_store_rooms_tests,
-		init_store_messages_tests,
+		init_store_messages_tests, init_store_batch_tests,
 	};
 	lc_err_t err = { 0 };
 	char db[64];

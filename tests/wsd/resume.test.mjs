@@ -90,8 +90,11 @@ test('a message stored late, below the newest a resume answered, still reaches t
   const [u] = S.users('late', 1);
   const a1 = await S.agent(S.nodes[0], u);
   const rid = await engage(a1, 'lara');
-  // Another node has taken the next seq and is still storing it (FerretDB may take a while).
+  // A writer that held the room before has taken a seq and is still storing it (FerretDB may
+  // take a while); the room's writer sees that reservation when it reads the room again (at most
+  // a second after its last read) and goes on above it.
   const { seq: late } = S.fixture('takeseq', rid);
+  await sleep(1100);
   a1.send({ type: 'message', room_id: rid, id: 'above', text: 'written meanwhile' });
   const ack = await a1.waitFor((f) => f.type === 'ack' && f.id === 'above');
   assert.ok(ack.message.seq > late);

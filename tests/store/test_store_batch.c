@@ -1,0 +1,394 @@
+/* Store tests of the message path without queries (issue 8): operation counters, batched inserts
+ * of many rooms with per-message results, seq blocks reserved with one write, message ids scoped
+ * by room (issue 11 item 7), and the open room of a customer found through its keyed pointer. */
+#include "config.h"
+#include "store_tests.h"
+
+#include <mongoc/mongoc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <CUnit/CUnit.h>
+
+#define BATCH_ROOMS 3
+#define BATCH_PER_ROOM 20
+
+static char *open_room(const char *cust)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created;
+	if (lc_store_room_open(test_store, "widget", cust, "B", &room, &created, &err) != LC_OK)
+		return NULL;
+	char *id = strdup(tstr(room, "id"));
+	json_object_put(room);
+	return id;
+}
+
+static uint64_t ops(lc_store_op_t kind)
+{
+	lc_store_stats_t st;
+	lc_store_stats(test_store, &st);
+	return kind == LC_STORE_OP_KINDS ? st.ops_total : st.ops[kind];
+}
+
+static void test_store_counts_each_operation_by_kind(void)
+{
+	lc_err_t err = { 0 };
+	lc_store_stats_t before, after;
+	json_object *room = NULL;
+	char *cust = tuniq("count");
+	char *id = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+
+	lc_store_stats(test_store, &before);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &room, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_ping(test_store, &err), LC_OK);
+	lc_store_stats(test_store, &after);
+	/* The room and its counter (last_seq): two finds; the ping: one command. */
+	CU_ASSERT_EQUAL(after.ops[LC_STORE_OP_FIND] - before.ops[LC_STORE_OP_FIND], 2);
+	CU_ASSERT_EQUAL(after.ops[LC_STORE_OP_COMMAND] - before.ops[LC_STORE_OP_COMMAND], 1);
+	CU_ASSERT_EQUAL(after.ops_total - before.ops_total, 3);
+	CU_ASSERT_EQUAL(after.messages_stored, before.messages_stored);
+	CU_ASSERT_STRING_EQUAL(lc_store_op_name(LC_STORE_OP_INSERT_MANY), "insert_many");
+	json_object_put(room);
+	free(id);
+	free(cust);
+}
+
+static void test_batch_of_many_rooms_is_one_insert_many_with_a_result_each(void)
+{
+	lc_err_t err = { 0 };
+	char *rooms[BATCH_ROOMS], *custs[BATCH_ROOMS];
+	char ids[BATCH_ROOMS * BATCH_PER_ROOM][32];
+	lc_store_msg_t m[BATCH_ROOMS * BATCH_PER_ROOM + 2];
+	size_t n = 0;
+	json_object *items = NULL, *stored = NULL;
+	bool dup;
+
+	memset(m, 0, sizeof m);
+	for (int r = 0; r < BATCH_ROOMS; r++) {
+		custs[r] = tuniq("batch");
+		rooms[r] = open_room(custs[r]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rooms[r]);
+	}
+	/* Room 0 already has "m-0" (seq 1) from the one-by-one path. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_append(test_store, "m-0", rooms[0], "customer", "C",
+						      "first", 0, &stored, &dup, &err), LC_OK);
+	json_object_put(stored);
+	for (int r = 0; r < BATCH_ROOMS; r++) {
+		int64_t first = 0;
+		CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, rooms[r], BATCH_PER_ROOM,
+							   &first, NULL, &err), LC_OK);
+		CU_ASSERT_EQUAL(first, r == 0 ? 2 : 1);
+		for (int i = 0; i < BATCH_PER_ROOM; i++, n++) {
+			snprintf(ids[n], sizeof ids[n], "m-%d", i + 1);
+			m[n] = (lc_store_msg_t){ .msg_id = ids[n], .room_id = rooms[r],
+						 .channel = "widget", .customer_id = custs[r],
+						 .sender = i % 2 ? "agent" : "customer", .author = "A",
+						 .text = ids[n], .seq = first + i, .ts_ms = 0 };
+		}
+	}
+	/* A redelivery of "m-0" (its seq is the one a new writer would give it) and a message
+	 * whose seq is taken already. */
+	m[n++] = (lc_store_msg_t){ .msg_id = "m-0", .room_id = rooms[0], .channel = "widget",
+				   .customer_id = custs[0], .sender = "customer", .text = "first",
+				   .seq = 900 };
+	m[n++] = (lc_store_msg_t){ .msg_id = "other", .room_id = rooms[1], .channel = "widget",
+				   .customer_id = custs[1], .sender = "customer", .text = "x",
+				   .seq = 1 };
+
+	uint64_t many0 = ops(LC_STORE_OP_INSERT_MANY), find0 = ops(LC_STORE_OP_FIND);
+	uint64_t ins0 = ops(LC_STORE_OP_INSERT), up0 = ops(LC_STORE_OP_UPDATE);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, n, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT_MANY) - many0, 1);
+	/* The rooms' last_seq marks: one bulk write for all three rooms. */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT), ins0);
+	/* One _id lookup per refused message, to tell a redelivery from a taken seq. */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND) - find0, 2);
+
+	for (size_t i = 0; i < n - 2; i++) {
+		CU_ASSERT_EQUAL(m[i].result, LC_STORE_MSG_STORED);
+		CU_ASSERT_STRING_EQUAL(tstr(m[i].stored, "id"), m[i].msg_id);
+		CU_ASSERT_EQUAL(tint(m[i].stored, "seq"), m[i].seq);
+	}
+	CU_ASSERT_EQUAL(m[n - 2].result, LC_STORE_MSG_DUPLICATE);
+	CU_ASSERT_EQUAL(tint(m[n - 2].stored, "seq"), 1);
+	CU_ASSERT_STRING_EQUAL(tstr(m[n - 2].stored, "id"), "m-0");
+	CU_ASSERT_EQUAL(m[n - 1].result, LC_STORE_MSG_FAILED);
+	CU_ASSERT_EQUAL(m[n - 1].err.code, LC_ERR_CONFLICT);
+	CU_ASSERT_PTR_NULL(m[n - 1].stored);
+	for (size_t i = 0; i < n; i++)
+		json_object_put(m[i].stored);
+
+	for (int r = 0; r < BATCH_ROOMS; r++) {
+		json_object *doc = NULL;
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, rooms[r], &doc, &err), LC_OK);
+		CU_ASSERT_EQUAL(tint(doc, "last_seq"), BATCH_PER_ROOM + (r == 0));
+		json_object_put(doc);
+		CU_ASSERT_EQUAL_FATAL(lc_store_message_list_after(test_store, rooms[r], -1, 0, &items,
+								  &err), LC_OK);
+		CU_ASSERT_EQUAL(json_object_array_length(items), BATCH_PER_ROOM + (r == 0));
+		for (size_t i = 1; i < json_object_array_length(items); i++)
+			CU_ASSERT_EQUAL(tint(json_object_array_get_idx(items, i), "seq"),
+					tint(json_object_array_get_idx(items, i - 1), "seq") + 1);
+		CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 1), "id"),
+				       r == 0 ? "m-1" : "m-2");
+		json_object_put(items);
+		free(rooms[r]);
+		free(custs[r]);
+	}
+}
+
+static void test_batch_reports_each_invalid_message_and_stores_the_rest(void)
+{
+	lc_err_t err = { 0 };
+	char *cust = tuniq("batchbad");
+	char *room = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
+	lc_store_msg_t m[3] = {
+		{ .msg_id = "ok", .room_id = room, .sender = "agent", .text = "t", .seq = 5 },
+		{ .msg_id = "robot", .room_id = room, .sender = "robot", .text = "t", .seq = 6 },
+		{ .msg_id = "noroom", .room_id = "nope", .sender = "agent", .text = "t", .seq = 7 },
+	};
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, 3, &err), LC_OK);
+	CU_ASSERT_EQUAL(m[0].result, LC_STORE_MSG_STORED);
+	CU_ASSERT_EQUAL(m[1].result, LC_STORE_MSG_FAILED);
+	CU_ASSERT_EQUAL(m[1].err.code, LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(m[1].err.field, "sender");
+	CU_ASSERT_EQUAL(m[2].result, LC_STORE_MSG_FAILED);
+	CU_ASSERT_EQUAL(m[2].err.code, LC_ERR_NOT_FOUND);
+	for (int i = 0; i < 3; i++)
+		json_object_put(m[i].stored);
+	free(room);
+	free(cust);
+}
+
+static void test_batch_against_a_server_that_is_down_is_unavailable_and_stores_nothing(void)
+{
+	lc_err_t err = { 0 };
+	/* A port nobody listens on: the driver reports it after its server selection timeout. */
+	lc_store_t *down = lc_store_new("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300",
+					"lc_test_down", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(down);
+	lc_store_msg_t m = { .msg_id = "x", .room_id = "0123456789abcdef01234567",
+			     .sender = "agent", .text = "t", .seq = 1 };
+	CU_ASSERT_EQUAL(lc_store_message_insert_batch(down, &m, 1, &err), LC_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(m.result, LC_STORE_MSG_FAILED);
+	CU_ASSERT_EQUAL(m.err.code, LC_ERR_UNAVAILABLE);
+	CU_ASSERT_PTR_NULL(m.stored);
+	lc_store_free(&down);
+}
+
+static void test_seq_blocks_start_above_every_seq_handed_out(void)
+{
+	lc_err_t err = { 0 };
+	json_object *msg = NULL;
+	bool dup;
+	int64_t first = 0, before = -1;
+	char *cust = tuniq("blocks");
+	char *room = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
+
+	CU_ASSERT_EQUAL(lc_store_message_append(test_store, "a", room, "customer", "C", "a", 0, NULL,
+						&dup, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_message_append(test_store, "b", room, "customer", "C", "b", 0, NULL,
+						&dup, &err), LC_OK);
+	uint64_t fm0 = ops(LC_STORE_OP_FIND_MODIFY), all0 = ops(LC_STORE_OP_KINDS);
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 1000, &first, &before, &err),
+			      LC_OK);
+	/* Read both marks, then one write: once per room and writer, not per message. */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND_MODIFY) - fm0, 1);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 2);
+	CU_ASSERT_EQUAL(first, 3);
+	CU_ASSERT_EQUAL(before, 2);
+	/* A writer taking over (after a failover) starts above the old one's whole block. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 1000, &first, &before, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(first, 1003);
+	CU_ASSERT_EQUAL(before, 2);
+	lc_store_msg_t m[2] = {
+		{ .msg_id = "c", .room_id = room, .sender = "agent", .text = "c", .seq = first },
+		{ .msg_id = "late", .room_id = room, .sender = "agent", .text = "z", .seq = 5 },
+	};
+	uint64_t up0 = ops(LC_STORE_OP_UPDATE);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
+	CU_ASSERT_EQUAL(m[0].result, LC_STORE_MSG_STORED);
+	CU_ASSERT_EQUAL(m[1].result, LC_STORE_MSG_STORED);
+	json_object_put(m[0].stored);
+	json_object_put(m[1].stored);
+	/* last_seq is the highest stored seq, never the reservation, and never goes down. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, room, &msg, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(msg, "last_seq"), 1003);
+	json_object_put(msg);
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, room, 10, &first, &before, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(first, 2003);
+	CU_ASSERT_EQUAL(before, 1003);
+	CU_ASSERT_EQUAL(lc_store_seq_reserve(test_store, room, 0, &first, NULL, &err), LC_ERR_INVALID);
+	CU_ASSERT_EQUAL(lc_store_seq_reserve(test_store, "junk", 5, &first, NULL, &err),
+			LC_ERR_NOT_FOUND);
+	free(room);
+	free(cust);
+}
+
+static void test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms(void)
+{
+	lc_err_t err = { 0 };
+	json_object *doc = NULL;
+	char *c1 = tuniq("marks"), *c2 = tuniq("marks");
+	char *r1 = open_room(c1), *r2 = open_room(c2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r2);
+	lc_store_msg_t m[2] = {
+		{ .msg_id = "x", .room_id = r1, .sender = "agent", .text = "x", .seq = 7 },
+		{ .msg_id = "y", .room_id = r2, .sender = "agent", .text = "y", .seq = 9 },
+	};
+	uint64_t up0 = ops(LC_STORE_OP_UPDATE);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_many(test_store, m, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE), up0);
+	CU_ASSERT_EQUAL(m[0].result, LC_STORE_MSG_STORED);
+	json_object_put(m[0].stored);
+	json_object_put(m[1].stored);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, r1, &doc, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 0);
+	json_object_put(doc);
+
+	const char *ids[2] = { r1, r2 };
+	int64_t seqs[2] = { 7, 9 };
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, seqs, 2, &err), LC_OK);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
+	int64_t lower[2] = { 3, 4 };
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, lower, 2, &err), LC_OK);
+	int64_t last = 0, reserved = -1;
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks(test_store, r2, &last, &reserved, &err), LC_OK);
+	CU_ASSERT_EQUAL(last, 9);
+	CU_ASSERT_EQUAL(reserved, 0);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, r1, &doc, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 7);
+	json_object_put(doc);
+	free(r1);
+	free(r2);
+	free(c1);
+	free(c2);
+}
+
+static void test_same_message_id_in_two_rooms_is_two_messages(void)
+{
+	lc_err_t err = { 0 };
+	json_object *a = NULL, *b = NULL, *got = NULL;
+	bool dup = true;
+	char *c1 = tuniq("scope"), *c2 = tuniq("scope");
+	char *r1 = open_room(c1), *r2 = open_room(c2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r2);
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_append(test_store, "gw-1", r1, "customer", "C", "one",
+						      0, &a, &dup, &err), LC_OK);
+	CU_ASSERT_FALSE(dup);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_append(test_store, "gw-1", r2, "customer", "C", "two",
+						      0, &b, &dup, &err), LC_OK);
+	CU_ASSERT_FALSE(dup);
+	CU_ASSERT_STRING_EQUAL(tstr(b, "text"), "two");
+	CU_ASSERT_STRING_EQUAL(tstr(b, "room_id"), r2);
+	CU_ASSERT_STRING_EQUAL(tstr(b, "id"), "gw-1");
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_get(test_store, r1, "gw-1", &got, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(got, "text"), "one");
+	CU_ASSERT_PTR_NULL(tstr(got, "msg_id"));
+	json_object_put(got);
+	CU_ASSERT_EQUAL(lc_store_message_get(test_store, r1, "gw-2", &got, &err), LC_ERR_NOT_FOUND);
+	json_object_put(a);
+	json_object_put(b);
+	free(r1);
+	free(r2);
+	free(c1);
+	free(c2);
+}
+
+/* Deletes the open_rooms pointer of a customer behind the store's back (a writer that died
+ * between the room insert and the pointer's). */
+static void drop_pointer(const char *cust)
+{
+	char db[64], key[160];
+	bson_error_t e;
+	snprintf(db, sizeof db, "lc_test_store_%ld", (long)getpid());
+	snprintf(key, sizeof key, "widget:%s", cust);
+	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "open_rooms");
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+	CU_ASSERT_TRUE(mongoc_collection_delete_one(coll, filter, NULL, NULL, &e));
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+}
+
+static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created = true;
+	char *cust = tuniq("pointer");
+	char *id = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+
+	uint64_t find0 = ops(LC_STORE_OP_FIND), all0 = ops(LC_STORE_OP_KINDS);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	/* Pointer, room, counter: three lookups by _id, nothing else. */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND) - find0, 3);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 3);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+
+	drop_pointer(cust);
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err),
+			LC_ERR_NOT_FOUND);
+	/* Opening again meets the open room on its unique key and writes the pointer back. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "B", &room, &created,
+						 &err), LC_OK);
+	CU_ASSERT_FALSE(created);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	json_object_put(room);
+
+	/* lc_store_init gives pointers to open rooms that have none (an upgraded database). */
+	drop_pointer(cust);
+	CU_ASSERT_EQUAL_FATAL(lc_store_init(test_store, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+
+	/* Closed: the pointer goes, and a new room gets its own. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, "customer_left", NULL, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err),
+			LC_ERR_NOT_FOUND);
+	char *next = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_STRING_NOT_EQUAL(next, id);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), next);
+	json_object_put(room);
+	free(next);
+	free(id);
+	free(cust);
+}
+
+int init_store_batch_tests(void)
+{
+	CU_pSuite s = CU_add_suite("store_batch", NULL, NULL);
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_store_counts_each_operation_by_kind);
+	CU_ADD_TEST(s, test_batch_of_many_rooms_is_one_insert_many_with_a_result_each);
+	CU_ADD_TEST(s, test_batch_reports_each_invalid_message_and_stores_the_rest);
+	CU_ADD_TEST(s, test_batch_against_a_server_that_is_down_is_unavailable_and_stores_nothing);
+	CU_ADD_TEST(s, test_seq_blocks_start_above_every_seq_handed_out);
+	CU_ADD_TEST(s, test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms);
+	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
+	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
+	return 0;
+}

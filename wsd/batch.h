@@ -1,0 +1,31 @@
+/* wsd_batch: the messages the writer stores together: filled during a round, stored with one
+ * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
+ * the rooms' last_seq marks those batches raise, written when the writer says (one bulk write
+ * for many batches under load). Used by the writer thread only. */
+#ifndef WSD_BATCH_H
+#define WSD_BATCH_H
+
+#include "writer.h"
+
+typedef struct wsd_batch wsd_batch_t;
+
+wsd_batch_t *wsd_batch_new(lc_store_t *store);
+void wsd_batch_free(wsd_batch_t **b);
+/* Copies the strings. owner: what staged it (for wsd_batch_drop_if). */
+void wsd_batch_add(wsd_batch_t *b, const char *room_id, const char *channel,
+		   const char *customer_id, const char *msg_id, const char *sender,
+		   const char *author, const char *text, int64_t seq, int64_t ts_ms,
+		   wsd_wslot_t *slot, void *owner);
+size_t wsd_batch_count(const wsd_batch_t *b);
+/* Take out the messages whose owner drop(owner, ctx) says (their slots stay not done). */
+void wsd_batch_drop_if(wsd_batch_t *b, bool (*drop)(void *owner, void *ctx), void *ctx);
+/* Store everything in one insertMany. LC_OK: every slot is done (stored, duplicate, or failed
+ * for a reason of its own) and the batch is empty; otherwise (the server cannot be reached)
+ * nothing changed and the same batch can be tried again. */
+lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
+/* Rooms whose last_seq the stored batches raised and nobody wrote yet. */
+size_t wsd_batch_marks_pending(const wsd_batch_t *b);
+/* Write them (one bulk $max). On failure they stay for the next call. */
+lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);
+
+#endif

@@ -1,0 +1,443 @@
+/* wsd_roomcmd: room commands sent to the writer and their answers (see roomcmd.h). The pending
+ * commands are a list under a mutex: the answer (consumer thread), the deadline (loop tick) or a
+ * waiting worker takes an entry out, and whoever takes it completes it, once. */
+#include "config.h"
+#include "roomcmd.h"
+#include "busio.h"
+#include "worker.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#define ROOMCMDS_MAGIC 0x7c0dd001U
+
+typedef struct pending {
+	TAILQ_ENTRY(pending) link;
+	uint64_t id;
+	int64_t deadline_mono;   /* ms, CLOCK_MONOTONIC */
+	int64_t resend_mono;     /* publish again then, if not answered */
+	int64_t sent_mono;
+	json_object *body;       /* the command as published */
+	bool sync;               /* a worker waits for it (never stored by a fallback job) */
+	wsd_roomcmd_fn done;
+	void *arg;
+} pending_t;
+
+struct wsd_roomcmds {
+	uint32_t magic;
+	pthread_mutex_t lock;
+	TAILQ_HEAD(, pending) list;
+	uint64_t next_id;
+	char secret[65];
+	atomic_bool have_secret;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
+
+static void pending_free(pending_t *p)
+{
+	json_object_put(p->body);
+	free(p);
+}
+
+void wsd_roomcmds_init(wsd_t *w)
+{
+	wsd_roomcmds_t *r = lc_calloc(1, sizeof *r);
+	r->magic = ROOMCMDS_MAGIC;
+	pthread_mutex_init(&r->lock, NULL);
+	TAILQ_INIT(&r->list);
+	w->roomcmds = r;
+}
+
+static void unavailable(wsd_roomcmd_result_t *res, const char *why)
+{
+	memset(res, 0, sizeof *res);
+	res->rc = lc_err_set(&res->err, LC_ERR_UNAVAILABLE, "%s", why);
+}
+
+void wsd_roomcmds_free(wsd_t *w)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	if (r == NULL)
+		return;
+	LC_CHECK_OBJ(r, ROOMCMDS_MAGIC);
+	/* w->stop is set: the done functions only free. */
+	pending_t *p;
+	while ((p = TAILQ_FIRST(&r->list)) != NULL) {
+		TAILQ_REMOVE(&r->list, p, link);
+		wsd_roomcmd_result_t res;
+		unavailable(&res, "stopping");
+		p->done(w, p->arg, &res);
+		pending_free(p);
+	}
+	pthread_mutex_destroy(&r->lock);
+	r->magic = 0;
+	free(r);
+	w->roomcmds = NULL;
+}
+
+void wsd_roomcmds_load_secret(wsd_t *w)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	lc_err_t err;
+	char s[65];
+	if (atomic_load(&r->have_secret))
+		return;
+	if (lc_store_room_writer_secret(w->store, s, &err) != LC_OK) {
+		LC_WARN("reading the room writer secret: %s", err.reason);
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->secret, s, sizeof s);
+	atomic_store(&r->have_secret, true);
+	pthread_mutex_unlock(&r->lock);
+}
+
+const char *wsd_roomcmd_secret(wsd_t *w)
+{
+	/* Written once before have_secret is set, never again. */
+	return atomic_load(&w->roomcmds->have_secret) ? w->roomcmds->secret : NULL;
+}
+
+static pending_t *take(wsd_roomcmds_t *r, uint64_t id)
+{
+	pending_t *p;
+	pthread_mutex_lock(&r->lock);
+	TAILQ_FOREACH(p, &r->list, link)
+		if (p->id == id)
+			break;
+	if (p != NULL)
+		TAILQ_REMOVE(&r->list, p, link);
+	pthread_mutex_unlock(&r->lock);
+	return p;
+}
+
+/* RabbitMQ is away, so the room's writer cannot be reached, and agents' messages are still
+ * stored and acked (docs/websocket.md): this node stores the message itself, with the checks
+ * the writer would make: the room by _id, the message by _id (a re-send), a seq of its own
+ * above every seq handed out (lc_store_seq_reserve), one insert. Worker. */
+static void direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *res)
+{
+	const char *rid = lc_json_get_str(c, "room_id", ""), *mid = lc_json_get_str(c, "msg_id", "");
+	const char *check = lc_json_get_str(c, "check_agent", NULL);
+	json_object *room = NULL;
+	memset(res, 0, sizeof *res);
+	res->rc = lc_store_room_get(w->store, rid, &room, &res->err);
+	if (res->rc == LC_OK && check != NULL) {
+		if (strcmp(lc_json_get_str(room, "agent_id", ""), check) != 0)
+			res->rc = lc_err_set(&res->err, LC_ERR_FORBIDDEN, "not your room");
+		else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
+			res->rc = lc_err_set(&res->err, LC_ERR_CONFLICT, "the room is already closed");
+	}
+	if (res->rc == LC_OK) {
+		res->rc = lc_store_message_get(w->store, rid, mid, &res->msg, &res->err);
+		res->dup = res->rc == LC_OK;
+	}
+	if (res->rc == LC_ERR_NOT_FOUND) {
+		int64_t seq = 0;
+		res->rc = lc_store_seq_reserve(w->store, rid, 1, &seq, NULL, &res->err);
+		lc_store_msg_t m = {
+			.msg_id = mid, .room_id = rid, .channel = lc_json_get_str(room, "channel", ""),
+			.customer_id = lc_json_get_str(room, "customer_id", ""),
+			.sender = lc_json_get_str(c, "sender", ""),
+			.author = lc_json_get_str(c, "author", ""),
+			.text = lc_json_get_str(c, "text", ""), .seq = seq,
+		};
+		if (res->rc == LC_OK)
+			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);
+		if (res->rc == LC_OK && m.result == LC_STORE_MSG_FAILED)
+			res->rc = lc_err_set(&res->err, m.err.code, "%s", m.err.reason);
+		if (res->rc == LC_OK) {
+			res->msg = m.stored;
+			res->dup = m.result == LC_STORE_MSG_DUPLICATE;
+		} else {
+			json_object_put(m.stored);
+		}
+	}
+	if (res->rc == LC_OK) {
+		res->room = json_object_new_object();
+		static const char *const keys[] = { "id", "channel", "customer_id", "customer_name",
+						    NULL };
+		for (const char *const *k = keys; *k; k++)
+			json_object_object_add(res->room, *k, json_object_new_string(
+				lc_json_get_str(room, *k, "")));
+	} else {
+		json_object_put(res->msg);
+		res->msg = NULL;
+	}
+	json_object_put(room);
+}
+
+typedef struct fallback {
+	json_object *body;
+	wsd_roomcmd_fn done;
+	void *arg;
+} fallback_t;
+
+static void fallback_run(wsd_t *w, void *arg)
+{
+	fallback_t *f = arg;
+	wsd_roomcmd_result_t res;
+	if (w->stop) {
+		memset(&res, 0, sizeof res);
+		res.rc = lc_err_set(&res.err, LC_ERR_UNAVAILABLE, "stopping");
+	} else {
+		direct_store(w, f->body, &res);
+	}
+	f->done(w, f->arg, &res);
+	json_object_put(f->body);
+	free(f);
+}
+
+static void fallback_submit(wsd_t *w, json_object *body, wsd_roomcmd_fn done, void *arg)
+{
+	fallback_t *f = lc_calloc(1, sizeof *f);
+	f->body = body;
+	f->done = done;
+	f->arg = arg;
+	wsd_workers_submit(w->workers, lc_json_get_str(body, "room_id", NULL), fallback_run, NULL,
+			   f);
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_roomcmd_fn done,
+		      void *arg)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	const char *secret = wsd_roomcmd_secret(w);
+	LC_CHECK_OBJ(r, ROOMCMDS_MAGIC);
+	if (secret == NULL) {
+		wsd_roomcmd_result_t res;
+		unavailable(&res, "the database cannot be reached");
+		done(w, arg, &res);
+		return;
+	}
+	pending_t *p = lc_calloc(1, sizeof *p);
+	p->done = done;
+	p->arg = arg;
+	p->sent_mono = mono_ms();
+	p->deadline_mono = mono_ms() + wait_ms;
+	p->resend_mono = mono_ms() + WSD_ROOMCMD_RESEND_MS;
+	pthread_mutex_lock(&r->lock);
+	p->id = ++r->next_id;
+	pthread_mutex_unlock(&r->lock);
+
+	json_object *o = json_object_new_object();
+	char id[192];
+	snprintf(id, sizeof id, "cmd-%s-%llu", w->node_id, (unsigned long long)p->id);
+	add_str(o, "type", WSD_ROOMCMD_TYPE);
+	add_str(o, "id", id);
+	json_object_object_add(o, "cmd_id", json_object_new_int64((int64_t)p->id));
+	add_str(o, "reply_to", w->node_id);
+	add_str(o, "secret", secret);
+	/* Wall clock: the writer is another process, maybe another machine (clocks in step). */
+	json_object_object_add(o, "deadline", json_object_new_int64(wsd_now_ms() + wait_ms));
+	add_str(o, "room_id", cmd->room_id);
+	add_str(o, "msg_id", cmd->msg_id);
+	add_str(o, "sender", cmd->sender);
+	add_str(o, "author", cmd->author);
+	add_str(o, "text", cmd->text);
+	add_str(o, "check_agent", cmd->check_agent);
+	add_str(o, "status", cmd->status);
+	add_str(o, "agent_id", cmd->agent_id);
+	add_str(o, "agent_name", cmd->agent_name);
+	if (!wsd_busio_linked(w->bus) && done != waiter_done) {
+		free(p);
+		fallback_submit(w, o, done, arg);
+		return;
+	}
+	p->sync = done == waiter_done;
+	p->body = o;
+	/* Listed before it is published: the answer may come at once. */
+	pthread_mutex_lock(&r->lock);
+	TAILQ_INSERT_TAIL(&r->list, p, link);
+	wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg)
+{
+	send_wait(w, cmd, WSD_ROOMCMD_WAIT_MS, done, arg);
+}
+
+static lc_rc rc_from_name(const char *name)
+{
+	for (int i = 0; i < LC_RC_COUNT_; i++)
+		if (strcmp(lc_rc_name((lc_rc)i), name) == 0)
+			return (lc_rc)i;
+	return LC_ERR_INTERNAL;
+}
+
+void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
+{
+	lc_err_t err;
+	json_object *a = lc_json_parse(d->body, d->len, &err);
+	int64_t id = a ? lc_json_get_int(a, "cmd_id", -1) : -1;
+	pending_t *p = id > 0 ? take(w->roomcmds, (uint64_t)id) : NULL;
+	if (p != NULL) {
+		/* Late answers (their command timed out here) find nothing and are dropped. */
+		wsd_roomcmd_result_t res;
+		memset(&res, 0, sizeof res);
+		res.rc = rc_from_name(lc_json_get_str(a, "rc", "internal"));
+		lc_err_set_field(&res.err, res.rc, lc_json_get_str(a, "field", ""), "%s",
+				 lc_json_get_str(a, "reason", ""));
+		json_object *v;
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "message", &v))
+			res.msg = json_object_get(v);
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "room", &v))
+			res.room = json_object_get(v);
+		res.dup = lc_json_get_bool(a, "duplicate", false);
+		p->done(w, p->arg, &res);
+		pending_free(p);
+	}
+	json_object_put(a);
+	lc_bus_delivery_free(&d);
+}
+
+void wsd_roomcmd_tick(wsd_t *w)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	TAILQ_HEAD(, pending) late = TAILQ_HEAD_INITIALIZER(late);
+	int64_t now = mono_ms();
+	pending_t *p, *next;
+	pthread_mutex_lock(&r->lock);
+	for (p = TAILQ_FIRST(&r->list); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->deadline_mono <= now) {
+			TAILQ_REMOVE(&r->list, p, link);
+			TAILQ_INSERT_TAIL(&late, p, link);
+		} else if (!p->sync && now - p->sent_mono > 1000 && !wsd_busio_linked(w->bus)) {
+			/* Published while RabbitMQ was going away: store it here instead (if the
+			 * command still reaches the writer later, it is a duplicate there). */
+			TAILQ_REMOVE(&r->list, p, link);
+			fallback_submit(w, p->body, p->done, p->arg);
+			p->body = NULL;
+			pending_free(p);
+		} else if (p->resend_mono <= now) {
+			/* Its answer may have been lost with this node's queue (a broker restart). */
+			p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
+			wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", p->body, NULL,
+					       NULL);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	while ((p = TAILQ_FIRST(&late)) != NULL) {
+		TAILQ_REMOVE(&late, p, link);
+		wsd_roomcmd_result_t res;
+		unavailable(&res, "the room's writer did not answer in time");
+		p->done(w, p->arg, &res);
+		pending_free(p);
+	}
+}
+
+/* ---- the blocking call of a worker */
+
+typedef struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	wsd_roomcmd_result_t res;
+} waiter_t;
+
+static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
+{
+	waiter_t *wt = arg;
+	(void)w;
+	pthread_mutex_lock(&wt->lock);
+	wt->res = *res;
+	wt->done = true;
+	pthread_cond_signal(&wt->cond);
+	pthread_mutex_unlock(&wt->lock);
+}
+
+lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
+		       lc_err_t *err)
+{
+	waiter_t wt;
+	memset(&wt, 0, sizeof wt);
+	if (!wsd_busio_linked(w->bus)) {
+		/* RabbitMQ is away: store it here (see direct_store). */
+		json_object *body = json_object_new_object();
+		add_str(body, "room_id", cmd->room_id);
+		add_str(body, "msg_id", cmd->msg_id);
+		add_str(body, "sender", cmd->sender);
+		add_str(body, "author", cmd->author);
+		add_str(body, "text", cmd->text);
+		add_str(body, "check_agent", cmd->check_agent);
+		direct_store(w, body, &wt.res);
+		json_object_put(body);
+		goto answered;
+	}
+	pthread_mutex_init(&wt.lock, NULL);
+	pthread_cond_init(&wt.cond, NULL);
+	send_wait(w, cmd, WSD_ROOMCMD_CALL_MS, waiter_done, &wt);
+	pthread_mutex_lock(&wt.lock);
+	/* The loop's tick answers a late command; it does not run once the daemon stops. */
+	while (!wt.done && !w->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wt.cond, &wt.lock, &ts);
+	}
+	bool done = wt.done;
+	pthread_mutex_unlock(&wt.lock);
+	if (!done) {
+		/* Stopping: take the command back unless its answer is being delivered now. */
+		pthread_mutex_lock(&w->roomcmds->lock);
+		pending_t *p;
+		TAILQ_FOREACH(p, &w->roomcmds->list, link)
+			if (p->arg == &wt)
+				break;
+		if (p != NULL)
+			TAILQ_REMOVE(&w->roomcmds->list, p, link);
+		pthread_mutex_unlock(&w->roomcmds->lock);
+		if (p != NULL) {
+			pending_free(p);
+			unavailable(&wt.res, "stopping");
+		} else {
+			pthread_mutex_lock(&wt.lock);
+			while (!wt.done)
+				pthread_cond_wait(&wt.cond, &wt.lock);
+			pthread_mutex_unlock(&wt.lock);
+		}
+	}
+	pthread_mutex_destroy(&wt.lock);
+	pthread_cond_destroy(&wt.cond);
+answered:
+	json_object_put(wt.res.room);
+	if (dup != NULL)
+		*dup = wt.res.dup;
+	if (wt.res.rc == LC_OK) {
+		if (msg != NULL)
+			*msg = wt.res.msg;
+		else
+			json_object_put(wt.res.msg);
+		lc_err_clear(err);
+		return LC_OK;
+	}
+	json_object_put(wt.res.msg);
+	if (err != NULL)
+		*err = wt.res.err;
+	return wt.res.rc;
+}

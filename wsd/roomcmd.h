@@ -1,0 +1,66 @@
+/* wsd_roomcmd: the sending side of room commands. Every message with a seq is stored by the
+ * room's writer (writer.c: the node that holds the inbound queue), so a node that has a message
+ * to store in a room (an agent's message, a join, end, no-agent or disconnected text) publishes
+ * a command into the inbound queue and gets the stored message back on its node queue
+ * (routing key node.<node_id>). While RabbitMQ is away the command waits in the publisher and
+ * is published again every WSD_ROOMCMD_RESEND_MS until answered (the writer stores it once:
+ * message ids are unique in a room), so an answer lost with a node queue during a broker
+ * restart is asked for again. A command not answered in time (WSD_ROOMCMD_WAIT_MS, or
+ * WSD_ROOMCMD_CALL_MS for a worker's blocking call, which its job retries) is answered
+ * LC_ERR_UNAVAILABLE here; the writer drops it unstored when it gets to it later (the command
+ * carries that deadline), so the client's re-send with the same id is the one stored. While
+ * MongoDB is down the writer answers LC_ERR_UNAVAILABLE at once. */
+#ifndef WSD_ROOMCMD_H
+#define WSD_ROOMCMD_H
+
+#include "wsd.h"
+#include "lc_bus.h"
+
+#define WSD_ROOMCMD_WAIT_MS 20000
+#define WSD_ROOMCMD_CALL_MS 5000
+#define WSD_ROOMCMD_RESEND_MS 3000
+/* The command type on the inbound exchange; gateways' messages have other types, and a command
+ * without the writer secret (lc_store_room_writer_secret) is rejected. */
+#define WSD_ROOMCMD_TYPE "wsd_room_append"
+
+/* What the writer answered. */
+typedef struct wsd_roomcmd_result {
+	lc_rc rc;
+	lc_err_t err;
+	json_object *msg;       /* LC_OK: the stored message (the done function owns it) */
+	bool dup;               /* it was stored before (a re-send) */
+	json_object *room;      /* LC_OK: {id, channel, customer_id, customer_name} (owned too) */
+} wsd_roomcmd_result_t;
+
+/* Called exactly once per command, on the consumer thread (answer) or the loop (timeout);
+ * it takes res->msg and res->room (json_object_put them). */
+typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
+
+/* A message for the room's writer. status (NULL: none) is what the room became just before
+ * (the writer's view of it follows): "engaged" (with agent_id, agent_name) or "closed".
+ * check_agent (not NULL): store only if the room is engaged with that agent (agents' own
+ * messages: FORBIDDEN "not your room", CONFLICT "the room is already closed"). */
+typedef struct wsd_roomcmd {
+	const char *room_id, *msg_id, *sender, *author, *text;
+	const char *check_agent;
+	const char *status, *agent_id, *agent_name;
+} wsd_roomcmd_t;
+
+void wsd_roomcmds_init(wsd_t *w);
+void wsd_roomcmds_free(wsd_t *w);
+/* Worker: read the writer secret (once; retried by later calls while MongoDB is down). */
+void wsd_roomcmds_load_secret(wsd_t *w);
+/* Any thread: send a command; done(w, arg, res) once. */
+void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg);
+/* Worker: send and wait for the answer. *msg: the stored message. */
+lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
+		       lc_err_t *err);
+/* Consumer thread: an answer arrived on the node queue (takes d). */
+void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d);
+/* Loop, once a second: publish again the commands not answered for WSD_ROOMCMD_RESEND_MS,
+ * answer those past their deadline with LC_ERR_UNAVAILABLE. */
+void wsd_roomcmd_tick(wsd_t *w);
+/* Any thread: the writer secret, or NULL while it is not loaded yet. */
+const char *wsd_roomcmd_secret(wsd_t *w);
+
+#endif

@@ -1,0 +1,143 @@
+/* wsd_wcommand: the room commands of other nodes (roomcmd.h) on the writer: the secret, the
+ * deadline, the checks an agent's message needs (engaged, this agent's), the staging of the
+ * message, the room status the sender changed, and the answer on node.<node_id>. */
+#include "config.h"
+#include "writer_priv.h"
+#include "busio.h"
+#include "roomcmd.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool wsd_wcommand_expired(const witem_t *it)
+{
+	return it->kind == WI_COMMAND && wsd_now_ms() > lc_json_get_int(it->cmd, "deadline", 0);
+}
+
+static const char *const append_senders[] = { "agent", "system", NULL };
+
+static bool str_in(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+/* The room's checks (an agent's own message: engaged with that agent), then the staging. */
+static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_err_t *err)
+{
+	json_object *c = it->cmd;
+	const char *rid = lc_json_get_str(c, "room_id", "");
+	const char *check = lc_json_get_str(c, "check_agent", NULL);
+	wroom_t *r = NULL;
+	lc_rc rc = wsd_wroom_get(wr, rid, check != NULL, &r, err);
+	if (rc != LC_OK)
+		return rc;
+	if (check != NULL && strcmp(lc_json_get_str(r->doc, "agent_id", ""), check) != 0)
+		return lc_err_set(err, LC_ERR_FORBIDDEN, "not your room");
+	if (check != NULL && r->status != WR_ENGAGED)
+		return lc_err_set(err, LC_ERR_CONFLICT, "the room is already closed");
+	*out = r;
+	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
+				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),
+				lc_json_get_str(c, "text", ""), wsd_now_ms(), &it->slot, err);
+}
+
+/* false: MongoDB cannot do it now (held, tried again). */
+bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
+{
+	wsd_t *w = wr->w;
+	json_object *c = it->cmd;
+	const char *secret = wsd_roomcmd_secret(w);
+	if (secret == NULL) {
+		wsd_roomcmds_load_secret(w);
+		if ((secret = wsd_roomcmd_secret(w)) == NULL)
+			return false;
+	}
+	if (strcmp(lc_json_get_str(c, "secret", ""), secret) != 0) {
+		it->forged = true;
+		return true;
+	}
+	if (wsd_wcommand_expired(it)) {
+		it->drop = true;   /* its sender answered unavailable: the client sends it again */
+		return true;
+	}
+	const char *mid = lc_json_get_str(c, "msg_id", ""), *sender = lc_json_get_str(c, "sender", "");
+	const char *text = lc_json_get_str(c, "text", NULL), *status = lc_json_get_str(c, "status", NULL);
+	if (*mid == '\0' || text == NULL || !str_in(sender, append_senders)) {
+		it->rc = lc_err_set(&it->err, LC_ERR_INVALID, "malformed room command");
+		return true;
+	}
+	wroom_t *r = NULL;
+	lc_err_t err;
+	lc_rc rc = check_and_stage(wr, it, &r, &err);
+	if (wsd_writer_transient(rc))
+		return false;
+	if (rc != LC_OK) {
+		it->rc = rc;
+		it->err = err;
+		return true;
+	}
+	/* The sender changed the room just before (a claim, a close): follow it. */
+	if (status != NULL && strcmp(status, "engaged") == 0) {
+		json_object_object_add(r->doc, "status", json_object_new_string("engaged"));
+		json_object_object_add(r->doc, "agent_id", json_object_new_string(
+			lc_json_get_str(c, "agent_id", "")));
+		json_object_object_add(r->doc, "agent_name", json_object_new_string(
+			lc_json_get_str(c, "agent_name", "")));
+		wsd_wroom_set_status(wr, r, WR_ENGAGED);
+	} else if (status != NULL && strcmp(status, "closed") == 0) {
+		json_object_object_add(r->doc, "status", json_object_new_string("closed"));
+		wsd_wroom_set_status(wr, r, WR_CLOSED);
+	}
+	it->room = json_object_new_object();
+	static const char *const keys[] = { "id", "channel", "customer_id", "customer_name", NULL };
+	for (const char *const *k = keys; *k; k++)
+		json_object_object_add(it->room, *k, json_object_new_string(
+			lc_json_get_str(r->doc, *k, "")));
+	return true;
+}
+
+void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
+{
+	wsd_t *w = wr->w;
+	if (it->forged) {
+		LC_WARN("room command %s without the writer secret rejected", it->d->message_id ?
+			it->d->message_id : "?");
+		wsd_busio_reject(w->bus, it->d, false);
+		it->d = NULL;
+		return;
+	}
+	if (it->drop) {
+		wsd_busio_ack(w->bus, it->d);
+		it->d = NULL;
+		return;
+	}
+	lc_rc rc = it->rc;
+	lc_err_t *err = &it->err;
+	if (rc == LC_OK && it->slot.done && it->slot.rc != LC_OK) {
+		rc = it->slot.rc;
+		err = &it->slot.err;
+	}
+	json_object *a = json_object_new_object();
+	json_object_object_add(a, "type", json_object_new_string("room_appended"));
+	json_object_object_add(a, "cmd_id", json_object_new_int64(lc_json_get_int(it->cmd, "cmd_id", 0)));
+	json_object_object_add(a, "rc", json_object_new_string(lc_rc_name(rc)));
+	if (rc != LC_OK) {
+		json_object_object_add(a, "reason", json_object_new_string(err->reason));
+		json_object_object_add(a, "field", json_object_new_string(err->field));
+	} else {
+		json_object_object_add(a, "message", json_object_get(it->slot.stored));
+		json_object_object_add(a, "duplicate", json_object_new_boolean(it->slot.dup));
+		json_object_object_add(a, "room", json_object_get(it->room));
+	}
+	char *key = lc_asprintf("node.%s", lc_json_get_str(it->cmd, "reply_to", "-"));
+	wsd_busio_publish_json(w->bus, w->ex_nodes, key, a, wsd_busio_ack_when_confirmed, it->d);
+	it->d = NULL;
+	free(key);
+	json_object_put(a);
+}

@@ -1,0 +1,354 @@
+/* wsd_writer: the room writer thread (see writer.h). One round: take what the consumer queued
+ * (waiting a couple of milliseconds for more), prepare each item in queue order (gateway.c's
+ * steps for gateway messages, the checks of a room command in wcommand.c), which stages their
+ * messages with seqs from the room's block (wroom.c), store the batch with one insertMany, then
+ * finish the items in the same order (gateway messages are forwarded and acked by the loop,
+ * commands answered and acked). An item MongoDB cannot prepare now is held with everything
+ * behind it and tried again (100 ms doubling to 2 s). */
+#include "config.h"
+#include "writer_priv.h"
+#include "busio.h"
+#include "gateway.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void item_free(wsd_writer_t *wr, witem_t *it, bool finished)
+{
+	if (it->kind == WI_GATEWAY && !finished)
+		wsd_gateway_drop(wr->w, it->in);   /* not acked: the broker redelivers it */
+	lc_bus_delivery_free(&it->d);
+	json_object_put(it->cmd);
+	json_object_put(it->room);
+	wsd_wslot_clear(&it->slot);
+	free(it);
+}
+
+static void submit(wsd_writer_t *wr, witem_t *it)
+{
+	pthread_mutex_lock(&wr->lock);
+	/* After the writer stopped, the queue is only freed (unacked: redelivered elsewhere). */
+	TAILQ_INSERT_TAIL(&wr->queue, it, link);
+	wr->nqueue++;
+	pthread_cond_signal(&wr->cond);
+	pthread_mutex_unlock(&wr->lock);
+}
+
+void wsd_writer_submit_gateway(wsd_writer_t *wr, void *in, uint64_t gen)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	witem_t *it = lc_calloc(1, sizeof *it);
+	it->kind = WI_GATEWAY;
+	it->in = in;
+	it->gen = gen;
+	submit(wr, it);
+}
+
+void wsd_writer_submit_command(wsd_writer_t *wr, lc_bus_delivery_t *d, json_object *cmd)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	witem_t *it = lc_calloc(1, sizeof *it);
+	it->kind = WI_COMMAND;
+	it->d = d;
+	it->gen = d->gen;
+	it->cmd = cmd;
+	submit(wr, it);
+}
+
+static bool stopping(wsd_writer_t *wr)
+{
+	pthread_mutex_lock(&wr->lock);
+	bool s = wr->stop;
+	pthread_mutex_unlock(&wr->lock);
+	return s || wr->w->stop;
+}
+
+/* Sleep up to ms, waking early when stopped. */
+static void nap(wsd_writer_t *wr, int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&wr->lock);
+	if (!wr->stop)
+		pthread_cond_timedwait(&wr->cond, &wr->lock, &ts);
+	pthread_mutex_unlock(&wr->lock);
+}
+
+static void backoff(wsd_writer_t *wr, const char *what, const lc_err_t *err)
+{
+	if (!wr->warned)
+		LC_WARN("writer: %s: %s (holding; everything behind it waits)", what,
+			err ? err->reason : "MongoDB cannot be reached");
+	wr->warned = true;
+	wr->delay_ms = wr->delay_ms ? wr->delay_ms * 2 : RETRY_FIRST_MS;
+	if (wr->delay_ms > RETRY_MAX_MS)
+		wr->delay_ms = RETRY_MAX_MS;
+	nap(wr, wr->delay_ms);
+}
+
+static bool owner_is_command(void *owner, void *ctx)
+{
+	witem_t *it = owner;
+	(void)ctx;
+	return it != NULL && it->kind == WI_COMMAND;
+}
+
+/* MongoDB cannot store now: the commands of list are answered unavailable (their senders tell
+ * their clients, who send them again) instead of waiting behind the held ones. */
+static void refuse_commands(wsd_writer_t *wr, struct witems *list)
+{
+	witem_t *it, *next;
+	for (it = TAILQ_FIRST(list); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, link);
+		if (it->kind != WI_COMMAND)
+			continue;
+		TAILQ_REMOVE(list, it, link);
+		if (it->rc == LC_OK && !it->forged)
+			it->rc = lc_err_set(&it->err, LC_ERR_UNAVAILABLE,
+					    "the database cannot be reached");
+		wsd_wcommand_finish(wr, it);
+		item_free(wr, it, true);
+	}
+}
+
+static void refuse_queued(wsd_writer_t *wr)
+{
+	struct witems commands = TAILQ_HEAD_INITIALIZER(commands);
+	witem_t *it, *next;
+	pthread_mutex_lock(&wr->lock);
+	for (it = TAILQ_FIRST(&wr->queue); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, link);
+		if (it->kind == WI_COMMAND) {
+			TAILQ_REMOVE(&wr->queue, it, link);
+			wr->nqueue--;
+			TAILQ_INSERT_TAIL(&commands, it, link);
+		}
+	}
+	pthread_mutex_unlock(&wr->lock);
+	refuse_commands(wr, &commands);
+}
+
+/* The rooms' last_seq: written before the answers when the writer has nothing else waiting (so a
+ * client that reconnects after its answer reads the new last_seq), and under load at most every
+ * MARKS_EVERY_MS for all the batches since (one write for many batches). */
+static void marks_flush(wsd_writer_t *wr)
+{
+	lc_err_t err;
+	if (wsd_batch_marks_pending(wr->batch) == 0)
+		return;
+	pthread_mutex_lock(&wr->lock);
+	bool busy = wr->nqueue > 0;
+	pthread_mutex_unlock(&wr->lock);
+	int64_t now = wsd_writer_mono_ms();
+	if (busy && now - wr->marks_ms < MARKS_EVERY_MS)
+		return;
+	wr->marks_ms = now;
+	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)
+		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
+}
+
+/* A slot refused because its seq was taken: staged again (it takes a new block). */
+static bool slot_seq_taken(void *ctx, wsd_wslot_t *slot)
+{
+	wsd_writer_t *wr = ctx;
+	if (!slot->staged || !slot->done || slot->rc != LC_ERR_CONFLICT)
+		return false;
+	wsd_wroom_block_lost(wr, slot->room_id);
+	wsd_wslot_clear(slot);
+	return true;
+}
+
+/* Someone else stored a message with a seq of our block (a writer that held the room before and
+ * still stored, or a node that stored without the writer): the items whose message was refused
+ * for it are prepared again, first in the next round, with a seq from a new block above it. */
+static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witems *items)
+{
+	struct witems again = TAILQ_HEAD_INITIALIZER(again);
+	witem_t *it, *next;
+	for (it = TAILQ_FIRST(ready); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, link);
+		bool taken = it->kind == WI_GATEWAY
+			? wsd_gateway_seq_taken(wr->w, it->in, slot_seq_taken, wr)
+			: slot_seq_taken(wr, &it->slot);
+		if (taken) {
+			LC_INFO("writer: a seq of our block was taken; staging again above it");
+			TAILQ_REMOVE(ready, it, link);
+			TAILQ_INSERT_TAIL(&again, it, link);
+		}
+	}
+	TAILQ_CONCAT(&again, items, link);
+	TAILQ_CONCAT(items, &again, link);
+}
+
+/* Prepare items in order, store the batch, finish what was prepared. What could not be
+ * prepared stays in items (held). false: stopping. */
+static bool round_run(wsd_writer_t *wr, struct witems *items)
+{
+	struct witems ready = TAILQ_HEAD_INITIALIZER(ready);
+	witem_t *it;
+	lc_err_t err;
+
+	wsd_wrooms_sweep(wr);
+	while ((it = TAILQ_FIRST(items)) != NULL) {
+		if (it->gen != wr->gen) {
+			wsd_wrooms_forget(wr);
+			wr->gen = it->gen;
+		}
+		wr->owner = it;
+		bool fin = it->kind == WI_GATEWAY ? wsd_gateway_prepare(wr->w, it->in)
+						  : wsd_wcommand_prepare(wr, it);
+		wr->owner = NULL;
+		if (!fin)
+			break;
+		TAILQ_REMOVE(items, it, link);
+		TAILQ_INSERT_TAIL(&ready, it, link);
+	}
+	while (wsd_batch_count(wr->batch) > 0) {
+		lc_err_clear(&err);
+		if (wsd_batch_store(wr->batch, &err) == LC_OK)
+			break;
+		if (stopping(wr))
+			goto stop;
+		wsd_batch_drop_if(wr->batch, owner_is_command, NULL);
+		refuse_commands(wr, &ready);
+		refuse_commands(wr, items);
+		refuse_queued(wr);
+		backoff(wr, "storing a batch", &err);
+	}
+	marks_flush(wr);
+	seq_taken_again(wr, &ready, items);
+	while ((it = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, it, link);
+		if (it->kind == WI_GATEWAY)
+			wsd_gateway_stored(wr->w, it->in);
+		else
+			wsd_wcommand_finish(wr, it);
+		item_free(wr, it, true);
+	}
+	return true;
+stop:
+	TAILQ_CONCAT(items, &ready, link);
+	return false;
+}
+
+static void *writer_main(void *arg)
+{
+	wsd_writer_t *wr = arg;
+	struct witems items = TAILQ_HEAD_INITIALIZER(items);
+	for (;;) {
+		pthread_mutex_lock(&wr->lock);
+		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && !wr->stop)
+			pthread_cond_wait(&wr->cond, &wr->lock);
+		if (wr->stop) {
+			pthread_mutex_unlock(&wr->lock);
+			break;
+		}
+		if (TAILQ_EMPTY(&items) && wr->nqueue < ROUND_MAX) {
+			/* Let what arrives in the next moments share this round's insertMany. */
+			pthread_mutex_unlock(&wr->lock);
+			nap(wr, ROUND_WAIT_MS);
+			pthread_mutex_lock(&wr->lock);
+		}
+		size_t n = 0;
+		witem_t *it;
+		for (it = TAILQ_FIRST(&items); it; it = TAILQ_NEXT(it, link))
+			n++;
+		while (n < ROUND_MAX && (it = TAILQ_FIRST(&wr->queue)) != NULL) {
+			TAILQ_REMOVE(&wr->queue, it, link);
+			wr->nqueue--;
+			TAILQ_INSERT_TAIL(&items, it, link);
+			n++;
+		}
+		pthread_mutex_unlock(&wr->lock);
+		if (!round_run(wr, &items))
+			break;
+		if (TAILQ_EMPTY(&items)) {
+			if (wr->warned)
+				LC_INFO("writer: storing again");
+			wr->warned = false;
+			wr->delay_ms = 0;
+			continue;
+		}
+		refuse_commands(wr, &items);
+		refuse_queued(wr);
+		backoff(wr, "preparing an inbound message", NULL);
+	}
+	witem_t *it;
+	while ((it = TAILQ_FIRST(&items)) != NULL) {
+		TAILQ_REMOVE(&items, it, link);
+		item_free(wr, it, false);
+	}
+	return NULL;
+}
+
+wsd_writer_t *wsd_writer_new(wsd_t *w)
+{
+	wsd_writer_t *wr = lc_calloc(1, sizeof *wr);
+	wr->magic = WRITER_MAGIC;
+	wr->w = w;
+	pthread_mutex_init(&wr->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wr->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	TAILQ_INIT(&wr->queue);
+	wr->rooms = wsd_map_new();
+	wr->open = wsd_map_new();
+	wr->batch = wsd_batch_new(w->store);
+	return wr;
+}
+
+void wsd_writer_start(wsd_writer_t *wr)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	if (pthread_create(&wr->tid, NULL, writer_main, wr) != 0) {
+		LC_ERROR("cannot start the writer thread");
+		abort();
+	}
+	wr->started = true;
+}
+
+void wsd_writer_stop(wsd_writer_t *wr)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	pthread_mutex_lock(&wr->lock);
+	wr->stop = true;
+	pthread_cond_broadcast(&wr->cond);
+	pthread_mutex_unlock(&wr->lock);
+	if (wr->started)
+		pthread_join(wr->tid, NULL);
+	wr->started = false;
+}
+
+void wsd_writer_free(wsd_writer_t **pwr)
+{
+	if (pwr == NULL || *pwr == NULL)
+		return;
+	wsd_writer_t *wr = *pwr;
+	wsd_writer_stop(wr);
+	witem_t *it;
+	while ((it = TAILQ_FIRST(&wr->queue)) != NULL) {
+		TAILQ_REMOVE(&wr->queue, it, link);
+		item_free(wr, it, false);
+	}
+	lc_err_t err;
+	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)
+		LC_WARN("writer: raising the rooms' last_seq at stop: %s", err.reason);
+	wsd_batch_free(&wr->batch);
+	wsd_wrooms_free(wr);
+	pthread_mutex_destroy(&wr->lock);
+	pthread_cond_destroy(&wr->cond);
+	wr->magic = 0;
+	free(wr);
+	*pwr = NULL;
+}

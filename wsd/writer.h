@@ -1,0 +1,56 @@
+/* wsd_writer: the room writer (issue 8; docs/topology.md, "One writer per room"). The node that
+ * is the active consumer of the inbound queue is the only one that stores messages: gateway
+ * messages and the room commands of other nodes (roomcmd.h) come to its writer thread in the
+ * order of the queue. It keeps the rooms it touched in memory (status, agent, the next seq of
+ * a block reserved with one write), allocates seqs without a database round trip, and stores
+ * what arrived within a few milliseconds with one insertMany (wsd_batch). Nothing is acked,
+ * answered or forwarded before its batch is stored; while MongoDB is down the batch is held and
+ * tried again, and everything behind it waits, in order. */
+#ifndef WSD_WRITER_H
+#define WSD_WRITER_H
+
+#include "wsd.h"
+#include "lc_bus.h"
+
+/* Where the writer puts the outcome of one staged message (owned by the staging item). */
+typedef struct wsd_wslot {
+	bool staged;            /* in a batch (set by wsd_writer_stage) */
+	char room_id[25];       /* the room it was staged for */
+	bool done;              /* the batch was stored: rc says how it went for this message */
+	lc_rc rc;               /* LC_OK: stored now or before (dup) */
+	lc_err_t err;
+	json_object *stored;    /* LC_OK: the stored message (the item owns it) */
+	bool dup;
+} wsd_wslot_t;
+
+wsd_writer_t *wsd_writer_new(wsd_t *w);
+void wsd_writer_start(wsd_writer_t *wr);
+/* Stops the thread after its round; what it holds is not acked (the broker redelivers it).
+ * Submits may still come (the consumer thread stops later): they wait, unacked, for free. */
+void wsd_writer_stop(wsd_writer_t *wr);
+void wsd_writer_free(wsd_writer_t **wr);
+
+/* Consumer thread: a gateway message validated by gateway.c (in: its inbound_t), or a room
+ * command (cmd: the parsed body, taken; d taken). gen: the inbound connection's generation
+ * (a new one means another node may have written meanwhile: the room states are read again). */
+void wsd_writer_submit_gateway(wsd_writer_t *wr, void *in, uint64_t gen);
+void wsd_writer_submit_command(wsd_writer_t *wr, lc_bus_delivery_t *d, json_object *cmd);
+
+/* Writer thread (the steps gateway.c runs for its messages). The rooms come back as new
+ * objects the caller owns. */
+lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
+			   const char *customer_name, json_object **room, bool *created,
+			   lc_err_t *err);
+lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
+			   json_object **room, lc_err_t *err);
+lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *reason,
+			    json_object **room, lc_err_t *err);
+/* Give the message the room's next seq and put it in the batch; slot gets the outcome once the
+ * batch is stored. A slot already staged is left as it is (a retried item). Fails only when
+ * the seq block cannot be reserved (MongoDB down) or the room is unknown. */
+lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id,
+		       const char *sender, const char *author, const char *text, int64_t ts_ms,
+		       wsd_wslot_t *slot, lc_err_t *err);
+void wsd_wslot_clear(wsd_wslot_t *slot);
+
+#endif

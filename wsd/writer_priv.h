@@ -1,0 +1,120 @@
+/* wsd_writer_priv: what the room writer's files share (writer.c: items, rounds, the thread;
+ * wroom.c: the rooms it knows; wcommand.c: other nodes' room commands). Not part of the API;
+ * everything here is the writer thread's unless it says otherwise. */
+#ifndef WSD_WRITER_PRIV_H
+#define WSD_WRITER_PRIV_H
+
+#include "writer.h"
+#include "batch.h"
+#include "map.h"
+
+#include <pthread.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#define WRITER_MAGIC 0x3717e700U
+#define ROUND_MAX 256           /* items per round */
+#define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more */
+#define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
+#define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
+#define MARKS_EVERY_MS 50       /* under load, the rooms' last_seq is written this often */
+#define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten */
+#define CLOSED_KEEP_MS 60000    /* a closed room is kept this long (its end text comes after) */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 2000
+
+#define ASSERT_WRITER(wr) LC_ASSERT(pthread_equal(pthread_self(), (wr)->tid))
+
+typedef enum witem_kind { WI_GATEWAY, WI_COMMAND } witem_kind_t;
+
+/* One inbound delivery for the writer: created by a submit on the consumer thread, freed by
+ * the writer once finished (or dropped at shutdown, unacked). */
+typedef struct witem {
+	TAILQ_ENTRY(witem) link;
+	witem_kind_t kind;
+	uint64_t gen;              /* generation of the inbound connection it came on */
+	void *in;                  /* WI_GATEWAY: gateway.c's inbound_t */
+	lc_bus_delivery_t *d;      /* WI_COMMAND */
+	json_object *cmd;          /* WI_COMMAND: the body */
+	wsd_wslot_t slot;          /* WI_COMMAND: its message */
+	json_object *room;         /* WI_COMMAND: {id, channel, customer_id, customer_name} */
+	lc_rc rc;                  /* WI_COMMAND: refused before storing when not LC_OK */
+	lc_err_t err;
+	bool drop;                 /* WI_COMMAND: past its deadline: acked, not stored */
+	bool forged;               /* WI_COMMAND: without the secret: rejected */
+} witem_t;
+
+TAILQ_HEAD(witems, witem);
+
+typedef enum wroom_status { WR_WAITING, WR_ENGAGED, WR_CLOSED } wroom_status_t;
+
+/* What the writer knows of a room it touched: created when first read, kept while this node
+ * holds the inbound queue (forgotten when the inbound connection is new). */
+typedef struct wroom {
+	json_object *doc;          /* the room as read, with the changes commands told since */
+	wroom_status_t status;
+	int64_t read_ms;           /* monotonic ms of the read */
+	int64_t next_seq;          /* next seq to give (0: no block yet) */
+	int64_t block_end;         /* last seq of the reserved block */
+} wroom_t;
+
+struct wsd_writer {
+	uint32_t magic;
+	wsd_t *w;
+	pthread_t tid;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct witems queue;       /* lock: submitted, not taken yet */
+	size_t nqueue;             /* lock */
+	bool stop;                 /* lock */
+	/* writer thread only */
+	wsd_map_t *rooms;          /* room id -> wroom_t */
+	wsd_map_t *open;           /* wsd_gateway_key(channel, customer) -> wroom_t (open room) */
+	wsd_batch_t *batch;
+	witem_t *owner;            /* the item being prepared (owner of what it stages) */
+	uint64_t gen;
+	int64_t swept_ms;          /* monotonic ms of the last sweep */
+	int64_t marks_ms;          /* monotonic ms the last_seq marks were last written */
+	int delay_ms;
+	bool warned;
+};
+
+static inline int64_t wsd_writer_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* MongoDB cannot do it now (the item is held and tried again). */
+static inline bool wsd_writer_transient(lc_rc rc)
+{
+	return rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_TIMEOUT;
+}
+
+/* ---- wroom.c */
+/* Another node may have written the rooms while this one did not hold the queue: forget them. */
+void wsd_wrooms_forget(wsd_writer_t *wr);
+/* Forget the rooms closed more than CLOSED_KEEP_MS ago (at most every SWEEP_EVERY_MS). */
+void wsd_wrooms_sweep(wsd_writer_t *wr);
+void wsd_wrooms_free(wsd_writer_t *wr);
+/* The room, read again (with its seq marks) when unknown, or when fresh and its status is older
+ * than ROOM_FRESH_MS. */
+lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t **out,
+		    lc_err_t *err);
+/* Someone else used a seq of the room's block (a failover race): the next stage takes a new
+ * block above every seq handed out. */
+void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id);
+/* Keep the status the writer now knows of r, and index it as its customer's open room. */
+void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st);
+
+/* ---- wcommand.c */
+/* Check a room command and stage its message; false: MongoDB cannot now (held). */
+bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it);
+/* Answer it (once its batch is stored, or refused) and ack it once the answer is confirmed. */
+void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it);
+/* A command whose sender gave up (its deadline passed). Any item. */
+bool wsd_wcommand_expired(const witem_t *it);
+
+#endif

@@ -1,0 +1,262 @@
+/* wsd_wroom: what the room writer knows of the rooms it touched (writer_priv.h): read once by
+ * _id (or through the customer's open-room pointer), kept while this node holds the inbound
+ * queue, read again when a check needs a status older than a second; and the seq blocks. */
+#include "config.h"
+#include "writer_priv.h"
+#include "gateway.h"
+#include "lc_alloc.h"
+#include "lc_json.h"
+#include "lc_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *copy_of(json_object *o)
+{
+	json_object *c = NULL;
+	if (o == NULL || json_object_deep_copy(o, &c, NULL) != 0)
+		return NULL;
+	return c;
+}
+
+static wroom_status_t status_of(json_object *doc)
+{
+	const char *s = lc_json_get_str(doc, "status", "");
+	if (strcmp(s, "engaged") == 0)
+		return WR_ENGAGED;
+	if (strcmp(s, "waiting") == 0)
+		return WR_WAITING;
+	return WR_CLOSED;
+}
+
+void wsd_wslot_clear(wsd_wslot_t *slot)
+{
+	json_object_put(slot->stored);
+	memset(slot, 0, sizeof *slot);
+}
+
+/* ---- rooms */
+
+static void room_free_cb(const char *key, void *value, void *ctx)
+{
+	wroom_t *r = value;
+	(void)key;
+	(void)ctx;
+	json_object_put(r->doc);
+	free(r);
+}
+
+/* Another node may have written the rooms while this one did not hold the queue: forget them
+ * (their next seqs come from a new block, above anything the other writer reserved). */
+void wsd_wrooms_forget(wsd_writer_t *wr)
+{
+	wsd_map_each(wr->rooms, room_free_cb, NULL);
+	wsd_map_free(&wr->rooms);
+	wsd_map_free(&wr->open);
+	wr->rooms = wsd_map_new();
+	wr->open = wsd_map_new();
+}
+
+typedef struct sweep {
+	int64_t now;
+	const char **ids;
+	size_t n, cap;
+} sweep_t;
+
+static void sweep_cb(const char *key, void *value, void *ctx)
+{
+	wroom_t *r = value;
+	sweep_t *sw = ctx;
+	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap)
+		sw->ids[sw->n++] = key;
+}
+
+/* The rooms a writer touched would pile up: closed ones are forgotten a minute on (what comes
+ * for them later reads them again). */
+void wsd_wrooms_sweep(wsd_writer_t *wr)
+{
+	sweep_t sw = { .now = wsd_writer_mono_ms(), .cap = 1024 };
+	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
+		return;
+	wr->swept_ms = sw.now;
+	sw.ids = lc_calloc(sw.cap, sizeof *sw.ids);
+	wsd_map_each(wr->rooms, sweep_cb, &sw);
+	for (size_t i = 0; i < sw.n; i++) {
+		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
+		wroom_t *r = wsd_map_del(wr->rooms, id);
+		room_free_cb(id, r, NULL);
+		free(id);
+	}
+	free(sw.ids);
+}
+
+static char *open_key(json_object *doc)
+{
+	return wsd_gateway_key(lc_json_get_str(doc, "channel", ""),
+			       lc_json_get_str(doc, "customer_id", ""));
+}
+
+/* Keep the status the writer now knows of r, and index it as its customer's open room. */
+void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st)
+{
+	char *key = open_key(r->doc);
+	r->status = st;
+	if (st != WR_CLOSED)
+		wsd_map_put(wr->open, key, r);
+	else if (wsd_map_get(wr->open, key) == r)
+		wsd_map_del(wr->open, key);
+	free(key);
+}
+
+/* doc: a room just read from MongoDB (taken). */
+static wroom_t *room_update(wsd_writer_t *wr, json_object *doc)
+{
+	const char *id = lc_json_get_str(doc, "id", "");
+	wroom_t *r = wsd_map_get(wr->rooms, id);
+	if (r == NULL) {
+		r = lc_calloc(1, sizeof *r);
+		wsd_map_put(wr->rooms, id, r);
+	}
+	json_object_put(r->doc);
+	r->doc = doc;
+	r->read_ms = wsd_writer_mono_ms();
+	wsd_wroom_set_status(wr, r, status_of(doc));
+	return r;
+}
+
+/* The room, read again when its status is older than ROOM_FRESH_MS (fresh) or unknown. */
+lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t **out,
+		      lc_err_t *err)
+{
+	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	if (r != NULL && (!fresh || wsd_writer_mono_ms() - r->read_ms <= ROOM_FRESH_MS)) {
+		*out = r;
+		return LC_OK;
+	}
+	json_object *doc = NULL;
+	lc_rc rc = lc_store_room_get(wr->w->store, room_id, &doc, err);
+	if (rc != LC_OK)
+		return rc;
+	r = room_update(wr, doc);
+	*out = r;
+	/* Reading it again, also see whether someone else reserved seqs above our block (a node
+	 * that stored an agent's message itself while RabbitMQ was away from it, or a writer that
+	 * held the room meanwhile): then ours would come out below theirs; take a new block. */
+	int64_t last = 0, reserved = 0;
+	if (r->next_seq != 0 &&
+	    lc_store_seq_marks(wr->w->store, room_id, &last, &reserved, NULL) == LC_OK &&
+	    (reserved > r->block_end || last > r->block_end))
+		r->next_seq = 0;
+	return LC_OK;
+}
+
+/* The open room of a customer as the writer knows it, when an engaged one was read recently:
+ * an engaged room keeps its agent until it closes, and every close goes through the writer
+ * (customer_left here, the others as the command that stores their text). A waiting room is
+ * always read again: an agent may have claimed it. */
+static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *customer_id)
+{
+	char *key = wsd_gateway_key(channel, customer_id);
+	wroom_t *r = wsd_map_get(wr->open, key);
+	free(key);
+	if (r != NULL && r->status == WR_ENGAGED && wsd_writer_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
+		return r;
+	return NULL;
+}
+
+lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
+			   const char *customer_name, json_object **room, bool *created,
+			   lc_err_t *err)
+{
+	ASSERT_WRITER(wr);
+	*created = false;
+	wroom_t *r = open_cached(wr, channel, customer_id);
+	if (r != NULL) {
+		*room = copy_of(r->doc);
+		return LC_OK;
+	}
+	json_object *doc = NULL;
+	lc_rc rc = lc_store_room_open(wr->w->store, channel, customer_id, customer_name, &doc,
+				      created, err);
+	if (rc == LC_OK) {
+		*room = copy_of(doc);
+		room_update(wr, doc);
+	}
+	return rc;
+}
+
+lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
+			   json_object **room, lc_err_t *err)
+{
+	ASSERT_WRITER(wr);
+	wroom_t *r = open_cached(wr, channel, customer_id);
+	if (r != NULL) {
+		*room = copy_of(r->doc);
+		return LC_OK;
+	}
+	json_object *doc = NULL;
+	lc_rc rc = lc_store_room_find_open(wr->w->store, channel, customer_id, &doc, err);
+	if (rc == LC_OK) {
+		*room = copy_of(doc);
+		room_update(wr, doc);
+	}
+	return rc;
+}
+
+lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *reason,
+			    json_object **room, lc_err_t *err)
+{
+	ASSERT_WRITER(wr);
+	json_object *doc = NULL;
+	lc_rc rc = lc_store_room_close(wr->w->store, room_id, reason, &doc, err);
+	if (rc == LC_OK) {
+		*room = copy_of(doc);
+		room_update(wr, doc);
+	} else if (rc == LC_ERR_CONFLICT) {
+		wroom_t *r = wsd_map_get(wr->rooms, room_id);
+		if (r != NULL)
+			wsd_wroom_set_status(wr, r, WR_CLOSED);
+	}
+	return rc;
+}
+
+lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id,
+		       const char *sender, const char *author, const char *text, int64_t ts_ms,
+		       wsd_wslot_t *slot, lc_err_t *err)
+{
+	wroom_t *r = NULL;
+	ASSERT_WRITER(wr);
+	if (slot->staged)
+		return LC_OK;
+	lc_rc rc = wsd_wroom_get(wr, room_id, false, &r, err);
+	if (rc != LC_OK)
+		return rc;
+	if (r->next_seq == 0 || r->next_seq > r->block_end) {
+		int64_t first = 0;
+		rc = lc_store_seq_reserve(wr->w->store, room_id, SEQ_BLOCK, &first, NULL, err);
+		if (rc != LC_OK)
+			return rc;
+		r->next_seq = first;
+		r->block_end = first + SEQ_BLOCK - 1;
+	}
+	wsd_batch_add(wr->batch, room_id, lc_json_get_str(r->doc, "channel", ""),
+		      lc_json_get_str(r->doc, "customer_id", ""), msg_id, sender, author, text,
+		      r->next_seq++, ts_ms, slot, wr->owner);
+	return LC_OK;
+}
+
+/* ---- room commands (roomcmd.h) */
+
+void wsd_wrooms_free(wsd_writer_t *wr)
+{
+	wsd_map_each(wr->rooms, room_free_cb, NULL);
+	wsd_map_free(&wr->rooms);
+	wsd_map_free(&wr->open);
+}
+
+void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id)
+{
+	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	if (r != NULL)
+		r->next_seq = 0;
+}
