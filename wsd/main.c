@@ -292,6 +292,10 @@ int main(int argc, char **argv)
 	static const lws_retry_bo_t no_validity = { NULL, 0, 0, 0, 0, 0 };
 	info.retry_and_idle_policy = &no_validity;
 	info.timeout_secs = 20;
+	/* Room for every header the web servers pass on (lighttpd and Apache refuse more than
+	 * 8 KB): a long Cookie header then gets wsd's 400, not a dropped connection (the proxy's
+	 * 500). */
+	info.max_http_header_data = 16384;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	w->lws = lws_create_context(&info);
 	if (w->lws == NULL) {
