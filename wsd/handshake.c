@@ -5,6 +5,7 @@
 #include "handshake.h"
 #include "lc_alloc.h"
 #include "lc_cookie.h"
+#include "lc_origin.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +42,6 @@ static bool hs_listed(const char *allowed, const char *origin)
 	return false;
 }
 
-/* True when origin is scheme://host where host (with port) is the Host header. */
-static bool hs_same_host(const char *origin, const char *host)
-{
-	const char *sep = strstr(origin, "://");
-	if (sep == NULL || host == NULL || *host == '\0')
-		return false;
-	const char *authority = sep + 3;
-	/* An origin is scheme://host[:port], nothing after. */
-	if (strpbrk(authority, "/?#@") != NULL)
-		return false;
-	return strcasecmp(authority, host) == 0;
-}
-
 bool wsd_handshake_origin_ok(const char *allowed, const char *origin, const char *host, bool agent)
 {
 	if (origin == NULL || *origin == '\0')
@@ -62,7 +50,7 @@ bool wsd_handshake_origin_ok(const char *allowed, const char *origin, const char
 		allowed = "";
 	if (!agent && allowed[strspn(allowed, " \t,")] == '\0')
 		return true;
-	return hs_same_host(origin, host) || hs_listed(allowed, origin);
+	return lc_origin_is_host(origin, host) || hs_listed(allowed, origin);
 }
 
 int wsd_handshake_refusal(struct lws *wsi, const char *allowed, bool agent)
