@@ -6,6 +6,7 @@
 #include "lc_auth.h"
 #include "lc_cookie.h"
 #include "lc_json.h"
+#include "lc_origin.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -351,16 +352,7 @@ bool fcgi_request_is_safe(const fcgi_request_t *req)
 
 bool fcgi_request_same_origin(const fcgi_request_t *req)
 {
-	const char *origin = fcgi_request_header(req, "Origin");
-	const char *host = fcgi_request_header(req, "Host");
-	const char *sep = origin != NULL ? strstr(origin, "://") : NULL;
-	if (sep == NULL || host == NULL || *host == '\0')
-		return false;
-	const char *authority = sep + 3;
-	/* An origin is scheme://host[:port], nothing after. */
-	if (strpbrk(authority, "/?#@") != NULL)
-		return false;
-	return strcasecmp(authority, host) == 0;
+	return lc_origin_is_host(fcgi_request_header(req, "Origin"), fcgi_request_header(req, "Host"));
 }
 
 const char *fcgi_request_bearer(const fcgi_request_t *req)

@@ -72,6 +72,10 @@ static const cfg_key_t config_keys[] = {
 	STR("wsd_listen", "127.0.0.1", true, "address livechat-wsd listens on"),
 	INT("wsd_port", "8090", 1, 65535, "port livechat-wsd listens on"),
 	STR("wsd_node_id", "", false, "unique id of this wsd process; empty: hostname-pid"),
+	STR("ws_allowed_origins", "", false,
+	    "origins (scheme://host[:port], blank- or comma-separated) besides the dashboard's own "
+	    "that may open /ws/agent and /ws/widget; empty: /ws/agent only from its own origin, "
+	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
 	INT("wsd_ping_after", "30", 1, 3600,

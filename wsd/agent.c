@@ -282,6 +282,13 @@ void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_o
 	} else if (strcmp(type, "message") == 0) {
 		on_message(c, frame, ref);
 	} else if (strcmp(type, "typing") == 0) {
+		/* Each one is published to RabbitMQ and reaches the customer's channel: the same
+		 * bucket as the widget's frames (room.c) bounds them. */
+		if (!wsd_room_rate_take(w, c->handle)) {
+			wsd_conn_error_about(c, "rate_limited", "too many typing frames: slow down",
+					     lc_json_get_str(frame, "room_id", NULL), NULL, ref);
+			return;
+		}
 		if (!check(c, frame, typing_rules, ref))
 			return;
 		bool unknown;
@@ -362,5 +369,6 @@ void wsd_agent_closed(wsd_conn_t *c)
 {
 	if (c->state == WSD_CS_READY || c->user_id != NULL || c->closed_by_server)
 		LC_INFO("agent %s disconnected", c->username ? c->username : "?");
+	wsd_room_rate_forget(c->w, c->handle);
 	wsd_room_agent_offline(c->w, c);
 }

@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "agent.h"
 #include "widget.h"
+#include "handshake.h"
 #include "idle.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -13,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PSS_MAGIC 0x70737321u
 #define OUT_MAX_BYTES (4u << 20)   /* a client that reads nothing is dropped past this */
@@ -260,31 +262,6 @@ static int write_some(wsd_conn_t *c)
 
 /* ---- handshake */
 
-/* The session token from the lc_session cookie or "Authorization: Bearer", or NULL. */
-static char *find_token(struct lws *wsi)
-{
-	char buf[4096];
-	int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0) {
-		const char *t = buf + 7;
-		while (*t == ' ')
-			t++;
-		if (*t)
-			return lc_strdup(t);
-	}
-	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_COOKIE);
-	if (n > 0) {
-		char *save = NULL;
-		for (char *p = strtok_r(buf, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
-			while (*p == ' ')
-				p++;
-			if (strncmp(p, "lc_session=", 11) == 0 && p[11])
-				return lc_strdup(p + 11);
-		}
-	}
-	return NULL;
-}
-
 static int path_kind(struct lws *wsi)
 {
 	char uri[256];
@@ -434,18 +411,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 			return 1;
 		}
-		if (kind == WSD_AGENT) {
-			char *t = find_token(wsi);
-			if (t == NULL) {
-				/* No credentials: refuse the upgrade with a real 401, which the web
-				 * server passes on (a bare close would become its 500). */
-				lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
-				return 1;
-			}
-			free(t);
+		int refused = wsd_handshake_refusal(wsi, lc_config_str(w->cfg, "ws_allowed_origins"),
+						    kind == WSD_AGENT);
+		if (refused) {
+			lws_return_http_status(wsi, (unsigned int)refused, NULL);
+			return 1;
 		}
 		return 0;
 	}
+
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* lws would also switch to "h2c" (HTTP/2 in clear) on request: only websocket
+		 * upgrades are served here, so nothing reaches lws's HTTP/2 parser. */
+		if (in == NULL || strcasecmp(in, "websocket") != 0) {
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+			return -1;
+		}
+		return 0;
 
 	case LWS_CALLBACK_ESTABLISHED: {
 		LC_CHECK_OBJ(w, WSD_MAGIC);
@@ -460,7 +442,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		pss->magic = PSS_MAGIC;
 		pss->c = c;
 		if (c->kind == WSD_AGENT) {
-			c->token = find_token(wsi);
+			c->token = wsd_handshake_token(wsi);
 			if (c->token == NULL)
 				return -1;
 			c->state = WSD_CS_AUTH;

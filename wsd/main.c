@@ -10,6 +10,7 @@
 #include "roomcmd.h"
 #include "writer.h"
 #include "stats.h"
+#include "settings.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -70,13 +71,18 @@ void wsd_drain_posts(wsd_t *w)
 	}
 }
 
-/* ---- settings */
+/* ---- settings (wsd/settings.c keeps the cache; these are its callbacks) */
 
-/* A snapshot that could not be refreshed is tried again this much later. */
-#define SETTINGS_RETRY_MS 2000
-
-static void settings_publish_ints(wsd_t *w, json_object *s)
+static lc_rc settings_load(void *ctx, json_object **out, lc_err_t *err)
 {
+	wsd_t *w = ctx;
+	return lc_store_settings_get(w->store, out, err);
+}
+
+/* The integers the loop thread reads, published as atomics with each snapshot. */
+static void settings_seen(void *ctx, json_object *s)
+{
+	wsd_t *w = ctx;
 	atomic_store(&w->request_timeout, (int)lc_json_get_int(s, "request_timeout", 120));
 	atomic_store(&w->reconnect_grace, (int)lc_json_get_int(s, "reconnect_grace", 30));
 	atomic_store(&w->history_limit, (int)lc_json_get_int(s, "history_limit", 50));
@@ -84,63 +90,12 @@ static void settings_publish_ints(wsd_t *w, json_object *s)
 
 json_object *wsd_settings_get(wsd_t *w)
 {
-	pthread_mutex_lock(&w->set_lock);
-	int64_t now = wsd_now_ms();
-	int have = w->settings != NULL;
-	if (have && now - w->settings_at <= w->settings_ttl_ms) {
-		json_object *r = json_object_get(w->settings);
-		pthread_mutex_unlock(&w->set_lock);
-		return r;
-	}
-	/* Stale: this thread refreshes. Claiming the refresh (settings_at = now) lets the others
-	 * keep using the old snapshot meanwhile; the MongoDB call is made without the lock, so a
-	 * slow or unreachable database never makes other workers queue behind one timeout. */
-	if (have)
-		w->settings_at = now;
-	uint64_t gen = w->settings_gen;
-	pthread_mutex_unlock(&w->set_lock);
-
-	json_object *s = NULL;
-	lc_err_t err;
-	lc_rc rc = lc_store_settings_get(w->store, &s, &err);
-	if (rc == LC_OK) {
-		/* Fill anything missing with the defaults. */
-		json_object *d = lc_settings_defaults();
-		json_object_object_foreach(d, k, v) {
-			if (!json_object_object_get_ex(s, k, NULL))
-				json_object_object_add(s, k, json_object_get(v));
-		}
-		json_object_put(d);
-	} else {
-		LC_WARN("reading settings: %s", err.reason);
-	}
-
-	pthread_mutex_lock(&w->set_lock);
-	if (rc == LC_OK) {
-		json_object_put(w->settings);
-		w->settings = s;
-		/* An event that came during the read may announce a change the read missed. */
-		w->settings_at = gen == w->settings_gen ? now : 0;
-		settings_publish_ints(w, s);
-	} else if (have) {
-		w->settings_at = now - w->settings_ttl_ms + SETTINGS_RETRY_MS;
-	} else if (w->settings == NULL) {
-		/* Nothing read yet (start-up with MongoDB down): the defaults until it answers;
-		 * settings_at stays old so that the next call tries again. */
-		w->settings = lc_settings_defaults();
-		settings_publish_ints(w, w->settings);
-	}
-	json_object *r = json_object_get(w->settings);
-	pthread_mutex_unlock(&w->set_lock);
-	return r;
+	return wsd_settings_copy(w->settings, wsd_now_ms());
 }
 
 void wsd_settings_expire(wsd_t *w)
 {
-	pthread_mutex_lock(&w->set_lock);
-	w->settings_gen++;
-	w->settings_at = 0;
-	pthread_mutex_unlock(&w->set_lock);
+	wsd_settings_expire_all(w->settings);
 }
 
 char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
@@ -276,12 +231,11 @@ int main(int argc, char **argv)
 	wsd_t *w = lc_calloc(1, sizeof *w);
 	w->magic = WSD_MAGIC;
 	pthread_mutex_init(&w->post_lock, NULL);
-	pthread_mutex_init(&w->set_lock, NULL);
 	atomic_store(&w->request_timeout, 120);
 	atomic_store(&w->reconnect_grace, 30);
 	atomic_store(&w->history_limit, 50);
 	w->session_check_s = session_check;
-	w->settings_ttl_ms = 1000LL * settings_check;
+	w->settings = wsd_settings_new(settings_load, settings_seen, w, 1000LL * settings_check);
 
 	w->cfg = lc_config_load(cfg_path, &err);
 	if (w->cfg == NULL) {
@@ -349,6 +303,10 @@ int main(int argc, char **argv)
 	static const lws_retry_bo_t no_validity = { NULL, 0, 0, 0, 0, 0 };
 	info.retry_and_idle_policy = &no_validity;
 	info.timeout_secs = 20;
+	/* Room for every header the web servers pass on (lighttpd and Apache refuse more than
+	 * 8 KB): a long Cookie header then gets wsd's 400, not a dropped connection (the proxy's
+	 * 500). */
+	info.max_http_header_data = 16384;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	w->lws = lws_create_context(&info);
 	if (w->lws == NULL) {
@@ -399,7 +357,7 @@ out:
 	wsd_drain_posts(w);
 	wsd_rooms_free(w);
 	lc_store_free(&w->store);
-	json_object_put(w->settings);
+	wsd_settings_free(&w->settings);
 	lc_config_free(&w->cfg);
 	free(w->ex_inbound);
 	free(w->ex_outbound);

@@ -53,9 +53,9 @@ json_object *wsd_room_requests_for(wsd_t *w, const char *user_id);
  * one more (delta 1) or one less (delta -1). The agent frames refuse work beyond a cap. */
 size_t wsd_room_jobs(wsd_t *w, uint64_t handle);
 void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta);
-/* Loop: a widget connection's frames (request, message, typing) are limited to WSD_RATE_PER_S
- * a second with bursts of WSD_RATE_BURST: take one token (false: none left, refuse the frame).
- * forget: the connection is gone. */
+/* Loop: a widget connection's frames (request, message, typing) and an agent connection's
+ * typing frames are limited to WSD_RATE_PER_S a second with bursts of WSD_RATE_BURST: take
+ * one token (false: none left, refuse the frame). forget: the connection is gone. */
 #define WSD_RATE_PER_S 10
 #define WSD_RATE_BURST 20
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle);

@@ -59,13 +59,10 @@ struct wsd {
 	uint32_t nslots, *free_slots, nfree;
 	size_t nconns;
 
-	/* settings snapshot (any thread; refreshed by workers): read again when a settings event
-	 * arrives (wsd_settings_expire) or when older than settings_ttl_ms (--settings-check, the
-	 * fallback for an event lost while RabbitMQ was away); settings_gen counts the events */
-	pthread_mutex_t set_lock;
-	json_object *settings;
-	int64_t settings_at, settings_ttl_ms;
-	uint64_t settings_gen;
+	/* settings cache (any thread; wsd/settings.c): read again when a settings event arrives
+	 * (wsd_settings_expire) or when older than --settings-check, the fallback for an event lost
+	 * while RabbitMQ was away; each reader gets its own copy */
+	struct wsd_settings *settings;
 	atomic_int request_timeout, reconnect_grace, history_limit;
 
 	lws_sorted_usec_list_t tick;
@@ -83,8 +80,9 @@ void wsd_post(wsd_t *w, wsd_fn done, void *arg);
 /* Loop: run everything posted so far. */
 void wsd_drain_posts(wsd_t *w);
 
-/* Worker threads only: the current settings (a new reference; json_object_put it). Read from
- * MongoDB when the snapshot was expired or is older than settings_ttl_ms; defaults when
+/* Worker threads only: the current settings, a private copy owned by the caller (json_object_put
+ * it; no json_object crosses threads, json-c's reference counts not being atomic). Read from
+ * MongoDB when the snapshot was expired or is older than --settings-check; defaults when
  * MongoDB cannot be read (then tried again two seconds later). */
 json_object *wsd_settings_get(wsd_t *w);
 /* Any thread: the settings changed (a settings event): the next wsd_settings_get reads them,

@@ -1,0 +1,143 @@
+/* wsd/settings: the settings cache behind wsd_settings_get. One thread at a time refreshes it
+ * from the store without holding the lock; every reader leaves with its own deep copy. */
+#include "config.h"
+#include "settings.h"
+#include "lc_alloc.h"
+#include "lc_log.h"
+#include "lc_settings.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define WSD_SETTINGS_MAGIC 0x77736574u
+
+/* A snapshot that could not be refreshed is tried again this much later. */
+#define SETTINGS_RETRY_MS 2000
+
+/* One per wsd process, created by main() before the workers start. */
+struct wsd_settings {
+	uint32_t magic;
+	pthread_mutex_t lock;
+	json_object *cur;               /* under lock; never leaves this file */
+	int64_t at, ttl_ms;             /* when cur was read (0: expired) */
+	uint64_t gen;                   /* counts wsd_settings_expire_all */
+	wsd_settings_load_fn load;
+	wsd_settings_seen_fn seen;
+	void *ctx;
+};
+
+wsd_settings_t *wsd_settings_new(wsd_settings_load_fn load, wsd_settings_seen_fn seen,
+				 void *ctx, int64_t ttl_ms)
+{
+	wsd_settings_t *s = lc_calloc(1, sizeof *s);
+	s->magic = WSD_SETTINGS_MAGIC;
+	pthread_mutex_init(&s->lock, NULL);
+	s->ttl_ms = ttl_ms;
+	s->load = load;
+	s->seen = seen;
+	s->ctx = ctx;
+	return s;
+}
+
+void wsd_settings_free(wsd_settings_t **sp)
+{
+	wsd_settings_t *s = *sp;
+	if (s == NULL)
+		return;
+	assert(s->magic == WSD_SETTINGS_MAGIC);
+	json_object_put(s->cur);
+	pthread_mutex_destroy(&s->lock);
+	s->magic = 0;
+	free(s);
+	*sp = NULL;
+}
+
+/* Under lock: a copy for the caller. json_object_deep_copy allocates afresh, so the copy
+ * shares no reference count with cur. */
+static json_object *settings_copy_locked(wsd_settings_t *s)
+{
+	json_object *r = NULL;
+	if (json_object_deep_copy(s->cur, &r, NULL) != 0) {
+		/* lc_alloc's policy: only allocation fails here. */
+		LC_ERROR("out of memory copying the settings");
+		abort();
+	}
+	return r;
+}
+
+/* Without lock: the stored settings with anything missing filled from the defaults. */
+static lc_rc settings_read(wsd_settings_t *s, json_object **out)
+{
+	lc_err_t err;
+	json_object *r = NULL;
+	lc_rc rc = s->load(s->ctx, &r, &err);
+	if (rc != LC_OK) {
+		LC_WARN("reading settings: %s", err.reason);
+		return rc;
+	}
+	json_object *d = lc_settings_defaults();
+	json_object_object_foreach(d, k, v) {
+		if (!json_object_object_get_ex(r, k, NULL))
+			json_object_object_add(r, k, json_object_get(v));
+	}
+	json_object_put(d);
+	*out = r;
+	return LC_OK;
+}
+
+/* Under lock: s becomes the snapshot. */
+static void settings_install_locked(wsd_settings_t *s, json_object *r)
+{
+	json_object_put(s->cur);
+	s->cur = r;
+	if (s->seen)
+		s->seen(s->ctx, r);
+}
+
+json_object *wsd_settings_copy(wsd_settings_t *s, int64_t now)
+{
+	assert(s->magic == WSD_SETTINGS_MAGIC);
+	pthread_mutex_lock(&s->lock);
+	int have = s->cur != NULL;
+	if (have && now - s->at <= s->ttl_ms) {
+		json_object *r = settings_copy_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	/* Stale: this thread refreshes. Claiming the refresh (at = now) lets the others keep
+	 * copying the old snapshot meanwhile; the store is read without the lock, so a slow or
+	 * unreachable database never makes other workers queue behind one timeout. */
+	if (have)
+		s->at = now;
+	uint64_t gen = s->gen;
+	pthread_mutex_unlock(&s->lock);
+
+	json_object *fresh = NULL;
+	lc_rc rc = settings_read(s, &fresh);
+
+	pthread_mutex_lock(&s->lock);
+	if (rc == LC_OK) {
+		settings_install_locked(s, fresh);
+		/* An expiry that came during the read may announce a change the read missed. */
+		s->at = gen == s->gen ? now : 0;
+	} else if (have) {
+		s->at = now - s->ttl_ms + SETTINGS_RETRY_MS;
+	} else if (s->cur == NULL) {
+		/* Nothing read yet (start-up with MongoDB down): the defaults until it answers;
+		 * at stays old so that the next call tries again. */
+		settings_install_locked(s, lc_settings_defaults());
+	}
+	json_object *r = settings_copy_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void wsd_settings_expire_all(wsd_settings_t *s)
+{
+	assert(s->magic == WSD_SETTINGS_MAGIC);
+	pthread_mutex_lock(&s->lock);
+	s->gen++;
+	s->at = 0;
+	pthread_mutex_unlock(&s->lock);
+}
