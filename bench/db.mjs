@@ -1,0 +1,120 @@
+// bench/db.mjs: the database side of bench/run's round-trip benchmark (the Node `mongodb` driver).
+//   node bench/db.mjs seed --mongo URI --db NAME --count N [--label TEXT] [--json FILE]
+//     tops the `messages` collection up to N documents, shaped like livechat's stored messages
+//     (lc_store_message_append: string _id, room_id, channel, customer_id, seq, sender, author,
+//     text, ts; 20 per room, channel `seed`, so no benchmark customer's history includes them),
+//     with insertMany of 1,000 documents, two calls in flight. Prints the time it took.
+//   node bench/db.mjs ceiling --mongo URI --db NAME [--concurrency C] [--seconds S] [--batch B]
+//     [--backend NAME] [--stored N] [--json FILE]
+//     the database's own ceiling at that size: C workers each calling insertMany of B (50)
+//     documents of the same shape into `messages` for S seconds (documents/s), then C workers
+//     each looking one stored message up by _id for S seconds (lookups/s); latency per call.
+// Both print a markdown row on stdout and append a JSON line to FILE.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { clampArg, parseArgs, pct, require } from './lib.mjs';
+
+const { MongoClient } = require('mongodb');
+
+const [cmd, ...rest] = process.argv.slice(2);
+const args = parseArgs(rest);
+const PER_ROOM = 20;
+const TEXT = 'seeded history message, about as long as a chat line: '.padEnd(64, 'x');
+
+// Documents n .. n+k-1 of a run tagged `tag`, in livechat's message shape.
+function docs(tag, channel, n, k) {
+  const out = [];
+  const now = Date.now();
+  for (let i = n; i < n + k; i++) {
+    const room = Math.floor(i / PER_ROOM);
+    out.push({ _id: `${tag}-${i}`, room_id: `${tag}-r${room}`,
+      channel, customer_id: `${tag}-c${room}`, seq: (i % PER_ROOM) + 1, sender: i % 2 ? 'agent' : 'customer',
+      author: i % 2 ? 'Seed Agent' : 'Seed Customer', text: TEXT, ts: new Date(now - 86400000 + i) });
+  }
+  return out;
+}
+
+const emit = (row, json) => {
+  console.log(row);
+  if (args.json) fs.appendFileSync(args.json, `${JSON.stringify(json)}\n`);
+};
+
+async function seed(coll) {
+  const target = clampArg(args.count, 10000, 0, 1e9);
+  const before = await coll.estimatedDocumentCount();
+  const todo = Math.max(0, target - before);
+  const tag = crypto.randomBytes(3).toString('hex');
+  const BATCH = 1000;
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < todo) {
+      const n = next;
+      const k = Math.min(BATCH, todo - n);
+      next += k;
+      await coll.insertMany(docs(`s${tag}`, 'seed', n, k), { ordered: false });
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const secs = (performance.now() - t0) / 1000;
+  const after = await coll.estimatedDocumentCount();
+  emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${secs.toFixed(1)} | ${secs ? Math.round(todo / secs) : '-'} |`,
+    { bench: 'seed', label: args.label || args.db, backend: args.backend || null, before, after, inserted: todo,
+      seconds: +secs.toFixed(2) });
+}
+
+// C workers calling fn for S seconds: calls, per-call latency.
+async function load(concurrency, secs, fn) {
+  const lat = [];
+  const t0 = performance.now();
+  const end = t0 + secs * 1000;
+  let n = 0;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await fn(n++);
+      lat.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  lat.sort((x, y) => x - y);
+  return { calls: lat.length, seconds: (performance.now() - t0) / 1000, p50_ms: pct(lat, 0.5), p99_ms: pct(lat, 0.99) };
+}
+
+async function ceiling(coll) {
+  const C = clampArg(args.concurrency, 10, 1, 200);
+  const S = clampArg(args.seconds, 10, 1, 600);
+  const B = clampArg(args.batch, 50, 1, 10000);
+  const stored = await coll.estimatedDocumentCount();
+  const tag = `c${crypto.randomBytes(3).toString('hex')}`;
+  const ins = await load(C, S, (i) => coll.insertMany(docs(tag, 'ceiling', i * B, B), { ordered: false }));
+  // Lookups of stored messages by _id: a sample of ids taken once (no filter: no scan).
+  const ids = (await coll.find({}, { projection: { _id: 1 } }).limit(2000).toArray()).map((d) => d._id);
+  const look = await load(C, S, () => coll.findOne({ _id: ids[crypto.randomInt(ids.length)] }));
+  const docsPerS = Math.round(ins.calls * B / ins.seconds);
+  const lookPerS = Math.round(look.calls / look.seconds);
+  emit(`| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | insertMany ${B}/call | ${C} | ` +
+    `**${docsPerS} documents/s** | ${ins.p50_ms} | ${ins.p99_ms} |\n` +
+    `| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | findOne by _id | ${C} | ` +
+    `**${lookPerS} lookups/s** | ${look.p50_ms} | ${look.p99_ms} |`,
+  { bench: 'ceiling', backend: args.backend || null, stored: args.stored ? Number(args.stored) : stored,
+    concurrency: C, batch: B, insert_docs_per_s: docsPerS, insert_p50_ms: ins.p50_ms, insert_p99_ms: ins.p99_ms,
+    lookups_per_s: lookPerS, lookup_p50_ms: look.p50_ms, lookup_p99_ms: look.p99_ms });
+}
+
+const client = await MongoClient.connect(args.mongo, { maxPoolSize: 32 });
+let status = 0;
+try {
+  const coll = client.db(args.db).collection('messages');
+  if (cmd === 'seed') await seed(coll);
+  else if (cmd === 'ceiling') await ceiling(coll);
+  else { console.error('usage: db.mjs seed|ceiling --mongo URI --db NAME ...'); status = 2; }
+} catch (e) {
+  console.error(`db.mjs ${cmd}: ${e.message}`);
+  console.log(`| ${cmd} | failed: ${String(e.message).replace(/\|/g, '/')} |`);
+  status = 1;
+} finally {
+  await client.close();
+}
+process.exit(status);

@@ -1,0 +1,295 @@
+// bench/roundtrip.mjs: gateway -> agent -> gateway round trips through livechat or through the
+// comparison peer (bench/peer/), driven the same way (a benchmark, asserts nothing).
+// A gateway (AMQP, docs/gateway.md: confirms, persistent, its own outbound queue) opens R rooms
+// with request_agent; R agents (one per room) accept them; then each round trip is: the gateway
+// publishes a customer_message -> the relay stores it and forwards it to the room's agent over
+// its websocket -> the agent answers at once -> the relay stores the answer and publishes it
+// outbound -> the gateway receives the agent_message. Latency = publish -> receipt (one clock).
+//   node bench/roundtrip.mjs --target livechat --base URL --admin-password PW --agent-ws ws://H:P
+//   node bench/roundtrip.mjs --target peer --peer http://H:P
+//     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W] [--seconds S]
+//             [--rates R1,R2|auto] [--drain S] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
+//             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE]
+// Phases: "saturate": W round trips in flight per room for S seconds (throughput); then one per
+// rate: round trips started at a fixed total rate for S seconds (`auto` = half the saturated
+// rate). After each phase it waits up to --drain seconds for what is still in flight. Also
+// reports each room's accept (accept -> accepted/history) time. --pids: processes whose CPU time
+// per phase is reported (name:pid; name:pid+ counts its descendants too, for PostgreSQL); those
+// named ferretdb or postgres count as the database. --mongo: the database server, whose command
+// counters (serverStatus) give database operations per stored message. --perf: `perf record -a`
+// during the saturate phase. Prints markdown rows on stdout, appends JSON lines to FILE.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { clampArg, cpuPercent, cpuSeconds, drive, perfRecord, saturateThenRates, cpuSnapshot, dbCommands, makeAgents, parseArgs, parsePids, pct, require,
+  sleep, until } from './lib.mjs';
+
+const amqp = require('amqplib');
+
+const args = parseArgs(process.argv.slice(2));
+const TARGET = args.target === 'peer' ? 'peer' : 'livechat';
+const PREFIX = args.prefix;
+const CHANNEL = args.channel || 'bench';
+const R = clampArg(args.rooms, 10, 1, 200);
+const W = clampArg(args.window, 4, 1, 1000);
+const SECS = clampArg(args.seconds, 10, 1, 600);
+const RATES = (args.rates || 'auto').split(',');
+const DRAIN_MS = clampArg(args.drain, 30, 1, 600) * 1000;
+const TEXT_BYTES = clampArg(args['text-bytes'], 64, 8, 4000);
+const PIDS = parsePids(args.pids);
+const DB_NAMES = new Set(['ferretdb', 'postgres']);
+const LABEL = args.label || TARGET;
+const tag = crypto.randomBytes(3).toString('hex');
+if (!PREFIX) { console.error('roundtrip: --prefix is required'); process.exit(2); }
+
+const log = (...a) => console.error(`roundtrip[${LABEL}]:`, ...a);
+
+// ---- the gateway
+class Gateway {
+  async start(onOutbound) {
+    this.conn = await amqp.connect(args.amqp || process.env.LIVECHAT_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672/');
+    this.conn.on('error', () => {});
+    this.ch = await this.conn.createConfirmChannel();
+    this.ch.on('error', () => {});
+    await this.ch.assertExchange(`${PREFIX}.inbound`, 'topic', { durable: true });
+    await this.ch.assertExchange(`${PREFIX}.outbound`, 'topic', { durable: true });
+    this.queue = `${PREFIX}.outbound.${CHANNEL}`;
+    await this.ch.assertQueue(this.queue, { durable: true });
+    await this.ch.bindQueue(this.queue, `${PREFIX}.outbound`, `${CHANNEL}.#`);
+    await this.ch.consume(this.queue, (m) => {
+      if (!m) return;
+      onOutbound(JSON.parse(m.content.toString()));
+      this.ch.ack(m);
+    }, { noAck: false });
+    return this;
+  }
+
+  publish(type, customerId, fields, id = `gw-${tag}-${crypto.randomBytes(6).toString('hex')}`) {
+    const msg = { type, id, channel: CHANNEL, customer_id: customerId, ts: Date.now(), ...fields };
+    this.ch.publish(`${PREFIX}.inbound`, CHANNEL, Buffer.from(JSON.stringify(msg)),
+      { persistent: true, messageId: id, contentType: 'application/json' }, (err) => { if (err) this.nacked++; });
+  }
+
+  async close() {
+    await this.ch.deleteQueue(this.queue).catch(() => {});
+    await this.conn.close().catch(() => {});
+  }
+}
+
+// ---- agents: the same three things (see offers, accept, answer a customer) over livechat's
+// websocket protocol (docs/websocket.md) or the peer's socket.io events.
+class LivechatAgent {
+  static async open(url, token) {
+    const WebSocket = require('ws');
+    const ws = new WebSocket(`${url}/ws/agent`, { headers: { Authorization: `Bearer ${token}` },
+      perMessageDeflate: false });
+    const a = new LivechatAgent(ws);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await until(() => a.hello, 'agent hello');
+    return a;
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.offers = new Map();    // customer id -> room id
+    this.pending = new Map();   // reply id -> frame, until acked (re-sent when answered busy/unavailable)
+    this.errors = 0;
+    this.onCustomer = null;
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type === 'message' && f.message?.sender === 'customer') this.onCustomer?.(f.room_id, f.message.text);
+      else if (f.type === 'ack' && f.id) this.pending.delete(f.id);
+      else if (f.type === 'request_offered') this.offers.set(f.room.customer_id, f.room.id);
+      else if (f.type === 'hello') this.hello = f;
+      else if (f.type === 'accepted' || f.type === 'already_taken') this.accepted = f;
+      else if (f.type === 'error') this.failed(f);
+    });
+  }
+
+  failed(f) {
+    const frame = f.id && this.pending.get(f.id);
+    if (frame && (f.code === 'busy' || f.code === 'unavailable')) {
+      setTimeout(() => this.ws.send(JSON.stringify(frame)), 50);
+      return;
+    }
+    this.errors++;
+    this.lastError = f;
+  }
+
+  async accept(customerId) {
+    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, 60000);
+    this.accepted = null;
+    const t0 = performance.now();
+    this.ws.send(JSON.stringify({ type: 'accept', room_id: roomId, ref: 'a' }));
+    const f = await until(() => this.accepted, 'accepted', 300000);
+    if (f.type !== 'accepted') throw new Error(`accept of ${roomId}: ${f.type}`);
+    return { roomId, ms: performance.now() - t0, history: f.history?.length ?? 0 };
+  }
+
+  reply(roomId, id, text) {
+    const frame = { type: 'message', room_id: roomId, id, text };
+    this.pending.set(id, frame);
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  close() { this.ws.terminate(); }
+}
+
+class PeerAgent {
+  static async open(url, name) {
+    const { io } = require('socket.io-client');
+    const socket = io(url, { auth: { agent: name }, transports: ['websocket'], reconnection: false });
+    const a = new PeerAgent(socket);
+    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+    return a;
+  }
+
+  constructor(socket) {
+    this.socket = socket;
+    this.offers = new Map();
+    this.errors = 0;
+    this.onCustomer = null;
+    socket.on('request_offered', (o) => this.offers.set(o.customer_id, o.room_id));
+    socket.on('message', (f) => { if (f.message?.sender === 'customer') this.onCustomer?.(f.room_id, f.message.text); });
+  }
+
+  async accept(customerId) {
+    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, 60000);
+    const t0 = performance.now();
+    const r = await this.socket.timeout(300000).emitWithAck('accept', { room_id: roomId });
+    if (r.error) throw new Error(`accept of ${roomId}: ${r.error}`);
+    return { roomId, ms: performance.now() - t0, history: r.history?.length ?? 0 };
+  }
+
+  reply(roomId, id, text) {
+    this.socket.emit('message', { room_id: roomId, id, text }, (r) => {
+      if (r?.error) { this.errors++; this.lastError = r; }
+    });
+  }
+
+  close() { this.socket.close(); }
+}
+
+// ---- setup: R rooms, each engaged with its own agent
+async function openAgents() {
+  if (TARGET === 'peer') {
+    return Promise.all(Array.from({ length: R }, (_, k) => PeerAgent.open(args.peer, `Bench Agent ${k}`)));
+  }
+  const made = await makeAgents(args.base, args['admin-password'], R, tag);
+  const agents = [];
+  for (const a of made) agents.push(await LivechatAgent.open(args['agent-ws'], a.token));
+  return agents;
+}
+
+const pad = 'x'.repeat(TEXT_BYTES);
+let onReply = () => {};
+const gw = await new Gateway().start((m) => {
+  if (m.type === 'agent_message' && typeof m.text === 'string' && m.text.startsWith('re ')) onReply(m.text.slice(3));
+});
+gw.nacked = 0;
+let agents = [];
+let mongo = null;
+let status = 0;
+try {
+  if (args.mongo) {
+    const { MongoClient } = require('mongodb');
+    mongo = await MongoClient.connect(args.mongo, { maxPoolSize: 1 });
+  }
+  agents = await openAgents();
+  const rooms = [];
+  const accepts = [];
+  for (let k = 0; k < R; k++) {
+    const customerId = `rt${tag}c${k}`;
+    gw.publish('request_agent', customerId, { customer_name: `Bench Customer ${k}` });
+    const a = await agents[k].accept(customerId);
+    accepts.push(a.ms);
+    rooms.push({ k, customerId, roomId: a.roomId, agent: agents[k], inflight: 0 });
+    // The agent answers every customer message of its room at once, naming it.
+    agents[k].onCustomer = (roomId, text) => {
+      const id = text.split(' ', 1)[0];
+      agents[k].reply(roomId, `r${id}`, `re ${id}`);
+    };
+  }
+  accepts.sort((x, y) => x - y);
+  log(`${R} rooms engaged; accept p50 ${pct(accepts, 0.5)} ms, max ${pct(accepts, 1)} ms`);
+
+  const results = [];
+  const phase = async (name, rate) => {
+    const sent = new Map();   // id -> [send time, room]
+    const lat = [];
+    let nSent = 0, seq = 0, running = true, inWindow = true, completed = 0;
+    const sendOne = (room) => {
+      const id = `${tag}-${name}-${seq++}`;
+      sent.set(id, [performance.now(), room]);
+      room.inflight++;
+      nSent++;
+      gw.publish('customer_message', room.customerId, { text: `${id} ${pad}`.slice(0, Math.max(TEXT_BYTES, id.length)) },
+        `rt-${id}`);
+    };
+    onReply = (id) => {
+      const s = sent.get(id);
+      if (!s) return;
+      sent.delete(id);
+      completed++;
+      if (inWindow) lat.push(performance.now() - s[0]);
+      s[1].inflight--;
+      if (running && rate === 0) sendOne(s[1]);
+    };
+    const errorsBefore = agents.reduce((n, a) => n + a.errors, 0);
+    const perf = args.perf && rate === 0 ? perfRecord(args.perf, SECS, log, ['-g']) : null;
+    const cmd0 = mongo ? await dbCommands(mongo.db('admin')) : null;
+    const c0 = cpuSnapshot(PIDS);
+    const t0 = performance.now();
+    await drive(rate, SECS, rooms, W, sendOne);
+    running = false;
+    inWindow = false;
+    const tEnd = performance.now();
+    const c1 = cpuSnapshot(PIDS);
+    const inWin = lat.length;
+    await perf?.done();
+    const drainEnd = Date.now() + DRAIN_MS;
+    while (sent.size > 0 && Date.now() < drainEnd) await sleep(20);
+    const cmd1 = mongo ? await dbCommands(mongo.db('admin')) : null;
+    const secs = (tEnd - t0) / 1000;
+    lat.sort((x, y) => x - y);
+    const cpu = cpuSeconds(c0, c1);
+    const dbCpu = Object.entries(cpu).filter(([n]) => DB_NAMES.has(n)).reduce((s, [, v]) => s + v, 0);
+    const errors = agents.reduce((n, a) => n + a.errors, 0) - errorsBefore;
+    return {
+      bench: 'roundtrip', target: TARGET, label: LABEL, backend: args.backend || null,
+      stored: args.stored ? Number(args.stored) : null, phase: name, rooms: R,
+      window: rate === 0 ? W : null, offered_per_s: rate || null, seconds: +secs.toFixed(2), sent: nSent,
+      round_trips: inWin, completed_after_drain: completed, undelivered: sent.size,
+      round_trips_per_s: +(inWin / secs).toFixed(1),
+      p50_ms: pct(lat, 0.5), p90_ms: pct(lat, 0.9), p99_ms: pct(lat, 0.99), max_ms: pct(lat, 1),
+      db_cpu_s_per_1000: inWin ? +(dbCpu / inWin * 1000).toFixed(2) : null,
+      // Two stored messages per round trip (the customer's and the agent's).
+      db_ops_per_stored: cmd0 !== null && cmd1 !== null && completed ? +((cmd1 - cmd0) / (2 * completed)).toFixed(2)
+        : null,
+      errors, last_error: agents.map((a) => a.lastError).find(Boolean) || null, publish_nacks: gw.nacked,
+      cpu_percent: cpuPercent(c0, c1), accept_p50_ms: pct(accepts, 0.5), accept_max_ms: pct(accepts, 1),
+    };
+  };
+
+  results.push(...await saturateThenRates('', RATES, 2, (r) => r.round_trips_per_s, phase, log));
+  const fmt = (v) => (v === null || v === undefined ? '-' : String(v));
+  for (const r of results) {
+    const cpu = Object.entries(r.cpu_percent).map(([n, v]) => `${n} ${v}%`).join(', ');
+    console.log(`| ${r.label} | ${fmt(r.backend)} | ${fmt(r.stored)} | ${r.phase} | ` +
+      `${r.window ? `window ${r.window}/room` : `${r.offered_per_s}/s`} | ${r.sent} | **${r.round_trips_per_s}** | ` +
+      `${fmt(r.p50_ms)} | **${fmt(r.p99_ms)}** | ${fmt(r.max_ms)} | ${r.undelivered} | ${r.errors} | ` +
+      `${fmt(r.db_cpu_s_per_1000)} | ${fmt(r.db_ops_per_stored)} | ${cpu} |`);
+  }
+  if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);
+} catch (e) {
+  log(`failed: ${e.stack || e.message}`);
+  console.log(`| ${LABEL} | ${fmt0(args.backend)} | ${fmt0(args.stored)} | failed: ${String(e.message).replace(/\|/g, '/')} |`);
+  status = 1;
+} finally {
+  for (const a of agents) a.close();
+  await gw.close();
+  await mongo?.close();
+}
+function fmt0(v) { return v ?? '-'; }
+process.exit(status);
