@@ -9,7 +9,10 @@
 //     the database's own ceiling at that size: C workers each calling insertMany of B (50)
 //     documents of the same shape into `messages` for S seconds (documents/s), then C workers
 //     each looking one stored message up by _id for S seconds (lookups/s); latency per call.
-// Both print a markdown row on stdout and append a JSON line to FILE.
+//   node bench/db.mjs lookups --mongo URI --db NAME --coll NAME [--concurrency C] [--seconds S]
+//     [--load TEXT] [--json FILE]
+//     C workers looking documents of that collection up by _id (the REST benchmark's reference).
+// Each prints markdown on stdout and appends a JSON line to FILE.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -82,6 +85,25 @@ async function load(concurrency, secs, fn) {
   return { calls: lat.length, seconds: (performance.now() - t0) / 1000, p50_ms: pct(lat, 0.5), p99_ms: pct(lat, 0.99) };
 }
 
+// C workers looking documents of coll up by _id for S seconds: a sample of ids taken once (no
+// filter: no scan), then random picks from it.
+async function lookups(coll, C, S) {
+  const ids = (await coll.find({}, { projection: { _id: 1 } }).limit(2000).toArray()).map((d) => d._id);
+  if (!ids.length) throw new Error(`${coll.collectionName} is empty: nothing to look up`);
+  return load(C, S, () => coll.findOne({ _id: ids[crypto.randomInt(ids.length)] }));
+}
+
+// The lookup rate alone, on any collection (the REST benchmark's reference), as a row of its table.
+async function lookupRow(coll) {
+  const C = clampArg(args.concurrency, 16, 1, 200);
+  const look = await lookups(coll, C, clampArg(args.seconds, 10, 1, 600));
+  const perS = Math.round(look.calls / look.seconds);
+  emit(`| the database: findOne by _id in ${coll.collectionName}, ${C} callers (Node driver) | **${perS}** | ` +
+    `${look.p50_ms} | - | - | **${look.p99_ms}** | - | - | ${args.load || '-'} |`,
+  { bench: 'lookups', collection: coll.collectionName, concurrency: C, lookups_per_s: perS, p50_ms: look.p50_ms,
+    p99_ms: look.p99_ms });
+}
+
 async function ceiling(coll) {
   const C = clampArg(args.concurrency, 10, 1, 200);
   const S = clampArg(args.seconds, 10, 1, 600);
@@ -89,9 +111,7 @@ async function ceiling(coll) {
   const stored = await coll.estimatedDocumentCount();
   const tag = `c${crypto.randomBytes(3).toString('hex')}`;
   const ins = await load(C, S, (i) => coll.insertMany(docs(tag, 'ceiling', i * B, B), { ordered: false }));
-  // Lookups of stored messages by _id: a sample of ids taken once (no filter: no scan).
-  const ids = (await coll.find({}, { projection: { _id: 1 } }).limit(2000).toArray()).map((d) => d._id);
-  const look = await load(C, S, () => coll.findOne({ _id: ids[crypto.randomInt(ids.length)] }));
+  const look = await lookups(coll, C, S);
   const docsPerS = Math.round(ins.calls * B / ins.seconds);
   const lookPerS = Math.round(look.calls / look.seconds);
   emit(`| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | insertMany ${B}/call | ${C} | ` +
@@ -106,10 +126,11 @@ async function ceiling(coll) {
 const client = await MongoClient.connect(args.mongo, { maxPoolSize: 32 });
 let status = 0;
 try {
-  const coll = client.db(args.db).collection('messages');
+  const coll = client.db(args.db).collection(args.coll || 'messages');
   if (cmd === 'seed') await seed(coll);
   else if (cmd === 'ceiling') await ceiling(coll);
-  else { console.error('usage: db.mjs seed|ceiling --mongo URI --db NAME ...'); status = 2; }
+  else if (cmd === 'lookups') await lookupRow(coll);
+  else { console.error('usage: db.mjs seed|ceiling|lookups --mongo URI --db NAME ...'); status = 2; }
 } catch (e) {
   console.error(`db.mjs ${cmd}: ${e.message}`);
   console.log(`| ${cmd} | failed: ${String(e.message).replace(/\|/g, '/')} |`);

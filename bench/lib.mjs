@@ -168,18 +168,21 @@ export function perfRecord(file, secs, log, extra = []) {
 }
 
 // A saturate phase, then one phase per rate of `rates` ('auto' = half the saturated rate, at
-// least `min`): runPhase(name, rate) -> result; perS(result) = its delivered rate. Names get
-// `prefix` ('', 'typing-'). Returns the results.
+// least `min`; skipped when the saturate phase delivered nothing): runPhase(name, rate) -> result;
+// perS(result) = its delivered rate. Names get `prefix` ('', 'typing-'). Returns the results, the
+// auto one marked half_saturation.
 export async function saturateThenRates(prefix, rates, min, perS, runPhase, log) {
   log(`${prefix}saturate`);
   const sat = await runPhase(`${prefix}saturate`, 0);
   log(JSON.stringify(sat));
   const out = [sat];
   for (const r of rates) {
+    if (r === 'auto' && !perS(sat)) { log(`${prefix}auto rate skipped: the saturate phase delivered nothing`); continue; }
     const rate = r === 'auto' ? Math.max(min, Math.round(perS(sat) / 2)) : Number(r);
     if (!(rate > 0)) continue;
     log(`${prefix}rate ${rate}/s`);
     const res = await runPhase(`${prefix}rate${rate}`, rate);
+    res.half_saturation = r === 'auto';
     log(JSON.stringify(res));
     out.push(res);
   }

@@ -8,7 +8,7 @@
 //   node bench/roundtrip.mjs --target livechat --base URL --admin-password PW --agent-ws ws://H:P
 //   node bench/roundtrip.mjs --target peer --peer http://H:P
 //     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W] [--seconds S]
-//             [--rates R1,R2|auto] [--drain S] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
+//             [--rates R1,R2|auto] [--drain S] [--setup-timeout S] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
 //             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE]
 // Phases: "saturate": W round trips in flight per room for S seconds (throughput); then one per
 // rate: round trips started at a fixed total rate for S seconds (`auto` = half the saturated
@@ -35,6 +35,7 @@ const W = clampArg(args.window, 4, 1, 1000);
 const SECS = clampArg(args.seconds, 10, 1, 600);
 const RATES = (args.rates || 'auto').split(',');
 const DRAIN_MS = clampArg(args.drain, 30, 1, 600) * 1000;
+const SETUP_MS = clampArg(args['setup-timeout'], 600, 10, 3600) * 1000;
 const TEXT_BYTES = clampArg(args['text-bytes'], 64, 8, 4000);
 const PIDS = parsePids(args.pids);
 const DB_NAMES = new Set(['ferretdb', 'postgres']);
@@ -118,11 +119,11 @@ class LivechatAgent {
   }
 
   async accept(customerId) {
-    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, 60000);
+    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, SETUP_MS);
     this.accepted = null;
     const t0 = performance.now();
     this.ws.send(JSON.stringify({ type: 'accept', room_id: roomId, ref: 'a' }));
-    const f = await until(() => this.accepted, 'accepted', 300000);
+    const f = await until(() => this.accepted, 'accepted', SETUP_MS);
     if (f.type !== 'accepted') throw new Error(`accept of ${roomId}: ${f.type}`);
     return { roomId, ms: performance.now() - t0, history: f.history?.length ?? 0 };
   }
@@ -155,9 +156,9 @@ class PeerAgent {
   }
 
   async accept(customerId) {
-    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, 60000);
+    const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, SETUP_MS);
     const t0 = performance.now();
-    const r = await this.socket.timeout(300000).emitWithAck('accept', { room_id: roomId });
+    const r = await this.socket.timeout(SETUP_MS).emitWithAck('accept', { room_id: roomId });
     if (r.error) throw new Error(`accept of ${roomId}: ${r.error}`);
     return { roomId, ms: performance.now() - t0, history: r.history?.length ?? 0 };
   }
@@ -189,6 +190,7 @@ const gw = await new Gateway().start((m) => {
 });
 gw.nacked = 0;
 let agents = [];
+let customers = [];
 let mongo = null;
 let status = 0;
 try {
@@ -197,20 +199,18 @@ try {
     mongo = await MongoClient.connect(args.mongo, { maxPoolSize: 1 });
   }
   agents = await openAgents();
-  const rooms = [];
-  const accepts = [];
-  for (let k = 0; k < R; k++) {
-    const customerId = `rt${tag}c${k}`;
-    gw.publish('request_agent', customerId, { customer_name: `Bench Customer ${k}` });
-    const a = await agents[k].accept(customerId);
-    accepts.push(a.ms);
-    rooms.push({ k, customerId, roomId: a.roomId, agent: agents[k], inflight: 0 });
-    // The agent answers every customer message of its room at once, naming it.
-    agents[k].onCustomer = (roomId, text) => {
-      const id = text.split(' ', 1)[0];
-      agents[k].reply(roomId, `r${id}`, `re ${id}`);
-    };
-  }
+  // Every customer asks at once; each agent accepts its own customer's room (all accepts in
+  // flight together: on a slow database they queue there, not here).
+  customers = agents.map((_, k) => `rt${tag}c${k}`);
+  for (const [k, c] of customers.entries()) gw.publish('request_agent', c, { customer_name: `Bench Customer ${k}` });
+  const taken = await Promise.all(agents.map((a, k) => a.accept(customers[k])));
+  const accepts = taken.map((a) => a.ms);
+  const rooms = taken.map((a, k) => ({ k, customerId: customers[k], roomId: a.roomId, agent: agents[k], inflight: 0 }));
+  // Each agent answers every customer message of its room at once, naming it.
+  for (const a of agents) a.onCustomer = (roomId, text) => {
+    const id = text.split(' ', 1)[0];
+    a.reply(roomId, `r${id}`, `re ${id}`);
+  };
   accepts.sort((x, y) => x - y);
   log(`${R} rooms engaged; accept p50 ${pct(accepts, 0.5)} ms, max ${pct(accepts, 1)} ms`);
 
@@ -237,7 +237,7 @@ try {
       if (running && rate === 0) sendOne(s[1]);
     };
     const errorsBefore = agents.reduce((n, a) => n + a.errors, 0);
-    const perf = args.perf && rate === 0 ? perfRecord(args.perf, SECS, log, ['-g']) : null;
+    const perf = args.perf && rate === 0 ? perfRecord(args.perf, SECS, log) : null;
     const cmd0 = mongo ? await dbCommands(mongo.db('admin')) : null;
     const c0 = cpuSnapshot(PIDS);
     const t0 = performance.now();
@@ -282,6 +282,9 @@ try {
       `${fmt(r.db_cpu_s_per_1000)} | ${fmt(r.db_ops_per_stored)} | ${cpu} |`);
   }
   if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);
+  // The customers leave: their rooms are closed.
+  for (const c of customers) gw.publish('customer_left', c, {});
+  await gw.ch.waitForConfirms().catch(() => {});
 } catch (e) {
   log(`failed: ${e.stack || e.message}`);
   console.log(`| ${LABEL} | ${fmt0(args.backend)} | ${fmt0(args.stored)} | failed: ${String(e.message).replace(/\|/g, '/')} |`);
