@@ -69,6 +69,12 @@ for (const b of backends) {
   const g = g0 && g1 !== undefined && lo !== hi ? g1 / g0 : null;
   out.push([`1. within 10% between ${lo} and ${hi} stored (${b})`, g === null ? '-' : `${num(100 * (g - 1))}%`,
     verdict(g === null ? null : Math.abs(g - 1) <= 0.1, g === null ? '' : `${num(100 * Math.abs(g - 1), 0)}% apart`)]);
+  const ta = find('livechat', b, hi, (r) => r.phase === 'typing-alone');
+  const t4 = ta?.typing_p99_ms && l?.typing_p99_ms ? l.typing_p99_ms / ta.typing_p99_ms : null;
+  out.push([`4. typing p99 within 20% while the stored path saturates (${b}, ${hi})`,
+    t4 === null ? '-' : `${l.typing_p99_ms} ms saturated vs ${ta.typing_p99_ms} ms alone` +
+      `${l.typing_received < l.typing_sent ? ` (${l.typing_sent - l.typing_received} of ${l.typing_sent} not back in time)` : ''}`,
+    verdict(t4 === null ? null : t4 <= 1.2 && l.typing_received === l.typing_sent, t4 === null ? '' : `${num(t4)}× the p99 alone`)]);
   const acc = l?.accept_max_ms ?? null;
   out.push([`2. accept with history (N = 50) p99 ≤ 50 ms (${b}, ${hi})`,
     acc === null ? '-' : `${num(acc, 0)} ms (slowest of ${l.rooms} accepts, all in flight together)`,

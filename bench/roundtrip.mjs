@@ -8,7 +8,7 @@
 //   node bench/roundtrip.mjs --target livechat --base URL --admin-password PW --agent-ws ws://H:P
 //   node bench/roundtrip.mjs --target peer --peer http://H:P
 //     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W] [--seconds S]
-//             [--rates R1,R2|auto] [--drain S] [--setup-timeout S] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
+//             [--rates R1,R2|auto] [--drain S] [--setup-timeout S] [--typing N] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
 //             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE]
 // Phases: "saturate": W round trips in flight per room for S seconds (throughput); then one per
 // rate: round trips started at a fixed total rate for S seconds (`auto` = half the saturated
@@ -17,7 +17,8 @@
 // per phase is reported (name:pid; name:pid+ counts its descendants too, for PostgreSQL); those
 // named ferretdb or postgres count as the database. --mongo: the database server, whose command
 // counters (serverStatus) give database operations per stored message. --perf: `perf record -a`
-// during the saturate phase. Prints markdown rows on stdout, appends JSON lines to FILE.
+// during the saturate phase. --typing N (default 20, 0: off): beside every phase, agents send N
+// typing frames/s in total (not stored), timed to the gateway; first a phase of typing alone. Prints markdown rows on stdout, appends JSON lines to FILE.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +36,7 @@ const W = clampArg(args.window, 4, 1, 1000);
 const SECS = clampArg(args.seconds, 10, 1, 600);
 const RATES = (args.rates || 'auto').split(',');
 const DRAIN_MS = clampArg(args.drain, 30, 1, 600) * 1000;
+const TYPING_RATE = clampArg(args.typing, 20, 0, 100000);
 const SETUP_MS = clampArg(args['setup-timeout'], 600, 10, 3600) * 1000;
 const TEXT_BYTES = clampArg(args['text-bytes'], 64, 8, 4000);
 const PIDS = parsePids(args.pids);
@@ -128,6 +130,8 @@ class LivechatAgent {
     return { roomId, ms: performance.now() - t0, history: f.history?.length ?? 0 };
   }
 
+  typing(roomId, state) { this.ws.send(JSON.stringify({ type: 'typing', room_id: roomId, state })); }
+
   reply(roomId, id, text) {
     const frame = { type: 'message', room_id: roomId, id, text };
     this.pending.set(id, frame);
@@ -163,6 +167,8 @@ class PeerAgent {
     return { roomId, ms: performance.now() - t0, history: r.history?.length ?? 0 };
   }
 
+  typing(roomId, state) { this.socket.emit('typing', { room_id: roomId, state }); }
+
   reply(roomId, id, text) {
     this.socket.emit('message', { room_id: roomId, id, text }, (r) => {
       if (r?.error) { this.errors++; this.lastError = r; }
@@ -185,8 +191,10 @@ async function openAgents() {
 
 const pad = 'x'.repeat(TEXT_BYTES);
 let onReply = () => {};
+let onTyping = () => {};
 const gw = await new Gateway().start((m) => {
   if (m.type === 'agent_message' && typeof m.text === 'string' && m.text.startsWith('re ')) onReply(m.text.slice(3));
+  else if (m.type === 'agent_typing') onTyping(m.customer_id);
 });
 gw.nacked = 0;
 let agents = [];
@@ -215,9 +223,23 @@ try {
   log(`${R} rooms engaged; accept p50 ${pct(accepts, 0.5)} ms, max ${pct(accepts, 1)} ms`);
 
   const results = [];
+  // One phase: round trips (rate 0: saturate, > 0: that rate, null: none) and, beside them, the
+  // typing probe: agents' typing frames at TYPING_RATE in total (not stored: agent -> relay ->
+  // RabbitMQ -> gateway), timed in order per room.
   const phase = async (name, rate) => {
     const sent = new Map();   // id -> [send time, room]
     const lat = [];
+    const typingSent = new Map(rooms.map((r) => [r.customerId, []]));
+    const typingLat = [];
+    let typingN = 0, typingOn = true;
+    onTyping = (customerId) => {
+      const t = typingSent.get(customerId)?.shift();
+      if (t !== undefined && typingOn) typingLat.push(performance.now() - t);
+    };
+    const sendTyping = (room) => {
+      typingSent.get(room.customerId).push(performance.now());
+      room.agent.typing(room.roomId, (typingN++ & 1) === 0);
+    };
     let nSent = 0, seq = 0, running = true, inWindow = true, completed = 0;
     const sendOne = (room) => {
       const id = `${tag}-${name}-${seq++}`;
@@ -241,7 +263,8 @@ try {
     const cmd0 = mongo ? await dbCommands(mongo.db('admin')) : null;
     const c0 = cpuSnapshot(PIDS);
     const t0 = performance.now();
-    await drive(rate, SECS, rooms, W, sendOne);
+    await Promise.all([rate === null ? sleep(SECS * 1000) : drive(rate, SECS, rooms, W, sendOne),
+      TYPING_RATE ? drive(TYPING_RATE, SECS, rooms, 0, sendTyping) : null]);
     running = false;
     inWindow = false;
     const tEnd = performance.now();
@@ -250,6 +273,8 @@ try {
     await perf?.done();
     const drainEnd = Date.now() + DRAIN_MS;
     while (sent.size > 0 && Date.now() < drainEnd) await sleep(20);
+    typingOn = false;
+    typingLat.sort((x, y) => x - y);
     const cmd1 = mongo ? await dbCommands(mongo.db('admin')) : null;
     const secs = (tEnd - t0) / 1000;
     lat.sort((x, y) => x - y);
@@ -269,16 +294,23 @@ try {
         : null,
       errors, last_error: agents.map((a) => a.lastError).find(Boolean) || null, publish_nacks: gw.nacked,
       cpu_percent: cpuPercent(c0, c1), accept_p50_ms: pct(accepts, 0.5), accept_max_ms: pct(accepts, 1),
+      typing_per_s: TYPING_RATE || null, typing_sent: typingN, typing_received: typingLat.length,
+      typing_p50_ms: pct(typingLat, 0.5), typing_p99_ms: pct(typingLat, 0.99),
     };
   };
 
+  if (TYPING_RATE) {
+    log('typing alone');
+    results.push(await phase('typing-alone', null));
+  }
   results.push(...await saturateThenRates('', RATES, 2, (r) => r.round_trips_per_s, phase, log));
   const fmt = (v) => (v === null || v === undefined ? '-' : String(v));
   for (const r of results) {
     const cpu = Object.entries(r.cpu_percent).map(([n, v]) => `${n} ${v}%`).join(', ');
     console.log(`| ${r.label} | ${fmt(r.backend)} | ${fmt(r.stored)} | ${r.phase} | ` +
-      `${r.window ? `window ${r.window}/room` : `${r.offered_per_s}/s`} | ${r.sent} | **${r.round_trips_per_s}** | ` +
-      `${fmt(r.p50_ms)} | **${fmt(r.p99_ms)}** | ${fmt(r.max_ms)} | ${r.undelivered} | ${r.errors} | ` +
+      `${r.window ? `window ${r.window}/room` : r.offered_per_s ? `${r.offered_per_s}/s` : 'none'} | ${r.sent} | ` +
+      `**${r.round_trips_per_s}** | ${fmt(r.p50_ms)} | **${fmt(r.p99_ms)}** | ${fmt(r.max_ms)} | ${r.undelivered} | ` +
+      `${fmt(r.typing_p99_ms)}${r.typing_sent && r.typing_received < r.typing_sent ? ` (${r.typing_sent - r.typing_received} late)` : ''} | ${r.errors} | ` +
       `${fmt(r.db_cpu_s_per_1000)} | ${fmt(r.db_ops_per_stored)} | ${cpu} |`);
   }
   if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);

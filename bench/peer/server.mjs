@@ -118,6 +118,13 @@ io.on('connection', (socket) => {
       ack({ id: mid });
     } catch (e) { ack({ error: e.message }); }
   });
+  // Typing: not stored, published at once.
+  socket.on('typing', ({ room_id: id, state } = {}) => {
+    const room = byId.get(id);
+    if (room && room.agent === socket) {
+      publish(room, 'agent_typing', { id: `typing-${id}-${Date.now()}`, state: !!state }).catch(() => {});
+    }
+  });
   socket.on('disconnect', () => {
     for (const room of byId.values()) if (room.agent === socket) room.agent = null;
   });
