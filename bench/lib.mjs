@@ -188,3 +188,19 @@ export async function saturateThenRates(prefix, rates, min, perS, runPhase, log)
   }
   return out;
 }
+
+// Chat frames sent and not acked yet, sent again (same id) when livechat answers that it cannot
+// take them now (busy, unavailable, rate_limited), as the dashboard and the widget do.
+const RETRY_CODES = new Set(['busy', 'unavailable', 'rate_limited']);
+export class Resender {
+  constructor(send) { this.send = send; this.pending = new Map(); }
+  track(id, frame) { this.pending.set(id, frame); this.send(frame); }
+  acked(id) { this.pending.delete(id); }
+  // True when the error frame f was such an answer: the frame goes again in 100 ms.
+  retry(f) {
+    const frame = f.id && this.pending.get(f.id);
+    if (!frame || !RETRY_CODES.has(f.code)) return false;
+    setTimeout(() => this.send(frame), 100);
+    return true;
+  }
+}

@@ -5,7 +5,7 @@
 //   node bench/relay.mjs --base URL --admin-password PW --agent-ws ws://H:P --widget-ws ws://H:P
 //        [--label TEXT] [--pairs K] [--window W] [--seconds S] [--rates R1,R2|auto]
 //        [--text-bytes N] [--pids name:pid,...] [--json FILE] [--perf FILE] [--typing R1,R2|auto]
-//        [--typing-window W]
+//        [--typing-window W] [--drain S]
 // Phases: "saturate": every sender keeps W messages in flight for S seconds (throughput);
 // then one phase per rate: messages sent at a fixed total rate for S seconds (latency at that
 // load; `auto` = half the saturated throughput). --typing: then the same with typing frames from
@@ -15,7 +15,7 @@
 // machine, 499 Hz) into FILE during the saturate phase, FILE.typing during typing-saturate.
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { clampArg, cpuPercent, drive, perfRecord, saturateThenRates, cpuSnapshot as snapshotOf, makeAgents, parseArgs, parsePids, pct,
+import { clampArg, cpuPercent, drive, perfRecord, Resender, saturateThenRates, cpuSnapshot as snapshotOf, makeAgents, parseArgs, parsePids, pct,
   require, sleep, until } from './lib.mjs';
 
 const WebSocket = require('ws');
@@ -37,7 +37,7 @@ const PERF = args.perf || null;
 const TW = clampArg(args['typing-window'], 16, 1, 1000);
 const TYPING = args.typing !== undefined && args.typing !== 'no';
 const TYPING_RATES = (args.typing && args.typing !== 'yes' ? args.typing : 'auto').split(',');
-const DRAIN_MS = 15000;
+const DRAIN_MS = clampArg(args.drain, 15, 1, 600) * 1000;
 
 const log = (...a) => console.error(`relay[${LABEL}]:`, ...a);
 
@@ -59,11 +59,14 @@ class Peer {
     this.errors = 0;
     this.lastError = null;
     this.onMsg = null;
+    this.resender = new Resender((o) => this.send(o));
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (f.type === 'message' && this.onMsg) { this.onMsg(f.message); return; }
       if (f.type === 'typing' && this.onTyping) { this.onTyping(f); return; }
+      if (f.type === 'ack' && f.id) this.resender.acked(f.id);
       if (f.type === 'ack' && this.onMsg) return;   // acks of the load phase: not needed
+      if (f.type === 'error' && this.resender.retry(f)) return;
       if (f.type === 'error') { this.errors++; this.lastError = f; }
       if (this.frames.length < 10000) this.frames.push(f);
     });
@@ -140,8 +143,8 @@ async function phase(pairs, name, rate, typing = false) {
     sent.set(text, performance.now());
     s.inflight++;
     nSent++;
-    if (s.kind === 'c') s.p.widget.send({ type: 'message', id, text });
-    else s.p.agent.send({ type: 'message', room_id: s.p.roomId, id, text });
+    if (s.kind === 'c') s.p.widget.resender.track(id, { type: 'message', id, text });
+    else s.p.agent.resender.track(id, { type: 'message', room_id: s.p.roomId, id, text });
   };
   const received = (s, lat, m) => {
     const t = sent.get(m.text);

@@ -22,7 +22,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { clampArg, cpuPercent, cpuSeconds, drive, perfRecord, saturateThenRates, cpuSnapshot, dbCommands, makeAgents, parseArgs, parsePids, pct, require,
+import { clampArg, cpuPercent, cpuSeconds, drive, perfRecord, Resender, saturateThenRates, cpuSnapshot, dbCommands, makeAgents, parseArgs, parsePids, pct, require,
   sleep, until } from './lib.mjs';
 
 const amqp = require('amqplib');
@@ -95,14 +95,14 @@ class LivechatAgent {
   constructor(ws) {
     this.ws = ws;
     this.offers = new Map();    // customer id -> room id
-    this.pending = new Map();   // reply id -> frame, until acked (re-sent when answered busy/unavailable)
+    this.resender = new Resender((frame) => this.ws.send(JSON.stringify(frame)));
     this.errors = 0;
     this.onCustomer = null;
     ws.on('error', () => {});
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (f.type === 'message' && f.message?.sender === 'customer') this.onCustomer?.(f.room_id, f.message.text);
-      else if (f.type === 'ack' && f.id) this.pending.delete(f.id);
+      else if (f.type === 'ack' && f.id) this.resender.acked(f.id);
       else if (f.type === 'request_offered') this.offers.set(f.room.customer_id, f.room.id);
       else if (f.type === 'hello') this.hello = f;
       else if (f.type === 'accepted' || f.type === 'already_taken') this.accepted = f;
@@ -111,11 +111,7 @@ class LivechatAgent {
   }
 
   failed(f) {
-    const frame = f.id && this.pending.get(f.id);
-    if (frame && (f.code === 'busy' || f.code === 'unavailable')) {
-      setTimeout(() => this.ws.send(JSON.stringify(frame)), 50);
-      return;
-    }
+    if (this.resender.retry(f)) return;
     this.errors++;
     this.lastError = f;
   }
@@ -133,9 +129,7 @@ class LivechatAgent {
   typing(roomId, state) { this.ws.send(JSON.stringify({ type: 'typing', room_id: roomId, state })); }
 
   reply(roomId, id, text) {
-    const frame = { type: 'message', room_id: roomId, id, text };
-    this.pending.set(id, frame);
-    this.ws.send(JSON.stringify(frame));
+    this.resender.track(id, { type: 'message', room_id: roomId, id, text });
   }
 
   close() { this.ws.terminate(); }
