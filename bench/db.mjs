@@ -1,14 +1,16 @@
 // bench/db.mjs: the database side of bench/run's round-trip benchmark (the Node `mongodb` driver).
-//   node bench/db.mjs seed --mongo URI --db NAME --count N [--label TEXT] [--json FILE]
+//   node bench/db.mjs seed --mongo URI --db NAME --count N [--label TEXT] [--json FILE] [--sample-file F]
 //     tops the `messages` collection up to N documents, shaped like livechat's stored messages
 //     (lc_store_message_append: string _id, room_id, channel, customer_id, seq, sender, author,
 //     text, ts; 20 per room, channel `seed`, so no benchmark customer's history includes them),
-//     with insertMany of 1,000 documents, two calls in flight. Prints the time it took.
+//     with insertMany of 1,000 documents, two calls in flight. Prints the time it took. Appends
+//     about 200 of the ids, evenly spread, to F (the lookups' sample).
 //   node bench/db.mjs ceiling --mongo URI --db NAME [--concurrency C] [--seconds S] [--batch B]
-//     [--backend NAME] [--stored N] [--json FILE]
+//     [--backend NAME] [--stored N] [--json FILE] [--sample-file F]
 //     the database's own ceiling at that size: C workers each calling insertMany of B (50)
 //     documents of the same shape into `messages` for S seconds (documents/s), then C workers
-//     each looking one stored message up by _id for S seconds (lookups/s); latency per call.
+//     each looking one stored message up by _id for S seconds (lookups/s; the ids of F), then an
+//     id that is not stored (what a dedupe check of a new message costs); latency per call.
 //   node bench/db.mjs lookups --mongo URI --db NAME --coll NAME [--concurrency C] [--seconds S]
 //     [--load TEXT] [--json FILE]
 //     C workers looking documents of that collection up by _id (the REST benchmark's reference).
@@ -51,15 +53,20 @@ async function seed(coll) {
   const BATCH = 1000;
   let next = 0;
   const t0 = performance.now();
+  const every = Math.max(1, Math.ceil(todo / 200));
+  const sample = [];
   const worker = async () => {
     while (next < todo) {
       const n = next;
       const k = Math.min(BATCH, todo - n);
       next += k;
-      await coll.insertMany(docs(`s${tag}`, 'seed', n, k), { ordered: false });
+      const batch = docs(`s${tag}`, 'seed', n, k);
+      for (const d of batch) if ((Number(d._id.slice(d._id.lastIndexOf('-') + 1)) % every) === 0) sample.push(d._id);
+      await coll.insertMany(batch, { ordered: false });
     }
   };
   await Promise.all([worker(), worker()]);
+  if (args['sample-file'] && sample.length) fs.appendFileSync(args['sample-file'], `${sample.join('\n')}\n`);
   const secs = (performance.now() - t0) / 1000;
   const after = await coll.estimatedDocumentCount();
   emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${secs.toFixed(1)} | ${secs ? Math.round(todo / secs) : '-'} |`,
@@ -85,18 +92,29 @@ async function load(concurrency, secs, fn) {
   return { calls: lat.length, seconds: (performance.now() - t0) / 1000, p50_ms: pct(lat, 0.5), p99_ms: pct(lat, 0.99) };
 }
 
-// C workers looking documents of coll up by _id for S seconds: a sample of ids taken once (no
-// filter: no scan), then random picks from it.
-async function lookups(coll, C, S) {
-  const ids = (await coll.find({}, { projection: { _id: 1 } }).limit(2000).toArray()).map((d) => d._id);
+// The ids to look up: those the seeding sampled evenly over the whole collection
+// (--sample-file), else the first 2,000 of the collection. Where the server uses no index for
+// _id (FerretDB 1.24 on either backend scans, stopping at the first match), the first documents
+// are the cheapest to find: hence the sample.
+async function lookupIds(coll) {
+  const f = args['sample-file'];
+  const ids = f && fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean)
+    : (await coll.find({}, { projection: { _id: 1 } }).limit(2000).toArray()).map((d) => d._id);
   if (!ids.length) throw new Error(`${coll.collectionName} is empty: nothing to look up`);
-  return load(C, S, () => coll.findOne({ _id: ids[crypto.randomInt(ids.length)] }));
+  return ids;
+}
+
+// C workers looking documents of coll up by _id for S seconds: random picks from ids, or (ids
+// null) ids that are not stored, as a dedupe check of a new message does.
+function lookups(coll, C, S, ids) {
+  return load(C, S, () => coll.findOne({ _id: ids ? ids[crypto.randomInt(ids.length)]
+    : `absent-${crypto.randomBytes(6).toString('hex')}` }));
 }
 
 // The lookup rate alone, on any collection (the REST benchmark's reference), as a row of its table.
 async function lookupRow(coll) {
   const C = clampArg(args.concurrency, 16, 1, 200);
-  const look = await lookups(coll, C, clampArg(args.seconds, 10, 1, 600));
+  const look = await lookups(coll, C, clampArg(args.seconds, 10, 1, 600), await lookupIds(coll));
   const perS = Math.round(look.calls / look.seconds);
   emit(`| the database: findOne by _id in ${coll.collectionName}, ${C} callers (Node driver) | **${perS}** | ` +
     `${look.p50_ms} | - | - | **${look.p99_ms}** | - | - | ${args.load || '-'} |`,
@@ -111,16 +129,21 @@ async function ceiling(coll) {
   const stored = await coll.estimatedDocumentCount();
   const tag = `c${crypto.randomBytes(3).toString('hex')}`;
   const ins = await load(C, S, (i) => coll.insertMany(docs(tag, 'ceiling', i * B, B), { ordered: false }));
-  const look = await lookups(coll, C, S);
+  const look = await lookups(coll, C, S, await lookupIds(coll));
+  const miss = await lookups(coll, C, S, null);
   const docsPerS = Math.round(ins.calls * B / ins.seconds);
   const lookPerS = Math.round(look.calls / look.seconds);
+  const missPerS = Math.round(miss.calls / miss.seconds);
   emit(`| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | insertMany ${B}/call | ${C} | ` +
     `**${docsPerS} documents/s** | ${ins.p50_ms} | ${ins.p99_ms} |\n` +
-    `| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | findOne by _id | ${C} | ` +
-    `**${lookPerS} lookups/s** | ${look.p50_ms} | ${look.p99_ms} |`,
+    `| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | findOne by _id, stored (sampled over the collection) | ${C} | ` +
+    `**${lookPerS} lookups/s** | ${look.p50_ms} | ${look.p99_ms} |\n` +
+    `| database ceiling | ${args.backend || '-'} | ${args.stored ?? stored} | findOne by _id, not stored (a dedupe check) | ${C} | ` +
+    `**${missPerS} lookups/s** | ${miss.p50_ms} | ${miss.p99_ms} |`,
   { bench: 'ceiling', backend: args.backend || null, stored: args.stored ? Number(args.stored) : stored,
     concurrency: C, batch: B, insert_docs_per_s: docsPerS, insert_p50_ms: ins.p50_ms, insert_p99_ms: ins.p99_ms,
-    lookups_per_s: lookPerS, lookup_p50_ms: look.p50_ms, lookup_p99_ms: look.p99_ms });
+    lookups_per_s: lookPerS, lookup_p50_ms: look.p50_ms, lookup_p99_ms: look.p99_ms,
+    absent_lookups_per_s: missPerS, absent_p50_ms: miss.p50_ms, absent_p99_ms: miss.p99_ms });
 }
 
 const client = await MongoClient.connect(args.mongo, { maxPoolSize: 32 });
