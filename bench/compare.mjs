@@ -17,7 +17,9 @@ const sat = (t, b, s) => find(t, b, s, (r) => r.phase === 'saturate');
 const half = (t, b, s) => find(t, b, s, (r) => r.half_saturation);
 const ceiling = (b, s) => ceil.find((r) => r.backend === b && r.stored === s);
 const num = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : String(+v.toFixed(d)));
-const ratio = (a, b, d = 2) => (a === null || a === undefined || !b ? '-' : `${num(a / b, d)}×`);
+// Small values keep two significant digits (0.0016×, not 0×).
+const sig = (v, d) => (v !== 0 && Math.abs(v) < 10 ** -d ? String(+v.toPrecision(2)) : num(v, d));
+const ratio = (a, b, d = 2) => (a === null || a === undefined || !b ? '-' : `${sig(a / b, d)}×`);
 const pair = (a, b) => `${a ?? '-'} / ${b ?? '-'}`;
 
 console.log('### Comparison (saturate phases; ratios within one run)');
@@ -33,7 +35,7 @@ for (const b of backends) {
     const lh = half('livechat', b, s), ph = half('peer', b, s);
     console.log(`| ${b} | ${s} | **${l?.round_trips_per_s ?? '-'}** | **${p?.round_trips_per_s ?? '-'}** | ` +
       `**${ratio(l?.round_trips_per_s, p?.round_trips_per_s)}** | ` +
-      `${c && l ? `${Math.round(2 * l.round_trips_per_s)} ÷ ${c.insert_docs_per_s} = **${num(200 * l.round_trips_per_s / c.insert_docs_per_s)}%**` : '-'} | ` +
+      `${c && l ? `${Math.round(2 * l.round_trips_per_s)} ÷ ${c.insert_docs_per_s} = **${sig(200 * l.round_trips_per_s / c.insert_docs_per_s, 1)}%**` : '-'} | ` +
       `${pair(lh?.p99_ms, ph?.p99_ms)} | ${pair(num(l?.accept_max_ms, 0), num(p?.accept_max_ms, 0))} | ` +
       `${pair(l?.db_cpu_s_per_1000, p?.db_cpu_s_per_1000)} | ${pair(l?.db_ops_per_stored, p?.db_ops_per_stored)} | ` +
       `${c?.insert_docs_per_s ?? '-'} | ${pair(c?.lookups_per_s, c?.absent_lookups_per_s)} |`);
@@ -57,12 +59,12 @@ const hi = sizes[sizes.length - 1], lo = sizes[0];
 for (const b of backends) {
   const l = sat('livechat', b, hi), p = sat('peer', b, hi), c = ceiling(b, hi), lh = half('livechat', b, hi);
   const r1 = l && p && p.round_trips_per_s ? l.round_trips_per_s / p.round_trips_per_s : null;
-  out.push([`1. stored relay ≥ 4× the peer's round trips/s (${b}, ${hi} stored)`, r1 === null ? '-' : `${num(r1, 2)}×`,
-    verdict(r1 === null ? null : r1 >= 4, r1 === null ? '' : `${num(4 / Math.max(r1, 1e-3), 1)}× short`)]);
+  out.push([`1. stored relay ≥ 4× the peer's round trips/s (${b}, ${hi} stored)`, r1 === null ? '-' : `${sig(r1, 2)}×`,
+    verdict(r1 === null ? null : r1 >= 4, !r1 ? 'no round trip came back' : `${num(4 / r1, 0)}× short`)]);
   const r2 = l && c ? 2 * l.round_trips_per_s / c.insert_docs_per_s : null;
   out.push([`1. stored messages/s ≥ 50% of the database's insertMany docs/s (${b}, ${hi})`,
-    r2 === null ? '-' : `${num(100 * r2)}%`,
-    verdict(r2 === null ? null : r2 >= 0.5, r2 === null ? '' : `${num(0.5 / Math.max(r2, 1e-4), 0)}× short`)]);
+    r2 === null ? '-' : `${sig(100 * r2, 1)}%`,
+    verdict(r2 === null ? null : r2 >= 0.5, !r2 ? 'no round trip came back' : `${num(0.5 / r2, 0)}× short`)]);
   out.push([`1. p99 ≤ 50 ms at half the saturating rate (${b}, ${hi})`, lh ? `${lh.p99_ms ?? 'nothing delivered'} ms at ${lh.offered_per_s}/s` : 'no half-saturation phase (nothing delivered when saturated)',
     verdict(lh ? lh.p99_ms !== null && lh.p99_ms <= 50 : (l ? false : null), lh?.p99_ms ? `${num(lh.p99_ms / 50)}× over` : 'no round trip completed')]);
   const g0 = sat('livechat', b, lo)?.round_trips_per_s, g1 = l?.round_trips_per_s;
