@@ -1,5 +1,6 @@
 // bench/amqp-clean.mjs PREFIX: deletes the durable exchanges and queue a benchmark stack left in
-// the shared RabbitMQ (<prefix>.inbound/.outbound/.nodes, queue <prefix>.inbound). Best effort.
+// the shared RabbitMQ (<prefix>.inbound/.outbound/.nodes, queues <prefix>.inbound and the round
+// trips' gateway queue <prefix>.outbound.bench). Best effort.
 // Needs LIVECHAT_AMQP_URL. Refuses prefixes that do not start with lc_ (never someone else's).
 import { createRequire } from 'node:module';
 
@@ -14,5 +15,7 @@ const conn = await amqp.connect(process.env.LIVECHAT_AMQP_URL || 'amqp://guest:g
 const ch = await conn.createChannel();
 ch.on('error', () => {});
 await ch.deleteQueue(`${prefix}.inbound`).catch(() => {});
+// The queue bench/roundtrip.mjs's gateway declares (it deletes it itself, unless it was killed).
+await ch.deleteQueue(`${prefix}.outbound.bench`).catch(() => {});
 for (const x of ['inbound', 'outbound', 'nodes']) await ch.deleteExchange(`${prefix}.${x}`).catch(() => {});
 await conn.close().catch(() => {});

@@ -5,7 +5,7 @@
 //   node bench/relay.mjs --base URL --admin-password PW --agent-ws ws://H:P --widget-ws ws://H:P
 //        [--label TEXT] [--pairs K] [--window W] [--seconds S] [--rates R1,R2|auto]
 //        [--text-bytes N] [--pids name:pid,...] [--json FILE] [--perf FILE] [--typing R1,R2|auto]
-//        [--typing-window W]
+//        [--typing-window W] [--drain S]
 // Phases: "saturate": every sender keeps W messages in flight for S seconds (throughput);
 // then one phase per rate: messages sent at a fixed total rate for S seconds (latency at that
 // load; `auto` = half the saturated throughput). --typing: then the same with typing frames from
@@ -13,57 +13,33 @@
 // stderr, appends one JSON object per phase to FILE. --pids: processes whose CPU use per phase is
 // reported (/proc/PID/stat), e.g. wsd-1:123,ferretdb:456. --perf: `perf record -a` (the whole
 // machine, 499 Hz) into FILE during the saturate phase, FILE.typing during typing-saturate.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { clampArg, cpuPercent, drive, perfRecord, Resender, saturateThenRates, cpuSnapshot as snapshotOf, makeAgents, parseArgs, parsePids, pct,
+  require, sleep, until } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
-  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
-  return acc;
-}, []));
+const args = parseArgs(process.argv.slice(2));
 const need = (k) => { if (!args[k]) { console.error(`relay: --${k} is required`); process.exit(2); } return args[k]; };
 const BASE = need('base');
 const ADMIN_PW = need('admin-password');
 const AGENT_WS = need('agent-ws');
 const WIDGET_WS = need('widget-ws');
 const LABEL = args.label || 'relay';
-const K = Math.min(Math.max(Number(args.pairs || 10), 1), 500);
-const W = Math.min(Math.max(Number(args.window || 4), 1), 1000);
-const SECS = Math.min(Math.max(Number(args.seconds || 10), 1), 600);
+const K = clampArg(args.pairs, 10, 1, 500);
+const W = clampArg(args.window, 4, 1, 1000);
+const SECS = clampArg(args.seconds, 10, 1, 600);
 const RATES = (args.rates || 'auto').split(',');
-const TEXT_BYTES = Math.min(Math.max(Number(args['text-bytes'] || 64), 8), 4000);
-const PIDS = (args.pids || '').split(',').filter(Boolean).map((s) => s.split(':'));
+const TEXT_BYTES = clampArg(args['text-bytes'], 64, 8, 4000);
+const PIDS = parsePids(args.pids);
 const PERF = args.perf || null;
-const TW = Math.min(Math.max(Number(args['typing-window'] || 16), 1), 1000);
+const TW = clampArg(args['typing-window'], 16, 1, 1000);
 const TYPING = args.typing !== undefined && args.typing !== 'no';
 const TYPING_RATES = (args.typing && args.typing !== 'yes' ? args.typing : 'auto').split(',');
-const DRAIN_MS = 15000;
+const DRAIN_MS = clampArg(args.drain, 15, 1, 600) * 1000;
 
 const log = (...a) => console.error(`relay[${LABEL}]:`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred, what, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-async function api(method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const txt = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${txt}`);
-  return txt ? JSON.parse(txt) : null;
-}
 
 // A websocket that keeps the frames it has not consumed yet and hands the chat messages to onMsg.
 class Peer {
@@ -83,11 +59,14 @@ class Peer {
     this.errors = 0;
     this.lastError = null;
     this.onMsg = null;
+    this.resender = new Resender((o) => this.send(o));
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (f.type === 'message' && this.onMsg) { this.onMsg(f.message); return; }
       if (f.type === 'typing' && this.onTyping) { this.onTyping(f); return; }
+      if (f.type === 'ack' && f.id) this.resender.acked(f.id);
       if (f.type === 'ack' && this.onMsg) return;   // acks of the load phase: not needed
+      if (f.type === 'error' && this.resender.retry(f)) return;
       if (f.type === 'error') { this.errors++; this.lastError = f; }
       if (this.frames.length < 10000) this.frames.push(f);
     });
@@ -102,41 +81,11 @@ class Peer {
   close() { this.ws.terminate(); }
 }
 
-function cpuTicks(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]);   // utime + stime, fields 14 and 15
-  } catch { return NaN; }
-}
-const TICK = 100;   // USER_HZ on Linux
-const cpuSnapshot = () => ({ t: performance.now(), self: process.cpuUsage(),
-  procs: PIDS.map(([n, p]) => [n, cpuTicks(p)]) });
-function cpuPercent(a, b) {
-  const secs = (b.t - a.t) / 1000;
-  const out = {};
-  PIDS.forEach(([n], i) => { out[n] = Math.round((b.procs[i][1] - a.procs[i][1]) / TICK / secs * 100); });
-  const s = process.cpuUsage(a.self);
-  out.client = Math.round((s.user + s.system) / 1e6 / secs * 100);
-  return out;
-}
-
-function pct(sorted, q) {
-  if (sorted.length === 0) return null;
-  return +sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(2);
-}
+const cpuSnapshot = () => snapshotOf(PIDS);
 
 async function setup() {
   const tag = Date.now().toString(36);
-  const admin = (await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PW })).token;
-  const pw = `bench-${tag}-pw`;
-  const agents = [];
-  for (let k = 0; k < K; k++) {
-    const username = `bench${tag}a${k}`;
-    await api('POST', '/api/users', { username, password: pw, display_name: `Bench Agent ${k}`, group: 'agent' }, admin);
-    const { token } = await api('POST', '/api/auth/login', { username, password: pw });
-    agents.push({ username, token });
-  }
+  const agents = await makeAgents(BASE, ADMIN_PW, K, tag);
   log(`${K} agents created`);
   const pairs = [];
   for (let k = 0; k < K; k++) {
@@ -194,8 +143,8 @@ async function phase(pairs, name, rate, typing = false) {
     sent.set(text, performance.now());
     s.inflight++;
     nSent++;
-    if (s.kind === 'c') s.p.widget.send({ type: 'message', id, text });
-    else s.p.agent.send({ type: 'message', room_id: s.p.roomId, id, text });
+    if (s.kind === 'c') s.p.widget.resender.track(id, { type: 'message', id, text });
+    else s.p.agent.resender.track(id, { type: 'message', room_id: s.p.roomId, id, text });
   };
   const received = (s, lat, m) => {
     const t = sent.get(m.text);
@@ -225,29 +174,14 @@ async function phase(pairs, name, rate, typing = false) {
     }
   }
   const errorsBefore = pairs.reduce((n, p) => n + p.agent.errors + p.widget.errors, 0);
-  let perf = null;
-  if (PERF && rate === 0) {
-    perf = spawn('perf', ['record', '-q', '-F', '499', '-a', '-o', typing ? `${PERF}.typing` : PERF, '--', 'sleep',
-      String(SECS)], { stdio: 'ignore' });
-    perf.on('error', (e) => log(`perf: ${e.message}`));
-  }
+  const perf = PERF && rate === 0 ? perfRecord(typing ? `${PERF}.typing` : PERF, SECS, log) : null;
   const c0 = cpuSnapshot();
   const t0 = performance.now();
-  if (rate === 0) {
-    for (const s of senders) for (let i = 0; i < (typing ? TW : W); i++) sendOne(s);
-    await sleep(SECS * 1000);
-  } else {
-    let rr = 0;
-    while (performance.now() - t0 < SECS * 1000) {
-      const due = Math.floor(rate * (performance.now() - t0) / 1000) - nSent;
-      for (let i = 0; i < due; i++) sendOne(senders[rr++ % senders.length]);
-      await sleep(2);
-    }
-  }
+  await drive(rate, SECS, senders, typing ? TW : W, sendOne);
   running = false;
   const tEnd = performance.now();
   const c1 = cpuSnapshot();
-  if (perf && perf.exitCode === null) await new Promise((r) => { perf.once('exit', r); setTimeout(r, 10000); });
+  await perf?.done();
   const inWindow = latC2A.length + latA2C.length;
   const drainEnd = Date.now() + DRAIN_MS;
   while ((sent.size > 0 || typingOpen > 0) && Date.now() < drainEnd) await sleep(20);
@@ -282,32 +216,11 @@ let pairs = [];
 let status = 0;
 try {
   pairs = await setup();
-  const results = [];
-  log(`saturate: window ${W} per sender, ${SECS} s`);
-  const sat = await phase(pairs, 'saturate', 0);
-  results.push(sat);
-  log(JSON.stringify(sat));
-  for (const r of RATES) {
-    const rate = r === 'auto' ? Math.max(10, Math.round(sat.delivered_per_s / 2)) : Number(r);
-    if (!(rate > 0)) continue;
-    log(`fixed rate ${rate}/s, ${SECS} s`);
-    const res = await phase(pairs, `rate${rate}`, rate);
-    results.push(res);
-    log(JSON.stringify(res));
-  }
+  const results = await saturateThenRates('', RATES, 10, (r) => r.delivered_per_s,
+    (name, rate) => phase(pairs, name, rate), log);
   if (TYPING) {
-    log(`typing saturate: window ${TW} per agent, ${SECS} s`);
-    const tsat = await phase(pairs, 'typing-saturate', 0, true);
-    results.push(tsat);
-    log(JSON.stringify(tsat));
-    for (const r of TYPING_RATES) {
-      const rate = r === 'auto' ? Math.max(10, Math.round(tsat.delivered_per_s / 2)) : Number(r);
-      if (!(rate > 0)) continue;
-      log(`typing at ${rate}/s, ${SECS} s`);
-      const res = await phase(pairs, `typing-rate${rate}`, rate, true);
-      results.push(res);
-      log(JSON.stringify(res));
-    }
+    results.push(...await saturateThenRates('typing-', TYPING_RATES, 10, (r) => r.delivered_per_s,
+      (name, rate) => phase(pairs, name, rate, true), log));
   }
   for (const r of results) console.log(row(r));
   if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);

@@ -41,10 +41,25 @@ if (relay.length) {
   add('20,000 messages/s across nodes, every message stored first, p99 < 10 ms', fmtRelay('two-nodes'));
   add('across nodes, typing frames (not stored)', fmtRelay('two-nodes', true));
 }
+const PATHS = { health: '/api/health', me: '/api/auth/me', canned: '/api/canned', static: '/index.html' };
+const rest = {};
 for (const r of rows.filter((x) => x.bench === 'rest')) {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.wrk)?.[1];
+  rest[r.request] = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.wrk)?.[1]);
   const p99 = /\n\s+99%\s+(\S+)/.exec(r.wrk)?.[1];
-  add(`REST GET /api/${r.request === 'me' ? 'auth/me' : 'health'} (no target)`, `${rps} requests/s, p99 ${p99}`);
+  if (r.request !== 'canned') add(`REST GET ${PATHS[r.request]} (no target)`, `${rest[r.request]} requests/s, p99 ${p99}`);
+}
+// Issue 8, target 3: GET /api/canned at least 50% of the database's _id lookup rate, same concurrency.
+const look = rows.find((x) => x.bench === 'lookups');
+if (rest.canned !== undefined) {
+  add('REST GET /api/canned ≥ 50% of the database\'s _id lookups/s at the same concurrency (issue 8, target 3)',
+    look ? `${rest.canned} requests/s ÷ ${look.lookups_per_s} lookups/s (${look.concurrency} callers) = ` +
+      `${(100 * rest.canned / look.lookups_per_s).toFixed(0)}%: ${rest.canned >= look.lookups_per_s / 2 ? 'met'
+        : `**missed** (${(look.lookups_per_s / 2 / rest.canned).toFixed(1)}× short)`}` : `${rest.canned} requests/s; lookups not measured`);
+}
+if (rest.static !== undefined) {
+  add('a liveness route ≥ 50% of lighttpd\'s static-file rate (issue 8, target 3)',
+    `lighttpd serves /index.html at ${rest.static} requests/s; livechat has no liveness route yet (GET /api/health ` +
+    `${rest.health ?? '-'} requests/s touches MongoDB and RabbitMQ)`);
 }
 if (out.length) {
   console.log('| target | measured on this machine |');
