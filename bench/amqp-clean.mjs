@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/amqp-clean.mjs PREFIX: deletes the durable exchanges and queue a benchmark stack left in
 // the shared RabbitMQ (<prefix>.inbound/.outbound/.nodes, queues <prefix>.inbound and the round
 // trips' gateway queue <prefix>.outbound.bench). Best effort.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench/build.sh [OUTDIR]: builds the benchmark's helpers into OUTDIR (default: the current
 # directory): wsconn (the websocket connection load client, libc only) and dropdb (drops the
 # benchmark's database; libmongoc through pkg-config). Not part of the autotools build.

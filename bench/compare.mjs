@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/compare.mjs RESULTS.json: the comparison table of bench/run's round-trip benchmark
 // (livechat, the peer, the database's ceiling, their ratios, per backend and stored size) and
 // where it stands against issue 8's targets. Reads the JSON lines bench/roundtrip.mjs and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/db.mjs: the database side of bench/run's round-trip benchmark (the Node `mongodb` driver).
 //   node bench/db.mjs seed --mongo URI --db NAME --count N [--label TEXT] [--json FILE] [--sample-file F]
 //     tops the `messages` collection up to N documents, shaped like livechat's stored messages

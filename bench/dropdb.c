@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/dropdb.c: drops one MongoDB database (the benchmark's own, made by tests/stack.sh) so a
  * benchmark run leaves nothing behind in the shared FerretDB. Not part of the product.
  *   dropdb MONGO_URI DBNAME      (DBNAME must start with "lc_")  */

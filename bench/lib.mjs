@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/lib.mjs: helpers the benchmark clients share (argument parsing, waiting, the REST API,
 // CPU time of processes from /proc, percentiles, FerretDB's command counters). Asserts nothing.
 import { spawn } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/relay.mjs: relay throughput and latency of livechat-wsd (a benchmark, asserts nothing).
 // K agents (made through the REST API) and K widget customers, each pair in its own engaged room;
 // customers' and agents' messages both ways, every one stored in MongoDB before it is delivered.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/roundtrip.mjs: gateway -> agent -> gateway round trips through livechat or through the
 // comparison peer (bench/peer/), driven the same way (a benchmark, asserts nothing).
 // A gateway (AMQP, docs/gateway.md: confirms, persistent, its own outbound queue) opens R rooms

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/summary.mjs RESULTS.json FD_LIMIT: the "against the product targets" table of a bench/run
 // report, from the JSON lines bench/run and bench/relay.mjs wrote. Prints markdown on stdout.
 import fs from 'node:fs';

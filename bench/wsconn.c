@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/wsconn.c: a load client for bench/run (not part of the product). Opens N websocket
  * connections to one livechat-wsd with raw non-blocking sockets and epoll (the HTTP upgrade is
  * written by hand), optionally sends each a widget hello and waits for its welcome, then keeps

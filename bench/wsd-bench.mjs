@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wsd-bench: measures livechat-wsd on this machine (not a test: it asserts nothing).
 //   node bench/wsd-bench.mjs conns N     N idle widget connections to one node: RSS per connection
 //   node bench/wsd-bench.mjs relay M [K] M customer messages from K customers (default 20) through

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # install-conf.sh install|uninstall SRC DEST MODE: install a config file the administrator
 # edits without ever overwriting it (make install runs this for every config file).
 #   install: DEST absent -> SRC is installed as DEST; DEST the same as SRC -> nothing;

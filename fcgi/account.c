@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi account: creating accounts and setting passwords, for the REST API and livechatctl
  * alike, so both hash at the same cost and revoke the same sessions. */
 #include "config.h"

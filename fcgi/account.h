@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi account: the user-account operations both the REST API (users.c) and livechatctl
  * perform, written once: the field rules of an account, creating one with a hashed password,
  * and setting a password (which revokes sessions and clears the login throttle). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi auth: login (behind the throttle of throttle.h), logout and "who am I".
  * Sessions are stored as the SHA-256 of the token only; the token goes to the client once, in
  * the body and in the lc_session cookie. */

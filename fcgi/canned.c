@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi canned: canned responses. With canned.own a user manages their own; with canned.all
  * anyone's. Someone else's response is "not found" to a user without canned.all, so ids of
  * other people's responses cannot be probed. */

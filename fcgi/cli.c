@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi cli: options, config, logging and store start-up for livechat-fcgi and livechatctl. */
 #include "config.h"
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi cli: start-up shared by livechat-fcgi and livechatctl: options -c FILE and -h, config
  * loading (the file named, else $LIVECHAT_CONFIG or the installed one when it exists, else
  * defaults; then environment overrides), logging set up from the config, and the store. */

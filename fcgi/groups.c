@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi groups: permission groups, a name and a set of permissions from lc_perm_all. Built-in
  * groups cannot be deleted and the admin group's set is fixed; a group still in use cannot be
  * deleted. Nobody creates, changes or deletes a group with a permission they lack themselves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi health: GET /api/health for load balancers: MongoDB pinged through the store, RabbitMQ
  * checked with a TCP connection to the broker (fcgi_probe_amqp), both through the process's
  * probe cache, so the answer is at most a second old and a burst of health checks costs the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* livechatctl: administration on the server itself, talking straight to MongoDB.
  *   livechatctl [-c FILE] create-admin USERNAME [DISPLAY NAME]
  *   livechatctl [-c FILE] reset-password USERNAME

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* livechat-fcgi: the FastCGI responder serving /api/. The web server spawns one or more of
  * these processes; each serves fcgi_threads requests at a time (serve.h) with one store (one
  * MongoDB client pool, shared by the threads) and one revocation publisher (one RabbitMQ

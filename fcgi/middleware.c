@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi middleware: the pipeline of docs/api.md, in order: route lookup (404/405), query string
  * decoding and Cookie header size (400), body size limit (413), JSON parsing (400; a key with
  * NUL 422), authentication (401; a cookie-authenticated write from another Origin 403), permission

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi middleware: the request pipeline every request passes (request id and access log, body
  * limit, JSON parsing, authentication, permission, validation, handler) and the one place where
  * an lc_rc + lc_err_t becomes an HTTP status and the JSON error shape. Also the context handlers

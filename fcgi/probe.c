@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi probe: a TCP connect with a deadline to the broker an amqp:// URL names. A TCP probe,
  * not an AMQP handshake: a handshake per probe would cost the broker a connection each time. */
 #include "config.h"

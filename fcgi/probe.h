@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi probe: is the RabbitMQ broker of an amqp:// URL accepting TCP connections, within a
  * short timeout? Used by GET /api/health (through a cache of the last result) and before the
  * revoke publisher (re)connects, so that neither waits the bus's own 5 s connect timeout for a

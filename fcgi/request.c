@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi request/response objects: parse the CGI environment a FastCGI request carries (path,
  * query, headers, cookies), read the body under a size limit, and build and render the response. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi request/response: the request object one FastCGI request becomes (method, path, query,
  * headers, cookies, body, request id) and the response built by the pipeline (status, headers,
  * Set-Cookie, JSON body), rendered as a FastCGI/CGI response. Pure: no libfcgi in here, so the

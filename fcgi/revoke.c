@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi revoke: the publisher of broadcast.revoke events on <amqp_prefix>.nodes. Owns one
  * lc_bus_t, created and connected on first use and kept for the process's life; the serving
  * threads take turns with it (a lock: a bus is used from one thread at a time). */

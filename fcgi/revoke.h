@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi revoke: tells every livechat-wsd node at once that a user's sessions or permissions
  * changed (logout, deactivation, deletion, password set, group or permissions changed), so the
  * node re-checks that user's open agent websockets now instead of at its periodic check

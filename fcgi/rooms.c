@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi rooms: the chat rooms and their messages, read-only (live changes happen in wsd).
  * chats.monitor lists and reads every room; chats.history lists and reads the rooms the caller
  * took (and reads a waiting room offered to them). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi router: matches "METHOD /path" against the registered tables, segment by segment, with
  * {name} segments capturing (percent-decoded) parameters. Linear scan: there are a few dozen
  * routes, and the order of the tables is the order of precedence. */

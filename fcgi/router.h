@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi router: the route table (method, path pattern with {name} parameters, permission,
  * validation rules, handler) and the matcher. Each resource file exports one table; adding a
  * resource adds a table, the dispatcher (middleware.c) never changes. */

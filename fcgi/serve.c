@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi serve: N threads, each with its own FCGX_Request, take turns in FCGX_Accept_r under one
  * mutex (as libfcgi's threaded example does: accept on the shared socket is serialized) and
  * serve the request they got at the same time as the others. Stopping: the main thread sets

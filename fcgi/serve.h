@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi serve: the accept loop of livechat-fcgi, run by several threads at once, so one process
  * answers several requests at the same time (lighttpd sends a backend as many at once as it
  * has connections; Apache's mod_fcgid sends one at a time, whatever the count). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi settings: read and patch the runtime settings document (keys and rules in
  * shared/lc_settings.h; validation happens in the pipeline with lc_settings_rules). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi throttle: failure counts in the store (per username and address, per address) and the
  * per-process password-check slots, in front of every PBKDF2 verification a client can cause.
  * The slots bound CPU: PBKDF2 at the configured cost takes a core for a good fraction of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi throttle: what a password check (login, current_password) must pass first. Failures
  * are counted in the store per (username, client address) and per client address, over
  * login_window, across every livechat-fcgi process; and each process runs at most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fcgi users: list, create, read, update, delete users and set passwords. Guards the
  * installation against locking itself out: the last active admin cannot be demoted,
  * deactivated or deleted (checked and done under the store's admin gate). Nobody gives a user

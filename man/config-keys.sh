@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # config-keys.sh TEMPLATE: print livechat.conf(5) with @KEYS@ replaced by the key table the
 # programs print (`livechat-wsd --help-config` on stdin), one .TP entry per key, so the man page
 # always lists exactly the keys the code knows.

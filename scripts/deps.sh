@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what livechat needs on a fresh Debian 12 machine and is missing: build tools, the
 # libraries, the servers the tests run (RabbitMQ, lighttpd, Apache, FerretDB), Chromium and the
 # npm packages of the integration and browser tests. Safe to run again: it skips what is there.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds FerretDB 1.24.2 (a MongoDB wire-protocol server; MongoDB itself cannot be installed on
 # these machines) with Go and installs it as $FERRETDB_BIN (default /usr/local/bin/ferretdb).
 # `go install ...@v1.24.2` alone yields a binary that panics at start, because the module as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_alloc: allocation that never returns NULL (see lc_alloc.h for the policy). */
 #include "config.h"
 #include "lc_alloc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_alloc: the one allocation wrapper. Out-of-memory policy: log and abort. A live-chat daemon
  * that cannot allocate a few bytes cannot keep its promises to anyone; dying lets systemd restart
  * it, and RabbitMQ redelivers whatever was not acknowledged. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_auth: PBKDF2-HMAC-SHA512 password hashes in a self-describing string, and session tokens
  * (random, base64url) whose SHA-256 is what the store keeps. All randomness is RAND_bytes. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_auth: password hashing (PBKDF2-HMAC-SHA512, OpenSSL) and session tokens.
  * Stored hash format, self-describing so the cost can be raised later:
  *   pbkdf2-sha512$<iterations>$<salt, base64>$<hash, base64>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_auth_session: the session check of lc_auth_session.h. A session stored before sessions
  * carried their copies (an upgrade) gets them written once, then reads as any other. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_auth_session: who a session token stands for. The one check both programs make
  * (livechat-fcgi for every authenticated request, livechat-wsd for agent websockets): one _id
  * read of the session document, which carries the user and its group's permissions (lc_store

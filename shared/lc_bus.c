@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus: RabbitMQ over rabbitmq-c 0.11, one connection and one channel per lc_bus_t: the public
  * calls. Declarations go through the replay record (lc_bus_record.c), connecting and reconnecting
  * through lc_bus_conn.c; publishing waits for publisher confirms, consuming uses manual acks

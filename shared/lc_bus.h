@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus: RabbitMQ over rabbitmq-c. One lc_bus_t is one AMQP connection with one channel and is
  * NOT thread-safe: a program uses one for publishing and another for consuming, each from one
  * thread. Declarations (exchanges, queues, bindings, consumers) are recorded and replayed after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus_conn: the URL, connecting (TCP, handshake, login, channel, confirms, replay), the
  * backoff between failed attempts, and what a close from the broker or a broken socket does to
  * the connection (docs/bus-client.md, "URL and connecting" and "Losing the connection"). */

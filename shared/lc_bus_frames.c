@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus_frames: frames that arrive while the bus waits for something else (confirms, an RPC
  * reply, a delivery): publisher confirms, deliveries (kept in order for the next poll), consumer
  * cancels, and closes of the channel or the connection. */

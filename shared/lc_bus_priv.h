@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus_priv: what the lc_bus*.c files share and nobody else sees: the bus struct, the replay
  * record (lc_bus_record.c), the connection and its errors (lc_bus_conn.c), the frames that arrive
  * while waiting for something else (lc_bus_frames.c). The public calls are in lc_bus.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_bus_record: the replay record of a bus. Every exchange, queue (with its arguments), binding
  * and consumer declared is kept here and declared again, in dependency order, on every new
  * connection or channel (docs/bus-client.md, "Losing the connection, reconnecting, replay"). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_config: livechat.conf. Every key is declared once in config_keys[] (name, type, default,
  * bounds or allowed values, help); the parser, the environment overrides, the getters and
  * `--help-config` all work from that table. A loaded config is never modified afterwards, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_config: livechat.conf, whose keys are declared once in a table (name, type, default,
  * bounds, help) in lc_config.c. File syntax: `key = value` lines, `#` comments, blank lines.
  * Environment variables override the file: key `mongo_uri` <- LIVECHAT_MONGO_URI.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_cookie: Cookie request header parsing (RFC 6265 section 4.2 and 5.4), one implementation
  * for the REST API and the websocket daemon. */
 #include "config.h"

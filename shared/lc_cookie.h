@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_cookie: the one parser of the HTTP Cookie request header (RFC 6265 "cookie-string":
  * name=value pairs separated by ';'), shared by livechat-fcgi and livechat-wsd so that both read
  * a session cookie alike. Pure: no allocation in the iterator. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_err: result-code names, reason formatting, and the never-compiled-out assert. */
 #include "config.h"
 #include "lc_err.h"

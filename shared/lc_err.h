@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_err: the one enum of runtime result codes, the reason that travels with it, and the
  * assert that is never compiled out (bugs take this path; runtime failures return an lc_rc). */
 #ifndef LC_ERR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_json: strict parsing of request bodies and frames (one value, bounded depth, UTF-8) and
  * small tolerant getters and the shared error-body builder over json-c. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_json: small helpers over json-c used by fcgi and wsd. */
 #ifndef LC_JSON_H
 #define LC_JSON_H

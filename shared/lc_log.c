@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_log: levelled logging to stderr or syslog. */
 #include "config.h"
 #include "lc_log.h"

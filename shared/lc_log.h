@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_log: one log entry point with level macros carrying __FILE__/__LINE__.
  * Destination (stderr or syslog) and threshold come from config. Never pass a password, a token
  * or a message body at info level or above. Thread-safe. */

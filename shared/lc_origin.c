@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_origin: Origin against Host (see lc_origin.h). The shipped web servers preserve Host when
  * they proxy (lighttpd mod_proxy, Apache ProxyPreserveHost), so it names the site. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_origin: the one comparison of an Origin request header with the Host the request came to,
  * shared by livechat-fcgi (cookie-authenticated writes) and livechat-wsd (the upgrade). */
 #ifndef LC_ORIGIN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_perm: the fixed permission vocabulary and the built-in groups (admin, supervisor, agent)
  * seeded at first start. The lists here are the team contract; change them only together. */
 #include "config.h"

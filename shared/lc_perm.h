@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_perm: the fixed vocabulary of permissions and the built-in groups seeded at first start.
  * A permission group is a name and a set of these strings. */
 #ifndef LC_PERM_H

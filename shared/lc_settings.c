@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_settings: defaults and validation rules of the runtime settings document, and the
  * rendering of message templates ({agent}, {customer}). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_settings: the runtime settings kept in MongoDB (one document), their defaults and rules.
  * fcgi validates updates with lc_settings_rules; wsd reads them through the store. */
 #ifndef LC_SETTINGS_H

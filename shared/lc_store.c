@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store: the client pool, error mapping, bson <-> json-c conversion, the one-call operation
  * helpers the resource files (lc_store_*.c) are written with. Collections, fields and indexes
  * are described in docs/store.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store: the MongoDB access layer on a mongoc client pool (thread-safe: each call pops a client
  * from the pool and pushes it back). One function per operation. Documents come back as json-c
  * objects the caller owns (json_object_put), with "id" as a string (never "_id") and dates as

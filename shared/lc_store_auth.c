@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_auth: auth sessions (_id = SHA-256 hex of the token) and failed-login records.
  * FerretDB 1.24 has no TTL indexes, so expiry is checked on every read and old documents are
  * purged when new ones are written. A session carries copies of what checking it needs (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_canned: canned responses. _id is an ObjectId; (owner_id, shortcut) is unique (index
  * owner_shortcut_unique). Besides, each owner has one document in canned_owners (_id = owner
  * id) listing copies of their responses sorted by shortcut, rewritten after every change of

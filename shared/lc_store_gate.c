@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_gate: mutual exclusion across processes through the one atomic primitive both
  * FerretDB 1.24 and MongoDB give, the unique-_id insert (FerretDB's conditional updates are not
  * atomic: docs/store.md). A gate is a document {_id: name, at}; whoever inserts it holds it,

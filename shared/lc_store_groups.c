@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_groups: permission groups. The name is the _id (so it is unique without an extra
  * index); builtin groups are seeded by lc_store_init and cannot be deleted. */
 #include "config.h"

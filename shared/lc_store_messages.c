@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_messages: chat messages. _id is "<room id>:<msg_id>", so a redelivered message is
  * stored once in its room, and the same msg_id in another room is another message. seq comes
  * from a per-room counter document ($inc in the counters collection, _id = room id), by one

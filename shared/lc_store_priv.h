@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_priv: what the lc_store*.c files share and nobody else sees: the store struct, error
  * mapping, the bson -> json-c converter, and one-call helpers (pop a client, run one operation,
  * push the client back) so each resource file reads as a list of queries. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_rooms: chat rooms and their state machine waiting -> engaged -> closed.
  *
  * FerretDB 1.24 evaluates an update's filter in its own process and then rewrites the whole

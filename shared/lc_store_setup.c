@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_setup: what a program does with the store before and around its work: ping, index
  * creation and first-start seeding (lc_store_init), dropping a test database, and the one
  * settings document (stored values merged over lc_settings_defaults). */

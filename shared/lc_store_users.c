@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_store_users: the users collection. _id is an ObjectId; username is unique (index
  * username_unique). password_hash is returned only by the single-user getters. Updating or
  * deleting a user also rewrites or deletes its sessions (they carry a copy of it). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_validate: checks a JSON object against a declarative rule table and reports every failing
  * field with a human reason; plus the UTF-8 helpers the checks rely on.
  * Patterns are POSIX extended regexes anchored to the whole value, each with what it allows in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lc_validate: declarative field rules for JSON request bodies and websocket frames.
  * A rule table is checked against a JSON object; every failing field is reported with a reason. */
 #ifndef LC_VALIDATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cunit_run: the shared CUnit main loop (see cunit_run.h). */
 #include "config.h"
 #include "cunit_run.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cunit_run: the one CUnit main loop every test program of tests/ uses: register the suites,
  * run them with the basic runner (verbose), print CUnit's summary, and turn the outcome into an
  * exit status that `make check` reads. */

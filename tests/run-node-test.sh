@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one Node.js integration test file with node's built-in test runner. The npm packages
 # (ws, amqplib, playwright-core) come from the source tree's node_modules; in a `make distcheck`
 # tree, which has none, they are installed from package-lock.json into the build tree first.

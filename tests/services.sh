@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The test harness's servers: FerretDB (MongoDB wire protocol, SQLite handler, a temporary data
 # directory, its own loopback port) and RabbitMQ (Debian's rabbitmq-server). `start` starts only
 # what does not answer yet and waits until it does; `stop` stops only what `start` started.

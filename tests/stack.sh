@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/stack.sh: a whole livechat on loopback for tests and local runs: a real lighttpd (or
 # Apache) with the SHIPPED config template (conf/*.in) rendered for the build tree
 # (livechat-fcgi from the build dir, htdocs from the source dir; Apache gets copies of both in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by every test (AM_TESTS_ENVIRONMENT): where the servers of tests/services.sh answer,
 # and where the source and build trees are. A variable already set by the caller wins.
 : "${LC_TEST_MONGO_PORT:=27117}"

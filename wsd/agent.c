@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent: frames of /ws/agent (docs/websocket.md). Each action is checked on the loop
  * (permissions, room membership), runs its MongoDB part on a worker (a job in agent_auth.c,
  * agent_claim.c or agent_room.c), and finishes on the loop: frames to the agent, publishes to

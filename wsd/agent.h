@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent: the agent side of /ws/agent (docs/websocket.md): authentication of the session at
  * the handshake, the frames (accept, decline, message, typing, end, history, resume, watch) and
  * the periodic re-check that ends revoked sessions. */

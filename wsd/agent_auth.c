@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent_auth: the session of an agent connection: checked at the handshake (then hello is
  * prepared), and again periodically or on a revoke event; a revoked one is closed with 4401. */
 #include "config.h"

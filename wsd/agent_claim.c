@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent_claim: accept (the conditional claim: exactly one winner, the join message, the
  * history) and decline (hidden for this agent; no_agent when everyone declined). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent_priv: what the agent files share (agent.c, agent_auth.c, agent_claim.c,
  * agent_room.c): the one job struct every agent action uses, and the jobs' run (worker) and done
  * (loop) halves that the frame dispatch in agent.c submits. */

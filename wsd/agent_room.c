@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_agent_room: what an agent does in a room: message (typed or canned), end, history pages,
  * resume after a reconnect, and the first read of a watched room. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_batch: a growable array of messages and their slots (see batch.h). */
 #include "config.h"
 #include "batch.h"

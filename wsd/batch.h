@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_batch: the messages the writer stores together: filled during a round, stored with one
  * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
  * the rooms' last_seq marks those batches raise, written when the writer says (one bulk write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_busio: the publisher and consumer threads (see busio.h). */
 #include "config.h"
 #include "busio.h"

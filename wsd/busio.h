@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_busio: RabbitMQ for the daemon, on two threads with one lc_bus_t each.
  * - publisher: batches everything queued and publishes it with confirms; retries a failed batch
  *   after reconnecting, so a message once queued is published (maybe twice; ids dedup).

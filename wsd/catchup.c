@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_catchup: after this node's queue came back (a RabbitMQ restart, a broken link), the room
  * events and widget messages published while it was gone are lost. Every room a local connection
  * follows is read again from MongoDB and each connection gets what it lacks (seq dedup in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_conn: one websocket connection (an agent or a widget customer) as the loop sees it, its
  * send queue, and the rooms it follows. Loop thread only. Other threads refer to a connection by
  * its handle and look it up again when their result comes back (it may have gone meanwhile). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_croom: the rooms one connection follows (engaged, watched, or a widget's own), and the
  * delivery of message frames to it in seq order with no duplicate across the replay/live seam
  * (conn.h). Loop thread only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_follow: which local connections follow which routing keys (an agent's user id, a watched
  * room, a widget customer), binding and unbinding those keys on this node's queue, and the
  * delivery of room events to the connections that follow the room. Loop thread only. */

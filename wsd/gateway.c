@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_gateway: inbound gateway messages (docs/gateway.md). The consumer thread hands each
  * delivery to the worker of its customer, which validates and stores it; the loop then forwards
  * it (offer, waiting text, room event) and the delivery is acked once those publishes are

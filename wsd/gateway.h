@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_gateway: the livechat side of the gateway contract (docs/gateway.md): inbound messages
  * (request_agent, customer_message, customer_left, customer_typing) are validated, stored on a
  * worker, forwarded, and only then acked; outbound messages are built here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_grace: the grace period of agents who left (docs/websocket.md, "Grace period"), and the
  * jobs that end rooms without an agent's word: no agent (timeout, everyone declined) and agent
  * disconnected (grace expired). An agent's engaged rooms belong to the agent, not to one

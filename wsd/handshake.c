@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd/handshake: the checks of a websocket upgrade (issue 11, item 10). A browser always sends
  * Origin on a websocket upgrade, so checking it is what keeps another site's page from opening
  * /ws/agent with the agent's cookie; non-browser clients (gateways, tests) send none. */

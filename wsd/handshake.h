@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd/handshake: what a websocket upgrade must pass before a connection exists: the Origin
  * (ws_allowed_origins), the Cookie header (the shared parser, lc_cookie.h) and the session
  * token of /ws/agent. Loop thread only (it reads the request headers through lws). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_idle: pings silent connections and drops dead ones with O(1) work per frame (see idle.h).
  * libwebsockets 4.1's own validity timers keep one sorted list for all connections and re-insert
  * a connection on every frame and pong (O(n) each): at tens of thousands of connections that

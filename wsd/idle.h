@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_idle: finds connections whose client went silent, pings them, and drops those that stay
  * silent, without a timer per connection: each connection keeps the second it last heard from its
  * client, and the 1 s tick walks a slice of the connection registry round-robin. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_listener: libwebsockets callbacks for /ws/agent and /ws/widget (see listener.h). Frames
  * are at most wsd_max_frame bytes, reassembled from fragments in a buffer that exists only while
  * a frame is incomplete, so an idle connection costs a small struct. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_listener: the libwebsockets side: the protocols table, the callback that creates and
  * destroys connections, reassembles frames, sends queued frames, and routes /ws/agent and
  * /ws/widget to agent.c and widget.c. */

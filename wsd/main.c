@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
  * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
  * SIGINT, and tears everything down in the reverse order. */

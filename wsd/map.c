@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_map: chained string hash table used only by the loop thread. */
 #include "config.h"
 #include "map.h"

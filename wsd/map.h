@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_map: a small string -> pointer hash table (chained, grows by doubling) for the loop's
  * indexes: agents by user id, widget customers by customer id, waiting requests by room id. */
 #ifndef WSD_MAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_presence: which agents are online on which node. Each node publishes its own (every 5 s,
  * on every change, and at once when another node joins) and keeps the others' (expiring after
  * 15 s); from it come "every eligible agent declined", whether an agent who left is online

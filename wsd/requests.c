@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_requests: the waiting requests this node knows (offers from the inbound node, plus a
  * re-read of MongoDB at start, after a new bus connection and every 30 s), offered to the local
  * agents allowed to accept them, withdrawn when taken or closed, timed out as no_agent. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_room: the loop's view of rooms (see room.h and docs/topology.md): shared helpers, the
  * publish helpers (any thread), the dispatch of node-to-node events, the tick and the lifecycle.
  * Requests, presence, grace timers and local followers have files of their own (room_priv.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_room: what this node knows about rooms, on the loop thread: the waiting requests (offered
  * to local agents), which local connections follow which rooms, grace timers of dropped agents,
  * the presence of agents on other nodes, request timeouts, and the node-to-node events

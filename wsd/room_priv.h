@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_room_priv: what the room files share (room.c, croom.c, requests.c, presence.c, grace.c,
  * follow.c, catchup.c) and nobody else sees: the node's room state and the helpers between
  * them. Loop thread only, except the *_run job functions (workers). */

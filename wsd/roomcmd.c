@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_roomcmd: room commands sent to the writer and their answers (see roomcmd.h). The pending
  * commands are a list under a mutex: the answer (consumer thread), the deadline (loop tick) or a
  * waiting worker takes an entry out, and whoever takes it completes it, once. */

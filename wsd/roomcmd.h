@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_roomcmd: the sending side of room commands. Every message with a seq is stored by the
  * room's writer (writer.c: the node that holds the inbound queue), so a node that has a message
  * to store in a room (an agent's message, a join, end, no-agent or disconnected text) publishes

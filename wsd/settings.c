@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd/settings: the settings cache behind wsd_settings_get. One thread at a time refreshes it
  * from the store without holding the lock; every reader leaves with its own deep copy. */
 #include "config.h"

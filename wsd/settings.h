@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd/settings: the settings cache shared by wsd's worker threads. Each caller gets its own
  * copy, made under the lock, so no json_object is ever shared between threads (json-c's
  * reference counts are not atomic: a shared object put from two threads is freed twice). */

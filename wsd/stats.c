@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_stats: one log line with the store's operation counters (lc_store_stats). */
 #include "config.h"
 #include "stats.h"

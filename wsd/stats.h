@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_stats: the node's store counters in its log (issue 8: database operations per stored
  * message), on SIGUSR1 and once at shutdown, so a benchmark can read them from the log. */
 #ifndef WSD_STATS_H

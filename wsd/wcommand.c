@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_wcommand: the room commands of other nodes (roomcmd.h) on the writer: the secret, the
  * deadline, the checks an agent's message needs (engaged, this agent's), the staging of the
  * message, the room status the sender changed, and the answer on node.<node_id>. */

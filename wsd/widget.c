@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_widget: /ws/widget (docs/websocket.md). The customer's identity is a secret the widget
  * keeps; the customer id is derived from it, so every node recognises the customer with nothing
  * stored per visitor. Customer frames are published to the inbound exchange like any gateway

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_widget: the web-widget channel at /ws/widget (docs/websocket.md). wsd is the widget's
  * gateway: customer frames become inbound gateway messages (channel "widget"), and outbound
  * gateway messages for widget.<customer_id> become frames to the customer's connections. */

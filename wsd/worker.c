@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_workers: a fixed pool of threads, one FIFO queue per thread; a job's key picks the queue.
  * A job that asks to be retried is parked in its thread's held list until its backoff passes;
  * the queued retry jobs with the same key are skipped (kept in order) while it is held. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_workers: the threads that run blocking MongoDB calls for the event loop. A job runs
  * run(w, arg) on a worker, then done(w, arg) on the loop thread (via wsd_post). Jobs with the same
  * key run on the same worker, one after another, so the work of one room keeps its order. A job

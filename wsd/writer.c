@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_writer: the room writer thread (see writer.h). One round: take what the consumer queued
  * (waiting a couple of milliseconds for more), prepare each item in queue order (gateway.c's
  * steps for gateway messages, the checks of a room command in wcommand.c), which stages their

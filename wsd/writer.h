@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_writer: the room writer (issue 8; docs/topology.md, "One writer per room"). The node that
  * is the active consumer of the inbound queue is the only one that stores messages: gateway
  * messages and the room commands of other nodes (roomcmd.h) come to its writer thread in the

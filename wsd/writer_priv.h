@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_writer_priv: what the room writer's files share (writer.c: items, rounds, the thread;
  * wroom.c: the rooms it knows; wcommand.c: other nodes' room commands). Not part of the API;
  * everything here is the writer thread's unless it says otherwise. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_wroom: what the room writer knows of the rooms it touched (writer_priv.h): read once by
  * _id (or through the customer's open-room pointer), kept while this node holds the inbound
  * queue, read again when a check needs a status older than a second; and the seq blocks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd: the context of livechat-wsd shared by its modules (one file per concern: listener, agent,
  * widget, room, gateway, worker, busio). The lws event loop thread owns everything here except
  * what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio do). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench/peer/server.mjs: the comparison relay of bench/run, written the way the original service
 // was (Node.js, socket.io for agents, amqplib for gateways, mongoose, every message stored with
 // one insert before it is forwarded). NOT part of livechat: it exists only so the benchmark can

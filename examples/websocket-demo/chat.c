@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chat.c: the "demo-chat" protocol (see chat.h). Each client has an outbox of messages waiting
  * for the socket to be writable: lws allows one lws_write() per WRITEABLE callback, so a
  * broadcast only queues and asks lws to call back when each socket can take more. */

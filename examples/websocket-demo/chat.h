@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chat.h: the demo's one websocket protocol, "demo-chat". Every text message a client sends is
  * relayed to every connected client, the sender included: echo and broadcast in one rule. */
 #ifndef DEMO_CHAT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client.c: demo-client, a terminal client of the "demo-chat" websocket. Each line read from
  * stdin is sent as one text message ("/ping" sends a PING instead); each message received is
  * printed on a line of its own. At the end of stdin it closes with 1000 and waits for the

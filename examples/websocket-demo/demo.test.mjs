@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // examples/websocket-demo/demo.test.mjs: the demo over real loopback connections: demo-server on
 // a port the kernel picks, the C client demo-client, a Node `ws` client, and the page in Debian's
 // Chromium. Echo, broadcast, ping/pong both ways, close codes.

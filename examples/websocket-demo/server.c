@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.c: demo-server, the websocket chat of chat.c on one loopback port, which also serves
  * the browser page (page/index.html) over plain HTTP. Usage:
  *   demo-server [-p PORT] [-d PAGE_DIR] [-i IDLE_SECS]

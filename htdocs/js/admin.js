@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // admin.js: the administration pages: users (create, edit, deactivate, reset password), permission
 // groups (permissions as checkboxes) and runtime settings. app.js renders them only for users
 // whose permissions allow; buttons that write are offered only with the *.write permission.

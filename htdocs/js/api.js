@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // api.js: the REST client of the dashboard. Same origin, session cookie (lc_session) sent by the
 // browser; every error body has the team-wide shape {"error":{code,message,fields[]}}.
 

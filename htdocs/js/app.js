@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // app.js: the dashboard's entry point. Checks the session, shows the login form or the shell
 // (header, connection banner, navigation) and routes #/chats, #/canned and the admin pages.
 // Admin pages are only offered, and only rendered, when the user's permissions allow them; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // canned.js: the agent's canned responses. CannedStore keeps the user's list for the compose box's
 // "/shortcut" suggestions; renderCannedPage is the page to create, edit, search and delete them;
 // Suggester is the suggestion list attached to a compose textarea.

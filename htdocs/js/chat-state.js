@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chat-state.js: what the agent's desk knows, without the DOM (chats.js draws it): the waiting
 // requests; per room its messages, each kept once (by id and by room and seq) in display order,
 // and its floor, the highest seq below which it holds every message (what resume asks from: not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chats.js: the agent's live desk as the agent sees it: waiting requests (accept / decline, sound
 // and title badge), the agent's chats (several at once, history with "load earlier" and earlier
 // chats set apart by dated dividers, live messages, the customer's typing state, compose box with

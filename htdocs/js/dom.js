@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dom.js: the one way this dashboard builds elements. Text always goes through textContent, so
 // nothing a customer or an agent typed is ever parsed as markup (no HTML-parsing sink is used).
 

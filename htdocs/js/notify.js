@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // notify.js: tells the agent that requests are waiting: a title badge "(N) livechat" and a short
 // beep made with WebAudio (no sound file), repeated every 15 s while any request stays unanswered.
 // The sound can be switched off; the choice is kept in localStorage.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ws.js: the websocket of the dashboard (/ws/agent) and of the widget (/ws/widget), which comes
 // back by itself: it reconnects with exponential backoff (0.5 s doubling to 15 s, with jitter)
 // until stop(), parses each JSON frame, and reports its state so the page can say when it is

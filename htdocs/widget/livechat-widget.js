@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* livechat-widget.js: the customer chat widget a website embeds with
  *   <script src="https://chat.example.com/widget/livechat-widget.js" async></script>
  * Options (attributes of this script tag): data-title, data-ws-url (default: /ws/widget on the

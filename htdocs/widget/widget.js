@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // widget.js: the customer chat widget, an ES module that livechat-widget.js (the script a website
 // embeds) loads from the chat server's origin; it shares the dashboard's websocket and backoff
 // (../js/ws.js), element builder and character count (../js/dom.js).

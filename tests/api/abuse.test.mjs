@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Abuse of the password checks (issue 11, defects 2, 3 and 6) through a real lighttpd, each
 // client a loopback source address of its own: failures are throttled per (username, address)
 // and per address, password checks at once are bounded per process and per address (429 before

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Apache stack from a checkout other users cannot enter (issue 12 item 12): the parts of the
 // source and build trees tests/stack.sh runs from are copied into a fresh 0700 directory, which
 // also holds the stack's own directory, and Apache (whose workers run as www-data under root)

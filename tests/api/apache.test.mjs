@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The smoke path through a real Apache (mod_fcgid) running the shipped vhost
 // (conf/apache-livechat.conf.in, rendered by tests/stack.sh): static htdocs, login, create and
 // list a canned response with the bearer token and with the cookie, JSON error answers (also for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Authentication through a real lighttpd: login, the session cookie (Secure per cookie_secure),
 // bearer and cookie auth, token expiry (token_ttl, and a session past its expiry), logout
 // revoking the token, login throttling (429 until the window passes).

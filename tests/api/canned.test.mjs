@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Canned responses through a real lighttpd: lifecycle, search, paging, duplicates per owner,
 // owners isolated from each other, and canned.all managing anyone's.
 import { after, before, describe, test } from 'node:test';

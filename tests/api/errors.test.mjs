@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The request pipeline's error answers through a real lighttpd: unknown route (404), wrong
 // method (405), oversized body (413), malformed body (400), one JSON error shape everywhere,
 // the request id in the answer and in the access log;

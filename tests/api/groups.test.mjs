@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Permission groups through a real lighttpd: built-in seed, lifecycle, permissions taking
 // effect, duplicates, built-in and in-use protection.
 import { after, before, describe, test } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Browser and web-server hardening through the shipped lighttpd config (issue 11, defects 10's
 // cookie part, 11's web-server part, 12 and 13): security headers on every answer, no inline
 // script in htdocs, the web server's body limit at http_max_body, the Origin check on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // GET /api/health reports a probe at most a second old instead of opening a connection to the
 // broker per request; GET /api/live answers without touching any server; each livechat-fcgi
 // process serves with fcgi_threads threads. The stack's amqp_url points at a TCP listener of

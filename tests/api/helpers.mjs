@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the API integration tests: start a real web server stack with tests/stack.sh
 // (fresh database, first admin), call the API over HTTP, and make users of given groups.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // livechatctl against a real stack's database: list-users, reset-password (password from stdin,
 // sessions revoked), create-admin refusing a duplicate, a bad username or a short password.
 import { after, before, test } from 'node:test';

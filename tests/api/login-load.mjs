@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A measurement, not a test: the median /api/health latency of a stack at rest, then while 12
 // clients (12 loopback addresses) send logins of unknown users back to back (issue 11, defect 3).
 // Usage (the environment of tests/test-env.sh, NODE_PATH=node_modules):

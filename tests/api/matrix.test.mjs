@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The permission matrix (issue 11): every REST route of docs/api.md, called with no login, as a
 // user of each built-in group and as a user of a custom group holding each single permission,
 // through a real lighttpd. What each caller may do is read from docs/api.md itself (the route

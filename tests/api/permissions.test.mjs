@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every route through a real lighttpd: without a token (401), as a user whose group lacks the
 // route's permission (403), and as a user whose group has exactly that permission (success).
 import { after, before, describe, test } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Privilege boundaries through a real lighttpd (issue 11, defects 8 and 9): the last-admin guard
 // holds against concurrent demotions in several FastCGI processes, and nobody grants, removes
 // or takes over permissions they do not hold themselves (users.write does not make an admin,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Revocation reaches open agent websockets at once: livechat-fcgi (and livechatctl) publish
 // {"type":"revoke","user_id":...} to <prefix>.nodes (broadcast.revoke) after logout,
 // deactivation, deletion, password changes and group changes that take permissions away, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rooms and their messages through a real lighttpd (rooms seeded through lc_store by
 // api/seed, as wsd would make them): list with status filter and paging, read, and
 // messages paged newest first; who may read which room (an agent only the rooms they took, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* seed: puts what the REST API only reads into a stack's database through the real lc_store:
  * rooms with messages (made by wsd in production), and sessions with a chosen expiry (so a test
  * can watch a token expire without waiting token_ttl).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a request reads. Authenticating: the session document alone (one _id lookup), which
 // carries the user and its group's permissions; every change to users and groups rewrites
 // those copies at once; livechat-fcgi and livechat-wsd share the one check, so a group deleted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Settings through a real lighttpd: defaults, a partial update keeping the other keys, and a
 // rejected update changing nothing.
 import { after, before, test } from 'node:test';

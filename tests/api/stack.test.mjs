@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/stack.sh stop removes what the stack made up in the shared servers (so test runs leave
 // nothing behind): its database in FerretDB and, for its own amqp_prefix, the exchanges and the
 // inbound queue wsd and the API declared in RabbitMQ. A database the caller named (a local

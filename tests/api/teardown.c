@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* teardown: removes what a test stack left in the shared servers, so test runs do not pile up
  * databases in FerretDB nor exchanges and queues in RabbitMQ. tests/stack.sh stop runs it for
  * the names the stack made up itself.

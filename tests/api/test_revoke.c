@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CUnit tests of fcgi/probe.c and fcgi/revoke.c: parsing the broker's host and port out of an
  * amqp:// URL, the TCP probe against real loopback sockets (one listening, one closed), and the
  * revoke publisher against the real RabbitMQ ($LIVECHAT_AMQP_URL, exchange lc-test-revoke-<pid>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Users through a real lighttpd: lifecycle, paging and filters, duplicates, password changes
 // revoking sessions, deactivation and deletion revoking sessions (and deleting canned
 // responses), and the last-active-admin protection.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every validation rule of the API on a bad value, through a real lighttpd: 422
 // validation_failed naming the field; a body with several bad fields lists every one.
 import { after, before, describe, test } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shipped web server configs pass /ws/ websocket upgrades to livechat-wsd: through a real
 // lighttpd and a real Apache, each with two wsd backends, two agent connections held open at
 // once are upgraded (101), authenticated by the lc_session cookie, and land on both backends.

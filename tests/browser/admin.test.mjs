@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/admin.test.mjs: administration in a real browser through lighttpd: an admin sees
 // and uses the users, groups and settings pages; an agent never sees them, cannot open them by
 // URL, and the API refuses the agent's calls (403) even when made from the dashboard's own session.

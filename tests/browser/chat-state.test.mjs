@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/chat-state.test.mjs: the dashboard's chat state (htdocs/js/chat-state.js) and the
 // shared backoff (htdocs/js/ws.js) under node:test, no browser and no DOM: messages kept once and
 // in order, the floor that resume asks from, the outbox with its acks, re-sends and refusals, the

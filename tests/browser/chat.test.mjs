@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/chat.test.mjs: the whole chat in a real browser, through lighttpd with the
 // shipped config and two livechat-wsd, against real FerretDB and RabbitMQ: an admin creates two
 // agents, both see a widget customer's request, one declines, the other accepts, canned response,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/contract.test.mjs: what a person reads in the dashboard and the widget when
 // things are not plain (issue 12, items 7-11), in Debian's Chromium through lighttpd, two wsd,
 // real FerretDB and RabbitMQ: the 4000-character limit on both sides (shown while typing, never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/embed.test.mjs: the widget embedded the way customers' sites embed it, on a page
 // of ANOTHER origin with one script tag pointing at the chat server. The shop is a small Node HTTP
 // server on another loopback port (Chromium lets a page load from a loopback address only when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/helpers.test.mjs: the dashboard's pure helpers (htdocs/js/dom.js) under node:test,
 // no browser: characters counted as the server counts them, and a Retry-After said in words.
 import { test } from 'node:test';

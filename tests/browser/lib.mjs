@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/lib.mjs: what the browser tests share: the stack (lighttpd with the shipped
 // config, livechat-fcgi, two livechat-wsd, a fresh database, started by tests/stack.sh), Debian's
 // Chromium driven by playwright-core, screenshots into tests/artifacts, and small REST helpers.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/browser/no-markup-sinks.sh: the dashboard and the widget build every element with
 # createElement + textContent; none of the APIs that parse a string as markup or code may appear
 # in htdocs/ (a message must never be interpreted, see htdocs/js/dom.js).

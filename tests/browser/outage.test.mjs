@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/outage.test.mjs: MongoDB goes away in the middle of a chat. The stack runs on a
 // PRIVATE FerretDB (tests/wsd/private.mjs; the shared one on 27117 is never touched) that the test
 // kills and starts again on the same data: the agent's message answered `unavailable` stays in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/browser/resume.test.mjs: the dashboard and the widget resume from the highest seq below
 // which they hold every message (docs/websocket.md, "resume"), not from the highest they hold. A
 // message stored by a node that died before passing it on (stored here with wsd_fixture, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A private, throw-away RabbitMQ node for the bus tests that must stop and restart a broker
 # (the shared broker on 5672 is used by everyone and is never touched). Everything the node
 # writes (data, logs, config, Erlang cookie) lives in DIR; `stop` removes DIR.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_bus against real RabbitMQ: the shared broker at $LIVECHAT_AMQP_URL (names unique
  * to this run, deleted at the end) and, for the broker-restart test, a private node started by
  * bus/rabbit-node.sh on free ports, so the shared broker is never stopped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the livechat.conf parser (lc_config_load) on arbitrary file contents, read
  * through a memory file. Invariant (abort when broken): a load either fails with a reason or
  * gives a config whose every declared key reads back within its bounds. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the REST request path of livechat-fcgi, as far as it goes without a
  * database: every route of the real tables (their query and body rules), made public and given
  * a handler that only answers 200, so route matching, query decoding, the Cookie header check,

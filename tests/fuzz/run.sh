@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/fuzz/run.sh [SECONDS] [BUILD_DIR]: build the libFuzzer targets in their own tree
 # (BUILD_DIR, default build-fuzz beside the source: CC=clang --enable-fuzzing, ASan + UBSan)
 # and run each for SECONDS (default 60) over its seed corpus (tests/fuzz/corpus/<target>) plus

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One whole chat through a web server configured with livechat's snippet for Debian's stock
 // lighttpd or Apache (tests/package/snippets.test.sh: the build tree; install.test.sh: the
 // installed package): the dashboard page, REST login (cookie and Bearer), the agent websocket

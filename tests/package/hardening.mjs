@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The security headers and request body limits of the snippets for Debian's stock lighttpd and
 // Apache (tests/package/snippets.test.sh: the build tree; install.test.sh: the installed
 // package), the same as the standalone configs give (tests/api/hardening.test.mjs).

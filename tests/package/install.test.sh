@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/package/install.test.sh: the Debian package, as an administrator gets it. Builds it with
 # dpkg-buildpackage from `make distdir` (so debian/ must be in the release tarball), installs it
 # on this machine with apt-get, checks what the install made (system user livechat, conffiles,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/package/make-install.test.sh: `make install` from source never overwrites a config the
 # administrator edited. Installs into a DESTDIR twice with livechat.conf edited in between:
 # the edit is kept, the new version lands beside it as livechat.conf.new and make says so;

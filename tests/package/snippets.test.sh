@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/package/snippets.test.sh: the snippets for Debian's own web servers, from the build
 # tree, in Debian's STOCK lighttpd.conf and apache2.conf (copies, in a private mount namespace,
 # on loopback ports: stock.sh): conf/lighttpd-livechat.conf.in as conf-available/50-livechat.conf

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/package/stock.sh: sourced by the tests of tests/package/. Runs Debian's stock lighttpd
 # and Apache with livechat's snippets, never touching the machine's own web server: the script
 # runs in a private mount namespace in which /etc/lighttpd and /etc/apache2 are copies

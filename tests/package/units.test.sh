@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/package/units.test.sh: the systemd units as make renders them (build/conf) pass
 # `systemd-analyze verify`, every service scores 4.0 or better (lower is better) in
 # `systemd-analyze security --offline=yes`, and each has what an administrator relies on:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_store against a real MongoDB-protocol server: each area's file registers one suite
  * through init_<area>_tests(); test_store.c owns the store and the database and runs them all. */
 #ifndef STORE_TESTS_H

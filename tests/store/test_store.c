@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runner of the store tests: needs LIVECHAT_MONGO_URI (fails loudly without it), creates the
  * database lc_test_store_<pid>, runs every suite with CUnit's basic runner, drops the database
  * and exits non-zero when any test failed. */

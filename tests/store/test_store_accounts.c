@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store tests of the account side: users, permission groups (and their seeding), auth sessions,
  * failed-login counting, the settings document, and how a missing server is reported. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store tests of the message path without queries (issue 8): operation counters, batched inserts
  * of many rooms with per-message results, seq blocks reserved with one write, message ids scoped
  * by room (issue 11 item 7), and the open room of a customer found through its keyed pointer. */

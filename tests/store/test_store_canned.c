@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store tests of canned responses: round trip, shortcut unique per owner (on insert and on
  * update), listing by owner / prefix / literal case-insensitive text. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store tests of messages: stored once per msg_id, distinct increasing seqs under concurrent
  * appends, paging forwards and backwards, a customer's history across rooms. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Store tests of rooms: one open room per customer (also under concurrent opens), the claim race
  * (exactly one winner of 16, twenty times), decline, close, listing. */
 #include "config.h"

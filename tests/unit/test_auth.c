@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_auth: PBKDF2-HMAC-SHA512 against published vectors, the stored hash format and its
  * verification (every tampering must fail), session tokens and their hashes.
  * Full-cost hashes (210000 iterations, ~0.2 s each) are kept to a handful. */

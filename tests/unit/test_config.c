@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_config: a good file, every kind of bad line (the error names file, line and key),
  * environment overrides and bad environment values, and the shipped conf/livechat.conf. Temporary
  * files go to $TMPDIR. Every LIVECHAT_* variable is cleared first so the test environment's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_cookie, the one Cookie header parser of fcgi and wsd: splitting, blanks, quotes,
  * malformed values, the header size limit. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_json: strict parsing (one value, depth limit, trailing garbage, UTF-8), tolerant
  * getters and the shared error body shape. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_perm: the vocabulary and built-in groups agreed in the team contract. */
 #include "config.h"
 #include "unit_tests.h"

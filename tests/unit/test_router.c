@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CUnit tests of the pure parts of the FastCGI program: route matching, request parsing
  * (path, query, cookies, bearer token, body limit), response rendering, the error mapping and
  * the pipeline stages that answer before any store access (404, 405, 413, 400, 401, 422 on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_settings: template rendering, defaults that satisfy their own rules, and the PATCH
  * rules' bounds. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one CUnit runner for tests/unit: registers every module's suite, runs them with the basic
  * runner, prints CUnit's summary and exits non-zero when any test failed. */
 #include "config.h"

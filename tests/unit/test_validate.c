@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lc_validate: each rule type passing and failing with its reason, several failures in
  * one report, unknown fields, and UTF-8 checks (lengths count characters, not bytes). */
 #include "config.h"

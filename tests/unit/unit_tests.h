@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the shared library: each module's CUnit file registers one suite through its
  * init_<module>_tests(); test_unit.c runs them all. */
 #ifndef UNIT_TESTS_H

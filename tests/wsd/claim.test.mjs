@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // 20 agents on two wsd nodes accept one request at the same moment, 10 times over: exactly one
 // winner each time, 19 "already_taken", and the request vanishes from every list on both nodes.
 import test from 'node:test';

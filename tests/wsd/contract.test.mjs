@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The websocket and gateway contracts of docs/websocket.md and docs/gateway.md (issue 12, items
 // 1-4 and 6), over two wsd nodes and the test gateway: the error codes for closed and unknown
 // rooms, errors that name the message they answer, the shape of hello.rooms, and the decisions

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the dashboard needs beyond the basic flow: a request shows the customer's first message
 // (in request_offered, in hello.requests, and as request_updated when it arrives later), and an
 // agent with several tabs (on one node or on both) sees their own messages live in every tab

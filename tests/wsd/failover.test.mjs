@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every node consumes the inbound queue (x-single-active-consumer: the broker delivers to one).
 // A killed wsd loses no message: the node consuming the inbound queue is killed (SIGKILL) while a
 // customer writes; the other node takes the queue over, and every message is stored once, in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The whole flow of issue 4 over two wsd nodes and a test gateway speaking the contract:
 // request, offer on both nodes, decline, accept, join message at the gateway, history limit
 // honoured, messages both ways in order, canned response, end, closing messages both sides.

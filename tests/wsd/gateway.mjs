@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A test gateway speaking the documented contract (docs/gateway.md) over AMQP: it declares its
 // own durable queue <prefix>.outbound.<channel> bound with <channel>.#, publishes inbound
 // messages persistent with confirms and a unique message id, and records outbound messages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The grace period with several connections (docs/websocket.md, "Grace period"): an agent's
 // engaged rooms belong to the agent, not to the connection that accepted them. They are kept
 // while any connection of the agent is open on either node, whenever it was opened; the grace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test harness of the wsd integration tests: a fresh database and a unique amqp_prefix per test
 // file, N livechat-wsd processes on free loopback ports, agents/sessions made with wsd_fixture
 // (liblivechat), and small websocket clients that record every frame they receive.

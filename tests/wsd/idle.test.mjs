@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Idle connections: wsd pings a client that has been silent for wsd_ping_after seconds and drops
 // it after wsd_idle_timeout seconds of silence (a pong counts as a sign of life), so an agent
 // whose network vanished without a FIN still starts the grace period of their rooms.

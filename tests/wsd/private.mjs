@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Private servers for the tests that stop and restart them (the shared RabbitMQ on 5672 and
 // FerretDB on 27117 are used by everyone and are never touched): a RabbitMQ node run by
 // tests/bus/rabbit-node.sh on free ports, and a FerretDB (sqlite) on a free port, both with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The agent websocket refuses what it must: handshakes without credentials, bad or revoked
 // sessions, users without chats permissions, malformed, oversized and forbidden frames (the
 // connection and the daemon stay up); and a redelivered inbound message is stored and shown once.

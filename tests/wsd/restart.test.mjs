@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The product's promise under server restarts, with two wsd nodes on a PRIVATE RabbitMQ node and
 // a PRIVATE FerretDB (private.mjs; the shared servers are never touched):
 // (a) RabbitMQ restarts mid-conversation (stop_app/start_app, then kill -9 and start): what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The grace period: an agent whose connection drops keeps the room for reconnect_grace seconds;
 // reconnecting (on either node) and resuming delivers exactly what arrived meanwhile (no gap,
 // no duplicate); an abandoned room ends with agent_disconnected at the customer's gateway; a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Issue 11 on the websocket side (docs/security.md, docs/websocket.md "Handshake" and "Common
 // rules"): an agent's typing frames are rate limited like the widget's frames; the handshake
 // checks Origin (ws_allowed_origins), parses the Cookie header as the API does, refuses an

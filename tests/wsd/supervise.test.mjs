@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Agents page back through a room ("load earlier"); a supervisor (chats.monitor, chats.end_any)
 // watches a room read-only and ends another agent's chat; a request nobody takes within
 // request_timeout ends with the no-agent message.

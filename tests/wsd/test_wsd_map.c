@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/map.c, the string -> pointer table behind the loop's indexes (agents by
  * user id, widget customers, waiting requests). Pure logic: no servers. The module is compiled
  * into this runner from its source file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/settings.c, the settings cache that wsd's worker threads share. The
  * threaded test is the regression test of issue 11, defect 1: a cache that hands out references
  * to one json_object (json-c's counts are not atomic) fails it under ASan (use after free or

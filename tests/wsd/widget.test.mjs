@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The web-widget channel end to end: wsd is the widget's gateway (channel "widget" on the same
 // RabbitMQ contract). A customer on one node, the agent on the other: request, waiting text,
 // offer, join text, messages both ways, a page reload that keeps the identity and replays exactly

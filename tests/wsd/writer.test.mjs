@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The room writer (docs/topology.md, "One writer per room"): the node holding the inbound queue
 // stores every message with a seq, the customers' (gateway) and the agents' (room commands from
 // the other nodes), in batches. A message id is unique within its room only (issue 11 item 7);

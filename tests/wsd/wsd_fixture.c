@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsd_fixture: sets up and inspects the MongoDB state of the wsd integration tests through the
  * real store (liblivechat), so the tests need no MongoDB driver of their own. One command per
  * call; JSON on stdout; exit status 1 with a reason on stderr on any failure.
