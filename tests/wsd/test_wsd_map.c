@@ -7,6 +7,7 @@
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include "cunit_run.h"
 
 static void test_get_returns_null_for_a_missing_key(void)
 {
@@ -98,15 +99,6 @@ static int init_map_tests(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (init_map_tests() != 0) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	const lc_cunit_init_fn inits[] = { init_map_tests };
+	return lc_cunit_run("test_wsd_map", inits, sizeof inits / sizeof inits[0]);
 }

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include "cunit_run.h"
 
 /* Clocks as wsd_now_ms gives them (ms since the epoch). */
 #define T0 1700000000000LL
@@ -181,15 +182,6 @@ static int init_settings_tests(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (init_settings_tests() != 0) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	const lc_cunit_init_fn inits[] = { init_settings_tests };
+	return lc_cunit_run("test_wsd_settings", inits, sizeof inits / sizeof inits[0]);
 }
