@@ -16,23 +16,32 @@ static void gate_sleep(void)
 	nanosleep(&ts, NULL);
 }
 
+lc_rc lc_store_gate_try(lc_store_t *s, const char *coll, const char *id, int64_t stale_ms,
+			lc_err_t *err)
+{
+	int64_t now = lc_store_now_ms();
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "at", BCON_DATE_TIME(now));
+	lc_rc rc = lc_store_insert(s, coll, doc, "held", NULL, err);
+	bson_destroy(doc);
+	if (rc != LC_ERR_CONFLICT)
+		return rc;
+	/* The {_id, at} filter cannot remove a fresh gate someone else took meanwhile. */
+	bson_t *stale = BCON_NEW("_id", BCON_UTF8(id),
+				 "at", "{", "$lt", BCON_DATE_TIME(now - stale_ms), "}");
+	lc_store_delete(s, coll, stale, false, NULL, NULL);
+	bson_destroy(stale);
+	return rc;
+}
+
 lc_rc lc_store_gate_take(lc_store_t *s, const char *coll, const char *id, int64_t wait_ms,
 			 int64_t stale_ms, lc_err_t *err)
 {
 	int64_t start = lc_store_now_ms();
 	for (;;) {
-		int64_t now = lc_store_now_ms();
-		bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "at", BCON_DATE_TIME(now));
-		lc_rc rc = lc_store_insert(s, coll, doc, "held", NULL, err);
-		bson_destroy(doc);
+		lc_rc rc = lc_store_gate_try(s, coll, id, stale_ms, err);
 		if (rc != LC_ERR_CONFLICT)
 			return rc;
-		/* The {_id, at} filter cannot remove a fresh gate someone else took meanwhile. */
-		bson_t *stale = BCON_NEW("_id", BCON_UTF8(id),
-					 "at", "{", "$lt", BCON_DATE_TIME(now - stale_ms), "}");
-		lc_store_delete(s, coll, stale, false, NULL, NULL);
-		bson_destroy(stale);
-		if (now - start >= wait_ms)
+		if (lc_store_now_ms() - start >= wait_ms)
 			return lc_err_set(err, LC_ERR_UNAVAILABLE, "%s is being changed; try again",
 					  id);
 		lc_err_clear(err);

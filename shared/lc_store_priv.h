@@ -92,6 +92,10 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 			   const bson_t *update, bool upsert, const char *const *omit,
 			   const char *what, json_object **out, bson_t *raw, const char *conflict,
 			   const char *conflict_field, lc_err_t *err);
+/* One attempt at the gate: LC_OK when taken, LC_ERR_CONFLICT when another holds it (a gate older
+ * than stale_ms is broken on the way, for the next attempt), another code when the store failed. */
+lc_rc lc_store_gate_try(lc_store_t *s, const char *coll, const char *id, int64_t stale_ms,
+			lc_err_t *err);
 /* Take the gate id in coll (insert {_id: id, at}), retrying for up to wait_ms while another
  * holds it (UNAVAILABLE after), breaking one older than stale_ms. Release deletes it (best
  * effort: a gate left behind goes stale). */

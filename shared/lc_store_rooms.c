@@ -298,30 +298,6 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
 typedef lc_rc (*room_change_fn)(const bson_t *room, const char *room_hex, void *ctx,
 				bson_t *set, bool *nochange, lc_err_t *err);
 
-static lc_rc gate_take(lc_store_t *s, const char *gate_id, lc_err_t *err)
-{
-	int64_t now = lc_store_now_ms();
-	bson_t *doc = BCON_NEW("_id", BCON_UTF8(gate_id), "at", BCON_DATE_TIME(now));
-	lc_rc rc = lc_store_insert(s, LC_COLL_ROOM_GATES, doc, "room is being changed", NULL, err);
-	bson_destroy(doc);
-	if (rc != LC_ERR_CONFLICT)
-		return rc;
-	/* Break a gate whose writer died between taking and releasing it. The {_id, at} filter
-	 * cannot remove a fresh gate someone else took meanwhile. */
-	bson_t *stale = BCON_NEW("_id", BCON_UTF8(gate_id),
-				 "at", "{", "$lt", BCON_DATE_TIME(now - GATE_STALE_MS), "}");
-	lc_store_delete(s, LC_COLL_ROOM_GATES, stale, false, NULL, NULL);
-	bson_destroy(stale);
-	return rc;
-}
-
-static void gate_release(lc_store_t *s, const char *gate_id)
-{
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(gate_id));
-	lc_store_delete(s, LC_COLL_ROOM_GATES, filter, false, NULL, NULL);
-	bson_destroy(filter);
-}
-
 static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, void *ctx,
 			 json_object **out, lc_err_t *err)
 {
@@ -355,7 +331,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		}
 		bson_destroy(&cur);
 		char *gate_id = lc_asprintf("%s:%lld", hex, (long long)rev);
-		rc = gate_take(s, gate_id, err);
+		rc = lc_store_gate_try(s, LC_COLL_ROOM_GATES, gate_id, GATE_STALE_MS, err);
 		if (rc == LC_ERR_CONFLICT) {
 			/* Another writer holds revision rev: wait for it to land, then re-check. */
 			free(gate_id);
@@ -378,7 +354,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		int64_t matched = 0;
 		rc = lc_store_update_one(s, LC_COLL_ROOMS, filter, update, false, &matched,
 					 "customer already has an open room", NULL, err);
-		gate_release(s, gate_id);
+		lc_store_gate_release(s, LC_COLL_ROOM_GATES, gate_id);
 		free(gate_id);
 		bson_destroy(filter);
 		bson_destroy(update);
