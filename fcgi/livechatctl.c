@@ -30,10 +30,10 @@ static const lc_vrule_t admin_rules[] = {
 };
 static const lc_vrule_t password_rules[] = { FCGI_RULE_PASSWORD, LC_VRULE_END };
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: livechatctl [-c FILE] COMMAND\n"
+	fprintf(f,
+		"usage: livechatctl [-c FILE] [--help] [--version] COMMAND\n"
 		"  create-admin USERNAME [DISPLAY NAME]  create a user of group admin\n"
 		"  reset-password USERNAME               set a new password, revoke all sessions\n"
 		"  list-users                            print every user\n"
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 	lc_store_t *store = NULL;
 	char *display = NULL;
 	lc_err_t err;
-	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
+	int status = fcgi_cli_options("livechatctl", argc, argv, usage, &cfg_path);
 
 	if (status >= 0)
 		return status;
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 		       (strcmp(cmd, "reset-password") == 0 && argc == 2) ||
 		       (strcmp(cmd, "list-users") == 0 && argc == 1);
 	if (!ok_args) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	status = 1;

@@ -3,7 +3,8 @@
  * these processes; each serves fcgi_threads requests at a time (serve.h) with one store (one
  * MongoDB client pool, shared by the threads) and one revocation publisher (one RabbitMQ
  * connection) kept for its whole life, and nothing else kept between requests.
- *   livechat-fcgi [-c FILE] */
+ * SIGHUP re-reads log_level and log_target from the config file (lc_log_reload).
+ *   livechat-fcgi [-c FILE] [--help] [--version] */
 #include "config.h"
 #include "cli.h"
 #include "middleware.h"
@@ -12,6 +13,7 @@
 #include "lc_log.h"
 #include "lc_store.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,18 @@
 /* GET /api/health reports a probe at most this old. */
 #define HEALTH_MAX_AGE_MS 1000
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: livechat-fcgi [-c FILE]\n"
-			"  Runs as a FastCGI responder on the socket the web server passes as fd 0.\n");
+	fprintf(f, "usage: livechat-fcgi [-c FILE] [--help] [--version]\n"
+		   "  Runs as a FastCGI responder on the socket the web server passes as fd 0.\n"
+		   "  SIGHUP re-reads log_level and log_target from the config file; SIGTERM or\n"
+		   "  SIGINT stops it after the requests in hand.\n");
+}
+
+/* SIGHUP, on the main thread of fcgi_serve: arg is the config path (NULL: none). */
+static void reload(void *arg)
+{
+	lc_log_reload(arg);
 }
 
 /* True once the store is initialised (the tick of fcgi_serve). */
@@ -50,17 +60,25 @@ int main(int argc, char **argv)
 	fcgi_revoke_t *revoke = NULL;
 	fcgi_probe_cache_t *health = NULL;
 	fcgi_throttle_t *throttle = NULL;
-	int status = fcgi_cli_options(argc, argv, usage, &cfg_path);
+	int status = fcgi_cli_options("livechat-fcgi", argc, argv, usage, &cfg_path);
 
 	if (status >= 0)
 		return status;
 	if (optind < argc) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	status = 1;
 	/* A client that goes away mid-answer must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before the MongoDB driver starts its threads, so every thread inherits the mask
+	 * and a SIGHUP or SIGTERM waits for fcgi_serve's sigwait instead of killing the process. */
+	sigset_t waited;
+	sigemptyset(&waited);
+	sigaddset(&waited, SIGHUP);
+	sigaddset(&waited, SIGTERM);
+	sigaddset(&waited, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &waited, NULL);
 	if (!fcgi_cli_start("livechat-fcgi", cfg_path, &cfg, &store))
 		goto fail;
 	router = fcgi_router_new();
@@ -80,7 +98,10 @@ int main(int argc, char **argv)
 	int threads = (int)lc_config_int(cfg, "fcgi_threads");
 	LC_INFO("livechat-fcgi %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
 	bool done = init_store(store);
-	if (fcgi_serve(&app, threads, done ? NULL : init_store, store, INIT_RETRY_MS))
+	fcgi_serve_hooks_t hooks = { .tick = done ? NULL : init_store, .tick_arg = store,
+				     .tick_ms = INIT_RETRY_MS, .hup = reload,
+				     .hup_arg = (void *)fcgi_cli_config_path(cfg_path) };
+	if (fcgi_serve(&app, threads, &hooks))
 		status = 0;
 	LC_INFO("livechat-fcgi (pid %ld) stopping", (long)getpid());
 fail:

@@ -3,7 +3,8 @@
  * mutex (as libfcgi's threaded example does: accept on the shared socket is serialized) and
  * serve the request they got at the same time as the others. Stopping: the main thread sets
  * stopping and wakes the one thread waiting in accept with SIGUSR1 (accept fails with EINTR:
- * FCGI_FAIL_ACCEPT_ON_INTR); the others see stopping when they come back for the mutex. */
+ * FCGI_FAIL_ACCEPT_ON_INTR); the others see stopping when they come back for the mutex.
+ * SIGHUP is taken by the same sigwait, so its hook runs on the main thread, never in a handler. */
 #include "config.h"
 #include "serve.h"
 #include "lc_alloc.h"
@@ -135,30 +136,36 @@ static void stop_threads(server_t *sv, pthread_t *threads, int n)
 		pthread_join(threads[i], NULL);
 }
 
-/* Wait for SIGTERM/SIGINT (blocked), running tick every tick_ms until it is done. */
-static void wait_for_stop(const sigset_t *stop, fcgi_serve_tick_fn tick, void *arg, int tick_ms)
+/* Wait for SIGTERM/SIGINT (blocked with SIGHUP in waited), running the tick hook every tick_ms
+ * until it is done and the hup hook on each SIGHUP. */
+static void wait_for_stop(const sigset_t *waited, const fcgi_serve_hooks_t *h)
 {
-	bool ticking = tick != NULL;
+	bool ticking = h->tick != NULL;
 	for (;;) {
+		int sig = -1;
 		if (!ticking) {
-			int sig;
-			if (sigwait(stop, &sig) == 0)
-				return;
-			continue;
+			if (sigwait(waited, &sig) != 0)
+				continue;
+		} else {
+			struct timespec ts = { h->tick_ms / 1000, (long)(h->tick_ms % 1000) * 1000000L };
+			sig = sigtimedwait(waited, NULL, &ts);
+			if (sig < 0) {
+				if (errno == EAGAIN && h->tick(h->tick_arg))
+					ticking = false;
+				continue;
+			}
 		}
-		struct timespec ts = { tick_ms / 1000, (long)(tick_ms % 1000) * 1000000L };
-		if (sigtimedwait(stop, NULL, &ts) >= 0)
+		if (sig != SIGHUP)
 			return;
-		if (errno == EAGAIN && tick(arg))
-			ticking = false;
+		if (h->hup)
+			h->hup(h->hup_arg);
 	}
 }
 
-bool fcgi_serve(const fcgi_app_t *app, int nthreads, fcgi_serve_tick_fn tick, void *arg,
-		int tick_ms)
+bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *hooks)
 {
 	server_t sv = { .magic = SERVE_MAGIC, .app = app, .main = pthread_self() };
-	sigset_t stop;
+	sigset_t waited;
 	struct sigaction sa;
 	int started = 0;
 
@@ -174,10 +181,11 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, fcgi_serve_tick_fn tick, vo
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	/* Blocked here, so inherited blocked by every thread: only sigwait below takes them. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	sigemptyset(&waited);
+	sigaddset(&waited, SIGTERM);
+	sigaddset(&waited, SIGINT);
+	sigaddset(&waited, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &waited, NULL);
 	pthread_t *threads = lc_calloc((size_t)nthreads, sizeof *threads);
 	atomic_store(&sv.running, nthreads);
 	for (; started < nthreads; started++)
@@ -189,7 +197,7 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, fcgi_serve_tick_fn tick, vo
 		atomic_store(&sv.failed, true);
 	} else {
 		LC_INFO("serving with %d thread%s", nthreads, nthreads == 1 ? "" : "s");
-		wait_for_stop(&stop, tick, arg, tick_ms);
+		wait_for_stop(&waited, hooks);
 	}
 	stop_threads(&sv, threads, started);
 	free(threads);

@@ -11,12 +11,20 @@
 /* Called by the serving (main) thread every tick_ms until it returns true (then no more). */
 typedef bool (*fcgi_serve_tick_fn)(void *arg);
 
+/* What the waiting (main) thread runs besides waiting; each function may be NULL. */
+typedef struct fcgi_serve_hooks {
+	fcgi_serve_tick_fn tick;   /* every tick_ms until it returns true */
+	void *tick_arg;
+	int tick_ms;
+	void (*hup)(void *arg);    /* on each SIGHUP */
+	void *hup_arg;
+} fcgi_serve_hooks_t;
+
 /* Serve FastCGI requests on fd 0 with nthreads threads, each running fcgi_handle with app
- * (which must be thread-safe: it is). The calling thread waits for SIGTERM or SIGINT (blocked
- * in every thread from here on) and runs tick meanwhile (may be NULL). Then every thread
+ * (which must be thread-safe: it is). The calling thread waits for SIGTERM or SIGINT (blocked,
+ * with SIGHUP, in every thread from here on), running the hooks meanwhile. Then every thread
  * finishes the request in hand and the call returns: true after a signal, false when libfcgi
  * failed (not a FastCGI responder, accept failed), logged. */
-bool fcgi_serve(const fcgi_app_t *app, int nthreads, fcgi_serve_tick_fn tick, void *arg,
-		int tick_ms);
+bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *hooks);
 
 #endif

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* lc_log: levelled logging to stderr or syslog. */
+/* lc_log: levelled logging to stderr or syslog; SIGHUP re-reads target and level. */
 #include "config.h"
 #include "lc_log.h"
+#include "lc_config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
-static lc_log_level threshold = LC_LOG_INFO;
-static int use_syslog;
+/* Atomics: lc_log_reconfigure changes them while other threads write. */
+static atomic_int threshold = LC_LOG_INFO;
+static atomic_bool use_syslog;
 static char ident_buf[64] = "livechat";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -21,10 +24,36 @@ static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 void lc_log_init(const char *ident, const char *target, lc_log_level level)
 {
 	snprintf(ident_buf, sizeof ident_buf, "%s", ident ? ident : "livechat");
-	threshold = level;
-	use_syslog = target != NULL && strcmp(target, "syslog") == 0;
-	if (use_syslog)
+	lc_log_reconfigure(target, level);
+}
+
+void lc_log_reconfigure(const char *target, lc_log_level level)
+{
+	bool to_syslog = target != NULL && strcmp(target, "syslog") == 0;
+	/* Closed and opened again: a restarted syslog daemon gets the lines from here on. */
+	closelog();
+	if (to_syslog)
 		openlog(ident_buf, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&use_syslog, to_syslog);
+	atomic_store(&threshold, (int)level);
+}
+
+bool lc_log_reload(const char *path)
+{
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_config_t *cfg = lc_config_load(path, &err);
+	if (cfg == NULL) {
+		LC_ERROR("reload: %s: keeping the running configuration", err.reason);
+		return false;
+	}
+	const char *name = lc_config_str(cfg, "log_level");
+	int level = lc_log_level_parse(name);
+	lc_log_reconfigure(lc_config_str(cfg, "log_target"), level < 0 ? LC_LOG_INFO : (lc_log_level)level);
+	LC_INFO("reload: re-read %s: log_level %s, log_target %s", path ? path : "(no file)", name,
+		lc_config_str(cfg, "log_target"));
+	lc_config_free(&cfg);
+	return true;
 }
 
 int lc_log_level_parse(const char *name)
@@ -37,7 +66,7 @@ int lc_log_level_parse(const char *name)
 
 int lc_log_enabled(lc_log_level level)
 {
-	return level <= threshold;
+	return (int)level <= atomic_load(&threshold);
 }
 
 void lc_log_write(lc_log_level level, const char *file, int line, const char *fmt, ...)
@@ -45,12 +74,12 @@ void lc_log_write(lc_log_level level, const char *file, int line, const char *fm
 	char msg[1024];
 	va_list ap;
 
-	if (level > threshold)
+	if (!lc_log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (use_syslog) {
+	if (atomic_load(&use_syslog)) {
 		syslog(syslog_prio[level], "%s (%s:%d)", msg, file, line);
 		return;
 	}

@@ -5,6 +5,8 @@
 #ifndef LC_LOG_H
 #define LC_LOG_H
 
+#include <stdbool.h>
+
 typedef enum lc_log_level {
 	LC_LOG_ERROR = 0,
 	LC_LOG_WARN,
@@ -14,6 +16,13 @@ typedef enum lc_log_level {
 
 /* ident: program name for syslog; target: "stderr" or "syslog"; level: threshold. */
 void lc_log_init(const char *ident, const char *target, lc_log_level level);
+/* Change target and threshold while other threads log (SIGHUP): syslog is closed and opened
+ * again. */
+void lc_log_reconfigure(const char *target, lc_log_level level);
+/* Re-read the config file at path (NULL: defaults + environment) and apply its log_level and
+ * log_target, the only keys the programs change without a restart. A file that does not load
+ * is logged (error) and changes nothing: returns false. Call from one thread at a time. */
+bool lc_log_reload(const char *path);
 /* "error", "warn", "info", "debug" -> level; returns -1 for anything else. */
 int lc_log_level_parse(const char *name);
 void lc_log_write(lc_log_level level, const char *file, int line, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
  * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
- * SIGINT, and tears everything down in the reverse order. */
+ * SIGINT, and tears everything down in the reverse order. SIGHUP re-reads the log settings of
+ * the config file on the loop thread (lc_log_reload). */
 #include "config.h"
 #include "wsd.h"
 #include "busio.h"
@@ -33,6 +34,8 @@ struct wsd_post {
 };
 
 static wsd_t *the_wsd;   /* for the signal handler only */
+/* Set by SIGHUP; the loop thread re-reads the config (a handler may only set a flag). */
+static volatile sig_atomic_t reload_pending;
 
 int64_t wsd_now_ms(void)
 {
@@ -129,6 +132,12 @@ static void on_signal(int sig)
 		wsd_stats_request(the_wsd);
 		return;
 	}
+	if (sig == SIGHUP) {
+		reload_pending = 1;
+		if (the_wsd && the_wsd->lws)
+			lws_cancel_service(the_wsd->lws);
+		return;
+	}
 	if (the_wsd) {
 		the_wsd->stop = 1;
 		if (the_wsd->lws)
@@ -173,12 +182,16 @@ static void raise_fd_limit(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--settings-check SECONDS]\n"
-		"                    [--help-config]\n"
+		"                    [--help-config] [--help] [--version]\n"
+		"The websocket daemon of livechat. SIGHUP re-reads log_level and log_target from the\n"
+		"config file; SIGUSR1 logs the store counters; SIGTERM or SIGINT stops it.\n"
 		"  -c FILE                  config file (default: $LIVECHAT_CONFIG or %s)\n"
 		"  --session-check SECONDS  how often agent sessions are re-checked (default 30)\n"
 		"  --settings-check SECONDS how often the settings are re-read without a settings\n"
 		"                           event (default 30)\n"
-		"  --help-config            print every config key and exit\n",
+		"  --help-config            print every config key and exit\n"
+		"  --help                   print this help and exit\n"
+		"  --version                print the version and exit\n",
 		lc_config_default_path());
 }
 
@@ -203,6 +216,7 @@ int main(int argc, char **argv)
 		{ "settings-check", required_argument, NULL, 'S' },
 		{ "help-config", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfg_path = NULL;
@@ -221,6 +235,7 @@ int main(int argc, char **argv)
 			break;
 		case 'H': lc_config_dump_table(stdout); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("livechat-wsd %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -328,6 +343,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
@@ -335,6 +351,10 @@ int main(int argc, char **argv)
 	while (!w->stop) {
 		if (lws_service(w->lws, 0) < 0)
 			break;
+		if (reload_pending) {
+			reload_pending = 0;
+			lc_log_reload(cfg_path);
+		}
 	}
 	LC_INFO("livechat-wsd node %s stopping", w->node_id);
 	status = 0;
