@@ -11,6 +11,11 @@ typedef struct gate_ctx {
 	wsd_conn_t *c;
 } gate_ctx_t;
 
+static bool has_job_room(wsd_conn_t *c)
+{
+	return wsd_room_jobs(c->w, c->handle) < WSD_FRAME_JOBS_MAX;
+}
+
 static bool rate_take(void *arg)
 {
 	gate_ctx_t *g;
@@ -22,7 +27,7 @@ static bool job_room(void *arg)
 {
 	gate_ctx_t *g;
 	LC_CAST_OBJ(g, arg, GATE_CTX_MAGIC);
-	return wsd_room_jobs(g->c->w, g->c->handle) < WSD_FRAME_JOBS_MAX;
+	return has_job_room(g->c);
 }
 
 void wsd_frames_run(const wsd_frame_table_t *t, wsd_conn_t *c, const char *type,
@@ -43,7 +48,7 @@ void wsd_frames_run(const wsd_frame_table_t *t, wsd_conn_t *c, const char *type,
 
 bool wsd_frames_admit(wsd_conn_t *c, json_object *ref, const char *room_id, const char *id)
 {
-	if (wsd_room_jobs(c->w, c->handle) < WSD_FRAME_JOBS_MAX)
+	if (has_job_room(c))
 		return true;
 	wsd_conn_error_about(c, "busy", WSD_FRAME_BUSY, room_id, id, ref);
 	return false;
