@@ -43,7 +43,7 @@ static void no_agent_run(wsd_t *w, void *arg)
 	json_object *tmp = NULL;
 	/* The same conditional update as an accept: if an agent takes the request at this very
 	 * moment, exactly one of us wins. */
-	j->rc = lc_store_room_claim(w->store, j->room_id, "-", "", &tmp, &err);
+	j->rc = lc_store_room_claim(w->store, j->room_id, LC_ROOM_NO_AGENT, "", &tmp, &err);
 	json_object_put(tmp);
 	tmp = NULL;
 	if (j->rc != LC_OK)
@@ -52,31 +52,18 @@ static void no_agent_run(wsd_t *w, void *arg)
 	if (j->rc != LC_OK)
 		return;
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
+				   lc_json_get_str(j->room, "customer_name", ""),
+				   lc_room_status_name(LC_ROOM_CLOSED), NULL,
 				   &j->msg, &err);
 }
 
-/* The customer's gateway gets session_ended; the agent's connections (every one, on any node)
- * and the watchers get "ended" with the text the customer got. msg may be NULL. */
+/* The customer's gateway gets session_ended (msg: the stored system message, may be NULL);
+ * the agent's connections (every one, on any node) and the watchers get "ended" with the text
+ * the customer got; a request nobody took is withdrawn everywhere (roomend.c). */
 static void room_ended_publish(wsd_t *w, json_object *room, json_object *msg, const char *reason)
 {
-	const char *rid = lc_json_get_str(room, "id", "");
-	json_object *out = wsd_gateway_out_msg("session_ended", msg, room, NULL, NULL);
-	json_object_object_add(out, "reason", json_object_new_string(reason));
-	wsd_room_publish_outbound(w, out, NULL, NULL);
-	json_object_put(out);
-
-	json_object *ev = wsd_room_frame("ended");
-	json_object_object_add(ev, "room_id", json_object_new_string(rid));
-	json_object_object_add(ev, "reason", json_object_new_string(reason));
-	json_object_object_add(ev, "text", json_object_new_string(lc_json_get_str(msg, "text", "")));
-	const char *agent = lc_json_get_str(room, "agent_id", NULL);
-	if (agent && strcmp(agent, "-") == 0)
-		agent = NULL;
-	if (agent)
-		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-	wsd_room_publish_event(w, rid, agent, ev, NULL, NULL);
-	json_object_put(ev);
+	wsd_room_end_t end = { .room = room, .msg = msg, .reason = reason };
+	wsd_room_ended(w, &end);
 }
 
 static void no_agent_done(wsd_t *w, void *arg)
@@ -85,11 +72,6 @@ static void no_agent_done(wsd_t *w, void *arg)
 	if (!w->stop && j->rc == LC_OK) {
 		LC_INFO("room %s closed: no agent", j->room_id);
 		room_ended_publish(w, j->room, j->msg, "no_agent");
-		json_object *b = wsd_room_frame("withdrawn");
-		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
-		json_object_object_add(b, "reason", json_object_new_string("no_agent"));
-		wsd_room_broadcast(w, "withdrawn", b);
-		json_object_put(b);
 	}
 	endjob_free(j);
 }
@@ -125,7 +107,8 @@ static void disconnect_run(wsd_t *w, void *arg)
 		 * it from session_ended. */
 		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
 					   lc_json_get_str(room, "agent_name", ""),
-					   lc_json_get_str(room, "customer_name", ""), "closed", NULL,
+					   lc_json_get_str(room, "customer_name", ""),
+					   lc_room_status_name(LC_ROOM_CLOSED), NULL,
 					   &msg, &err);
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "room", room);
