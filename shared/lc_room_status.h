@@ -11,6 +11,8 @@ typedef enum lc_room_status {
 	LC_ROOM_CLOSED
 } lc_room_status_t;
 
+/* Every name, in enum order from LC_ROOM_WAITING, NULL-terminated (a lc_validate enum). */
+extern const char *const lc_room_status_names[];
 /* The stored name ("waiting", "engaged", "closed"); NULL for LC_ROOM_UNKNOWN. */
 const char *lc_room_status_name(lc_room_status_t s);
 /* The status a stored name means; LC_ROOM_UNKNOWN for NULL or any other string. */
