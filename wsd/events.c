@@ -85,6 +85,20 @@ json_object *wsd_event_withdrawn(const wsd_event_t *e)
 	return o;
 }
 
+json_object *wsd_event_request_withdrawn(const wsd_event_t *e)
+{
+	json_object *o = typed("request_withdrawn", e);
+	add_str(o, "reason", e->reason);
+	return o;
+}
+
+json_object *wsd_event_taken(const wsd_event_t *e)
+{
+	json_object *o = typed("taken", e);
+	add_str(o, "agent_id", e->agent_id);
+	return o;
+}
+
 const char *wsd_event_ended_setting(const char *reason)
 {
 	if (reason == NULL)

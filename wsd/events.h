@@ -54,6 +54,12 @@ json_object *wsd_event_ended(const wsd_event_t *e);
 /* The broadcast "withdrawn" to every node (a waiting request ended): {type, room_id, reason}. */
 json_object *wsd_event_withdrawn(const wsd_event_t *e);
 
+/* To the agents who were offered a request: "request_withdrawn" {type, room_id, reason}
+ * (reason: taken, declined, customer_left, no_agent, closed). */
+json_object *wsd_event_request_withdrawn(const wsd_event_t *e);
+/* The broadcast "taken" to every node (an agent claimed a request): {type, room_id, agent_id}. */
+json_object *wsd_event_taken(const wsd_event_t *e);
+
 /* The setting key of the text the agent gets with "ended" for reason, rendered with the
  * room's agent and customer names; NULL: the text the customer got (the stored system
  * message: agent_disconnected, no_agent). */

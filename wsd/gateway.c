@@ -201,10 +201,11 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 		if (lc_json_get_str(in->msg, "text", NULL) == NULL)
 			return lc_err_set(err, LC_ERR_INVALID, "text: required");
 		rc = open_room(w, in, err);
+		wsd_room_view_t v;
+		wsd_room_view(&v, in->room);
 		if (rc == LC_OK)
-			rc = wsd_writer_stage(w->writer, lc_json_get_str(in->room, "id", ""),
-					      lc_json_get_str(in->msg, "id", ""), "customer",
-					      lc_json_get_str(in->room, "customer_name", ""),
+			rc = wsd_writer_stage(w->writer, v.id, lc_json_get_str(in->msg, "id", ""),
+					      "customer", v.customer_name,
 					      lc_json_get_str(in->msg, "text", ""),
 					      lc_json_get_int(in->msg, "ts", wsd_now_ms()),
 					      &in->stored_slot, err);

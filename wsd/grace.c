@@ -51,9 +51,10 @@ static void no_agent_run(wsd_t *w, void *arg)
 	j->rc = lc_store_room_close(w->store, j->room_id, "no_agent", &j->room, &err);
 	if (j->rc != LC_OK)
 		return;
+	wsd_room_view_t v;
+	wsd_room_view(&v, j->room);
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   lc_json_get_str(j->room, "customer_name", ""),
-				   lc_room_status_name(LC_ROOM_CLOSED), NULL,
+				   v.customer_name, lc_room_status_name(LC_ROOM_CLOSED), NULL,
 				   &j->msg, &err);
 }
 
@@ -80,8 +81,9 @@ void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room)
 {
 	endjob_t *j = lc_calloc(1, sizeof *j);
 	j->room_id = lc_strdup(room_id);
-	wsd_gateway_submit(w, lc_json_get_str(room, "channel", ""),
-			   lc_json_get_str(room, "customer_id", ""), no_agent_run, no_agent_done, j);
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_gateway_submit(w, v.channel, v.customer_id, no_agent_run, no_agent_done, j);
 }
 
 /* Every room still engaged with the agent, read now (not remembered: the agent may have taken
@@ -105,11 +107,11 @@ static void disconnect_run(wsd_t *w, void *arg)
 			break;
 		/* The room is closed whatever happens to the message: the customer still learns
 		 * it from session_ended. */
+		wsd_room_view_t v;
+		wsd_room_view(&v, room);
 		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
-					   lc_json_get_str(room, "agent_name", ""),
-					   lc_json_get_str(room, "customer_name", ""),
-					   lc_room_status_name(LC_ROOM_CLOSED), NULL,
-					   &msg, &err);
+					   v.agent_name ? v.agent_name : "", v.customer_name,
+					   lc_room_status_name(LC_ROOM_CLOSED), NULL, &msg, &err);
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "room", room);
 		json_object_object_add(e, "msg", msg);
@@ -129,8 +131,9 @@ static void disconnect_done(wsd_t *w, void *arg)
 		json_object *e = json_object_array_get_idx(j->ended, i), *room = NULL, *msg = NULL;
 		json_object_object_get_ex(e, "room", &room);
 		json_object_object_get_ex(e, "msg", &msg);
-		LC_INFO("room %s closed: agent %s disconnected", lc_json_get_str(room, "id", ""),
-			j->user_id);
+		wsd_room_view_t v;
+		wsd_room_view(&v, room);
+		LC_INFO("room %s closed: agent %s disconnected", v.id, j->user_id);
 		room_ended_publish(w, room, msg, "agent_disconnected");
 	}
 	/* MongoDB could not be asked: the agent's rooms get another grace period. */

@@ -161,9 +161,9 @@ void wsd_room_req_remove(wsd_t *w, const char *room_id, const char *reason)
 	req_t *q = wsd_map_del(w->rooms->reqs, room_id);
 	if (q == NULL)
 		return;
-	wd_ctx_t x = { room_id, reason, wsd_room_frame("request_withdrawn") };
-	json_object_object_add(x.frame, "room_id", json_object_new_string(room_id));
-	json_object_object_add(x.frame, "reason", json_object_new_string(reason));
+	wsd_room_view_t v = { .id = room_id };
+	wsd_event_t e = { .room = &v, .reason = reason };
+	wd_ctx_t x = { room_id, reason, wsd_event_request_withdrawn(&e) };
 	wsd_map_each(w->rooms->users, withdraw_each_user, &x);
 	json_object_put(x.frame);
 	wsd_room_req_free(q);

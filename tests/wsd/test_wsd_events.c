@@ -118,6 +118,16 @@ static void test_withdrawn_is_room_and_reason(void)
 	json_object_put(room);
 }
 
+static void test_request_withdrawn_and_taken_name_the_room(void)
+{
+	wsd_room_view_t v = { .id = "r3" };
+	wsd_event_t e = { .room = &v, .reason = "declined", .agent_id = "u1" };
+	CU_ASSERT_STRING_EQUAL(text_of(wsd_event_request_withdrawn(&e)),
+		"{\"type\":\"request_withdrawn\",\"room_id\":\"r3\",\"reason\":\"declined\"}");
+	CU_ASSERT_STRING_EQUAL(text_of(wsd_event_taken(&e)),
+		"{\"type\":\"taken\",\"room_id\":\"r3\",\"agent_id\":\"u1\"}");
+}
+
 static void test_agent_joined_carries_the_agent_and_no_reason(void)
 {
 	json_object *room = json_tokener_parse(engaged_room);
@@ -215,6 +225,7 @@ static int init_events_tests(void)
 	CU_ADD_TEST(s, test_session_ended_without_message_uses_the_given_id_and_empty_text);
 	CU_ADD_TEST(s, test_ended_names_the_agent_only_when_there_is_one);
 	CU_ADD_TEST(s, test_withdrawn_is_room_and_reason);
+	CU_ADD_TEST(s, test_request_withdrawn_and_taken_name_the_room);
 	CU_ADD_TEST(s, test_agent_joined_carries_the_agent_and_no_reason);
 	CU_ADD_TEST(s, test_outbound_messages_become_the_documented_widget_frames);
 	CU_ADD_TEST(s, test_ended_text_comes_from_the_setting_of_its_reason);
