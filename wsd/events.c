@@ -34,6 +34,14 @@ static json_object *typed(const char *type, const wsd_event_t *e)
 	return o;
 }
 
+/* {type, room_id, reason}: the endings and withdrawals. */
+static json_object *with_reason(const char *type, const wsd_event_t *e)
+{
+	json_object *o = typed(type, e);
+	add_str(o, "reason", e->reason);
+	return o;
+}
+
 json_object *wsd_event_outbound_head(const char *type, const wsd_event_t *e)
 {
 	json_object *o = json_object_new_object();
@@ -70,8 +78,7 @@ json_object *wsd_event_session_ended(const wsd_event_t *e)
 
 json_object *wsd_event_ended(const wsd_event_t *e)
 {
-	json_object *o = typed("ended", e);
-	add_str(o, "reason", e->reason);
+	json_object *o = with_reason("ended", e);
 	add_str(o, "text", e->text);
 	if (e->agent_id != NULL)
 		add_str(o, "agent_id", e->agent_id);
@@ -80,16 +87,12 @@ json_object *wsd_event_ended(const wsd_event_t *e)
 
 json_object *wsd_event_withdrawn(const wsd_event_t *e)
 {
-	json_object *o = typed("withdrawn", e);
-	add_str(o, "reason", e->reason);
-	return o;
+	return with_reason("withdrawn", e);
 }
 
 json_object *wsd_event_request_withdrawn(const wsd_event_t *e)
 {
-	json_object *o = typed("request_withdrawn", e);
-	add_str(o, "reason", e->reason);
-	return o;
+	return with_reason("request_withdrawn", e);
 }
 
 json_object *wsd_event_taken(const wsd_event_t *e)
