@@ -209,7 +209,8 @@ static lc_rc check_current_password(fcgi_ctx_t *ctx, json_object *user, const ch
 	json_object *cred = NULL;
 	lc_rc rc = fcgi_not_found(lc_store_user_get_credentials(ctx->store,
 				  lc_json_get_str(user, "username", ""), &cred, err), err, "user");
-	if (rc == LC_OK && !lc_auth_verify_password(current, lc_json_get_str(cred, "password_hash", "")))
+	if (rc == LC_OK &&
+	    !lc_auth_verify_password(current, lc_json_get_str(cred, "password_hash", "")))
 		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
 	json_object_put(cred);
 	return rc;
