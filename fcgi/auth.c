@@ -66,7 +66,7 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 				 username, &pass, err);
 	if (rc != LC_OK)
 		goto fail;
-	rc = lc_store_user_get_by_username(ctx->store, username, &user, err);
+	rc = lc_store_user_get_credentials(ctx->store, username, &user, err);
 	if (rc == LC_ERR_NOT_FOUND) {
 		verify_dummy(ctx, password);
 		rc = bad_login(err);

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-/* Load the user the {id} path parameter names (with password_hash); an id the store cannot
+/* Load the user the {id} path parameter names (without password_hash); an id the store cannot
  * parse is simply not found. */
 static lc_rc load_user(fcgi_ctx_t *ctx, json_object **user, lc_err_t *err)
 {
@@ -202,6 +202,20 @@ fail:
 	return rc;
 }
 
+/* The user's own password, read with its hash only for this check (lc_store.h). */
+static lc_rc check_current_password(fcgi_ctx_t *ctx, json_object *user, const char *current,
+				    lc_err_t *err)
+{
+	json_object *cred = NULL;
+	lc_rc rc = fcgi_not_found(lc_store_user_get_credentials(ctx->store,
+				  lc_json_get_str(user, "username", ""), &cred, err), err, "user");
+	if (rc == LC_OK &&
+	    !lc_auth_verify_password(current, lc_json_get_str(cred, "password_hash", "")))
+		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
+	json_object_put(cred);
+	return rc;
+}
+
 static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	const char *id = fcgi_ctx_param(ctx, "id");
@@ -228,10 +242,8 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 					    ctx->resp, lc_json_get_str(user, "username", ""),
 					    &pass, err)) != LC_OK)
 		goto fail;
-	if (own && !lc_auth_verify_password(current, lc_json_get_str(user, "password_hash", ""))) {
-		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
+	if (own && (rc = check_current_password(ctx, user, current, err)) != LC_OK)
 		goto fail;
-	}
 	fcgi_throttle_end(&pass);
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */

@@ -60,13 +60,18 @@ void lc_store_stats(lc_store_t *s, lc_store_stats_t *out);
 const char *lc_store_op_name(lc_store_op_t kind);
 
 /* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at}
- * create/update/list results leave password_hash out; CONFLICT (field "username") on a taken name. */
+ * Every result leaves password_hash out except lc_store_user_get_credentials'; CONFLICT (field
+ * "username") on a taken name. */
 lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *display_name,
 			   const char *group, bool active, const char *password_hash,
 			   json_object **out, lc_err_t *err);
-/* Includes password_hash: callers that answer clients must remove it. */
+/* One user, without password_hash. NOT_FOUND: no such user (an id that is no ObjectId too). */
 lc_rc lc_store_user_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
 lc_rc lc_store_user_get_by_username(lc_store_t *s, const char *username, json_object **out,
+				    lc_err_t *err);
+/* The user with its password_hash, for the code that checks a password (login, a change of
+ * one's own password) and nothing else: it must not reach a client or a log. */
+lc_rc lc_store_user_get_credentials(lc_store_t *s, const char *username, json_object **out,
 				    lc_err_t *err);
 /* group NULL: any; active -1: any, 0/1: that. Sorted by username. *items: array (no
  * password_hash), *total: count matching the filter ignoring skip/limit. */

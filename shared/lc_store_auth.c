@@ -25,7 +25,6 @@ static lc_rc session_copies(lc_store_t *s, const char *user_id, json_object **us
 	lc_rc rc = lc_store_user_get(s, user_id, user, err);
 	if (rc != LC_OK)
 		return rc;
-	json_object_object_del(*user, "password_hash");
 	rc = lc_store_group_get(s, json_object_get_string(json_object_object_get(*user, "group")),
 				&group, err);
 	if (rc == LC_ERR_NOT_FOUND) {

@@ -261,12 +261,14 @@ static bool end_run(wsd_t *w, void *arg)
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
-				       "closed", NULL, &j->msg, &err) != LC_OK)
+				       lc_room_status_name(LC_ROOM_CLOSED), NULL, &j->msg,
+				       &err) != LC_OK)
 		return false;
 	if (j->agent_text == NULL) {
-		json_object *set = wsd_settings_get(w);
-		j->agent_text = wsd_settings_render(set, "end_message_agent", agent, cust);
-		json_object_put(set);
+		wsd_room_view_t v;
+		wsd_room_view(&v, j->room);
+		v.agent_name = agent;
+		j->agent_text = wsd_room_end_text(w, &v, "agent_ended", NULL);
 	}
 	return true;
 }
@@ -284,32 +286,21 @@ static void end_done(wsd_t *w, void *arg)
 		goto out;
 	}
 	LC_INFO("room %s ended by %s", j->h.room_id, j->h.user_id);
-	json_object *o = wsd_gateway_out_msg("session_ended", j->msg, j->room, NULL, NULL);
-	json_object_object_add(o, "reason", json_object_new_string("agent_ended"));
-	wsd_room_publish_outbound(w, o, NULL, NULL);
-	json_object_put(o);
-
-	if (c)
-		wsd_croom_remove(c, j->h.room_id);
-	json_object *ev = wsd_conn_frame("ended", NULL);
-	json_object_object_add(ev, "room_id", json_object_new_string(j->h.room_id));
-	json_object_object_add(ev, "reason", json_object_new_string("agent_ended"));
-	json_object_object_add(ev, "text", json_object_new_string(j->agent_text ? j->agent_text : ""));
-	const char *agent = lc_json_get_str(j->room, "agent_id", NULL);
-	if (agent)
-		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-	/* The ending connection gets the answer below (with its ref), not the event too. */
-	json_object_object_add(ev, "origin_node", json_object_new_string(w->node_id));
-	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->h.handle));
-	wsd_room_publish_event(w, j->h.room_id, agent, ev, NULL, NULL);
-	json_object_object_del(ev, "agent_id");
-	json_object_object_del(ev, "origin_node");
-	json_object_object_del(ev, "origin_conn");
+	const char *text = j->agent_text ? j->agent_text : "";
+	wsd_room_end_t end = { .room = j->room, .msg = j->msg, .reason = "agent_ended",
+			       .agent_text = text, .origin_conn = j->h.handle };
+	wsd_room_ended(w, &end);
 	if (c) {
+		wsd_croom_remove(c, j->h.room_id);
+		/* The answer: the same "ended" without the routing (agent_id), with the ref. */
+		wsd_room_view_t v;
+		wsd_room_view(&v, j->room);
+		wsd_event_t e = { .room = &v, .reason = "agent_ended", .text = text };
+		json_object *ev = wsd_event_ended(&e);
 		wsd_conn_add_ref(ev, j->h.ref);
 		wsd_conn_send(c, ev);
+		json_object_put(ev);
 	}
-	json_object_put(ev);
 out:
 	wsd_ajob_clear(&j->h);
 	json_object_put(j->room);

@@ -161,9 +161,9 @@ void wsd_room_req_remove(wsd_t *w, const char *room_id, const char *reason)
 	req_t *q = wsd_map_del(w->rooms->reqs, room_id);
 	if (q == NULL)
 		return;
-	wd_ctx_t x = { room_id, reason, wsd_room_frame("request_withdrawn") };
-	json_object_object_add(x.frame, "room_id", json_object_new_string(room_id));
-	json_object_object_add(x.frame, "reason", json_object_new_string(reason));
+	wsd_room_view_t v = { .id = room_id };
+	wsd_event_t e = { .room = &v, .reason = reason };
+	wd_ctx_t x = { room_id, reason, wsd_event_request_withdrawn(&e) };
 	wsd_map_each(w->rooms->users, withdraw_each_user, &x);
 	json_object_put(x.frame);
 	wsd_room_req_free(q);
@@ -199,7 +199,7 @@ json_object *wsd_room_requests_for(wsd_t *w, const char *user_id)
 
 void wsd_room_check_declined(wsd_t *w, json_object *room)
 {
-	if (strcmp(lc_json_get_str(room, "status", ""), "waiting") != 0)
+	if (lc_room_status_parse(lc_json_get_str(room, "status", NULL)) != LC_ROOM_WAITING)
 		return;
 	const char *rid = lc_json_get_str(room, "id", "");
 	json_object *declined = NULL;
@@ -236,11 +236,12 @@ static void resync_run(wsd_t *w, void *arg)
 	lc_err_t err;
 	int64_t total = 0;
 	r->read_at = wsd_now_ms();
-	r->rc = lc_store_room_list(w->store, "waiting", 0, 1000, &r->items, &r->total, &err);
+	r->rc = lc_store_room_list(w->store, lc_room_status_name(LC_ROOM_WAITING), 0, 1000, &r->items, &r->total, &err);
 	if (r->rc != LC_OK)
 		LC_WARN("reading waiting rooms: %s", err.reason);
 	if (r->rc == LC_OK && r->orphans &&
-	    lc_store_room_list(w->store, "engaged", 0, 1000, &r->engaged, &total, &err) != LC_OK)
+	    lc_store_room_list(w->store, lc_room_status_name(LC_ROOM_ENGAGED), 0, 1000, &r->engaged,
+			       &total, &err) != LC_OK)
 		r->engaged = NULL;
 }
 

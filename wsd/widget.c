@@ -357,55 +357,12 @@ static void to_widget(wsd_conn_t *c, void *ctx)
 
 void wsd_widget_outbound(wsd_t *w, json_object *o)
 {
-	const char *type = lc_json_get_str(o, "type", "");
 	const char *cid = lc_json_get_str(o, "customer_id", NULL);
 	if (cid == NULL || strcmp(lc_json_get_str(o, "channel", ""), "widget") != 0)
 		return;
-	json_object *f = json_object_new_object();
-	json_object *agent = NULL;
-	json_object_object_get_ex(o, "agent", &agent);
-	const char *aname = lc_json_get_str(agent, "name", "");
-	json_object *rid = NULL, *seq = NULL, *text = NULL;
-	json_object_object_get_ex(o, "room_id", &rid);
-	json_object_object_get_ex(o, "seq", &seq);
-	json_object_object_get_ex(o, "text", &text);
-	if (strcmp(type, "request_waiting") == 0 || strcmp(type, "agent_joined") == 0 ||
-	    strcmp(type, "session_ended") == 0) {
-		const char *t = type[0] == 'r' ? "waiting" : type[0] == 'a' ? "joined" : "ended";
-		json_object_object_add(f, "type", json_object_new_string(t));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		if (seq)
-			json_object_object_add(f, "seq", json_object_get(seq));
-		if (type[0] == 'a')
-			json_object_object_add(f, "agent_name", json_object_new_string(aname));
-		if (type[0] == 's') {
-			json_object *reason = NULL;
-			json_object_object_get_ex(o, "reason", &reason);
-			json_object_object_add(f, "reason", json_object_get(reason));
-		}
-		json_object_object_add(f, "text", json_object_get(text));
-	} else if (strcmp(type, "agent_message") == 0) {
-		json_object_object_add(f, "type", json_object_new_string("message"));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		json_object *m = json_object_new_object();
-		json_object *id = NULL;
-		json_object_object_get_ex(o, "id", &id);
-		json_object_object_add(m, "id", json_object_get(id));
-		json_object_object_add(m, "room_id", json_object_get(rid));
-		json_object_object_add(m, "seq", json_object_get(seq));
-		json_object_object_add(m, "sender", json_object_new_string("agent"));
-		json_object_object_add(m, "author", json_object_new_string(aname));
-		json_object_object_add(m, "text", json_object_get(text));
-		json_object_object_add(m, "ts", json_object_new_int64(lc_json_get_int(o, "ts", 0)));
-		json_object_object_add(f, "message", m);
-	} else if (strcmp(type, "agent_typing") == 0) {
-		json_object_object_add(f, "type", json_object_new_string("typing"));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		json_object_object_add(f, "state", json_object_new_boolean(lc_json_get_bool(o, "state", true)));
-	} else {
-		json_object_put(f);
+	json_object *f = wsd_event_widget_frame(o);
+	if (f == NULL)
 		return;
-	}
 	json_object *ctx[1] = { f };
 	wsd_room_each_widget(w, cid, to_widget, ctx);
 	json_object_put(f);
