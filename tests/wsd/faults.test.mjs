@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 // What a fault costs a two-way conversation (issue 11, items 14-16). Five rooms talk both ways
 // (a gateway customer and an agent each, a message every ~50 ms each way over the five) through
-// each fault in turn: kill -9 of either wsd node, a RabbitMQ stop_app/start_app of ~5 s and a
-// FerretDB kill -9 + restart after ~5 s (on a PRIVATE broker and database, private.mjs). The
-// agents are the dashboard's own chat state (htdocs/js/chat-state.js: outbox, re-sends after
-// `unavailable`, resume from the floor after a reconnect to the surviving node). For each fault
-// it prints sent / delivered / lost / duplicated per direction and the outage the clients saw
-// (the longest gap between two deliveries), and asserts: nothing lost, nothing twice, each
-// sender's messages stored in the order typed, delivery back within the outage + 5 s; and that
-// the room of an agent whose node died and who never returns ends with agent_disconnected
-// within grace + presence expiry + a margin.
+// each fault in turn: a RabbitMQ stop_app/start_app of ~5 s, a FerretDB kill -9 + restart after
+// ~5 s (on a PRIVATE broker and database, private.mjs), kill -9 of wsd n0 started again at once,
+// kill -9 of wsd n1 left down. The agents are the dashboard's own chat state
+// (htdocs/js/chat-state.js: outbox, re-sends after `unavailable`, resume from the floor after a
+// reconnect to the surviving node). For each fault it prints sent / delivered / lost /
+// duplicated per direction and the outage the clients saw (the longest gap between two
+// deliveries), and asserts: nothing lost, nothing twice, each sender's messages stored in the
+// order typed, delivery back within the outage + 5 s; and that the room of an agent whose node
+// died and who never returns ends with agent_disconnected within the grace period + presence
+// expiry (node left down) or + the engaged rooms' re-read period (node back at once) + a margin.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, sleep, until } from './harness.mjs';
@@ -21,6 +22,7 @@ const ROOMS = 5;
 const TICK = ROOMS * 50;          // per room and direction: ~50 ms between messages over the five
 const GRACE = 4;                  // reconnect_grace (s)
 const PRESENCE_TTL = 15;          // a dead node's presence expires on the others after this (s)
+const RESYNC = 30;                // every node re-reads the waiting and engaged rooms this often (s)
 const RECOVERY_SLACK = 5000;      // delivery resumes within the outage + this (ms)
 
 const rabbit = new PrivateRabbit();
@@ -250,38 +252,6 @@ async function phase(name, tag, fault, down = []) {
   return res;
 }
 
-for (const i of [0, 1]) {
-  test(`kill -9 of wsd n${i} mid-conversation: nothing lost or twice, in order; an orphaned room ends on time`, async () => {
-    // An agent on the node that dies, who never comes back: their room must not stay engaged.
-    const [u] = S.users(`orphan${i}`, 1);
-    const lone = await S.agent(S.nodes[i], u);
-    const cust = `orphan-${i}`;
-    await gw.publishRetry('request_agent', cust, { customer_name: 'Orphan' });
-    const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === cust);
-    await lone.waitFor((f) => f.type === 'request_offered' && f.room.id === w.room_id);
-    lone.send({ type: 'accept', room_id: w.room_id });
-    await lone.waitFor((f) => f.type === 'accepted' && f.room.id === w.room_id);
-
-    let killed;
-    await phase(`kill -9 of wsd n${i}`, `k${i}`, async () => {
-      killed = Date.now();
-      S.nodes[i].proc.kill('SIGKILL');
-      await until(() => S.nodes[i].exited, `n${i} to die`);
-      return [killed, Date.now()];
-    }, [i]);
-    const bound = (GRACE + PRESENCE_TTL + 10) * 1000;
-    const se = await gw.waitFor((m) => m.type === 'session_ended' && m.room_id === w.room_id,
-                                'the orphaned room to end', Math.max(1000, killed + bound - Date.now()));
-    console.log(`#   orphaned room ended ${Date.now() - killed} ms after the kill (bound ${bound} ms)`);
-    assert.equal(se.reason, 'agent_disconnected');
-    assert.equal(S.fixture('room', w.room_id).close_reason, 'agent_disconnected');
-    for (const r of talk.rooms) assert.equal(S.fixture('room', r.rid).status, 'engaged', 'the agents who came back keep their rooms');
-    // Back for the next fault (its agents stay on the other node). Not before: a node that
-    // returns under the same node id within the presence period hides the dead one's agents.
-    await S.startNode(i);
-  });
-}
-
 test('RabbitMQ stop_app for ~5 s mid-conversation: nothing lost or twice, in order, back within outage + 5 s', async () => {
   await phase('RabbitMQ stop_app/start_app', 'rb', async () => {
     const t0 = Date.now();
@@ -300,4 +270,57 @@ test('FerretDB kill -9 and restart after ~5 s mid-conversation: nothing lost or 
     await ferret.boot();
     return [t0, Date.now()];
   });
+});
+
+// An agent on node i, in a room of their own, who will never come back: the room id.
+async function orphan(i) {
+  const [u] = S.users(`orphan${i}`, 1);
+  const lone = await S.agent(S.nodes[i], u);
+  const cust = `orphan-${i}`;
+  await gw.publishRetry('request_agent', cust, { customer_name: 'Orphan' });
+  const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === cust);
+  await lone.waitFor((f) => f.type === 'request_offered' && f.room.id === w.room_id);
+  lone.send({ type: 'accept', room_id: w.room_id });
+  await lone.waitFor((f) => f.type === 'accepted' && f.room.id === w.room_id);
+  return w.room_id;
+}
+
+// The orphaned room ends with agent_disconnected within bound ms of the kill; the agents who
+// came back on the other node keep theirs.
+async function assertOrphanEnds(rid, killed, bound) {
+  const se = await gw.waitFor((m) => m.type === 'session_ended' && m.room_id === rid,
+                              'the orphaned room to end', Math.max(1000, killed + bound - Date.now()));
+  console.log(`#   orphaned room ended ${Date.now() - killed} ms after the kill (bound ${bound} ms)`);
+  assert.equal(se.reason, 'agent_disconnected');
+  assert.equal(S.fixture('room', rid).close_reason, 'agent_disconnected');
+  for (const r of talk.rooms) assert.equal(S.fixture('room', r.rid).status, 'engaged', 'the agents who came back keep their rooms');
+}
+
+async function killPhase(i) {
+  let killed;
+  await phase(`kill -9 of wsd n${i}`, `k${i}`, async () => {
+    killed = Date.now();
+    S.nodes[i].proc.kill('SIGKILL');
+    await until(() => S.nodes[i].exited, `n${i} to die`);
+    return [killed, Date.now()];
+  }, [i]);
+  return killed;
+}
+
+// Started again at once under the same node id (as systemd's Restart= does), the node replaces
+// the dead one's presence before it expires: the survivor finds the orphaned room when it next
+// re-reads the engaged rooms (every RESYNC s, once it has run 2 presence periods), then the
+// grace period runs. The nodes are older than that by now (the other faults ran first).
+test('kill -9 of wsd n0, started again at once: nothing lost or twice, in order; an orphaned room ends', async () => {
+  const rid = await orphan(0);
+  const killed = await killPhase(0);
+  await S.startNode(0);
+  await assertOrphanEnds(rid, killed, (GRACE + RESYNC + 10) * 1000);
+});
+
+// Not started again: the dead node's presence expires on the survivor, whose grace timers run.
+test('kill -9 of wsd n1, left down: nothing lost or twice, in order; an orphaned room ends on time', async () => {
+  const rid = await orphan(1);
+  const killed = await killPhase(1);
+  await assertOrphanEnds(rid, killed, (GRACE + PRESENCE_TTL + 10) * 1000);
 });
