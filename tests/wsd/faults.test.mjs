@@ -214,9 +214,11 @@ class Talk {
     for (const r of this.rooms) {
       const stored = S.fixture('messages', r.rid).filter((m) => m.text.startsWith(`${this.tag} `));
       for (const [who, sender] of [['c', 'customer'], ['a', 'agent']]) {
-        const texts = stored.filter((m) => m.sender === sender).map((m) => m.text);
+        const mine = stored.filter((m) => m.sender === sender);
         const typed = this.sent[who === 'c' ? 'in' : 'out'].filter((s) => s.k === r.k).map((s) => s.text);
-        assert.deepEqual(texts, typed, `room ${r.k}, ${sender}: stored in seq order = typed order, each once`);
+        assert.deepEqual(mine.map((m) => m.text), typed,
+                         `room ${r.k}, ${sender}: stored in seq order = typed order, each once; stored as ` +
+                         JSON.stringify(mine.map((m) => [m.seq, m.text])));
       }
     }
   }
