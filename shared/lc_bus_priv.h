@@ -22,7 +22,7 @@
 #define LC_BUS_RPC_TIMEOUT_MS 5000      /* every synchronous method (declare, qos, close ...) */
 #define LC_BUS_CONFIRM_TIMEOUT_MS 10000 /* all confirms of one publish or batch */
 #define LC_BUS_BACKOFF_MIN_MS 100
-#define LC_BUS_BACKOFF_MAX_MS 5000
+#define LC_BUS_BACKOFF_MAX_MS 2000      /* a broker back is found within ~2 s (issue 11, item 16) */
 #define LC_BUS_NAME_MAX 255             /* AMQP short string */
 #define LC_BUS_DRAIN_EVERY 128          /* batch publishing reads pending confirms this often */
 
