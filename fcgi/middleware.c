@@ -419,9 +419,9 @@ done:
 		failures = NULL;
 	}
 log:
-	LC_INFO("%s %s %s %d %lldms user=%s", fcgi_request_id(req), fcgi_request_method(req),
-		fcgi_request_path(req), fcgi_response_status(resp), (long long)(now_ms() - t0),
-		ctx.user_id ? ctx.user_id : "-");
+	LC_INFO("%s %s %s %s %d %lldms user=%s", fcgi_request_id(req), fcgi_request_client_addr(req),
+		fcgi_request_method(req), fcgi_request_path(req), fcgi_response_status(resp),
+		(long long)(now_ms() - t0), ctx.user_id ? ctx.user_id : "-");
 	json_object_put(failures);
 	json_object_put(ctx.body);
 	json_object_put(ctx.query);

@@ -44,7 +44,9 @@ struct fcgi_request {
 	kv_list_t cookies;         /* the cookies asked for so far (fcgi_request_cookie) */
 	char *body;
 	size_t body_len;
-	char id[17];
+	char id[FCGI_REQUEST_ID_MAX + 1];   /* random, or a trusted proxy's X-Request-Id */
+	bool forwarded_https;      /* a trusted proxy said the client used https */
+	char *client;              /* the client a trusted proxy named, or NULL: REMOTE_ADDR */
 };
 
 struct fcgi_response {
@@ -193,7 +195,7 @@ fcgi_request_t *fcgi_request_new(char *const *envp, fcgi_read_fn read, void *rct
 	}
 	parse_query(req, qs);
 	req->body = lc_strdup("");
-	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {
+	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {   /* 16 hex digits */
 		/* No randomness is no reason to refuse a request; the id only correlates logs. */
 		static atomic_ulong counter;   /* the serving threads */
 		snprintf(req->id, sizeof req->id, "%016lx", atomic_fetch_add(&counter, 1) + 1);
@@ -211,6 +213,7 @@ void fcgi_request_free(fcgi_request_t **reqp)
 	kv_clear(&req->cookies);
 	free(req->path);
 	free(req->body);
+	free(req->client);
 	req->magic = 0;
 	free(req);
 	*reqp = NULL;
@@ -381,8 +384,32 @@ bool fcgi_request_is_https(const fcgi_request_t *req)
 {
 	const char *https = fcgi_request_env(req, "HTTPS");
 	const char *scheme = fcgi_request_env(req, "REQUEST_SCHEME");
-	return (https != NULL && strcasecmp(https, "on") == 0) ||
+	return req->forwarded_https || (https != NULL && strcasecmp(https, "on") == 0) ||
 	       (scheme != NULL && strcasecmp(scheme, "https") == 0);
+}
+
+const char *fcgi_request_client_addr(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	if (req->client != NULL)
+		return req->client;
+	const char *addr = fcgi_request_env(req, "REMOTE_ADDR");
+	return addr != NULL && *addr != '\0' ? addr : "-";
+}
+
+void fcgi_request_set_forwarded(fcgi_request_t *req, bool https, const char *client,
+				const char *id)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	req->forwarded_https = https;
+	if (client != NULL) {
+		free(req->client);
+		req->client = lc_strdup(client);
+	}
+	if (id != NULL) {
+		LC_ASSERT(strlen(id) <= FCGI_REQUEST_ID_MAX);
+		strcpy(req->id, id);
+	}
 }
 
 /* ---- response */

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "lc_config.h"
 #include "lc_alloc.h"
+#include "lc_netlist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,23 +35,34 @@ typedef struct cfg_key {
 	bool nonempty;                   /* CFG_STR: the empty string is refused */
 	const char *help;
 	const char *file_for;            /* CFG_STR: this key names a file holding that key's value */
+	bool (*check)(const char *text, char *why, size_t whylen);   /* CFG_STR: more rules, or NULL */
 } cfg_key_t;
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
 static const char *const cookie_modes[] = { "auto", "always", "never", NULL };
 
+static bool check_netlist(const char *text, char *why, size_t whylen)
+{
+	lc_netlist_t *list = lc_netlist_parse(text, why, whylen);
+	bool ok = list != NULL;
+	lc_netlist_free(&list);
+	return ok;
+}
+
 #define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ" LOWER_DIGITS
 
-#define STR(n, d, ne, h)             { n, CFG_STR, d, 0, 0, NULL, NULL, NULL, ne, h, NULL }
-#define STR_CS(n, d, cs, desc, h)    { n, CFG_STR, d, 0, 0, NULL, cs, desc, true, h, NULL }
-#define ENUM(n, d, list, h)          { n, CFG_STR, d, 0, 0, list, NULL, NULL, true, h, NULL }
-#define INT(n, d, lo, hi, h)         { n, CFG_INT, d, lo, hi, NULL, NULL, NULL, false, h, NULL }
+#define STR(n, d, ne, h)             { n, CFG_STR, d, 0, 0, NULL, NULL, NULL, ne, h, NULL, NULL }
+#define STR_CS(n, d, cs, desc, h)    { n, CFG_STR, d, 0, 0, NULL, cs, desc, true, h, NULL, NULL }
+#define ENUM(n, d, list, h)          { n, CFG_STR, d, 0, 0, list, NULL, NULL, true, h, NULL, NULL }
+#define INT(n, d, lo, hi, h)         { n, CFG_INT, d, lo, hi, NULL, NULL, NULL, false, h, NULL, NULL }
 /* A secret kept apart from the main file (a systemd credential, a 0640 file). */
 #define SECRET_FILE(n, target)       { n, CFG_STR, "", 0, 0, NULL, NULL, NULL, false, \
 	"file whose first line is " target " (a relative path is looked up in $CREDENTIALS_DIRECTORY); " \
-	"excludes " target, target }
+	"excludes " target, target, NULL }
+#define NETS(n, h)                   { n, CFG_STR, "", 0, 0, NULL, NULL, NULL, false, h, NULL, \
+	check_netlist }
 
 static const cfg_key_t config_keys[] = {
 	STR("mongo_uri", "mongodb://127.0.0.1:27017/", true, "MongoDB connection URI"),
@@ -74,6 +86,10 @@ static const cfg_key_t config_keys[] = {
 	    "password checks one livechat-fcgi process runs at the same time, at most one per client address (more: 429)"),
 	ENUM("cookie_secure", "auto", cookie_modes,
 	     "Secure flag of the session cookie: auto (when the request came over https), always, never"),
+	NETS("trusted_proxies",
+	     "addresses or ranges (10.0.0.0/8, ::1; blank- or comma-separated) of proxies in front of "
+	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
+	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
 	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
 	INT("fcgi_threads", "4", 1, 64,
 	    "requests one livechat-fcgi process serves at the same time (threads)"),
@@ -185,6 +201,8 @@ static bool parse_value(const cfg_key_t *k, const char *text, cfg_value_t *out, 
 			snprintf(why, whylen, "may contain only the characters [%s]", k->charset_desc);
 			return false;
 		}
+		if (k->check != NULL && !k->check(text, why, whylen))
+			return false;
 		free(out->s);
 		out->s = lc_strdup(text);
 		return true;
@@ -477,6 +495,8 @@ void lc_config_dump_table(FILE *out)
 			snprintf(bounds, sizeof bounds, "true|false");
 		else if (k->allowed != NULL)
 			join_list(k->allowed, "|", bounds, sizeof bounds);
+		else if (k->check == check_netlist)
+			snprintf(bounds, sizeof bounds, "IP[/bits],...");
 		else if (k->charset != NULL)
 			snprintf(bounds, sizeof bounds, "[%s]+", k->charset_desc);
 		else

@@ -142,6 +142,8 @@ static void test_bad_strings_and_syntax_are_refused(void)
 	expect_error("mongo_uri =\n", "1: key 'mongo_uri': must not be empty");
 	expect_error("mongo_db livechat\n", "1: expected 'key = value'");
 	expect_error("wsd_port = 1\nwsd_port = 2\n", "2: key 'wsd_port' already set on line 1");
+	expect_error("trusted_proxies = 10.0.0.1, 10.0.0.0/33\n",
+		     "1: key 'trusted_proxies': '10.0.0.0/33' is not an IP address or address/bits range");
 }
 
 static void test_hash_inside_a_value_is_kept(void)
