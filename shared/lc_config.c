@@ -39,8 +39,16 @@ typedef struct cfg_key {
 } cfg_key_t;
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
-static const char *const log_targets[] = { "stderr", "syslog", NULL };
 static const char *const cookie_modes[] = { "auto", "always", "never", NULL };
+
+/* stderr, syslog, or a file: an absolute path. */
+static bool check_log_target(const char *text, char *why, size_t whylen)
+{
+	if (strcmp(text, "stderr") == 0 || strcmp(text, "syslog") == 0 || text[0] == '/')
+		return true;
+	snprintf(why, whylen, "must be stderr, syslog or an absolute file path");
+	return false;
+}
 
 static bool check_netlist(const char *text, char *why, size_t whylen)
 {
@@ -73,7 +81,9 @@ static const cfg_key_t config_keys[] = {
 	STR_CS("amqp_prefix", "livechat", LOWER_DIGITS "_.-", "a-z0-9_.-",
 	       "first part of the name of every exchange and queue livechat declares"),
 	ENUM("log_level", "info", log_levels, "log threshold"),
-	ENUM("log_target", "stderr", log_targets, "where log lines go"),
+	{ "log_target", CFG_STR, "stderr", 0, 0, NULL, NULL, NULL, true,
+	  "where log lines go: stderr (under systemd with journal priorities), syslog, or an "
+	  "absolute file path (reopened on SIGHUP, for logrotate)", NULL, check_log_target },
 	INT("pbkdf2_iterations", "210000", 210000, 10000000,
 	    "PBKDF2-HMAC-SHA512 iterations for new password hashes"),
 	INT("token_ttl", "43200", 60, 31536000, "session lifetime in seconds"),
@@ -495,6 +505,8 @@ void lc_config_dump_table(FILE *out)
 			snprintf(bounds, sizeof bounds, "true|false");
 		else if (k->allowed != NULL)
 			join_list(k->allowed, "|", bounds, sizeof bounds);
+		else if (k->check == check_log_target)
+			snprintf(bounds, sizeof bounds, "stderr|syslog|/PATH");
 		else if (k->check == check_netlist)
 			snprintf(bounds, sizeof bounds, "IP[/bits],...");
 		else if (k->charset != NULL)

@@ -294,7 +294,8 @@ static void test_bad_env_value_names_the_variable(void)
 	cfg = lc_config_new_defaults(&err);
 	unsetenv("LIVECHAT_LOG_TARGET");
 	CU_ASSERT_PTR_NULL(cfg);
-	CU_ASSERT_STRING_EQUAL(err.reason, "environment variable LIVECHAT_LOG_TARGET: must be one of: stderr, syslog");
+	CU_ASSERT_STRING_EQUAL(err.reason,
+			       "environment variable LIVECHAT_LOG_TARGET: must be stderr, syslog or an absolute file path");
 	lc_config_free(&cfg);
 }
 
