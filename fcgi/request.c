@@ -53,6 +53,8 @@ struct fcgi_response {
 	unsigned magic;
 	int status;
 	json_object *body;
+	char *text;                /* a body that is not JSON (fcgi_response_text), or NULL */
+	const char *text_type;     /* its Content-Type (static) */
 	kv_list_t headers;
 };
 
@@ -428,6 +430,8 @@ void fcgi_response_reset(fcgi_response_t *resp)
 	kv_clear(&resp->headers);
 	json_object_put(resp->body);
 	resp->body = NULL;
+	free(resp->text);
+	resp->text = NULL;
 	resp->status = 200;
 }
 
@@ -445,8 +449,17 @@ void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
 	json_object_put(resp->body);
+	free(resp->text);
+	resp->text = NULL;
 	resp->body = body;
 	resp->status = status;
+}
+
+void fcgi_response_text(fcgi_response_t *resp, int status, const char *content_type, char *text)
+{
+	fcgi_response_json(resp, status, NULL);
+	resp->text = text;
+	resp->text_type = content_type;
 }
 
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value)
@@ -517,7 +530,8 @@ const char *fcgi_status_text(int status)
 char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
-	const char *body = resp->body != NULL ? lc_json_str(resp->body) : "";
+	const char *body = resp->text != NULL ? resp->text :
+			   resp->body != NULL ? lc_json_str(resp->body) : "";
 	size_t blen = strlen(body);
 	size_t cap = 256 + blen + 1;
 	for (size_t i = 0; i < resp->headers.n; i++)
@@ -525,7 +539,10 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 	char *out = lc_malloc(cap);
 	int w = snprintf(out, cap, "Status: %d %s\r\nCache-Control: no-store\r\n", resp->status,
 			 fcgi_status_text(resp->status));
-	if (resp->body != NULL)
+	if (resp->text != NULL)
+		w += snprintf(out + w, cap - (size_t)w, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			      resp->text_type, blen);
+	else if (resp->body != NULL)
 		w += snprintf(out + w, cap - (size_t)w,
 			      "Content-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n",
 			      blen + 1);
@@ -533,7 +550,10 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 		w += snprintf(out + w, cap - (size_t)w, "%s: %s\r\n", resp->headers.items[i].name,
 			      resp->headers.items[i].value);
 	w += snprintf(out + w, cap - (size_t)w, "\r\n");
-	if (resp->body != NULL) {
+	if (resp->text != NULL) {
+		memcpy(out + w, body, blen);
+		w += (int)blen;
+	} else if (resp->body != NULL) {
 		memcpy(out + w, body, blen);
 		w += (int)blen;
 		out[w++] = '\n';

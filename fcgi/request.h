@@ -84,6 +84,9 @@ void fcgi_response_free(fcgi_response_t **resp);
 void fcgi_response_reset(fcgi_response_t *resp);
 /* Status and JSON body; takes ownership of body (NULL: no body, e.g. 204). */
 void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body);
+/* Status and a body that is not JSON (text taken over, NUL-terminated; content_type static),
+ * e.g. Prometheus text. Replaces any JSON body. */
+void fcgi_response_text(fcgi_response_t *resp, int status, const char *content_type, char *text);
 /* Add a header line (copied). Content-Type and Status are written by the renderer. A CR or LF
  * in name or value, or a ':' in name, is a bug (LC_ASSERT): data never reaches a header raw. */
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value);
