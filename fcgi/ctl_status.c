@@ -6,6 +6,7 @@
  * presence record in MongoDB, so the consumer count is what can be seen of them. */
 #include "config.h"
 #include "ctl.h"
+#include "lc_alloc.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -40,13 +41,17 @@ static bool probe_queue(const char *url, const char *queue, queue_info_t *q, cha
 {
 	struct amqp_connection_info info;
 	struct timeval tv = { STATUS_TIMEOUT_MS / 1000, 0 };
-	char *copy = strdup(url), buf[256];
+	char *copy = lc_strdup(url), buf[256];
 	amqp_connection_state_t conn = amqp_new_connection();
-	amqp_socket_t *sock = amqp_tcp_socket_new(conn);
+	amqp_socket_t *sock = conn != NULL ? amqp_tcp_socket_new(conn) : NULL;
 	bool ok = false;
 	int st;
 
 	memset(q, 0, sizeof *q);
+	if (sock == NULL) {
+		snprintf(why, whylen, "cannot create a socket");
+		goto fail;
+	}
 	amqp_default_connection_info(&info);
 	if ((st = amqp_parse_url(copy, &info)) != AMQP_STATUS_OK) {
 		snprintf(why, whylen, "amqp_url: %s", amqp_error_string2(st));
@@ -79,7 +84,8 @@ static bool probe_queue(const char *url, const char *queue, queue_info_t *q, cha
 	}
 	amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
 fail:
-	amqp_destroy_connection(conn);
+	if (conn != NULL)
+		amqp_destroy_connection(conn);
 	free(copy);
 	return ok;
 }
