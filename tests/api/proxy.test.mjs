@@ -4,7 +4,7 @@
 // (X-Forwarded-Proto or Forwarded: proto=) gets a Secure session cookie; the same headers from
 // another address (127.0.0.2) are ignored. A trusted proxy's X-Request-Id becomes the request
 // id (response header and access line, with the X-Forwarded-For client); an untrusted one's
-// does not.
+// does not. The login throttle counts failures per client behind the proxy, not per proxy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { api, startStack } from './helpers.mjs';
 
 let stack;
 before(async () => {
-  stack = await startStack({ set: { trusted_proxies: '127.0.0.1, ::1', cookie_secure: 'auto' } });
+  stack = await startStack({ set: { trusted_proxies: '127.0.0.1, ::1', cookie_secure: 'auto',
+    login_max_failures_per_address: 3 } });
 });
 after(async () => { await stack?.stop(); });
 
@@ -60,4 +61,18 @@ test('a trusted proxy\'s X-Request-Id and X-Forwarded-For client are in the answ
   assert.match(id, /^[0-9a-f]{16}$/);
   assert.match(await accessLine(id), new RegExp(`${id} 127\\.0\\.0\\.2 GET /api/live 200`));
   assert.doesNotMatch(readFileSync(join(stack.dir, 'log', 'lighttpd.out'), 'utf8'), /forged-id-1/);
+});
+
+test('behind the trusted proxy failed logins count against the forwarded client, not the proxy', async () => {
+  const fail = (from, xff, i) => api(stack.base, 'POST', '/api/auth/login', {
+    from, headers: { 'x-forwarded-for': xff }, body: { username: `nobody${i}`, password: 'wrong-password' },
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await fail('127.0.0.1', '198.51.100.1', i)).status, 401);
+  assert.equal((await fail('127.0.0.1', '198.51.100.1', 9)).status, 429);
+  // another client behind the same proxy logs in
+  const ok = await login('127.0.0.1', { 'x-forwarded-for': '198.51.100.2' });
+  assert.equal(ok.status, 200, ok.text);
+  // from an untrusted address X-Forwarded-For changes nothing: its own address is limited
+  for (let i = 0; i < 3; i++) assert.equal((await fail('127.0.0.3', `203.0.113.${i}`, i)).status, 401);
+  assert.equal((await fail('127.0.0.3', '203.0.113.99', 9)).status, 429);
 });
