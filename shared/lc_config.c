@@ -21,6 +21,7 @@
 
 #define LC_CONFIG_MAGIC 0x6c63636fU   /* "lcco" */
 #define ENV_PREFIX "LIVECHAT_"
+#define SECRET_LINE_MAX 4096          /* longest URI a *_file key may hold */
 
 typedef enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL } cfg_type;
 
@@ -368,9 +369,9 @@ static bool read_secret(lc_config_t *cfg, const cfg_key_t *k, const char *name, 
 			lc_err_t *err)
 {
 	char full[4096], why[LC_ERR_REASON_MAX];
+	char line[SECRET_LINE_MAX + 2];   /* the line, its newline, the NUL */
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char *buf = NULL;
-	size_t cap = 0, idx = 0;
+	size_t idx = 0;
 	bool ok = false;
 
 	if (name[0] != '/' && creds != NULL && creds[0] != '\0')
@@ -383,21 +384,25 @@ static bool read_secret(lc_config_t *cfg, const cfg_key_t *k, const char *name, 
 				 where, k->name, full, strerror(errno));
 		return false;
 	}
-	if (getline(&buf, &cap, f) == -1) {
+	/* Bounded: a name like /dev/zero must not make the program read forever. */
+	if (fgets(line, sizeof line, f) == NULL) {
 		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': %s is empty", where, k->name, full);
+		goto fail;
+	}
+	if (strchr(line, '\n') == NULL && !feof(f)) {
+		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': the first line of %s is "
+				 "longer than %d bytes", where, k->name, full, SECRET_LINE_MAX);
 		goto fail;
 	}
 	const cfg_key_t *target = find_key(k->file_for, &idx);
 	LC_ASSERT(target != NULL);
-	if (!parse_value(target, trim(buf), &cfg->v[idx], why, sizeof why)) {
+	if (!parse_value(target, trim(line), &cfg->v[idx], why, sizeof why)) {
 		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': %s: %s", where, k->name, full, why);
 		goto fail;
 	}
 	ok = true;
 fail:
-	if (buf != NULL)
-		explicit_bzero(buf, cap);   /* a password was in it */
-	free(buf);
+	explicit_bzero(line, sizeof line);   /* a password was in it */
 	fclose(f);
 	return ok;
 }

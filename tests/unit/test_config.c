@@ -247,6 +247,9 @@ static void test_missing_or_empty_uri_file_is_an_error(void)
 	snprintf(want, sizeof want, " key 'mongo_uri_file': %s is empty", secret);
 	expect_error(conf, want);
 	unlink(secret);
+	/* a file without end is not read forever */
+	expect_error("mongo_uri_file = /dev/zero\n",
+		     " key 'mongo_uri_file': the first line of /dev/zero is longer than 4096 bytes");
 }
 
 static void test_missing_file_is_an_error(void)
