@@ -6,6 +6,7 @@
  * mapping of lc_rc to status + JSON error and the access log line. */
 #include "config.h"
 #include "middleware.h"
+#include "metrics.h"
 #include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_auth_session.h"
@@ -419,9 +420,13 @@ done:
 		failures = NULL;
 	}
 log:
-	LC_INFO("%s %s %s %d %lldms user=%s", fcgi_request_id(req), fcgi_request_method(req),
-		fcgi_request_path(req), fcgi_response_status(resp), (long long)(now_ms() - t0),
-		ctx.user_id ? ctx.user_id : "-");
+	if (app->metrics != NULL)
+		fcgi_metrics_observe(app->metrics, ctx.route ? ctx.route->method : NULL,
+				     ctx.route ? ctx.route->pattern : NULL, fcgi_response_status(resp),
+				     (now_ms() - t0) * 1000);
+	LC_INFO("%s %s %s %s %d %lldms user=%s", fcgi_request_id(req), fcgi_request_client_addr(req),
+		fcgi_request_method(req), fcgi_request_path(req), fcgi_response_status(resp),
+		(long long)(now_ms() - t0), ctx.user_id ? ctx.user_id : "-");
 	json_object_put(failures);
 	json_object_put(ctx.body);
 	json_object_put(ctx.query);

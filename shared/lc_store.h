@@ -272,4 +272,14 @@ lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t b
 lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *customer_id,
 			       int64_t limit, json_object **items, lc_err_t *err);
 
+/* ---- retention (lc_store_retention.c, for livechatctl) */
+/* Delete every closed room closed before before_ms, with its messages and seq counter, in
+ * batches; open rooms are never touched. *rooms, *messages: how many were deleted. */
+lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, int64_t *messages,
+			    lc_err_t *err);
+/* Every room of (channel, customer_id), oldest first, each with its messages in seq order:
+ * *out = {channel, customer_id, rooms: [{...room, messages: [...]}]} (caller puts). */
+lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *customer_id,
+			       json_object **out, lc_err_t *err);
+
 #endif
