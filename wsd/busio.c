@@ -123,8 +123,8 @@ static void *pub_main(void *arg)
 			}
 			if (atomic_load(&b->stop)) {
 				if (stop_deadline == 0)
-					stop_deadline = wsd_now_ms() + 2000;
-				if (wsd_now_ms() > stop_deadline)
+					stop_deadline = lc_mono_ms() + 2000;
+				if (lc_mono_ms() > stop_deadline)
 					break;
 			}
 			if (!warned)
@@ -295,7 +295,7 @@ static void inbound_try_declare(wsd_busio_t *b)
 {
 	lc_err_t err;
 	lc_err_clear(&err);
-	if (wsd_now_ms() < b->inbound_next)
+	if (lc_mono_ms() < b->inbound_next)
 		return;
 	lc_rc rc = inbound_declare(b, &err);
 	if (rc == LC_OK) {
@@ -308,9 +308,9 @@ static void inbound_try_declare(wsd_busio_t *b)
 		LC_ERROR("the inbound queue %s exists with other arguments (an older livechat?): "
 			 "it must be drained and deleted, see docs/gateway.md \"Upgrading\": %s",
 			 b->w->q_inbound, err.reason);
-		b->inbound_next = wsd_now_ms() + 10000;
+		b->inbound_next = lc_mono_ms() + 10000;
 	} else {
-		b->inbound_next = wsd_now_ms() + 500;
+		b->inbound_next = lc_mono_ms() + 500;
 	}
 }
 

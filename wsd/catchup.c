@@ -196,7 +196,7 @@ static void catchup_done(wsd_t *w, void *arg)
 	if (c == NULL || c->state != WSD_CS_READY)
 		goto out;
 	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
-		w->rooms->catchup_at = wsd_now_ms() + CATCHUP_RETRY_MS;   /* read again soon */
+		w->rooms->catchup_at = lc_mono_ms() + CATCHUP_RETRY_MS;   /* read again soon */
 	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
 	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
 		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);

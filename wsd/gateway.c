@@ -73,7 +73,7 @@ json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *
 			       json_object_new_string(lc_json_get_str(room, "channel", "")));
 	json_object_object_add(o, "customer_id",
 			       json_object_new_string(lc_json_get_str(room, "customer_id", "")));
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	json_object_object_add(o, "room_id", json_object_new_string(lc_json_get_str(room, "id", "")));
 	return o;
 }
@@ -177,7 +177,7 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
-	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, wsd_now_ms(),
+	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, lc_real_ms(),
 			      &in->waiting_slot, err);
 	free(mid);
 	free(text);
@@ -218,7 +218,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 					      lc_json_get_str(in->msg, "id", ""), "customer",
 					      lc_json_get_str(in->room, "customer_name", ""),
 					      lc_json_get_str(in->msg, "text", ""),
-					      lc_json_get_int(in->msg, "ts", wsd_now_ms()),
+					      lc_json_get_int(in->msg, "ts", lc_real_ms()),
 					      &in->stored_slot, err);
 	} else if (strcmp(t, "customer_left") == 0) {
 		if (in->room == NULL)

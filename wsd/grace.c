@@ -184,7 +184,7 @@ static void grace_run(wsd_t *w, grace_t *g)
 {
 	if (g->deadline != 0)
 		return;
-	g->deadline = wsd_now_ms() + 1000LL * atomic_load(&w->reconnect_grace);
+	g->deadline = lc_mono_ms() + 1000LL * atomic_load(&w->reconnect_grace);
 	LC_DEBUG("grace period of agent %s runs", g->user_id);
 }
 

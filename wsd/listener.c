@@ -437,7 +437,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->w = w;
 		c->wsi = wsi;
 		c->kind = (uint8_t)path_kind(wsi);
-		c->connected_at = wsd_now_ms();
+		c->connected_at = lc_real_ms();
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;

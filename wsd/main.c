@@ -37,13 +37,6 @@ static wsd_t *the_wsd;   /* for the signal handler only */
 /* Set by SIGHUP; the loop thread re-reads the config (a handler may only set a flag). */
 static volatile sig_atomic_t reload_pending;
 
-int64_t wsd_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void wsd_post(wsd_t *w, wsd_fn fn, void *arg)
 {
 	wsd_post_t *p = lc_malloc(sizeof *p);
@@ -94,7 +87,7 @@ static void settings_seen(void *ctx, json_object *s)
 
 json_object *wsd_settings_get(wsd_t *w)
 {
-	return wsd_settings_copy(w->settings, wsd_now_ms());
+	return wsd_settings_copy(w->settings, lc_mono_ms());
 }
 
 void wsd_settings_expire(wsd_t *w)

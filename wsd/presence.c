@@ -46,12 +46,12 @@ void wsd_room_presence_publish(wsd_t *w, bool first)
 	json_object *o = wsd_room_frame("presence");
 	json_object_object_add(o, "accept", p.accept);
 	json_object_object_add(o, "all", p.all);
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	if (first)
 		json_object_object_add(o, "first", json_object_new_boolean(true));
 	wsd_room_broadcast(w, "presence", o);
 	json_object_put(o);
-	w->rooms->last_presence = wsd_now_ms();
+	w->rooms->last_presence = lc_mono_ms();
 }
 
 void wsd_room_presence_free(presence_t *p)
@@ -66,7 +66,7 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 {
 	const char *node = lc_json_get_str(ev, "node", "");
 	if (strcmp(node, w->node_id) == 0) {
-		w->rooms->presence_heard = wsd_now_ms();
+		w->rooms->presence_heard = lc_mono_ms();
 		return;
 	}
 	json_object *all = NULL, *accept = NULL;
@@ -89,7 +89,7 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 	json_object_put(p->accept);
 	p->all = json_object_get(all);
 	p->accept = json_object_get(accept);
-	p->expires = wsd_now_ms() + PRESENCE_TTL_MS;
+	p->expires = lc_mono_ms() + PRESENCE_TTL_MS;
 	for (size_t i = 0; i < json_object_array_length(all); i++)
 		wsd_room_grace_defer(w, json_object_get_string(json_object_array_get_idx(all, i)));
 	/* Agents this node left waiting for that node may now be online nowhere. */
@@ -138,7 +138,7 @@ bool wsd_room_user_online(wsd_t *w, const char *user_id)
 {
 	if (wsd_room_user_ready(wsd_map_get(w->rooms->users, user_id), 0))
 		return true;
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	for (presence_t *r = w->rooms->presence; r; r = r->next)
 		if (r->expires >= now && wsd_str_in(r->all, user_id))
 			return true;
@@ -151,7 +151,7 @@ json_object *wsd_room_eligible_online(wsd_t *w)
 	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
 	wsd_map_each(w->rooms->users, pres_collect, &p);
 	json_object_put(p.all);
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	for (presence_t *r = w->rooms->presence; r; r = r->next) {
 		if (r->expires < now)
 			continue;

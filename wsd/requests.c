@@ -103,7 +103,7 @@ req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 	json_object *declined = NULL;
 	json_object_object_get_ex(room, "declined_by", &declined);
 	if (q != NULL) {
-		q->seen_at = wsd_now_ms();
+		q->seen_at = lc_mono_ms();
 		for (size_t i = 0; declined && i < json_object_array_length(declined); i++) {
 			const char *u = json_object_get_string(json_object_array_get_idx(declined, i));
 			if (u && !wsd_str_in(q->declined, u))
@@ -118,8 +118,8 @@ req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 			   i < json_object_array_length(declined); i++)
 		json_object_array_add(q->declined,
 				      json_object_get(json_object_array_get_idx(declined, i)));
-	q->created_at = lc_json_get_int(room, "created_at", wsd_now_ms());
-	q->seen_at = wsd_now_ms();
+	q->created_at = lc_json_get_int(room, "created_at", lc_real_ms());
+	q->seen_at = lc_mono_ms();
 	wsd_map_put(w->rooms->reqs, id, q);
 	json_object *f = wsd_room_frame("request_offered");
 	json_object_object_add(f, "room", json_object_get(q->room));
@@ -217,7 +217,7 @@ void wsd_room_check_declined(wsd_t *w, json_object *room)
 	if (all) {
 		LC_INFO("room %s: every online agent declined", rid);
 		if (q)
-			q->closing_at = wsd_now_ms();
+			q->closing_at = lc_mono_ms();
 		wsd_room_submit_no_agent(w, rid, room);
 	}
 }
@@ -235,7 +235,7 @@ static void resync_run(wsd_t *w, void *arg)
 	resync_t *r = arg;
 	lc_err_t err;
 	int64_t total = 0;
-	r->read_at = wsd_now_ms();
+	r->read_at = lc_mono_ms();
 	r->rc = lc_store_room_list(w->store, "waiting", 0, 1000, &r->items, &r->total, &err);
 	if (r->rc != LC_OK)
 		LC_WARN("reading waiting rooms: %s", err.reason);
@@ -300,7 +300,7 @@ static void resync_done(wsd_t *w, void *arg)
 
 void wsd_room_resync(wsd_t *w)
 {
-	w->rooms->last_resync = wsd_now_ms();
+	w->rooms->last_resync = lc_mono_ms();
 	if (w->rooms->resync_busy) {
 		w->rooms->resync_again = true;   /* the read under way may have begun too early */
 		return;
@@ -323,7 +323,8 @@ static void find_timeouts(const char *rid, void *v, void *ctx)
 	timeout_ctx_t *t = ctx;
 	req_t *q = v;
 	int64_t limit = 1000LL * atomic_load(&t->w->request_timeout);
-	if (t->now < q->created_at + limit)
+	/* Wall clock: created_at is the stored time the room was made, maybe by another machine. */
+	if (lc_real_ms() < q->created_at + limit)
 		return;
 	if (q->closing_at != 0 && t->now - q->closing_at < 10000)
 		return;

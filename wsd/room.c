@@ -210,7 +210,7 @@ static void check_one(wsd_conn_t *c, void *ctx)
 void wsd_room_tick(wsd_t *w)
 {
 	wsd_rooms_t *R = w->rooms;
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	if (now - R->last_settings >= SETTINGS_EVERY_MS && !R->settings_busy) {
 		R->last_settings = now;
 		R->settings_busy = true;
@@ -242,7 +242,7 @@ void wsd_rooms_init(wsd_t *w)
 	R->reqs = wsd_map_new();
 	R->jobs = wsd_map_new();
 	R->buckets = wsd_map_new();
-	R->last_session_check = R->started_at = wsd_now_ms();
+	R->last_session_check = R->started_at = lc_mono_ms();
 	w->rooms = R;
 }
 
@@ -333,7 +333,7 @@ bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
 	char key[24];
 	handle_key(handle, key);
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	bucket_t *b = wsd_map_get(w->rooms->buckets, key);
 	if (b == NULL) {
 		b = lc_calloc(1, sizeof *b);

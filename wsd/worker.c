@@ -41,13 +41,6 @@ struct wsd_workers {
 	wthread_t *t;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Only retried jobs wait behind a held one (the inbound messages of one customer, whose order
  * matters); the other jobs of its key go on and fail or succeed by themselves. */
 static bool key_held(const wthread_t *t, const job_t *j)
@@ -64,7 +57,7 @@ static bool key_held(const wthread_t *t, const job_t *j)
  * whose key is not held), or NULL; *wait_ms: how long until a held one is due (-1: none). */
 static job_t *next_job(wthread_t *t, int64_t *wait_ms)
 {
-	int64_t now = mono_ms();
+	int64_t now = lc_mono_ms();
 	*wait_ms = -1;
 	for (job_t **pj = &t->held; *pj; pj = &(*pj)->next) {
 		job_t *j = *pj;
@@ -98,14 +91,7 @@ static void wait_for(wthread_t *t, int64_t ms)
 		pthread_cond_wait(&t->cond, &t->lock);
 		return;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = lc_mono_after(ms);
 	pthread_cond_timedwait(&t->cond, &t->lock, &ts);
 }
 
@@ -133,7 +119,7 @@ static void *worker_main(void *p)
 				j->delay_ms = j->delay_ms ? j->delay_ms * 2 : RETRY_FIRST_MS;
 				if (j->delay_ms > RETRY_MAX_MS)
 					j->delay_ms = RETRY_MAX_MS;
-				j->not_before = mono_ms() + j->delay_ms;
+				j->not_before = lc_mono_ms() + j->delay_ms;
 			}
 			/* The others held here fail or succeed for the same reason (MongoDB is down
 			 * or back): they back off with this one, or go at once. Held jobs thus cost
@@ -171,11 +157,7 @@ wsd_workers_t *wsd_workers_new(wsd_t *w, int nthreads)
 		wthread_t *t = &pool->t[i];
 		t->pool = pool;
 		pthread_mutex_init(&t->lock, NULL);
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&t->cond, &ca);
-		pthread_condattr_destroy(&ca);
+		lc_cond_init_mono(&t->cond);
 		if (pthread_create(&t->tid, NULL, worker_main, t) != 0) {
 			LC_ERROR("cannot start worker thread %d", i);
 			abort();

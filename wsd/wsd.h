@@ -16,6 +16,7 @@
 #include "lc_config.h"
 #include "lc_err.h"
 #include "lc_store.h"
+#include "lc_time.h"       /* lc_mono_ms for timers, lc_real_ms for timestamps */
 
 #define WSD_MAGIC 0x77736430u
 
@@ -93,8 +94,6 @@ void wsd_settings_expire(wsd_t *w);
 char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
 			  const char *customer);
 
-/* Current time in ms since the epoch. */
-int64_t wsd_now_ms(void);
 /* FNV-1a of a string: picks the worker for a key. */
 uint32_t wsd_hash(const char *s);
 
