@@ -245,6 +245,7 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 
 void wsd_room_catchup(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	w->rooms->catchup_at = 0;
 	LC_INFO("node %s: catching up the rooms of %zu connections", w->node_id, w->nconns);
 	wsd_listener_each(w, catchup_conn, NULL);

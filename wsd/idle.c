@@ -20,6 +20,7 @@ void wsd_idle_heard(wsd_conn_t *c)
 
 void wsd_idle_init(wsd_t *w, uint32_t ping_after_s, uint32_t idle_timeout_s)
 {
+	WSD_ASSERT_LOOP(w);
 	LC_ASSERT(ping_after_s >= 1 && idle_timeout_s > ping_after_s);
 	w->ping_after_s = ping_after_s;
 	w->idle_timeout_s = idle_timeout_s;
@@ -47,6 +48,7 @@ static void look_at(wsd_t *w, wsd_conn_t *c)
 
 void wsd_idle_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	w->now_s = lc_mono_coarse_s();
 	uint32_t n = w->nslots;
 	if (n == 0)

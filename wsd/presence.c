@@ -39,6 +39,7 @@ static void pres_collect(const char *uid, void *v, void *ctx)
 
 void wsd_room_presence_publish(wsd_t *w, bool first)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!w->rooms->ready)
 		return;
 	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
@@ -64,6 +65,7 @@ void wsd_room_presence_free(presence_t *p)
 
 void wsd_room_presence_update(wsd_t *w, json_object *ev)
 {
+	WSD_ASSERT_LOOP(w);
 	const char *node = lc_json_get_str(ev, "node", "");
 	if (strcmp(node, w->node_id) == 0) {
 		w->rooms->presence_heard = lc_mono_ms();
@@ -107,6 +109,7 @@ bool wsd_room_presence_heard(wsd_t *w, int64_t now)
 
 void wsd_room_presence_expire(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	/* A node that hears nobody would take every other node for dead. */
 	if (!wsd_room_presence_heard(w, now))
 		return;
@@ -136,6 +139,7 @@ void wsd_room_presence_expire(wsd_t *w, int64_t now)
 
 bool wsd_room_user_online(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	if (wsd_room_user_ready(wsd_map_get(w->rooms->users, user_id), 0))
 		return true;
 	int64_t now = lc_mono_ms();
@@ -148,6 +152,7 @@ bool wsd_room_user_online(wsd_t *w, const char *user_id)
 /* Every agent allowed to accept who is online on any node. */
 json_object *wsd_room_eligible_online(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
 	wsd_map_each(w->rooms->users, pres_collect, &p);
 	json_object_put(p.all);
@@ -166,6 +171,7 @@ json_object *wsd_room_eligible_online(wsd_t *w)
 
 void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged)
 {
+	WSD_ASSERT_LOOP(w);
 	for (size_t i = 0; i < json_object_array_length(engaged); i++) {
 		const char *agent = lc_json_get_str(json_object_array_get_idx(engaged, i), "agent_id",
 						    NULL);

@@ -96,6 +96,7 @@ static void req_send(wsd_t *w, req_t *q, json_object *frame)
 
 req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 {
+	WSD_ASSERT_LOOP(w);
 	const char *id = lc_json_get_str(room, "id", NULL);
 	if (id == NULL)
 		return NULL;
@@ -158,6 +159,7 @@ static void withdraw_each_user(const char *uid, void *v, void *ctx)
 
 void wsd_room_req_remove(wsd_t *w, const char *room_id, const char *reason)
 {
+	WSD_ASSERT_LOOP(w);
 	req_t *q = wsd_map_del(w->rooms->reqs, room_id);
 	if (q == NULL)
 		return;
@@ -191,6 +193,7 @@ static int cmp_created(const void *a, const void *b)
 
 json_object *wsd_room_requests_for(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	reqs_ctx_t x = { user_id, json_object_new_array() };
 	wsd_map_each(w->rooms->reqs, reqs_collect, &x);
 	json_object_array_sort(x.out, cmp_created);
@@ -334,6 +337,7 @@ static void find_timeouts(const char *rid, void *v, void *ctx)
 
 void wsd_room_req_timeouts(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	timeout_ctx_t t = { w, now, json_object_new_array() };
 	wsd_map_each(w->rooms->reqs, find_timeouts, &t);
 	for (size_t i = 0; i < json_object_array_length(t.due); i++) {

@@ -127,6 +127,7 @@ typedef struct revoke_ctx {
 
 void wsd_room_event(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	lc_bus_delivery_t *d = arg;
 	if (w->stop)
 		goto out;
@@ -185,6 +186,7 @@ out:
 
 void wsd_room_bus_ready(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	if (w->stop)
 		return;
 	LC_INFO("node %s: RabbitMQ topology ready", w->node_id);
@@ -209,6 +211,7 @@ static void check_one(wsd_conn_t *c, void *ctx)
 
 void wsd_room_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	wsd_rooms_t *R = w->rooms;
 	int64_t now = lc_mono_ms();
 	if (now - R->last_settings >= SETTINGS_EVERY_MS && !R->settings_busy) {
@@ -311,6 +314,7 @@ size_t wsd_room_jobs(wsd_t *w, uint64_t handle)
 
 void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
 	size_t n = (size_t)(uintptr_t)wsd_map_get(w->rooms->jobs, key);
@@ -331,6 +335,7 @@ typedef struct bucket {
 
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
 	int64_t now = lc_mono_ms();

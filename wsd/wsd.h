@@ -15,6 +15,7 @@
 
 #include "lc_config.h"
 #include "lc_err.h"
+#include "lc_mq.h"
 #include "lc_store.h"
 #include "lc_time.h"       /* lc_mono_ms for timers, lc_real_ms for timestamps */
 
@@ -25,7 +26,6 @@ typedef struct wsd_conn wsd_conn_t;
 typedef struct wsd_workers wsd_workers_t;
 typedef struct wsd_busio wsd_busio_t;
 typedef struct wsd_rooms wsd_rooms_t;
-typedef struct wsd_post wsd_post_t;
 typedef struct wsd_roomcmds wsd_roomcmds_t;
 typedef struct wsd_writer wsd_writer_t;
 
@@ -50,9 +50,10 @@ struct wsd {
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
-	/* completions from other threads, drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
-	pthread_mutex_t post_lock;
-	wsd_post_t *post_head, *post_tail;
+	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
+	 * drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
+	pthread_t loop_tid;
+	lc_mq_t *posts;
 
 	/* connection registry: handle = generation << 32 | slot, so a late completion never
 	 * reaches a different connection that reused the slot */
@@ -77,7 +78,20 @@ struct wsd {
 	uint32_t idle_pos;              /* next slot the round-robin sweep looks at */
 };
 
-/* Any thread: run done(w, arg) on the loop thread soon. */
+/* ---- the loop thread (loop.c) */
+
+/* Start-up, on the thread that runs the lws loop (main): remember it, make the post queue. */
+void wsd_loop_init(wsd_t *w);
+/* Loop, at the end: run what is still posted (w->stop is set: it only frees), free the queue. */
+void wsd_loop_free(wsd_t *w);
+/* Any thread: true on the loop thread. */
+bool wsd_on_loop(const wsd_t *w);
+/* Bugs, never compiled out: a loop-only function called from another thread (the loop owns the
+ * connections, the rooms' per-connection state and the registry, unlocked), or a blocking one
+ * (MongoDB, RabbitMQ, waits) called on the loop. */
+#define WSD_ASSERT_LOOP(w) LC_ASSERT(wsd_on_loop(w))
+#define WSD_ASSERT_OFF_LOOP(w) LC_ASSERT(!wsd_on_loop(w))
+/* Any thread: run done(w, arg) on the loop thread soon (posts run in the order posted). */
 void wsd_post(wsd_t *w, wsd_fn done, void *arg);
 /* Loop: run everything posted so far. */
 void wsd_drain_posts(wsd_t *w);
