@@ -76,6 +76,7 @@ static void pub_free(pub_t *p)
 static void *pub_main(void *arg)
 {
 	wsd_busio_t *b = arg;
+	wsd_thread_set(WSD_THREAD_PUBLISHER);
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new(b->url, &err);
 	pub_t *batch[PUB_BATCH_MAX];
@@ -361,6 +362,7 @@ static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
 	wsd_t *w = b->w;
+	wsd_thread_set(WSD_THREAD_CONSUMER);
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new(b->url, &err);
 	b->inbound = bus ? lc_bus_new(b->url, &err) : NULL;

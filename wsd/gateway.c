@@ -257,7 +257,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
  * Nothing is acked before it is stored. */
 bool wsd_gateway_prepare(wsd_t *w, void *arg)
 {
-	WSD_ASSERT_OFF_LOOP(w);
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	lc_err_t err;
 	lc_err_clear(&err);
@@ -311,7 +311,7 @@ static void inbound_done(wsd_t *w, void *arg);
 
 void wsd_gateway_stored(wsd_t *w, void *arg)
 {
-	WSD_ASSERT_OFF_LOOP(w);
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	if (in->invalid || in->retry)
 		goto post;
@@ -468,7 +468,7 @@ out:
 
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 {
-	WSD_ASSERT_OFF_LOOP(w);
+	WSD_ASSERT_THREAD(WSD_THREAD_CONSUMER);
 	inbound_t *in = lc_calloc(1, sizeof *in);
 	in->d = d;
 	lc_err_t err;

@@ -25,9 +25,22 @@ static void wake_loop(void *arg)
 		lws_cancel_service(w->lws);
 }
 
+static _Thread_local wsd_thread_t this_thread;
+
+void wsd_thread_set(wsd_thread_t role)
+{
+	this_thread = role;
+}
+
+wsd_thread_t wsd_thread(void)
+{
+	return this_thread;
+}
+
 void wsd_loop_init(wsd_t *w)
 {
 	w->loop_tid = pthread_self();
+	wsd_thread_set(WSD_THREAD_LOOP);
 	w->posts = lc_mq_new(wake_loop, w);
 }
 

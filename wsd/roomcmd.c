@@ -364,7 +364,7 @@ static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
 		       lc_err_t *err)
 {
-	WSD_ASSERT_OFF_LOOP(w);
+	WSD_ASSERT_THREAD(WSD_THREAD_WORKER);   /* it waits for the writer's answer */
 	waiter_t wt;
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {

@@ -95,6 +95,7 @@ static void *worker_main(void *p)
 {
 	wthread_t *t = p;
 	wsd_t *w = t->pool->w;
+	wsd_thread_set(WSD_THREAD_WORKER);
 	for (;;) {
 		job_t *j = NULL;
 		pthread_mutex_lock(&t->lock);

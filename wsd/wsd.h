@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd: the context of livechat-wsd shared by its modules (one file per concern: listener, agent,
- * widget, room, gateway, worker, busio). The lws event loop thread owns everything here except
- * what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio do). */
+ * widget, room, gateway, worker, busio, loop). The lws event loop thread owns everything here
+ * except what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio
+ * do). The rules are asserted, not only stated: WSD_ASSERT_LOOP, WSD_ASSERT_THREAD (below). */
 #ifndef WSD_H
 #define WSD_H
 
@@ -91,6 +92,21 @@ bool wsd_on_loop(const wsd_t *w);
  * (MongoDB, RabbitMQ, waits) called on the loop. */
 #define WSD_ASSERT_LOOP(w) LC_ASSERT(wsd_on_loop(w))
 #define WSD_ASSERT_OFF_LOOP(w) LC_ASSERT(!wsd_on_loop(w))
+
+/* The other threads say what they are when they start (a thread-local tag), so the functions
+ * stated "Worker:", "Writer thread", "Consumer thread" can assert it. */
+typedef enum wsd_thread {
+	WSD_THREAD_OTHER = 0,   /* not tagged: main before the loop starts, tests */
+	WSD_THREAD_LOOP,
+	WSD_THREAD_WORKER,
+	WSD_THREAD_WRITER,
+	WSD_THREAD_PUBLISHER,
+	WSD_THREAD_CONSUMER,
+} wsd_thread_t;
+/* The calling thread: tag it (once, first thing in its start function) / its tag. */
+void wsd_thread_set(wsd_thread_t role);
+wsd_thread_t wsd_thread(void);
+#define WSD_ASSERT_THREAD(role) LC_ASSERT(wsd_thread() == (role))
 /* Any thread: run done(w, arg) on the loop thread soon (posts run in the order posted). */
 void wsd_post(wsd_t *w, wsd_fn done, void *arg);
 /* Loop: run everything posted so far. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/loop.c: which thread is the loop (the check behind WSD_ASSERT_LOOP, false
- * off the loop; an assert that trips aborts, seen from a forked child), and the post queue
+ * off the loop; an assert that trips aborts, seen from a forked child), the thread tags behind
+ * WSD_ASSERT_THREAD, and the post queue
  * (completions from other threads run on the loop, each once, in the order each thread posted
  * them). No lws context: w->lws is NULL, so posting wakes nobody and the test drains by hand. */
 #include "config.h"
@@ -42,6 +43,29 @@ static void test_the_loop_is_the_thread_that_initialised_it(void)
 	pthread_create(&tid, NULL, ask_on_loop, w);
 	pthread_join(tid, &res);
 	CU_ASSERT_PTR_NULL(res);        /* another thread is not the loop */
+	wsd_test_free(w);
+}
+
+static void *tag_as_worker(void *arg)
+{
+	wsd_thread_t *seen = arg;
+	seen[0] = wsd_thread();                 /* a new thread starts untagged */
+	wsd_thread_set(WSD_THREAD_WORKER);
+	seen[1] = wsd_thread();
+	return NULL;
+}
+
+static void test_each_thread_has_its_own_tag(void)
+{
+	wsd_t *w = wsd_for_test();
+	CU_ASSERT_EQUAL(wsd_thread(), WSD_THREAD_LOOP);
+	wsd_thread_t seen[2] = { WSD_THREAD_LOOP, WSD_THREAD_LOOP };
+	pthread_t tid;
+	pthread_create(&tid, NULL, tag_as_worker, seen);
+	pthread_join(tid, NULL);
+	CU_ASSERT_EQUAL(seen[0], WSD_THREAD_OTHER);
+	CU_ASSERT_EQUAL(seen[1], WSD_THREAD_WORKER);
+	CU_ASSERT_EQUAL(wsd_thread(), WSD_THREAD_LOOP);   /* the other's tag is its own */
 	wsd_test_free(w);
 }
 
@@ -157,6 +181,7 @@ static int init_loop_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_the_loop_is_the_thread_that_initialised_it);
 	CU_ADD_TEST(s, test_a_loop_only_call_off_the_loop_aborts);
+	CU_ADD_TEST(s, test_each_thread_has_its_own_tag);
 	CU_ADD_TEST(s, test_posts_run_on_the_loop_once_each_in_order);
 	CU_ADD_TEST(s, test_posts_left_at_the_end_still_run);
 	return CU_get_error() == CUE_SUCCESS ? 0 : -1;
