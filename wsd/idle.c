@@ -14,6 +14,7 @@
 
 void wsd_idle_heard(wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(c->w);
 	c->last_rx_s = lc_mono_coarse_s();
 	c->ping = WSD_PING_NONE;
 }
