@@ -36,7 +36,8 @@ test.before(async () => {
                   env: { LD_PRELOAD: path.join(BUILD, 'tests/wsd/clock_shift.so'),
                          LC_TEST_CLOCK_SHIFT: shiftFile,
                          // An ASan build wants its runtime first; the shim does not mind.
-                         ASAN_OPTIONS: 'verify_asan_link_order=0' } });
+                         ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'verify_asan_link_order=0']
+                           .filter(Boolean).join(':') } });
   gw = await new Gateway(S.prefix).start();
 });
 test.after(async () => {
