@@ -13,6 +13,7 @@
 #include <amqp_framing.h>
 
 #include "lc_bus.h"
+#include "lc_time.h"
 
 #define LC_BUS_MAGIC 0x6c627573u      /* "lbus" */
 #define LC_BUS_CHANNEL 1
@@ -73,7 +74,6 @@ struct lc_bus {
 };
 
 /* ---- small helpers (lc_bus_conn.c) */
-int64_t lc_bus_now_ms(void);
 struct timeval lc_bus_ms_tv(int64_t ms);
 char *lc_bus_bytes_dup(amqp_bytes_t b);
 

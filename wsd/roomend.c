@@ -27,7 +27,7 @@ char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
 
 void wsd_event_of_message(wsd_event_t *e, const wsd_room_view_t *v, json_object *msg)
 {
-	*e = (wsd_event_t){ .room = v, .id = lc_json_get_str(msg, "id", NULL), .ts = wsd_now_ms(),
+	*e = (wsd_event_t){ .room = v, .id = lc_json_get_str(msg, "id", NULL), .ts = lc_real_ms(),
 			    .text = lc_json_get_str(msg, "text", "") };
 	json_object *seq = NULL;
 	if (json_object_object_get_ex(msg, "seq", &seq)) {
