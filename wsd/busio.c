@@ -5,6 +5,7 @@
 #include "gateway.h"
 #include "room.h"
 #include "roomcmd.h"
+#include "writer.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
@@ -458,6 +459,9 @@ static void *con_main(void *arg)
 				break;
 			wsd_gateway_inbound(w, d);
 		}
+		/* A lost or new inbound connection ends this node's turn as the active consumer. */
+		wsd_writer_inbound_gen(w->writer, lc_bus_is_connected(b->inbound)
+					   ? lc_bus_generation(b->inbound) : 0);
 		note_link("inbound queue", &inbound_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 	}
 	run_cmds(b, bus);
