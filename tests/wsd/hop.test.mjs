@@ -4,20 +4,25 @@
 // acked and sent to the gateway without a room command on the broker (a spy queue bound to
 // <prefix>.inbound with the commands' routing key sees none); a node that becomes the active
 // consumer (the other one was killed) switches to the local path; a node that loses RabbitMQ while
-// its agent's messages wait for its writer loses none and stores none twice.
+// its agent's messages wait for its writer loses none and stores none twice, and the commands its
+// writer had not staged yet (held up by a frozen database) go to the new active consumer through
+// the broker. A private FerretDB (private.mjs), which the last test freezes (SIGSTOP).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
+import { PrivateFerret } from './private.mjs';
 import amqp from 'amqplib';
 
-const S = new Stack('hop');
-let gw, spyConn, spyCh;
+const ferret = new PrivateFerret();
+let S, gw, spyConn, spyCh;
 let spied = 0;
 
 test.before(async () => {
+  await ferret.start();
+  S = new Stack('hop', { mongo: ferret.url });
   await S.start({ nodes: 2, settings: { reconnect_grace: 30 } });
   gw = await new Gateway(S.prefix).start();
   // Every room command published to the inbound exchange is copied here too.
@@ -29,7 +34,13 @@ test.before(async () => {
     if (m && JSON.parse(m.content.toString()).type === 'wsd_room_append') spied++;
   }, { noAck: true });
 });
-test.after(async () => { await spyConn?.close(); await gw?.close(); await S.stop(); });
+test.after(async () => {
+  if (ferret.proc && !ferret.proc.exited) ferret.proc.kill('SIGCONT');
+  await spyConn?.close();
+  await gw?.close();
+  await S?.stop();
+  await ferret.stop();
+});
 
 // A room of customer cid engaged with an agent on node.
 async function engaged(node, prefix, cid) {
@@ -72,6 +83,19 @@ async function sendAll(agent, rid, ids, gap = 0, ms = 60000) {
   return acked;
 }
 
+// The broker closes every AMQP connection of node (its consumers' channels go with them).
+async function closeConnections(node) {
+  const ports = execFileSync('ss', ['-Htnp', 'dport = :5672'], { encoding: 'utf8' }).split('\n')
+    .filter((l) => l.includes(`pid=${node.proc.pid},`))
+    .map((l) => l.trim().split(/\s+/)[3]);
+  assert.ok(ports.length >= 2, `n${node.i}'s connections: ${ports}`);
+  const conns = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'name', 'pid'], { encoding: 'utf8' })
+    .split('\n').map((l) => l.split('\t')).filter(([name]) => ports.some((p) => name === `${p} -> 127.0.0.1:5672`));
+  assert.equal(conns.length, ports.length, `the broker's side of n${node.i}'s connections: ${JSON.stringify(conns)}`);
+  await Promise.all(conns.map(([, pid]) =>
+    promisify(execFile)('rabbitmqctl', ['-q', 'close_connection', pid, `test: n${node.i} loses the broker`])));
+}
+
 function storedOnce(rid, ids) {
   const texts = S.fixture('messages', rid).filter((m) => m.sender === 'agent').map((m) => m.text);
   for (const id of ids)
@@ -98,27 +122,45 @@ test('an agent message on the active writer\'s node is stored once, acked and se
 test('a node that loses RabbitMQ while its agent\'s messages wait for its writer loses none and stores none twice', async () => {
   const { agent, rid } = await engaged(S.nodes[0], 'hopb', 'hop-b');
   // Messages one every 5 ms, before, during and after n0 loses the broker.
-  const ids = Array.from({ length: 400 }, (_, i) => `b${i}`);
+  const ids = Array.from({ length: 1000 }, (_, i) => `b${i}`);
   const done = sendAll(agent, rid, ids, 5);
   await sleep(200);
   // Close n0's AMQP connections from the broker's side: its inbound channel goes, so n1 becomes
   // the active consumer while n0's commands wait; they are handed back and published, or stored
   // by n0 itself while it has no broker (docs/topology.md).
-  const ports = execFileSync('ss', ['-Htnp', 'dport = :5672'], { encoding: 'utf8' }).split('\n')
-    .filter((l) => l.includes(`pid=${S.nodes[0].proc.pid},`))
-    .map((l) => l.trim().split(/\s+/)[3]);
-  assert.ok(ports.length >= 2, `n0's connections: ${ports}`);
-  const conns = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'name', 'pid'], { encoding: 'utf8' })
-    .split('\n').map((l) => l.split('\t')).filter(([name]) => ports.some((p) => name === `${p} -> 127.0.0.1:5672`));
-  assert.equal(conns.length, ports.length, `the broker's side of n0's connections: ${JSON.stringify(conns)}`);
-  await Promise.all(conns.map(([, pid]) =>
-    promisify(execFile)('rabbitmqctl', ['-q', 'close_connection', pid, 'test: n0 loses the broker'])));
+  await closeConnections(S.nodes[0]);
   assert.ok(!agent.find((f) => f.type === 'ack' && f.id === ids[ids.length - 1]), 'messages still being sent');
   await done;
   S.nodes[0].proc.kill('SIGUSR1');   // its room command counters, in the log at info level
   storedOnce(rid, ids);
   for (const id of ids)
     await gw.waitFor((m) => m.type === 'agent_message' && m.room_id === rid && m.text === `t-${id}`, id, 20000);
+});
+
+test('local commands the writer has not staged when its node stops being the active consumer go through the broker, stored once', async () => {
+  // n1 took the inbound queue over in the test before: n0 (consuming again) gets it back, and
+  // knows from its next delivery (the request below).
+  await closeConnections(S.nodes[1]);
+  await sleep(500);
+  const { agent, rid } = await engaged(S.nodes[0], 'hopd', 'hop-d');
+  await sendAll(agent, rid, ['d-warm']);
+  const before = spied;
+  // The database stops answering: n0's writer blocks in its first read or insert, and the next
+  // messages wait in its queue, unstaged.
+  ferret.proc.kill('SIGSTOP');
+  const ids = Array.from({ length: 10 }, (_, i) => `d${i}`);
+  for (const id of ids) { agent.send({ type: 'message', room_id: rid, id, text: `t-${id}` }); await sleep(20); }
+  await sleep(300);
+  assert.equal(spied, before, 'the commands wait in n0\'s writer, not on the broker');
+  await closeConnections(S.nodes[0]);   // n1 becomes the active consumer
+  await sleep(500);
+  ferret.proc.kill('SIGCONT');
+  await sendAll(agent, rid, ids);
+  storedOnce(rid, ['d-warm', ...ids]);
+  assert.equal(agent.all((f) => f.type === 'error').length, 0, 'every message acked at its first send');
+  await until(() => spied > before, 'the unstaged commands handed back and published to the inbound queue');
+  S.nodes[0].proc.kill('SIGUSR1');   // its counters (rerouted=...), in the log at info level
+  await sleep(1200);
 });
 
 test('a node that becomes the active consumer after the other was killed takes its commands in process', async () => {
