@@ -217,6 +217,16 @@ static void fallback_submit(wsd_t *w, json_object *body, wsd_roomcmd_fn done, vo
 			   f);
 }
 
+/* A command of room_id published and not answered yet. Under r->lock. */
+static bool broker_pending(wsd_roomcmds_t *r, const char *room_id)
+{
+	pending_t *p;
+	TAILQ_FOREACH(p, &r->list, link)
+		if (!p->local && strcmp(lc_json_get_str(p->body, "room_id", ""), room_id ? room_id : "") == 0)
+			return true;
+	return false;
+}
+
 static void add_str(json_object *o, const char *key, const char *v)
 {
 	if (v != NULL)
@@ -280,8 +290,11 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	/* Listed before it is handed over or published: the answer may come at once. The writer's
 	 * lock is taken inside this one, never the other way round. */
 	pthread_mutex_lock(&r->lock);
+	/* Behind a command of the room still on its way through the broker (sent before this node
+	 * knew it was the active consumer), this one goes the same way, so the writer gets them in
+	 * the order they were sent. */
+	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	p->local = wsd_writer_submit_local(w->writer, copy);
 	if (!p->local)
 		wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
