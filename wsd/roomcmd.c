@@ -460,6 +460,7 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {
 		/* RabbitMQ is away: store it here (see direct_store). */
+		atomic_fetch_add(&w->roomcmds->n_direct, 1);
 		json_object *body = json_object_new_object();
 		add_str(body, "room_id", cmd->room_id);
 		add_str(body, "msg_id", cmd->msg_id);
