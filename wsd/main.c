@@ -68,6 +68,12 @@ char *wsd_settings_render(json_object *settings, const char *key, const char *ag
 
 /* ---- start-up helpers */
 
+/* The bus's report of the inbound connection, for the room writer (busio.h inbound_gen). */
+static void inbound_gen(wsd_t *w, uint64_t gen)
+{
+	wsd_writer_inbound_gen(w->writer, gen);
+}
+
 static void init_store_run(wsd_t *w, void *arg)
 {
 	lc_err_t err;
@@ -260,6 +266,7 @@ int main(int argc, char **argv)
 		.node_event = wsd_room_event,
 		.answer = wsd_roomcmd_answer,
 		.inbound = wsd_gateway_inbound,
+		.inbound_gen = inbound_gen,
 	};
 	w->bus = wsd_busio_new(w, lc_config_str(w->cfg, "amqp_url"), &bus_ops, &err);
 	if (w->bus == NULL) {
