@@ -55,6 +55,11 @@ json_object *wsd_settings_get(wsd_t *w)
 	return wsd_settings_copy(w->settings, lc_mono_ms());
 }
 
+json_object *wsd_settings_cached(wsd_t *w)
+{
+	return wsd_settings_peek(w->settings);
+}
+
 void wsd_settings_expire(wsd_t *w)
 {
 	wsd_settings_expire_all(w->settings);
