@@ -55,7 +55,12 @@ static void look_at(wsd_t *w, wsd_conn_t *c)
 
 void wsd_idle_tick(wsd_t *w)
 {
-	w->now_s = mono_s();
+	wsd_idle_sweep(w, mono_s());
+}
+
+void wsd_idle_sweep(wsd_t *w, uint32_t now_s)
+{
+	w->now_s = now_s;
 	uint32_t n = w->nslots;
 	if (n == 0)
 		return;

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "listener.h"
+#include "rate.h"
 #include "widget.h"
 #include "worker.h"
 #include "lc_alloc.h"
@@ -322,35 +323,20 @@ void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 		wsd_map_put(w->rooms->jobs, key, (void *)(uintptr_t)n);
 }
 
-/* ---- widget frame rate: a token bucket per connection */
-
-typedef struct bucket {
-	double tokens;
-	int64_t at_ms;
-} bucket_t;
+/* ---- widget frame rate: a token bucket per connection (rate.c) */
 
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
 	char key[24];
 	handle_key(handle, key);
 	int64_t now = wsd_now_ms();
-	bucket_t *b = wsd_map_get(w->rooms->buckets, key);
+	wsd_rate_t *b = wsd_map_get(w->rooms->buckets, key);
 	if (b == NULL) {
 		b = lc_calloc(1, sizeof *b);
-		b->tokens = WSD_RATE_BURST;
-		b->at_ms = now;
+		wsd_rate_init(b, WSD_RATE_BURST, now);
 		wsd_map_put(w->rooms->buckets, key, b);
 	}
-	if (now > b->at_ms) {
-		b->tokens += (double)(now - b->at_ms) * WSD_RATE_PER_S / 1000.0;
-		if (b->tokens > WSD_RATE_BURST)
-			b->tokens = WSD_RATE_BURST;
-		b->at_ms = now;
-	}
-	if (b->tokens < 1.0)
-		return false;
-	b->tokens -= 1.0;
-	return true;
+	return wsd_rate_take(b, WSD_RATE_PER_S, WSD_RATE_BURST, now);
 }
 
 void wsd_room_rate_forget(wsd_t *w, uint64_t handle)
