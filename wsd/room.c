@@ -13,6 +13,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -94,15 +95,14 @@ void wsd_copy_key(json_object *dst, json_object *src, const char *key)
 void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
 			    json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	char *key = lc_asprintf("room.%s.%s", room_id,
-				agent_id && *agent_id ? agent_id : "-");
+	char *key = lc_names_room_key(room_id, agent_id);
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, done, arg);
 	free(key);
 }
 
 void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj)
 {
-	char *key = lc_asprintf("broadcast.%s", kind);
+	char *key = lc_names_broadcast_key(kind);
 	json_object_object_add(obj, "node", json_object_new_string(w->node_id));
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, NULL, NULL);
 	free(key);
@@ -110,8 +110,8 @@ void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj)
 
 void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	char *key = lc_asprintf("%s.%s", lc_json_get_str(obj, "channel", ""),
-				lc_json_get_str(obj, "customer_id", ""));
+	char *key = lc_names_outbound_key(lc_json_get_str(obj, "channel", ""),
+					  lc_json_get_str(obj, "customer_id", ""));
 	wsd_busio_publish_json(w->bus, w->ex_outbound, key, obj, done, arg);
 	free(key);
 }
@@ -141,7 +141,8 @@ void wsd_room_event(wsd_t *w, void *arg)
 	const char *type = lc_json_get_str(ev, "type", "");
 	if (d->exchange && strcmp(d->exchange, w->ex_outbound) == 0) {
 		wsd_widget_outbound(w, ev);
-	} else if (strncmp(d->routing_key ? d->routing_key : "", "room.", 5) == 0) {
+	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
+			   sizeof LC_NAMES_ROOM_PREFIX - 1) == 0) {
 		wsd_room_event_local(w, ev, type);
 	} else if (strcmp(type, "offer") == 0) {
 		json_object *room;

@@ -9,6 +9,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	/* Listed before it is published: the answer may come at once. */
 	pthread_mutex_lock(&r->lock);
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
+	wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -334,7 +335,7 @@ void wsd_roomcmd_tick(wsd_t *w)
 		} else if (p->resend_mono <= now) {
 			/* Its answer may have been lost with this node's queue (a broker restart). */
 			p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
-			wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", p->body, NULL,
+			wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, p->body, NULL,
 					       NULL);
 		}
 	}
