@@ -9,5 +9,6 @@ int init_wsd_settings_tests(void);
 int init_wsd_rate_tests(void);
 int init_wsd_croom_tests(void);
 int init_wsd_idle_tests(void);
+int init_wsd_batch_tests(void);
 
 #endif
