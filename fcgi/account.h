@@ -38,4 +38,20 @@ lc_rc fcgi_account_set_password(lc_store_t *store, const lc_config_t *cfg, fcgi_
 				json_object *user, const char *password, const char *keep_hash,
 				lc_err_t *err);
 
+/* Before a change that takes *user (a store document) away from the active admins, when it is
+ * one: take the store's admin gate, read the user again under it (*user is replaced) and check
+ * that another active admin remains (CONFLICT otherwise). Two such changes, in any processes,
+ * then run one after the other and the second sees the first. *gated: the caller must release
+ * the gate (lc_store_admin_gate_release) after its change. */
+lc_rc fcgi_account_guard_last_admin(lc_store_t *store, json_object **user, bool *gated,
+				    lc_err_t *err);
+
+/* Change display name, group (must exist) and/or active (NULL / -1: unchanged) of *user (a
+ * store document; may be replaced by a fresh read), guarded as above; deactivating revokes
+ * every session. A deactivation or a group change is published through revoke (may be NULL).
+ * *out: the user after (with password_hash: callers that answer clients remove it). */
+lc_rc fcgi_account_update(lc_store_t *store, fcgi_revoke_t *revoke, json_object **user,
+			  const char *display, const char *group, int active, json_object **out,
+			  lc_err_t *err);
+
 #endif

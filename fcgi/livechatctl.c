@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* livechatctl: administration on the server itself, talking straight to MongoDB.
- *   livechatctl [-c FILE] create-admin USERNAME [DISPLAY NAME]
- *   livechatctl [-c FILE] reset-password USERNAME
- *   livechatctl [-c FILE] list-users
+/* livechatctl: administration on the server itself, talking straight to MongoDB (and to
+ * RabbitMQ for status and revocations). The commands are dispatched from commands[]; this file
+ * holds the account ones (create-admin, reset-password), ctl_*.c the others (ctl.h).
  * Passwords are read from the terminal without echo (twice), or as one line from stdin when it
  * is not a terminal; never from argv, where `ps` would show them. reset-password also publishes
  * the revocation event that closes the user's open websockets (revoke.h; a warning when
@@ -10,6 +9,7 @@
 #include "config.h"
 #include "account.h"
 #include "cli.h"
+#include "ctl.h"
 #include "revoke.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -21,8 +21,6 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-#define LIST_PAGE 200
 
 /* The same rules as the API's POST /api/users and PUT /api/users/{id}/password. */
 static const lc_vrule_t admin_rules[] = {
@@ -36,7 +34,16 @@ static void usage(FILE *f)
 		"usage: livechatctl [-c FILE] [--help] [--version] COMMAND\n"
 		"  create-admin USERNAME [DISPLAY NAME]  create a user of group admin\n"
 		"  reset-password USERNAME               set a new password, revoke all sessions\n"
-		"  list-users                            print every user\n"
+		"  users list                            print every user (also: list-users)\n"
+		"  users deactivate|activate USERNAME    deactivating revokes all sessions\n"
+		"  users set-group USERNAME GROUP        move a user to another group\n"
+		"  settings get [KEY]                    print the runtime settings as JSON\n"
+		"  settings set KEY VALUE                change one (VALUE: JSON or a plain string)\n"
+		"  status                                MongoDB, RabbitMQ, wsd nodes, queue depth\n"
+		"  config check                          load the config file, name the key at fault\n"
+		"  purge --before DATE                   delete closed rooms (and their messages)\n"
+		"                                        closed before DATE (YYYY-MM-DD[THH:MM:SSZ])\n"
+		"  export --channel C --customer ID      one customer's rooms and messages as JSON\n"
 		"The password is read from the terminal (no echo) or, when stdin is not a terminal,\n"
 		"as one line from stdin.\n");
 }
@@ -72,11 +79,10 @@ static char *prompt_hidden(const char *prompt)
 	return line;
 }
 
-/* Check obj against rules, printing every failing field. */
-static bool valid(json_object *obj, const lc_vrule_t *rules)
+bool ctl_valid(json_object *obj, const lc_vrule_t *rules, bool reject_unknown)
 {
 	json_object *failures = NULL;
-	bool ok = lc_validate(obj, rules, false, &failures);
+	bool ok = lc_validate(obj, rules, reject_unknown, &failures);
 	for (size_t i = 0; i < json_object_array_length(failures); i++) {
 		json_object *f = json_object_array_get_idx(failures, i);
 		fprintf(stderr, "livechatctl: %s: %s\n", lc_json_get_str(f, "field", ""),
@@ -84,6 +90,12 @@ static bool valid(json_object *obj, const lc_vrule_t *rules)
 	}
 	json_object_put(failures);
 	return ok;
+}
+
+int ctl_fail(const lc_err_t *err)
+{
+	fprintf(stderr, "livechatctl: %s\n", err->reason);
+	return 1;
 }
 
 /* Wipe and free a password read from the user. */
@@ -113,7 +125,7 @@ static char *read_password(void)
 	}
 	json_object *obj = json_object_new_object();
 	json_object_object_add(obj, "password", json_object_new_string(pw));
-	bool ok = valid(obj, password_rules);
+	bool ok = ctl_valid(obj, password_rules, false);
 	json_object_put(obj);
 	if (!ok)
 		goto fail;
@@ -125,8 +137,8 @@ fail:
 	return NULL;
 }
 
-static int create_admin(lc_store_t *store, const lc_config_t *cfg, const char *username,
-			const char *display)
+static int create_admin_as(lc_store_t *store, const lc_config_t *cfg, const char *username,
+			   const char *display)
 {
 	char *pw = NULL;
 	json_object *user = NULL, *args = json_object_new_object();
@@ -137,7 +149,7 @@ static int create_admin(lc_store_t *store, const lc_config_t *cfg, const char *u
 	json_object_object_add(args, "username", json_object_new_string(username));
 	if (display != NULL)
 		json_object_object_add(args, "display_name", json_object_new_string(display));
-	if (!valid(args, admin_rules) || (pw = read_password()) == NULL)
+	if (!ctl_valid(args, admin_rules, false) || (pw = read_password()) == NULL)
 		goto fail;
 	if (fcgi_account_create(store, cfg, username, display ? display : username,
 				FCGI_ADMIN_GROUP, true, pw, &user, &err) != LC_OK) {
@@ -188,80 +200,100 @@ fail:
 	return status;
 }
 
-static int list_users(lc_store_t *store)
+/* The display name may come as several words without quotes. */
+static int create_admin(ctl_env_t *env, int argc, char **argv)
 {
-	lc_err_t err;
-	int64_t skip = 0, total = 0;
-	lc_err_clear(&err);
-	printf("%-26s %-24s %-12s %-6s %s\n", "ID", "USERNAME", "GROUP", "ACTIVE", "DISPLAY NAME");
-	do {
-		json_object *items = NULL;
-		if (lc_store_user_list(store, NULL, -1, skip, LIST_PAGE, &items, &total, &err) != LC_OK) {
-			fprintf(stderr, "livechatctl: %s\n", err.reason);
-			return 1;
-		}
-		size_t n = json_object_array_length(items);
-		for (size_t i = 0; i < n; i++) {
-			json_object *u = json_object_array_get_idx(items, i);
-			printf("%-26s %-24s %-12s %-6s %s\n", lc_json_get_str(u, "id", ""),
-			       lc_json_get_str(u, "username", ""), lc_json_get_str(u, "group", ""),
-			       lc_json_get_bool(u, "active", false) ? "yes" : "no",
-			       lc_json_get_str(u, "display_name", ""));
-		}
-		json_object_put(items);
-		if (n == 0)
-			break;
-		skip += (int64_t)n;
-	} while (skip < total);
-	return 0;
+	char *display = NULL;
+	for (int i = 2; i < argc; i++) {
+		char *d = lc_asprintf("%s%s%s", display ? display : "", display ? " " : "", argv[i]);
+		free(display);
+		display = d;
+	}
+	int status = create_admin_as(env->store, env->cfg, argv[1], display);
+	free(display);
+	return status;
+}
+
+static int reset_password_cmd(ctl_env_t *env, int argc, char **argv)
+{
+	(void)argc;
+	return reset_password(env->store, env->cfg, argv[1]);
+}
+
+/* The old spelling of `users list`. */
+static int list_users(ctl_env_t *env, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char *args[] = { "users", "list" };
+	return ctl_users(env, 2, args);
+}
+
+enum { CTL_STORE = 1 };   /* the command needs MongoDB (indexes and groups created first) */
+
+/* One row per command: name, operand count (the name included) and what it needs. A handler
+ * returning 2 had operands of the right count but not the right shape. */
+static const struct ctl_command {
+	const char *name;
+	int min_args, max_args;
+	unsigned flags;
+	int (*run)(ctl_env_t *env, int argc, char **argv);
+} commands[] = {
+	{ .name = "create-admin", .min_args = 2, .max_args = 64, .flags = CTL_STORE, .run = create_admin },
+	{ .name = "reset-password", .min_args = 2, .max_args = 2, .flags = CTL_STORE, .run = reset_password_cmd },
+	{ .name = "list-users", .min_args = 1, .max_args = 1, .flags = CTL_STORE, .run = list_users },
+	{ .name = "users", .min_args = 2, .max_args = 4, .flags = CTL_STORE, .run = ctl_users },
+	{ .name = "settings", .min_args = 2, .max_args = 4, .flags = CTL_STORE, .run = ctl_settings },
+	{ .name = "purge", .min_args = 3, .max_args = 3, .flags = CTL_STORE, .run = ctl_purge },
+	{ .name = "export", .min_args = 5, .max_args = 5, .flags = CTL_STORE, .run = ctl_export },
+	/* status reports MongoDB down instead of failing on it: no store set-up first. */
+	{ .name = "status", .min_args = 1, .max_args = 1, .flags = 0, .run = ctl_status },
+	{ .name = "config", .min_args = 2, .max_args = 2, .flags = 0, .run = ctl_config },
+};
+
+static const struct ctl_command *find_command(const char *name, int argc)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0 && argc >= commands[i].min_args &&
+		    argc <= commands[i].max_args)
+			return &commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	const char *cfg_path = NULL;
-	lc_config_t *cfg = NULL;
-	lc_store_t *store = NULL;
-	char *display = NULL;
+	ctl_env_t env = { 0 };
 	lc_err_t err;
-	int status = fcgi_cli_options("livechatctl", argc, argv, usage, &cfg_path);
+	int status = fcgi_cli_options("livechatctl", argc, argv, usage, &env.cfg_path);
 
 	if (status >= 0)
 		return status;
 	argc -= optind;
 	argv += optind;
-	const char *cmd = argc > 0 ? argv[0] : "";
-	bool ok_args = (strcmp(cmd, "create-admin") == 0 && argc >= 2) ||
-		       (strcmp(cmd, "reset-password") == 0 && argc == 2) ||
-		       (strcmp(cmd, "list-users") == 0 && argc == 1);
-	if (!ok_args) {
+	const struct ctl_command *cmd = find_command(argc > 0 ? argv[0] : "", argc);
+	if (cmd == NULL) {
 		usage(stderr);
 		return 2;
 	}
+	env.cfg_path = fcgi_cli_config_path(env.cfg_path);
+	/* config check loads the file itself, to report the key at fault. */
+	if (strcmp(cmd->name, "config") == 0) {
+		status = cmd->run(&env, argc, argv);
+		goto done;
+	}
 	status = 1;
 	lc_err_clear(&err);
-	if (!fcgi_cli_start("livechatctl", cfg_path, &cfg, &store))
-		goto fail;
-	/* Indexes and the built-in groups first, so a fresh database works. */
-	if (lc_store_init(store, &err) != LC_OK) {
+	if (!fcgi_cli_start("livechatctl", env.cfg_path, &env.cfg, &env.store))
+		goto done;
+	if ((cmd->flags & CTL_STORE) && lc_store_init(env.store, &err) != LC_OK) {
 		fprintf(stderr, "livechatctl: cannot use MongoDB: %s\n", err.reason);
-		goto fail;
+		goto done;
 	}
-	if (strcmp(cmd, "create-admin") == 0) {
-		/* The display name may come as several words without quotes. */
-		for (int i = 2; i < argc; i++) {
-			char *d = lc_asprintf("%s%s%s", display ? display : "", display ? " " : "", argv[i]);
-			free(display);
-			display = d;
-		}
-		status = create_admin(store, cfg, argv[1], display);
-	} else if (strcmp(cmd, "reset-password") == 0) {
-		status = reset_password(store, cfg, argv[1]);
-	} else {
-		status = list_users(store);
-	}
-fail:
-	free(display);
-	lc_store_free(&store);
-	lc_config_free(&cfg);
+	status = cmd->run(&env, argc, argv);
+done:
+	if (status == 2)
+		usage(stderr);
+	lc_store_free(&env.store);
+	lc_config_free(&env.cfg);
 	return status;
 }

@@ -10,6 +10,7 @@
 #include "middleware.h"
 #include "probe.h"
 #include "serve.h"
+#include "metrics.h"
 #include "lc_log.h"
 #include "lc_store.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 	fcgi_revoke_t *revoke = NULL;
 	fcgi_probe_cache_t *health = NULL;
 	fcgi_throttle_t *throttle = NULL;
+	fcgi_metrics_t *metrics = NULL;
 	int status = fcgi_cli_options("livechat-fcgi", argc, argv, usage, &cfg_path);
 
 	if (status >= 0)
@@ -89,11 +91,13 @@ int main(int argc, char **argv)
 	fcgi_router_add(router, fcgi_settings_routes);
 	fcgi_router_add(router, fcgi_rooms_routes);
 	fcgi_router_add(router, fcgi_health_routes);
+	fcgi_router_add(router, fcgi_metrics_routes);
 	revoke = fcgi_revoke_new(cfg);
 	health = fcgi_probe_cache_new(HEALTH_MAX_AGE_MS);
 	throttle = fcgi_throttle_new((int)lc_config_int(cfg, "login_concurrency"));
+	metrics = fcgi_metrics_new(lc_config_str(cfg, "metrics_allow"));
 	fcgi_app_t app = { .cfg = cfg, .store = store, .router = router, .revoke = revoke,
-			   .health = health, .throttle = throttle };
+			   .health = health, .throttle = throttle, .metrics = metrics };
 
 	int threads = (int)lc_config_int(cfg, "fcgi_threads");
 	LC_INFO("livechat-fcgi %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
 fail:
 	fcgi_probe_cache_free(&health);
 	fcgi_throttle_free(&throttle);
+	fcgi_metrics_free(&metrics);
 	fcgi_router_free(&router);
 	fcgi_revoke_free(&revoke);
 	lc_store_free(&store);

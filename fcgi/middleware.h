@@ -28,6 +28,7 @@ typedef struct fcgi_app {
 	fcgi_revoke_t *revoke;         /* borrowed; NULL: no events (the periodic check remains) */
 	fcgi_probe_cache_t *health;    /* borrowed: what GET /api/health answers */
 	fcgi_throttle_t *throttle;     /* borrowed; NULL: no limit on password checks at once */
+	struct fcgi_metrics *metrics;  /* borrowed; NULL: not counted (metrics.h) */
 } fcgi_app_t;
 
 #define FCGI_CTX_MAGIC 0x43545831u   /* "CTX1" */

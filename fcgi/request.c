@@ -44,13 +44,17 @@ struct fcgi_request {
 	kv_list_t cookies;         /* the cookies asked for so far (fcgi_request_cookie) */
 	char *body;
 	size_t body_len;
-	char id[17];
+	char id[FCGI_REQUEST_ID_MAX + 1];   /* random, or a trusted proxy's X-Request-Id */
+	bool forwarded_https;      /* a trusted proxy said the client used https */
+	char *client;              /* the client a trusted proxy named, or NULL: REMOTE_ADDR */
 };
 
 struct fcgi_response {
 	unsigned magic;
 	int status;
 	json_object *body;
+	char *text;                /* a body that is not JSON (fcgi_response_text), or NULL */
+	const char *text_type;     /* its Content-Type (static) */
 	kv_list_t headers;
 };
 
@@ -193,7 +197,7 @@ fcgi_request_t *fcgi_request_new(char *const *envp, fcgi_read_fn read, void *rct
 	}
 	parse_query(req, qs);
 	req->body = lc_strdup("");
-	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {
+	if (lc_auth_random_hex(8, req->id, NULL) != LC_OK) {   /* 16 hex digits */
 		/* No randomness is no reason to refuse a request; the id only correlates logs. */
 		static atomic_ulong counter;   /* the serving threads */
 		snprintf(req->id, sizeof req->id, "%016lx", atomic_fetch_add(&counter, 1) + 1);
@@ -211,6 +215,7 @@ void fcgi_request_free(fcgi_request_t **reqp)
 	kv_clear(&req->cookies);
 	free(req->path);
 	free(req->body);
+	free(req->client);
 	req->magic = 0;
 	free(req);
 	*reqp = NULL;
@@ -381,8 +386,32 @@ bool fcgi_request_is_https(const fcgi_request_t *req)
 {
 	const char *https = fcgi_request_env(req, "HTTPS");
 	const char *scheme = fcgi_request_env(req, "REQUEST_SCHEME");
-	return (https != NULL && strcasecmp(https, "on") == 0) ||
+	return req->forwarded_https || (https != NULL && strcasecmp(https, "on") == 0) ||
 	       (scheme != NULL && strcasecmp(scheme, "https") == 0);
+}
+
+const char *fcgi_request_client_addr(const fcgi_request_t *req)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	if (req->client != NULL)
+		return req->client;
+	const char *addr = fcgi_request_env(req, "REMOTE_ADDR");
+	return addr != NULL && *addr != '\0' ? addr : "-";
+}
+
+void fcgi_request_set_forwarded(fcgi_request_t *req, bool https, const char *client,
+				const char *id)
+{
+	LC_CHECK_OBJ(req, FCGI_REQUEST_MAGIC);
+	req->forwarded_https = https;
+	if (client != NULL) {
+		free(req->client);
+		req->client = lc_strdup(client);
+	}
+	if (id != NULL) {
+		LC_ASSERT(strlen(id) <= FCGI_REQUEST_ID_MAX);
+		strcpy(req->id, id);
+	}
 }
 
 /* ---- response */
@@ -401,6 +430,8 @@ void fcgi_response_reset(fcgi_response_t *resp)
 	kv_clear(&resp->headers);
 	json_object_put(resp->body);
 	resp->body = NULL;
+	free(resp->text);
+	resp->text = NULL;
 	resp->status = 200;
 }
 
@@ -418,8 +449,17 @@ void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
 	json_object_put(resp->body);
+	free(resp->text);
+	resp->text = NULL;
 	resp->body = body;
 	resp->status = status;
+}
+
+void fcgi_response_text(fcgi_response_t *resp, int status, const char *content_type, char *text)
+{
+	fcgi_response_json(resp, status, NULL);
+	resp->text = text;
+	resp->text_type = content_type;
 }
 
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value)
@@ -490,7 +530,8 @@ const char *fcgi_status_text(int status)
 char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 {
 	LC_CHECK_OBJ(resp, FCGI_RESPONSE_MAGIC);
-	const char *body = resp->body != NULL ? lc_json_str(resp->body) : "";
+	const char *body = resp->text != NULL ? resp->text :
+			   resp->body != NULL ? lc_json_str(resp->body) : "";
 	size_t blen = strlen(body);
 	size_t cap = 256 + blen + 1;
 	for (size_t i = 0; i < resp->headers.n; i++)
@@ -498,7 +539,10 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 	char *out = lc_malloc(cap);
 	int w = snprintf(out, cap, "Status: %d %s\r\nCache-Control: no-store\r\n", resp->status,
 			 fcgi_status_text(resp->status));
-	if (resp->body != NULL)
+	if (resp->text != NULL)
+		w += snprintf(out + w, cap - (size_t)w, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			      resp->text_type, blen);
+	else if (resp->body != NULL)
 		w += snprintf(out + w, cap - (size_t)w,
 			      "Content-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n",
 			      blen + 1);
@@ -506,7 +550,10 @@ char *fcgi_response_render(const fcgi_response_t *resp, size_t *len)
 		w += snprintf(out + w, cap - (size_t)w, "%s: %s\r\n", resp->headers.items[i].name,
 			      resp->headers.items[i].value);
 	w += snprintf(out + w, cap - (size_t)w, "\r\n");
-	if (resp->body != NULL) {
+	if (resp->text != NULL) {
+		memcpy(out + w, body, blen);
+		w += (int)blen;
+	} else if (resp->body != NULL) {
 		memcpy(out + w, body, blen);
 		w += (int)blen;
 		out[w++] = '\n';

@@ -51,7 +51,10 @@ bool fcgi_request_query_at(const fcgi_request_t *req, size_t i, const char **nam
 const char *fcgi_request_cookie(fcgi_request_t *req, const char *name);
 /* The bearer token of "Authorization: Bearer T", NULL when absent or another scheme. */
 const char *fcgi_request_bearer(const fcgi_request_t *req);
-/* 16 hex characters, random per request. */
+/* The longest request id: a trusted proxy's X-Request-Id may be this long. */
+#define FCGI_REQUEST_ID_MAX 64
+/* 16 hex characters, random per request, unless a trusted proxy gave one
+ * (fcgi_request_set_forwarded). */
 const char *fcgi_request_id(const fcgi_request_t *req);
 /* True for GET, HEAD and OPTIONS (methods that change nothing). */
 bool fcgi_request_is_safe(const fcgi_request_t *req);
@@ -59,8 +62,16 @@ bool fcgi_request_is_safe(const fcgi_request_t *req);
  * (case-insensitive; the scheme is not compared, so TLS ended in front of the web server
  * does not matter). False when Origin is absent or "null". */
 bool fcgi_request_same_origin(const fcgi_request_t *req);
-/* True when the request came over https (HTTPS=on or REQUEST_SCHEME=https). */
+/* True when the request came over https (HTTPS=on or REQUEST_SCHEME=https), or a trusted
+ * proxy said so (fcgi_request_set_forwarded). */
 bool fcgi_request_is_https(const fcgi_request_t *req);
+/* The client's address: the one a trusted proxy named, else REMOTE_ADDR, else "-". */
+const char *fcgi_request_client_addr(const fcgi_request_t *req);
+/* What a trusted proxy in front said (proxy.c decides whom to believe): the client used https;
+ * client (copied; NULL: REMOTE_ADDR stays the client); id (copied; NULL: keep the random one;
+ * at most FCGI_REQUEST_ID_MAX characters, longer is a bug). */
+void fcgi_request_set_forwarded(fcgi_request_t *req, bool https, const char *client,
+				const char *id);
 
 /* Percent-decode src (n bytes) into a new string; '+' becomes a space when plus_space.
  * NULL on a malformed escape or an encoded NUL. */
@@ -73,6 +84,9 @@ void fcgi_response_free(fcgi_response_t **resp);
 void fcgi_response_reset(fcgi_response_t *resp);
 /* Status and JSON body; takes ownership of body (NULL: no body, e.g. 204). */
 void fcgi_response_json(fcgi_response_t *resp, int status, json_object *body);
+/* Status and a body that is not JSON (text taken over, NUL-terminated; content_type static),
+ * e.g. Prometheus text. Replaces any JSON body. */
+void fcgi_response_text(fcgi_response_t *resp, int status, const char *content_type, char *text);
 /* Add a header line (copied). Content-Type and Status are written by the renderer. A CR or LF
  * in name or value, or a ':' in name, is a bug (LC_ASSERT): data never reaches a header raw. */
 void fcgi_response_header(fcgi_response_t *resp, const char *name, const char *value);

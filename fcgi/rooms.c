@@ -5,6 +5,7 @@
 #include "config.h"
 #include "middleware.h"
 #include "lc_json.h"
+#include "lc_room_status.h"
 
 #include <string.h>
 
@@ -42,7 +43,7 @@ static bool room_visible(const fcgi_ctx_t *ctx, json_object *room)
 	const char *agent_id = lc_json_get_str(room, "agent_id", NULL);
 	if (agent_id != NULL && ctx->user_id != NULL && strcmp(agent_id, ctx->user_id) == 0)
 		return true;
-	return strcmp(lc_json_get_str(room, "status", ""), "waiting") == 0 &&
+	return lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_WAITING &&
 	       fcgi_ctx_can(ctx, "chats.accept") && ctx->user_id != NULL &&
 	       !declined_by(room, ctx->user_id);
 }
@@ -107,11 +108,9 @@ static lc_rc list_messages(fcgi_ctx_t *ctx, lc_err_t *err)
 	return fcgi_ctx_reply(ctx, 200, out);
 }
 
-static const char *const room_statuses[] = { "waiting", "engaged", "closed", NULL };
-
 static const lc_vrule_t list_query[] = {
 	FCGI_PAGING_RULES,
-	{ "status", LC_V_STRING, false, 0, 0, NULL, room_statuses },
+	{ "status", LC_V_STRING, false, 0, 0, NULL, lc_room_status_names },
 	LC_VRULE_END
 };
 

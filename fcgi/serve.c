@@ -7,6 +7,7 @@
  * SIGHUP is taken by the same sigwait, so its hook runs on the main thread, never in a handler. */
 #include "config.h"
 #include "serve.h"
+#include "proxy.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
@@ -28,6 +29,7 @@
 typedef struct server {
 	unsigned magic;
 	const fcgi_app_t *app;
+	lc_netlist_t *trusted;         /* trusted_proxies, parsed once (read-only while serving) */
 	pthread_mutex_t accept_lock;   /* one thread in FCGX_Accept_r at a time */
 	pthread_mutex_t state_lock;    /* guards in_accept and acceptor */
 	bool in_accept;
@@ -48,12 +50,13 @@ static ssize_t read_stream(void *rctx, char *buf, size_t n)
 	return got;
 }
 
-static void serve_one(const fcgi_app_t *app, FCGX_Request *fr)
+static void serve_one(const server_t *sv, FCGX_Request *fr)
 {
 	fcgi_request_t *req = fcgi_request_new(fr->envp, read_stream, fr->in);
 	fcgi_response_t *resp = fcgi_response_new();
 	size_t len = 0;
-	fcgi_handle(app, req, resp);
+	fcgi_proxy_apply(req, sv->trusted);
+	fcgi_handle(sv->app, req, resp);
 	char *out = fcgi_response_render(resp, &len);
 	FCGX_PutStr(out, (int)len, fr->out);
 	free(out);
@@ -106,7 +109,7 @@ static void *serve_thread(void *arg)
 			}
 			break;
 		}
-		serve_one(sv->app, &fr);
+		serve_one(sv, &fr);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
@@ -169,11 +172,16 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 	struct sigaction sa;
 	int started = 0;
 
+	char why[LC_ERR_REASON_MAX];
+
 	LC_ASSERT(nthreads > 0);
 	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
 		LC_ERROR("not started as a FastCGI responder (fd 0 is no listening socket)");
 		return false;
 	}
+	/* The config loader checked the key: a failure here is a bug. */
+	sv.trusted = lc_netlist_parse(lc_config_str(app->cfg, "trusted_proxies"), why, sizeof why);
+	LC_ASSERT(sv.trusted != NULL);
 	pthread_mutex_init(&sv.accept_lock, NULL);
 	pthread_mutex_init(&sv.state_lock, NULL);
 	memset(&sa, 0, sizeof sa);
@@ -203,6 +211,7 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 	free(threads);
 	pthread_mutex_destroy(&sv.accept_lock);
 	pthread_mutex_destroy(&sv.state_lock);
+	lc_netlist_free(&sv.trusted);
 	sv.magic = 0;
 	return !atomic_load(&sv.failed);
 }

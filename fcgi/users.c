@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-/* Load the user the {id} path parameter names (with password_hash); an id the store cannot
+/* Load the user the {id} path parameter names (without password_hash); an id the store cannot
  * parse is simply not found. */
 static lc_rc load_user(fcgi_ctx_t *ctx, json_object **user, lc_err_t *err)
 {
@@ -61,47 +61,6 @@ static lc_rc reply_user(fcgi_ctx_t *ctx, lc_rc rc, int status, json_object *user
 	return fcgi_ctx_reply_rc(ctx, rc, status, user);
 }
 
-static bool is_active_admin(json_object *user)
-{
-	return strcmp(lc_json_get_str(user, "group", ""), FCGI_ADMIN_GROUP) == 0 &&
-	       lc_json_get_bool(user, "active", false);
-}
-
-/* CONFLICT when user is the only active admin left (it is about to stop being one). */
-static lc_rc check_not_last_admin(fcgi_ctx_t *ctx, json_object *user, lc_err_t *err)
-{
-	int64_t n = 0;
-	if (!is_active_admin(user))
-		return LC_OK;
-	lc_rc rc = lc_store_user_count(ctx->store, FCGI_ADMIN_GROUP, true, &n, err);
-	if (rc != LC_OK)
-		return rc;
-	if (n <= 1)
-		return lc_err_set(err, LC_ERR_CONFLICT,
-				  "the last active admin cannot be deleted, deactivated or moved to another group");
-	return LC_OK;
-}
-
-/* Before a change that takes user away from the active admins (when it is one): take the admin
- * gate, read the user again under it and check that another active admin remains. Two such
- * changes, in any processes, then run one after the other, and the second sees the first:
- * check and change are one step. *gated says whether the caller must release the gate. */
-static lc_rc guard_last_admin(fcgi_ctx_t *ctx, json_object **user, bool *gated, lc_err_t *err)
-{
-	*gated = false;
-	if (!is_active_admin(*user))
-		return LC_OK;
-	lc_rc rc = lc_store_admin_gate_take(ctx->store, err);
-	if (rc != LC_OK)
-		return rc;
-	*gated = true;
-	json_object_put(*user);
-	*user = NULL;
-	if ((rc = load_user(ctx, user, err)) != LC_OK)
-		return rc;
-	return check_not_last_admin(ctx, *user, err);
-}
-
 static lc_rc list_users(fcgi_ctx_t *ctx, lc_err_t *err)
 {
 	int64_t skip, limit, total = 0;
@@ -137,14 +96,11 @@ static lc_rc get_user(fcgi_ctx_t *ctx, lc_err_t *err)
 
 static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 {
-	const char *id = fcgi_ctx_param(ctx, "id");
-	const char *display = lc_json_get_str(ctx->body, "display_name", NULL);
 	const char *group = lc_json_get_str(ctx->body, "group", NULL);
 	json_object *v = NULL;
 	int active = json_object_object_get_ex(ctx->body, "active", &v) ?
 		     json_object_get_boolean(v) : -1;
 	json_object *user = NULL, *out = NULL;
-	bool gated = false;
 	lc_rc rc;
 
 	if ((rc = load_user(ctx, &user, err)) != LC_OK)
@@ -153,25 +109,13 @@ static lc_rc update_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	if (group != NULL && (rc = check_group(ctx, group, err)) != LC_OK)
 		goto fail;
-	bool demoted = group != NULL && strcmp(group, FCGI_ADMIN_GROUP) != 0;
-	if ((demoted || active == 0) && (rc = guard_last_admin(ctx, &user, &gated, err)) != LC_OK)
-		goto fail;
-	if ((rc = lc_store_user_update(ctx->store, id, display, group, active, &out, err)) != LC_OK)
-		goto fail;
-	if (active == 0 && (rc = lc_store_session_delete_user(ctx->store, id, NULL, err)) != LC_OK)
-		goto fail;
-	/* Deactivated: their websockets close. Moved to another group: the permissions their open
-	 * websockets act with are re-read (and the connection closes if it may no longer accept
-	 * nor monitor chats). */
-	if (active == 0 || (group != NULL && strcmp(group, lc_json_get_str(user, "group", "")) != 0))
-		fcgi_revoke_user(ctx->app->revoke, id);
-	reply_user(ctx, LC_OK, 200, out);
-	out = NULL;
+	rc = fcgi_account_update(ctx->store, ctx->app->revoke, &user,
+				 lc_json_get_str(ctx->body, "display_name", NULL), group, active, &out,
+				 err);
+	if (rc == LC_OK)
+		reply_user(ctx, LC_OK, 200, out);   /* takes out; on failure it is NULL */
 fail:
-	if (gated)
-		lc_store_admin_gate_release(ctx->store);
 	json_object_put(user);
-	json_object_put(out);
 	return rc;
 }
 
@@ -186,7 +130,7 @@ static lc_rc delete_user(fcgi_ctx_t *ctx, lc_err_t *err)
 		goto fail;
 	if ((rc = check_over(ctx, user, err)) != LC_OK)
 		goto fail;
-	if ((rc = guard_last_admin(ctx, &user, &gated, err)) != LC_OK)
+	if ((rc = fcgi_account_guard_last_admin(ctx->store, &user, &gated, err)) != LC_OK)
 		goto fail;
 	/* The store deletes the user's sessions with it. */
 	if ((rc = lc_store_user_delete(ctx->store, id, err)) != LC_OK)
@@ -199,6 +143,20 @@ fail:
 	if (gated)
 		lc_store_admin_gate_release(ctx->store);
 	json_object_put(user);
+	return rc;
+}
+
+/* The user's own password, read with its hash only for this check (lc_store.h). */
+static lc_rc check_current_password(fcgi_ctx_t *ctx, json_object *user, const char *current,
+				    lc_err_t *err)
+{
+	json_object *cred = NULL;
+	lc_rc rc = fcgi_not_found(lc_store_user_get_credentials(ctx->store,
+				  lc_json_get_str(user, "username", ""), &cred, err), err, "user");
+	if (rc == LC_OK &&
+	    !lc_auth_verify_password(current, lc_json_get_str(cred, "password_hash", "")))
+		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
+	json_object_put(cred);
 	return rc;
 }
 
@@ -228,10 +186,8 @@ static lc_rc set_password(fcgi_ctx_t *ctx, lc_err_t *err)
 					    ctx->resp, lc_json_get_str(user, "username", ""),
 					    &pass, err)) != LC_OK)
 		goto fail;
-	if (own && !lc_auth_verify_password(current, lc_json_get_str(user, "password_hash", ""))) {
-		rc = lc_err_set_field(err, LC_ERR_INVALID, "current_password", "is not correct");
+	if (own && (rc = check_current_password(ctx, user, current, err)) != LC_OK)
 		goto fail;
-	}
 	fcgi_throttle_end(&pass);
 	/* Someone who knew the old password must not stay logged in; the caller who changed
 	 * their own keeps the session they did it from. */

@@ -196,11 +196,11 @@ lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)
 /* Wait for every confirm in cw, reading other frames as they come. */
 static lc_rc wait_confirms(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, lc_err_t *err)
 {
-	int64_t deadline = lc_bus_now_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
+	int64_t deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
 	lc_rc rc;
 
 	while (cw->ndone < cw->n) {
-		struct timeval tv = lc_bus_ms_tv(deadline - lc_bus_now_ms());
+		struct timeval tv = lc_bus_ms_tv(deadline - lc_mono_ms());
 
 		rc = lc_bus_read_frame(bus, &tv, cw, "bus: publish", err);
 		if (rc == LC_ERR_TIMEOUT) {
@@ -228,7 +228,7 @@ static lc_rc wait_confirms(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, lc_err_t *e
 static bool wait_writable(lc_bus_t *bus, int64_t deadline)
 {
 	struct pollfd p = { .fd = amqp_get_sockfd(bus->conn), .events = POLLOUT };
-	int64_t left = deadline - lc_bus_now_ms();
+	int64_t left = deadline - lc_mono_ms();
 	int n;
 
 	do
@@ -303,7 +303,7 @@ lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc
 		return rc;
 	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
 		return rc;
-	deadline = lc_bus_now_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
+	deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
 	cw.first = bus->next_seq;
 	cw.n = n;
 	cw.done = lc_calloc(n, sizeof(bool));
@@ -350,7 +350,7 @@ lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err
 
 lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err_t *err)
 {
-	int64_t deadline = lc_bus_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = lc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
@@ -363,7 +363,7 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 	for (;;) {
 		amqp_envelope_t env;
 		amqp_rpc_reply_t r;
-		struct timeval tv = lc_bus_ms_tv(deadline - lc_bus_now_ms()), zero = { 0, 0 };
+		struct timeval tv = lc_bus_ms_tv(deadline - lc_mono_ms()), zero = { 0, 0 };
 
 		if ((*out = lc_bus_pending_pop(bus)) != NULL)
 			return LC_OK;
@@ -391,7 +391,7 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 				err->code = LC_ERR_UNAVAILABLE;
 			return LC_ERR_UNAVAILABLE;
 		}
-		if (lc_bus_now_ms() >= deadline && bus->pend_head == NULL)
+		if (lc_mono_ms() >= deadline && bus->pend_head == NULL)
 			return lc_err_set(err, LC_ERR_TIMEOUT, "bus: no delivery in %d ms", timeout_ms);
 	}
 }

@@ -2,7 +2,7 @@
 /* lc_bus: RabbitMQ over rabbitmq-c. One lc_bus_t is one AMQP connection with one channel and is
  * NOT thread-safe: a program uses one for publishing and another for consuming, each from one
  * thread. Declarations (exchanges, queues, bindings, consumers) are recorded and replayed after
- * every reconnect; a lost connection is re-opened with exponential backoff (100 ms .. 5 s) on the
+ * every reconnect; a lost connection is re-opened with exponential backoff (100 ms .. 2 s) on the
  * next call. Messages are published persistent with publisher confirms; consumers use manual
  * acknowledgements. The topology livechat uses is in docs/topology.md; how the client behaves
  * (confirms, acks, reconnect and replay, every timeout) in docs/bus-client.md. */

@@ -13,6 +13,7 @@
 #include <amqp_framing.h>
 
 #include "lc_bus.h"
+#include "lc_time.h"
 
 #define LC_BUS_MAGIC 0x6c627573u      /* "lbus" */
 #define LC_BUS_CHANNEL 1
@@ -22,7 +23,7 @@
 #define LC_BUS_RPC_TIMEOUT_MS 5000      /* every synchronous method (declare, qos, close ...) */
 #define LC_BUS_CONFIRM_TIMEOUT_MS 10000 /* all confirms of one publish or batch */
 #define LC_BUS_BACKOFF_MIN_MS 100
-#define LC_BUS_BACKOFF_MAX_MS 5000
+#define LC_BUS_BACKOFF_MAX_MS 2000      /* a broker back is found within ~2 s (issue 11, item 16) */
 #define LC_BUS_NAME_MAX 255             /* AMQP short string */
 #define LC_BUS_DRAIN_EVERY 128          /* batch publishing reads pending confirms this often */
 
@@ -73,7 +74,6 @@ struct lc_bus {
 };
 
 /* ---- small helpers (lc_bus_conn.c) */
-int64_t lc_bus_now_ms(void);
 struct timeval lc_bus_ms_tv(int64_t ms);
 char *lc_bus_bytes_dup(amqp_bytes_t b);
 

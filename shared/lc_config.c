@@ -6,6 +6,7 @@
 #include "config.h"
 #include "lc_config.h"
 #include "lc_alloc.h"
+#include "lc_netlist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #define LC_CONFIG_MAGIC 0x6c63636fU   /* "lcco" */
 #define ENV_PREFIX "LIVECHAT_"
+#define SECRET_LINE_MAX 4096          /* longest URI a *_file key may hold */
 
 typedef enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL } cfg_type;
 
@@ -33,28 +35,56 @@ typedef struct cfg_key {
 	const char *charset_desc;        /* the same for humans: "a-z0-9_.-" */
 	bool nonempty;                   /* CFG_STR: the empty string is refused */
 	const char *help;
+	const char *file_for;            /* CFG_STR: this key names a file holding that key's value */
+	bool (*check)(const char *text, char *why, size_t whylen);   /* CFG_STR: more rules, or NULL */
 } cfg_key_t;
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
-static const char *const log_targets[] = { "stderr", "syslog", NULL };
 static const char *const cookie_modes[] = { "auto", "always", "never", NULL };
+
+/* stderr, syslog, or a file: an absolute path. */
+static bool check_log_target(const char *text, char *why, size_t whylen)
+{
+	if (strcmp(text, "stderr") == 0 || strcmp(text, "syslog") == 0 || text[0] == '/')
+		return true;
+	snprintf(why, whylen, "must be stderr, syslog or an absolute file path");
+	return false;
+}
+
+static bool check_netlist(const char *text, char *why, size_t whylen)
+{
+	lc_netlist_t *list = lc_netlist_parse(text, why, whylen);
+	bool ok = list != NULL;
+	lc_netlist_free(&list);
+	return ok;
+}
 
 #define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ" LOWER_DIGITS
 
-#define STR(n, d, ne, h)             { n, CFG_STR, d, 0, 0, NULL, NULL, NULL, ne, h }
-#define STR_CS(n, d, cs, desc, h)    { n, CFG_STR, d, 0, 0, NULL, cs, desc, true, h }
-#define ENUM(n, d, list, h)          { n, CFG_STR, d, 0, 0, list, NULL, NULL, true, h }
-#define INT(n, d, lo, hi, h)         { n, CFG_INT, d, lo, hi, NULL, NULL, NULL, false, h }
+#define STR(n, d, ne, h)             { n, CFG_STR, d, 0, 0, NULL, NULL, NULL, ne, h, NULL, NULL }
+#define STR_CS(n, d, cs, desc, h)    { n, CFG_STR, d, 0, 0, NULL, cs, desc, true, h, NULL, NULL }
+#define ENUM(n, d, list, h)          { n, CFG_STR, d, 0, 0, list, NULL, NULL, true, h, NULL, NULL }
+#define INT(n, d, lo, hi, h)         { n, CFG_INT, d, lo, hi, NULL, NULL, NULL, false, h, NULL, NULL }
+/* A secret kept apart from the main file (a systemd credential, a 0640 file). */
+#define SECRET_FILE(n, target)       { n, CFG_STR, "", 0, 0, NULL, NULL, NULL, false, \
+	"file whose first line is " target " (a relative path is looked up in $CREDENTIALS_DIRECTORY); " \
+	"excludes " target, target, NULL }
+#define NETS(n, h)                   { n, CFG_STR, "", 0, 0, NULL, NULL, NULL, false, h, NULL, \
+	check_netlist }
 
 static const cfg_key_t config_keys[] = {
 	STR("mongo_uri", "mongodb://127.0.0.1:27017/", true, "MongoDB connection URI"),
 	STR_CS("mongo_db", "livechat", ALNUM "_-", "A-Za-z0-9_-", "MongoDB database name"),
+	SECRET_FILE("mongo_uri_file", "mongo_uri"),
 	STR("amqp_url", "amqp://guest:guest@127.0.0.1:5672/", true, "RabbitMQ URL"),
+	SECRET_FILE("amqp_url_file", "amqp_url"),
 	STR_CS("amqp_prefix", "livechat", LOWER_DIGITS "_.-", "a-z0-9_.-",
 	       "first part of the name of every exchange and queue livechat declares"),
 	ENUM("log_level", "info", log_levels, "log threshold"),
-	ENUM("log_target", "stderr", log_targets, "where log lines go"),
+	{ "log_target", CFG_STR, "stderr", 0, 0, NULL, NULL, NULL, true,
+	  "where log lines go: stderr (under systemd with journal priorities), syslog, or an "
+	  "absolute file path (reopened on SIGHUP, for logrotate)", NULL, check_log_target },
 	INT("pbkdf2_iterations", "210000", 210000, 10000000,
 	    "PBKDF2-HMAC-SHA512 iterations for new password hashes"),
 	INT("token_ttl", "43200", 60, 31536000, "session lifetime in seconds"),
@@ -67,6 +97,14 @@ static const cfg_key_t config_keys[] = {
 	    "password checks one livechat-fcgi process runs at the same time, at most one per client address (more: 429)"),
 	ENUM("cookie_secure", "auto", cookie_modes,
 	     "Secure flag of the session cookie: auto (when the request came over https), always, never"),
+	NETS("trusted_proxies",
+	     "addresses or ranges (10.0.0.0/8, ::1; blank- or comma-separated) of proxies in front of "
+	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
+	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
+	{ "metrics_allow", CFG_STR, "127.0.0.1, ::1", 0, 0, NULL, NULL, NULL, false,
+	  "addresses or ranges (as trusted_proxies) that may read GET /api/metrics, the API's "
+	  "Prometheus metrics (the web server's REMOTE_ADDR); others get 404; empty: nobody",
+	  NULL, check_netlist },
 	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
 	INT("fcgi_threads", "4", 1, 64,
 	    "requests one livechat-fcgi process serves at the same time (threads)"),
@@ -90,6 +128,7 @@ typedef struct cfg_value {
 	char *s;            /* CFG_STR */
 	int64_t i;          /* CFG_INT, CFG_BOOL (0/1) */
 	int line;           /* line of the file that set it, 0 when not from the file */
+	bool set;           /* set by the file or the environment (not the default) */
 } cfg_value_t;
 
 struct lc_config {
@@ -177,6 +216,8 @@ static bool parse_value(const cfg_key_t *k, const char *text, cfg_value_t *out, 
 			snprintf(why, whylen, "may contain only the characters [%s]", k->charset_desc);
 			return false;
 		}
+		if (k->check != NULL && !k->check(text, why, whylen))
+			return false;
 		free(out->s);
 		out->s = lc_strdup(text);
 		return true;
@@ -217,6 +258,7 @@ static bool apply_env(lc_config_t *cfg, lc_err_t *err)
 			return false;
 		}
 		cfg->v[i].line = 0;
+		cfg->v[i].set = true;
 	}
 	return true;
 }
@@ -229,6 +271,42 @@ static char *trim(char *s)
 	while (n > 0 && isspace((unsigned char)s[n - 1]))
 		s[--n] = '\0';
 	return s;
+}
+
+/* Cut a comment off an unquoted value: '#' starts one only after a blank, so that
+ * `amqp_url = amqp://u:pa#ss@h/` keeps its '#' while `key = v  # note` loses the note. */
+static void cut_comment(char *s)
+{
+	for (char *p = s; *p != '\0'; p++) {
+		if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* The value after '=': either "quoted" (kept as written, blanks and '#' included; no '"'
+ * inside) followed only by blanks or a comment, or unquoted (see cut_comment, then trimmed).
+ * Returns NULL with why filled on a bad quoted value. */
+static char *split_value(char *text, char *why, size_t whylen)
+{
+	char *val = trim(text);
+	if (*val != '"') {
+		cut_comment(val);
+		return trim(val);
+	}
+	char *close = strchr(val + 1, '"');
+	if (close == NULL) {
+		snprintf(why, whylen, "missing closing '\"'");
+		return NULL;
+	}
+	*close = '\0';
+	char *rest = trim(close + 1);
+	if (*rest != '\0' && *rest != '#') {
+		snprintf(why, whylen, "only a comment may follow a quoted value");
+		return NULL;
+	}
+	return val + 1;
 }
 
 static bool load_file(lc_config_t *cfg, const char *path, lc_err_t *err)
@@ -246,12 +324,8 @@ static bool load_file(lc_config_t *cfg, const char *path, lc_err_t *err)
 	}
 	while (getline(&buf, &cap, f) != -1) {
 		lineno++;
-		/* '#' starts a comment anywhere: no value needs one (URLs percent-encode it). */
-		char *hash = strchr(buf, '#');
-		if (hash != NULL)
-			*hash = '\0';
 		char *line = trim(buf);
-		if (*line == '\0')
+		if (*line == '\0' || *line == '#')
 			continue;
 		char *eq = strchr(line, '=');
 		if (eq == NULL) {
@@ -260,7 +334,6 @@ static bool load_file(lc_config_t *cfg, const char *path, lc_err_t *err)
 		}
 		*eq = '\0';
 		char *key = trim(line);
-		char *val = trim(eq + 1);
 		size_t idx;
 		const cfg_key_t *k = find_key(key, &idx);
 		if (k == NULL) {
@@ -272,11 +345,13 @@ static bool load_file(lc_config_t *cfg, const char *path, lc_err_t *err)
 					 path, lineno, key, cfg->v[idx].line);
 			goto fail;
 		}
-		if (!parse_value(k, val, &cfg->v[idx], why, sizeof why)) {
+		char *val = split_value(eq + 1, why, sizeof why);
+		if (val == NULL || !parse_value(k, val, &cfg->v[idx], why, sizeof why)) {
 			lc_err_set_field(err, LC_ERR_INVALID, key, "%s:%d: key '%s': %s", path, lineno, key, why);
 			goto fail;
 		}
 		cfg->v[idx].line = lineno;
+		cfg->v[idx].set = true;
 	}
 	if (ferror(f)) {
 		lc_err_set(err, LC_ERR_INVALID, "%s: read error: %s", path, strerror(errno));
@@ -287,6 +362,72 @@ fail:
 	free(buf);
 	fclose(f);
 	return ok;
+}
+
+/* Read the first line of the file key k names into its target key. */
+static bool read_secret(lc_config_t *cfg, const cfg_key_t *k, const char *name, const char *where,
+			lc_err_t *err)
+{
+	char full[4096], why[LC_ERR_REASON_MAX];
+	char line[SECRET_LINE_MAX + 2];   /* the line, its newline, the NUL */
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	size_t idx = 0;
+	bool ok = false;
+
+	if (name[0] != '/' && creds != NULL && creds[0] != '\0')
+		snprintf(full, sizeof full, "%s/%s", creds, name);
+	else
+		snprintf(full, sizeof full, "%s", name);
+	FILE *f = fopen(full, "r");
+	if (f == NULL) {
+		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': cannot open %s: %s",
+				 where, k->name, full, strerror(errno));
+		return false;
+	}
+	/* Bounded: a name like /dev/zero must not make the program read forever. */
+	if (fgets(line, sizeof line, f) == NULL) {
+		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': %s is empty", where, k->name, full);
+		goto fail;
+	}
+	if (strchr(line, '\n') == NULL && !feof(f)) {
+		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': the first line of %s is "
+				 "longer than %d bytes", where, k->name, full, SECRET_LINE_MAX);
+		goto fail;
+	}
+	const cfg_key_t *target = find_key(k->file_for, &idx);
+	LC_ASSERT(target != NULL);
+	if (!parse_value(target, trim(line), &cfg->v[idx], why, sizeof why)) {
+		lc_err_set_field(err, LC_ERR_INVALID, k->name, "%s: key '%s': %s: %s", where, k->name, full, why);
+		goto fail;
+	}
+	ok = true;
+fail:
+	explicit_bzero(line, sizeof line);   /* a password was in it */
+	fclose(f);
+	return ok;
+}
+
+/* Apply every *_file key; setting both it and its target is an error naming both. */
+static bool apply_secret_files(lc_config_t *cfg, const char *path, lc_err_t *err)
+{
+	const char *where = path != NULL ? path : "environment";
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const cfg_key_t *k = &config_keys[i];
+		size_t t = 0;
+		if (k->file_for == NULL || cfg->v[i].s[0] == '\0')
+			continue;
+		find_key(k->file_for, &t);
+		if (cfg->v[t].set) {
+			lc_err_set_field(err, LC_ERR_INVALID, k->name,
+					 "%s: keys '%s' and '%s' are both set: keep one",
+					 where, k->file_for, k->name);
+			return false;
+		}
+		if (!read_secret(cfg, k, cfg->v[i].s, where, err))
+			return false;
+	}
+	return true;
 }
 
 lc_config_t *lc_config_new_defaults(lc_err_t *err)
@@ -301,6 +442,8 @@ lc_config_t *lc_config_load(const char *path, lc_err_t *err)
 	if (path != NULL && !load_file(cfg, path, err))
 		goto fail;
 	if (!apply_env(cfg, err))
+		goto fail;
+	if (!apply_secret_files(cfg, path, err))
 		goto fail;
 	return cfg;
 fail:
@@ -371,6 +514,10 @@ void lc_config_dump_table(FILE *out)
 			snprintf(bounds, sizeof bounds, "true|false");
 		else if (k->allowed != NULL)
 			join_list(k->allowed, "|", bounds, sizeof bounds);
+		else if (k->check == check_log_target)
+			snprintf(bounds, sizeof bounds, "stderr|syslog|/PATH");
+		else if (k->check == check_netlist)
+			snprintf(bounds, sizeof bounds, "IP[/bits],...");
 		else if (k->charset != NULL)
 			snprintf(bounds, sizeof bounds, "[%s]+", k->charset_desc);
 		else

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_config: livechat.conf, whose keys are declared once in a table (name, type, default,
- * bounds, help) in lc_config.c. File syntax: `key = value` lines, `#` comments, blank lines.
+ * bounds, help) in lc_config.c. File syntax: `key = value` lines, blank lines, `#` comments
+ * (at line start or after a blank; `a#b` is a value), `key = "quoted value"` kept as written.
  * Environment variables override the file: key `mongo_uri` <- LIVECHAT_MONGO_URI.
+ * mongo_uri_file / amqp_url_file name a file holding mongo_uri / amqp_url (relative: in
+ * $CREDENTIALS_DIRECTORY); setting a key and its _file key is an error naming both.
  * An unknown key or a bad value is an error naming file, line and key. */
 #ifndef LC_CONFIG_H
 #define LC_CONFIG_H
@@ -35,7 +38,7 @@ void lc_config_dump_table(FILE *out);
 #endif
 
 /* Keys (see conf/livechat.conf for the documented file):
- *  mongo_uri (str), mongo_db (str), amqp_url (str), amqp_prefix (str, [a-z0-9_.-]+), mongo_db [A-Za-z0-9_-]+,
+ *  mongo_uri (str), mongo_uri_file (str), mongo_db (str), amqp_url (str), amqp_url_file (str), amqp_prefix (str, [a-z0-9_.-]+), mongo_db [A-Za-z0-9_-]+,
  *  log_level (str: error|warn|info|debug), log_target (str: stderr|syslog),
  *  pbkdf2_iterations (int 210000..10000000), token_ttl (int s, 60..31536000),
  *  login_max_failures (int 1..100), login_window (int s, 10..86400),

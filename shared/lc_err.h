@@ -58,6 +58,10 @@ void lc_err_clear(lc_err_t *err);
 	do { if (!(cond)) lc_assert_fail(#cond, __FILE__, __LINE__, __func__); } while (0)
 #define LC_CHECK_OBJ(ptr, m) \
 	do { LC_ASSERT((ptr) != NULL); LC_ASSERT((ptr)->magic == (m)); } while (0)
+/* A pointer back from void * (a job's arg, a callback's user data): to = from, then checked
+ * (Varnish CAST_OBJ_NOTNULL). */
+#define LC_CAST_OBJ(to, from, m) \
+	do { (to) = (from); LC_CHECK_OBJ((to), (m)); } while (0)
 _Noreturn void lc_assert_fail(const char *cond, const char *file, int line, const char *func);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_log: one log entry point with level macros carrying __FILE__/__LINE__.
- * Destination (stderr or syslog) and threshold come from config. Never pass a password, a token
+ * Destination (stderr, syslog or a file) and threshold come from config; on stderr connected to
+ * the journal (JOURNAL_STREAM) lines carry "<N>" priority prefixes instead of a time. Never pass a password, a token
  * or a message body at info level or above. Thread-safe. */
 #ifndef LC_LOG_H
 #define LC_LOG_H
@@ -14,10 +15,11 @@ typedef enum lc_log_level {
 	LC_LOG_DEBUG
 } lc_log_level;
 
-/* ident: program name for syslog; target: "stderr" or "syslog"; level: threshold. */
+/* ident: program name for syslog; target: "stderr", "syslog" or an absolute file path (opened
+ * for appending, 0640; stderr when it cannot be opened, with an error); level: threshold. */
 void lc_log_init(const char *ident, const char *target, lc_log_level level);
-/* Change target and threshold while other threads log (SIGHUP): syslog is closed and opened
- * again. */
+/* Change target and threshold while other threads log (SIGHUP): syslog, or the log file, is
+ * closed and opened again (a file logrotate moved away is created anew). */
 void lc_log_reconfigure(const char *target, lc_log_level level);
 /* Re-read the config file at path (NULL: defaults + environment) and apply its log_level and
  * log_target, the only keys the programs change without a restart. A file that does not load

@@ -18,6 +18,7 @@ const lc_vrule_t lc_settings_rules[] = {
 	TEMPLATE_RULE("agent_disconnected_message"),
 	TEMPLATE_RULE("no_agent_message"),
 	TEMPLATE_RULE("waiting_message"),
+	TEMPLATE_RULE("customer_left_message"),
 	{ "request_timeout", LC_V_INT, false, 10, 86400, NULL, NULL },
 	/* max 0 would mean "unbounded" to lc_validate; 3600 is the real upper bound. */
 	{ "reconnect_grace", LC_V_INT, false, 0, 3600, NULL, NULL },
@@ -40,6 +41,8 @@ json_object *lc_settings_defaults(void)
 			       json_object_new_string("Sorry, no agent is available right now. Please try again later."));
 	json_object_object_add(o, "waiting_message",
 			       json_object_new_string("Please wait, an agent will be with you shortly."));
+	json_object_object_add(o, "customer_left_message",
+			       json_object_new_string("{customer} has left the chat."));
 	json_object_object_add(o, "request_timeout", json_object_new_int64(120));
 	json_object_object_add(o, "reconnect_grace", json_object_new_int64(30));
 	return o;

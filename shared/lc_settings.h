@@ -15,6 +15,7 @@
  *  agent_disconnected_message string, default "{agent} was disconnected. The chat has ended."
  *  no_agent_message         string, default "Sorry, no agent is available right now. Please try again later."
  *  waiting_message          string, default "Please wait, an agent will be with you shortly."
+ *  customer_left_message    string, default "{customer} has left the chat." (to the agent)
  *  request_timeout          int seconds 10..86400, default 120
  *  reconnect_grace          int seconds 0..3600, default 30
  * Templates may contain {agent} and {customer}. */

@@ -31,9 +31,6 @@ lc_rc lc_store_ping(lc_store_t *store, lc_err_t *err);
 lc_rc lc_store_init(lc_store_t *store, lc_err_t *err);
 /* Drop the whole database named at lc_store_new (for tests: a fresh database per run). */
 lc_rc lc_store_drop_database(lc_store_t *store, lc_err_t *err);
-/* Current time in ms since the epoch (the clock the store stamps documents with). */
-int64_t lc_store_now_ms(void);
-
 /* ---- operation counters: every round trip to the server is counted by kind (atomic, any
  * thread), so a daemon can report database operations per stored message. */
 typedef enum lc_store_op {
@@ -60,13 +57,18 @@ void lc_store_stats(lc_store_t *s, lc_store_stats_t *out);
 const char *lc_store_op_name(lc_store_op_t kind);
 
 /* ---- users: {id, username, display_name, group, active, password_hash, created_at, updated_at}
- * create/update/list results leave password_hash out; CONFLICT (field "username") on a taken name. */
+ * Every result leaves password_hash out except lc_store_user_get_credentials'; CONFLICT (field
+ * "username") on a taken name. */
 lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *display_name,
 			   const char *group, bool active, const char *password_hash,
 			   json_object **out, lc_err_t *err);
-/* Includes password_hash: callers that answer clients must remove it. */
+/* One user, without password_hash. NOT_FOUND: no such user (an id that is no ObjectId too). */
 lc_rc lc_store_user_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
 lc_rc lc_store_user_get_by_username(lc_store_t *s, const char *username, json_object **out,
+				    lc_err_t *err);
+/* The user with its password_hash, for the code that checks a password (login, a change of
+ * one's own password) and nothing else: it must not reach a client or a log. */
+lc_rc lc_store_user_get_credentials(lc_store_t *s, const char *username, json_object **out,
 				    lc_err_t *err);
 /* group NULL: any; active -1: any, 0/1: that. Sorted by username. *items: array (no
  * password_hash), *total: count matching the filter ignoring skip/limit. */
@@ -266,5 +268,15 @@ lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t b
 /* The last limit messages of a customer across all their rooms, returned oldest first. */
 lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *customer_id,
 			       int64_t limit, json_object **items, lc_err_t *err);
+
+/* ---- retention (lc_store_retention.c, for livechatctl) */
+/* Delete every closed room closed before before_ms, with its messages and seq counter, in
+ * batches; open rooms are never touched. *rooms, *messages: how many were deleted. */
+lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, int64_t *messages,
+			    lc_err_t *err);
+/* Every room of (channel, customer_id), oldest first, each with its messages in seq order:
+ * *out = {channel, customer_id, rooms: [{...room, messages: [...]}]} (caller puts). */
+lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *customer_id,
+			       json_object **out, lc_err_t *err);
 
 #endif

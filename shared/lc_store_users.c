@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_store_users: the users collection. _id is an ObjectId; username is unique (index
- * username_unique). password_hash is returned only by the single-user getters. Updating or
+ * username_unique). password_hash leaves the store only through lc_store_user_get_credentials
+ * (the password checks); every other read omits it. Updating or
  * deleting a user also rewrites or deletes its sessions (they carry a copy of it). */
 #include "config.h"
 #include "lc_store_priv.h"
@@ -23,7 +24,7 @@ lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *disp
 			   json_object **out, lc_err_t *err)
 {
 	bson_oid_t oid;
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 
 	if (username == NULL || display_name == NULL || group == NULL || password_hash == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "user fields missing");
@@ -45,20 +46,34 @@ lc_rc lc_store_user_get(lc_store_t *s, const char *id, json_object **out, lc_err
 	bson_t filter = BSON_INITIALIZER;
 	lc_rc rc = user_id_filter(id, &filter, err);
 	if (rc == LC_OK)
-		rc = lc_store_find_one(s, LC_COLL_USERS, &filter, NULL, NULL, "user", out, NULL, err);
+		rc = lc_store_find_one(s, LC_COLL_USERS, &filter, NULL, omit_secret, "user", out, NULL,
+				       err);
 	bson_destroy(&filter);
+	return rc;
+}
+
+/* One user by username; omit: the fields left out (NULL: none). */
+static lc_rc user_by_username(lc_store_t *s, const char *username, const char *const *omit,
+			      json_object **out, lc_err_t *err)
+{
+	if (username == NULL)
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "user not found");
+	bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_USERS, filter, NULL, omit, "user", out, NULL, err);
+	bson_destroy(filter);
 	return rc;
 }
 
 lc_rc lc_store_user_get_by_username(lc_store_t *s, const char *username, json_object **out,
 				    lc_err_t *err)
 {
-	if (username == NULL)
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "user not found");
-	bson_t *filter = BCON_NEW("username", BCON_UTF8(username));
-	lc_rc rc = lc_store_find_one(s, LC_COLL_USERS, filter, NULL, NULL, "user", out, NULL, err);
-	bson_destroy(filter);
-	return rc;
+	return user_by_username(s, username, omit_secret, out, err);
+}
+
+lc_rc lc_store_user_get_credentials(lc_store_t *s, const char *username, json_object **out,
+				    lc_err_t *err)
+{
+	return user_by_username(s, username, NULL, out, err);
 }
 
 lc_rc lc_store_user_list(lc_store_t *s, const char *group, int active, int64_t skip, int64_t limit,
@@ -93,7 +108,7 @@ lc_rc lc_store_user_update(lc_store_t *s, const char *id, const char *display_na
 		BSON_APPEND_UTF8(&set, "group", group);
 	if (active >= 0)
 		BSON_APPEND_BOOL(&set, "active", active != 0);
-	LC_APPEND_MS(&set, "updated_at", lc_store_now_ms());
+	LC_APPEND_MS(&set, "updated_at", lc_real_ms());
 	bson_append_document_end(&update, &set);
 	rc = lc_store_find_modify(s, LC_COLL_USERS, &filter, &update, false, omit_secret, "user",
 				  out, NULL, NULL, NULL, err);
@@ -119,7 +134,7 @@ lc_rc lc_store_user_set_password(lc_store_t *s, const char *id, const char *pass
 		rc = lc_err_set(err, LC_ERR_INVALID, "password hash missing");
 	if (rc == LC_OK) {
 		bson_t *update = BCON_NEW("$set", "{", "password_hash", BCON_UTF8(password_hash),
-					  "updated_at", BCON_DATE_TIME(lc_store_now_ms()), "}");
+					  "updated_at", BCON_DATE_TIME(lc_real_ms()), "}");
 		rc = lc_store_update_one(s, LC_COLL_USERS, &filter, update, false, &matched, NULL,
 					 NULL, err);
 		if (rc == LC_OK && matched == 0)

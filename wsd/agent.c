@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_agent: frames of /ws/agent (docs/websocket.md). Each action is checked on the loop
- * (permissions, room membership), runs its MongoDB part on a worker (a job in agent_auth.c,
- * agent_claim.c or agent_room.c), and finishes on the loop: frames to the agent, publishes to
- * the gateway and to other nodes. This file: the job struct's helpers and the frame dispatch. */
+ * (its row in the frame table: permission, rules, job cap; then room membership in its
+ * handler), runs its MongoDB part on a worker (a job in agent_auth.c, agent_claim.c or
+ * agent_room.c), and finishes on the loop: frames to the agent, publishes to the gateway and to
+ * other nodes. This file: the jobs' common header, the frame table and its handlers. */
 #include "config.h"
 #include "agent_priv.h"
+#include "frames.h"
 #include "gateway.h"
+#include "handshake.h"
 #include "room.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -17,63 +20,45 @@
 
 #define ROOM_ID_RULE { "room_id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL }
 
-ajob_t *wsd_ajob_new(wsd_conn_t *c, const char *op, json_object *ref)
+/* ---- the jobs' common header */
+
+void wsd_ajob_init(wsd_ajob_t *h, wsd_conn_t *c, const char *room_id, const wsd_croom_t *r,
+		   json_object *ref)
 {
-	ajob_t *j = lc_calloc(1, sizeof *j);
-	j->w = c->w;
-	j->handle = c->handle;
+	h->w = c->w;
+	h->handle = c->handle;
 	wsd_room_jobs_add(c->w, c->handle, 1);
-	j->ref = ref ? json_object_get(ref) : NULL;
-	j->op = lc_strdup(op);
-	j->user_id = lc_strdup(c->user_id);
-	j->display_name = lc_strdup(c->display_name);
-	j->perms = c->perms;
-	j->rc = LC_ERR_UNAVAILABLE;
-	return j;
+	h->ref = ref ? json_object_get(ref) : NULL;
+	h->user_id = lc_strdup(c->user_id);
+	h->display_name = lc_strdup(c->display_name);
+	h->perms = c->perms;
+	h->room_id = lc_strdup(room_id);
+	h->key = r && r->channel && r->customer_id ? wsd_gateway_key(r->channel, r->customer_id)
+						   : lc_strdup(room_id);
+	h->rc = LC_ERR_UNAVAILABLE;
 }
 
-void wsd_ajob_free(ajob_t *j)
+void wsd_ajob_clear(wsd_ajob_t *h)
 {
-	if (!j->w->stop)   /* when stopping the rooms may be gone; nothing counts any more */
-		wsd_room_jobs_add(j->w, j->handle, -1);
-	json_object_put(j->ref);
-	free(j->op);
-	free(j->token);
-	free(j->user_id);
-	free(j->display_name);
-	free(j->room_id);
-	free(j->client_id);
-	free(j->text);
-	free(j->canned_id);
-	free(j->channel);
-	free(j->customer_id);
-	free(j->customer_name);
-	json_object_put(j->user);
-	json_object_put(j->perm_list);
-	json_object_put(j->room);
-	json_object_put(j->items);
-	json_object_put(j->msg);
-	free(j->text2);
-	free(j);
+	if (!h->w->stop)   /* when stopping the rooms may be gone; nothing counts any more */
+		wsd_room_jobs_add(h->w, h->handle, -1);
+	json_object_put(h->ref);
+	free(h->user_id);
+	free(h->display_name);
+	free(h->room_id);
+	free(h->key);
+	*h = (wsd_ajob_t){ 0 };
 }
 
-/* The worker key for a room: the customer's when known, so the room's jobs stay in order. */
-void wsd_ajob_submit(wsd_t *w, ajob_t *j, wsd_fn run, wsd_fn done)
+void wsd_ajob_submit(wsd_ajob_t *h, wsd_fn run, wsd_fn done, void *job)
 {
-	char *key = (j->channel && j->customer_id) ? wsd_gateway_key(j->channel, j->customer_id)
-						   : lc_strdup(j->room_id ? j->room_id : j->user_id);
-	wsd_workers_submit(w->workers, key, run, done, j);
-	free(key);
+	wsd_workers_submit(h->w->workers, h->key, run, done, job);
 }
 
-void wsd_ajob_submit_retry(wsd_t *w, ajob_t *j, wsd_try_fn run, wsd_fn done)
+void wsd_ajob_submit_retry(wsd_ajob_t *h, wsd_try_fn run, wsd_fn done, void *job)
 {
-	char *key = (j->channel && j->customer_id) ? wsd_gateway_key(j->channel, j->customer_id)
-						   : lc_strdup(j->room_id ? j->room_id : j->user_id);
-	wsd_workers_submit_retry(w->workers, key, run, done, j);
-	free(key);
+	wsd_workers_submit_retry(h->w->workers, h->key, run, done, job);
 }
-
 
 int64_t wsd_ajob_first_seq(json_object *items, const char *room_id)
 {
@@ -88,53 +73,21 @@ int64_t wsd_ajob_first_seq(json_object *items, const char *room_id)
 	return m;
 }
 
+/* ---- the handlers: the frame passed its row's checks (frames.h) */
 
-/* ---- frames */
-
-static const lc_vrule_t room_rules[] = { ROOM_ID_RULE, LC_VRULE_END };
-static const lc_vrule_t message_rules[] = {
-	ROOM_ID_RULE,
-	{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
-	{ "text", LC_V_STRING, false, 1, 4000, NULL, NULL },
-	{ "canned_id", LC_V_STRING, false, 1, 64, &lc_vpattern_id, NULL },
-	LC_VRULE_END
-};
-static const lc_vrule_t typing_rules[] = {
-	ROOM_ID_RULE, { "state", LC_V_BOOL, false, 0, 0, NULL, NULL }, LC_VRULE_END
-};
-static const lc_vrule_t history_rules[] = {
-	ROOM_ID_RULE,
-	{ "before_seq", LC_V_INT, false, 0, 0, NULL, NULL },
-	{ "limit", LC_V_INT, false, 1, 200, NULL, NULL },
-	LC_VRULE_END
-};
-
-/* Validate a frame about one room: validation_failed names the room when its room_id is
+/* Validate an item about one room: validation_failed names the room when its room_id is
  * well-formed (another field is at fault), as every error about a room does. */
 static bool check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
 {
 	return wsd_conn_check_about(c, frame, rules, wsd_conn_plain_id(frame, "room_id"), NULL, ref);
 }
 
-static bool need(wsd_conn_t *c, unsigned perm, const char *name, json_object *ref)
+static void send_about_room(wsd_conn_t *c, const char *type, const char *room_id, json_object *ref)
 {
-	if (c->perms & perm)
-		return true;
-	char *msg = lc_asprintf("permission %s required", name);
-	wsd_conn_error(c, "forbidden", msg, ref);
-	free(msg);
-	return false;
-}
-
-/* Whether c may start one more job: a client cannot pile up unbounded work on the workers
- * (a resume names up to 100 rooms). Beyond the cap: error busy, naming the room and message. */
-static bool admit(wsd_conn_t *c, json_object *ref, const char *room_id, const char *client_id)
-{
-	if (wsd_room_jobs(c->w, c->handle) < WSD_AGENT_JOBS_MAX)
-		return true;
-	wsd_conn_error_about(c, "busy", "too many requests of this connection under way: send it "
-			     "again once some are answered", room_id, client_id, ref);
-	return false;
+	json_object *f = wsd_conn_frame(type, ref);
+	json_object_object_add(f, "room_id", json_object_new_string(room_id));
+	wsd_conn_send(c, f);
+	json_object_put(f);
 }
 
 /* The engaged (not watched) room of this connection whose ownership MongoDB confirmed
@@ -163,17 +116,92 @@ static wsd_croom_t *own_room(wsd_conn_t *c, const char *room_id, json_object *re
 	return r;
 }
 
-static ajob_t *room_job(wsd_conn_t *c, const char *op, json_object *frame, json_object *ref,
-			wsd_croom_t *r)
+static void on_accept(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	ajob_t *j = wsd_ajob_new(c, op, ref);
-	j->room_id = lc_strdup(lc_json_get_str(frame, "room_id", ""));
-	if (r) {
-		j->channel = lc_strdup(r->channel);
-		j->customer_id = lc_strdup(r->customer_id);
-		j->customer_name = lc_strdup(r->customer_name);
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	if (wsd_croom_find(c, rid) != NULL) {
+		/* Already this connection's (a second click) or watched by it. */
+		send_about_room(c, "already_taken", rid, ref);
+		return;
 	}
-	return j;
+	/* Follow the room from now on: events that arrive before the claim's answer wait in the
+	 * room's pending list instead of being lost. */
+	wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_JOINING, false);
+	wsd_agent_accept(c, rid, ref);
+}
+
+static void on_decline(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	wsd_agent_decline(c, lc_json_get_str(frame, "room_id", ""), ref);
+}
+
+/* message: every error names the message (id, room_id) so the client knows which one failed
+ * and can send that one again (docs/websocket.md). A room this connection does not follow
+ * goes to MongoDB for the verdict (not_found, not_open or forbidden) and is never written. */
+static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	const char *rid = lc_json_get_str(frame, "room_id", ""), *id = lc_json_get_str(frame, "id", "");
+	const char *text = lc_json_get_str(frame, "text", NULL);
+	const char *canned = lc_json_get_str(frame, "canned_id", NULL);
+	if ((text == NULL) == (canned == NULL)) {
+		wsd_conn_error_about(c, "validation_failed", "text: exactly one of text and canned_id",
+				     rid, id, ref);
+		return;
+	}
+	bool unknown;
+	wsd_croom_t *r = own_room(c, rid, ref, id, &unknown);
+	if ((r == NULL && !unknown) || !wsd_frames_admit(c, ref, rid, id))
+		return;
+	wsd_agent_message(c, r, rid, id, text, canned, ref);
+}
+
+static void on_typing(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	bool unknown;
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	wsd_croom_t *r = own_room(c, rid, ref, NULL, &unknown);
+	if (unknown)
+		wsd_conn_error_about(c, "forbidden", "not your room (accept or resume it first)",
+				     rid, NULL, ref);
+	if (r == NULL || r->channel == NULL || r->customer_id == NULL)
+		return;
+	json_object *room = json_object_new_object();
+	json_object_object_add(room, "id", json_object_new_string(r->room_id));
+	json_object_object_add(room, "channel", json_object_new_string(r->channel));
+	json_object_object_add(room, "customer_id", json_object_new_string(r->customer_id));
+	char *id = lc_asprintf("typing-%s-%lld", c->user_id, (long long)lc_real_ms());
+	json_object *o = wsd_gateway_out_new("agent_typing", id, room);
+	free(id);
+	json_object_put(room);
+	json_object_object_add(o, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
+	wsd_room_publish_outbound(c->w, o, NULL, NULL);
+	json_object_put(o);
+}
+
+/* Who may end the room (its agent, or chats.end_any) and whether it is still open is decided
+ * on the worker from MongoDB: a room this connection does not follow may be the agent's own
+ * from before a reload, or closed meanwhile (not_open). */
+static void on_end(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	wsd_croom_t *r = wsd_croom_find(c, rid);
+	wsd_agent_end(c, r && !r->watch ? r : NULL, rid, ref);
+}
+
+/* Who may read which room is decided on the worker from MongoDB (agent_room.c); here only
+ * whether asking makes sense at all. */
+static void on_history(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	if (wsd_croom_find(c, rid) == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
+		wsd_conn_error_about(c, "forbidden", "not your room", rid, NULL, ref);
+		return;
+	}
+	if (!wsd_frames_admit(c, ref, rid, NULL))
+		return;
+	int64_t limit = lc_json_get_int(frame, "limit", atomic_load(&c->w->history_limit));
+	wsd_agent_history(c, rid, lc_json_get_int(frame, "before_seq", 0), limit > 200 ? 200 : limit,
+			  ref);
 }
 
 static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
@@ -192,7 +220,7 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 		if (!check(c, it, item_rules, ref))
 			continue;
 		const char *rid = lc_json_get_str(it, "room_id", "");
-		if (!admit(c, ref, rid, NULL))
+		if (!wsd_frames_admit(c, ref, rid, NULL))
 			continue;
 		wsd_croom_t *r = wsd_croom_find(c, rid);
 		if (r && (r->watch || r->state == WSD_CR_JOINING)) {
@@ -209,167 +237,107 @@ static void on_resume(wsd_conn_t *c, json_object *frame, json_object *ref)
 			continue;
 		}
 		r = wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_RESUMING, false);
-		ajob_t *j = room_job(c, "resume", it, ref, r);
-		j->n1 = lc_json_get_int(it, "last_seq", 0);
-		wsd_ajob_submit(c->w, j, wsd_agent_resume_run, wsd_agent_resume_done);
+		wsd_agent_resume(c, r, lc_json_get_int(it, "last_seq", 0), ref);
 	}
 }
 
-/* message: every error names the message (id, room_id) so the client knows which one failed
- * and can send that one again (docs/websocket.md). A room this connection does not follow
- * goes to MongoDB for the verdict (not_found, not_open or forbidden) and is never written. */
-static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
+static void on_watch(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	const char *rid = wsd_conn_plain_id(frame, "room_id"), *id = wsd_conn_plain_id(frame, "id");
-	if (!wsd_conn_check_about(c, frame, message_rules, rid, id, ref))
-		return;
-	const char *text = lc_json_get_str(frame, "text", NULL);
-	const char *canned = lc_json_get_str(frame, "canned_id", NULL);
-	if ((text == NULL) == (canned == NULL)) {
-		wsd_conn_error_about(c, "validation_failed", "text: exactly one of text and canned_id",
-				     rid, id, ref);
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	wsd_croom_t *r = wsd_croom_find(c, rid);
+	if (r && !r->watch) {
+		wsd_conn_error_about(c, "validation_failed", "room_id: this room is already yours",
+				     rid, NULL, ref);
 		return;
 	}
-	bool unknown;
-	wsd_croom_t *r = own_room(c, rid, ref, id, &unknown);
-	if ((r == NULL && !unknown) || !admit(c, ref, rid, id))
+	if (!wsd_frames_admit(c, ref, rid, NULL))
 		return;
-	ajob_t *j = room_job(c, "message", frame, ref, r);
-	j->client_id = lc_strdup(id);
-	j->text = lc_strdup(text);
-	j->canned_id = lc_strdup(canned);
-	j->verdict_only = unknown;
-	if (canned == NULL && !unknown)
-		wsd_agent_message_send(c->w, j);
-	else
-		wsd_ajob_submit(c->w, j, wsd_agent_message_run, wsd_agent_message_done);
+	wsd_room_watch(c->w, c, rid, ref);
 }
 
-void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
+static void on_unwatch(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	wsd_t *w = c->w;
-	if (c->state != WSD_CS_READY) {
-		wsd_conn_error_about(c, "not_ready", "wait for hello", wsd_conn_plain_id(frame, "room_id"),
-				     strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL, ref);
-		return;
-	}
-	if (strcmp(type, "accept") == 0) {
-		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !check(c, frame, room_rules, ref))
-			return;
-		const char *rid = lc_json_get_str(frame, "room_id", "");
-		if (!admit(c, ref, rid, NULL))
-			return;
-		wsd_croom_t *r = wsd_croom_find(c, rid);
-		if (r != NULL) {
-			/* Already this connection's (a second click) or watched by it. */
-			json_object *f = wsd_conn_frame("already_taken", ref);
-			json_object_object_add(f, "room_id", json_object_new_string(rid));
-			wsd_conn_send(c, f);
-			json_object_put(f);
-			return;
-		}
-		/* Follow the room from now on: events that arrive before the claim's answer wait
-		 * in the room's pending list instead of being lost. */
-		wsd_croom_add(c, rid, NULL, NULL, NULL, WSD_CR_JOINING, false);
-		ajob_t *j = room_job(c, "accept", frame, ref, NULL);
-		wsd_workers_submit_retry(w->workers, j->room_id, wsd_agent_accept_run,
-					 wsd_agent_accept_done, j);
-	} else if (strcmp(type, "decline") == 0) {
-		if (!need(c, WSD_P_ACCEPT, "chats.accept", ref) || !check(c, frame, room_rules, ref) ||
-		    !admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
-			return;
-		ajob_t *j = room_job(c, "decline", frame, ref, NULL);
-		wsd_workers_submit(w->workers, j->room_id, wsd_agent_decline_run, wsd_agent_decline_done, j);
-	} else if (strcmp(type, "message") == 0) {
-		on_message(c, frame, ref);
-	} else if (strcmp(type, "typing") == 0) {
-		/* Each one is published to RabbitMQ and reaches the customer's channel: the same
-		 * bucket as the widget's frames (room.c) bounds them. */
-		if (!wsd_room_rate_take(w, c->handle)) {
-			wsd_conn_error_about(c, "rate_limited", "too many typing frames: slow down",
-					     lc_json_get_str(frame, "room_id", NULL), NULL, ref);
-			return;
-		}
-		if (!check(c, frame, typing_rules, ref))
-			return;
-		bool unknown;
-		const char *rid = lc_json_get_str(frame, "room_id", "");
-		wsd_croom_t *r = own_room(c, rid, ref, NULL, &unknown);
-		if (unknown)
-			wsd_conn_error_about(c, "forbidden", "not your room (accept or resume it first)",
-					     rid, NULL, ref);
-		if (r == NULL || r->channel == NULL || r->customer_id == NULL)
-			return;
-		json_object *room = json_object_new_object();
-		json_object_object_add(room, "id", json_object_new_string(r->room_id));
-		json_object_object_add(room, "channel", json_object_new_string(r->channel));
-		json_object_object_add(room, "customer_id", json_object_new_string(r->customer_id));
-		char *id = lc_asprintf("typing-%s-%lld", c->user_id, (long long)wsd_now_ms());
-		json_object *o = wsd_gateway_out_new("agent_typing", id, room);
-		free(id);
-		json_object_put(room);
-		json_object_object_add(o, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
-		wsd_room_publish_outbound(w, o, NULL, NULL);
-		json_object_put(o);
-	} else if (strcmp(type, "end") == 0) {
-		if (!check(c, frame, room_rules, ref))
-			return;
-		/* Who may end the room (its agent, or chats.end_any) and whether it is still open
-		 * is decided on the worker from MongoDB: a room this connection does not follow
-		 * may be the agent's own from before a reload, or closed meanwhile (not_open). */
-		wsd_croom_t *r = wsd_croom_find(c, lc_json_get_str(frame, "room_id", ""));
-		if (r && r->watch)
-			r = NULL;
-		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
-			return;
-		ajob_t *j = room_job(c, "end", frame, ref, r);
-		wsd_ajob_submit_retry(w, j, wsd_agent_end_run, wsd_agent_end_done);
-	} else if (strcmp(type, "history") == 0) {
-		if (!check(c, frame, history_rules, ref))
-			return;
-		/* Who may read which room is decided on the worker from MongoDB
-		 * (wsd_agent_history_run); here only whether asking makes sense at all. */
-		const char *rid = lc_json_get_str(frame, "room_id", "");
-		if (wsd_croom_find(c, rid) == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
-			wsd_conn_error_about(c, "forbidden", "not your room", rid, NULL, ref);
-			return;
-		}
-		if (!admit(c, ref, lc_json_get_str(frame, "room_id", ""), NULL))
-			return;
-		ajob_t *j = room_job(c, "history", frame, ref, NULL);
-		j->n1 = lc_json_get_int(frame, "before_seq", 0);
-		j->n2 = lc_json_get_int(frame, "limit", atomic_load(&w->history_limit));
-		if (j->n2 > 200)
-			j->n2 = 200;
-		wsd_ajob_submit(w, j, wsd_agent_history_run, wsd_agent_history_done);
-	} else if (strcmp(type, "resume") == 0) {
-		on_resume(c, frame, ref);
-	} else if (strcmp(type, "watch") == 0) {
-		if (!need(c, WSD_P_MONITOR, "chats.monitor", ref) || !check(c, frame, room_rules, ref))
-			return;
-		const char *rid = lc_json_get_str(frame, "room_id", "");
-		wsd_croom_t *r = wsd_croom_find(c, rid);
-		if (r && !r->watch) {
-			wsd_conn_error_about(c, "validation_failed", "room_id: this room is already yours",
-					     rid, NULL, ref);
-			return;
-		}
-		if (!admit(c, ref, rid, NULL))
-			return;
-		wsd_room_watch(w, c, rid, ref);
-	} else if (strcmp(type, "unwatch") == 0) {
-		if (!check(c, frame, room_rules, ref))
-			return;
-		wsd_room_unwatch(w, c, lc_json_get_str(frame, "room_id", ""));
-	} else {
-		wsd_conn_error(c, "unknown_type", "unknown frame type", ref);
-	}
+	wsd_room_unwatch(c->w, c, lc_json_get_str(frame, "room_id", ""));
 }
 
-void wsd_agent_closed(wsd_conn_t *c)
+/* ---- the frame table */
+
+static const lc_vrule_t room_rules[] = { ROOM_ID_RULE, LC_VRULE_END };
+static const lc_vrule_t message_rules[] = {
+	ROOM_ID_RULE,
+	{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
+	{ "text", LC_V_STRING, false, 1, 4000, NULL, NULL },
+	{ "canned_id", LC_V_STRING, false, 1, 64, &lc_vpattern_id, NULL },
+	LC_VRULE_END
+};
+static const lc_vrule_t typing_rules[] = {
+	ROOM_ID_RULE, { "state", LC_V_BOOL, false, 0, 0, NULL, NULL }, LC_VRULE_END
+};
+static const lc_vrule_t history_rules[] = {
+	ROOM_ID_RULE,
+	{ "before_seq", LC_V_INT, false, 0, 0, NULL, NULL },
+	{ "limit", LC_V_INT, false, 1, 200, NULL, NULL },
+	LC_VRULE_END
+};
+
+/* Rows that check something of the connection's rooms before starting a job (message,
+ * history, resume, watch) take the job cap in their handler, after that check. typing is
+ * published to RabbitMQ and reaches the customer's channel: the same bucket as the widget's
+ * frames bounds it. */
+static const wsd_frame_row_t agent_rows[] = {
+	{ .type = "accept", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	  .handler = on_accept },
+	{ .type = "decline", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	  .handler = on_decline },
+	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_NAMES_ID,
+	  .handler = on_message },
+	{ .type = "typing", .rules = typing_rules, .flags = WSD_FRAME_RATE, .handler = on_typing },
+	{ .type = "end", .rules = room_rules, .flags = WSD_FRAME_JOB, .handler = on_end },
+	{ .type = "history", .rules = history_rules, .handler = on_history },
+	{ .type = "resume", .handler = on_resume },   /* rules per item of rooms */
+	{ .type = "watch", .perm = WSD_P_MONITOR, .rules = room_rules, .handler = on_watch },
+	{ .type = "unwatch", .rules = room_rules, .handler = on_unwatch },
+	{ .type = NULL }
+};
+
+static const wsd_frame_table_t agent_frames = {
+	.rows = agent_rows,
+	.names_room = true,
+	.not_ready = "wait for hello",
+	.rate_limited = "too many typing frames: slow down",
+};
+
+/* ---- the endpoint */
+
+static bool agent_open(wsd_conn_t *c)
+{
+	c->token = wsd_handshake_token(c->wsi);
+	if (c->token == NULL)
+		return false;
+	c->state = WSD_CS_AUTH;
+	wsd_agent_open(c);
+	return true;
+}
+
+static void agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
+{
+	wsd_frames_run(&agent_frames, c, type, frame, ref);
+}
+
+static void agent_closed(wsd_conn_t *c)
 {
 	if (c->state == WSD_CS_READY || c->user_id != NULL || c->closed_by_server)
 		LC_INFO("agent %s disconnected", c->username ? c->username : "?");
 	wsd_room_rate_forget(c->w, c->handle);
 	wsd_room_agent_offline(c->w, c);
 }
+
+const wsd_endpoint_t wsd_agent_endpoint = {
+	.kind = WSD_AGENT,
+	.path = "/ws/agent",
+	.alias = "/agent",
+	.session = true,
+	.on_open = agent_open,
+	.on_frame = agent_frame,
+	.on_close = agent_closed,
+};

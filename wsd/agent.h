@@ -8,11 +8,12 @@
 #include "wsd.h"
 #include "conn.h"
 
-/* The connection was established with a token: check it (on a worker). */
+/* The endpoint /ws/agent (listener.h): open checks the session token on a worker, frames go
+ * through the agent's frame table (agent.c). */
+extern const wsd_endpoint_t wsd_agent_endpoint;
+
+/* Loop: the connection has a session token: check it (on a worker), then prepare hello. */
 void wsd_agent_open(wsd_conn_t *c);
-/* One frame from the agent (type already read; ref may be NULL). */
-void wsd_agent_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref);
-void wsd_agent_closed(wsd_conn_t *c);
 /* Re-check the session and user of c; closes it (4401) when revoked. */
 void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c);
 

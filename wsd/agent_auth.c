@@ -11,47 +11,70 @@
 #include "worker.h"
 #include "lc_auth.h"
 #include "lc_auth_session.h"
-#include "lc_perm.h"
+#include "frames.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned perm_bits(json_object *perms)
+/* ---- authentication and the periodic session check */
+
+/* A session check: at the handshake (then also the agent's engaged rooms) or periodic. The
+ * user's permissions come back in h.perms. */
+typedef struct auth_job {
+	uint32_t magic;
+#define AUTH_JOB_MAGIC 0x61757468u
+	wsd_ajob_t h;
+	bool handshake;
+	char *token;
+	json_object *user, *perm_list, *items;
+} auth_job_t;
+
+static auth_job_t *auth_job_new(wsd_conn_t *c, bool handshake)
 {
-	unsigned b = 0;
-	if (lc_perm_has(perms, "chats.accept")) b |= WSD_P_ACCEPT;
-	if (lc_perm_has(perms, "chats.monitor")) b |= WSD_P_MONITOR;
-	if (lc_perm_has(perms, "chats.history")) b |= WSD_P_HISTORY;
-	if (lc_perm_has(perms, "chats.end_any")) b |= WSD_P_END_ANY;
-	if (lc_perm_has(perms, "canned.all")) b |= WSD_P_CANNED_ALL;
-	return b;
+	auth_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = AUTH_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, NULL, NULL, NULL);
+	j->handshake = handshake;
+	j->token = lc_strdup(c->token);
+	return j;
 }
 
-/* ---- authentication and the periodic session check */
+static void auth_job_free(auth_job_t *j)
+{
+	LC_CHECK_OBJ(j, AUTH_JOB_MAGIC);
+	wsd_ajob_clear(&j->h);
+	free(j->token);
+	json_object_put(j->user);
+	json_object_put(j->perm_list);
+	json_object_put(j->items);
+	j->magic = 0;
+	free(j);
+}
 
 /* The one session check of shared/ (lc_auth_session.h), then what an agent connection needs
  * beyond it: accept or monitor, and at the handshake the agent's engaged rooms. */
 static void auth_run(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	auth_job_t *j;
+	LC_CAST_OBJ(j, arg, AUTH_JOB_MAGIC);
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
 	lc_principal_t who = { 0 };
 	lc_auth_token_hash(j->token, hash);
-	if ((j->rc = lc_auth_session_check(w->store, hash, &who, &j->err)) != LC_OK)
+	if ((j->h.rc = lc_auth_session_check(w->store, hash, &who, &j->h.err)) != LC_OK)
 		return;
 	j->user = json_object_get(who.user);
 	j->perm_list = json_object_get(who.permissions);
-	j->perms = perm_bits(j->perm_list);
+	j->h.perms = wsd_frames_perm_bits(j->perm_list);
 	lc_auth_principal_clear(&who);
-	if (!(j->perms & (WSD_P_ACCEPT | WSD_P_MONITOR))) {
-		j->rc = LC_ERR_FORBIDDEN;
+	if (!(j->h.perms & (WSD_P_ACCEPT | WSD_P_MONITOR))) {
+		j->h.rc = LC_ERR_FORBIDDEN;
 		return;
 	}
-	if (strcmp(j->op, "auth") == 0)
-		j->rc = lc_store_room_list_agent(w->store, lc_json_get_str(j->user, "id", ""),
-						 &j->items, &j->err);
+	if (j->handshake)
+		j->h.rc = lc_store_room_list_agent(w->store, lc_json_get_str(j->user, "id", ""),
+						   &j->items, &j->h.err);
 	/* The same room shape as accepted.room: who declined a request is not the agent's to see. */
-	for (size_t i = 0; j->rc == LC_OK && j->items && i < json_object_array_length(j->items); i++)
+	for (size_t i = 0; j->h.rc == LC_OK && j->items && i < json_object_array_length(j->items); i++)
 		json_object_object_del(json_object_array_get_idx(j->items, i), "declined_by");
 }
 
@@ -71,13 +94,14 @@ static void auth_refused(wsd_conn_t *c, lc_rc rc, const char *why)
 
 static void auth_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	auth_job_t *j;
+	LC_CAST_OBJ(j, arg, AUTH_JOB_MAGIC);
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->h.handle);
 	if (c == NULL)
 		goto out;
-	if (j->rc != LC_OK) {
-		LC_INFO("agent connection refused: %s", lc_rc_name(j->rc));
-		auth_refused(c, j->rc, "invalid or expired session");
+	if (j->h.rc != LC_OK) {
+		LC_INFO("agent connection refused: %s", lc_rc_name(j->h.rc));
+		auth_refused(c, j->h.rc, "invalid or expired session");
 		goto out;
 	}
 	c->user_id = lc_strdup(lc_json_get_str(j->user, "id", ""));
@@ -88,7 +112,7 @@ static void auth_done(wsd_t *w, void *arg)
 		c->display_name = lc_strdup(c->username);
 	}
 	c->permissions = json_object_get(j->perm_list);
-	c->perms = j->perms;
+	c->perms = j->h.perms;
 
 	json_object *h = wsd_conn_frame("hello", NULL);
 	json_object_object_add(h, "node", json_object_new_string(w->node_id));
@@ -108,30 +132,30 @@ static void auth_done(wsd_t *w, void *arg)
 	LC_INFO("agent %s connected", c->username);
 	wsd_room_agent_online(w, c);
 out:
-	wsd_ajob_free(j);
+	auth_job_free(j);
 }
 
 void wsd_agent_open(wsd_conn_t *c)
 {
-	ajob_t *j = wsd_ajob_new(c, "auth", NULL);
-	j->token = lc_strdup(c->token);
-	wsd_workers_submit(c->w->workers, NULL, auth_run, auth_done, j);
+	auth_job_t *j = auth_job_new(c, true);
+	wsd_ajob_submit(&j->h, auth_run, auth_done, j);
 }
 
 static void check_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	auth_job_t *j;
+	LC_CAST_OBJ(j, arg, AUTH_JOB_MAGIC);
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->h.handle);
 	if (c != NULL)
 		c->checking = false;
-	if (c != NULL && (j->rc == LC_ERR_UNAUTHORIZED || j->rc == LC_ERR_FORBIDDEN)) {
+	if (c != NULL && (j->h.rc == LC_ERR_UNAUTHORIZED || j->h.rc == LC_ERR_FORBIDDEN)) {
 		LC_INFO("agent %s: session revoked", c->username ? c->username : "?");
 		wsd_conn_error(c, "unauthorized", "session revoked", NULL);
 		wsd_conn_close(c, 4401, "revoked");
-	} else if (c != NULL && j->rc == LC_OK) {
-		c->perms = j->perms;
+	} else if (c != NULL && j->h.rc == LC_OK) {
+		c->perms = j->h.perms;
 	}
-	wsd_ajob_free(j);
+	auth_job_free(j);
 }
 
 void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c)
@@ -141,7 +165,6 @@ void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c)
 	if (c->kind != WSD_AGENT || c->token == NULL || c->state == WSD_CS_CLOSING || c->checking)
 		return;
 	c->checking = true;
-	ajob_t *j = wsd_ajob_new(c, "check", NULL);
-	j->token = lc_strdup(c->token);
-	wsd_workers_submit(w->workers, NULL, auth_run, check_done, j);
+	auth_job_t *j = auth_job_new(c, false);
+	wsd_ajob_submit(&j->h, auth_run, check_done, j);
 }

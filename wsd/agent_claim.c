@@ -14,130 +14,181 @@
 
 /* ---- accept */
 
-bool wsd_agent_accept_run(wsd_t *w, void *arg)
+typedef struct accept_job {
+	uint32_t magic;
+#define ACCEPT_JOB_MAGIC 0x61636370u
+	wsd_ajob_t h;
+	bool claimed;           /* tried again: the claim is done, the join message is not */
+	json_object *room;      /* the claimed room (or, on conflict, as it is) */
+	json_object *msg;       /* the stored join message */
+	json_object *items;     /* the customer's history */
+} accept_job_t;
+
+static void accept_job_free(accept_job_t *j)
 {
-	ajob_t *j = arg;
-	if (j->phase == 0) {
-		j->rc = lc_store_room_claim(w->store, j->room_id, j->user_id, j->display_name,
-					    &j->room, &j->err);
-		if (j->rc == LC_ERR_CONFLICT) {
+	LC_CHECK_OBJ(j, ACCEPT_JOB_MAGIC);
+	wsd_ajob_clear(&j->h);
+	json_object_put(j->room);
+	json_object_put(j->msg);
+	json_object_put(j->items);
+	j->magic = 0;
+	free(j);
+}
+
+static bool accept_run(wsd_t *w, void *arg)
+{
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	if (!j->claimed) {
+		j->h.rc = lc_store_room_claim(w->store, j->h.room_id, j->h.user_id,
+					      j->h.display_name, &j->room, &j->h.err);
+		if (j->h.rc == LC_ERR_CONFLICT) {
 			/* Taken (already_taken) or closed (not_open): the room tells which. */
 			lc_err_t err;
-			lc_store_room_get(w->store, j->room_id, &j->room, &err);
+			lc_store_room_get(w->store, j->h.room_id, &j->room, &err);
 		}
-		if (j->rc != LC_OK)
+		if (j->h.rc != LC_OK)
 			return true;
-		j->phase = 1;
+		j->claimed = true;
 	}
 	/* The customer learns of the agent only through the stored join message: a MongoDB blip
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
-	if (wsd_gateway_system_message(w, j->room_id, "join", "join_message", j->display_name,
+	if (wsd_gateway_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
 				       lc_json_get_str(j->room, "customer_name", ""), "engaged",
-				       j->user_id, &j->msg, &err) != LC_OK)
+				       j->h.user_id, &j->msg, &err) != LC_OK)
 		return false;
 	int64_t limit = atomic_load(&w->history_limit);
 	if (lc_store_message_history(w->store, lc_json_get_str(j->room, "channel", ""),
 				     lc_json_get_str(j->room, "customer_id", ""), limit,
 				     &j->items, &err) != LC_OK) {
-		LC_WARN("room %s: reading history: %s", j->room_id, err.reason);
+		LC_WARN("room %s: reading history: %s", j->h.room_id, err.reason);
 		j->items = json_object_new_array();
 	}
 	return true;
 }
 
-void wsd_agent_accept_done(wsd_t *w, void *arg)
+static void accept_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
 	if (w->stop)
 		goto out;
-	wsd_conn_t *c = wsd_conn_find(w, j->handle);
-	if (j->rc == LC_OK) {
-		LC_INFO("room %s taken by %s", j->room_id, j->user_id);
+	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
+	if (j->h.rc == LC_OK) {
+		LC_INFO("room %s taken by %s", j->h.room_id, j->h.user_id);
 		/* The claim happened: tell everyone even if the agent is gone already. */
 		json_object *b = wsd_conn_frame("taken", NULL);
-		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
-		json_object_object_add(b, "agent_id", json_object_new_string(j->user_id));
+		json_object_object_add(b, "room_id", json_object_new_string(j->h.room_id));
+		json_object_object_add(b, "agent_id", json_object_new_string(j->h.user_id));
 		wsd_room_broadcast(w, "taken", b);
 		json_object_put(b);
 		if (j->msg) {
-			json_object *o = wsd_gateway_out_msg("agent_joined", j->msg, j->room, j->user_id,
-							     j->display_name);
+			json_object *o = wsd_gateway_out_msg("agent_joined", j->msg, j->room, j->h.user_id,
+							     j->h.display_name);
 			wsd_room_publish_outbound(w, o, NULL, NULL);
 			json_object_put(o);
 		}
 		if (c == NULL) {
-			wsd_room_grace_left(w, j->user_id);
+			wsd_room_grace_left(w, j->h.user_id);
 			goto out;
 		}
-		wsd_croom_t *r = wsd_croom_add(c, j->room_id, lc_json_get_str(j->room, "channel", NULL),
+		wsd_croom_t *r = wsd_croom_add(c, j->h.room_id, lc_json_get_str(j->room, "channel", NULL),
 					       lc_json_get_str(j->room, "customer_id", NULL),
 					       lc_json_get_str(j->room, "customer_name", NULL),
 					       WSD_CR_JOINING, false);
-		json_object *f = wsd_conn_frame("accepted", j->ref);
+		json_object *f = wsd_conn_frame("accepted", j->h.ref);
 		json_object *room = json_object_get(j->room);
 		json_object_object_del(room, "declined_by");
 		json_object_object_add(f, "room", room);
 		json_object_object_add(f, "history", json_object_get(j->items));
 		wsd_conn_send(c, f);
 		json_object_put(f);
-		int64_t first = wsd_ajob_first_seq(j->items, j->room_id);
+		int64_t first = wsd_ajob_first_seq(j->items, j->h.room_id);
 		wsd_croom_live(c, r, first > 0 ? first - 1 : 0, j->items);
 		goto out;
 	}
 	if (c == NULL)
 		goto out;
-	wsd_croom_t *mine = wsd_croom_find(c, j->room_id);
+	wsd_croom_t *mine = wsd_croom_find(c, j->h.room_id);
 	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
-		wsd_croom_remove(c, j->room_id);
-	bool closed = j->rc == LC_ERR_CONFLICT &&
+		wsd_croom_remove(c, j->h.room_id);
+	bool closed = j->h.rc == LC_ERR_CONFLICT &&
 		      strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0;
-	if (j->rc == LC_ERR_CONFLICT && !closed) {
-		json_object *f = wsd_conn_frame("already_taken", j->ref);
-		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	if (j->h.rc == LC_ERR_CONFLICT && !closed) {
+		json_object *f = wsd_conn_frame("already_taken", j->h.ref);
+		json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
 		wsd_conn_send(c, f);
 		json_object_put(f);
 	} else {
-		wsd_conn_error_room(c, j->rc, closed ? "the room is already closed" : j->err.reason,
-				    j->room_id, j->ref);
+		wsd_conn_error_room(c, j->h.rc, closed ? "the room is already closed" : j->h.err.reason,
+				    j->h.room_id, j->h.ref);
 	}
 out:
-	wsd_ajob_free(j);
+	accept_job_free(j);
+}
+
+void wsd_agent_accept(wsd_conn_t *c, const char *room_id, json_object *ref)
+{
+	accept_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = ACCEPT_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, NULL, ref);
+	wsd_ajob_submit_retry(&j->h, accept_run, accept_done, j);
 }
 
 /* ---- decline */
 
-void wsd_agent_decline_run(wsd_t *w, void *arg)
+typedef struct decline_job {
+	uint32_t magic;
+#define DECLINE_JOB_MAGIC 0x64636c6eu
+	wsd_ajob_t h;
+	json_object *room;      /* the room after the decline (who else declined) */
+} decline_job_t;
+
+static void decline_run(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	j->rc = lc_store_room_decline(w->store, j->room_id, j->user_id, &j->err);
-	if (j->rc == LC_OK)
-		j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &j->err);
+	decline_job_t *j;
+	LC_CAST_OBJ(j, arg, DECLINE_JOB_MAGIC);
+	j->h.rc = lc_store_room_decline(w->store, j->h.room_id, j->h.user_id, &j->h.err);
+	if (j->h.rc == LC_OK)
+		j->h.rc = lc_store_room_get(w->store, j->h.room_id, &j->room, &j->h.err);
 }
 
-void wsd_agent_decline_done(wsd_t *w, void *arg)
+static void decline_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	decline_job_t *j;
+	LC_CAST_OBJ(j, arg, DECLINE_JOB_MAGIC);
 	if (w->stop)
 		goto out;
-	wsd_conn_t *c = wsd_conn_find(w, j->handle);
-	if (j->rc == LC_OK) {
+	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
+	if (j->h.rc == LC_OK) {
 		json_object *b = wsd_conn_frame("declined", NULL);
-		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
-		json_object_object_add(b, "user_id", json_object_new_string(j->user_id));
+		json_object_object_add(b, "room_id", json_object_new_string(j->h.room_id));
+		json_object_object_add(b, "user_id", json_object_new_string(j->h.user_id));
 		wsd_room_broadcast(w, "declined", b);
 		json_object_put(b);
 		if (c) {
-			json_object *f = wsd_conn_frame("request_withdrawn", j->ref);
-			json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+			json_object *f = wsd_conn_frame("request_withdrawn", j->h.ref);
+			json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
 			json_object_object_add(f, "reason", json_object_new_string("declined"));
 			wsd_conn_send(c, f);
 			json_object_put(f);
 		}
 		wsd_room_check_declined(w, j->room);
 	} else if (c) {
-		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
+		wsd_conn_error_room(c, j->h.rc, j->h.err.reason, j->h.room_id, j->h.ref);
 	}
 out:
-	wsd_ajob_free(j);
+	wsd_ajob_clear(&j->h);
+	json_object_put(j->room);
+	j->magic = 0;
+	free(j);
+}
+
+void wsd_agent_decline(wsd_conn_t *c, const char *room_id, json_object *ref)
+{
+	decline_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = DECLINE_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, NULL, ref);
+	wsd_ajob_submit(&j->h, decline_run, decline_done, j);
 }

@@ -16,126 +16,157 @@
 
 /* ---- message */
 
-/* The room as MongoDB has it, if it is engaged with this job's agent (else FORBIDDEN or
- * CONFLICT in j->rc). The loop's view of the connection's rooms is not enough: only the
- * store knows who owns a room. channel, customer_id and customer_name are taken from it. */
-static bool owned_engaged(wsd_t *w, ajob_t *j)
+typedef struct message_job {
+	uint32_t magic;
+#define MESSAGE_JOB_MAGIC 0x6d657367u
+	wsd_ajob_t h;
+	char *client_id, *text, *canned_id;
+	char *channel, *customer_id, *customer_name;   /* the room's, once known */
+	bool verdict_only;      /* a room the connection does not follow: only say why it cannot
+				 * be written (not_found, not_open, forbidden) */
+	json_object *msg;       /* the stored message */
+	bool dup;               /* it was stored before (the same id sent again) */
+} message_job_t;
+
+static void message_job_free(message_job_t *j)
 {
-	json_object *room = NULL;
-	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
-	if (j->rc != LC_OK)
-		return false;
-	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0)
-		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
-	else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
-		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
-	if (j->rc == LC_OK) {
-		free(j->channel);
-		free(j->customer_id);
-		free(j->customer_name);
-		j->channel = lc_strdup(lc_json_get_str(room, "channel", ""));
-		j->customer_id = lc_strdup(lc_json_get_str(room, "customer_id", ""));
-		j->customer_name = lc_strdup(lc_json_get_str(room, "customer_name", ""));
-	}
-	json_object_put(room);
-	return j->rc == LC_OK;
+	LC_CHECK_OBJ(j, MESSAGE_JOB_MAGIC);
+	wsd_ajob_clear(&j->h);
+	free(j->client_id);
+	free(j->text);
+	free(j->canned_id);
+	free(j->channel);
+	free(j->customer_id);
+	free(j->customer_name);
+	json_object_put(j->msg);
+	j->magic = 0;
+	free(j);
 }
 
-void wsd_agent_message_run(wsd_t *w, void *arg)
+/* Take the room's channel and customer from room (a store document). */
+static void message_job_room(message_job_t *j, json_object *room)
 {
-	ajob_t *j = arg;
+	free(j->channel);
+	free(j->customer_id);
+	free(j->customer_name);
+	j->channel = lc_strdup(lc_json_get_str(room, "channel", ""));
+	j->customer_id = lc_strdup(lc_json_get_str(room, "customer_id", ""));
+	j->customer_name = lc_strdup(lc_json_get_str(room, "customer_name", ""));
+}
+
+/* The room as MongoDB has it, if it is engaged with this job's agent (else FORBIDDEN or
+ * CONFLICT in j->h.rc). The loop's view of the connection's rooms is not enough: only the
+ * store knows who owns a room. channel, customer_id and customer_name are taken from it. */
+static bool owned_engaged(wsd_t *w, message_job_t *j)
+{
+	json_object *room = NULL;
+	j->h.rc = lc_store_room_get(w->store, j->h.room_id, &room, &j->h.err);
+	if (j->h.rc != LC_OK)
+		return false;
+	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->h.user_id) != 0)
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not your room");
+	else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_CONFLICT, "the room is already closed");
+	if (j->h.rc == LC_OK)
+		message_job_room(j, room);
+	json_object_put(room);
+	return j->h.rc == LC_OK;
+}
+
+static void message_done(wsd_t *w, void *arg);
+
+static void message_run(wsd_t *w, void *arg)
+{
+	message_job_t *j;
+	LC_CAST_OBJ(j, arg, MESSAGE_JOB_MAGIC);
 	if (!owned_engaged(w, j))
 		return;
 	if (j->verdict_only) {
 		/* The agent's open room, but this connection has not resumed it: it would not
 		 * see the room's messages. */
-		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not followed by this connection: "
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not followed by this connection: "
 				   "resume it first");
 		return;
 	}
 	if (j->canned_id) {
 		json_object *canned = NULL;
-		j->rc = lc_store_canned_get(w->store, j->canned_id, &canned, &j->err);
+		j->h.rc = lc_store_canned_get(w->store, j->canned_id, &canned, &j->h.err);
 		/* Another agent's canned response is absent for this one, as in the REST API
 		 * (docs/api.md): its existence is not told. */
-		if (j->rc == LC_OK && strcmp(lc_json_get_str(canned, "owner_id", ""), j->user_id) != 0 &&
-		    !(j->perms & WSD_P_CANNED_ALL))
-			j->rc = LC_ERR_NOT_FOUND;
-		if (j->rc == LC_ERR_NOT_FOUND)
-			lc_err_set(&j->err, LC_ERR_NOT_FOUND, "canned_id: no such canned response");
-		if (j->rc != LC_OK) {
+		if (j->h.rc == LC_OK && strcmp(lc_json_get_str(canned, "owner_id", ""), j->h.user_id) != 0 &&
+		    !(j->h.perms & WSD_P_CANNED_ALL))
+			j->h.rc = LC_ERR_NOT_FOUND;
+		if (j->h.rc == LC_ERR_NOT_FOUND)
+			lc_err_set(&j->h.err, LC_ERR_NOT_FOUND, "canned_id: no such canned response");
+		if (j->h.rc != LC_OK) {
 			json_object_put(canned);
 			return;
 		}
 		j->text = lc_settings_render(lc_json_get_str(canned, "text", ""),
-						    j->display_name, j->customer_name);
+						    j->h.display_name, j->customer_name);
 		json_object_put(canned);
 	}
-	char *mid = lc_asprintf("a-%s-%s", j->user_id, j->client_id);
-	wsd_roomcmd_t cmd = { .room_id = j->room_id, .msg_id = mid, .sender = "agent",
-			      .author = j->display_name, .text = j->text, .check_agent = j->user_id };
-	j->rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, &j->err);
+	char *mid = lc_asprintf("a-%s-%s", j->h.user_id, j->client_id);
+	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = "agent",
+			      .author = j->h.display_name, .text = j->text, .check_agent = j->h.user_id };
+	j->h.rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, &j->h.err);
 	free(mid);
 }
 
 /* The writer's answer to a typed message (consumer thread, or the loop when it timed out). */
 static void message_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 {
-	ajob_t *j = arg;
-	j->rc = res->rc;
-	j->err = res->err;
+	message_job_t *j;
+	LC_CAST_OBJ(j, arg, MESSAGE_JOB_MAGIC);
+	j->h.rc = res->rc;
+	j->h.err = res->err;
 	j->msg = res->msg;
 	j->dup = res->dup;
-	if (res->rc == LC_OK) {
-		free(j->channel);
-		free(j->customer_id);
-		free(j->customer_name);
-		j->channel = lc_strdup(lc_json_get_str(res->room, "channel", ""));
-		j->customer_id = lc_strdup(lc_json_get_str(res->room, "customer_id", ""));
-		j->customer_name = lc_strdup(lc_json_get_str(res->room, "customer_name", ""));
-	}
+	if (res->rc == LC_OK)
+		message_job_room(j, res->room);
 	json_object_put(res->room);
-	wsd_post(w, wsd_agent_message_done, j);
+	wsd_post(w, message_done, j);
 }
 
-void wsd_agent_message_send(wsd_t *w, ajob_t *j)
+static void message_send(wsd_t *w, message_job_t *j)
 {
 	/* No worker and no read: the writer checks the room (engaged, this agent's) in memory. */
-	char *mid = lc_asprintf("a-%s-%s", j->user_id, j->client_id);
-	wsd_roomcmd_t cmd = { .room_id = j->room_id, .msg_id = mid, .sender = "agent",
-			      .author = j->display_name, .text = j->text, .check_agent = j->user_id };
+	char *mid = lc_asprintf("a-%s-%s", j->h.user_id, j->client_id);
+	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = "agent",
+			      .author = j->h.display_name, .text = j->text, .check_agent = j->h.user_id };
 	wsd_roomcmd_send(w, &cmd, message_answered, j);
 	free(mid);
 }
 
 /* The error of a message frame names the message (id, room_id): the client re-sends that one
  * with the same id when the code is unavailable (docs/websocket.md). */
-static void message_error(wsd_conn_t *c, ajob_t *j)
+static void message_error(wsd_conn_t *c, message_job_t *j)
 {
-	const char *code = wsd_conn_rc_code(j->rc);
+	const char *code = wsd_conn_rc_code(j->h.rc);
 	wsd_conn_error_about(c, code, strcmp(code, "unavailable") == 0 ? "the database cannot be "
-			     "reached: send it again with the same id" : j->err.reason, j->room_id,
-			     j->client_id, j->ref);
+			     "reached: send it again with the same id" : j->h.err.reason, j->h.room_id,
+			     j->client_id, j->h.ref);
 }
 
-void wsd_agent_message_done(wsd_t *w, void *arg)
+static void message_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	message_job_t *j;
+	LC_CAST_OBJ(j, arg, MESSAGE_JOB_MAGIC);
 	if (w->stop)
 		goto out;
-	wsd_conn_t *c = wsd_conn_find(w, j->handle);
-	if (j->rc != LC_OK) {
+	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
+	if (j->h.rc != LC_OK) {
 		if (c)
 			message_error(c, j);
 		goto out;
 	}
 	LC_ASSERT(j->channel != NULL && j->customer_id != NULL);   /* owned_engaged set them */
 	json_object *room = json_object_new_object();
-	json_object_object_add(room, "id", json_object_new_string(j->room_id));
+	json_object_object_add(room, "id", json_object_new_string(j->h.room_id));
 	json_object_object_add(room, "channel", json_object_new_string(j->channel));
 	json_object_object_add(room, "customer_id", json_object_new_string(j->customer_id));
-	json_object *o = wsd_gateway_out_msg("agent_message", j->msg, room, j->user_id,
-					     j->display_name);
+	json_object *o = wsd_gateway_out_msg("agent_message", j->msg, room, j->h.user_id,
+					     j->h.display_name);
 	json_object_put(room);
 	wsd_room_publish_outbound(w, o, NULL, NULL);
 	json_object_put(o);
@@ -143,212 +174,286 @@ void wsd_agent_message_done(wsd_t *w, void *arg)
 	/* For the agent's other connections (other tabs, any node) and for watchers; the sending
 	 * connection, named by origin, gets the ack below instead. */
 	json_object *ev = wsd_conn_frame("message", NULL);
-	json_object_object_add(ev, "room_id", json_object_new_string(j->room_id));
+	json_object_object_add(ev, "room_id", json_object_new_string(j->h.room_id));
 	json_object_object_add(ev, "message", json_object_get(j->msg));
-	json_object_object_add(ev, "agent_id", json_object_new_string(j->user_id));
+	json_object_object_add(ev, "agent_id", json_object_new_string(j->h.user_id));
 	json_object_object_add(ev, "origin_node", json_object_new_string(w->node_id));
-	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->handle));
-	wsd_room_publish_event(w, j->room_id, j->user_id, ev, NULL, NULL);
+	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->h.handle));
+	wsd_room_publish_event(w, j->h.room_id, j->h.user_id, ev, NULL, NULL);
 	json_object_put(ev);
 
 	if (c) {
 		/* A catch-up read after a broker restart must not send it back as a message. */
-		wsd_croom_t *r = wsd_croom_find(c, j->room_id);
+		wsd_croom_t *r = wsd_croom_find(c, j->h.room_id);
 		if (r != NULL)
 			wsd_croom_mark(r, lc_json_get_int(j->msg, "seq", -1));
-		json_object *f = wsd_conn_frame("ack", j->ref);
+		json_object *f = wsd_conn_frame("ack", j->h.ref);
 		json_object_object_add(f, "id", json_object_new_string(j->client_id));
-		json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+		json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
 		json_object_object_add(f, "message", json_object_get(j->msg));
 		wsd_conn_send(c, f);
 		json_object_put(f);
 	}
 out:
-	wsd_ajob_free(j);
+	message_job_free(j);
+}
+
+void wsd_agent_message(wsd_conn_t *c, const wsd_croom_t *r, const char *room_id,
+		       const char *client_id, const char *text, const char *canned_id,
+		       json_object *ref)
+{
+	message_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = MESSAGE_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, r, ref);
+	j->client_id = lc_strdup(client_id);
+	j->text = lc_strdup(text);
+	j->canned_id = lc_strdup(canned_id);
+	j->verdict_only = r == NULL;
+	if (r) {
+		j->channel = lc_strdup(r->channel);
+		j->customer_id = lc_strdup(r->customer_id);
+		j->customer_name = lc_strdup(r->customer_name);
+	}
+	if (canned_id == NULL && r != NULL)
+		message_send(c->w, j);
+	else
+		wsd_ajob_submit(&j->h, message_run, message_done, j);
 }
 
 /* ---- end */
 
-bool wsd_agent_end_run(wsd_t *w, void *arg)
+typedef struct end_job {
+	uint32_t magic;
+#define END_JOB_MAGIC 0x656e646au
+	wsd_ajob_t h;
+	bool closed;            /* tried again: the room is closed, the end message not stored */
+	json_object *room;      /* the closed room */
+	json_object *msg;       /* the stored end message (the customer's) */
+	char *agent_text;       /* end_message_agent, rendered */
+} end_job_t;
+
+static bool end_run(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	if (j->phase == 0) {
+	end_job_t *j;
+	LC_CAST_OBJ(j, arg, END_JOB_MAGIC);
+	if (!j->closed) {
 		json_object *room = NULL;
-		j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
-		if (j->rc != LC_OK)
+		j->h.rc = lc_store_room_get(w->store, j->h.room_id, &room, &j->h.err);
+		if (j->h.rc != LC_OK)
 			return true;
-		if (strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) != 0 &&
-		    !(j->perms & WSD_P_END_ANY)) {
+		if (strcmp(lc_json_get_str(room, "agent_id", ""), j->h.user_id) != 0 &&
+		    !(j->h.perms & WSD_P_END_ANY)) {
 			json_object_put(room);
-			j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+			j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not your room");
 			return true;
 		}
 		json_object_put(room);
-		j->rc = lc_store_room_close(w->store, j->room_id, "agent_ended", &j->room, &j->err);
-		if (j->rc == LC_ERR_CONFLICT)
-			lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is already closed");
-		if (j->rc != LC_OK)
+		j->h.rc = lc_store_room_close(w->store, j->h.room_id, "agent_ended", &j->room, &j->h.err);
+		if (j->h.rc == LC_ERR_CONFLICT)
+			lc_err_set(&j->h.err, LC_ERR_CONFLICT, "the room is already closed");
+		if (j->h.rc != LC_OK)
 			return true;
-		j->phase = 1;
+		j->closed = true;
 	}
-	const char *agent = lc_json_get_str(j->room, "agent_name", j->display_name);
+	const char *agent = lc_json_get_str(j->room, "agent_name", j->h.display_name);
 	const char *cust = lc_json_get_str(j->room, "customer_name", "");
 	/* The room is closed: the customer is told through the stored end message, which a
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
-	if (wsd_gateway_system_message(w, j->room_id, "end", "end_message_customer", agent, cust,
-				       "closed", NULL, &j->msg, &err) != LC_OK)
+	if (wsd_gateway_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
+				       lc_room_status_name(LC_ROOM_CLOSED), NULL, &j->msg,
+				       &err) != LC_OK)
 		return false;
-	if (j->text2 == NULL) {
-		json_object *set = wsd_settings_get(w);
-		j->text2 = wsd_settings_render(set, "end_message_agent", agent, cust);
-		json_object_put(set);
+	if (j->agent_text == NULL) {
+		wsd_room_view_t v;
+		wsd_room_view(&v, j->room);
+		v.agent_name = agent;
+		j->agent_text = wsd_room_end_text(w, &v, "agent_ended", NULL);
 	}
 	return true;
 }
 
-void wsd_agent_end_done(wsd_t *w, void *arg)
+static void end_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	end_job_t *j;
+	LC_CAST_OBJ(j, arg, END_JOB_MAGIC);
 	if (w->stop)
 		goto out;
-	wsd_conn_t *c = wsd_conn_find(w, j->handle);
-	if (j->rc != LC_OK) {
+	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
+	if (j->h.rc != LC_OK) {
 		if (c)
-			wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
+			wsd_conn_error_room(c, j->h.rc, j->h.err.reason, j->h.room_id, j->h.ref);
 		goto out;
 	}
-	LC_INFO("room %s ended by %s", j->room_id, j->user_id);
-	json_object *o = wsd_gateway_out_msg("session_ended", j->msg, j->room, NULL, NULL);
-	json_object_object_add(o, "reason", json_object_new_string("agent_ended"));
-	wsd_room_publish_outbound(w, o, NULL, NULL);
-	json_object_put(o);
-
-	if (c)
-		wsd_croom_remove(c, j->room_id);
-	json_object *ev = wsd_conn_frame("ended", NULL);
-	json_object_object_add(ev, "room_id", json_object_new_string(j->room_id));
-	json_object_object_add(ev, "reason", json_object_new_string("agent_ended"));
-	json_object_object_add(ev, "text", json_object_new_string(j->text2 ? j->text2 : ""));
-	const char *agent = lc_json_get_str(j->room, "agent_id", NULL);
-	if (agent)
-		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-	/* The ending connection gets the answer below (with its ref), not the event too. */
-	json_object_object_add(ev, "origin_node", json_object_new_string(w->node_id));
-	json_object_object_add(ev, "origin_conn", json_object_new_int64((int64_t)j->handle));
-	wsd_room_publish_event(w, j->room_id, agent, ev, NULL, NULL);
-	json_object_object_del(ev, "agent_id");
-	json_object_object_del(ev, "origin_node");
-	json_object_object_del(ev, "origin_conn");
+	LC_INFO("room %s ended by %s", j->h.room_id, j->h.user_id);
+	const char *text = j->agent_text ? j->agent_text : "";
+	wsd_room_end_t end = { .room = j->room, .msg = j->msg, .reason = "agent_ended",
+			       .agent_text = text, .origin_conn = j->h.handle };
+	wsd_room_ended(w, &end);
 	if (c) {
-		wsd_conn_add_ref(ev, j->ref);
+		wsd_croom_remove(c, j->h.room_id);
+		/* The answer: the same "ended" without the routing (agent_id), with the ref. */
+		wsd_room_view_t v;
+		wsd_room_view(&v, j->room);
+		wsd_event_t e = { .room = &v, .reason = "agent_ended", .text = text };
+		json_object *ev = wsd_event_ended(&e);
+		wsd_conn_add_ref(ev, j->h.ref);
 		wsd_conn_send(c, ev);
+		json_object_put(ev);
 	}
-	json_object_put(ev);
 out:
-	wsd_ajob_free(j);
+	wsd_ajob_clear(&j->h);
+	json_object_put(j->room);
+	json_object_put(j->msg);
+	free(j->agent_text);
+	j->magic = 0;
+	free(j);
+}
+
+void wsd_agent_end(wsd_conn_t *c, const wsd_croom_t *r, const char *room_id, json_object *ref)
+{
+	end_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = END_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, r, ref);
+	wsd_ajob_submit_retry(&j->h, end_run, end_done, j);
 }
 
 /* ---- history, resume, watch */
 
+typedef struct history_job {
+	uint32_t magic;
+#define HISTORY_JOB_MAGIC 0x68697374u
+	wsd_ajob_t h;
+	int64_t before_seq, limit;
+	json_object *items;     /* the page, oldest first */
+	bool has_more;
+} history_job_t;
+
+/* resume (an engaged room after a reconnect) and the first read of a watched room. */
+typedef struct resume_job {
+	uint32_t magic;
+#define RESUME_JOB_MAGIC 0x7273756du
+	wsd_ajob_t h;
+	bool watch;
+	int64_t last_seq;       /* resume: the client has everything up to here */
+	json_object *room, *items;
+} resume_job_t;
+
 /* Whether the job's agent may read the room (issue 4 §8, docs/websocket.md "history"): their
  * own room; any room with chats.monitor; with chats.history also a waiting request they may
  * accept and the earlier rooms of a customer they are engaged with now. */
-static bool may_read(wsd_t *w, ajob_t *j)
+static bool may_read(wsd_t *w, history_job_t *j)
 {
 	json_object *room = NULL, *open = NULL;
-	j->rc = lc_store_room_get(w->store, j->room_id, &room, &j->err);
-	if (j->rc != LC_OK)
+	j->h.rc = lc_store_room_get(w->store, j->h.room_id, &room, &j->h.err);
+	if (j->h.rc != LC_OK)
 		return false;
-	bool ok = strcmp(lc_json_get_str(room, "agent_id", ""), j->user_id) == 0 ||
-		  (j->perms & WSD_P_MONITOR);
-	if (!ok && (j->perms & WSD_P_HISTORY)) {
+	bool ok = strcmp(lc_json_get_str(room, "agent_id", ""), j->h.user_id) == 0 ||
+		  (j->h.perms & WSD_P_MONITOR);
+	if (!ok && (j->h.perms & WSD_P_HISTORY)) {
 		if (strcmp(lc_json_get_str(room, "status", ""), "waiting") == 0)
-			ok = (j->perms & WSD_P_ACCEPT) != 0;
+			ok = (j->h.perms & WSD_P_ACCEPT) != 0;
 		else {
 			lc_err_t err;
 			lc_rc rc = lc_store_room_find_open(w->store, lc_json_get_str(room, "channel", ""),
 							   lc_json_get_str(room, "customer_id", ""),
 							   &open, &err);
 			if (rc != LC_OK && rc != LC_ERR_NOT_FOUND) {
-				j->rc = rc;
-				lc_err_set(&j->err, rc, "%s", err.reason);
+				j->h.rc = rc;
+				lc_err_set(&j->h.err, rc, "%s", err.reason);
 				goto out;
 			}
 			ok = rc == LC_OK &&
 			     strcmp(lc_json_get_str(open, "status", ""), "engaged") == 0 &&
-			     strcmp(lc_json_get_str(open, "agent_id", ""), j->user_id) == 0;
+			     strcmp(lc_json_get_str(open, "agent_id", ""), j->h.user_id) == 0;
 		}
 	}
 	if (!ok)
-		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not your room");
 out:
 	json_object_put(open);
 	json_object_put(room);
-	return j->rc == LC_OK;
+	return j->h.rc == LC_OK;
 }
 
-void wsd_agent_history_run(wsd_t *w, void *arg)
+static void history_run(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
+	history_job_t *j;
+	LC_CAST_OBJ(j, arg, HISTORY_JOB_MAGIC);
 	json_object *items = NULL;
 	if (!may_read(w, j))
 		return;
-	j->rc = lc_store_message_list_before(w->store, j->room_id, j->n1, j->n2 + 1, &items, &j->err);
-	if (j->rc != LC_OK)
+	j->h.rc = lc_store_message_list_before(w->store, j->h.room_id, j->before_seq, j->limit + 1, &items, &j->h.err);
+	if (j->h.rc != LC_OK)
 		return;
 	/* Newest first from the store, one extra to learn whether more exist. */
 	size_t n = json_object_array_length(items);
-	bool more = n > (size_t)j->n2;
+	bool more = n > (size_t)j->limit;
 	if (more)
-		n = (size_t)j->n2;
+		n = (size_t)j->limit;
 	j->items = json_object_new_array();
 	for (size_t i = n; i-- > 0;)
 		json_object_array_add(j->items, json_object_get(json_object_array_get_idx(items, i)));
 	json_object_put(items);
-	j->dup = more;
+	j->has_more = more;
 }
 
-void wsd_agent_history_done(wsd_t *w, void *arg)
+static void history_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	history_job_t *j;
+	LC_CAST_OBJ(j, arg, HISTORY_JOB_MAGIC);
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->h.handle);
 	if (c == NULL)
 		goto out;
-	if (j->rc != LC_OK) {
-		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
+	if (j->h.rc != LC_OK) {
+		wsd_conn_error_room(c, j->h.rc, j->h.err.reason, j->h.room_id, j->h.ref);
 		goto out;
 	}
-	json_object *f = wsd_conn_frame("history", j->ref);
-	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
-	json_object_object_add(f, "has_more", json_object_new_boolean(j->dup));
+	json_object *f = wsd_conn_frame("history", j->h.ref);
+	json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
+	json_object_object_add(f, "has_more", json_object_new_boolean(j->has_more));
 	json_object_object_add(f, "messages", json_object_get(j->items));
 	wsd_conn_send(c, f);
 	json_object_put(f);
 out:
-	wsd_ajob_free(j);
+	wsd_ajob_clear(&j->h);
+	json_object_put(j->items);
+	j->magic = 0;
+	free(j);
 }
 
-void wsd_agent_resume_run(wsd_t *w, void *arg)
+void wsd_agent_history(wsd_conn_t *c, const char *room_id, int64_t before_seq, int64_t limit,
+		       json_object *ref)
 {
-	ajob_t *j = arg;
-	j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &j->err);
-	if (j->rc != LC_OK)
+	history_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = HISTORY_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, NULL, ref);
+	j->before_seq = before_seq;
+	j->limit = limit;
+	wsd_ajob_submit(&j->h, history_run, history_done, j);
+}
+
+static void resume_run(wsd_t *w, void *arg)
+{
+	resume_job_t *j;
+	LC_CAST_OBJ(j, arg, RESUME_JOB_MAGIC);
+	j->h.rc = lc_store_room_get(w->store, j->h.room_id, &j->room, &j->h.err);
+	if (j->h.rc != LC_OK)
 		return;
-	bool watch = strcmp(j->op, "watch") == 0;
+	bool watch = j->watch;
 	if (!watch && strcmp(lc_json_get_str(j->room, "status", ""), "engaged") != 0) {
-		j->rc = lc_err_set(&j->err, LC_ERR_CONFLICT, "the room is not open");
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_CONFLICT, "the room is not open");
 		return;
 	}
-	if (!watch && strcmp(lc_json_get_str(j->room, "agent_id", ""), j->user_id) != 0) {
-		j->rc = lc_err_set(&j->err, LC_ERR_FORBIDDEN, "not your room");
+	if (!watch && strcmp(lc_json_get_str(j->room, "agent_id", ""), j->h.user_id) != 0) {
+		j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not your room");
 		return;
 	}
 	if (watch) {
 		json_object *items = NULL;
 		int64_t limit = atomic_load(&w->history_limit);
-		j->rc = lc_store_message_list_before(w->store, j->room_id, 0, limit, &items, &j->err);
-		if (j->rc != LC_OK)
+		j->h.rc = lc_store_message_list_before(w->store, j->h.room_id, 0, limit, &items, &j->h.err);
+		if (j->h.rc != LC_OK)
 			return;
 		j->items = json_object_new_array();
 		for (size_t i = json_object_array_length(items); i-- > 0;)
@@ -356,25 +461,26 @@ void wsd_agent_resume_run(wsd_t *w, void *arg)
 		json_object_put(items);
 		return;
 	}
-	j->rc = wsd_gateway_messages_after(w, j->room_id, j->n1, &j->items, &j->err);
+	j->h.rc = wsd_gateway_messages_after(w, j->h.room_id, j->last_seq, &j->items, &j->h.err);
 }
 
-void wsd_agent_resume_done(wsd_t *w, void *arg)
+static void resume_done(wsd_t *w, void *arg)
 {
-	ajob_t *j = arg;
-	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
+	resume_job_t *j;
+	LC_CAST_OBJ(j, arg, RESUME_JOB_MAGIC);
+	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->h.handle);
 	if (c == NULL)
 		goto out;
-	bool watch = strcmp(j->op, "watch") == 0;
-	wsd_croom_t *r = wsd_croom_find(c, j->room_id);
+	bool watch = j->watch;
+	wsd_croom_t *r = wsd_croom_find(c, j->h.room_id);
 	if (r == NULL)
 		goto out;   /* unwatched or ended meanwhile */
-	if (j->rc != LC_OK) {
+	if (j->h.rc != LC_OK) {
 		if (watch)
-			wsd_room_unwatch(w, c, j->room_id);
+			wsd_room_unwatch(w, c, j->h.room_id);
 		else
-			wsd_croom_remove(c, j->room_id);
-		wsd_conn_error_room(c, j->rc, j->err.reason, j->room_id, j->ref);
+			wsd_croom_remove(c, j->h.room_id);
+		wsd_conn_error_room(c, j->h.rc, j->h.err.reason, j->h.room_id, j->h.ref);
 		goto out;
 	}
 	if (r->channel == NULL)
@@ -383,8 +489,8 @@ void wsd_agent_resume_done(wsd_t *w, void *arg)
 		r->customer_id = lc_strdup(lc_json_get_str(j->room, "customer_id", ""));
 	if (r->customer_name == NULL)
 		r->customer_name = lc_strdup(lc_json_get_str(j->room, "customer_name", ""));
-	json_object *f = wsd_conn_frame(watch ? "watching" : "resumed", j->ref);
-	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
+	json_object *f = wsd_conn_frame(watch ? "watching" : "resumed", j->h.ref);
+	json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
 	if (watch) {
 		json_object *room = json_object_get(j->room);
 		json_object_object_del(room, "declined_by");
@@ -394,15 +500,33 @@ void wsd_agent_resume_done(wsd_t *w, void *arg)
 	wsd_conn_send(c, f);
 	json_object_put(f);
 	/* resume: the client has everything up to its last_seq; watch: from the oldest sent. */
-	int64_t first = watch ? wsd_ajob_first_seq(j->items, j->room_id) : 0;
-	wsd_croom_live(c, r, watch ? (first > 0 ? first - 1 : 0) : j->n1, j->items);
+	int64_t first = watch ? wsd_ajob_first_seq(j->items, j->h.room_id) : 0;
+	wsd_croom_live(c, r, watch ? (first > 0 ? first - 1 : 0) : j->last_seq, j->items);
 out:
-	wsd_ajob_free(j);
+	wsd_ajob_clear(&j->h);
+	json_object_put(j->room);
+	json_object_put(j->items);
+	j->magic = 0;
+	free(j);
+}
+
+static void resume_submit(wsd_conn_t *c, const wsd_croom_t *r, const char *room_id, bool watch,
+			  int64_t last_seq, json_object *ref)
+{
+	resume_job_t *j = lc_calloc(1, sizeof *j);
+	j->magic = RESUME_JOB_MAGIC;
+	wsd_ajob_init(&j->h, c, room_id, r, ref);
+	j->watch = watch;
+	j->last_seq = last_seq;
+	wsd_ajob_submit(&j->h, resume_run, resume_done, j);
+}
+
+void wsd_agent_resume(wsd_conn_t *c, const wsd_croom_t *r, int64_t last_seq, json_object *ref)
+{
+	resume_submit(c, r, r->room_id, false, last_seq, ref);
 }
 
 void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id)
 {
-	ajob_t *j = wsd_ajob_new(c, "watch", NULL);
-	j->room_id = lc_strdup(room_id);
-	wsd_ajob_submit(c->w, j, wsd_agent_resume_run, wsd_agent_resume_done);
+	resume_submit(c, NULL, room_id, true, 0, NULL);
 }

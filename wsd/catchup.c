@@ -39,32 +39,31 @@ static void cjob_free(cjob_t *j)
 	free(j);
 }
 
-/* The text an agent gets with "ended" (as the live paths send it: grace.c, agent_room.c,
- * gateway.c). */
+/* The text an agent gets with "ended", as the live path sends it (roomend.c): from the
+ * settings, or the text the customer got (the last stored message, when the system's). */
 static char *end_text(wsd_t *w, json_object *room)
 {
-	const char *reason = lc_json_get_str(room, "close_reason", "");
-	const char *cust = lc_json_get_str(room, "customer_name", "");
-	if (strcmp(reason, "customer_left") == 0)
-		return lc_asprintf("%s has left the chat.", cust);
-	if (strcmp(reason, "agent_ended") == 0) {
-		json_object *set = wsd_settings_get(w);
-		char *t = wsd_settings_render(set, "end_message_agent",
-					      lc_json_get_str(room, "agent_name", ""), cust);
-		json_object_put(set);
-		return t;
-	}
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	if (wsd_event_ended_setting(v.close_reason) != NULL)
+		return wsd_room_end_text(w, &v, v.close_reason, NULL);
 	json_object *last = NULL;
 	lc_err_t err;
-	char *t = NULL;
-	if (lc_store_message_list_before(w->store, lc_json_get_str(room, "id", ""), 0, 1, &last,
-					 &err) == LC_OK && json_object_array_length(last) == 1) {
+	const char *said = NULL;
+	if (lc_store_message_list_before(w->store, v.id, 0, 1, &last, &err) == LC_OK &&
+	    json_object_array_length(last) == 1) {
 		json_object *m = json_object_array_get_idx(last, 0);
 		if (strcmp(lc_json_get_str(m, "sender", ""), "system") == 0)
-			t = lc_strdup(lc_json_get_str(m, "text", ""));
+			said = lc_json_get_str(m, "text", "");
 	}
+	char *t = wsd_room_end_text(w, &v, v.close_reason, said);
 	json_object_put(last);
-	return t ? t : lc_strdup("");
+	return t;
+}
+
+static bool room_closed(json_object *room)
+{
+	return lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_CLOSED;
 }
 
 static void catchup_run(wsd_t *w, void *arg)
@@ -81,8 +80,7 @@ static void catchup_run(wsd_t *w, void *arg)
 	}
 	if (j->rc == LC_OK)
 		j->rc = wsd_gateway_messages_after(w, j->room_id, j->after, &j->items, &err);
-	if (j->rc == LC_OK && !j->widget &&
-	    strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0)
+	if (j->rc == LC_OK && !j->widget && room_closed(j->room))
 		j->end_text = end_text(w, j->room);
 	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
 		LC_WARN("catch-up of room %s: %s", j->room_id ? j->room_id : j->customer_id,
@@ -148,15 +146,14 @@ static json_object *frames_of(cjob_t *j)
  * (reason and text as the live paths send them), a widget's customer_left (no stored text). */
 static json_object *end_frame(cjob_t *j)
 {
-	const char *reason = lc_json_get_str(j->room, "close_reason", "");
-	if (strcmp(lc_json_get_str(j->room, "status", ""), "closed") != 0 ||
-	    (j->widget && strcmp(reason, "customer_left") != 0))
+	wsd_room_view_t v;
+	wsd_room_view(&v, j->room);
+	const char *reason = v.close_reason ? v.close_reason : "";
+	if (v.status != LC_ROOM_CLOSED || (j->widget && strcmp(reason, "customer_left") != 0))
 		return NULL;
-	json_object *f = wsd_room_frame("ended");
-	json_object_object_add(f, "room_id", json_object_new_string(j->room_id));
-	json_object_object_add(f, "reason", json_object_new_string(reason));
-	json_object_object_add(f, "text", json_object_new_string(j->end_text ? j->end_text : ""));
-	return f;
+	v.id = j->room_id;
+	wsd_event_t e = { .room = &v, .reason = reason, .text = j->end_text };
+	return wsd_event_ended(&e);
 }
 
 /* Send what was read and what waited, then the ending if the room closed meanwhile. */
@@ -167,8 +164,7 @@ static void finish(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r, cjob_t *j)
 	json_object_put(frames);
 	if (r->state != WSD_CR_LIVE)
 		return;   /* an accept or resume is under way: its answer tells the ending */
-	bool closed = j->rc == LC_OK &&
-		      strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0;
+	bool closed = j->rc == LC_OK && room_closed(j->room);
 	json_object *end = r->end ? json_object_get(r->end) : j->rc == LC_OK ? end_frame(j) : NULL;
 	if (end != NULL) {
 		if (c->kind == WSD_WIDGET)
@@ -196,7 +192,7 @@ static void catchup_done(wsd_t *w, void *arg)
 	if (c == NULL || c->state != WSD_CS_READY)
 		goto out;
 	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
-		w->rooms->catchup_at = wsd_now_ms() + CATCHUP_RETRY_MS;   /* read again soon */
+		w->rooms->catchup_at = lc_mono_ms() + CATCHUP_RETRY_MS;   /* read again soon */
 	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
 	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
 		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);
@@ -245,6 +241,7 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 
 void wsd_room_catchup(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	w->rooms->catchup_at = 0;
 	LC_INFO("node %s: catching up the rooms of %zu connections", w->node_id, w->nconns);
 	wsd_listener_each(w, catchup_conn, NULL);

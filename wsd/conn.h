@@ -52,6 +52,21 @@ typedef struct wsd_croom {
 
 typedef struct wsd_out wsd_out_t;
 
+/* An endpoint (/ws/agent, /ws/widget): what the listener calls for its connections, as
+ * libwebsockets' lws_protocols carry their callbacks. The listener knows endpoints only
+ * through this struct (wsd_endpoints, listener.h). Loop thread. */
+typedef struct wsd_endpoint {
+	uint8_t kind;                  /* WSD_AGENT, WSD_WIDGET: copied to each connection */
+	const char *path, *alias;      /* "/ws/agent", and the same without /ws behind a proxy */
+	bool session;                  /* the upgrade needs credentials (wsd_handshake_refusal) */
+	/* The websocket is up (c->wsi set, registered): false closes it. */
+	bool (*on_open)(wsd_conn_t *c);
+	/* One frame (an object; type read, other than ping); ref may be NULL. Borrowed. */
+	void (*on_frame)(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref);
+	/* The websocket is gone: forget c (it is freed after this). */
+	void (*on_close)(wsd_conn_t *c);
+} wsd_endpoint_t;
+
 struct wsd_conn {
 	uint32_t magic;
 	uint8_t kind, state;
@@ -62,6 +77,7 @@ struct wsd_conn {
 	uint64_t handle;
 	struct lws *wsi;
 	wsd_t *w;
+	const wsd_endpoint_t *ep;
 	wsd_out_t *out_head, *out_tail;
 	size_t out_bytes;
 	char *rx;               /* fragments of a frame being reassembled */

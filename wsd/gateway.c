@@ -66,16 +66,10 @@ char *wsd_gateway_key(const char *channel, const char *customer_id)
 
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(type));
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "channel",
-			       json_object_new_string(lc_json_get_str(room, "channel", "")));
-	json_object_object_add(o, "customer_id",
-			       json_object_new_string(lc_json_get_str(room, "customer_id", "")));
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
-	json_object_object_add(o, "room_id", json_object_new_string(lc_json_get_str(room, "id", "")));
-	return o;
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_event_t e = { .room = &v, .id = id, .ts = lc_real_ms() };
+	return wsd_event_outbound_head(type, &e);
 }
 
 void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
@@ -89,19 +83,13 @@ void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, 
 json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,
 				 const char *agent_id, const char *agent_name)
 {
-	json_object *o = wsd_gateway_out_new(type, lc_json_get_str(msg, "id",
-						lc_json_get_str(room, "id", "")), room);
-	json_object *seq = NULL;
-	if (json_object_object_get_ex(msg, "seq", &seq))
-		json_object_object_add(o, "seq", json_object_get(seq));
-	if (agent_id != NULL) {
-		json_object *a = json_object_new_object();
-		json_object_object_add(a, "id", json_object_new_string(agent_id));
-		json_object_object_add(a, "name", json_object_new_string(agent_name ? agent_name : ""));
-		json_object_object_add(o, "agent", a);
-	}
-	json_object_object_add(o, "text", json_object_new_string(lc_json_get_str(msg, "text", "")));
-	return o;
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_event_t e;
+	wsd_event_of_message(&e, &v, msg);
+	e.agent_id = agent_id;
+	e.agent_name = agent_name;
+	return wsd_event_outbound(type, &e);
 }
 
 lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
@@ -177,7 +165,7 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
-	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, wsd_now_ms(),
+	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, lc_real_ms(),
 			      &in->waiting_slot, err);
 	free(mid);
 	free(text);
@@ -213,12 +201,13 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 		if (lc_json_get_str(in->msg, "text", NULL) == NULL)
 			return lc_err_set(err, LC_ERR_INVALID, "text: required");
 		rc = open_room(w, in, err);
+		wsd_room_view_t v;
+		wsd_room_view(&v, in->room);
 		if (rc == LC_OK)
-			rc = wsd_writer_stage(w->writer, lc_json_get_str(in->room, "id", ""),
-					      lc_json_get_str(in->msg, "id", ""), "customer",
-					      lc_json_get_str(in->room, "customer_name", ""),
+			rc = wsd_writer_stage(w->writer, v.id, lc_json_get_str(in->msg, "id", ""),
+					      "customer", v.customer_name,
 					      lc_json_get_str(in->msg, "text", ""),
-					      lc_json_get_int(in->msg, "ts", wsd_now_ms()),
+					      lc_json_get_int(in->msg, "ts", lc_real_ms()),
 					      &in->stored_slot, err);
 	} else if (strcmp(t, "customer_left") == 0) {
 		if (in->room == NULL)
@@ -257,6 +246,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
  * Nothing is acked before it is stored. */
 bool wsd_gateway_prepare(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	lc_err_t err;
 	lc_err_clear(&err);
@@ -289,6 +279,11 @@ bool wsd_gateway_prepare(wsd_t *w, void *arg)
 	return true;
 }
 
+static bool room_waiting(json_object *room)
+{
+	return lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_WAITING;
+}
+
 /* A staged message's outcome: true when stored (now or before); *out gets it. */
 static bool slot_take(inbound_t *in, wsd_wslot_t *slot, json_object **out)
 {
@@ -310,13 +305,14 @@ static void inbound_done(wsd_t *w, void *arg);
 
 void wsd_gateway_stored(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	if (in->invalid || in->retry)
 		goto post;
 	if (!slot_take(in, &in->waiting_slot, &in->waiting) ||
 	    !slot_take(in, &in->stored_slot, &in->stored))
 		goto post;
-	if (in->stored != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0) {
+	if (in->stored != NULL && room_waiting(in->room)) {
 		/* Read a waiting room again after storing: if an agent claimed it meanwhile, the
 		 * event must reach that agent (the claim's history read came before or after this
 		 * message; either way nothing is lost). An engaged room keeps its agent until it
@@ -329,7 +325,7 @@ void wsd_gateway_stored(wsd_t *w, void *arg)
 			in->room = again;
 		}
 	}
-	if (in->room != NULL && strcmp(lc_json_get_str(in->room, "status", ""), "waiting") == 0)
+	if (in->room != NULL && room_waiting(in->room))
 		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
 post:
 	wsd_post(w, inbound_done, in);
@@ -374,13 +370,13 @@ static void inbound_done(wsd_t *w, void *arg)
 		in->d = NULL;
 		goto out;
 	}
+	wsd_room_view_t v;
+	wsd_room_view(&v, in->room);
 	const char *rid = lc_json_get_str(in->room, "id", NULL);
-	const char *status = lc_json_get_str(in->room, "status", "");
-	const char *agent = lc_json_get_str(in->room, "agent_id", NULL);
-	if (agent && (strcmp(status, "engaged") != 0 || strcmp(agent, "-") == 0))
-		agent = NULL;
+	bool waiting = v.status == LC_ROOM_WAITING;
+	const char *agent = v.status == LC_ROOM_ENGAGED ? v.agent_id : NULL;
 
-	if (rid && strcmp(status, "waiting") == 0 &&
+	if (rid && waiting &&
 	    (in->created || in->d->redelivered || strcmp(in->type, "request_agent") == 0)) {
 		/* Offer (again: receivers ignore a room they already know). */
 		json_object *b = json_object_new_object();
@@ -391,7 +387,7 @@ static void inbound_done(wsd_t *w, void *arg)
 		json_object_object_add(b, "room", room);
 		wsd_room_broadcast(w, "offer", b);
 		json_object_put(b);
-	} else if (rid && strcmp(status, "waiting") == 0 && in->stored && in->first &&
+	} else if (rid && waiting && in->stored && in->first &&
 		   strcmp(lc_json_get_str(in->first, "id", ""), lc_json_get_str(in->stored, "id", "-")) == 0) {
 		/* The first message of a request already offered: agents see it in their list. */
 		json_object *b = event_new("updated", rid);
@@ -414,35 +410,11 @@ static void inbound_done(wsd_t *w, void *arg)
 		in->d = NULL;
 		json_object_put(ev);
 	} else if (rid && in->closed) {
-		const char *name = lc_json_get_str(in->room, "customer_name", "");
+		/* No stored message: the customer said it; the agent gets customer_left_message. */
 		char *mid = lc_asprintf("%s-left", rid);
-		json_object *o = wsd_gateway_out_new("session_ended", mid, in->room);
+		wsd_room_end_t end = { .room = in->room, .out_id = mid, .reason = "customer_left" };
+		wsd_room_ended(w, &end);
 		free(mid);
-		json_object_object_add(o, "reason", json_object_new_string("customer_left"));
-		json_object_object_add(o, "text", json_object_new_string(""));
-		wsd_room_publish_outbound(w, o, NULL, NULL);
-		json_object_put(o);
-
-		json_object *ev = event_new("ended", rid);
-		json_object_object_add(ev, "reason", json_object_new_string("customer_left"));
-		char *text = lc_asprintf("%s has left the chat.", name);
-		json_object_object_add(ev, "text", json_object_new_string(text));
-		free(text);
-		const char *a = lc_json_get_str(in->room, "agent_id", NULL);
-		if (a && strcmp(a, "-") != 0)
-			json_object_object_add(ev, "agent_id", json_object_new_string(a));
-		else
-			a = NULL;
-		wsd_room_publish_event(w, rid, a, ev, NULL, NULL);
-		json_object_put(ev);
-		if (a == NULL) {   /* it was still waiting */
-			json_object *b = json_object_new_object();
-			json_object_object_add(b, "type", json_object_new_string("withdrawn"));
-			json_object_object_add(b, "room_id", json_object_new_string(rid));
-			json_object_object_add(b, "reason", json_object_new_string("customer_left"));
-			wsd_room_broadcast(w, "withdrawn", b);
-			json_object_put(b);
-		}
 	} else if (rid && strcmp(in->type, "customer_typing") == 0 && agent) {
 		json_object *ev = event_new("typing", rid);
 		json_object_object_add(ev, "sender", json_object_new_string("customer"));
@@ -466,6 +438,7 @@ out:
 
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_CONSUMER);
 	inbound_t *in = lc_calloc(1, sizeof *in);
 	in->d = d;
 	lc_err_t err;

@@ -43,7 +43,7 @@ static void no_agent_run(wsd_t *w, void *arg)
 	json_object *tmp = NULL;
 	/* The same conditional update as an accept: if an agent takes the request at this very
 	 * moment, exactly one of us wins. */
-	j->rc = lc_store_room_claim(w->store, j->room_id, "-", "", &tmp, &err);
+	j->rc = lc_store_room_claim(w->store, j->room_id, LC_ROOM_NO_AGENT, "", &tmp, &err);
 	json_object_put(tmp);
 	tmp = NULL;
 	if (j->rc != LC_OK)
@@ -51,32 +51,20 @@ static void no_agent_run(wsd_t *w, void *arg)
 	j->rc = lc_store_room_close(w->store, j->room_id, "no_agent", &j->room, &err);
 	if (j->rc != LC_OK)
 		return;
+	wsd_room_view_t v;
+	wsd_room_view(&v, j->room);
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   lc_json_get_str(j->room, "customer_name", ""), "closed", NULL,
+				   v.customer_name, lc_room_status_name(LC_ROOM_CLOSED), NULL,
 				   &j->msg, &err);
 }
 
-/* The customer's gateway gets session_ended; the agent's connections (every one, on any node)
- * and the watchers get "ended" with the text the customer got. msg may be NULL. */
+/* The customer's gateway gets session_ended (msg: the stored system message, may be NULL);
+ * the agent's connections (every one, on any node) and the watchers get "ended" with the text
+ * the customer got; a request nobody took is withdrawn everywhere (roomend.c). */
 static void room_ended_publish(wsd_t *w, json_object *room, json_object *msg, const char *reason)
 {
-	const char *rid = lc_json_get_str(room, "id", "");
-	json_object *out = wsd_gateway_out_msg("session_ended", msg, room, NULL, NULL);
-	json_object_object_add(out, "reason", json_object_new_string(reason));
-	wsd_room_publish_outbound(w, out, NULL, NULL);
-	json_object_put(out);
-
-	json_object *ev = wsd_room_frame("ended");
-	json_object_object_add(ev, "room_id", json_object_new_string(rid));
-	json_object_object_add(ev, "reason", json_object_new_string(reason));
-	json_object_object_add(ev, "text", json_object_new_string(lc_json_get_str(msg, "text", "")));
-	const char *agent = lc_json_get_str(room, "agent_id", NULL);
-	if (agent && strcmp(agent, "-") == 0)
-		agent = NULL;
-	if (agent)
-		json_object_object_add(ev, "agent_id", json_object_new_string(agent));
-	wsd_room_publish_event(w, rid, agent, ev, NULL, NULL);
-	json_object_put(ev);
+	wsd_room_end_t end = { .room = room, .msg = msg, .reason = reason };
+	wsd_room_ended(w, &end);
 }
 
 static void no_agent_done(wsd_t *w, void *arg)
@@ -85,11 +73,6 @@ static void no_agent_done(wsd_t *w, void *arg)
 	if (!w->stop && j->rc == LC_OK) {
 		LC_INFO("room %s closed: no agent", j->room_id);
 		room_ended_publish(w, j->room, j->msg, "no_agent");
-		json_object *b = wsd_room_frame("withdrawn");
-		json_object_object_add(b, "room_id", json_object_new_string(j->room_id));
-		json_object_object_add(b, "reason", json_object_new_string("no_agent"));
-		wsd_room_broadcast(w, "withdrawn", b);
-		json_object_put(b);
 	}
 	endjob_free(j);
 }
@@ -98,8 +81,9 @@ void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room)
 {
 	endjob_t *j = lc_calloc(1, sizeof *j);
 	j->room_id = lc_strdup(room_id);
-	wsd_gateway_submit(w, lc_json_get_str(room, "channel", ""),
-			   lc_json_get_str(room, "customer_id", ""), no_agent_run, no_agent_done, j);
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_gateway_submit(w, v.channel, v.customer_id, no_agent_run, no_agent_done, j);
 }
 
 /* Every room still engaged with the agent, read now (not remembered: the agent may have taken
@@ -123,10 +107,11 @@ static void disconnect_run(wsd_t *w, void *arg)
 			break;
 		/* The room is closed whatever happens to the message: the customer still learns
 		 * it from session_ended. */
+		wsd_room_view_t v;
+		wsd_room_view(&v, room);
 		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
-					   lc_json_get_str(room, "agent_name", ""),
-					   lc_json_get_str(room, "customer_name", ""), "closed", NULL,
-					   &msg, &err);
+					   v.agent_name ? v.agent_name : "", v.customer_name,
+					   lc_room_status_name(LC_ROOM_CLOSED), NULL, &msg, &err);
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "room", room);
 		json_object_object_add(e, "msg", msg);
@@ -146,8 +131,9 @@ static void disconnect_done(wsd_t *w, void *arg)
 		json_object *e = json_object_array_get_idx(j->ended, i), *room = NULL, *msg = NULL;
 		json_object_object_get_ex(e, "room", &room);
 		json_object_object_get_ex(e, "msg", &msg);
-		LC_INFO("room %s closed: agent %s disconnected", lc_json_get_str(room, "id", ""),
-			j->user_id);
+		wsd_room_view_t v;
+		wsd_room_view(&v, room);
+		LC_INFO("room %s closed: agent %s disconnected", v.id, j->user_id);
 		room_ended_publish(w, room, msg, "agent_disconnected");
 	}
 	/* MongoDB could not be asked: the agent's rooms get another grace period. */
@@ -184,12 +170,13 @@ static void grace_run(wsd_t *w, grace_t *g)
 {
 	if (g->deadline != 0)
 		return;
-	g->deadline = wsd_now_ms() + 1000LL * atomic_load(&w->reconnect_grace);
+	g->deadline = lc_mono_ms() + 1000LL * atomic_load(&w->reconnect_grace);
 	LC_DEBUG("grace period of agent %s runs", g->user_id);
 }
 
 void wsd_room_grace_start(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!wsd_room_user_online(w, user_id))
 		grace_run(w, grace_get(w, user_id));
 }
@@ -211,6 +198,7 @@ void wsd_room_grace_free(grace_t *g)
 
 void wsd_room_grace_forget(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	for (grace_t **pg = &w->rooms->grace; *pg; pg = &(*pg)->next)
 		if (strcmp((*pg)->user_id, user_id) == 0) {
 			grace_t *g = *pg;
@@ -222,6 +210,7 @@ void wsd_room_grace_forget(wsd_t *w, const char *user_id)
 
 void wsd_room_grace_defer(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	grace_t *g = grace_find(w, user_id);
 	if (g != NULL && g->deadline != 0) {
 		g->deadline = 0;
@@ -238,6 +227,7 @@ void wsd_room_grace_recheck(wsd_t *w)
 
 void wsd_room_grace_expire(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	/* While this node hears nobody (its own presence does not come back), it cannot know
 	 * whether the agent is back on another node: the timers wait. */
 	if (!wsd_room_presence_heard(w, now))

@@ -5,8 +5,7 @@
 #include "config.h"
 #include "listener.h"
 #include "conn.h"
-#include "agent.h"
-#include "widget.h"
+#include "frames.h"
 #include "handshake.h"
 #include "idle.h"
 #include "lc_alloc.h"
@@ -35,6 +34,7 @@ typedef struct pss {
 
 static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot;
 	if (w->nfree > 0) {
 		slot = w->free_slots[--w->nfree];
@@ -56,6 +56,7 @@ static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
 
 static void conn_unregister(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot = (uint32_t)handle;
 	LC_ASSERT(slot < w->nslots && w->slots[slot] != NULL);
 	w->slots[slot] = NULL;
@@ -65,6 +66,7 @@ static void conn_unregister(wsd_t *w, uint64_t handle)
 
 wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot = (uint32_t)handle;
 	if (slot >= w->nslots || w->gens[slot] != (uint32_t)(handle >> 32))
 		return NULL;
@@ -76,6 +78,7 @@ wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
 
 void wsd_listener_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx)
 {
+	WSD_ASSERT_LOOP(w);
 	for (uint32_t i = 0; i < w->nslots; i++)
 		if (w->slots[i] && w->slots[i]->state != WSD_CS_CLOSING)
 			fn(w->slots[i], ctx);
@@ -95,6 +98,7 @@ void wsd_listener_close_all(wsd_t *w)
 
 void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len)
 {
+	WSD_ASSERT_LOOP(c->w);
 	if (c->state == WSD_CS_CLOSING)
 		return;
 	if (c->out_bytes + len > OUT_MAX_BYTES) {
@@ -147,17 +151,11 @@ bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, 
 bool wsd_conn_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
 			  const char *room_id, const char *id, json_object *ref)
 {
-	json_object *fails = NULL;
-	if (lc_validate(frame, rules, false, &fails)) {
-		json_object_put(fails);
+	char *msg = wsd_frames_invalid(frame, rules);
+	if (msg == NULL)
 		return true;
-	}
-	json_object *f0 = json_object_array_get_idx(fails, 0);
-	char *msg = lc_asprintf("%s: %s", lc_json_get_str(f0, "field", ""),
-				lc_json_get_str(f0, "reason", "invalid"));
 	wsd_conn_error_about(c, "validation_failed", msg, room_id, id, ref);
 	free(msg);
-	json_object_put(fails);
 	return false;
 }
 
@@ -173,13 +171,6 @@ void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, cons
 		json_object_object_add(o, "room_id", json_object_new_string(room_id));
 	wsd_conn_send(c, o);
 	json_object_put(o);
-}
-
-const char *wsd_conn_plain_id(json_object *frame, const char *key)
-{
-	const char *v = lc_json_get_str(frame, key, NULL);
-	size_t n = v ? strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") : 0;
-	return v && n >= 1 && n <= 64 && v[n] == '\0' ? v : NULL;
 }
 
 void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
@@ -200,6 +191,7 @@ void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *r
 
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)
 {
+	WSD_ASSERT_LOOP(c->w);
 	if (c->state == WSD_CS_CLOSING)
 		return;
 	LC_DEBUG("closing connection %llx: %s", (unsigned long long)c->handle, why);
@@ -252,23 +244,23 @@ static int write_some(wsd_conn_t *c)
 
 /* ---- handshake */
 
-static int path_kind(struct lws *wsi)
+/* The endpoint serving the upgrade's path, or NULL. */
+static const wsd_endpoint_t *path_endpoint(struct lws *wsi)
 {
 	char uri[256];
 	int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
 	if (n <= 0)
-		return 0;
+		return NULL;
 	char *q = strchr(uri, '?');
 	if (q)
 		*q = '\0';
 	size_t len = strlen(uri);
 	while (len > 1 && uri[len - 1] == '/')
 		uri[--len] = '\0';
-	if (strcmp(uri, "/ws/agent") == 0 || strcmp(uri, "/agent") == 0)
-		return WSD_AGENT;
-	if (strcmp(uri, "/ws/widget") == 0 || strcmp(uri, "/widget") == 0)
-		return WSD_WIDGET;
-	return 0;
+	for (const wsd_endpoint_t *const *ep = wsd_endpoints; *ep; ep++)
+		if (strcmp(uri, (*ep)->path) == 0 || strcmp(uri, (*ep)->alias) == 0)
+			return *ep;
+	return NULL;
 }
 
 /* ---- receiving */
@@ -304,10 +296,8 @@ static void handle_frame(wsd_conn_t *c, const char *buf, size_t len)
 		json_object *r = wsd_conn_frame("pong", ref);
 		wsd_conn_send(c, r);
 		json_object_put(r);
-	} else if (c->kind == WSD_AGENT) {
-		wsd_agent_frame(c, type, o, ref);
 	} else {
-		wsd_widget_frame(c, type, o, ref);
+		c->ep->on_frame(c, type, o, ref);
 	}
 	json_object_put(o);
 }
@@ -395,14 +385,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return -1;
 
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-		int kind = path_kind(wsi);
-		if (kind == 0 || w->stop) {
-			lws_return_http_status(wsi, kind == 0 ? HTTP_STATUS_NOT_FOUND :
+		const wsd_endpoint_t *ep = path_endpoint(wsi);
+		if (ep == NULL || w->stop) {
+			lws_return_http_status(wsi, ep == NULL ? HTTP_STATUS_NOT_FOUND :
 					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 			return 1;
 		}
 		int refused = wsd_handshake_refusal(wsi, lc_config_str(w->cfg, "ws_allowed_origins"),
-						    kind == WSD_AGENT);
+						    ep->session);
 		if (refused) {
 			lws_return_http_status(wsi, (unsigned int)refused, NULL);
 			return 1;
@@ -421,28 +411,22 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	case LWS_CALLBACK_ESTABLISHED: {
 		LC_CHECK_OBJ(w, WSD_MAGIC);
+		const wsd_endpoint_t *ep = path_endpoint(wsi);
+		if (ep == NULL)
+			return -1;
+		/* One connection struct per websocket, created here and freed at CLOSED. */
 		wsd_conn_t *c = lc_calloc(1, sizeof *c);
 		c->magic = WSD_CONN_MAGIC;
 		c->w = w;
 		c->wsi = wsi;
-		c->kind = (uint8_t)path_kind(wsi);
-		c->connected_at = wsd_now_ms();
+		c->ep = ep;
+		c->kind = ep->kind;
+		c->connected_at = lc_real_ms();
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;
 		pss->c = c;
-		if (c->kind == WSD_AGENT) {
-			c->token = wsd_handshake_token(wsi);
-			if (c->token == NULL)
-				return -1;
-			c->state = WSD_CS_AUTH;
-			wsd_agent_open(c);
-		} else if (c->kind == WSD_WIDGET) {
-			c->state = WSD_CS_NEW;
-		} else {
-			return -1;
-		}
-		return 0;
+		return ep->on_open(c) ? 0 : -1;
 	}
 
 	case LWS_CALLBACK_RECEIVE:
@@ -473,10 +457,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return 0;
 		wsd_conn_t *c = pss->c;
 		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
-		if (c->kind == WSD_AGENT)
-			wsd_agent_closed(c);
-		else
-			wsd_widget_closed(c);
+		c->ep->on_close(c);
 		conn_unregister(w, c->handle);
 		pss->magic = 0;
 		pss->c = NULL;

@@ -121,13 +121,81 @@ static void settings_run(wsd_t *w, void *arg)
 	json_object_put(wsd_settings_get(w));
 }
 
-typedef struct revoke_ctx {
-	wsd_t *w;
-	const char *uid;
-} revoke_ctx_t;
+/* ---- node-to-node events: one row per broadcast type */
 
+static void on_offer(wsd_t *w, json_object *ev)
+{
+	json_object *room;
+	if (json_object_object_get_ex(ev, "room", &room))
+		wsd_room_req_add(w, room);
+}
+
+static void on_taken(wsd_t *w, json_object *ev)
+{
+	wsd_room_req_remove(w, lc_json_get_str(ev, "room_id", ""), "taken");
+}
+
+static void on_withdrawn(wsd_t *w, json_object *ev)
+{
+	wsd_room_req_remove(w, lc_json_get_str(ev, "room_id", ""),
+			    lc_json_get_str(ev, "reason", "closed"));
+}
+
+static void on_updated(wsd_t *w, json_object *ev)
+{
+	wsd_room_req_set_first(w, lc_json_get_str(ev, "room_id", ""),
+			       lc_json_get_str(ev, "first_message", NULL));
+}
+
+static void on_declined(wsd_t *w, json_object *ev)
+{
+	const char *rid = lc_json_get_str(ev, "room_id", ""), *uid = lc_json_get_str(ev, "user_id", "");
+	req_t *q = wsd_map_get(w->rooms->reqs, rid);
+	if (q && !wsd_str_in(q->declined, uid))
+		json_object_array_add(q->declined, json_object_new_string(uid));
+	group_t *g = wsd_map_get(w->rooms->users, uid);
+	json_object *f = wsd_room_frame("request_withdrawn");
+	json_object_object_add(f, "room_id", json_object_new_string(rid));
+	json_object_object_add(f, "reason", json_object_new_string("declined"));
+	for (size_t i = 0; g && i < g->conns.n; i++)
+		if (g->conns.v[i]->state == WSD_CS_READY)
+			wsd_conn_send(g->conns.v[i], f);
+	json_object_put(f);
+}
+
+/* PATCH /api/settings changed them: read them now, not at the periodic re-read. */
+static void on_settings(wsd_t *w, json_object *ev)
+{
+	wsd_settings_expire(w);
+	wsd_workers_submit(w->workers, NULL, settings_run, NULL, NULL);
+}
+
+static void on_revoke(wsd_t *w, json_object *ev)
+{
+	group_t *g = wsd_map_get(w->rooms->users, lc_json_get_str(ev, "user_id", ""));
+	for (size_t i = 0; g && i < g->conns.n; i++)
+		wsd_agent_check_session(w, g->conns.v[i]);
+}
+
+static const struct {
+	const char *type;
+	void (*handler)(wsd_t *w, json_object *ev);
+} event_rows[] = {
+	{ .type = "offer", .handler = on_offer },
+	{ .type = "taken", .handler = on_taken },
+	{ .type = "withdrawn", .handler = on_withdrawn },
+	{ .type = "updated", .handler = on_updated },
+	{ .type = "declined", .handler = on_declined },
+	{ .type = "presence", .handler = wsd_room_presence_update },
+	{ .type = "settings", .handler = on_settings },
+	{ .type = "revoke", .handler = on_revoke },
+};
+
+/* Outbound gateway messages go to the widget endpoint, room events to the room's local
+ * followers (follow.c), the rest by type; an unknown type is ignored (a newer node's). */
 void wsd_room_event(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	lc_bus_delivery_t *d = arg;
 	if (w->stop)
 		goto out;
@@ -144,39 +212,12 @@ void wsd_room_event(wsd_t *w, void *arg)
 	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
 			   sizeof LC_NAMES_ROOM_PREFIX - 1) == 0) {
 		wsd_room_event_local(w, ev, type);
-	} else if (strcmp(type, "offer") == 0) {
-		json_object *room;
-		if (json_object_object_get_ex(ev, "room", &room))
-			wsd_room_req_add(w, room);
-	} else if (strcmp(type, "taken") == 0 || strcmp(type, "withdrawn") == 0) {
-		wsd_room_req_remove(w, lc_json_get_str(ev, "room_id", ""),
-			   strcmp(type, "taken") == 0 ? "taken" : lc_json_get_str(ev, "reason", "closed"));
-	} else if (strcmp(type, "updated") == 0) {
-		wsd_room_req_set_first(w, lc_json_get_str(ev, "room_id", ""),
-			      lc_json_get_str(ev, "first_message", NULL));
-	} else if (strcmp(type, "declined") == 0) {
-		const char *rid = lc_json_get_str(ev, "room_id", ""), *uid = lc_json_get_str(ev, "user_id", "");
-		req_t *q = wsd_map_get(w->rooms->reqs, rid);
-		if (q && !wsd_str_in(q->declined, uid))
-			json_object_array_add(q->declined, json_object_new_string(uid));
-		group_t *g = wsd_map_get(w->rooms->users, uid);
-		json_object *f = wsd_room_frame("request_withdrawn");
-		json_object_object_add(f, "room_id", json_object_new_string(rid));
-		json_object_object_add(f, "reason", json_object_new_string("declined"));
-		for (size_t i = 0; g && i < g->conns.n; i++)
-			if (g->conns.v[i]->state == WSD_CS_READY)
-				wsd_conn_send(g->conns.v[i], f);
-		json_object_put(f);
-	} else if (strcmp(type, "presence") == 0) {
-		wsd_room_presence_update(w, ev);
-	} else if (strcmp(type, "settings") == 0) {
-		/* PATCH /api/settings changed them: read them now, not at the periodic re-read. */
-		wsd_settings_expire(w);
-		wsd_workers_submit(w->workers, NULL, settings_run, NULL, NULL);
-	} else if (strcmp(type, "revoke") == 0) {
-		group_t *g = wsd_map_get(w->rooms->users, lc_json_get_str(ev, "user_id", ""));
-		for (size_t i = 0; g && i < g->conns.n; i++)
-			wsd_agent_check_session(w, g->conns.v[i]);
+	} else {
+		for (size_t i = 0; i < sizeof event_rows / sizeof event_rows[0]; i++)
+			if (strcmp(event_rows[i].type, type) == 0) {
+				event_rows[i].handler(w, ev);
+				break;
+			}
 	}
 	json_object_put(ev);
 out:
@@ -187,6 +228,7 @@ out:
 
 void wsd_room_bus_ready(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	if (w->stop)
 		return;
 	LC_INFO("node %s: RabbitMQ topology ready", w->node_id);
@@ -211,8 +253,9 @@ static void check_one(wsd_conn_t *c, void *ctx)
 
 void wsd_room_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	wsd_rooms_t *R = w->rooms;
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	if (now - R->last_settings >= SETTINGS_EVERY_MS && !R->settings_busy) {
 		R->last_settings = now;
 		R->settings_busy = true;
@@ -244,7 +287,7 @@ void wsd_rooms_init(wsd_t *w)
 	R->reqs = wsd_map_new();
 	R->jobs = wsd_map_new();
 	R->buckets = wsd_map_new();
-	R->last_session_check = R->started_at = wsd_now_ms();
+	R->last_session_check = R->started_at = lc_mono_ms();
 	w->rooms = R;
 }
 
@@ -313,6 +356,7 @@ size_t wsd_room_jobs(wsd_t *w, uint64_t handle)
 
 void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
 	size_t n = (size_t)(uintptr_t)wsd_map_get(w->rooms->jobs, key);
@@ -328,9 +372,10 @@ void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	wsd_rate_t *b = wsd_map_get(w->rooms->buckets, key);
 	if (b == NULL) {
 		b = lc_calloc(1, sizeof *b);

@@ -9,6 +9,7 @@
 #include "wsd.h"
 #include "conn.h"
 #include "busio.h"
+#include "events.h"
 
 void wsd_rooms_init(wsd_t *w);
 void wsd_rooms_free(wsd_t *w);
@@ -44,6 +45,25 @@ void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj);
 /* Any thread: the outbound message of the gateway contract for room (routing key
  * <channel>.<customer_id>). obj is not taken. */
 void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg);
+
+/* Loop: a room was closed (docs/gateway.md session_ended, docs/websocket.md ended and
+ * withdrawn): the one path that tells it, for every reason (roomend.c). */
+typedef struct wsd_room_end {
+	json_object *room;        /* the room as closed (not taken) */
+	json_object *msg;         /* the stored system message the customer got, or NULL */
+	const char *out_id;       /* without msg: the id of session_ended (NULL: the room id) */
+	const char *reason;       /* agent_ended, customer_left, no_agent, agent_disconnected */
+	const char *agent_text;   /* the text of "ended"; NULL: wsd_room_end_text's */
+	uint64_t origin_conn;     /* not 0: the connection whose "end" closed it (it gets the
+				   * answer, not the event) */
+} wsd_room_end_t;
+void wsd_room_ended(wsd_t *w, const wsd_room_end_t *end);
+/* Any thread: the text the agent gets with "ended" for reason (events.h
+ * wsd_event_ended_setting rendered with the room's names; else customer_text). New string. */
+char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
+			const char *customer_text);
+/* e describes msg (a stored message, or NULL) of the room v: its id, seq and text, ts now. */
+void wsd_event_of_message(wsd_event_t *e, const wsd_room_view_t *v, json_object *msg);
 
 /* Loop: after a decline, close the request as no_agent when every eligible online agent has
  * declined it. room: the room after the decline (with declined_by). */

@@ -39,13 +39,6 @@ struct wsd_roomcmds {
 	atomic_bool have_secret;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
 static void pending_free(pending_t *p)
@@ -234,9 +227,9 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	pending_t *p = lc_calloc(1, sizeof *p);
 	p->done = done;
 	p->arg = arg;
-	p->sent_mono = mono_ms();
-	p->deadline_mono = mono_ms() + wait_ms;
-	p->resend_mono = mono_ms() + WSD_ROOMCMD_RESEND_MS;
+	p->sent_mono = lc_mono_ms();
+	p->deadline_mono = lc_mono_ms() + wait_ms;
+	p->resend_mono = lc_mono_ms() + WSD_ROOMCMD_RESEND_MS;
 	pthread_mutex_lock(&r->lock);
 	p->id = ++r->next_id;
 	pthread_mutex_unlock(&r->lock);
@@ -250,7 +243,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "reply_to", w->node_id);
 	add_str(o, "secret", secret);
 	/* Wall clock: the writer is another process, maybe another machine (clocks in step). */
-	json_object_object_add(o, "deadline", json_object_new_int64(wsd_now_ms() + wait_ms));
+	json_object_object_add(o, "deadline", json_object_new_int64(lc_real_ms() + wait_ms));
 	add_str(o, "room_id", cmd->room_id);
 	add_str(o, "msg_id", cmd->msg_id);
 	add_str(o, "sender", cmd->sender);
@@ -317,7 +310,7 @@ void wsd_roomcmd_tick(wsd_t *w)
 {
 	wsd_roomcmds_t *r = w->roomcmds;
 	TAILQ_HEAD(, pending) late = TAILQ_HEAD_INITIALIZER(late);
-	int64_t now = mono_ms();
+	int64_t now = lc_mono_ms();
 	pending_t *p, *next;
 	pthread_mutex_lock(&r->lock);
 	for (p = TAILQ_FIRST(&r->list); p != NULL; p = next) {
@@ -372,6 +365,7 @@ static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
 		       lc_err_t *err)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WORKER);   /* it waits for the writer's answer */
 	waiter_t wt;
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {
@@ -388,18 +382,12 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 		goto answered;
 	}
 	pthread_mutex_init(&wt.lock, NULL);
-	pthread_cond_init(&wt.cond, NULL);
+	lc_cond_init_mono(&wt.cond);
 	send_wait(w, cmd, WSD_ROOMCMD_CALL_MS, waiter_done, &wt);
 	pthread_mutex_lock(&wt.lock);
 	/* The loop's tick answers a late command; it does not run once the daemon stops. */
 	while (!wt.done && !w->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = lc_mono_after(200);
 		pthread_cond_timedwait(&wt.cond, &wt.lock, &ts);
 	}
 	bool done = wt.done;

@@ -15,6 +15,7 @@ void wsd_stats_request(wsd_t *w)
 
 void wsd_stats_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!w->stats_wanted)
 		return;
 	w->stats_wanted = 0;

@@ -16,7 +16,7 @@
 
 bool wsd_wcommand_expired(const witem_t *it)
 {
-	return it->kind == WI_COMMAND && wsd_now_ms() > lc_json_get_int(it->cmd, "deadline", 0);
+	return it->kind == WI_COMMAND && lc_real_ms() > lc_json_get_int(it->cmd, "deadline", 0);
 }
 
 static const char *const append_senders[] = { "agent", "system", NULL };
@@ -46,7 +46,7 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 	*out = r;
 	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
 				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),
-				lc_json_get_str(c, "text", ""), wsd_now_ms(), &it->slot, err);
+				lc_json_get_str(c, "text", ""), lc_real_ms(), &it->slot, err);
 }
 
 /* false: MongoDB cannot do it now (held, tried again). */

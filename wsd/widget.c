@@ -6,6 +6,7 @@
 #include "config.h"
 #include "widget.h"
 #include "busio.h"
+#include "frames.h"
 #include "gateway.h"
 #include "room.h"
 #include "worker.h"
@@ -20,7 +21,10 @@
 
 /* ---- welcome: the open room and what the widget missed */
 
+/* One per widget that said hello, created when its outbound key is bound. */
 typedef struct wjob {
+	uint32_t magic;
+#define WJOB_MAGIC 0x776a6f62u
 	uint64_t handle;
 	char *customer_id;
 	int64_t last_seq;
@@ -31,7 +35,8 @@ typedef struct wjob {
 
 static void welcome_run(wsd_t *w, void *arg)
 {
-	wjob_t *j = arg;
+	wjob_t *j;
+	LC_CAST_OBJ(j, arg, WJOB_MAGIC);
 	j->rc = lc_store_room_find_open(w->store, "widget", j->customer_id, &j->room, &j->err);
 	j->items = json_object_new_array();
 	if (j->rc == LC_ERR_NOT_FOUND) {
@@ -48,7 +53,8 @@ static void welcome_run(wsd_t *w, void *arg)
 
 static void welcome_done(wsd_t *w, void *arg)
 {
-	wjob_t *j = arg;
+	wjob_t *j;
+	LC_CAST_OBJ(j, arg, WJOB_MAGIC);
 	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, j->handle);
 	if (c == NULL)
 		goto out;
@@ -90,12 +96,14 @@ out:
 	free(j->customer_id);
 	json_object_put(j->room);
 	json_object_put(j->items);
+	j->magic = 0;
 	free(j);
 }
 
 void wsd_widget_ready(wsd_conn_t *c)
 {
 	wjob_t *j = lc_calloc(1, sizeof *j);
+	j->magic = WJOB_MAGIC;
 	j->handle = c->handle;
 	j->customer_id = lc_strdup(c->customer_id);
 	j->last_seq = c->last_seq;
@@ -105,7 +113,11 @@ void wsd_widget_ready(wsd_conn_t *c)
 
 /* ---- publishing the customer's frames as inbound gateway messages */
 
+/* One per published frame the widget gets an ack for: created on the loop, confirmed on the
+ * bus thread, answered on the loop. */
 typedef struct wack {
+	uint32_t magic;
+#define WACK_MAGIC 0x7761636bu
 	uint64_t handle;
 	json_object *ref;
 	char *id;
@@ -114,7 +126,8 @@ typedef struct wack {
 
 static void ack_loop(wsd_t *w, void *arg)
 {
-	wack_t *a = arg;
+	wack_t *a;
+	LC_CAST_OBJ(a, arg, WACK_MAGIC);
 	wsd_conn_t *c = w->stop ? NULL : wsd_conn_find(w, a->handle);
 	if (c != NULL) {
 		if (a->ok) {
@@ -129,12 +142,14 @@ static void ack_loop(wsd_t *w, void *arg)
 	}
 	json_object_put(a->ref);
 	free(a->id);
+	a->magic = 0;
 	free(a);
 }
 
 static void ack_confirmed(wsd_t *w, void *arg, bool ok)
 {
-	wack_t *a = arg;
+	wack_t *a;
+	LC_CAST_OBJ(a, arg, WACK_MAGIC);
 	a->ok = ok;
 	wsd_post(w, ack_loop, a);
 }
@@ -148,7 +163,7 @@ static void publish_inbound(wsd_conn_t *c, const char *type, const char *id, jso
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "channel", json_object_new_string("widget"));
 	json_object_object_add(o, "customer_id", json_object_new_string(c->customer_id));
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	if (c->customer_name)
 		json_object_object_add(o, "customer_name", json_object_new_string(c->customer_name));
 	if (extra) {
@@ -159,6 +174,7 @@ static void publish_inbound(wsd_conn_t *c, const char *type, const char *id, jso
 	wack_t *a = NULL;
 	if (ack) {
 		a = lc_calloc(1, sizeof *a);
+		a->magic = WACK_MAGIC;
 		a->handle = c->handle;
 		a->ref = ref ? json_object_get(ref) : NULL;
 		a->id = lc_strdup(client_id);
@@ -172,7 +188,7 @@ static char *unique_id(wsd_conn_t *c, const char *what)
 	char rnd[9];
 	if (lc_auth_random_hex(4, rnd, NULL) != LC_OK)
 		strcpy(rnd, "0");
-	return lc_asprintf("%s-%s-%lld-%s", c->customer_id, what, (long long)wsd_now_ms(), rnd);
+	return lc_asprintf("%s-%s-%lld-%s", c->customer_id, what, (long long)lc_real_ms(), rnd);
 }
 
 static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
@@ -183,6 +199,11 @@ static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
 		{ "last_seq", LC_V_INT, false, 0, 0, NULL, NULL },
 		LC_VRULE_END
 	};
+	/* Checked here, not by the row: a second hello is refused whatever it carries. */
+	if (c->state != WSD_CS_NEW) {
+		wsd_conn_error(c, "validation_failed", "hello: already received", ref);
+		return;
+	}
 	if (!wsd_conn_check(c, frame, rules, ref))
 		return;
 	const char *secret = lc_json_get_str(frame, "secret", NULL);
@@ -206,79 +227,101 @@ static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
 	wsd_room_widget_online(c->w, c);
 }
 
-void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
+static void on_request(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	if (strcmp(type, "hello") == 0) {
-		if (c->state != WSD_CS_NEW)
-			wsd_conn_error(c, "validation_failed", "hello: already received", ref);
-		else
-			on_hello(c, frame, ref);
-		return;
+	const char *name = lc_json_get_str(frame, "name", NULL);
+	if (name && *name) {
+		free(c->customer_name);
+		c->customer_name = lc_strdup(name);
 	}
-	if (c->state != WSD_CS_READY) {
-		wsd_conn_error_about(c, "not_ready", "send hello and wait for welcome", NULL,
-				     strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL, ref);
-		return;
-	}
-	if ((strcmp(type, "request") == 0 || strcmp(type, "message") == 0 ||
-	     strcmp(type, "typing") == 0) && !wsd_room_rate_take(c->w, c->handle)) {
-		/* Each of these is published to RabbitMQ and most are stored: a script must not
-		 * flood them. The message is named so the widget can send it again later. */
-		const char *cid = strcmp(type, "message") == 0 ? wsd_conn_plain_id(frame, "id") : NULL;
-		wsd_conn_error_about(c, "rate_limited", "too many frames: slow down and send it again",
-				     NULL, cid, ref);
-		return;
-	}
-	if (strcmp(type, "request") == 0) {
-		static const lc_vrule_t rules[] = {
-			{ "name", LC_V_STRING, false, 0, 100, NULL, NULL }, LC_VRULE_END
-		};
-		if (!wsd_conn_check(c, frame, rules, ref))
-			return;
-		const char *name = lc_json_get_str(frame, "name", NULL);
-		if (name && *name) {
-			free(c->customer_name);
-			c->customer_name = lc_strdup(name);
-		}
-		char *id = unique_id(c, "request");
-		publish_inbound(c, "request_agent", id, NULL, ref, NULL, true);
-		free(id);
-	} else if (strcmp(type, "message") == 0) {
-		static const lc_vrule_t rules[] = {
-			{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
-			{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
-			LC_VRULE_END
-		};
-		if (!wsd_conn_check_about(c, frame, rules, NULL, wsd_conn_plain_id(frame, "id"), ref))
-			return;
-		const char *cid = lc_json_get_str(frame, "id", "");
-		char *id = lc_asprintf("%s-%s", c->customer_id, cid);
-		json_object *extra = json_object_new_object();
-		json_object_object_add(extra, "text", json_object_new_string(lc_json_get_str(frame, "text", "")));
-		publish_inbound(c, "customer_message", id, extra, ref, cid, true);
-		json_object_put(extra);
-		free(id);
-	} else if (strcmp(type, "typing") == 0) {
-		char *id = unique_id(c, "typing");
-		json_object *extra = json_object_new_object();
-		json_object_object_add(extra, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
-		publish_inbound(c, "customer_typing", id, extra, ref, NULL, false);
-		json_object_put(extra);
-		free(id);
-	} else if (strcmp(type, "leave") == 0) {
-		char *id = unique_id(c, "leave");
-		publish_inbound(c, "customer_left", id, NULL, ref, NULL, true);
-		free(id);
-	} else {
-		wsd_conn_error(c, "unknown_type", "unknown frame type", ref);
-	}
+	char *id = unique_id(c, "request");
+	publish_inbound(c, "request_agent", id, NULL, ref, NULL, true);
+	free(id);
 }
 
-void wsd_widget_closed(wsd_conn_t *c)
+static void on_message(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	const char *cid = lc_json_get_str(frame, "id", "");
+	char *id = lc_asprintf("%s-%s", c->customer_id, cid);
+	json_object *extra = json_object_new_object();
+	json_object_object_add(extra, "text", json_object_new_string(lc_json_get_str(frame, "text", "")));
+	publish_inbound(c, "customer_message", id, extra, ref, cid, true);
+	json_object_put(extra);
+	free(id);
+}
+
+static void on_typing(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	char *id = unique_id(c, "typing");
+	json_object *extra = json_object_new_object();
+	json_object_object_add(extra, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
+	publish_inbound(c, "customer_typing", id, extra, ref, NULL, false);
+	json_object_put(extra);
+	free(id);
+}
+
+static void on_leave(wsd_conn_t *c, json_object *frame, json_object *ref)
+{
+	char *id = unique_id(c, "leave");
+	publish_inbound(c, "customer_left", id, NULL, ref, NULL, true);
+	free(id);
+}
+
+static const lc_vrule_t request_rules[] = {
+	{ "name", LC_V_STRING, false, 0, 100, NULL, NULL }, LC_VRULE_END
+};
+static const lc_vrule_t message_rules[] = {
+	{ "id", LC_V_STRING, true, 1, 64, &lc_vpattern_id, NULL },
+	{ "text", LC_V_STRING, true, 1, 4000, NULL, NULL },
+	LC_VRULE_END
+};
+
+/* request, message and typing are published to RabbitMQ and most are stored: a script must not
+ * flood them (WSD_FRAME_RATE). A message is named in its errors so the widget can send it
+ * again later. */
+static const wsd_frame_row_t widget_rows[] = {
+	{ .type = "hello", .flags = WSD_FRAME_EARLY, .handler = on_hello },
+	{ .type = "request", .rules = request_rules, .flags = WSD_FRAME_RATE, .handler = on_request },
+	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_RATE | WSD_FRAME_NAMES_ID,
+	  .handler = on_message },
+	{ .type = "typing", .flags = WSD_FRAME_RATE, .handler = on_typing },
+	{ .type = "leave", .handler = on_leave },
+	{ .type = NULL }
+};
+
+static const wsd_frame_table_t widget_frames = {
+	.rows = widget_rows,
+	.names_room = false,
+	.not_ready = "send hello and wait for welcome",
+	.rate_limited = "too many frames: slow down and send it again",
+};
+
+static bool widget_open(wsd_conn_t *c)
+{
+	c->state = WSD_CS_NEW;   /* until hello */
+	return true;
+}
+
+static void widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
+{
+	wsd_frames_run(&widget_frames, c, type, frame, ref);
+}
+
+static void widget_closed(wsd_conn_t *c)
 {
 	wsd_room_rate_forget(c->w, c->handle);
 	wsd_room_widget_offline(c->w, c);
 }
+
+const wsd_endpoint_t wsd_widget_endpoint = {
+	.kind = WSD_WIDGET,
+	.path = "/ws/widget",
+	.alias = "/widget",
+	.session = false,
+	.on_open = widget_open,
+	.on_frame = widget_frame,
+	.on_close = widget_closed,
+};
 
 /* ---- outbound gateway messages -> widget frames */
 
@@ -314,55 +357,12 @@ static void to_widget(wsd_conn_t *c, void *ctx)
 
 void wsd_widget_outbound(wsd_t *w, json_object *o)
 {
-	const char *type = lc_json_get_str(o, "type", "");
 	const char *cid = lc_json_get_str(o, "customer_id", NULL);
 	if (cid == NULL || strcmp(lc_json_get_str(o, "channel", ""), "widget") != 0)
 		return;
-	json_object *f = json_object_new_object();
-	json_object *agent = NULL;
-	json_object_object_get_ex(o, "agent", &agent);
-	const char *aname = lc_json_get_str(agent, "name", "");
-	json_object *rid = NULL, *seq = NULL, *text = NULL;
-	json_object_object_get_ex(o, "room_id", &rid);
-	json_object_object_get_ex(o, "seq", &seq);
-	json_object_object_get_ex(o, "text", &text);
-	if (strcmp(type, "request_waiting") == 0 || strcmp(type, "agent_joined") == 0 ||
-	    strcmp(type, "session_ended") == 0) {
-		const char *t = type[0] == 'r' ? "waiting" : type[0] == 'a' ? "joined" : "ended";
-		json_object_object_add(f, "type", json_object_new_string(t));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		if (seq)
-			json_object_object_add(f, "seq", json_object_get(seq));
-		if (type[0] == 'a')
-			json_object_object_add(f, "agent_name", json_object_new_string(aname));
-		if (type[0] == 's') {
-			json_object *reason = NULL;
-			json_object_object_get_ex(o, "reason", &reason);
-			json_object_object_add(f, "reason", json_object_get(reason));
-		}
-		json_object_object_add(f, "text", json_object_get(text));
-	} else if (strcmp(type, "agent_message") == 0) {
-		json_object_object_add(f, "type", json_object_new_string("message"));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		json_object *m = json_object_new_object();
-		json_object *id = NULL;
-		json_object_object_get_ex(o, "id", &id);
-		json_object_object_add(m, "id", json_object_get(id));
-		json_object_object_add(m, "room_id", json_object_get(rid));
-		json_object_object_add(m, "seq", json_object_get(seq));
-		json_object_object_add(m, "sender", json_object_new_string("agent"));
-		json_object_object_add(m, "author", json_object_new_string(aname));
-		json_object_object_add(m, "text", json_object_get(text));
-		json_object_object_add(m, "ts", json_object_new_int64(lc_json_get_int(o, "ts", 0)));
-		json_object_object_add(f, "message", m);
-	} else if (strcmp(type, "agent_typing") == 0) {
-		json_object_object_add(f, "type", json_object_new_string("typing"));
-		json_object_object_add(f, "room_id", json_object_get(rid));
-		json_object_object_add(f, "state", json_object_new_boolean(lc_json_get_bool(o, "state", true)));
-	} else {
-		json_object_put(f);
+	json_object *f = wsd_event_widget_frame(o);
+	if (f == NULL)
 		return;
-	}
 	json_object *ctx[1] = { f };
 	wsd_room_each_widget(w, cid, to_widget, ctx);
 	json_object_put(f);

@@ -8,8 +8,8 @@
 #include "wsd.h"
 #include "conn.h"
 
-void wsd_widget_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref);
-void wsd_widget_closed(wsd_conn_t *c);
+/* The endpoint /ws/widget (listener.h): hello, then the frames of the widget's table. */
+extern const wsd_endpoint_t wsd_widget_endpoint;
 /* Loop: the customer's outbound key is bound: read the open room and what was missed. */
 void wsd_widget_ready(wsd_conn_t *c);
 /* Loop: an outbound gateway message for a widget customer (obj is not taken). */

@@ -70,14 +70,7 @@ static bool stopping(wsd_writer_t *wr)
 /* Sleep up to ms, waking early when stopped. */
 static void nap(wsd_writer_t *wr, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = lc_mono_after(ms);
 	pthread_mutex_lock(&wr->lock);
 	if (!wr->stop)
 		pthread_cond_timedwait(&wr->cond, &wr->lock, &ts);
@@ -149,7 +142,7 @@ static void marks_flush(wsd_writer_t *wr)
 	pthread_mutex_lock(&wr->lock);
 	bool busy = wr->nqueue > 0;
 	pthread_mutex_unlock(&wr->lock);
-	int64_t now = wsd_writer_mono_ms();
+	int64_t now = lc_mono_ms();
 	if (busy && now - wr->marks_ms < MARKS_EVERY_MS)
 		return;
 	wr->marks_ms = now;
@@ -244,6 +237,7 @@ stop:
 static void *writer_main(void *arg)
 {
 	wsd_writer_t *wr = arg;
+	wsd_thread_set(WSD_THREAD_WRITER);
 	struct witems items = TAILQ_HEAD_INITIALIZER(items);
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
@@ -297,11 +291,7 @@ wsd_writer_t *wsd_writer_new(wsd_t *w)
 	wr->magic = WRITER_MAGIC;
 	wr->w = w;
 	pthread_mutex_init(&wr->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wr->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	lc_cond_init_mono(&wr->cond);
 	TAILQ_INIT(&wr->queue);
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();

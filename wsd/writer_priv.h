@@ -81,13 +81,6 @@ struct wsd_writer {
 	bool warned;
 };
 
-static inline int64_t wsd_writer_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* MongoDB cannot do it now (the item is held and tried again). */
 static inline bool wsd_writer_transient(lc_rc rc)
 {

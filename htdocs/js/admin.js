@@ -257,6 +257,7 @@ const SETTINGS = [
   { key: 'end_message_customer', label: 'End message (to the customer)', type: 'text' },
   { key: 'end_message_agent', label: 'End message (to the agent)', type: 'text' },
   { key: 'agent_disconnected_message', label: 'Agent disconnected message', type: 'text' },
+  { key: 'customer_left_message', label: 'Customer left message (to the agent)', type: 'text' },
   { key: 'no_agent_message', label: 'No agent available message', type: 'text' },
 ];
 

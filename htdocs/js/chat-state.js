@@ -3,8 +3,9 @@
 // requests; per room its messages, each kept once (by id and by room and seq) in display order,
 // and its floor, the highest seq below which it holds every message (what resume asks from: not
 // the highest it holds, which may have overtaken a lower one lost with a node that died); the
-// outbox of messages sent and not acknowledged, their re-sends and those refused for good; the
-// requests (accept, end, history ...) waiting for their answer, and the resume after a reconnect.
+// outbox of messages typed and not acknowledged, in the order typed, of which only the first is
+// on the wire (a re-send must never let a later one overtake it), its re-sends and those refused
+// for good; the requests (accept, end, history ...) waiting for their answer, and the resume after a reconnect.
 // Frames go out through the send function it is given (false: not connected). node:test tests
 // it (tests/browser/chat-state.test.mjs).
 
@@ -13,9 +14,13 @@ import { backoff } from './ws.js';
 /** The longest text the server stores (docs/websocket.md, message: 1..4000 characters). */
 export const MAX_TEXT = 4000;
 
-/** Delay before the attempt-th re-send of a frame the server could not take now: 1 s doubling to 15 s. */
+/**
+ * Delay before the attempt-th re-send of a frame the server could not take now: 1 s doubling to
+ * 2 s, so that a chat goes on at most ~2 s after the server is back (only the first unacknowledged
+ * message of each chat is re-sent, so this costs one frame per chat every 2 s meanwhile).
+ */
 export function retryDelay(attempt) {
-  return backoff(attempt, 1000, 15000);
+  return backoff(attempt, 1000, 2000);
 }
 
 let clientSeq = 0;
@@ -35,7 +40,8 @@ export class RoomState {
     this.byKey = new Map();     // message id, and "room_id:seq" -> message
     this.list = [];             // messages in display order
     this.floor = 0;             // every seq of *this* room up to here is held: what resume sends
-    this.outbox = new Map();    // client id -> {frame, attempt, timer}: sent, not acknowledged yet
+    this.outbox = new Map();    // client id -> {frame, attempt, timer}: typed, not acknowledged yet,
+                                // in typing order; only the first one is on the wire
     this.failed = new Map();    // client id -> text: refused by the server, kept to edit or resend
     this.hasEarlier = false;    // older messages of this room exist on the server
   }
@@ -87,32 +93,45 @@ export class RoomState {
 
   /**
    * Sends text as a new message; it stays in the outbox until acked (or refused). The id doubles
-   * as ref, so that any error about the frame finds it. Returns the id.
+   * as ref, so that any error about the frame finds it. Behind an unacknowledged message it waits
+   * its turn: the server stores a chat's messages in the order they reach it, and one re-sent
+   * after `unavailable` would otherwise be stored after those typed later. Returns the id.
    */
   post(text) {
     const id = clientId();
     const frame = { type: 'message', room_id: this.id, id, text, ref: id };
     this.outbox.set(id, { frame, attempt: 0, timer: null });
-    this.send(frame);
+    if (this.outbox.size === 1) this.send(frame);
     return id;
+  }
+
+  /** The first message of the outbox (the one on the wire), or undefined. */
+  head() {
+    return this.outbox.values().next().value;
+  }
+
+  /** Id leaves the outbox (acked or refused); if it was the first, the next one goes out. */
+  settle(id) {
+    const pending = this.outbox.get(id);
+    if (!pending) return null;
+    const first = this.head() === pending;
+    clearTimeout(pending.timer);
+    this.outbox.delete(id);
+    const next = this.head();
+    if (first && next && !this.ended) this.send(next.frame);
+    return pending;
   }
 
   /** The ack of message id: out of the outbox; returns the stored message if it was new. */
   acked(id, message) {
-    const pending = this.outbox.get(id);
-    if (pending) {
-      clearTimeout(pending.timer);
-      this.outbox.delete(id);
-    }
+    this.settle(id);
     return this.add([{ room_id: this.id, ...message }]);
   }
 
   /** Message id refused for good: kept among the failed. False when not one of ours unacked. */
   refuse(id) {
-    const pending = this.outbox.get(id);
+    const pending = this.settle(id);
     if (!pending) return false;
-    clearTimeout(pending.timer);
-    this.outbox.delete(id);
     this.failed.set(id, pending.frame.text);
     return true;
   }
@@ -143,14 +162,13 @@ export class RoomState {
     return true;
   }
 
-  /** Sends every unacknowledged message again (after a reconnect's resync). */
+  /** Sends the first unacknowledged message again (after a reconnect's resync); the rest follow its ack. */
   flush() {
-    if (this.ended) return;
-    for (const pending of this.outbox.values()) {
-      clearTimeout(pending.timer);
-      pending.timer = null;
-      this.send(pending.frame);
-    }
+    const pending = this.head();
+    if (this.ended || !pending) return;
+    clearTimeout(pending.timer);
+    pending.timer = null;
+    this.send(pending.frame);
   }
 
   /** The chat ended: returns the ids of the messages that will never be sent (null if it had ended). */
@@ -283,7 +301,7 @@ export class DeskState {
 
   /**
    * `unavailable` (MongoDB down): nothing was done, so the same frame is sent again, 1 s doubling
-   * to 15 s, until another answer comes (docs/websocket.md, "When a server is down"). A `message`
+   * to 2 s, until another answer comes (docs/websocket.md, "When a server is down"). A `message`
    * answered `busy` (too many requests of this connection under way) was not done either and is
    * re-sent the same way, same id. Returns what will be re-sent: {message: {room, id}} for a
    * message, {resume: true}, {request: frame}; null when f is not such an error.

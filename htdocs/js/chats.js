@@ -212,8 +212,9 @@ class Room {
 
   /**
    * Sends text as a new message. It shows at once as pending until the server's ack (with the
-   * stored message) replaces it, or its refusal marks it failed; unacknowledged messages are
-   * re-sent with the same id after a reconnect, which the server stores only once.
+   * stored message) replaces it, or its refusal marks it failed; the state sends a chat's messages
+   * one at a time in the order typed, and re-sends the unacknowledged one with the same id after a
+   * reconnect, which the server stores only once.
    */
   post(text) {
     const id = this.state.post(text);

@@ -93,7 +93,7 @@ describe('pipeline errors', () => {
     const id = r.headers.get('x-request-id');
     const me = (await api(stack.base, 'GET', '/api/auth/me', { token: admin })).body.user.id;
     // lighttpd hands livechat-fcgi's stderr to its own: the stack's log/lighttpd.out.
-    const line = new RegExp(`${id} GET /api/users 200 \\d+ms user=${me}`);
+    const line = new RegExp(`${id} 127\\.0\\.0\\.1 GET /api/users 200 \\d+ms user=${me}`);
     let lines = [];
     for (let i = 0; i < 50; i++) {
       lines = readFileSync(join(stack.dir, 'log', 'lighttpd.out'), 'utf8').split('\n').filter((l) => l.includes(id));

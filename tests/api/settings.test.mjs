@@ -23,6 +23,7 @@ test('settings start with the documented defaults', async () => {
     agent_disconnected_message: '{agent} was disconnected. The chat has ended.',
     no_agent_message: 'Sorry, no agent is available right now. Please try again later.',
     waiting_message: 'Please wait, an agent will be with you shortly.',
+    customer_left_message: '{customer} has left the chat.',
     request_timeout: 120,
     reconnect_grace: 30,
   });

@@ -89,6 +89,7 @@ const cases = [
   ['settings agent_disconnected_message empty', 'PATCH', '/api/settings', { agent_disconnected_message: '' }, 'agent_disconnected_message'],
   ['settings no_agent_message empty', 'PATCH', '/api/settings', { no_agent_message: '' }, 'no_agent_message'],
   ['settings waiting_message empty', 'PATCH', '/api/settings', { waiting_message: '' }, 'waiting_message'],
+  ['settings customer_left_message empty', 'PATCH', '/api/settings', { customer_left_message: '' }, 'customer_left_message'],
   ['settings request_timeout 9', 'PATCH', '/api/settings', { request_timeout: 9 }, 'request_timeout'],
   ['settings request_timeout 86401', 'PATCH', '/api/settings', { request_timeout: 86401 }, 'request_timeout'],
   ['settings reconnect_grace -1', 'PATCH', '/api/settings', { reconnect_grace: -1 }, 'reconnect_grace'],

@@ -30,7 +30,7 @@ function roomState(send = wire()) {
 
 test('backoff doubles from its first delay up to its cap; jitter keeps between half and all', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((n) => backoff(n, 500, 15000)), [500, 1000, 2000, 4000, 8000, 15000, 15000]);
-  assert.deepEqual([0, 1, 4, 9].map(retryDelay), [1000, 2000, 15000, 15000]);
+  assert.deepEqual([0, 1, 4, 9].map(retryDelay), [1000, 2000, 2000, 2000], 'back within ~2 s of the server');
   assert.equal(jitter(1000, () => 0), 500);
   assert.equal(jitter(1000, () => 0.999), 999.5);
 });
@@ -117,10 +117,59 @@ test('ending a chat gives the messages that will never be sent, and stops their 
   assert.deepEqual(room.end(), [a, b]);
   assert.equal(room.end(), null, 'ends once');
   t.mock.timers.tick(60000);
-  assert.equal(send.sent.length, 2, 'nothing re-sent after the end');
+  assert.equal(send.sent.length, 1, 'nothing re-sent after the end (two was never on the wire)');
   assert.equal(room.retryLater(a), false);
   room.flush();
-  assert.equal(send.sent.length, 2);
+  assert.equal(send.sent.length, 1);
+});
+
+const stored = (seq, text) => ({ id: `srv-${seq}`, seq, sender: 'agent', author: 'Bob', text, ts: 2000 + seq });
+
+test('messages typed behind an unacknowledged one wait for its ack and go out in the order typed', () => {
+  const send = wire();
+  const room = roomState(send);
+  const a = room.post('one');
+  const b = room.post('two');
+  const c = room.post('three');
+  assert.deepEqual(send.sent.map((f) => f.id), [a], 'only the first is on the wire');
+  room.acked(a, stored(1, 'one'));
+  assert.deepEqual(send.sent.map((f) => f.id), [a, b], 'its ack sends the next');
+  room.acked(b, stored(2, 'two'));
+  room.acked(c, stored(3, 'three'));
+  assert.deepEqual(send.sent.map((f) => f.id), [a, b, c]);
+  assert.equal(room.outbox.size, 0);
+  const d = room.post('four');
+  assert.deepEqual(send.sent.map((f) => f.id), [a, b, c, d], 'an empty outbox sends at once');
+});
+
+test('a message answered unavailable is re-sent before any typed after it (issue 11, item 15)', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const send = wire();
+  const desk = new DeskState(send);
+  const { room } = desk.room({ id: ROOM, status: 'engaged' });
+  const first = room.post('typed 7th');
+  desk.retry({ type: 'error', code: 'unavailable', id: first, room_id: ROOM, ref: first });
+  const later = [room.post('typed 8th'), room.post('typed 9th')];
+  assert.deepEqual(send.sent.map((f) => f.id), [first], 'the later ones wait while the first is refused');
+  t.mock.timers.tick(1000);
+  assert.deepEqual(send.sent.map((f) => f.id), [first, first], 'the first goes again, alone');
+  room.acked(first, stored(42, 'typed 7th'));
+  assert.deepEqual(send.sent.map((f) => f.id), [first, first, later[0]]);
+  // Refused for good, the next one still goes out.
+  room.refuse(later[0]);
+  assert.deepEqual(send.sent.map((f) => f.id), [first, first, later[0], later[1]]);
+});
+
+test('after a reconnect only the first unacknowledged message goes again; the rest follow its ack', () => {
+  const send = wire();
+  const desk = new DeskState(send);
+  const { room } = desk.room({ id: ROOM, status: 'engaged' });
+  const ids = [room.post('a'), room.post('b')];
+  send.sent.length = 0;
+  desk.resync([]);
+  assert.deepEqual(send.sent.map((f) => f.id), [ids[0]]);
+  room.acked(ids[0], stored(1, 'a'));
+  assert.deepEqual(send.sent.map((f) => f.id), ids);
 });
 
 test('after hello, rooms no longer listed ended meanwhile, the others resume from their floor', () => {

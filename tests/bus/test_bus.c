@@ -487,6 +487,37 @@ static void test_closed_port_is_unavailable_at_once(void)
 	lc_bus_free(&bus);
 }
 
+/* The default reconnect backoff stops doubling at 2 s: a broker back after an outage is found
+ * again within ~2 s (issue 11, item 16), however long it was away. */
+static void test_reconnect_backoff_is_capped_at_two_seconds(void)
+{
+	char url[64];
+	lc_err_t err;
+	long long next = 0, most = 0;
+	int port = free_port();
+
+	CU_ASSERT_FATAL(port > 0);
+	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d/", port);
+	lc_bus_t *bus = bus_open(url);
+	CU_ASSERT_FATAL(bus != NULL);
+	/* Failed attempts: 100, 200, 400, 800, 1600 ms, then the cap (5 s before the fix). */
+	for (int i = 0; i < 7; i++) {
+		CU_ASSERT_EQUAL(lc_bus_connect(bus, &err), LC_ERR_UNAVAILABLE);
+		CU_ASSERT_EQUAL(lc_bus_publish(bus, "x", "k", "{}", 2, NULL, &err), LC_ERR_UNAVAILABLE);
+		const char *at = strstr(err.reason, "next attempt in ");
+		CU_ASSERT_FATAL(at != NULL);
+		next = atoll(at + strlen("next attempt in "));
+		most = next > most ? next : most;
+		long long ms = next + 5;
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "\n  [longest backoff after 7 failures: %lld ms]", most);
+	CU_ASSERT(most > 1000);
+	CU_ASSERT(most <= 2000);
+	lc_bus_free(&bus);
+}
+
 static void test_silent_listener_fails_after_the_handshake_timeout(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
@@ -794,6 +825,8 @@ int init_bus_tests(void)
 			 test_malformed_url_gives_null_and_invalid) ||
 	    !CU_add_test(s, "closed port is UNAVAILABLE at once",
 			 test_closed_port_is_unavailable_at_once) ||
+	    !CU_add_test(s, "reconnect backoff is capped at 2 s",
+			 test_reconnect_backoff_is_capped_at_two_seconds) ||
 	    !CU_add_test(s, "silent listener fails after the handshake timeout",
 			 test_silent_listener_fails_after_the_handshake_timeout) ||
 	    !CU_add_test(s, "wrong password is UNAUTHORIZED", test_wrong_password_is_unauthorized) ||

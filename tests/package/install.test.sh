@@ -78,7 +78,8 @@ getent passwd livechat | awk -F: '$3 < 1000 { ok = 1 } END { exit !ok }' || fail
 [ "$(stat -c '%U' /run/livechat)" = livechat ] || fail "/run/livechat not made for livechat (tmpfiles.d)"
 [ "$(stat -c '%a %U' /var/lib/livechat)" = "750 livechat" ] || fail "/var/lib/livechat not 0750 livechat"
 conffiles=$(dpkg-query -W -f='${Conffiles}' livechat)
-for f in "$conf" /etc/lighttpd/conf-available/50-livechat.conf /etc/apache2/sites-available/livechat.conf; do
+for f in "$conf" /etc/lighttpd/conf-available/50-livechat.conf /etc/apache2/sites-available/livechat.conf \
+         /etc/logrotate.d/livechat; do
   grep -q " $f " <<<"$conffiles" || fail "$f is not a conffile"
 done
 for f in /usr/share/man/man5/livechat.conf.5.gz /usr/share/man/man8/livechat-wsd.8.gz \
@@ -142,7 +143,7 @@ case $(dpkg-query -W -f='${Status}' livechat 2>/dev/null || true) in
   *) fail "livechat still known to dpkg: $(dpkg-query -W -f='${Status}' livechat)" ;;
 esac
 left=""
-for p in /etc/livechat /var/lib/livechat /run/livechat /usr/bin/livechat-wsd /usr/bin/livechat-fcgi \
+for p in /etc/livechat /var/lib/livechat /var/log/livechat /etc/logrotate.d/livechat /run/livechat /usr/bin/livechat-wsd /usr/bin/livechat-fcgi \
          /usr/bin/livechatctl /usr/share/livechat /usr/share/doc/livechat /usr/lib/tmpfiles.d/livechat.conf \
          /usr/lib/sysusers.d/livechat.conf /lib/systemd/system/livechat-wsd.service \
          /lib/systemd/system/livechat-wsd@.service /lib/systemd/system/livechat-fcgi.service \

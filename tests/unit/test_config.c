@@ -142,6 +142,114 @@ static void test_bad_strings_and_syntax_are_refused(void)
 	expect_error("mongo_uri =\n", "1: key 'mongo_uri': must not be empty");
 	expect_error("mongo_db livechat\n", "1: expected 'key = value'");
 	expect_error("wsd_port = 1\nwsd_port = 2\n", "2: key 'wsd_port' already set on line 1");
+	expect_error("trusted_proxies = 10.0.0.1, 10.0.0.0/33\n",
+		     "1: key 'trusted_proxies': '10.0.0.0/33' is not an IP address or address/bits range");
+}
+
+static void test_hash_inside_a_value_is_kept(void)
+{
+	lc_err_t err = { 0 };
+	write_conf("amqp_url = amqp://lc:pa#ss@mq/  # the broker\n"
+		   "mongo_uri = mongodb://u:p#w@db/\n"
+		   "wsd_node_id = \"web #1 \"   # quoted: blanks and '#' kept\n"
+		   "\t# an indented comment line\n"
+		   "wsd_listen = 0.0.0.0\t# tab before the comment\n");
+	lc_config_t *cfg = lc_config_load(path, &err);
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "amqp_url"), "amqp://lc:pa#ss@mq/");
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "mongo_uri"), "mongodb://u:p#w@db/");
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "wsd_node_id"), "web #1 ");
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "wsd_listen"), "0.0.0.0");
+	lc_config_free(&cfg);
+}
+
+static void test_bad_quoted_values_are_refused(void)
+{
+	expect_error("wsd_node_id = \"web\n", "1: key 'wsd_node_id': missing closing '\"'");
+	expect_error("wsd_node_id = \"web\" x\n",
+		     "1: key 'wsd_node_id': only a comment may follow a quoted value");
+	/* a comment after a blank leaves an empty value, which mongo_uri refuses */
+	expect_error("mongo_uri = #mongodb://h/\n", "1: key 'mongo_uri': must not be empty");
+}
+
+/* Write text to a fresh temporary secret file; its name goes to out. */
+static void write_secret(char *out, size_t size, const char *text)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(out, size, "%s/lc-unit-secret-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(out);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void test_uri_files_hold_the_secrets(void)
+{
+	lc_err_t err = { 0 };
+	char mongo[4096], amqp[4096], conf[8300];
+	write_secret(mongo, sizeof mongo, "mongodb://lc:s#cret@db/\n");
+	write_secret(amqp, sizeof amqp, "  amqps://lc:x@mq:5671/lc  \nsecond line ignored\n");
+	snprintf(conf, sizeof conf, "mongo_uri_file = %s\namqp_url_file = %s\n", mongo, amqp);
+	write_conf(conf);
+	lc_config_t *cfg = lc_config_load(path, &err);
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "mongo_uri"), "mongodb://lc:s#cret@db/");
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "amqp_url"), "amqps://lc:x@mq:5671/lc");
+	lc_config_free(&cfg);
+
+	/* a relative name is a systemd credential */
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", mongo);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	setenv("LIVECHAT_MONGO_URI_FILE", slash + 1, 1);
+	cfg = lc_config_new_defaults(&err);
+	unsetenv("LIVECHAT_MONGO_URI_FILE");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(lc_config_str(cfg, "mongo_uri"), "mongodb://lc:s#cret@db/");
+	lc_config_free(&cfg);
+	unlink(mongo);
+	unlink(amqp);
+}
+
+static void test_a_key_and_its_file_key_are_exclusive(void)
+{
+	lc_err_t err = { 0 };
+	char secret[4096], conf[4200], want[LC_ERR_REASON_MAX + 4096];
+	write_secret(secret, sizeof secret, "mongodb://db/\n");
+	snprintf(conf, sizeof conf, "mongo_uri = mongodb://inline/\nmongo_uri_file = %s\n", secret);
+	expect_error(conf, " keys 'mongo_uri' and 'mongo_uri_file' are both set: keep one");
+
+	/* the environment counts as set too */
+	write_conf("amqp_url_file = /nonexistent\n");
+	setenv("LIVECHAT_AMQP_URL", "amqp://env/", 1);
+	lc_config_t *cfg = lc_config_load(path, &err);
+	unsetenv("LIVECHAT_AMQP_URL");
+	CU_ASSERT_PTR_NULL(cfg);
+	snprintf(want, sizeof want, "%s: keys 'amqp_url' and 'amqp_url_file' are both set: keep one", path);
+	CU_ASSERT_STRING_EQUAL(err.reason, want);
+	CU_ASSERT_STRING_EQUAL(err.field, "amqp_url_file");
+	unlink(path);
+	unlink(secret);
+}
+
+static void test_missing_or_empty_uri_file_is_an_error(void)
+{
+	char secret[4096], conf[4200], want[8400];
+	expect_error("amqp_url_file = /nonexistent/amqp\n",
+		     " key 'amqp_url_file': cannot open /nonexistent/amqp: No such file or directory");
+	write_secret(secret, sizeof secret, "");
+	snprintf(conf, sizeof conf, "mongo_uri_file = %s\n", secret);
+	snprintf(want, sizeof want, " key 'mongo_uri_file': %s is empty", secret);
+	expect_error(conf, want);
+	unlink(secret);
+	/* a file without end is not read forever */
+	expect_error("mongo_uri_file = /dev/zero\n",
+		     " key 'mongo_uri_file': the first line of /dev/zero is longer than 4096 bytes");
 }
 
 static void test_missing_file_is_an_error(void)
@@ -189,7 +297,8 @@ static void test_bad_env_value_names_the_variable(void)
 	cfg = lc_config_new_defaults(&err);
 	unsetenv("LIVECHAT_LOG_TARGET");
 	CU_ASSERT_PTR_NULL(cfg);
-	CU_ASSERT_STRING_EQUAL(err.reason, "environment variable LIVECHAT_LOG_TARGET: must be one of: stderr, syslog");
+	CU_ASSERT_STRING_EQUAL(err.reason,
+			       "environment variable LIVECHAT_LOG_TARGET: must be stderr, syslog or an absolute file path");
 	lc_config_free(&cfg);
 }
 
@@ -251,6 +360,11 @@ int init_config_tests(void)
 	CU_add_test(s, "out_of_bounds_int_names_the_bounds", test_out_of_bounds_int_names_the_bounds);
 	CU_add_test(s, "bad_enum_lists_allowed_values", test_bad_enum_lists_allowed_values);
 	CU_add_test(s, "bad_strings_and_syntax_are_refused", test_bad_strings_and_syntax_are_refused);
+	CU_add_test(s, "hash_inside_a_value_is_kept", test_hash_inside_a_value_is_kept);
+	CU_add_test(s, "bad_quoted_values_are_refused", test_bad_quoted_values_are_refused);
+	CU_add_test(s, "uri_files_hold_the_secrets", test_uri_files_hold_the_secrets);
+	CU_add_test(s, "a_key_and_its_file_key_are_exclusive", test_a_key_and_its_file_key_are_exclusive);
+	CU_add_test(s, "missing_or_empty_uri_file_is_an_error", test_missing_or_empty_uri_file_is_an_error);
 	CU_add_test(s, "missing_file_is_an_error", test_missing_file_is_an_error);
 	CU_add_test(s, "env_overrides_file", test_env_overrides_file);
 	CU_add_test(s, "bad_env_value_names_the_variable", test_bad_env_value_names_the_variable);

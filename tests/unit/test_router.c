@@ -700,10 +700,14 @@ int init_middleware_tests(void)
 	return 0;
 }
 
+int init_proxy_tests(void);   /* test_proxy.c */
+int init_metrics_tests(void); /* test_metrics.c */
+
 int main(void)
 {
 	const lc_cunit_init_fn inits[] = {
-		init_router_tests, init_request_tests, init_middleware_tests,
+		init_router_tests, init_request_tests, init_middleware_tests, init_proxy_tests,
+		init_metrics_tests,
 	};
 
 	lc_log_init("test_fcgi_unit", "stderr", LC_LOG_ERROR);

@@ -47,7 +47,7 @@ static void test_defaults_hold_every_key_and_pass_the_rules(void)
 {
 	json_object *d = lc_settings_defaults(), *f = NULL;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	CU_ASSERT_EQUAL(json_object_object_length(d), 9);
+	CU_ASSERT_EQUAL(json_object_object_length(d), 10);
 	for (const lc_vrule_t *r = lc_settings_rules; r->field != NULL; r++)
 		CU_ASSERT_TRUE(json_object_object_get_ex(d, r->field, NULL));
 	CU_ASSERT_TRUE(lc_validate(d, lc_settings_rules, true, &f));

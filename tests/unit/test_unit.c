@@ -29,6 +29,8 @@ int main(void)
 	const lc_cunit_init_fn inits[] = {
 		init_auth_tests, init_validate_tests, init_config_tests,
 		init_json_tests, init_settings_tests, init_perm_tests, init_cookie_tests,
+		init_log_tests,
+		init_time_tests, init_mq_tests,
 		init_err_tests, init_names_tests,
 	};
 

@@ -14,6 +14,9 @@ int init_json_tests(void);
 int init_settings_tests(void);
 int init_perm_tests(void);
 int init_cookie_tests(void);
+int init_log_tests(void);
+int init_time_tests(void);
+int init_mq_tests(void);
 int init_err_tests(void);
 int init_names_tests(void);
 

@@ -11,6 +11,7 @@
 #include "lc_json.h"
 
 #include <CUnit/Basic.h>
+#include <pthread.h>
 #include <string.h>
 
 #define ROOM "r1"
@@ -49,10 +50,16 @@ static bool sent_is(const int64_t *want, size_t n)
 	return nsent == n && memcmp(sent, want, n * sizeof *want) == 0;
 }
 
+/* The daemon a connection belongs to: its loop thread is this test's thread. */
+static wsd_t daemon_here;
+
 static wsd_croom_t *setup(wsd_conn_t *c, uint8_t state)
 {
 	memset(c, 0, sizeof *c);
 	c->magic = WSD_CONN_MAGIC;
+	daemon_here.magic = WSD_MAGIC;
+	daemon_here.loop_tid = pthread_self();
+	c->w = &daemon_here;
 	nsent = 0;
 	return wsd_croom_add(c, ROOM, "widget", "cust", "Customer", state, false);
 }

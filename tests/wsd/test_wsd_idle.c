@@ -2,13 +2,14 @@
 /* CUnit tests of wsd/idle.c, the sweep that pings silent connections and drops dead ones: each
  * tick looks at one slice of the connection registry, so every connection is looked at once per
  * sweep of ping_after / 6 ticks (1..5). The clock is passed in (wsd_idle_sweep). The two
- * libwebsockets calls the sweep makes are recorded below instead (no socket: libwebsockets is
- * not linked into this runner). */
+ * libwebsockets calls the sweep makes are recorded below instead of going to a socket (these
+ * definitions take the place of libwebsockets' own in this runner). */
 #include "config.h"
 #include "idle.h"
 #include "wsd_unit_tests.h"
 
 #include <CUnit/Basic.h>
+#include <pthread.h>
 #include <string.h>
 
 #define NCONN 10
@@ -50,9 +51,12 @@ static void setup(wsd_t *w, wsd_conn_t **slots, uint32_t ping_after_s, uint32_t 
 		conns[i].magic = WSD_CONN_MAGIC;
 		conns[i].state = WSD_CS_READY;
 		conns[i].wsi = (struct lws *)&writable[i];   /* any distinct address */
+		conns[i].w = w;
 		conns[i].last_rx_s = NOW - silent_s;
 		slots[i] = &conns[i];
 	}
+	w->magic = WSD_MAGIC;
+	w->loop_tid = pthread_self();   /* this test's thread is the loop */
 	w->slots = slots;
 	w->nslots = NCONN;
 	wsd_idle_init(w, ping_after_s, ping_after_s * 2);
