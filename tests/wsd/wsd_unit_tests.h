@@ -10,5 +10,8 @@ int init_wsd_rate_tests(void);
 int init_wsd_croom_tests(void);
 int init_wsd_idle_tests(void);
 int init_wsd_batch_tests(void);
+int init_wsd_frames_tests(void);
+int init_wsd_events_tests(void);
+int init_wsd_loop_tests(void);
 
 #endif
