@@ -155,6 +155,7 @@ static lc_rc open_channel(lc_bus_t *bus, lc_err_t *err)
 	bus->next_seq = 1;
 	/* Delivery tags of the previous channel mean nothing on this one. */
 	bus->gen++;
+	bus->nunsettled = 0;
 	return LC_OK;
 }
 
@@ -301,6 +302,7 @@ void lc_bus_free(lc_bus_t **busp)
 		lc_bus_decl_free(rec);
 	}
 	free(bus->url);
+	free(bus->unsettled);
 	bus->magic = 0;
 	free(bus);
 	*busp = NULL;

@@ -14,6 +14,7 @@
 #define PUB_BATCH_MAX 256
 #define INBOUND_PREFETCH 256
 #define NODE_PREFETCH 1000
+#define ACK_BATCH_MAX 256       /* acks settled with one lc_bus_ack_batch */
 
 /* One per publish, from any thread to the publisher (pubq). */
 typedef struct pub {
@@ -295,15 +296,41 @@ static void inbound_try_declare(wsd_busio_t *b)
 	}
 }
 
+/* The acks gathered by one run_cmds: one lc_bus_ack_batch (a single frame with multiple=true
+ * where they are the oldest unacked deliveries, as they mostly are: the publisher confirms in
+ * order). */
+static void acks_flush(wsd_busio_t *b, cmd_t **acks, size_t *n)
+{
+	const lc_bus_delivery_t *ds[ACK_BATCH_MAX];
+	lc_err_t err;
+	for (size_t i = 0; i < *n; i++)
+		ds[i] = acks[i]->d;
+	lc_err_clear(&err);
+	/* A broken connection is noticed by the next poll; the broker requeues what it held. */
+	if (*n > 0 && lc_bus_ack_batch(b->inbound, ds, *n, &err) != LC_OK)
+		LC_DEBUG("consumer: acks: %s", err.reason);
+	for (size_t i = 0; i < *n; i++)
+		cmd_free(acks[i]);
+	*n = 0;
+}
+
 /* Run queued commands; a bind/unbind that fails stays at the head and is retried later. */
 static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 {
 	lc_err_t err;
+	cmd_t *acks[ACK_BATCH_MAX];
+	size_t nacks = 0;
 	for (;;) {
 		struct lc_mq_list one = STAILQ_HEAD_INITIALIZER(one);
 		if (lc_mq_take(b->cmdq, &one, 1, false) == 0)
-			return;
+			break;
 		cmd_t *c = LC_MQ_ENTRY(STAILQ_FIRST(&one), cmd_t, item);
+		if (c->kind == CMD_ACK) {
+			acks[nacks++] = c;
+			if (nacks == ACK_BATCH_MAX)
+				acks_flush(b, acks, &nacks);
+			continue;
+		}
 		lc_rc rc = LC_OK;
 		lc_err_clear(&err);
 		switch (c->kind) {
@@ -313,21 +340,18 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 		case CMD_UNBIND:
 			rc = lc_bus_unbind(bus, b->w->q_node, c->exchange, c->key, &err);
 			break;
-		case CMD_ACK:
+		case CMD_ACK:   /* gathered above */
 		case CMD_REJECT:
 		case CMD_REQUEUE:
 			/* One from an earlier channel is ignored by lc_bus: the broker requeued it. */
-			if (c->kind == CMD_ACK)
-				lc_bus_ack(b->inbound, c->d, &err);
-			else
-				lc_bus_nack(b->inbound, c->d, c->kind == CMD_REQUEUE, &err);
+			lc_bus_nack(b->inbound, c->d, c->kind == CMD_REQUEUE, &err);
 			break;
 		}
 		if (rc == LC_ERR_UNAVAILABLE && !atomic_load(&b->stop)) {
 			/* Put it back first and try again after the next poll. */
 			lc_mq_push_front(b->cmdq, &c->item);
 			LC_WARN("consumer: %s (retrying)", err.reason);
-			return;
+			break;
 		}
 		if (rc != LC_OK)
 			LC_WARN("consumer: bind/unbind %s: %s", c->key, err.reason);
@@ -335,6 +359,7 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 			wsd_post(b->w, c->done, c->arg);
 		cmd_free(c);
 	}
+	acks_flush(b, acks, &nacks);
 }
 
 /* Log a lost connection once, and its return once, instead of on every poll. */
@@ -392,9 +417,11 @@ static void *con_main(void *arg)
 		if (!b->inbound_declared)
 			inbound_try_declare(b);
 		run_cmds(b, bus);
-		lc_bus_delivery_t *d = NULL;
+		lc_bus_delivery_t *d = NULL, seen[ACK_BATCH_MAX];
+		const lc_bus_delivery_t *seenp[ACK_BATCH_MAX];
+		size_t nseen = 0;
 		lc_rc rc = LC_OK;
-		for (int i = 0; i < 256; i++) {
+		for (int i = 0; i < ACK_BATCH_MAX; i++) {
 			d = NULL;
 			lc_err_clear(&err);
 			rc = lc_bus_poll(bus, i > 0 ? 0 : 20, &d, &err);
@@ -405,14 +432,22 @@ static void *con_main(void *arg)
 			if (d->gen != b->node_gen)
 				node_queue_back(b, d->gen);
 			/* Node events are not kept: losing one when this node dies is harmless, the
-			 * state they describe is in MongoDB. */
-			lc_bus_ack(bus, d, &err);
+			 * state they describe is in MongoDB. Acked together after the loop (d goes
+			 * away with its receiver: its tag is kept). */
+			seen[nseen] = (lc_bus_delivery_t){ .tag = d->tag, .gen = d->gen };
+			seenp[nseen] = &seen[nseen];
+			nseen++;
 			/* A room writer's answer wakes its sender here, not through the loop: a
 			 * worker may be waiting for it. */
 			if (d->routing_key && strcmp(d->routing_key, b->answer_key) == 0)
 				b->ops->answer(w, d);
 			else
 				wsd_post(w, b->ops->node_event, d);
+		}
+		if (nseen > 0) {
+			lc_err_t aerr;
+			if (lc_bus_ack_batch(bus, seenp, nseen, &aerr) != LC_OK)
+				LC_DEBUG("consumer: node queue acks: %s", aerr.reason);
 		}
 		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
@@ -429,6 +464,9 @@ static void *con_main(void *arg)
 				break;
 			b->ops->inbound(w, d);
 		}
+		/* A lost or new inbound connection ends this node's turn as the active consumer. */
+		b->ops->inbound_gen(w, lc_bus_is_connected(b->inbound)
+					   ? lc_bus_generation(b->inbound) : 0);
 		note_link("inbound queue", &inbound_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 	}
 	run_cmds(b, bus);

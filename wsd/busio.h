@@ -31,6 +31,10 @@ typedef struct wsd_busio_ops {
 	/* Consumer thread: a delivery of the shared inbound queue, acked later by whoever takes
 	 * it (wsd_busio_ack once it is stored and forwarded). */
 	void (*inbound)(wsd_t *w, lc_bus_delivery_t *d);
+	/* Consumer thread, after each poll of the inbound queue: the generation of its connection
+	 * (0: not connected). A new or lost connection ends this node's turn as the active
+	 * consumer (the room writer stops taking its own node's commands in process). */
+	void (*inbound_gen)(wsd_t *w, uint64_t gen);
 } wsd_busio_ops_t;
 
 /* A bus for w on url (checked now: a typo stops start-up); ops (all set) must outlive it.

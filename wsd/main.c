@@ -56,6 +56,11 @@ json_object *wsd_settings_get(wsd_t *w)
 	return wsd_settings_copy(w->settings, lc_mono_ms());
 }
 
+json_object *wsd_settings_cached(wsd_t *w)
+{
+	return wsd_settings_peek(w->settings);
+}
+
 void wsd_settings_expire(wsd_t *w)
 {
 	wsd_settings_expire_all(w->settings);
@@ -68,6 +73,12 @@ char *wsd_settings_render(json_object *settings, const char *key, const char *ag
 }
 
 /* ---- start-up helpers */
+
+/* The bus's report of the inbound connection, for the room writer (busio.h inbound_gen). */
+static void inbound_gen(wsd_t *w, uint64_t gen)
+{
+	wsd_writer_inbound_gen(w->writer, gen);
+}
 
 static void init_store_run(wsd_t *w, void *arg)
 {
@@ -261,6 +272,7 @@ int main(int argc, char **argv)
 		.node_event = wsd_room_event,
 		.answer = wsd_roomcmd_answer,
 		.inbound = wsd_gateway_inbound,
+		.inbound_gen = inbound_gen,
 	};
 	w->bus = wsd_busio_new(w, lc_config_str(w->cfg, "amqp_url"), &bus_ops, &err);
 	if (w->bus == NULL) {

@@ -6,6 +6,7 @@
 #include "roomcmd.h"
 #include "busio.h"
 #include "worker.h"
+#include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -26,6 +27,7 @@ typedef struct pending {
 	int64_t sent_mono;
 	json_object *body;       /* the command as published */
 	bool sync;               /* a worker waits for it (never stored by a fallback job) */
+	bool local;              /* with this node's writer (not published, not resent) */
 	wsd_roomcmd_fn done;
 	void *arg;
 } pending_t;
@@ -37,6 +39,8 @@ struct wsd_roomcmds {
 	uint64_t next_id;
 	char secret[65];
 	atomic_bool have_secret;
+	/* counters for the stats line: in process, through the broker, handed back, fallback */
+	atomic_uint_fast64_t n_local, n_broker, n_rerouted, n_direct;
 };
 
 static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
@@ -198,12 +202,23 @@ static void fallback_run(wsd_t *w, void *arg)
 
 static void fallback_submit(wsd_t *w, json_object *body, wsd_roomcmd_fn done, void *arg)
 {
+	atomic_fetch_add(&w->roomcmds->n_direct, 1);
 	fallback_t *f = lc_calloc(1, sizeof *f);
 	f->body = body;
 	f->done = done;
 	f->arg = arg;
 	wsd_workers_submit(w->workers, lc_json_get_str(body, "room_id", NULL), fallback_run, NULL,
 			   f);
+}
+
+/* A command of room_id published and not answered yet. Under r->lock. */
+static bool broker_pending(wsd_roomcmds_t *r, const char *room_id)
+{
+	pending_t *p;
+	TAILQ_FOREACH(p, &r->list, link)
+		if (!p->local && strcmp(lc_json_get_str(p->body, "room_id", ""), room_id ? room_id : "") == 0)
+			return true;
+	return false;
 }
 
 static void add_str(json_object *o, const char *key, const char *v)
@@ -260,11 +275,26 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	}
 	p->sync = done == waiter_done;
 	p->body = o;
-	/* Listed before it is published: the answer may come at once. */
+	/* The writer gets a copy of its own: no json_object is shared between threads. */
+	json_object *copy = NULL;
+	if (json_object_deep_copy(o, &copy, NULL) != 0) {
+		LC_ERROR("out of memory copying a room command");   /* lc_alloc's policy */
+		abort();
+	}
+	/* Listed before it is handed over or published: the answer may come at once. The writer's
+	 * lock is taken inside this one, never the other way round. */
 	pthread_mutex_lock(&r->lock);
+	/* Behind a command of the room still on its way through the broker (sent before this node
+	 * knew it was the active consumer), this one goes the same way, so the writer gets them in
+	 * the order they were sent. */
+	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
+	if (!p->local)
+		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
+	if (!p->local)
+		json_object_put(copy);
+	atomic_fetch_add(p->local ? &r->n_local : &r->n_broker, 1);
 }
 
 void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg)
@@ -306,6 +336,58 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 	lc_bus_delivery_free(&d);
 }
 
+void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *res)
+{
+	pending_t *p = cmd_id > 0 ? take(w->roomcmds, (uint64_t)cmd_id) : NULL;
+	if (p == NULL) {
+		/* Answered unavailable here already (its deadline passed). */
+		json_object_put(res->msg);
+		json_object_put(res->room);
+		return;
+	}
+	p->done(w, p->arg, res);
+	pending_free(p);
+}
+
+void wsd_roomcmd_reroute(wsd_t *w, json_object *body)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	int64_t id = lc_json_get_int(body, "cmd_id", -1);
+	pending_t *p;
+	pthread_mutex_lock(&r->lock);
+	TAILQ_FOREACH(p, &r->list, link)
+		if ((int64_t)p->id == id)
+			break;
+	if (p != NULL) {
+		/* From now on like any published command: resent, or stored here without the
+		 * writer while RabbitMQ is away (wsd_roomcmd_tick). */
+		int64_t now = lc_mono_ms();
+		p->local = false;
+		p->sent_mono = now;
+		p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
+		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, p->body, NULL, NULL);
+		atomic_fetch_add(&r->n_rerouted, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void wsd_roomcmd_stats_log(wsd_t *w)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	uint64_t wl = 0, wb = 0;
+	if (r == NULL)
+		return;
+	if (w->writer != NULL)
+		wsd_writer_stats(w->writer, &wl, &wb);
+	LC_INFO("room commands: sent_local=%llu sent_broker=%llu rerouted=%llu direct=%llu "
+		"writer_local=%llu writer_broker=%llu",
+		(unsigned long long)atomic_load(&r->n_local),
+		(unsigned long long)atomic_load(&r->n_broker),
+		(unsigned long long)atomic_load(&r->n_rerouted),
+		(unsigned long long)atomic_load(&r->n_direct), (unsigned long long)wl,
+		(unsigned long long)wb);
+}
+
 void wsd_roomcmd_tick(wsd_t *w)
 {
 	wsd_roomcmds_t *r = w->roomcmds;
@@ -318,6 +400,9 @@ void wsd_roomcmd_tick(wsd_t *w)
 		if (p->deadline_mono <= now) {
 			TAILQ_REMOVE(&r->list, p, link);
 			TAILQ_INSERT_TAIL(&late, p, link);
+		} else if (p->local) {
+			/* With this node's writer, which answers it or hands it back. */
+			continue;
 		} else if (!p->sync && now - p->sent_mono > 1000 && !wsd_busio_linked(w->bus)) {
 			/* Published while RabbitMQ was going away: store it here instead (if the
 			 * command still reaches the writer later, it is a duplicate there). */
@@ -370,6 +455,7 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {
 		/* RabbitMQ is away: store it here (see direct_store). */
+		atomic_fetch_add(&w->roomcmds->n_direct, 1);
 		json_object *body = json_object_new_object();
 		add_str(body, "room_id", cmd->room_id);
 		add_str(body, "msg_id", cmd->msg_id);

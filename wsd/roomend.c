@@ -18,7 +18,9 @@ char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
 	const char *key = wsd_event_ended_setting(reason);
 	if (key == NULL)
 		return lc_strdup(customer_text ? customer_text : "");
-	json_object *set = wsd_settings_get(w);
+	/* The loop never waits on MongoDB: there the last snapshot serves (a timer's or a
+	 * done callback's ending); the other threads may refresh it. */
+	json_object *set = wsd_on_loop(w) ? wsd_settings_cached(w) : wsd_settings_get(w);
 	char *text = wsd_settings_render(set, key, v->agent_name ? v->agent_name : "",
 					 v->customer_name);
 	json_object_put(set);

@@ -117,6 +117,9 @@ void wsd_drain_posts(wsd_t *w);
  * MongoDB when the snapshot was expired or is older than --settings-check; defaults when
  * MongoDB cannot be read (then tried again two seconds later). */
 json_object *wsd_settings_get(wsd_t *w);
+/* Any thread, never waits (the loop's form): a private copy of the last settings read, however
+ * old (the defaults before the first read). */
+json_object *wsd_settings_cached(wsd_t *w);
 /* Any thread: the settings changed (a settings event): the next wsd_settings_get reads them,
  * and so does one whose read was under way. */
 void wsd_settings_expire(wsd_t *w);
