@@ -24,7 +24,8 @@
 
 #define FCGI_MAX_TOKEN_LEN 256
 
-/* ---- error mapping: the one place an lc_rc becomes a status */
+/* ---- error mapping: an lc_rc becomes a status and code through lc_rc_http (shared/lc_err.c,
+ * the one table both programs read) */
 
 static void add_failure(json_object *failures, const char *field, const char *reason)
 {
@@ -36,32 +37,7 @@ static void add_failure(json_object *failures, const char *field, const char *re
 
 int fcgi_error_status(lc_rc rc, const lc_err_t *err, bool has_fields, const char **code)
 {
-	switch (rc) {
-	case LC_ERR_INVALID:
-		/* Bad input tied to a field is a validation failure; otherwise the request itself
-		 * is malformed (unparsable JSON, not an object, bad Content-Length). */
-		if (has_fields || (err != NULL && err->field[0] != '\0')) {
-			*code = "validation_failed";
-			return 422;
-		}
-		*code = "bad_request";
-		return 400;
-	case LC_ERR_NOT_FOUND:    *code = "not_found"; return 404;
-	case LC_ERR_CONFLICT:     *code = "conflict"; return 409;
-	case LC_ERR_UNAUTHORIZED: *code = "unauthorized"; return 401;
-	case LC_ERR_FORBIDDEN:    *code = "forbidden"; return 403;
-	case LC_ERR_TOO_LARGE:    *code = "payload_too_large"; return 413;
-	case LC_ERR_RATE_LIMITED: *code = "rate_limited"; return 429;
-	case LC_ERR_UNAVAILABLE:
-	case LC_ERR_TIMEOUT:      *code = "unavailable"; return 503;
-	case LC_OK:
-	case LC_ERR_INTERNAL:
-	case LC_RC_COUNT_:
-	default:
-		break;
-	}
-	*code = "internal";
-	return 500;
+	return lc_rc_http(rc, has_fields || (err != NULL && err->field[0] != '\0'), code);
 }
 
 void fcgi_error_respond(fcgi_response_t *resp, const char *request_id, lc_rc rc,

@@ -58,8 +58,8 @@ struct fcgi_ctx {
  * turned into a response. */
 void fcgi_handle(const fcgi_app_t *app, fcgi_request_t *req, fcgi_response_t *resp);
 
-/* The status and error code for rc: LC_ERR_INVALID is 422 when a field is named (err->field
- * or fields), 400 otherwise. */
+/* The status and error code for rc (lc_rc_http): LC_ERR_INVALID is 422 when a field is named
+ * (err->field or fields), 400 otherwise. */
 int fcgi_error_status(lc_rc rc, const lc_err_t *err, bool has_fields, const char **code);
 /* Replace resp with the JSON error for rc/err; fields (may be NULL) is taken over. Internal
  * failures answer a fixed message and log the reason under the request id. */

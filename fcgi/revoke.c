@@ -8,6 +8,7 @@
 #include "lc_alloc.h"
 #include "lc_bus.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #define FCGI_REVOKE_MAGIC 0x52564b31u   /* "RVK1" */
-#define REVOKE_ROUTING_KEY "broadcast.revoke"
+#define REVOKE_ROUTING_KEY LC_NAMES_BROADCAST_KEY("revoke")
 /* A broker that does not accept a TCP connection in this time is taken as down: the request
  * in hand must not wait the bus's 5 s connect timeout. */
 #define REVOKE_PROBE_MS 500
@@ -45,7 +46,7 @@ fcgi_revoke_t *fcgi_revoke_new(const lc_config_t *cfg)
 	fcgi_revoke_t *r = lc_calloc(1, sizeof *r);
 	r->magic = FCGI_REVOKE_MAGIC;
 	r->url = lc_strdup(url);
-	r->exchange = lc_asprintf("%s.nodes", lc_config_str(cfg, "amqp_prefix"));
+	r->exchange = lc_names_nodes(lc_config_str(cfg, "amqp_prefix"));
 	pthread_mutex_init(&r->lock, NULL);
 	return r;
 }
@@ -150,7 +151,8 @@ bool fcgi_revoke_settings(fcgi_revoke_t *r)
 	lc_rc rc = ready_bus(r, &err);
 	if (rc == LC_ERR_CONFLICT)
 		rc = LC_OK;
-	lc_bus_msg_t m = { .exchange = r->exchange, .routing_key = "broadcast.settings",
+	lc_bus_msg_t m = { .exchange = r->exchange,
+			   .routing_key = LC_NAMES_BROADCAST_KEY("settings"),
 			   .body = body, .len = sizeof body - 1, .message_id = NULL };
 	if (rc == LC_OK)
 		rc = lc_bus_publish_batch(r->bus, &m, 1, &err);

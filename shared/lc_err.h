@@ -4,6 +4,7 @@
 #ifndef LC_ERR_H
 #define LC_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum lc_rc {
@@ -33,6 +34,15 @@ typedef struct lc_err {
 
 /* Stable lower_snake name of a code ("not_found"); used in JSON error bodies and logs. */
 const char *lc_rc_name(lc_rc rc);
+
+/* How the REST API answers a code (docs/api.md, "Errors"): the HTTP status, and the error code
+ * in *code (static). LC_ERR_INVALID is 422 validation_failed when a field is named (field_named),
+ * else 400 bad_request. LC_OK and unknown values answer as LC_ERR_INTERNAL (500 internal). */
+int lc_rc_http(lc_rc rc, bool field_named, const char **code);
+/* The websocket error frame's code of a code (docs/websocket.md, "Common rules"; static). The
+ * same as the REST code except LC_ERR_CONFLICT (not_open: a room already closed) and
+ * LC_ERR_TOO_LARGE (too_large); LC_ERR_TIMEOUT is unavailable on both. */
+const char *lc_rc_ws_code(lc_rc rc);
 
 /* Fill *err (may be NULL) and return code, so callers write `return lc_err_set(err, ...)`. */
 lc_rc lc_err_set(lc_err_t *err, lc_rc code, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include "busio.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,7 @@ static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
 	    (rc = lc_bus_declare_exchange(bus, w->ex_outbound, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_exchange(bus, w->ex_nodes, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_queue(bus, w->q_node, false, true, true, err)) != LC_OK ||
-	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, "broadcast.*", err)) != LC_OK ||
+	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, LC_NAMES_BROADCAST_ALL, err)) != LC_OK ||
 	    (rc = lc_bus_bind(bus, w->q_node, w->ex_nodes, b->answer_key, err)) != LC_OK ||
 	    (rc = lc_bus_consume(bus, w->q_node, NODE_PREFETCH, err)) != LC_OK)
 		return rc;
@@ -265,7 +266,8 @@ static lc_rc inbound_declare(wsd_busio_t *b, lc_err_t *err)
 	if ((rc = lc_bus_declare_exchange(b->inbound, w->ex_inbound, "topic", true, err)) != LC_OK ||
 	    (rc = lc_bus_declare_queue_args(b->inbound, w->q_inbound, true, false, false, sac, 1,
 					    err)) != LC_OK ||
-	    (rc = lc_bus_bind(b->inbound, w->q_inbound, w->ex_inbound, "#", err)) != LC_OK ||
+	    (rc = lc_bus_bind(b->inbound, w->q_inbound, w->ex_inbound, LC_NAMES_INBOUND_ALL,
+			      err)) != LC_OK ||
 	    (rc = lc_bus_consume(b->inbound, w->q_inbound, INBOUND_PREFETCH, err)) != LC_OK)
 		return rc;
 	return LC_OK;
@@ -485,7 +487,7 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	b->w = w;
 	b->ops = ops;
 	b->url = lc_strdup(url);
-	b->answer_key = lc_asprintf("node.%s", w->node_id);
+	b->answer_key = lc_names_node_key(w->node_id);
 	b->pubq = lc_mq_new(NULL, NULL);
 	b->cmdq = lc_mq_new(NULL, NULL);
 	return b;

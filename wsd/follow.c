@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c)
 		agent_bound(w, lc_strdup(c->user_id));
 	} else if (!g->binding) {
 		g->binding = true;
-		char *key = lc_asprintf("room.*.%s", c->user_id);
+		char *key = lc_names_agent_binding(c->user_id);
 		wsd_busio_bind(w->bus, w->ex_nodes, key, agent_bound, lc_strdup(c->user_id));
 		free(key);
 	}
@@ -79,7 +80,7 @@ void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c)
 		wsd_room_grace_left(w, c->user_id);
 	if (g->conns.n == 0) {
 		if (g->bound || g->binding) {
-			char *key = lc_asprintf("room.*.%s", c->user_id);
+			char *key = lc_names_agent_binding(c->user_id);
 			wsd_busio_unbind(w->bus, w->ex_nodes, key);
 			free(key);
 		}
@@ -122,7 +123,7 @@ void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *r
 		watch_bound(w, lc_strdup(room_id));
 	} else if (!g->binding) {
 		g->binding = true;
-		char *key = lc_asprintf("room.%s.*", room_id);
+		char *key = lc_names_room_binding(room_id);
 		wsd_busio_bind(w->bus, w->ex_nodes, key, watch_bound, lc_strdup(room_id));
 		free(key);
 	}
@@ -140,7 +141,7 @@ void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id)
 	if (g != NULL) {
 		wsd_cvec_del(&g->conns, c);
 		if (g->conns.n == 0) {
-			char *key = lc_asprintf("room.%s.*", rid);
+			char *key = lc_names_room_binding(rid);
 			wsd_busio_unbind(w->bus, w->ex_nodes, key);
 			free(key);
 			wsd_group_drop(w->rooms->watchers, rid);
@@ -172,7 +173,7 @@ void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c)
 		widget_bound(w, lc_strdup(c->customer_id));
 	} else if (!g->binding) {
 		g->binding = true;
-		char *key = lc_asprintf("widget.%s", c->customer_id);
+		char *key = lc_names_widget_key(c->customer_id);
 		wsd_busio_bind(w->bus, w->ex_outbound, key, widget_bound, lc_strdup(c->customer_id));
 		free(key);
 	}
@@ -188,7 +189,7 @@ void wsd_room_widget_offline(wsd_t *w, wsd_conn_t *c)
 		return;
 	wsd_cvec_del(&g->conns, c);
 	if (g->conns.n == 0) {
-		char *key = lc_asprintf("widget.%s", c->customer_id);
+		char *key = lc_names_widget_key(c->customer_id);
 		wsd_busio_unbind(w->bus, w->ex_outbound, key);
 		free(key);
 		wsd_group_drop(w->rooms->widgets, c->customer_id);

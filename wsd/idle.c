@@ -49,8 +49,13 @@ static void look_at(wsd_t *w, wsd_conn_t *c)
 
 void wsd_idle_tick(wsd_t *w)
 {
+	wsd_idle_sweep(w, lc_mono_coarse_s());
+}
+
+void wsd_idle_sweep(wsd_t *w, uint32_t now_s)
+{
 	WSD_ASSERT_LOOP(w);
-	w->now_s = lc_mono_coarse_s();
+	w->now_s = now_s;
 	uint32_t n = w->nslots;
 	if (n == 0)
 		return;

@@ -17,6 +17,8 @@ void wsd_idle_init(wsd_t *w, uint32_t ping_after_s, uint32_t idle_timeout_s);
  * dropped at once (no close handshake: its client is gone), which runs the usual close path
  * (an agent's grace period starts). */
 void wsd_idle_tick(wsd_t *w);
+/* The same at monotonic second now_s (the tick passes the clock; the unit tests pass theirs). */
+void wsd_idle_sweep(wsd_t *w, uint32_t now_s);
 
 /* Loop: the client of c sent something (a frame, a pong): it is alive. O(1), no timer. */
 void wsd_idle_heard(wsd_conn_t *c);

@@ -180,18 +180,7 @@ void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_objec
 
 const char *wsd_conn_rc_code(lc_rc rc)
 {
-	const char *code;
-	switch (rc) {
-	case LC_ERR_INVALID: code = "validation_failed"; break;
-	case LC_ERR_NOT_FOUND: code = "not_found"; break;
-	case LC_ERR_CONFLICT: code = "not_open"; break;
-	case LC_ERR_UNAUTHORIZED: code = "unauthorized"; break;
-	case LC_ERR_FORBIDDEN: code = "forbidden"; break;
-	case LC_ERR_TOO_LARGE: code = "too_large"; break;
-	case LC_ERR_UNAVAILABLE: case LC_ERR_TIMEOUT: code = "unavailable"; break;
-	default: code = "internal"; break;
-	}
-	return code;
+	return lc_rc_ws_code(rc);
 }
 
 void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,

@@ -19,6 +19,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_settings.h"
+#include "lc_names.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -244,11 +245,11 @@ int main(int argc, char **argv)
 		if (*p == '.' || *p == '*' || *p == '#' || *p == ' ')
 			*p = '_';
 	const char *prefix = lc_config_str(w->cfg, "amqp_prefix");
-	w->ex_inbound = lc_asprintf("%s.inbound", prefix);
-	w->ex_outbound = lc_asprintf("%s.outbound", prefix);
-	w->ex_nodes = lc_asprintf("%s.nodes", prefix);
-	w->q_inbound = lc_asprintf("%s.inbound", prefix);
-	w->q_node = lc_asprintf("%s.node.%s", prefix, w->node_id);
+	w->ex_inbound = lc_names_inbound(prefix);
+	w->ex_outbound = lc_names_outbound(prefix);
+	w->ex_nodes = lc_names_nodes(prefix);
+	w->q_inbound = lc_names_inbound(prefix);
+	w->q_node = lc_names_node_queue(prefix, w->node_id);
 	w->max_frame = (size_t)lc_config_int(w->cfg, "wsd_max_frame");
 	int64_t ping_after = lc_config_int(w->cfg, "wsd_ping_after");
 	int64_t idle_timeout = lc_config_int(w->cfg, "wsd_idle_timeout");

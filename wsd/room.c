@@ -7,11 +7,13 @@
 
 #include "agent.h"
 #include "listener.h"
+#include "rate.h"
 #include "widget.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -93,15 +95,14 @@ void wsd_copy_key(json_object *dst, json_object *src, const char *key)
 void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
 			    json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	char *key = lc_asprintf("room.%s.%s", room_id,
-				agent_id && *agent_id ? agent_id : "-");
+	char *key = lc_names_room_key(room_id, agent_id);
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, done, arg);
 	free(key);
 }
 
 void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj)
 {
-	char *key = lc_asprintf("broadcast.%s", kind);
+	char *key = lc_names_broadcast_key(kind);
 	json_object_object_add(obj, "node", json_object_new_string(w->node_id));
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, NULL, NULL);
 	free(key);
@@ -109,8 +110,8 @@ void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj)
 
 void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	char *key = lc_asprintf("%s.%s", lc_json_get_str(obj, "channel", ""),
-				lc_json_get_str(obj, "customer_id", ""));
+	char *key = lc_names_outbound_key(lc_json_get_str(obj, "channel", ""),
+					  lc_json_get_str(obj, "customer_id", ""));
 	wsd_busio_publish_json(w->bus, w->ex_outbound, key, obj, done, arg);
 	free(key);
 }
@@ -208,7 +209,8 @@ void wsd_room_event(wsd_t *w, void *arg)
 	const char *type = lc_json_get_str(ev, "type", "");
 	if (d->exchange && strcmp(d->exchange, w->ex_outbound) == 0) {
 		wsd_widget_outbound(w, ev);
-	} else if (strncmp(d->routing_key ? d->routing_key : "", "room.", 5) == 0) {
+	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
+			   sizeof LC_NAMES_ROOM_PREFIX - 1) == 0) {
 		wsd_room_event_local(w, ev, type);
 	} else {
 		for (size_t i = 0; i < sizeof event_rows / sizeof event_rows[0]; i++)
@@ -366,12 +368,7 @@ void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 		wsd_map_put(w->rooms->jobs, key, (void *)(uintptr_t)n);
 }
 
-/* ---- widget frame rate: a token bucket per connection */
-
-typedef struct bucket {
-	double tokens;
-	int64_t at_ms;
-} bucket_t;
+/* ---- widget frame rate: a token bucket per connection (rate.c) */
 
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
@@ -379,23 +376,13 @@ bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 	char key[24];
 	handle_key(handle, key);
 	int64_t now = lc_mono_ms();
-	bucket_t *b = wsd_map_get(w->rooms->buckets, key);
+	wsd_rate_t *b = wsd_map_get(w->rooms->buckets, key);
 	if (b == NULL) {
 		b = lc_calloc(1, sizeof *b);
-		b->tokens = WSD_RATE_BURST;
-		b->at_ms = now;
+		wsd_rate_init(b, WSD_RATE_BURST, now);
 		wsd_map_put(w->rooms->buckets, key, b);
 	}
-	if (now > b->at_ms) {
-		b->tokens += (double)(now - b->at_ms) * WSD_RATE_PER_S / 1000.0;
-		if (b->tokens > WSD_RATE_BURST)
-			b->tokens = WSD_RATE_BURST;
-		b->at_ms = now;
-	}
-	if (b->tokens < 1.0)
-		return false;
-	b->tokens -= 1.0;
-	return true;
+	return wsd_rate_take(b, WSD_RATE_PER_S, WSD_RATE_BURST, now);
 }
 
 void wsd_room_rate_forget(wsd_t *w, uint64_t handle)

@@ -46,7 +46,7 @@ typedef struct presence {
 struct wsd_rooms {
 	wsd_map_t *users, *widgets, *watchers, *reqs;
 	wsd_map_t *jobs;         /* agent jobs in flight per connection handle (value: count) */
-	wsd_map_t *buckets;      /* widget frame rate per connection handle (value: bucket_t *) */
+	wsd_map_t *buckets;      /* widget frame rate per connection handle (value: wsd_rate_t *) */
 	grace_t *grace;
 	presence_t *presence;
 	int64_t presence_heard;  /* this node's own presence last came back through the broker */

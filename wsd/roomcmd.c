@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
 	TAILQ_INSERT_TAIL(&r->list, p, link);
 	if (!p->local)
-		wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
+		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
 	if (!p->local)
 		json_object_put(copy);
@@ -364,7 +365,7 @@ void wsd_roomcmd_reroute(wsd_t *w, json_object *body)
 		p->local = false;
 		p->sent_mono = now;
 		p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
-		wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", p->body, NULL, NULL);
+		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, p->body, NULL, NULL);
 		atomic_fetch_add(&r->n_rerouted, 1);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -412,7 +413,7 @@ void wsd_roomcmd_tick(wsd_t *w)
 		} else if (p->resend_mono <= now) {
 			/* Its answer may have been lost with this node's queue (a broker restart). */
 			p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
-			wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", p->body, NULL,
+			wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, p->body, NULL,
 					       NULL);
 		}
 	}

@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,7 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(a, "duplicate", json_object_new_boolean(it->slot.dup));
 		json_object_object_add(a, "room", json_object_get(it->room));
 	}
-	char *key = lc_asprintf("node.%s", lc_json_get_str(it->cmd, "reply_to", "-"));
+	char *key = lc_names_node_key(lc_json_get_str(it->cmd, "reply_to", "-"));
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, a, wsd_busio_ack_when_confirmed, it->d);
 	it->d = NULL;
 	free(key);

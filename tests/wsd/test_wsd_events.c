@@ -2,14 +2,15 @@
 /* CUnit tests of wsd/events.c, the one builder of each room event (session_ended, ended,
  * withdrawn, the outbound messages and the widget frames they become), of the room status names
  * (shared/lc_room_status.c) and of the customer_left_message setting. Pure logic: no servers.
- * The module is compiled into this runner from its source file. */
+ * Linked from libwsd.a. */
 #include "config.h"
-#include "../../wsd/events.c"
+#include "events.h"
+#include "wsd_unit_tests.h"
+#include "lc_json.h"
 #include "lc_settings.h"
 
 #include <CUnit/Basic.h>
 #include <stdlib.h>
-#include "cunit_run.h"
 
 static const char *const engaged_room =
 	"{\"id\":\"r1\",\"channel\":\"telegram\",\"customer_id\":\"c9\",\"customer_name\":\"Alice\","
@@ -214,7 +215,7 @@ static void test_room_status_names_round_trip(void)
 	CU_ASSERT_EQUAL(lc_room_status_parse(NULL), LC_ROOM_UNKNOWN);
 }
 
-static int init_events_tests(void)
+int init_wsd_events_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_events", NULL, NULL);
 	if (s == NULL)
@@ -232,10 +233,4 @@ static int init_events_tests(void)
 	CU_ADD_TEST(s, test_customer_left_default_renders_the_old_fixed_text);
 	CU_ADD_TEST(s, test_room_status_names_round_trip);
 	return 0;
-}
-
-int main(void)
-{
-	const lc_cunit_init_fn inits[] = { init_events_tests };
-	return lc_cunit_run("test_wsd_events", inits, 1);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/frames.c, the checks every websocket frame goes through before its row's
  * handler (ready, known type, rate, permission, rules, job cap) and the errors they answer.
- * Pure logic: no servers, no libwebsockets loop; the module is compiled in from its source and
+ * Pure logic: no servers, no libwebsockets loop; the module is linked from libwsd.a and
  * driven with a table of its own and a gate that counts what it was asked. */
 #include "config.h"
-#include "../../wsd/frames.c"
+#include "frames.h"
+#include "wsd_unit_tests.h"
+#include "lc_json.h"
 
 #include <CUnit/Basic.h>
-#include "cunit_run.h"
 
 static void handler(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
@@ -223,7 +224,7 @@ static void test_permission_bits_follow_the_names(void)
 	json_object_put(perms);
 }
 
-static int init_frames_tests(void)
+int init_wsd_frames_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_frames", NULL, NULL);
 	if (s == NULL)
@@ -244,10 +245,4 @@ static int init_frames_tests(void)
 	    !CU_add_test(s, "permission bits follow the names", test_permission_bits_follow_the_names))
 		return -1;
 	return 0;
-}
-
-int main(void)
-{
-	const lc_cunit_init_fn inits[] = { init_frames_tests };
-	return lc_cunit_run("test_wsd_frames", inits, sizeof inits / sizeof inits[0]);
 }

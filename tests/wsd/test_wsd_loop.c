@@ -5,14 +5,15 @@
  * (completions from other threads run on the loop, each once, in the order each thread posted
  * them). No lws context: w->lws is NULL, so posting wakes nobody and the test drains by hand. */
 #include "config.h"
-#include "../../wsd/loop.c"
+#include "wsd.h"
+#include "wsd_unit_tests.h"
+#include "lc_alloc.h"
 
 #include <CUnit/Basic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cunit_run.h"
 
 static wsd_t *wsd_for_test(void)
 {
@@ -174,7 +175,7 @@ static void test_posts_left_at_the_end_still_run(void)
 	CU_ASSERT_EQUAL(runs, 2);
 }
 
-static int init_loop_tests(void)
+int init_wsd_loop_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_loop", NULL, NULL);
 	if (s == NULL)
@@ -185,10 +186,4 @@ static int init_loop_tests(void)
 	CU_ADD_TEST(s, test_posts_run_on_the_loop_once_each_in_order);
 	CU_ADD_TEST(s, test_posts_left_at_the_end_still_run);
 	return CU_get_error() == CUE_SUCCESS ? 0 : -1;
-}
-
-int main(void)
-{
-	const lc_cunit_init_fn inits[] = { init_loop_tests };
-	return lc_cunit_run("test_wsd_loop", inits, sizeof inits / sizeof inits[0]);
 }

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/map.c, the string -> pointer table behind the loop's indexes (agents by
- * user id, widget customers, waiting requests). Pure logic: no servers. The module is compiled
- * into this runner from its source file. */
+ * user id, widget customers, waiting requests). Pure logic: no servers. Linked from libwsd.a. */
 #include "config.h"
-#include "../../wsd/map.c"
+#include "map.h"
+#include "wsd.h"          /* wsd_hash */
+#include "wsd_unit_tests.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
-#include "cunit_run.h"
 
 static void test_get_returns_null_for_a_missing_key(void)
 {
@@ -83,7 +83,7 @@ static void test_hash_is_stable_fnv1a(void)
 	CU_ASSERT_EQUAL(wsd_hash("foobar"), 0xbf9cf968u);
 }
 
-static int init_map_tests(void)
+int init_wsd_map_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_map", NULL, NULL);
 	if (s == NULL)
@@ -95,10 +95,4 @@ static int init_map_tests(void)
 	    !CU_add_test(s, "hash is stable FNV-1a", test_hash_is_stable_fnv1a))
 		return -1;
 	return 0;
-}
-
-int main(void)
-{
-	const lc_cunit_init_fn inits[] = { init_map_tests };
-	return lc_cunit_run("test_wsd_map", inits, sizeof inits / sizeof inits[0]);
 }

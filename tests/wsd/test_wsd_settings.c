@@ -4,15 +4,17 @@
  * to one json_object (json-c's counts are not atomic) fails it under ASan (use after free or
  * double free). Pure logic: the loader is a function here, no servers. */
 #include "config.h"
-#include "../../wsd/settings.c"
+#include "settings.h"
+#include "wsd_unit_tests.h"
 
 #include "lc_json.h"
+#include "lc_settings.h"
 
 #include <CUnit/Basic.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include "cunit_run.h"
 
 /* Times on the caller's clock, in ms (wsd passes lc_mono_ms). */
 #define T0 1700000000000LL
@@ -166,7 +168,7 @@ static void test_threads_copying_while_settings_change_share_nothing(void)
 	wsd_settings_free(&s);
 }
 
-static int init_settings_tests(void)
+int init_wsd_settings_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_settings", NULL, NULL);
 	if (s == NULL)
@@ -178,10 +180,4 @@ static int init_settings_tests(void)
 			 test_threads_copying_while_settings_change_share_nothing))
 		return -1;
 	return 0;
-}
-
-int main(void)
-{
-	const lc_cunit_init_fn inits[] = { init_settings_tests };
-	return lc_cunit_run("test_wsd_settings", inits, sizeof inits / sizeof inits[0]);
 }
