@@ -45,6 +45,19 @@ async function chunksOf(customer) {
   return counters.find({ _id: { $regex: `^recent:test:${customer}:` } }).toArray();
 }
 
+// The chunks hold every message of the customer once, in order, none more than 50, and the
+// customer's last room counts them all.
+async function assertChunks(customer, rooms) {
+  const chunks = await chunksOf(customer);
+  const all = lastOf(rooms, 1000);
+  assert.equal(chunks.length, Math.ceil(all.length / CHUNK));
+  for (const c of chunks) assert.ok(c.m.length <= CHUNK, `${c._id}: ${c.m.length}`);
+  const held = chunks.sort((a, b) => Number(a._id.split(':').at(-1)) - Number(b._id.split(':').at(-1)))
+    .flatMap((c) => c.m.map((m) => `${m.room_id}/${m.id}`));
+  assert.deepEqual(held, all);
+  assert.equal((await counters.findOne({ _id: rooms.at(-1) })).rn, all.length);
+}
+
 // A closed earlier chat of `customer` with `n` messages sent in bursts (stored in batches).
 async function earlierChat(customer, n) {
   await gw.publish('request_agent', customer, { customer_name: customer });
@@ -86,16 +99,7 @@ test('accept returns the last history_limit messages across the earlier chat and
   assert.deepEqual(Object.keys(acc.history[0]).sort(),
     ['author', 'channel', 'customer_id', 'id', 'room_id', 'sender', 'seq', 'text', 'ts']);
 
-  // The chunks hold every message of the customer once, in order, none more than 50.
-  const chunks = await chunksOf('rita');
-  const all = lastOf([first, rid], 1000);
-  assert.equal(chunks.length, Math.ceil(all.length / CHUNK));
-  for (const c of chunks) assert.ok(c.m.length <= CHUNK, `${c._id}: ${c.m.length}`);
-  const held = chunks.sort((a, b) => Number(a._id.split(':').at(-1)) - Number(b._id.split(':').at(-1)))
-    .flatMap((c) => c.m.map((m) => `${m.room_id}/${m.id}`));
-  assert.deepEqual(held, all);
-  const mark = await counters.findOne({ _id: rid });
-  assert.equal(mark.rn, all.length);
+  await assertChunks('rita', [first, rid]);
 
   // Neither hello.rooms[] nor the room of the REST-like reads carry it.
   const again = await S.agent(S.nodes[0], u);
@@ -111,6 +115,7 @@ test('a smaller history_limit gives exactly that many, the newest', async () => 
   const first = await earlierChat('sven', 3);
   const { rid, acc } = await accept(agent, 'sven', 2, first);
   assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], 7));
+  await assertChunks('sven', [first, rid]);
   await setLimit(LIMIT, u);
 });
 
@@ -124,6 +129,6 @@ test('after the writer is killed, the node that takes over goes on with the same
   const { rid, acc } = await accept(agent, 'tara', 25, first);
   assert.equal(acc.history.length, LIMIT);
   assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], LIMIT));
-  for (const c of await chunksOf('tara')) assert.ok(c.m.length <= CHUNK, `${c._id}: ${c.m.length}`);
+  await assertChunks('tara', [first, rid]);
   await S.startNode(0);
 });
