@@ -249,15 +249,52 @@ typedef struct lc_store_msg {
  * message); LC_ERR_UNAVAILABLE (or another error) when the batch could not be sent: then every
  * result is FAILED and none was stored... except those an earlier attempt stored, which a retry
  * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
- * Then the last_seq of every room in the batch is raised (one more write). */
+ * Then the last_seq of every room in the batch is raised, and the stored messages appended to
+ * their customers' recent head chunks (one _id read per room, one more write). */
 lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
 /* The same without raising the rooms' last_seq: for a writer that raises them itself, for
  * several batches at once, with lc_store_seq_marks_raise. */
 lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
 /* Raise the last_seq of n rooms (ids as 24-hex) to at least seqs[i] ($max: never lowers it),
- * in one bulk write. */
+ * in one bulk write (lc_store_marks_write without recent). */
 lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
 			       size_t n, lc_err_t *err);
+/* ---- recent: each customer's last messages across their rooms, for accept (docs/store.md
+ * "recent"): chunk documents of at most LC_STORE_RECENT_CHUNK messages (a writer bounds them),
+ * appended in the bulk write that raises the rooms' last_seq. LC_STORE_RECENT_MAX is the most
+ * a read returns (the history_limit setting's maximum). */
+#define LC_STORE_RECENT_CHUNK 50
+#define LC_STORE_RECENT_MAX 500
+
+typedef struct lc_store_mark {
+	const char *room_id;   /* 24-hex */
+	int64_t seq;           /* last_seq becomes at least this ($max) */
+	int64_t recent;        /* the room's recent count (rn) becomes at least this; < 0: unchanged */
+} lc_store_mark_t;
+
+/* Messages appended to chunk `chunk` of a customer's recent. Message number i (from 1) of a
+ * customer's recent belongs to chunk (i - 1) / LC_STORE_RECENT_CHUNK. */
+typedef struct lc_store_recent_add {
+	const char *channel, *customer_id;
+	int64_t chunk;
+	json_object *items;    /* messages as stored (lc_store_msg_t.stored), oldest first: borrowed */
+} lc_store_recent_add_t;
+
+/* One bulk write (one operation): the n rooms' marks, and the na message lists appended to
+ * their chunks ($push $each, upsert). Marks never go down. */
+lc_rc lc_store_marks_write(lc_store_t *s, const lc_store_mark_t *marks, size_t n,
+			   const lc_store_recent_add_t *adds, size_t na, lc_err_t *err);
+/* How many messages the recent of the room's customer has had, as the room last recorded it
+ * (one _id read), or -1 when the room keeps none (opened by a version before recent). */
+lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, lc_err_t *err);
+/* The last limit (<= 0 or above LC_STORE_RECENT_MAX: LC_STORE_RECENT_MAX) messages of the
+ * room's customer across their rooms, oldest first, read from the newest chunk down (_id reads
+ * only: the room's counter and limit / LC_STORE_RECENT_CHUNK + 1 chunks). NOT_FOUND when the room keeps none: then
+ * lc_store_message_history answers. */
+lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *channel,
+			      const char *customer_id, int64_t limit, json_object **items,
+			      lc_err_t *err);
+
 /* Messages of a room with seq > after_seq (after_seq < 0: from the start), oldest first, at most
  * limit. */
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,

@@ -135,13 +135,17 @@ static int64_t doc_int(const bson_t *doc, const char *key)
 		       ? bson_iter_as_int64(&it) : 0;
 }
 
-lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
-			 lc_err_t *err)
+/* The room's counter document: last_seq, the highest seq reserved, and its recent count (-1
+ * when it keeps none: lc_store_recent.c). A room without one has 0, 0 and -1. */
+static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			   int64_t *recent, lc_err_t *err)
 {
 	bson_oid_t oid;
 	char hex[25];
 	bson_t cur;
+	bson_iter_t it;
 	*last = *reserved = 0;
+	*recent = -1;
 	if (!lc_store_oid_parse(room_id, &oid))
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
@@ -152,12 +156,27 @@ lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int6
 	if (rc == LC_OK) {
 		*last = doc_int(&cur, "seq");
 		*reserved = doc_int(&cur, "reserved");
+		if (bson_iter_init_find(&it, &cur, "rn") && BSON_ITER_HOLDS_NUMBER(&it))
+			*recent = bson_iter_as_int64(&it);
 		bson_destroy(&cur);
 	} else if (rc == LC_ERR_NOT_FOUND) {
 		rc = LC_OK;
 		lc_err_clear(err);
 	}
 	return rc;
+}
+
+lc_rc lc_store_seq_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
+			 lc_err_t *err)
+{
+	int64_t recent;
+	return counter_marks(s, room_id, last, reserved, &recent, err);
+}
+
+lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, lc_err_t *err)
+{
+	int64_t last, reserved;
+	return counter_marks(s, room_id, &last, &reserved, count, err);
 }
 
 /* The counter document keeps two marks: seq, the highest seq stored (the room's last_seq), and
@@ -200,38 +219,6 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 	bson_destroy(filter);
 	if (rc == LC_OK && last_before != NULL)
 		*last_before = seq;
-	return rc;
-}
-
-/* Each room's seq mark goes up to the highest seq it now has ($max, so a late or repeated
- * update never lowers it), for all rooms in one bulk write. */
-lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
-			       size_t n, lc_err_t *err)
-{
-	bson_error_t e;
-	lc_rc rc = LC_OK;
-	if (n == 0)
-		return LC_OK;
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bson_t *upsert = BCON_NEW("upsert", BCON_BOOL(true));
-	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, s->db, LC_COLL_COUNTERS);
-	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
-	for (size_t i = 0; i < n; i++) {
-		bson_t *filter = BCON_NEW("_id", BCON_UTF8(room_ids[i]));
-		bson_t *update = BCON_NEW("$max", "{", "seq", BCON_INT64(seqs[i]), "}");
-		mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, upsert, &e);
-		bson_destroy(update);
-		bson_destroy(filter);
-	}
-	lc_store_count_op(s, LC_STORE_OP_UPDATE);
-	if (!mongoc_bulk_operation_execute(bulk, NULL, &e))
-		rc = lc_store_map_error(&e, err, NULL, NULL);
-	mongoc_bulk_operation_destroy(bulk);
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(s->pool, c);
-	bson_destroy(upsert);
-	bson_destroy(opts);
 	return rc;
 }
 
@@ -333,36 +320,51 @@ static bool batch_msg_valid(lc_store_msg_t *m, char *hex)
 	return m->err.code == LC_OK;
 }
 
-/* The highest stored seq of each room in the batch, raised in one write. */
+/* After a batch stored without a room writer (lc_store_message_insert_batch: a node without
+ * RabbitMQ, tests): each room's last_seq raised to its highest stored seq, and its stored
+ * messages appended to its customer's recent after the count the room recorded (read by _id per
+ * room), in one write. A room writer going on meanwhile from a count of its own may put a few
+ * more than LC_STORE_RECENT_CHUNK messages in one chunk. */
 static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, char (*hex)[25])
 {
-	char (*rooms)[25] = lc_calloc(n ? n : 1, sizeof *rooms);
-	int64_t *top = lc_calloc(n ? n : 1, sizeof *top);
-	size_t nr = 0;
+	lc_store_mark_t *marks = lc_calloc(n ? n : 1, sizeof *marks);
+	lc_store_recent_add_t *adds = lc_calloc(n ? n : 1, sizeof *adds);
+	size_t nr = 0, na = 0;
+	lc_err_t err;
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i].result != LC_STORE_MSG_STORED)
 			continue;
 		size_t r = 0;
-		while (r < nr && strcmp(rooms[r], hex[i]) != 0)
+		while (r < nr && strcmp(marks[r].room_id, hex[i]) != 0)
 			r++;
 		if (r == nr) {
-			memcpy(rooms[nr], hex[i], sizeof rooms[nr]);
-			top[nr++] = 0;
+			marks[nr] = (lc_store_mark_t){ .room_id = hex[i], .recent = -1 };
+			if (lc_store_recent_count(s, hex[i], &marks[nr].recent, &err) != LC_OK)
+				LC_WARN("room %s: its recent count: %s", hex[i], err.reason);
+			nr++;
 		}
-		if (msgs[i].seq > top[r])
-			top[r] = msgs[i].seq;
+		if (msgs[i].seq > marks[r].seq)
+			marks[r].seq = msgs[i].seq;
+		if (marks[r].recent < 0)
+			continue;   /* a room from before recent */
+		int64_t chunk = marks[r].recent++ / LC_STORE_RECENT_CHUNK;
+		if (na == 0 || adds[na - 1].chunk != chunk ||
+		    strcmp(adds[na - 1].customer_id, msgs[i].customer_id ? msgs[i].customer_id : "") != 0 ||
+		    strcmp(adds[na - 1].channel, msgs[i].channel ? msgs[i].channel : "") != 0)
+			adds[na++] = (lc_store_recent_add_t){
+				.channel = msgs[i].channel ? msgs[i].channel : "",
+				.customer_id = msgs[i].customer_id ? msgs[i].customer_id : "",
+				.chunk = chunk, .items = json_object_new_array() };
+		json_object_array_add(adds[na - 1].items, json_object_get(msgs[i].stored));
 	}
-	const char **ids = lc_calloc(nr ? nr : 1, sizeof *ids);
-	for (size_t r = 0; r < nr; r++)
-		ids[r] = rooms[r];
-	lc_err_t err;
 	/* A failure leaves last_seq behind until the room's next batch: the messages are stored
 	 * all the same. */
-	if (lc_store_seq_marks_raise(s, ids, top, nr, &err) != LC_OK)
+	if (lc_store_marks_write(s, marks, nr, adds, na, &err) != LC_OK)
 		LC_WARN("raising the seq marks of %zu rooms: %s", nr, err.reason);
-	free(ids);
-	free(rooms);
-	free(top);
+	for (size_t a = 0; a < na; a++)
+		json_object_put(adds[a].items);
+	free(marks);
+	free(adds);
 }
 
 static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool marks,

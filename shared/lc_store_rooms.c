@@ -19,7 +19,9 @@
 #include "lc_alloc.h"
 #include "lc_auth.h"
 #include "lc_json.h"
+#include "lc_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,20 +108,15 @@ static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, l
 	return rc;
 }
 
-/* Only if it still points to room_hex (a new room of the customer may have taken it). A failed
- * delete leaves a pointer to a closed room, which readers treat as none. */
-static void pointer_drop(lc_store_t *s, const char *key, const char *room_hex)
-{
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "room_id", BCON_UTF8(room_hex));
-	lc_store_delete(s, LC_COLL_OPEN_ROOMS, filter, false, NULL, NULL);
-	bson_destroy(filter);
-}
-
 /* The open room of key through its pointer: two _id lookups (three with last_seq). NOT_FOUND
- * when there is no pointer or it points to a room that is closed. */
+ * when there is no pointer or it points to a room that is closed; then prev (may be NULL; 25
+ * bytes) holds that closed room's id, the customer's previous room (closes keep the pointer),
+ * or "" when there is none. */
 static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
-				  lc_err_t *err)
+				  char *prev, lc_err_t *err)
 {
+	if (prev != NULL)
+		prev[0] = '\0';
 	bson_t raw;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
 	lc_rc rc = lc_store_find_one(s, LC_COLL_OPEN_ROOMS, filter, NULL, NULL, "open room", NULL,
@@ -132,6 +129,8 @@ static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **
 	rc = lc_store_room_get(s, room_hex ? room_hex : "", &room, err);
 	bson_destroy(&raw);
 	if (rc == LC_OK && strcmp(lc_json_get_str(room, "status", ""), "closed") == 0) {
+		if (prev != NULL)
+			snprintf(prev, 25, "%s", lc_json_get_str(room, "id", ""));
 		json_object_put(room);
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	}
@@ -155,11 +154,28 @@ static lc_rc find_open_repair(lc_store_t *s, const char *key, json_object **out,
 	return rc;
 }
 
+/* A new room continues its customer's recent (lc_store_recent.c) where their previous room
+ * left it: its counter document starts with that room's count (0 for a first room, or after a
+ * room from before recent). A failure only costs accept its shortcut (the room then keeps no
+ * recent, and accept queries). */
+static void recent_seed(lc_store_t *s, const char *room_hex, const char *prev)
+{
+	int64_t count = -1;
+	lc_err_t err;
+	if (*prev != '\0' && lc_store_recent_count(s, prev, &count, &err) != LC_OK)
+		LC_WARN("room %s: the previous room's recent count: %s", room_hex, err.reason);
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8(room_hex), "seq", BCON_INT64(0),
+			       "reserved", BCON_INT64(0), "rn", BCON_INT64(count > 0 ? count : 0));
+	if (lc_store_insert(s, LC_COLL_COUNTERS, doc, NULL, NULL, &err) != LC_OK)
+		LC_WARN("room %s: starting its recent: %s", room_hex, err.reason);
+	bson_destroy(doc);
+}
+
 lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
 			 const char *customer_name, json_object **out, bool *created,
 			 lc_err_t *err)
 {
-	char *key = NULL;
+	char *key = NULL, prev[25] = "";
 	bool found = false;
 	lc_rc rc = open_key(channel, customer_id, &key, err);
 
@@ -167,7 +183,7 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
 	 * few rounds cover an open room closing between our conflict and our read. */
 	for (int round = 0; rc == LC_OK && round < 5; round++) {
-		rc = find_open_by_pointer(s, key, out, err);
+		rc = find_open_by_pointer(s, key, out, prev, err);
 		found = rc == LC_OK;
 		if (rc != LC_ERR_NOT_FOUND)
 			break;
@@ -192,6 +208,8 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 		 * is the caller's to retry, and the retry repairs it (find_open_repair). */
 		if (rc == LC_OK)
 			rc = pointer_set(s, key, hex, err);
+		if (rc == LC_OK)
+			recent_seed(s, hex, prev);
 		if (rc == LC_OK) {
 			*out = lc_store_to_json(doc, omit_internal);
 			json_object_object_add(*out, "last_seq", json_object_new_int64(0));
@@ -234,7 +252,7 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	if (rc == LC_ERR_INVALID)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	else if (rc == LC_OK)
-		rc = find_open_by_pointer(s, key, out, err);
+		rc = find_open_by_pointer(s, key, out, NULL, err);
 	free(key);
 	return rc;
 }
@@ -449,47 +467,31 @@ lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id,
 	return room_modify(s, id, decline_change, (void *)agent_id, NULL, err);
 }
 
-typedef struct close_ctx {
-	const char *reason;
-	char *key;      /* out: the open_key the room had (its pointer is dropped after) */
-} close_ctx_t;
-
 static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
 			  bool *nochange, lc_err_t *err)
 {
-	close_ctx_t *c = ctx;
+	const char *reason = ctx;
 	const char *status = doc_str(room, "status");
 	(void)nochange;
 	if (status != NULL && strcmp(status, "closed") == 0)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room already closed");
-	free(c->key);
-	c->key = lc_strdup(doc_str(room, "open_key"));
 	char *closed_key = lc_asprintf("closed:%s", room_hex);
 	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_real_ms()),
 		    "open_key", BCON_UTF8(closed_key));
-	if (c->reason != NULL)
-		BSON_APPEND_UTF8(set, "close_reason", c->reason);
+	if (reason != NULL)
+		BSON_APPEND_UTF8(set, "close_reason", reason);
 	else
 		BSON_APPEND_NULL(set, "close_reason");
 	free(closed_key);
 	return LC_OK;
 }
 
+/* The customer's pointer stays: readers take a pointer to a closed room for none, and the
+ * customer's next open finds their previous room through it (recent_seed). */
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
 			  lc_err_t *err)
 {
-	close_ctx_t c = { reason, NULL };
-	lc_rc rc = room_modify(s, id, close_change, &c, out, err);
-	if (rc == LC_OK && c.key != NULL) {
-		bson_oid_t oid;
-		char hex[25];
-		bool parsed = lc_store_oid_parse(id, &oid);
-		LC_ASSERT(parsed);   /* room_modify found the room by it */
-		bson_oid_to_string(&oid, hex);
-		pointer_drop(s, c.key, hex);
-	}
-	free(c.key);
-	return rc;
+	return room_modify(s, id, close_change, (void *)reason, out, err);
 }
 
 lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)

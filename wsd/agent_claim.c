@@ -24,6 +24,21 @@ typedef struct accept_job {
 	json_object *items;     /* the customer's history */
 } accept_job_t;
 
+/* The customer's last history_limit messages, across their rooms: from the chunks of their
+ * recent (docs/store.md: a few _id reads, whatever the stored history), or, for a room opened
+ * before recent existed, from the query over messages. */
+static lc_rc accept_history(wsd_t *w, accept_job_t *j, lc_err_t *err)
+{
+	int64_t limit = atomic_load(&w->history_limit);
+	const char *channel = lc_json_get_str(j->room, "channel", "");
+	const char *customer_id = lc_json_get_str(j->room, "customer_id", "");
+	lc_rc rc = lc_store_message_recent(w->store, j->h.room_id, channel, customer_id, limit,
+					   &j->items, err);
+	if (rc == LC_ERR_NOT_FOUND)
+		rc = lc_store_message_history(w->store, channel, customer_id, limit, &j->items, err);
+	return rc;
+}
+
 static void accept_job_free(accept_job_t *j)
 {
 	LC_CHECK_OBJ(j, ACCEPT_JOB_MAGIC);
@@ -58,10 +73,7 @@ static bool accept_run(wsd_t *w, void *arg)
 				       lc_json_get_str(j->room, "customer_name", ""), "engaged",
 				       j->h.user_id, &j->msg, &err) != LC_OK)
 		return false;
-	int64_t limit = atomic_load(&w->history_limit);
-	if (lc_store_message_history(w->store, lc_json_get_str(j->room, "channel", ""),
-				     lc_json_get_str(j->room, "customer_id", ""), limit,
-				     &j->items, &err) != LC_OK) {
+	if (accept_history(w, j, &err) != LC_OK) {
 		LC_WARN("room %s: reading history: %s", j->h.room_id, err.reason);
 		j->items = json_object_new_array();
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* wsd_batch: a growable array of messages and their slots (see batch.h). */
+/* wsd_batch: a growable array of messages and their slots, the rooms' marks and the customers'
+ * recent those batches raised (see batch.h). */
 #include "config.h"
 #include "batch.h"
 #include "map.h"
@@ -19,12 +20,36 @@ typedef struct entry {
 	void *owner;
 } entry_t;
 
+/* What the writer knows of a customer's recent (lc_store_recent.c): how many messages it has
+ * had, counting those stored and not yet written to its chunks. */
+typedef struct chain {
+	int64_t count;      /* < 0: the customer's room keeps none (opened before recent) */
+	size_t add;         /* adds[add] is its open add, when add_gen is the batch's gen */
+	uint64_t add_gen;
+} chain_t;
+
+typedef struct mark {
+	int64_t seq, recent;
+} mark_t;
+
+/* Messages for one chunk, not written yet. */
+typedef struct add {
+	char *channel, *customer_id;
+	int64_t chunk;
+	json_object *items;
+} add_t;
+
 struct wsd_batch {
 	uint32_t magic;
 	lc_store_t *store;
 	entry_t *v;
 	size_t n, cap;
-	wsd_map_t *marks;       /* room id -> int64_t *: highest seq stored, last_seq not written */
+	wsd_map_t *marks;       /* room id -> mark_t: raised by stored batches, not written */
+	wsd_map_t *chains;      /* "<channel>:<customer>" -> chain_t */
+	add_t *adds;
+	size_t nadds, adds_cap;
+	uint64_t gen;           /* + 1 at each write of the marks: the adds start again */
+	bool urgent;            /* a system message is among them (see wsd_batch_marks_urgent) */
 };
 
 wsd_batch_t *wsd_batch_new(lc_store_t *store)
@@ -33,6 +58,8 @@ wsd_batch_t *wsd_batch_new(lc_store_t *store)
 	b->magic = BATCH_MAGIC;
 	b->store = store;
 	b->marks = wsd_map_new();
+	b->chains = wsd_map_new();
+	b->gen = 1;
 	return b;
 }
 
@@ -47,22 +74,124 @@ static void entry_free(entry_t *e)
 	free(e->text);
 }
 
-static void mark_free(const char *key, void *value, void *ctx)
+static void value_free(const char *key, void *value, void *ctx)
 {
 	(void)key;
 	(void)ctx;
 	free(value);
 }
 
-static void mark_raise(wsd_batch_t *b, const char *room_id, int64_t seq)
+static void adds_clear(wsd_batch_t *b)
 {
-	int64_t *m = wsd_map_get(b->marks, room_id);
+	for (size_t i = 0; i < b->nadds; i++) {
+		free(b->adds[i].channel);
+		free(b->adds[i].customer_id);
+		json_object_put(b->adds[i].items);
+	}
+	b->nadds = 0;
+	b->gen++;
+}
+
+static char *chain_key(const char *channel, const char *customer_id)
+{
+	return lc_asprintf("%s:%s", channel, customer_id);   /* a channel has no ':' */
+}
+
+static chain_t *chain_get(const wsd_batch_t *b, const char *channel, const char *customer_id)
+{
+	char *key = chain_key(channel, customer_id);
+	chain_t *c = wsd_map_get(b->chains, key);
+	free(key);
+	return c;
+}
+
+bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const char *customer_id)
+{
+	return chain_get(b, channel, customer_id) != NULL;
+}
+
+void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
+			    int64_t count)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	char *key = chain_key(channel, customer_id);
+	chain_t *c = wsd_map_get(b->chains, key);
+	if (c == NULL) {
+		c = lc_calloc(1, sizeof *c);
+		wsd_map_put(b->chains, key, c);
+	}
+	c->count = count;
+	c->add_gen = 0;
+	free(key);
+}
+
+void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *customer_id)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	char *key = chain_key(channel, customer_id);
+	chain_t *c = wsd_map_get(b->chains, key);
+	/* With messages not written yet, its count is ahead of every room's: keep it. */
+	if (c != NULL && (c->count < 0 || c->add_gen != b->gen)) {
+		wsd_map_del(b->chains, key);
+		free(c);
+	}
+	free(key);
+}
+
+typedef struct chains_keep {
+	wsd_batch_t *b;
+	wsd_map_t *kept;
+} chains_keep_t;
+
+static void chain_keep_cb(const char *key, void *value, void *ctx)
+{
+	chains_keep_t *k = ctx;
+	chain_t *c = value;
+	if (c->count >= 0 && c->add_gen == k->b->gen)
+		wsd_map_put(k->kept, key, c);
+	else
+		free(c);
+}
+
+void wsd_batch_recent_forget_all(wsd_batch_t *b)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	chains_keep_t k = { b, wsd_map_new() };
+	wsd_map_each(b->chains, chain_keep_cb, &k);
+	wsd_map_free(&b->chains);
+	b->chains = k.kept;
+}
+
+/* A stored message: its room's marks, and its place in its customer's recent. */
+static void mark_raise(wsd_batch_t *b, const entry_t *e, json_object *stored)
+{
+	mark_t *m = wsd_map_get(b->marks, e->room_id);
 	if (m == NULL) {
 		m = lc_calloc(1, sizeof *m);
-		wsd_map_put(b->marks, room_id, m);
+		m->recent = -1;
+		wsd_map_put(b->marks, e->room_id, m);
 	}
-	if (seq > *m)
-		*m = seq;
+	if (e->seq > m->seq)
+		m->seq = e->seq;
+	if (strcmp(e->sender, "system") == 0)
+		b->urgent = true;
+	chain_t *c = chain_get(b, e->channel, e->customer_id);
+	if (c == NULL || c->count < 0)
+		return;   /* not known (cannot happen: staging loads it) or none kept */
+	int64_t chunk = c->count++ / LC_STORE_RECENT_CHUNK;
+	m->recent = c->count;
+	if (c->add_gen != b->gen || b->adds[c->add].chunk != chunk) {
+		if (b->nadds == b->adds_cap) {
+			b->adds_cap = b->adds_cap ? b->adds_cap * 2 : 16;
+			LC_ASSERT(b->adds_cap < SIZE_MAX / sizeof *b->adds);
+			b->adds = lc_realloc(b->adds, b->adds_cap * sizeof *b->adds);
+		}
+		b->adds[b->nadds] = (add_t){ lc_strdup(e->channel), lc_strdup(e->customer_id), chunk,
+					     json_object_new_array() };
+		c->add = b->nadds++;
+		c->add_gen = b->gen;
+	}
+	json_object_array_add(b->adds[c->add].items, json_object_get(stored));
 }
 
 size_t wsd_batch_marks_pending(const wsd_batch_t *b)
@@ -70,34 +199,44 @@ size_t wsd_batch_marks_pending(const wsd_batch_t *b)
 	return wsd_map_count(b->marks);
 }
 
+bool wsd_batch_marks_urgent(const wsd_batch_t *b)
+{
+	return b->urgent;
+}
+
 typedef struct marks_out {
-	const char **ids;
-	int64_t *seqs;
+	lc_store_mark_t *v;
 	size_t n;
 } marks_out_t;
 
 static void mark_collect(const char *key, void *value, void *ctx)
 {
 	marks_out_t *o = ctx;
-	o->ids[o->n] = key;
-	o->seqs[o->n++] = *(int64_t *)value;
+	const mark_t *m = value;
+	o->v[o->n++] = (lc_store_mark_t){ .room_id = key, .seq = m->seq, .recent = m->recent };
 }
 
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)
 {
 	LC_CHECK_OBJ(b, BATCH_MAGIC);
 	size_t n = wsd_map_count(b->marks);
-	if (n == 0)
+	if (n == 0 && b->nadds == 0)
 		return LC_OK;
-	marks_out_t o = { lc_calloc(n, sizeof *o.ids), lc_calloc(n, sizeof *o.seqs), 0 };
+	marks_out_t o = { lc_calloc(n ? n : 1, sizeof *o.v), 0 };
+	lc_store_recent_add_t *adds = lc_calloc(b->nadds ? b->nadds : 1, sizeof *adds);
 	wsd_map_each(b->marks, mark_collect, &o);
-	lc_rc rc = lc_store_seq_marks_raise(b->store, o.ids, o.seqs, o.n, err);
-	free(o.ids);
-	free(o.seqs);
+	for (size_t i = 0; i < b->nadds; i++)
+		adds[i] = (lc_store_recent_add_t){ b->adds[i].channel, b->adds[i].customer_id,
+						   b->adds[i].chunk, b->adds[i].items };
+	lc_rc rc = lc_store_marks_write(b->store, o.v, o.n, adds, b->nadds, err);
+	free(o.v);
+	free(adds);
 	if (rc == LC_OK) {
-		wsd_map_each(b->marks, mark_free, NULL);
+		wsd_map_each(b->marks, value_free, NULL);
 		wsd_map_free(&b->marks);
 		b->marks = wsd_map_new();
+		adds_clear(b);
+		b->urgent = false;
 	}
 	return rc;
 }
@@ -111,8 +250,12 @@ void wsd_batch_free(wsd_batch_t **pb)
 	for (size_t i = 0; i < b->n; i++)
 		entry_free(&b->v[i]);
 	free(b->v);
-	wsd_map_each(b->marks, mark_free, NULL);
+	wsd_map_each(b->marks, value_free, NULL);
 	wsd_map_free(&b->marks);
+	wsd_map_each(b->chains, value_free, NULL);
+	wsd_map_free(&b->chains);
+	adds_clear(b);
+	free(b->adds);
 	b->magic = 0;
 	free(b);
 	*pb = NULL;
@@ -182,7 +325,7 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err)
 			s->err = m[i].err;
 			s->stored = m[i].stored;
 			if (m[i].result == LC_STORE_MSG_STORED)
-				mark_raise(b, b->v[i].room_id, b->v[i].seq);
+				mark_raise(b, &b->v[i], m[i].stored);
 			entry_free(&b->v[i]);
 		}
 		b->n = 0;

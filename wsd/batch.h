@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_batch: the messages the writer stores together: filled during a round, stored with one
  * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
- * the rooms' last_seq marks those batches raise, written when the writer says (one bulk write
- * for many batches under load). Used by the writer thread only. */
+ * the rooms' last_seq marks those batches raise, with the stored messages for their customers'
+ * recent (docs/store.md), written when the writer says (one bulk write for many batches under
+ * load). Used by the writer thread only. */
 #ifndef WSD_BATCH_H
 #define WSD_BATCH_H
 
@@ -24,9 +25,23 @@ void wsd_batch_drop_if(wsd_batch_t *b, bool (*drop)(void *owner, void *ctx), voi
  * for a reason of its own) and the batch is empty; otherwise (the server cannot be reached)
  * nothing changed and the same batch can be tried again. */
 lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
+/* Whether the batch knows how far the customer's recent goes (else: wsd_batch_recent_start
+ * before staging a message of theirs). */
+bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const char *customer_id);
+/* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none). */
+void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
+			    int64_t count);
+/* Forget it (unless messages of theirs wait to be written): read again at the next message. */
+void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *customer_id);
+/* The same for every customer (another writer may have gone on meanwhile). */
+void wsd_batch_recent_forget_all(wsd_batch_t *b);
 /* Rooms whose last_seq the stored batches raised and nobody wrote yet. */
 size_t wsd_batch_marks_pending(const wsd_batch_t *b);
-/* Write them (one bulk $max). On failure they stay for the next call. */
+/* A system message (waiting, join, end texts) is among them: write them before answering, so
+ * that an accept reading recent after its join text finds everything stored before it. */
+bool wsd_batch_marks_urgent(const wsd_batch_t *b);
+/* Write them and the recent messages (one bulk write). On failure they stay for the next
+ * call. */
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);
 
 #endif

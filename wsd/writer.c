@@ -180,7 +180,8 @@ static void refuse_queued(wsd_writer_t *wr)
 
 /* The rooms' last_seq: written before the answers when the writer has nothing else waiting (so a
  * client that reconnects after its answer reads the new last_seq), and under load at most every
- * MARKS_EVERY_MS for all the batches since (one write for many batches). */
+ * MARKS_EVERY_MS for all the batches since (one write for many batches), except after a system
+ * text (a join: the accept that stored it reads the customer's recent next). */
 static void marks_flush(wsd_writer_t *wr)
 {
 	lc_err_t err;
@@ -190,7 +191,7 @@ static void marks_flush(wsd_writer_t *wr)
 	bool busy = wr->nqueue > 0;
 	pthread_mutex_unlock(&wr->lock);
 	int64_t now = lc_mono_ms();
-	if (busy && now - wr->marks_ms < MARKS_EVERY_MS)
+	if (busy && now - wr->marks_ms < MARKS_EVERY_MS && !wsd_batch_marks_urgent(wr->batch))
 		return;
 	wr->marks_ms = now;
 	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_wroom: what the room writer knows of the rooms it touched (writer_priv.h): read once by
  * _id (or through the customer's open-room pointer), kept while this node holds the inbound
- * queue, read again when a check needs a status older than a second; and the seq blocks. */
+ * queue, read again when a check needs a status older than a second; the seq blocks; and how
+ * far each customer's recent goes (batch.h), read once per customer with the room's counter. */
 #include "config.h"
 #include "writer_priv.h"
 #include "gateway.h"
@@ -56,6 +57,7 @@ void wsd_wrooms_forget(wsd_writer_t *wr)
 	wsd_map_free(&wr->open);
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();
+	wsd_batch_recent_forget_all(wr->batch);
 }
 
 typedef struct sweep {
@@ -85,6 +87,8 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 	for (size_t i = 0; i < sw.n; i++) {
 		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
 		wroom_t *r = wsd_map_del(wr->rooms, id);
+		wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
+					lc_json_get_str(r->doc, "customer_id", ""));
 		room_free_cb(id, r, NULL);
 		free(id);
 	}
@@ -183,6 +187,10 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 		*room = copy_of(doc);
 		room_update(wr, doc);
 	}
+	/* A new room starts from what its counter says (the customer's previous room's count),
+	 * unless messages of theirs still wait to be written (then the batch is ahead). */
+	if (rc == LC_OK && *created)
+		wsd_batch_recent_forget(wr->batch, channel, customer_id);
 	return rc;
 }
 
@@ -240,8 +248,16 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 		r->next_seq = first;
 		r->block_end = first + SEQ_BLOCK - 1;
 	}
-	wsd_batch_add(wr->batch, room_id, lc_json_get_str(r->doc, "channel", ""),
-		      lc_json_get_str(r->doc, "customer_id", ""), msg_id, sender, author, text,
+	const char *channel = lc_json_get_str(r->doc, "channel", "");
+	const char *customer_id = lc_json_get_str(r->doc, "customer_id", "");
+	if (!wsd_batch_recent_known(wr->batch, channel, customer_id)) {
+		int64_t count = -1;
+		rc = lc_store_recent_count(wr->w->store, room_id, &count, err);
+		if (rc != LC_OK)
+			return rc;
+		wsd_batch_recent_start(wr->batch, channel, customer_id, count);
+	}
+	wsd_batch_add(wr->batch, room_id, channel, customer_id, msg_id, sender, author, text,
 		      r->next_seq++, ts_ms, slot, wr->owner);
 	return LC_OK;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Store tests of the message path without queries (issue 8): operation counters, batched inserts
  * of many rooms with per-message results, seq blocks reserved with one write, message ids scoped
- * by room (issue 11 item 7), and the open room of a customer found through its keyed pointer. */
+ * by room (issue 11 item 7), the open room of a customer found through its keyed pointer, and
+ * the customer's recent messages kept in chunks across their rooms. */
 #include "config.h"
 #include "store_tests.h"
 
@@ -104,11 +105,13 @@ static void test_batch_of_many_rooms_is_one_insert_many_with_a_result_each(void)
 	uint64_t ins0 = ops(LC_STORE_OP_INSERT), up0 = ops(LC_STORE_OP_UPDATE);
 	CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, m, n, &err), LC_OK);
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT_MANY) - many0, 1);
-	/* The rooms' last_seq marks: one bulk write for all three rooms. */
+	/* The rooms' last_seq marks and recent: one bulk write for all three rooms. */
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT), ins0);
-	/* One _id lookup per refused message, to tell a redelivery from a taken seq. */
-	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND) - find0, 2);
+	/* One _id lookup per refused message, to tell a redelivery from a taken seq, and one per
+	 * room, its counter: how far its customer's recent goes (a batch stored without a room
+	 * writer, who would know it). */
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_FIND) - find0, 2 + BATCH_ROOMS);
 
 	for (size_t i = 0; i < n - 2; i++) {
 		CU_ASSERT_EQUAL(m[i].result, LC_STORE_MSG_STORED);
@@ -363,7 +366,7 @@ static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
 	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
 	json_object_put(room);
 
-	/* Closed: the pointer goes, and a new room gets its own. */
+	/* Closed: the pointer stays (to a closed room: no open room), and a new room gets its own. */
 	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, "customer_left", NULL, &err), LC_OK);
 	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err),
 			LC_ERR_NOT_FOUND);
@@ -375,6 +378,68 @@ static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
 	json_object_put(room);
 	free(next);
 	free(id);
+	free(cust);
+}
+
+/* Store n messages "<tag> i" in room id without a room writer (what a node without RabbitMQ
+ * does: one seq reserved, one insert, the marks and recent raised). */
+static void store_direct(const char *id, const char *cust, const char *tag, int n)
+{
+	lc_err_t err = { 0 };
+	for (int i = 0; i < n; i++) {
+		int64_t seq = 0;
+		char mid[64], text[64];
+		snprintf(mid, sizeof mid, "%s-%d", tag, i);
+		snprintf(text, sizeof text, "%s %d", tag, i);
+		CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, id, 1, &seq, NULL, &err), LC_OK);
+		lc_store_msg_t m = { .msg_id = mid, .room_id = id, .channel = "widget",
+				     .customer_id = cust, .sender = "customer", .text = text,
+				     .seq = seq };
+		CU_ASSERT_EQUAL_FATAL(lc_store_message_insert_batch(test_store, &m, 1, &err), LC_OK);
+		CU_ASSERT_EQUAL(m.result, LC_STORE_MSG_STORED);
+		json_object_put(m.stored);
+	}
+}
+
+static void test_recent_holds_the_customers_last_messages_across_rooms_in_order(void)
+{
+	lc_err_t err = { 0 };
+	json_object *items = NULL;
+	char *cust = tuniq("recent");
+	char *first = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	store_direct(first, cust, "a", 70);   /* more than one chunk of 50 */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, first, "customer_left", NULL, &err),
+			      LC_OK);
+	char *next = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	int64_t count = -1;
+	CU_ASSERT_EQUAL(lc_store_recent_count(test_store, next, &count, &err), LC_OK);
+	CU_ASSERT_EQUAL(count, 70);   /* the new room goes on from the previous one */
+	store_direct(next, cust, "b", 5);
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, next, "widget", cust, 8, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(items), 8);
+	static const char *const want[] = { "a 67", "a 68", "a 69", "b 0", "b 1", "b 2", "b 3",
+					    "b 4" };
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, i), "text"), want[i]);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 0), "room_id"), first);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 7), "room_id"), next);
+	json_object_put(items);
+	/* The same answer as the query over messages, for the whole history. */
+	json_object *q = NULL;
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, next, "widget", cust, 500, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_history(test_store, "widget", cust, 500, &q, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 75);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(items), json_object_to_json_string(q));
+	json_object_put(items);
+	json_object_put(q);
+	free(next);
+	free(first);
 	free(cust);
 }
 
@@ -391,5 +456,6 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms);
 	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
+	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
 	return 0;
 }
