@@ -79,6 +79,13 @@ static const cfg_key_t config_keys[] = {
 	SECRET_FILE("mongo_uri_file", "mongo_uri"),
 	STR("amqp_url", "amqp://guest:guest@127.0.0.1:5672/", true, "RabbitMQ URL"),
 	SECRET_FILE("amqp_url_file", "amqp_url"),
+	STR("amqp_tls_ca", "", false,
+	    "for an amqps:// amqp_url: PEM file of the CAs that sign the broker's certificate "
+	    "(verified with the URL's host name, always); empty: the system's CAs"),
+	STR("amqp_tls_cert", "", false,
+	    "for an amqps:// amqp_url: PEM client certificate, for a broker that asks for one "
+	    "(with amqp_tls_key); empty: none"),
+	STR("amqp_tls_key", "", false, "PEM private key (unencrypted) of amqp_tls_cert; empty: none"),
 	STR_CS("amqp_prefix", "livechat", LOWER_DIGITS "_.-", "a-z0-9_.-",
 	       "first part of the name of every exchange and queue livechat declares"),
 	ENUM("log_level", "info", log_levels, "log threshold"),

@@ -41,6 +41,7 @@ struct wsd_busio {
 	wsd_t *w;
 	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
 	char *url;
+	lc_bus_tls_t tls;               /* amqps:// settings, borrowed from w->cfg */
 	pthread_t pub_tid, con_tid;
 	bool started;
 	atomic_bool stop, ready;
@@ -80,7 +81,7 @@ static void *pub_main(void *arg)
 	wsd_busio_t *b = arg;
 	wsd_thread_set(WSD_THREAD_PUBLISHER);
 	lc_err_t err;
-	lc_bus_t *bus = lc_bus_new(b->url, &err);
+	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
 	pub_t *batch[PUB_BATCH_MAX];
 	struct lc_mq_list taken = STAILQ_HEAD_INITIALIZER(taken);
 	lc_bus_msg_t msgs[PUB_BATCH_MAX];
@@ -391,8 +392,8 @@ static void *con_main(void *arg)
 	wsd_t *w = b->w;
 	wsd_thread_set(WSD_THREAD_CONSUMER);
 	lc_err_t err;
-	lc_bus_t *bus = lc_bus_new(b->url, &err);
-	b->inbound = bus ? lc_bus_new(b->url, &err) : NULL;
+	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
+	b->inbound = bus ? lc_bus_new_tls(b->url, &b->tls, &err) : NULL;
 	if (bus == NULL || b->inbound == NULL) {
 		LC_ERROR("consumer: %s", err.reason);
 		lc_bus_free(&bus);
@@ -478,13 +479,16 @@ static void *con_main(void *arg)
 wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops, lc_err_t *err)
 {
 	LC_ASSERT(ops && ops->ready && ops->node_event && ops->answer && ops->inbound);
-	/* Validate the URL now so a typo stops start-up. */
-	lc_bus_t *probe = lc_bus_new(url, err);
+	lc_bus_tls_t tls;
+	lc_bus_tls_from_config(w->cfg, &tls);
+	/* Validate the URL and TLS files now so a typo stops start-up. */
+	lc_bus_t *probe = lc_bus_new_tls(url, &tls, err);
 	if (probe == NULL)
 		return NULL;
 	lc_bus_free(&probe);
 	wsd_busio_t *b = lc_calloc(1, sizeof *b);
 	b->w = w;
+	b->tls = tls;
 	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_names_node_key(w->node_id);

@@ -32,9 +32,11 @@ function portOpen(port) {
 }
 
 export class PrivateRabbit {
-  async start() {
+  // extraConf: more rabbitmq.conf lines (e.g. a TLS listener), given the node's directory.
+  async start({ extraConf = null } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-wsd-rabbit-'));
-    fs.rmSync(this.dir, { recursive: true });   // rabbit-node.sh creates it
+    if (extraConf) fs.writeFileSync(path.join(this.dir, 'extra.conf'), extraConf(this.dir));
+    else fs.rmSync(this.dir, { recursive: true });   // rabbit-node.sh creates it
     this.port = await freePort();
     this.dist = await freePort();
     this.url = `amqp://guest:guest@127.0.0.1:${this.port}/`;
@@ -64,7 +66,9 @@ export class PrivateRabbit {
 }
 
 export class PrivateFerret {
-  async start() {
+  // args: more ferretdb flags (e.g. a TLS listener).
+  async start({ args = [] } = {}) {
+    this.extraArgs = args;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-wsd-ferret-'));
     this.port = await freePort();
     this.url = `mongodb://127.0.0.1:${this.port}/`;
@@ -74,7 +78,7 @@ export class PrivateFerret {
   async boot() {
     this.proc = spawn(FERRETDB, ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--state-dir=${this.dir}`,
                                  `--listen-addr=127.0.0.1:${this.port}`, '--debug-addr=-', '--telemetry=disable',
-                                 '--log-level=ERROR'],
+                                 '--log-level=ERROR', ...(this.extraArgs || [])],
                       { stdio: ['ignore', 'ignore', 'inherit'] });
     const p = this.proc;
     p.exited = false;
