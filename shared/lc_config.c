@@ -124,6 +124,11 @@ static const cfg_key_t config_keys[] = {
 	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
+	INT("wsd_publish_queue_max", "10000", 10, 10000000,
+	    "messages livechat-wsd holds for RabbitMQ (not yet confirmed) before it refuses new "
+	    "work that needs a publish: agent and widget frames get unavailable, inbound "
+	    "deliveries wait in the broker; until half went out. Queued messages are never "
+	    "dropped"),
 	INT("wsd_ping_after", "30", 1, 3600,
 	    "seconds a websocket client may stay silent before livechat-wsd pings it"),
 	INT("wsd_idle_timeout", "75", 2, 86400,

@@ -285,14 +285,19 @@ static const lc_vrule_t history_rules[] = {
  * published to RabbitMQ and reaches the customer's channel: the same bucket as the widget's
  * frames bounds it. */
 static const wsd_frame_row_t agent_rows[] = {
-	{ .type = "accept", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	{ .type = "accept", .perm = WSD_P_ACCEPT, .rules = room_rules,
+	  .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
 	  .handler = on_accept },
-	{ .type = "decline", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	{ .type = "decline", .perm = WSD_P_ACCEPT, .rules = room_rules,
+	  .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
 	  .handler = on_decline },
-	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_NAMES_ID,
+	{ .type = "message", .rules = message_rules,
+	  .flags = WSD_FRAME_NAMES_ID | WSD_FRAME_PUBLISHES,
 	  .handler = on_message },
-	{ .type = "typing", .rules = typing_rules, .flags = WSD_FRAME_RATE, .handler = on_typing },
-	{ .type = "end", .rules = room_rules, .flags = WSD_FRAME_JOB, .handler = on_end },
+	{ .type = "typing", .rules = typing_rules, .flags = WSD_FRAME_RATE | WSD_FRAME_PUBLISHES,
+	  .handler = on_typing },
+	{ .type = "end", .rules = room_rules, .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
+	  .handler = on_end },
 	{ .type = "history", .rules = history_rules, .handler = on_history },
 	{ .type = "resume", .handler = on_resume },   /* rules per item of rooms */
 	{ .type = "watch", .perm = WSD_P_MONITOR, .rules = room_rules, .handler = on_watch },

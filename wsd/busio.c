@@ -48,6 +48,12 @@ struct wsd_busio {
 	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
 
 	lc_mq_t *pubq;                  /* the publisher sleeps on it */
+	/* Messages handed to wsd_busio_publish and not yet confirmed or given up (queued, or in
+	 * the batch being published). At pub_max the node refuses new work that would publish
+	 * (wsd_busio_full) until half of them went out; what is queued is never dropped. */
+	atomic_size_t unpublished;
+	size_t pub_max;
+	atomic_bool full;
 	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
@@ -75,6 +81,31 @@ static void pub_free(pub_t *p)
 }
 
 /* ---- publisher */
+
+/* Any thread, before the push: one more message waits. The first that reaches the cap says so
+ * (once per episode: until the queue drained, see pub_settled). */
+static void pub_counted(wsd_busio_t *b)
+{
+	size_t n = atomic_fetch_add(&b->unpublished, 1) + 1;
+	if (n >= b->pub_max && !atomic_exchange(&b->full, true))
+		LC_WARN("publisher: %zu messages wait for RabbitMQ (wsd_publish_queue_max %zu): "
+			"refusing new work (unavailable) and leaving inbound deliveries in the broker "
+			"until half of them are published", n, b->pub_max);
+}
+
+/* Publisher thread: n messages were confirmed or given up. Below half the cap the episode
+ * ends: the queue is far enough from the cap that taking work again does not flap. */
+static void pub_settled(wsd_busio_t *b, size_t n)
+{
+	size_t left = atomic_fetch_sub(&b->unpublished, n) - n;
+	if (left <= b->pub_max / 2 && atomic_load(&b->full) && atomic_exchange(&b->full, false))
+		LC_INFO("publisher: %zu messages wait for RabbitMQ: taking new work again", left);
+}
+
+bool wsd_busio_full(wsd_busio_t *b)
+{
+	return atomic_load(&b->full);
+}
 
 static void *pub_main(void *arg)
 {
@@ -132,6 +163,7 @@ static void *pub_main(void *arg)
 				batch[i]->done(b->w, batch[i]->arg, ok);
 			pub_free(batch[i]);
 		}
+		pub_settled(b, n);
 	}
 	lc_bus_free(&bus);
 	return NULL;
@@ -148,6 +180,9 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
 	p->msg_id = lc_strdup(msg_id);
 	p->done = done;
 	p->arg = arg;
+	/* Past the cap too: a publish asked for here belongs to work already accepted (a stored
+	 * message, an acked delivery's forward). New work is refused upstream (wsd_busio_full). */
+	pub_counted(b);
 	lc_mq_push(b->pubq, &p->item);
 }
 
@@ -455,7 +490,9 @@ static void *con_main(void *arg)
 			sleep_ms(50);
 		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen)
 			node_queue_back(b, lc_bus_generation(bus));
-		if (!b->inbound_declared)
+		/* While the publisher is full, inbound deliveries stay in the broker (unacked ones
+		 * already here wait in this bus): each would need publishes. */
+		if (!b->inbound_declared || wsd_busio_full(b))
 			continue;
 		for (int i = 0; i < 64; i++) {
 			d = NULL;
@@ -489,6 +526,7 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	wsd_busio_t *b = lc_calloc(1, sizeof *b);
 	b->w = w;
 	b->tls = tls;
+	b->pub_max = (size_t)lc_config_int(w->cfg, "wsd_publish_queue_max");
 	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_names_node_key(w->node_id);

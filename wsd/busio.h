@@ -64,6 +64,10 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue);
 /* A wsd_pub_done_fn whose arg is an lc_bus_delivery_t: acked once the publish is confirmed
  * (what was forwarded is in the broker), else freed unacked (the broker redelivers it). */
 void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok);
+/* Any thread: true while wsd_publish_queue_max messages (or more) wait for RabbitMQ, until half
+ * of them went out: refuse new work that would publish (frames: unavailable; the consumer
+ * leaves inbound deliveries in the broker meanwhile). Publishing itself never refuses. */
+bool wsd_busio_full(wsd_busio_t *b);
 /* Any thread: false while this node has no connection to RabbitMQ (as the consumer last saw). */
 bool wsd_busio_linked(wsd_busio_t *b);
 /* True once the consumer declared everything (the node queue exists and is bound). */

@@ -281,10 +281,12 @@ static const lc_vrule_t message_rules[] = {
  * again later. */
 static const wsd_frame_row_t widget_rows[] = {
 	{ .type = "hello", .flags = WSD_FRAME_EARLY, .handler = on_hello },
-	{ .type = "request", .rules = request_rules, .flags = WSD_FRAME_RATE, .handler = on_request },
-	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_RATE | WSD_FRAME_NAMES_ID,
+	{ .type = "request", .rules = request_rules, .flags = WSD_FRAME_RATE | WSD_FRAME_PUBLISHES,
+	  .handler = on_request },
+	{ .type = "message", .rules = message_rules,
+	  .flags = WSD_FRAME_RATE | WSD_FRAME_NAMES_ID | WSD_FRAME_PUBLISHES,
 	  .handler = on_message },
-	{ .type = "typing", .flags = WSD_FRAME_RATE, .handler = on_typing },
+	{ .type = "typing", .flags = WSD_FRAME_RATE | WSD_FRAME_PUBLISHES, .handler = on_typing },
 	{ .type = "leave", .handler = on_leave },
 	{ .type = NULL }
 };

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// The publisher queue cap (wsd_publish_queue_max, issue 11 item 11; docs/operations.md): with a
+// PRIVATE RabbitMQ node stopped (private.mjs) and four agents flooding their rooms for 5 s, one
+// livechat-wsd takes only about the cap's worth of messages (each acked one waits to be
+// published): past it, new frames that need a publish get `unavailable` naming the message;
+// nothing that was acknowledged is dropped (every acked message reaches the gateway once the
+// broker is back), and once the queue drained the node takes work again. Without the cap the
+// node acked 540 messages in the 5 s (all queued for the broker).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, sleep } from './harness.mjs';
+import { Gateway } from './gateway.mjs';
+import { PrivateRabbit } from './private.mjs';
+
+const CAP = 40;
+const AGENTS = 4;
+const WINDOW = 8;       // messages each agent has under way
+const OUTAGE_MS = 5000;
+const rabbit = new PrivateRabbit();
+let S, gw;
+
+test.before(async () => {
+  await rabbit.start();
+  S = new Stack('pubcap', { amqp: rabbit.url });
+  await S.start({ nodes: 1, env: { LIVECHAT_WSD_PUBLISH_QUEUE_MAX: String(CAP) } });
+  gw = await new Gateway(S.prefix, 'test', rabbit.url).start();
+});
+test.after(async () => {
+  await gw?.close();
+  await S?.stop();
+  await rabbit.stop();
+});
+
+async function engage(agent, customer) {
+  await gw.publishRetry('request_agent', customer, { customer_name: customer.toUpperCase() });
+  const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === customer);
+  await agent.waitFor((f) => f.type === 'request_offered' && f.room.id === w.room_id);
+  agent.send({ type: 'accept', room_id: w.room_id });
+  await agent.waitFor((f) => f.type === 'accepted' && f.room.id === w.room_id);
+  return w.room_id;
+}
+
+test('RabbitMQ stopped and agents flooding: past the cap new messages get unavailable, nothing acked is lost, work resumes after', async () => {
+  // Several agents, one room each: one connection alone is held to 32 requests under way.
+  const users = S.users('cap', AGENTS);
+  const agents = [];
+  for (let i = 0; i < AGENTS; i++) {
+    const agent = await S.agent(S.nodes[0], users[i]);
+    agents.push({ agent, rid: await engage(agent, `cust-cap-${i}`), ids: [] });
+  }
+
+  await rabbit.stopApp();
+  // Let the node see the broker gone (the publisher retries its batch from then on).
+  await sleep(1000);
+  // Each agent keeps WINDOW messages under way for OUTAGE_MS, sending the next as soon as one
+  // is answered, as a busy agent (and the dashboard re-sending) would.
+  const answer = (a, id) => a.agent.find((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
+  const refusedFull = (a, id) => a.agent.find((f) => f.type === 'error' && f.id === id &&
+                                                     f.code === 'unavailable' && /RabbitMQ is not keeping up/.test(f.message));
+  const end = Date.now() + OUTAGE_MS;
+  await Promise.all(agents.map(async (a, k) => {
+    while (Date.now() < end) {
+      if (a.ids.filter((id) => !answer(a, id)).length < WINDOW) {
+        const id = `f${k}x${a.ids.length}`;
+        a.ids.push(id);
+        a.agent.send({ type: 'message', room_id: a.rid, id, text: `flood ${id}` });
+      } else {
+        await sleep(5);
+      }
+      if (a.ids.length % 10 === 0) await sleep(1);
+    }
+  }));
+  await sleep(500);
+  let acked = 0, refused = 0, held = 0;
+  const others = {};
+  for (const a of agents) {
+    for (const id of a.ids) {
+      const f = answer(a, id);
+      if (!f) held++;
+      else if (f.type === 'ack') acked++;
+      else if (refusedFull(a, id)) refused++;
+      else others[f.code] = (others[f.code] || 0) + 1;
+    }
+  }
+  const sent = agents.reduce((n, a) => n + a.ids.length, 0);
+  console.log(`# cap ${CAP}: ${AGENTS} agents (${WINDOW} under way each) sent ${sent} messages in ` +
+              `${OUTAGE_MS} ms while RabbitMQ was stopped: ${acked} acked, ${held} held (answered ` +
+              `after), ${refused} refused unavailable (publisher queue full), other errors ${JSON.stringify(others)}`);
+  // Each acked message waits in the publisher queue (its forward to the gateway at least): the
+  // node took the cap's worth and what was under way when it was reached, not the flood.
+  assert.ok(acked <= CAP + AGENTS * WINDOW, `acked ${acked} with a cap of ${CAP} while the broker was down`);
+  assert.ok(refused > 0, 'messages refused with unavailable past the cap');
+
+  await rabbit.startApp();
+  // Everything acknowledged reaches the gateway once the broker is back; nothing refused does.
+  const T = 60000;
+  const ackedIds = () => agents.flatMap((a) => a.ids.filter((id) => a.agent.find((f) => f.type === 'ack' && f.id === id)));
+  for (const s = Date.now(); agents.some((a) => a.ids.some((id) => !answer(a, id)));) {
+    if (Date.now() - s > T) assert.fail('messages still without an answer after the broker came back');
+    await sleep(100);
+  }
+  const texts = new Set(ackedIds().map((id) => `flood ${id}`));
+  const arrived = () => new Set(gw.all((m) => m.type === 'agent_message' && texts.has(m.text)).map((m) => m.text));
+  for (const s = Date.now(); arrived().size < texts.size && Date.now() - s < T;) await sleep(100);
+  assert.equal(arrived().size, texts.size, 'every acked message reached the gateway');
+  for (const a of agents)
+    for (const id of a.ids.filter((x) => refusedFull(a, x)))
+      assert.equal(gw.all((m) => m.type === 'agent_message' && m.text === `flood ${id}`).length, 0, `${id} was refused yet sent`);
+
+  // Drained: new messages are taken again.
+  const { agent, rid } = agents[0];
+  agent.send({ type: 'message', room_id: rid, id: 'after', text: 'after the outage' });
+  const a = await agent.waitFor((f) => (f.type === 'ack' || f.type === 'error') && f.id === 'after', 'answer to after', 20000);
+  assert.equal(a.type, 'ack', JSON.stringify(a));
+  await gw.waitFor((m) => m.type === 'agent_message' && m.text === 'after the outage', 'after at the gateway', 20000);
+});
