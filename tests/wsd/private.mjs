@@ -50,12 +50,16 @@ export class PrivateRabbit {
     await run('sh', [RABBIT_NODE, 'kill', this.dir]);
     await until(async () => !(await portOpen(this.port)), 'the killed broker to stop listening', 20000);
   }
-  // Counts of a queue: { ready, unacked } (rabbitmqctl on this node, with its own cookie).
-  async queue(name) {
+  // rabbitmqctl on this node, with its own cookie; resolves to its output.
+  ctl(...args) {
     const env = { ...process.env, HOME: this.dir };
     const node = fs.readFileSync(path.join(this.dir, 'nodename'), 'utf8').trim();
-    const out = await run('/usr/lib/rabbitmq/bin/rabbitmqctl',
-                          ['-n', node, '-q', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged'], env);
+    return run('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node, '-q', ...args], env);
+  }
+  closeAll() { return run('sh', [RABBIT_NODE, 'close_all', this.dir]); }
+  // Counts of a queue: { ready, unacked }.
+  async queue(name) {
+    const out = await this.ctl('list_queues', 'name', 'messages_ready', 'messages_unacknowledged');
     for (const line of out.split('\n')) {
       const [n, ready, unacked] = line.trim().split(/\s+/);
       if (n === name) return { ready: Number(ready), unacked: Number(unacked) };

@@ -6,9 +6,12 @@
 // nothing that was acknowledged is dropped (every acked message reaches the gateway once the
 // broker is back), and once the queue drained the node takes work again. Without the cap the
 // node acked 540 messages in the 5 s (all queued for the broker).
+// Then with the broker up but refusing the node's publishes (guest may not write to the nodes
+// and outbound exchanges): once full, the node leaves the gateway's inbound messages in the
+// broker (not taken, not acked) and delivers them, each once, after the publishes go through.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, sleep } from './harness.mjs';
+import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
 import { PrivateRabbit } from './private.mjs';
 
@@ -31,6 +34,29 @@ test.after(async () => {
   await rabbit.stop();
 });
 
+let agents;
+
+// Each agent keeps WINDOW messages under way for ms, sending the next as soon as one is
+// answered, as a busy agent (and the dashboard re-sending) would.
+async function flood(ms, tag) {
+  const end = Date.now() + ms;
+  await Promise.all(agents.map(async (a, k) => {
+    while (Date.now() < end) {
+      if (a.ids.filter((id) => !answer(a, id)).length < WINDOW) {
+        const id = `${tag}${k}x${a.ids.length}`;
+        a.ids.push(id);
+        a.agent.send({ type: 'message', room_id: a.rid, id, text: `flood ${id}` });
+      } else {
+        await sleep(5);
+      }
+      if (a.ids.length % 10 === 0) await sleep(1);
+    }
+  }));
+}
+const answer = (a, id) => a.agent.find((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
+const refusedFull = (a, id) => a.agent.find((f) => f.type === 'error' && f.id === id &&
+                                                   f.code === 'unavailable' && /RabbitMQ is not keeping up/.test(f.message));
+
 async function engage(agent, customer) {
   await gw.publishRetry('request_agent', customer, { customer_name: customer.toUpperCase() });
   const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === customer);
@@ -43,7 +69,7 @@ async function engage(agent, customer) {
 test('RabbitMQ stopped and agents flooding: past the cap new messages get unavailable, nothing acked is lost, work resumes after', async () => {
   // Several agents, one room each: one connection alone is held to 32 requests under way.
   const users = S.users('cap', AGENTS);
-  const agents = [];
+  agents = [];
   for (let i = 0; i < AGENTS; i++) {
     const agent = await S.agent(S.nodes[0], users[i]);
     agents.push({ agent, rid: await engage(agent, `cust-cap-${i}`), ids: [] });
@@ -52,24 +78,7 @@ test('RabbitMQ stopped and agents flooding: past the cap new messages get unavai
   await rabbit.stopApp();
   // Let the node see the broker gone (the publisher retries its batch from then on).
   await sleep(1000);
-  // Each agent keeps WINDOW messages under way for OUTAGE_MS, sending the next as soon as one
-  // is answered, as a busy agent (and the dashboard re-sending) would.
-  const answer = (a, id) => a.agent.find((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
-  const refusedFull = (a, id) => a.agent.find((f) => f.type === 'error' && f.id === id &&
-                                                     f.code === 'unavailable' && /RabbitMQ is not keeping up/.test(f.message));
-  const end = Date.now() + OUTAGE_MS;
-  await Promise.all(agents.map(async (a, k) => {
-    while (Date.now() < end) {
-      if (a.ids.filter((id) => !answer(a, id)).length < WINDOW) {
-        const id = `f${k}x${a.ids.length}`;
-        a.ids.push(id);
-        a.agent.send({ type: 'message', room_id: a.rid, id, text: `flood ${id}` });
-      } else {
-        await sleep(5);
-      }
-      if (a.ids.length % 10 === 0) await sleep(1);
-    }
-  }));
+  await flood(OUTAGE_MS, 'f');
   await sleep(500);
   let acked = 0, refused = 0, held = 0;
   const others = {};
@@ -113,4 +122,33 @@ test('RabbitMQ stopped and agents flooding: past the cap new messages get unavai
   const a = await agent.waitFor((f) => (f.type === 'ack' || f.type === 'error') && f.id === 'after', 'answer to after', 20000);
   assert.equal(a.type, 'ack', JSON.stringify(a));
   await gw.waitFor((m) => m.type === 'agent_message' && m.text === 'after the outage', 'after at the gateway', 20000);
+});
+
+test('RabbitMQ refusing the node\'s publishes: once full, inbound messages stay in the broker, then arrive once', async () => {
+  for (const a of agents) a.ids = [];
+  const { agent, rid } = agents[0];
+  const inbound = `${S.prefix}.inbound`;
+  // guest keeps every right but writing to the nodes and outbound exchanges (the gateway writes
+  // to the inbound exchange only); connections are closed so that no channel keeps a cached right.
+  await rabbit.ctl('set_permissions', '-p', '/', 'guest', '.*', `^(?!${S.prefix}\\.(nodes|outbound)$).*`, '.*');
+  await rabbit.closeAll();
+  await until(() => gw.ch, 'the gateway back', 20000);
+  await flood(3000, 'g');
+  assert.ok(agents.some((a) => a.ids.some((id) => refusedFull(a, id))), 'the node is full');
+  const sent = [];
+  for (let i = 0; i < 20; i++) sent.push((await gw.publishRetry('customer_message', 'cust-cap-0', { text: `held ${i}` })).id);
+  await sleep(2000);
+  const q = await rabbit.queue(inbound);
+  assert.ok(q && q.ready + q.unacked >= 20, `the 20 inbound messages wait in ${inbound}: ${JSON.stringify(q)}`);
+  assert.equal(agent.all((f) => f.type === 'message' && f.room_id === rid && /^held /.test(f.message.text)).length, 0,
+               'nothing of them reached the agent while full');
+  // Not taken at all: none of them was stored (the node did not consume them).
+  assert.equal(S.fixture('messages', rid).filter((m) => /^held /.test(m.text)).length, 0, 'none stored while full');
+
+  await rabbit.ctl('set_permissions', '-p', '/', 'guest', '.*', '.*', '.*');
+  const held = () => agent.all((f) => f.type === 'message' && f.room_id === rid && /^held /.test(f.message.text));
+  await until(() => held().length >= 20, 'the 20 held messages at the agent', 60000);
+  await sleep(1500);   // a duplicate would show now
+  assert.deepEqual(held().map((f) => f.message.text), sent.map((_, i) => `held ${i}`));
+  await until(async () => { const x = await rabbit.queue(inbound); return x && x.ready + x.unacked === 0; }, `${inbound} empty`, 20000);
 });
