@@ -176,8 +176,11 @@ static lc_rc do_connect(lc_bus_t *bus, lc_err_t *err)
 	r = amqp_login(bus->conn, bus->info.vhost, 0, LC_BUS_FRAME_MAX, LC_BUS_HEARTBEAT_S,
 		       AMQP_SASL_METHOD_PLAIN, bus->info.user, bus->info.password);
 	/* Bad credentials: the broker answers connection.close 403 (rpc_check: UNAUTHORIZED). */
-	if ((rc = lc_bus_rpc_check(bus, r, "bus: login", err)) != LC_OK)
+	if ((rc = lc_bus_rpc_check(bus, r, "bus: login", err)) != LC_OK) {
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+			lc_bus_tls_explain(bus, r.library_error, "login to", err);
 		goto fail;
+	}
 	if ((rc = open_channel(bus, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_bus_replay(bus, false, err)) != LC_OK)

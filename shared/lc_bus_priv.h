@@ -111,6 +111,9 @@ lc_rc lc_bus_tls_copy(lc_bus_t *bus, const lc_bus_tls_t *tls, lc_err_t *err);
 void lc_bus_tls_clear(lc_bus_t *bus);
 /* Give bus->conn a TCP or TLS socket (as the URL says) connected within timeout. */
 lc_rc lc_bus_socket_open(lc_bus_t *bus, const struct timeval *timeout, lc_err_t *err);
+/* A TLS status (AMQP_STATUS_SSL_*) on an amqps:// bus: replace err by a reason that says where
+ * to look ("bus: <doing> host:port: TLS: ..."); any other status leaves err as it is. */
+void lc_bus_tls_explain(lc_bus_t *bus, int status, const char *doing, lc_err_t *err);
 
 /* ---- the connection (lc_bus_conn.c) */
 /* Drop the connection without a goodbye (buffered deliveries go with it). */

@@ -114,14 +114,27 @@ lc_rc lc_bus_socket_open(lc_bus_t *bus, const struct timeval *timeout, lc_err_t 
 	st = amqp_socket_open_noblock(sock, bus->info.host, bus->info.port, &tv);
 	if (st == AMQP_STATUS_OK)
 		return LC_OK;
-	/* rabbitmq-c keeps the socket's own error (refused, unreachable) to itself. A failed
-	 * handshake is most often a certificate this side does not trust: say where to look. */
-	if (st <= AMQP_STATUS_SSL_ERROR && st > _AMQP_STATUS_SSL_NEXT_VALUE)
-		return lc_err_set(err, LC_ERR_UNAVAILABLE,
-				  "bus: cannot connect to %s:%d: TLS: %s (is the broker's certificate "
-				  "for %s and signed by a CA in %s?)", bus->info.host, bus->info.port,
-				  amqp_error_string2(st), bus->info.host,
-				  bus->tls_ca != NULL ? bus->tls_ca : "the system's CA store (amqp_tls_ca)");
-	return lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: cannot connect to %s:%d: %s",
-			  bus->info.host, bus->info.port, amqp_error_string2(st));
+	/* rabbitmq-c keeps the socket's own error (refused, unreachable) to itself. */
+	rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: cannot connect to %s:%d: %s", bus->info.host,
+			bus->info.port, amqp_error_string2(st));
+	lc_bus_tls_explain(bus, st, "cannot connect to", err);
+	return rc;
+}
+
+/* Where a TLS failure comes from is rarely in rabbitmq-c's words: a certificate this side does
+ * not trust fails the handshake; a broker that wants a client certificate and got none closes
+ * the connection at the first read (TLS 1.3), i.e. during the login. */
+void lc_bus_tls_explain(lc_bus_t *bus, int status, const char *doing, lc_err_t *err)
+{
+	if (!bus->info.ssl || status > AMQP_STATUS_SSL_ERROR || status <= _AMQP_STATUS_SSL_NEXT_VALUE)
+		return;
+	if (status == AMQP_STATUS_SSL_ERROR)
+		lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: %s %s:%d: TLS: %s (does the broker ask for "
+			   "a client certificate: amqp_tls_cert, amqp_tls_key?)", doing,
+			   bus->info.host, bus->info.port, amqp_error_string2(status));
+	else
+		lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: %s %s:%d: TLS: %s (is the broker's "
+			   "certificate for %s and signed by a CA in %s?)", doing, bus->info.host,
+			   bus->info.port, amqp_error_string2(status), bus->info.host,
+			   bus->tls_ca != NULL ? bus->tls_ca : "the system's CA store (amqp_tls_ca)");
 }

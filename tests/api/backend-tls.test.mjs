@@ -4,7 +4,9 @@
 // with amqp_url = amqps://... and amqp_tls_ca = that CA: a widget customer and an agent chat
 // through wsd, a logout in the API reaches the agent's websocket through the broker (fcgi's
 // revocation publisher), livechatctl status sees the wsd node. Another CA is refused with an
-// error that says TLS and names the CA file; an unreadable CA file stops start-up naming the key.
+// error that says TLS and names the CA file; the broker asks for a client certificate
+// (amqp_tls_cert / amqp_tls_key), and refuses livechat without it; an unreadable CA file stops
+// start-up naming the key.
 // MongoDB: a PRIVATE FerretDB listening with TLS; livechatctl reaches it with mongo_uri (or
 // mongo_uri_file) = mongodb://localhost:PORT/?tls=true&tlsCAFile=..., and not with another CA.
 import { after, before, test } from 'node:test';
@@ -35,7 +37,13 @@ function makeCerts() {
   writeFileSync(join(certs, 'san.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
           '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
-  for (const f of ['ca.pem', 'other-ca.pem', 'server.pem', 'server.key']) chmodSync(join(certs, f), 0o644);
+  // A client certificate: the broker asks for one (livechat's amqp_tls_cert / amqp_tls_key).
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key',
+          '-out', 'client.csr', '-subj', '/CN=livechat');
+  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+          '-out', 'client.pem', '-days', '2');
+  for (const f of ['ca.pem', 'other-ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key'])
+    chmodSync(join(certs, f), 0o644);
 }
 
 function ctl(args, conf) {
@@ -63,8 +71,8 @@ before(async () => {
     `ssl_options.cacertfile = ${join(certs, 'ca.pem')}`,
     `ssl_options.certfile = ${join(certs, 'server.pem')}`,
     `ssl_options.keyfile = ${join(certs, 'server.key')}`,
-    'ssl_options.verify = verify_none',
-    'ssl_options.fail_if_no_peer_cert = false', ''].join('\n') });
+    'ssl_options.verify = verify_peer',
+    'ssl_options.fail_if_no_peer_cert = true', ''].join('\n') });
   // rabbitmq-c 0.11 matches the host against the DNS names of the certificate, not IP addresses.
   amqpsUrl = `amqps://guest:guest@localhost:${tlsPort}/`;
   mongoTlsPort = await freePort();
@@ -72,7 +80,8 @@ before(async () => {
                               `--listen-tls-cert-file=${join(certs, 'server.pem')}`,
                               `--listen-tls-key-file=${join(certs, 'server.key')}`] });
   stack = await startStack({ wsd: 1, wsdSessionCheck: 3600,
-                             set: { amqp_url: amqpsUrl, amqp_tls_ca: join(certs, 'ca.pem') } });
+                             set: { amqp_url: amqpsUrl, amqp_tls_ca: join(certs, 'ca.pem'),
+                                    amqp_tls_cert: join(certs, 'client.pem'), amqp_tls_key: join(certs, 'client.key') } });
   admin = await login(stack.base, stack.adminUser, stack.adminPassword);
 });
 after(async () => {
@@ -148,6 +157,12 @@ test('a broker certificate signed by another CA is refused: livechatctl and wsd 
     wsd.kill('SIGKILL');
   }
   assert.match(err, new RegExp(`cannot connect to localhost:${tlsPort}: TLS: `));
+});
+
+test('a broker that asks for a client certificate refuses livechat without amqp_tls_cert', () => {
+  const r = ctl(['status'], confWith('no-client-cert.conf', { amqp_tls_cert: null, amqp_tls_key: null }));
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, new RegExp(`^rabbitmq\\s+down: login to localhost:${tlsPort}: TLS: .*amqp_tls_cert`, 'm'));
 });
 
 test('an amqp_tls_ca that cannot be read stops wsd at start-up and livechatctl names the key', async () => {
