@@ -306,6 +306,8 @@ static const wsd_frame_table_t agent_frames = {
 	.not_ready = "wait for hello",
 	.rate_limited = "too many typing frames: slow down",
 };
+/* The table itself, for the fuzz target of tests/fuzz (agent.h). */
+const wsd_frame_table_t *const wsd_agent_frames = &agent_frames;
 
 /* ---- the endpoint */
 
