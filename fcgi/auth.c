@@ -10,6 +10,7 @@
 #include "lc_auth_session.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_time.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static lc_rc login(fcgi_ctx_t *ctx, lc_err_t *err)
 	const char *username = lc_json_get_str(ctx->body, "username", "");
 	const char *password = lc_json_get_str(ctx->body, "password", "");
 	int64_t ttl_s = lc_config_int(ctx->cfg, "token_ttl");
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 	fcgi_throttle_pass_t pass = { 0 };
 	json_object *user = NULL, *out = NULL;
 	lc_principal_t who = { 0 };

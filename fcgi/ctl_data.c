@@ -5,6 +5,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "revoke.h"
+#include "lc_time.h"
 #include "lc_settings.h"
 
 #include <stdio.h>
@@ -123,7 +124,7 @@ int ctl_purge(ctl_env_t *env, int argc, char **argv)
 			"YYYY-MM-DDTHH:MM:SSZ)\n", date);
 		return 1;
 	}
-	if (before > lc_store_now_ms()) {
+	if (before > lc_real_ms()) {
 		fprintf(stderr, "livechatctl: --before: %s is in the future\n", date);
 		return 1;
 	}

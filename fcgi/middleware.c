@@ -14,6 +14,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_perm.h"
+#include "lc_time.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -352,13 +353,6 @@ static lc_rc stage_validate(fcgi_ctx_t *ctx, json_object **failures, lc_err_t *e
 	return lc_err_set(err, LC_ERR_INVALID, "request is invalid");
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void fcgi_handle(const fcgi_app_t *app, fcgi_request_t *req, fcgi_response_t *resp)
 {
 	fcgi_ctx_t ctx;
@@ -366,7 +360,7 @@ void fcgi_handle(const fcgi_app_t *app, fcgi_request_t *req, fcgi_response_t *re
 	json_object *failures = NULL;
 	char allow[64];
 	lc_rc rc;
-	int64_t t0 = now_ms();
+	int64_t t0 = lc_mono_ms();
 
 	memset(&ctx, 0, sizeof ctx);
 	lc_err_clear(&err);
@@ -423,10 +417,10 @@ log:
 	if (app->metrics != NULL)
 		fcgi_metrics_observe(app->metrics, ctx.route ? ctx.route->method : NULL,
 				     ctx.route ? ctx.route->pattern : NULL, fcgi_response_status(resp),
-				     (now_ms() - t0) * 1000);
+				     (lc_mono_ms() - t0) * 1000);
 	LC_INFO("%s %s %s %s %d %lldms user=%s", fcgi_request_id(req), fcgi_request_client_addr(req),
 		fcgi_request_method(req), fcgi_request_path(req), fcgi_response_status(resp),
-		(long long)(now_ms() - t0), ctx.user_id ? ctx.user_id : "-");
+		(long long)(lc_mono_ms() - t0), ctx.user_id ? ctx.user_id : "-");
 	json_object_put(failures);
 	json_object_put(ctx.body);
 	json_object_put(ctx.query);

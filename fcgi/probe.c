@@ -5,6 +5,7 @@
 #include "probe.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
+#include "lc_time.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -101,13 +102,6 @@ struct fcgi_probe_cache {
 	bool mongo, rabbit;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 fcgi_probe_cache_t *fcgi_probe_cache_new(int64_t max_age_ms)
 {
 	fcgi_probe_cache_t *c = lc_calloc(1, sizeof *c);
@@ -133,7 +127,7 @@ void fcgi_probe_cache_get(fcgi_probe_cache_t *c, lc_store_t *store, const char *
 {
 	LC_CHECK_OBJ(c, PROBE_CACHE_MAGIC);
 	pthread_mutex_lock(&c->lock);
-	int64_t now = mono_ms();
+	int64_t now = lc_mono_ms();
 	if (c->at_ms == 0 || now - c->at_ms >= c->max_age_ms) {
 		lc_err_t err;
 		lc_err_clear(&err);
@@ -144,7 +138,7 @@ void fcgi_probe_cache_get(fcgi_probe_cache_t *c, lc_store_t *store, const char *
 		if (!c->rabbit)
 			LC_WARN("health: RabbitMQ unreachable");
 		/* Aged from when the probe ended: a slow probe is not taken as stale at once. */
-		c->at_ms = mono_ms();
+		c->at_ms = lc_mono_ms();
 	}
 	*mongo = c->mongo;
 	*rabbit = c->rabbit;

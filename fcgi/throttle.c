@@ -7,6 +7,7 @@
 #include "throttle.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
+#include "lc_time.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -130,7 +131,7 @@ lc_rc fcgi_throttle_begin(fcgi_throttle_t *t, lc_store_t *store, const lc_config
 	/* The web server's REMOTE_ADDR, or the client a trusted proxy named (proxy.h): behind a
 	 * proxy every client would otherwise share its address and its limits. */
 	const char *addr = fcgi_request_client_addr(req);
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 	int64_t window_ms = lc_config_int(cfg, "login_window") * 1000;
 	lc_rc rc;
 

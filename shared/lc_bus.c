@@ -196,11 +196,11 @@ lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)
 /* Wait for every confirm in cw, reading other frames as they come. */
 static lc_rc wait_confirms(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, lc_err_t *err)
 {
-	int64_t deadline = lc_bus_now_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
+	int64_t deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
 	lc_rc rc;
 
 	while (cw->ndone < cw->n) {
-		struct timeval tv = lc_bus_ms_tv(deadline - lc_bus_now_ms());
+		struct timeval tv = lc_bus_ms_tv(deadline - lc_mono_ms());
 
 		rc = lc_bus_read_frame(bus, &tv, cw, "bus: publish", err);
 		if (rc == LC_ERR_TIMEOUT) {
@@ -228,7 +228,7 @@ static lc_rc wait_confirms(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, lc_err_t *e
 static bool wait_writable(lc_bus_t *bus, int64_t deadline)
 {
 	struct pollfd p = { .fd = amqp_get_sockfd(bus->conn), .events = POLLOUT };
-	int64_t left = deadline - lc_bus_now_ms();
+	int64_t left = deadline - lc_mono_ms();
 	int n;
 
 	do
@@ -303,7 +303,7 @@ lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc
 		return rc;
 	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
 		return rc;
-	deadline = lc_bus_now_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
+	deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
 	cw.first = bus->next_seq;
 	cw.n = n;
 	cw.done = lc_calloc(n, sizeof(bool));
@@ -350,7 +350,7 @@ lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err
 
 lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err_t *err)
 {
-	int64_t deadline = lc_bus_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = lc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
@@ -363,7 +363,7 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 	for (;;) {
 		amqp_envelope_t env;
 		amqp_rpc_reply_t r;
-		struct timeval tv = lc_bus_ms_tv(deadline - lc_bus_now_ms()), zero = { 0, 0 };
+		struct timeval tv = lc_bus_ms_tv(deadline - lc_mono_ms()), zero = { 0, 0 };
 
 		if ((*out = lc_bus_pending_pop(bus)) != NULL)
 			return LC_OK;
@@ -391,9 +391,53 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 				err->code = LC_ERR_UNAVAILABLE;
 			return LC_ERR_UNAVAILABLE;
 		}
-		if (lc_bus_now_ms() >= deadline && bus->pend_head == NULL)
+		if (lc_mono_ms() >= deadline && bus->pend_head == NULL)
 			return lc_err_set(err, LC_ERR_TIMEOUT, "bus: no delivery in %d ms", timeout_ms);
 	}
+}
+
+/* ---- settling ---- */
+
+void lc_bus_unsettled_add(lc_bus_t *bus, uint64_t tag)
+{
+	size_t i;
+
+	if (bus->nunsettled == bus->capunsettled) {
+		bus->capunsettled = bus->capunsettled ? bus->capunsettled * 2 : 64;
+		bus->unsettled = lc_realloc(bus->unsettled, bus->capunsettled * sizeof(uint64_t));
+	}
+	/* Tags grow on a channel: the insert is at the end. */
+	for (i = bus->nunsettled; i > 0 && bus->unsettled[i - 1] > tag; i--)
+		bus->unsettled[i] = bus->unsettled[i - 1];
+	bus->unsettled[i] = tag;
+	bus->nunsettled++;
+}
+
+/* Index of tag among the unsettled ones, or -1. */
+static long unsettled_find(const lc_bus_t *bus, uint64_t tag)
+{
+	size_t lo = 0, hi = bus->nunsettled;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (bus->unsettled[mid] < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < bus->nunsettled && bus->unsettled[lo] == tag ? (long)lo : -1;
+}
+
+static void unsettled_remove(lc_bus_t *bus, uint64_t tag)
+{
+	long i = unsettled_find(bus, tag);
+
+	if (i < 0)
+		return;
+	memmove(bus->unsettled + i, bus->unsettled + i + 1,
+		(bus->nunsettled - (size_t)i - 1) * sizeof(uint64_t));
+	bus->nunsettled--;
 }
 
 static lc_rc settle(lc_bus_t *bus, const lc_bus_delivery_t *d, bool ack, bool requeue,
@@ -410,6 +454,7 @@ static lc_rc settle(lc_bus_t *bus, const lc_bus_delivery_t *d, bool ack, bool re
 			 (unsigned long long)d->gen);
 		return LC_OK;
 	}
+	unsettled_remove(bus, d->tag);
 	st = ack ? amqp_basic_ack(bus->conn, LC_BUS_CHANNEL, d->tag, 0)
 		 : amqp_basic_nack(bus->conn, LC_BUS_CHANNEL, d->tag, 0, requeue);
 	if (st != AMQP_STATUS_OK) {
@@ -428,4 +473,53 @@ lc_rc lc_bus_ack(lc_bus_t *bus, const lc_bus_delivery_t *d, lc_err_t *err)
 lc_rc lc_bus_nack(lc_bus_t *bus, const lc_bus_delivery_t *d, bool requeue, lc_err_t *err)
 {
 	return settle(bus, d, false, requeue, err);
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static lc_rc ack_frame(lc_bus_t *bus, uint64_t tag, bool multiple, lc_err_t *err)
+{
+	int st = amqp_basic_ack(bus->conn, LC_BUS_CHANNEL, tag, multiple);
+
+	if (st != AMQP_STATUS_OK) {
+		lc_bus_teardown(bus, amqp_error_string2(st));
+		return lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: ack: %s", amqp_error_string2(st));
+	}
+	return LC_OK;
+}
+
+lc_rc lc_bus_ack_batch(lc_bus_t *bus, const lc_bus_delivery_t *const *ds, size_t n,
+		       lc_err_t *err)
+{
+	uint64_t *tags;
+	size_t nt = 0, i, j;
+	lc_rc rc = LC_OK;
+
+	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
+	if (n == 0 || bus->conn == NULL || !bus->chan_open)
+		return LC_OK;   /* that channel is gone; the broker put its messages back */
+	tags = lc_calloc(n, sizeof(uint64_t));
+	for (i = 0; i < n; i++)
+		/* Only what this channel delivered and nobody settled (a tag acked twice would
+		 * make the broker close the channel). */
+		if (ds[i] != NULL && ds[i]->gen == bus->gen && unsettled_find(bus, ds[i]->tag) >= 0)
+			tags[nt++] = ds[i]->tag;
+	qsort(tags, nt, sizeof(uint64_t), tag_cmp);
+	/* The longest run of the lowest unsettled tags that are all in the batch: one frame with
+	 * multiple=true acks exactly them. */
+	for (j = 0; j < nt && j < bus->nunsettled && bus->unsettled[j] == tags[j]; j++)
+		;
+	if (j > 0)
+		rc = ack_frame(bus, tags[j - 1], j > 1, err);
+	for (i = j; i < nt && rc == LC_OK; i++)
+		rc = ack_frame(bus, tags[i], false, err);
+	for (i = 0; i < nt && bus->conn != NULL; i++)
+		unsettled_remove(bus, tags[i]);
+	free(tags);
+	return rc;
 }

@@ -103,6 +103,13 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
  * already requeued it when that connection closed. */
 lc_rc lc_bus_ack(lc_bus_t *bus, const lc_bus_delivery_t *d, lc_err_t *err);
 lc_rc lc_bus_nack(lc_bus_t *bus, const lc_bus_delivery_t *d, bool requeue, lc_err_t *err);
+/* Ack n deliveries (in any order) with as few frames as possible: one basic.ack with
+ * multiple=true covers those that are the lowest unsettled deliveries of the channel (every
+ * earlier one already acked or nacked), the others are acked one by one. The deliveries are only
+ * read (the caller may pass copies holding just tag and gen); those of an older generation, or
+ * settled already, are skipped. UNAVAILABLE when the connection broke (the broker requeues). */
+lc_rc lc_bus_ack_batch(lc_bus_t *bus, const lc_bus_delivery_t *const *ds, size_t n,
+		       lc_err_t *err);
 void lc_bus_delivery_free(lc_bus_delivery_t **d);
 
 #endif

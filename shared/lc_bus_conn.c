@@ -16,14 +16,6 @@
 #include "lc_bus_priv.h"
 #include "lc_log.h"
 
-int64_t lc_bus_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct timeval lc_bus_ms_tv(int64_t ms)
 {
 	struct timeval tv;
@@ -77,7 +69,7 @@ static void attempt_failed(lc_bus_t *bus)
 		bus->backoff_cur *= 2;
 	else
 		bus->backoff_cur = bus->backoff_max;
-	bus->next_attempt_ms = lc_bus_now_ms() + bus->backoff_cur;
+	bus->next_attempt_ms = lc_mono_ms() + bus->backoff_cur;
 }
 
 static lc_rc code_to_rc(int code)
@@ -163,6 +155,7 @@ static lc_rc open_channel(lc_bus_t *bus, lc_err_t *err)
 	bus->next_seq = 1;
 	/* Delivery tags of the previous channel mean nothing on this one. */
 	bus->gen++;
+	bus->nunsettled = 0;
 	return LC_OK;
 }
 
@@ -230,8 +223,8 @@ lc_rc lc_bus_ensure_ready(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err)
 	}
 	if (bus->conn != NULL)
 		return LC_OK;
-	if (bus->next_attempt_ms > lc_bus_now_ms()) {
-		int64_t wait = bus->next_attempt_ms - lc_bus_now_ms();
+	if (bus->next_attempt_ms > lc_mono_ms()) {
+		int64_t wait = bus->next_attempt_ms - lc_mono_ms();
 
 		if (wait > max_wait_ms)
 			return lc_err_set(err, LC_ERR_UNAVAILABLE,
@@ -309,6 +302,7 @@ void lc_bus_free(lc_bus_t **busp)
 		lc_bus_decl_free(rec);
 	}
 	free(bus->url);
+	free(bus->unsettled);
 	bus->magic = 0;
 	free(bus);
 	*busp = NULL;

@@ -56,6 +56,7 @@ lc_bus_delivery_t *lc_bus_delivery_new(lc_bus_t *bus, uint64_t tag, bool redeliv
 
 	d->tag = tag;
 	d->gen = bus->gen;
+	lc_bus_unsettled_add(bus, tag);
 	d->redelivered = redelivered;
 	d->exchange = lc_bus_bytes_dup(exchange);
 	d->routing_key = lc_bus_bytes_dup(routing_key);

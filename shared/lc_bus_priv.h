@@ -13,6 +13,7 @@
 #include <amqp_framing.h>
 
 #include "lc_bus.h"
+#include "lc_time.h"
 
 #define LC_BUS_MAGIC 0x6c627573u      /* "lbus" */
 #define LC_BUS_CHANNEL 1
@@ -70,10 +71,13 @@ struct lc_bus {
 	int64_t next_attempt_ms;
 	lc_bus_decl_t *decls;           /* in declaration order */
 	lc_bus_pending_t *pend_head, *pend_tail;
+	/* Delivery tags of the current channel not acked or nacked yet, ascending: a batch of acks
+	 * uses one basic.ack with multiple=true where it covers the lowest of them (lc_bus_ack_batch). */
+	uint64_t *unsettled;
+	size_t nunsettled, capunsettled;
 };
 
 /* ---- small helpers (lc_bus_conn.c) */
-int64_t lc_bus_now_ms(void);
 struct timeval lc_bus_ms_tv(int64_t ms);
 char *lc_bus_bytes_dup(amqp_bytes_t b);
 
@@ -114,6 +118,10 @@ lc_rc lc_bus_on_connection_close(lc_bus_t *bus, const amqp_connection_close_t *m
 lc_rc lc_bus_ensure_ready(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err);
 /* Before any operation: notice what the broker said meanwhile, then (re)connect if needed. */
 lc_rc lc_bus_prepare(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err);
+
+/* ---- settling (lc_bus.c) */
+/* A delivery of the current channel came: its tag is unsettled until acked or nacked. */
+void lc_bus_unsettled_add(lc_bus_t *bus, uint64_t tag);
 
 /* ---- frames and deliveries (lc_bus_frames.c) */
 lc_bus_delivery_t *lc_bus_pending_pop(lc_bus_t *bus);

@@ -38,13 +38,6 @@ static void mongoc_init_once(void)
 	mongoc_log_set_handler(driver_log, NULL);
 }
 
-int64_t lc_store_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool db_name_ok(const char *db)
 {
 	if (db == NULL || *db == '\0' || strlen(db) > 63)

@@ -31,9 +31,6 @@ lc_rc lc_store_ping(lc_store_t *store, lc_err_t *err);
 lc_rc lc_store_init(lc_store_t *store, lc_err_t *err);
 /* Drop the whole database named at lc_store_new (for tests: a fresh database per run). */
 lc_rc lc_store_drop_database(lc_store_t *store, lc_err_t *err);
-/* Current time in ms since the epoch (the clock the store stamps documents with). */
-int64_t lc_store_now_ms(void);
-
 /* ---- operation counters: every round trip to the server is counted by kind (atomic, any
  * thread), so a daemon can report database operations per stored message. */
 typedef enum lc_store_op {

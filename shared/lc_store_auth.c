@@ -130,7 +130,7 @@ done:
 lc_rc lc_store_session_create(lc_store_t *s, const char *token_hash, const char *user_id,
 			      int64_t expires_at_ms, lc_err_t *err)
 {
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 	json_object *user = NULL, *perms = NULL;
 
 	if (token_hash == NULL || *token_hash == '\0' || user_id == NULL)
@@ -198,7 +198,7 @@ lc_rc lc_store_session_get(lc_store_t *s, const char *token_hash, json_object **
 	lc_rc rc = lc_store_find_one(s, LC_COLL_SESSIONS, filter, NULL, NULL, "session", &sess, NULL,
 				     err);
 	bson_destroy(filter);
-	if (rc == LC_OK && lc_json_get_int(sess, "expires_at", 0) <= lc_store_now_ms()) {
+	if (rc == LC_OK && lc_json_get_int(sess, "expires_at", 0) <= lc_real_ms()) {
 		json_object_put(sess);
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "session not found");
 	}
@@ -328,7 +328,7 @@ lc_rc lc_store_login_failure_count(lc_store_t *s, const char *username, const ch
 	BCON_APPEND(filter, "at", "{", "$gte", BCON_DATE_TIME(since_ms), "}");
 	lc_rc rc = lc_store_count(s, LC_COLL_LOGIN_FAILURES, filter, n, err);
 	if (rc == LC_OK && *n >= max)
-		rc = failure_free_at(s, filter, *n, max, lc_store_now_ms() - since_ms, free_at_ms,
+		rc = failure_free_at(s, filter, *n, max, lc_real_ms() - since_ms, free_at_ms,
 				     err);
 	bson_destroy(filter);
 	return rc;

@@ -168,7 +168,7 @@ lc_rc lc_store_canned_create(lc_store_t *s, const char *owner_id, const char *sh
 			     const char *title, const char *text, json_object **out, lc_err_t *err)
 {
 	bson_oid_t oid;
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 
 	if (owner_id == NULL || shortcut == NULL || title == NULL || text == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "canned response fields missing");
@@ -252,7 +252,7 @@ lc_rc lc_store_canned_update(lc_store_t *s, const char *id, const char *shortcut
 		BSON_APPEND_UTF8(&set, "title", title);
 	if (text != NULL)
 		BSON_APPEND_UTF8(&set, "text", text);
-	LC_APPEND_MS(&set, "updated_at", lc_store_now_ms());
+	LC_APPEND_MS(&set, "updated_at", lc_real_ms());
 	bson_append_document_end(&update, &set);
 	json_object *after = NULL;
 	rc = lc_store_find_modify(s, LC_COLL_CANNED, &filter, &update, false, NULL,

@@ -19,7 +19,7 @@ static void gate_sleep(void)
 lc_rc lc_store_gate_try(lc_store_t *s, const char *coll, const char *id, int64_t stale_ms,
 			lc_err_t *err)
 {
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "at", BCON_DATE_TIME(now));
 	lc_rc rc = lc_store_insert(s, coll, doc, "held", NULL, err);
 	bson_destroy(doc);
@@ -36,12 +36,12 @@ lc_rc lc_store_gate_try(lc_store_t *s, const char *coll, const char *id, int64_t
 lc_rc lc_store_gate_take(lc_store_t *s, const char *coll, const char *id, int64_t wait_ms,
 			 int64_t stale_ms, lc_err_t *err)
 {
-	int64_t start = lc_store_now_ms();
+	int64_t start = lc_mono_ms();
 	for (;;) {
 		lc_rc rc = lc_store_gate_try(s, coll, id, stale_ms, err);
 		if (rc != LC_ERR_CONFLICT)
 			return rc;
-		if (lc_store_now_ms() - start >= wait_ms)
+		if (lc_mono_ms() - start >= wait_ms)
 			return lc_err_set(err, LC_ERR_UNAVAILABLE, "%s is being changed; try again",
 					  id);
 		lc_err_clear(err);

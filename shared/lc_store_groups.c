@@ -27,7 +27,7 @@ lc_rc lc_store_group_create(lc_store_t *s, const char *name, json_object *permis
 	lc_rc rc = append_permissions(doc, "permissions", permissions, err);
 	if (rc == LC_OK) {
 		BSON_APPEND_BOOL(doc, "builtin", false);
-		LC_APPEND_MS(doc, "created_at", lc_store_now_ms());
+		LC_APPEND_MS(doc, "created_at", lc_real_ms());
 		rc = lc_store_insert(s, LC_COLL_GROUPS, doc, "group already exists", "name", err);
 	}
 	if (rc == LC_OK && out != NULL)

@@ -255,7 +255,7 @@ lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *roo
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
 	if (ts_ms <= 0)
-		ts_ms = lc_store_now_ms();
+		ts_ms = lc_real_ms();
 
 	/* A redelivered message is found first (an _id lookup), so it takes no seq: last_seq
 	 * stays the seq of the last stored message. */
@@ -386,7 +386,7 @@ static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool ma
 			continue;
 		docs[nd] = message_doc(hex[i], m->msg_id, m->channel ? m->channel : "",
 				       m->customer_id ? m->customer_id : "", m->seq, m->sender,
-				       m->author, m->text, m->ts_ms > 0 ? m->ts_ms : lc_store_now_ms());
+				       m->author, m->text, m->ts_ms > 0 ? m->ts_ms : lc_real_ms());
 		which[nd++] = i;
 	}
 	if (nd > 0)

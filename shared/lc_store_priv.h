@@ -8,6 +8,7 @@
 #include <mongoc/mongoc.h>
 #include <stdatomic.h>
 #include "lc_store.h"
+#include "lc_time.h"
 
 #define LC_STORE_MAGIC 0x5703e11cU
 

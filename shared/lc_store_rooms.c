@@ -175,7 +175,7 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 		char hex[25];
 		bson_oid_init(&oid, NULL);
 		bson_oid_to_string(&oid, hex);
-		int64_t now = lc_store_now_ms();
+		int64_t now = lc_real_ms();
 		bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "channel", BCON_UTF8(channel),
 				       "customer_id", BCON_UTF8(customer_id));
 		if (customer_name != NULL)
@@ -309,7 +309,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
 	bson_t *by_id = BCON_NEW("_id", BCON_OID(&oid));
-	int64_t deadline = lc_store_now_ms() + GATE_WAIT_MS;
+	int64_t deadline = lc_mono_ms() + GATE_WAIT_MS;
 	for (;;) {
 		bson_t cur, set = BSON_INITIALIZER;
 		bool nochange = false;
@@ -336,7 +336,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 			/* Another writer holds revision rev: wait for it to land, then re-check. */
 			free(gate_id);
 			bson_destroy(&set);
-			if (lc_store_now_ms() > deadline) {
+			if (lc_mono_ms() > deadline) {
 				rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room is locked, try again");
 				break;
 			}
@@ -363,7 +363,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 			break;
 		if (matched == 0) {
 			/* We read a revision that had already moved on: read again. */
-			if (lc_store_now_ms() > deadline) {
+			if (lc_mono_ms() > deadline) {
 				rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room is locked, try again");
 				break;
 			}
@@ -394,7 +394,7 @@ static lc_rc claim_change(const bson_t *room, const char *room_hex, void *ctx, b
 	if (status == NULL || strcmp(status, "waiting") != 0)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room already taken");
 	BCON_APPEND(set, "status", "engaged", "agent_id", BCON_UTF8(c->agent_id),
-		    "engaged_at", BCON_DATE_TIME(lc_store_now_ms()));
+		    "engaged_at", BCON_DATE_TIME(lc_real_ms()));
 	if (c->agent_name != NULL)
 		BSON_APPEND_UTF8(set, "agent_name", c->agent_name);
 	else
@@ -465,7 +465,7 @@ static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, b
 	free(c->key);
 	c->key = lc_strdup(doc_str(room, "open_key"));
 	char *closed_key = lc_asprintf("closed:%s", room_hex);
-	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_store_now_ms()),
+	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_real_ms()),
 		    "open_key", BCON_UTF8(closed_key));
 	if (c->reason != NULL)
 		BSON_APPEND_UTF8(set, "close_reason", c->reason);

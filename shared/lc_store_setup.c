@@ -117,7 +117,7 @@ static lc_rc seed_groups(lc_store_t *s, lc_err_t *err)
 		}
 		bson_append_array_end(doc, &arr);
 		BSON_APPEND_BOOL(doc, "builtin", true);
-		LC_APPEND_MS(doc, "created_at", lc_store_now_ms());
+		LC_APPEND_MS(doc, "created_at", lc_real_ms());
 		/* Insert-if-absent: a group an admin already edited stays as it is. */
 		rc = lc_store_insert(s, LC_COLL_GROUPS, doc, NULL, NULL, err);
 		if (rc == LC_ERR_CONFLICT)

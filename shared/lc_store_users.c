@@ -24,7 +24,7 @@ lc_rc lc_store_user_create(lc_store_t *s, const char *username, const char *disp
 			   json_object **out, lc_err_t *err)
 {
 	bson_oid_t oid;
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 
 	if (username == NULL || display_name == NULL || group == NULL || password_hash == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "user fields missing");
@@ -108,7 +108,7 @@ lc_rc lc_store_user_update(lc_store_t *s, const char *id, const char *display_na
 		BSON_APPEND_UTF8(&set, "group", group);
 	if (active >= 0)
 		BSON_APPEND_BOOL(&set, "active", active != 0);
-	LC_APPEND_MS(&set, "updated_at", lc_store_now_ms());
+	LC_APPEND_MS(&set, "updated_at", lc_real_ms());
 	bson_append_document_end(&update, &set);
 	rc = lc_store_find_modify(s, LC_COLL_USERS, &filter, &update, false, omit_secret, "user",
 				  out, NULL, NULL, NULL, err);
@@ -134,7 +134,7 @@ lc_rc lc_store_user_set_password(lc_store_t *s, const char *id, const char *pass
 		rc = lc_err_set(err, LC_ERR_INVALID, "password hash missing");
 	if (rc == LC_OK) {
 		bson_t *update = BCON_NEW("$set", "{", "password_hash", BCON_UTF8(password_hash),
-					  "updated_at", BCON_DATE_TIME(lc_store_now_ms()), "}");
+					  "updated_at", BCON_DATE_TIME(lc_real_ms()), "}");
 		rc = lc_store_update_one(s, LC_COLL_USERS, &filter, update, false, &matched, NULL,
 					 NULL, err);
 		if (rc == LC_OK && matched == 0)

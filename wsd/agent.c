@@ -169,7 +169,7 @@ static void on_typing(wsd_conn_t *c, json_object *frame, json_object *ref)
 	json_object_object_add(room, "id", json_object_new_string(r->room_id));
 	json_object_object_add(room, "channel", json_object_new_string(r->channel));
 	json_object_object_add(room, "customer_id", json_object_new_string(r->customer_id));
-	char *id = lc_asprintf("typing-%s-%lld", c->user_id, (long long)wsd_now_ms());
+	char *id = lc_asprintf("typing-%s-%lld", c->user_id, (long long)lc_real_ms());
 	json_object *o = wsd_gateway_out_new("agent_typing", id, room);
 	free(id);
 	json_object_put(room);

@@ -2,9 +2,6 @@
 /* wsd_busio: the publisher and consumer threads (see busio.h). */
 #include "config.h"
 #include "busio.h"
-#include "gateway.h"
-#include "room.h"
-#include "roomcmd.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
@@ -16,9 +13,11 @@
 #define PUB_BATCH_MAX 256
 #define INBOUND_PREFETCH 256
 #define NODE_PREFETCH 1000
+#define ACK_BATCH_MAX 256       /* acks settled with one lc_bus_ack_batch */
 
+/* One per publish, from any thread to the publisher (pubq). */
 typedef struct pub {
-	struct pub *next;
+	lc_mq_item_t item;
 	char *exchange, *key, *body, *msg_id;
 	size_t len;
 	wsd_pub_done_fn done;
@@ -27,8 +26,9 @@ typedef struct pub {
 
 enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
 
+/* One per bind, unbind, ack, reject: from any thread to the consumer (cmdq). */
 typedef struct cmd {
-	struct cmd *next;
+	lc_mq_item_t item;
 	enum cmd_kind kind;
 	char *exchange, *key;
 	lc_bus_delivery_t *d;
@@ -38,18 +38,15 @@ typedef struct cmd {
 
 struct wsd_busio {
 	wsd_t *w;
+	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
 	char *url;
 	pthread_t pub_tid, con_tid;
 	bool started;
 	atomic_bool stop, ready;
 	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
 
-	pthread_mutex_t pub_lock;
-	pthread_cond_t pub_cond;
-	pub_t *pub_head, *pub_tail;
-
-	pthread_mutex_t cmd_lock;
-	cmd_t *cmd_head, *cmd_tail;
+	lc_mq_t *pubq;                  /* the publisher sleeps on it */
+	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
 	 * inbound_declare), and whether its declarations went through */
@@ -80,9 +77,11 @@ static void pub_free(pub_t *p)
 static void *pub_main(void *arg)
 {
 	wsd_busio_t *b = arg;
+	wsd_thread_set(WSD_THREAD_PUBLISHER);
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new(b->url, &err);
 	pub_t *batch[PUB_BATCH_MAX];
+	struct lc_mq_list taken = STAILQ_HEAD_INITIALIZER(taken);
 	lc_bus_msg_t msgs[PUB_BATCH_MAX];
 	int64_t stop_deadline = 0;
 
@@ -92,19 +91,13 @@ static void *pub_main(void *arg)
 	}
 	lc_bus_set_backoff(bus, 100, 2000);
 	for (;;) {
-		size_t n = 0;
-		pthread_mutex_lock(&b->pub_lock);
-		while (b->pub_head == NULL && !atomic_load(&b->stop))
-			pthread_cond_wait(&b->pub_cond, &b->pub_lock);
-		while (b->pub_head && n < PUB_BATCH_MAX) {
-			batch[n++] = b->pub_head;
-			b->pub_head = b->pub_head->next;
-		}
-		if (b->pub_head == NULL)
-			b->pub_tail = NULL;
-		pthread_mutex_unlock(&b->pub_lock);
+		size_t n = lc_mq_take(b->pubq, &taken, PUB_BATCH_MAX, true);
 		if (n == 0)
 			break;          /* stopping and nothing left */
+		for (size_t i = 0; i < n; i++) {
+			batch[i] = LC_MQ_ENTRY(STAILQ_FIRST(&taken), pub_t, item);
+			STAILQ_REMOVE_HEAD(&taken, link);
+		}
 		for (size_t i = 0; i < n; i++) {
 			msgs[i].exchange = batch[i]->exchange;
 			msgs[i].routing_key = batch[i]->key;
@@ -123,8 +116,8 @@ static void *pub_main(void *arg)
 			}
 			if (atomic_load(&b->stop)) {
 				if (stop_deadline == 0)
-					stop_deadline = wsd_now_ms() + 2000;
-				if (wsd_now_ms() > stop_deadline)
+					stop_deadline = lc_mono_ms() + 2000;
+				if (lc_mono_ms() > stop_deadline)
 					break;
 			}
 			if (!warned)
@@ -153,14 +146,7 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
 	p->msg_id = lc_strdup(msg_id);
 	p->done = done;
 	p->arg = arg;
-	pthread_mutex_lock(&b->pub_lock);
-	if (b->pub_tail)
-		b->pub_tail->next = p;
-	else
-		b->pub_head = p;
-	b->pub_tail = p;
-	pthread_cond_signal(&b->pub_cond);
-	pthread_mutex_unlock(&b->pub_lock);
+	lc_mq_push(b->pubq, &p->item);
 }
 
 void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,
@@ -179,13 +165,7 @@ void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *ke
 
 static void cmd_push(wsd_busio_t *b, cmd_t *c)
 {
-	pthread_mutex_lock(&b->cmd_lock);
-	if (b->cmd_tail)
-		b->cmd_tail->next = c;
-	else
-		b->cmd_head = c;
-	b->cmd_tail = c;
-	pthread_mutex_unlock(&b->cmd_lock);
+	lc_mq_push(b->cmdq, &c->item);
 }
 
 void wsd_busio_bind(wsd_busio_t *b, const char *exchange, const char *key, wsd_fn done,
@@ -295,7 +275,7 @@ static void inbound_try_declare(wsd_busio_t *b)
 {
 	lc_err_t err;
 	lc_err_clear(&err);
-	if (wsd_now_ms() < b->inbound_next)
+	if (lc_mono_ms() < b->inbound_next)
 		return;
 	lc_rc rc = inbound_declare(b, &err);
 	if (rc == LC_OK) {
@@ -308,27 +288,47 @@ static void inbound_try_declare(wsd_busio_t *b)
 		LC_ERROR("the inbound queue %s exists with other arguments (an older livechat?): "
 			 "it must be drained and deleted, see docs/gateway.md \"Upgrading\": %s",
 			 b->w->q_inbound, err.reason);
-		b->inbound_next = wsd_now_ms() + 10000;
+		b->inbound_next = lc_mono_ms() + 10000;
 	} else {
-		b->inbound_next = wsd_now_ms() + 500;
+		b->inbound_next = lc_mono_ms() + 500;
 	}
+}
+
+/* The acks gathered by one run_cmds: one lc_bus_ack_batch (a single frame with multiple=true
+ * where they are the oldest unacked deliveries, as they mostly are: the publisher confirms in
+ * order). */
+static void acks_flush(wsd_busio_t *b, cmd_t **acks, size_t *n)
+{
+	const lc_bus_delivery_t *ds[ACK_BATCH_MAX];
+	lc_err_t err;
+	for (size_t i = 0; i < *n; i++)
+		ds[i] = acks[i]->d;
+	lc_err_clear(&err);
+	/* A broken connection is noticed by the next poll; the broker requeues what it held. */
+	if (*n > 0 && lc_bus_ack_batch(b->inbound, ds, *n, &err) != LC_OK)
+		LC_DEBUG("consumer: acks: %s", err.reason);
+	for (size_t i = 0; i < *n; i++)
+		cmd_free(acks[i]);
+	*n = 0;
 }
 
 /* Run queued commands; a bind/unbind that fails stays at the head and is retried later. */
 static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 {
 	lc_err_t err;
+	cmd_t *acks[ACK_BATCH_MAX];
+	size_t nacks = 0;
 	for (;;) {
-		pthread_mutex_lock(&b->cmd_lock);
-		cmd_t *c = b->cmd_head;
-		if (c) {
-			b->cmd_head = c->next;
-			if (b->cmd_head == NULL)
-				b->cmd_tail = NULL;
+		struct lc_mq_list one = STAILQ_HEAD_INITIALIZER(one);
+		if (lc_mq_take(b->cmdq, &one, 1, false) == 0)
+			break;
+		cmd_t *c = LC_MQ_ENTRY(STAILQ_FIRST(&one), cmd_t, item);
+		if (c->kind == CMD_ACK) {
+			acks[nacks++] = c;
+			if (nacks == ACK_BATCH_MAX)
+				acks_flush(b, acks, &nacks);
+			continue;
 		}
-		pthread_mutex_unlock(&b->cmd_lock);
-		if (c == NULL)
-			return;
 		lc_rc rc = LC_OK;
 		lc_err_clear(&err);
 		switch (c->kind) {
@@ -338,26 +338,18 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 		case CMD_UNBIND:
 			rc = lc_bus_unbind(bus, b->w->q_node, c->exchange, c->key, &err);
 			break;
-		case CMD_ACK:
+		case CMD_ACK:   /* gathered above */
 		case CMD_REJECT:
 		case CMD_REQUEUE:
 			/* One from an earlier channel is ignored by lc_bus: the broker requeued it. */
-			if (c->kind == CMD_ACK)
-				lc_bus_ack(b->inbound, c->d, &err);
-			else
-				lc_bus_nack(b->inbound, c->d, c->kind == CMD_REQUEUE, &err);
+			lc_bus_nack(b->inbound, c->d, c->kind == CMD_REQUEUE, &err);
 			break;
 		}
 		if (rc == LC_ERR_UNAVAILABLE && !atomic_load(&b->stop)) {
 			/* Put it back first and try again after the next poll. */
-			pthread_mutex_lock(&b->cmd_lock);
-			c->next = b->cmd_head;
-			b->cmd_head = c;
-			if (b->cmd_tail == NULL)
-				b->cmd_tail = c;
-			pthread_mutex_unlock(&b->cmd_lock);
+			lc_mq_push_front(b->cmdq, &c->item);
 			LC_WARN("consumer: %s (retrying)", err.reason);
-			return;
+			break;
 		}
 		if (rc != LC_OK)
 			LC_WARN("consumer: bind/unbind %s: %s", c->key, err.reason);
@@ -365,6 +357,7 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 			wsd_post(b->w, c->done, c->arg);
 		cmd_free(c);
 	}
+	acks_flush(b, acks, &nacks);
 }
 
 /* Log a lost connection once, and its return once, instead of on every poll. */
@@ -387,13 +380,14 @@ static void node_queue_back(wsd_busio_t *b, uint64_t gen)
 	b->node_gen = gen;
 	LC_INFO("node %s: node queue re-declared (generation %llu)", b->w->node_id,
 		(unsigned long long)gen);
-	wsd_post(b->w, wsd_room_bus_ready, NULL);
+	wsd_post(b->w, b->ops->ready, NULL);
 }
 
 static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
 	wsd_t *w = b->w;
+	wsd_thread_set(WSD_THREAD_CONSUMER);
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new(b->url, &err);
 	b->inbound = bus ? lc_bus_new(b->url, &err) : NULL;
@@ -416,14 +410,16 @@ static void *con_main(void *arg)
 			}
 			b->node_gen = lc_bus_generation(bus);
 			atomic_store(&b->ready, true);
-			wsd_post(w, wsd_room_bus_ready, NULL);
+			wsd_post(w, b->ops->ready, NULL);
 		}
 		if (!b->inbound_declared)
 			inbound_try_declare(b);
 		run_cmds(b, bus);
-		lc_bus_delivery_t *d = NULL;
+		lc_bus_delivery_t *d = NULL, seen[ACK_BATCH_MAX];
+		const lc_bus_delivery_t *seenp[ACK_BATCH_MAX];
+		size_t nseen = 0;
 		lc_rc rc = LC_OK;
-		for (int i = 0; i < 256; i++) {
+		for (int i = 0; i < ACK_BATCH_MAX; i++) {
 			d = NULL;
 			lc_err_clear(&err);
 			rc = lc_bus_poll(bus, i > 0 ? 0 : 20, &d, &err);
@@ -434,14 +430,22 @@ static void *con_main(void *arg)
 			if (d->gen != b->node_gen)
 				node_queue_back(b, d->gen);
 			/* Node events are not kept: losing one when this node dies is harmless, the
-			 * state they describe is in MongoDB. */
-			lc_bus_ack(bus, d, &err);
+			 * state they describe is in MongoDB. Acked together after the loop (d goes
+			 * away with its receiver: its tag is kept). */
+			seen[nseen] = (lc_bus_delivery_t){ .tag = d->tag, .gen = d->gen };
+			seenp[nseen] = &seen[nseen];
+			nseen++;
 			/* A room writer's answer wakes its sender here, not through the loop: a
 			 * worker may be waiting for it. */
 			if (d->routing_key && strcmp(d->routing_key, b->answer_key) == 0)
-				wsd_roomcmd_answer(w, d);
+				b->ops->answer(w, d);
 			else
-				wsd_post(w, wsd_room_event, d);
+				wsd_post(w, b->ops->node_event, d);
+		}
+		if (nseen > 0) {
+			lc_err_t aerr;
+			if (lc_bus_ack_batch(bus, seenp, nseen, &aerr) != LC_OK)
+				LC_DEBUG("consumer: node queue acks: %s", aerr.reason);
 		}
 		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
@@ -456,8 +460,11 @@ static void *con_main(void *arg)
 			rc = lc_bus_poll(b->inbound, i == 0 ? 5 : 0, &d, &err);
 			if (rc != LC_OK)
 				break;
-			wsd_gateway_inbound(w, d);
+			b->ops->inbound(w, d);
 		}
+		/* A lost or new inbound connection ends this node's turn as the active consumer. */
+		b->ops->inbound_gen(w, lc_bus_is_connected(b->inbound)
+					   ? lc_bus_generation(b->inbound) : 0);
 		note_link("inbound queue", &inbound_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 	}
 	run_cmds(b, bus);
@@ -466,8 +473,9 @@ static void *con_main(void *arg)
 	return NULL;
 }
 
-wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, lc_err_t *err)
+wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops, lc_err_t *err)
 {
+	LC_ASSERT(ops && ops->ready && ops->node_event && ops->answer && ops->inbound);
 	/* Validate the URL now so a typo stops start-up. */
 	lc_bus_t *probe = lc_bus_new(url, err);
 	if (probe == NULL)
@@ -475,11 +483,11 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, lc_err_t *err)
 	lc_bus_free(&probe);
 	wsd_busio_t *b = lc_calloc(1, sizeof *b);
 	b->w = w;
+	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_asprintf("node.%s", w->node_id);
-	pthread_mutex_init(&b->pub_lock, NULL);
-	pthread_cond_init(&b->pub_cond, NULL);
-	pthread_mutex_init(&b->cmd_lock, NULL);
+	b->pubq = lc_mq_new(NULL, NULL);
+	b->cmdq = lc_mq_new(NULL, NULL);
 	return b;
 }
 
@@ -499,26 +507,28 @@ void wsd_busio_free(wsd_busio_t **pb)
 		return;
 	wsd_busio_t *b = *pb;
 	atomic_store(&b->stop, true);
+	lc_mq_stop(b->pubq);
 	if (b->started) {
-		pthread_mutex_lock(&b->pub_lock);
-		pthread_cond_broadcast(&b->pub_cond);
-		pthread_mutex_unlock(&b->pub_lock);
 		pthread_join(b->pub_tid, NULL);
 		pthread_join(b->con_tid, NULL);
 	}
-	for (pub_t *p = b->pub_head, *n; p; p = n) {
-		n = p->next;
+	struct lc_mq_list left = STAILQ_HEAD_INITIALIZER(left);
+	lc_mq_take(b->pubq, &left, SIZE_MAX, false);
+	while (!STAILQ_EMPTY(&left)) {
+		pub_t *p = LC_MQ_ENTRY(STAILQ_FIRST(&left), pub_t, item);
+		STAILQ_REMOVE_HEAD(&left, link);
 		if (p->done)
 			p->done(b->w, p->arg, false);
 		pub_free(p);
 	}
-	for (cmd_t *c = b->cmd_head, *n; c; c = n) {
-		n = c->next;
+	lc_mq_take(b->cmdq, &left, SIZE_MAX, false);
+	while (!STAILQ_EMPTY(&left)) {
+		cmd_t *c = LC_MQ_ENTRY(STAILQ_FIRST(&left), cmd_t, item);
+		STAILQ_REMOVE_HEAD(&left, link);
 		cmd_free(c);
 	}
-	pthread_mutex_destroy(&b->pub_lock);
-	pthread_cond_destroy(&b->pub_cond);
-	pthread_mutex_destroy(&b->cmd_lock);
+	lc_mq_free(&b->pubq);
+	lc_mq_free(&b->cmdq);
 	free(b->url);
 	free(b->answer_key);
 	free(b);

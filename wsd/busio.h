@@ -4,8 +4,10 @@
  *   after reconnecting, so a message once queued is published (maybe twice; ids dedup).
  * - consumer: declares the topology (docs/topology.md), consumes the shared inbound queue and this
  *   node's queue, and performs the binds, unbinds, acks and rejects the loop asks for.
- * Inbound deliveries go to wsd_gateway_inbound (on the consumer thread, which hands them to a
- * worker); node-queue deliveries are acked at once and handed to the loop (wsd_room_event). */
+ * The bus is the bottom layer: what it receives goes up through the callbacks the layer above
+ * gave wsd_busio_new (wsd_busio_ops_t), never to a module by name. Inbound deliveries go to
+ * ops->inbound on the consumer thread; node-queue deliveries are acked at once and posted to the
+ * loop (ops->node_event), except the room writer's answers (ops->answer, consumer thread). */
 #ifndef WSD_BUSIO_H
 #define WSD_BUSIO_H
 
@@ -15,7 +17,30 @@
 /* Called on the publisher thread once the message is confirmed (ok) or dropped at shutdown. */
 typedef void (*wsd_pub_done_fn)(wsd_t *w, void *arg, bool ok);
 
-wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, lc_err_t *err);
+/* What the layer above does with what the consumer receives (docs/topology.md, "Inside one
+ * node"). Every delivery is taken over by the callback it is given to. */
+typedef struct wsd_busio_ops {
+	/* Loop (posted): the node queue is declared, at start or again on a new connection
+	 * (events published meanwhile are lost: catch up). arg is NULL. */
+	wsd_fn ready;
+	/* Loop (posted): an event of the node queue, already acked; arg: lc_bus_delivery_t *. */
+	wsd_fn node_event;
+	/* Consumer thread: a room writer's answer to this node's command (key node.<node_id>);
+	 * it may wake a worker that waits for it, so it does not go through the loop. */
+	void (*answer)(wsd_t *w, lc_bus_delivery_t *d);
+	/* Consumer thread: a delivery of the shared inbound queue, acked later by whoever takes
+	 * it (wsd_busio_ack once it is stored and forwarded). */
+	void (*inbound)(wsd_t *w, lc_bus_delivery_t *d);
+	/* Consumer thread, after each poll of the inbound queue: the generation of its connection
+	 * (0: not connected). A new or lost connection ends this node's turn as the active
+	 * consumer (the room writer stops taking its own node's commands in process). */
+	void (*inbound_gen)(wsd_t *w, uint64_t gen);
+} wsd_busio_ops_t;
+
+/* A bus for w on url (checked now: a typo stops start-up); ops (all set) must outlive it.
+ * NULL and err on a bad URL. */
+wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops,
+			   lc_err_t *err);
 /* Starts both threads. */
 void wsd_busio_start(wsd_busio_t *b);
 /* Stops the threads (the publisher first tries for up to 2 s to flush what is queued). */

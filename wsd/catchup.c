@@ -192,7 +192,7 @@ static void catchup_done(wsd_t *w, void *arg)
 	if (c == NULL || c->state != WSD_CS_READY)
 		goto out;
 	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
-		w->rooms->catchup_at = wsd_now_ms() + CATCHUP_RETRY_MS;   /* read again soon */
+		w->rooms->catchup_at = lc_mono_ms() + CATCHUP_RETRY_MS;   /* read again soon */
 	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
 	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
 		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);
@@ -241,6 +241,7 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 
 void wsd_room_catchup(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	w->rooms->catchup_at = 0;
 	LC_INFO("node %s: catching up the rooms of %zu connections", w->node_id, w->nconns);
 	wsd_listener_each(w, catchup_conn, NULL);

@@ -59,6 +59,7 @@ void wsd_croom_clear(wsd_croom_t *r)
 
 void wsd_croom_remove(wsd_conn_t *c, const char *room_id)
 {
+	WSD_ASSERT_LOOP(c->w);
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
 	if (r == NULL)
 		return;
@@ -139,6 +140,7 @@ int64_t wsd_croom_floor(const wsd_croom_t *r)
 
 void wsd_croom_deliver(wsd_conn_t *c, wsd_croom_t *r, json_object *frame)
 {
+	WSD_ASSERT_LOOP(c->w);
 	if (r->state != WSD_CR_LIVE) {
 		if (r->pending == NULL)
 			r->pending = json_object_new_array();
@@ -162,6 +164,7 @@ static int cmp_seq(const void *a, const void *b)
 
 void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *items)
 {
+	WSD_ASSERT_LOOP(c->w);
 	r->state = WSD_CR_LIVE;
 	if (floor > r->floor)
 		r->floor = floor;
@@ -186,6 +189,7 @@ void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *i
 
 void wsd_croom_catchup(wsd_conn_t *c, wsd_croom_t *r, json_object *frames)
 {
+	WSD_ASSERT_LOOP(c->w);
 	size_t n = frames ? json_object_array_length(frames) : 0;
 	if (r->state != WSD_CR_CATCHUP) {
 		for (size_t i = 0; i < n; i++)

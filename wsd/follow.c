@@ -48,6 +48,7 @@ static void agent_bound(wsd_t *w, void *arg)
 
 void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	group_t *g = wsd_group_get(w->rooms->users, c->user_id, true);
 	wsd_cvec_add(&g->conns, c);
 	wsd_room_grace_forget(w, c->user_id);
@@ -63,6 +64,7 @@ void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c)
 
 void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	if (c->user_id == NULL)
 		return;
 	for (size_t i = c->nrooms; i-- > 0;)
@@ -108,6 +110,7 @@ static void watch_bound(wsd_t *w, void *arg)
 
 void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref)
 {
+	WSD_ASSERT_LOOP(w);
 	wsd_croom_add(c, room_id, NULL, NULL, NULL, WSD_CR_JOINING, true);
 	group_t *g = wsd_group_get(w->rooms->watchers, room_id, true);
 	bool have = false;
@@ -127,6 +130,7 @@ void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *r
 
 void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id)
 {
+	WSD_ASSERT_LOOP(w);
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
 	if (r == NULL || !r->watch)
 		return;
@@ -161,6 +165,7 @@ static void widget_bound(wsd_t *w, void *arg)
 
 void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	group_t *g = wsd_group_get(w->rooms->widgets, c->customer_id, true);
 	wsd_cvec_add(&g->conns, c);
 	if (g->bound) {
@@ -175,6 +180,7 @@ void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c)
 
 void wsd_room_widget_offline(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	if (c->customer_id == NULL)
 		return;
 	group_t *g = wsd_map_get(w->rooms->widgets, c->customer_id);
@@ -236,6 +242,7 @@ static void room_event_to(wsd_t *w, wsd_conn_t *c, bool watch, json_object *ev,
 
 void wsd_room_event_local(wsd_t *w, json_object *ev, const char *type)
 {
+	WSD_ASSERT_LOOP(w);
 	const char *rid = lc_json_get_str(ev, "room_id", NULL);
 	const char *aid = lc_json_get_str(ev, "agent_id", NULL);
 	if (rid == NULL)

@@ -70,7 +70,7 @@ json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *
 {
 	wsd_room_view_t v;
 	wsd_room_view(&v, room);
-	wsd_event_t e = { .room = &v, .id = id, .ts = wsd_now_ms() };
+	wsd_event_t e = { .room = &v, .id = id, .ts = lc_real_ms() };
 	return wsd_event_outbound_head(type, &e);
 }
 
@@ -167,7 +167,7 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
-	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, wsd_now_ms(),
+	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, lc_real_ms(),
 			      &in->waiting_slot, err);
 	free(mid);
 	free(text);
@@ -209,7 +209,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 			rc = wsd_writer_stage(w->writer, v.id, lc_json_get_str(in->msg, "id", ""),
 					      "customer", v.customer_name,
 					      lc_json_get_str(in->msg, "text", ""),
-					      lc_json_get_int(in->msg, "ts", wsd_now_ms()),
+					      lc_json_get_int(in->msg, "ts", lc_real_ms()),
 					      &in->stored_slot, err);
 	} else if (strcmp(t, "customer_left") == 0) {
 		if (in->room == NULL)
@@ -248,6 +248,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
  * Nothing is acked before it is stored. */
 bool wsd_gateway_prepare(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	lc_err_t err;
 	lc_err_clear(&err);
@@ -306,6 +307,7 @@ static void inbound_done(wsd_t *w, void *arg);
 
 void wsd_gateway_stored(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
 	inbound_t *in = arg;
 	if (in->invalid || in->retry)
 		goto post;
@@ -438,6 +440,7 @@ out:
 
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_CONSUMER);
 	inbound_t *in = lc_calloc(1, sizeof *in);
 	in->d = d;
 	lc_err_t err;

@@ -170,12 +170,13 @@ static void grace_run(wsd_t *w, grace_t *g)
 {
 	if (g->deadline != 0)
 		return;
-	g->deadline = wsd_now_ms() + 1000LL * atomic_load(&w->reconnect_grace);
+	g->deadline = lc_mono_ms() + 1000LL * atomic_load(&w->reconnect_grace);
 	LC_DEBUG("grace period of agent %s runs", g->user_id);
 }
 
 void wsd_room_grace_start(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!wsd_room_user_online(w, user_id))
 		grace_run(w, grace_get(w, user_id));
 }
@@ -197,6 +198,7 @@ void wsd_room_grace_free(grace_t *g)
 
 void wsd_room_grace_forget(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	for (grace_t **pg = &w->rooms->grace; *pg; pg = &(*pg)->next)
 		if (strcmp((*pg)->user_id, user_id) == 0) {
 			grace_t *g = *pg;
@@ -208,6 +210,7 @@ void wsd_room_grace_forget(wsd_t *w, const char *user_id)
 
 void wsd_room_grace_defer(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	grace_t *g = grace_find(w, user_id);
 	if (g != NULL && g->deadline != 0) {
 		g->deadline = 0;
@@ -224,6 +227,7 @@ void wsd_room_grace_recheck(wsd_t *w)
 
 void wsd_room_grace_expire(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	/* While this node hears nobody (its own presence does not come back), it cannot know
 	 * whether the agent is back on another node: the timers wait. */
 	if (!wsd_room_presence_heard(w, now))

@@ -12,26 +12,20 @@
 /* Every connection is looked at once per sweep of this many ticks (seconds) at most. */
 #define SWEEP_TICKS_MAX 5u
 
-static uint32_t mono_s(void)
-{
-	struct timespec ts;
-	/* The coarse clock is read without a system call (vDSO) and is precise enough here. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
-
 void wsd_idle_heard(wsd_conn_t *c)
 {
-	c->last_rx_s = mono_s();
+	WSD_ASSERT_LOOP(c->w);
+	c->last_rx_s = lc_mono_coarse_s();
 	c->ping = WSD_PING_NONE;
 }
 
 void wsd_idle_init(wsd_t *w, uint32_t ping_after_s, uint32_t idle_timeout_s)
 {
+	WSD_ASSERT_LOOP(w);
 	LC_ASSERT(ping_after_s >= 1 && idle_timeout_s > ping_after_s);
 	w->ping_after_s = ping_after_s;
 	w->idle_timeout_s = idle_timeout_s;
-	w->now_s = mono_s();
+	w->now_s = lc_mono_coarse_s();
 	w->idle_pos = 0;
 }
 
@@ -55,7 +49,8 @@ static void look_at(wsd_t *w, wsd_conn_t *c)
 
 void wsd_idle_tick(wsd_t *w)
 {
-	w->now_s = mono_s();
+	WSD_ASSERT_LOOP(w);
+	w->now_s = lc_mono_coarse_s();
 	uint32_t n = w->nslots;
 	if (n == 0)
 		return;

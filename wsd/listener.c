@@ -34,6 +34,7 @@ typedef struct pss {
 
 static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot;
 	if (w->nfree > 0) {
 		slot = w->free_slots[--w->nfree];
@@ -55,6 +56,7 @@ static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
 
 static void conn_unregister(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot = (uint32_t)handle;
 	LC_ASSERT(slot < w->nslots && w->slots[slot] != NULL);
 	w->slots[slot] = NULL;
@@ -64,6 +66,7 @@ static void conn_unregister(wsd_t *w, uint64_t handle)
 
 wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	uint32_t slot = (uint32_t)handle;
 	if (slot >= w->nslots || w->gens[slot] != (uint32_t)(handle >> 32))
 		return NULL;
@@ -75,6 +78,7 @@ wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
 
 void wsd_listener_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx)
 {
+	WSD_ASSERT_LOOP(w);
 	for (uint32_t i = 0; i < w->nslots; i++)
 		if (w->slots[i] && w->slots[i]->state != WSD_CS_CLOSING)
 			fn(w->slots[i], ctx);
@@ -94,6 +98,7 @@ void wsd_listener_close_all(wsd_t *w)
 
 void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len)
 {
+	WSD_ASSERT_LOOP(c->w);
 	if (c->state == WSD_CS_CLOSING)
 		return;
 	if (c->out_bytes + len > OUT_MAX_BYTES) {
@@ -197,6 +202,7 @@ void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *r
 
 void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)
 {
+	WSD_ASSERT_LOOP(c->w);
 	if (c->state == WSD_CS_CLOSING)
 		return;
 	LC_DEBUG("closing connection %llx: %s", (unsigned long long)c->handle, why);
@@ -426,7 +432,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->wsi = wsi;
 		c->ep = ep;
 		c->kind = ep->kind;
-		c->connected_at = wsd_now_ms();
+		c->connected_at = lc_real_ms();
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;

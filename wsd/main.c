@@ -6,6 +6,7 @@
 #include "config.h"
 #include "wsd.h"
 #include "busio.h"
+#include "gateway.h"
 #include "idle.h"
 #include "listener.h"
 #include "room.h"
@@ -27,53 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-struct wsd_post {
-	struct wsd_post *next;
-	wsd_fn fn;
-	void *arg;
-};
-
 static wsd_t *the_wsd;   /* for the signal handler only */
 /* Set by SIGHUP; the loop thread re-reads the config (a handler may only set a flag). */
 static volatile sig_atomic_t reload_pending;
-
-int64_t wsd_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void wsd_post(wsd_t *w, wsd_fn fn, void *arg)
-{
-	wsd_post_t *p = lc_malloc(sizeof *p);
-	p->next = NULL;
-	p->fn = fn;
-	p->arg = arg;
-	pthread_mutex_lock(&w->post_lock);
-	if (w->post_tail)
-		w->post_tail->next = p;
-	else
-		w->post_head = p;
-	w->post_tail = p;
-	pthread_mutex_unlock(&w->post_lock);
-	if (w->lws)
-		lws_cancel_service(w->lws);
-}
-
-void wsd_drain_posts(wsd_t *w)
-{
-	pthread_mutex_lock(&w->post_lock);
-	wsd_post_t *p = w->post_head;
-	w->post_head = w->post_tail = NULL;
-	pthread_mutex_unlock(&w->post_lock);
-	while (p) {
-		wsd_post_t *n = p->next;
-		p->fn(w, p->arg);
-		free(p);
-		p = n;
-	}
-}
 
 /* ---- settings (wsd/settings.c keeps the cache; these are its callbacks) */
 
@@ -94,7 +51,13 @@ static void settings_seen(void *ctx, json_object *s)
 
 json_object *wsd_settings_get(wsd_t *w)
 {
-	return wsd_settings_copy(w->settings, wsd_now_ms());
+	WSD_ASSERT_OFF_LOOP(w);         /* it may wait for MongoDB */
+	return wsd_settings_copy(w->settings, lc_mono_ms());
+}
+
+json_object *wsd_settings_cached(wsd_t *w)
+{
+	return wsd_settings_peek(w->settings);
 }
 
 void wsd_settings_expire(wsd_t *w)
@@ -109,6 +72,12 @@ char *wsd_settings_render(json_object *settings, const char *key, const char *ag
 }
 
 /* ---- start-up helpers */
+
+/* The bus's report of the inbound connection, for the room writer (busio.h inbound_gen). */
+static void inbound_gen(wsd_t *w, uint64_t gen)
+{
+	wsd_writer_inbound_gen(w->writer, gen);
+}
 
 static void init_store_run(wsd_t *w, void *arg)
 {
@@ -246,7 +215,7 @@ int main(int argc, char **argv)
 	lc_err_clear(&err);
 	wsd_t *w = lc_calloc(1, sizeof *w);
 	w->magic = WSD_MAGIC;
-	pthread_mutex_init(&w->post_lock, NULL);
+	wsd_loop_init(w);
 	atomic_store(&w->request_timeout, 120);
 	atomic_store(&w->reconnect_grace, 30);
 	atomic_store(&w->history_limit, 50);
@@ -296,7 +265,15 @@ int main(int argc, char **argv)
 		LC_ERROR("MongoDB: %s", err.reason);
 		goto out;
 	}
-	w->bus = wsd_busio_new(w, lc_config_str(w->cfg, "amqp_url"), &err);
+	/* The layers above the bus receive what it consumes (busio.h). */
+	static const wsd_busio_ops_t bus_ops = {
+		.ready = wsd_room_bus_ready,
+		.node_event = wsd_room_event,
+		.answer = wsd_roomcmd_answer,
+		.inbound = wsd_gateway_inbound,
+		.inbound_gen = inbound_gen,
+	};
+	w->bus = wsd_busio_new(w, lc_config_str(w->cfg, "amqp_url"), &bus_ops, &err);
 	if (w->bus == NULL) {
 		LC_ERROR("RabbitMQ: %s", err.reason);
 		goto out;
@@ -375,7 +352,7 @@ out:
 	wsd_roomcmds_free(w);
 	if (w->store)
 		wsd_stats_log(w);
-	wsd_drain_posts(w);
+	wsd_loop_free(w);
 	wsd_rooms_free(w);
 	lc_store_free(&w->store);
 	wsd_settings_free(&w->settings);

@@ -39,6 +39,7 @@ static void pres_collect(const char *uid, void *v, void *ctx)
 
 void wsd_room_presence_publish(wsd_t *w, bool first)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!w->rooms->ready)
 		return;
 	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
@@ -46,12 +47,12 @@ void wsd_room_presence_publish(wsd_t *w, bool first)
 	json_object *o = wsd_room_frame("presence");
 	json_object_object_add(o, "accept", p.accept);
 	json_object_object_add(o, "all", p.all);
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	if (first)
 		json_object_object_add(o, "first", json_object_new_boolean(true));
 	wsd_room_broadcast(w, "presence", o);
 	json_object_put(o);
-	w->rooms->last_presence = wsd_now_ms();
+	w->rooms->last_presence = lc_mono_ms();
 }
 
 void wsd_room_presence_free(presence_t *p)
@@ -64,9 +65,10 @@ void wsd_room_presence_free(presence_t *p)
 
 void wsd_room_presence_update(wsd_t *w, json_object *ev)
 {
+	WSD_ASSERT_LOOP(w);
 	const char *node = lc_json_get_str(ev, "node", "");
 	if (strcmp(node, w->node_id) == 0) {
-		w->rooms->presence_heard = wsd_now_ms();
+		w->rooms->presence_heard = lc_mono_ms();
 		return;
 	}
 	json_object *all = NULL, *accept = NULL;
@@ -89,7 +91,7 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 	json_object_put(p->accept);
 	p->all = json_object_get(all);
 	p->accept = json_object_get(accept);
-	p->expires = wsd_now_ms() + PRESENCE_TTL_MS;
+	p->expires = lc_mono_ms() + PRESENCE_TTL_MS;
 	for (size_t i = 0; i < json_object_array_length(all); i++)
 		wsd_room_grace_defer(w, json_object_get_string(json_object_array_get_idx(all, i)));
 	/* Agents this node left waiting for that node may now be online nowhere. */
@@ -107,6 +109,7 @@ bool wsd_room_presence_heard(wsd_t *w, int64_t now)
 
 void wsd_room_presence_expire(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	/* A node that hears nobody would take every other node for dead. */
 	if (!wsd_room_presence_heard(w, now))
 		return;
@@ -136,9 +139,10 @@ void wsd_room_presence_expire(wsd_t *w, int64_t now)
 
 bool wsd_room_user_online(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	if (wsd_room_user_ready(wsd_map_get(w->rooms->users, user_id), 0))
 		return true;
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	for (presence_t *r = w->rooms->presence; r; r = r->next)
 		if (r->expires >= now && wsd_str_in(r->all, user_id))
 			return true;
@@ -148,10 +152,11 @@ bool wsd_room_user_online(wsd_t *w, const char *user_id)
 /* Every agent allowed to accept who is online on any node. */
 json_object *wsd_room_eligible_online(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	pres_ctx_t p = { json_object_new_array(), json_object_new_array(), w->rooms };
 	wsd_map_each(w->rooms->users, pres_collect, &p);
 	json_object_put(p.all);
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	for (presence_t *r = w->rooms->presence; r; r = r->next) {
 		if (r->expires < now)
 			continue;
@@ -166,6 +171,7 @@ json_object *wsd_room_eligible_online(wsd_t *w)
 
 void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged)
 {
+	WSD_ASSERT_LOOP(w);
 	for (size_t i = 0; i < json_object_array_length(engaged); i++) {
 		const char *agent = lc_json_get_str(json_object_array_get_idx(engaged, i), "agent_id",
 						    NULL);

@@ -96,6 +96,7 @@ static void req_send(wsd_t *w, req_t *q, json_object *frame)
 
 req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 {
+	WSD_ASSERT_LOOP(w);
 	const char *id = lc_json_get_str(room, "id", NULL);
 	if (id == NULL)
 		return NULL;
@@ -103,7 +104,7 @@ req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 	json_object *declined = NULL;
 	json_object_object_get_ex(room, "declined_by", &declined);
 	if (q != NULL) {
-		q->seen_at = wsd_now_ms();
+		q->seen_at = lc_mono_ms();
 		for (size_t i = 0; declined && i < json_object_array_length(declined); i++) {
 			const char *u = json_object_get_string(json_object_array_get_idx(declined, i));
 			if (u && !wsd_str_in(q->declined, u))
@@ -118,8 +119,8 @@ req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 			   i < json_object_array_length(declined); i++)
 		json_object_array_add(q->declined,
 				      json_object_get(json_object_array_get_idx(declined, i)));
-	q->created_at = lc_json_get_int(room, "created_at", wsd_now_ms());
-	q->seen_at = wsd_now_ms();
+	q->created_at = lc_json_get_int(room, "created_at", lc_real_ms());
+	q->seen_at = lc_mono_ms();
 	wsd_map_put(w->rooms->reqs, id, q);
 	json_object *f = wsd_room_frame("request_offered");
 	json_object_object_add(f, "room", json_object_get(q->room));
@@ -158,6 +159,7 @@ static void withdraw_each_user(const char *uid, void *v, void *ctx)
 
 void wsd_room_req_remove(wsd_t *w, const char *room_id, const char *reason)
 {
+	WSD_ASSERT_LOOP(w);
 	req_t *q = wsd_map_del(w->rooms->reqs, room_id);
 	if (q == NULL)
 		return;
@@ -191,6 +193,7 @@ static int cmp_created(const void *a, const void *b)
 
 json_object *wsd_room_requests_for(wsd_t *w, const char *user_id)
 {
+	WSD_ASSERT_LOOP(w);
 	reqs_ctx_t x = { user_id, json_object_new_array() };
 	wsd_map_each(w->rooms->reqs, reqs_collect, &x);
 	json_object_array_sort(x.out, cmp_created);
@@ -217,7 +220,7 @@ void wsd_room_check_declined(wsd_t *w, json_object *room)
 	if (all) {
 		LC_INFO("room %s: every online agent declined", rid);
 		if (q)
-			q->closing_at = wsd_now_ms();
+			q->closing_at = lc_mono_ms();
 		wsd_room_submit_no_agent(w, rid, room);
 	}
 }
@@ -235,7 +238,7 @@ static void resync_run(wsd_t *w, void *arg)
 	resync_t *r = arg;
 	lc_err_t err;
 	int64_t total = 0;
-	r->read_at = wsd_now_ms();
+	r->read_at = lc_mono_ms();
 	r->rc = lc_store_room_list(w->store, lc_room_status_name(LC_ROOM_WAITING), 0, 1000, &r->items, &r->total, &err);
 	if (r->rc != LC_OK)
 		LC_WARN("reading waiting rooms: %s", err.reason);
@@ -301,7 +304,7 @@ static void resync_done(wsd_t *w, void *arg)
 
 void wsd_room_resync(wsd_t *w)
 {
-	w->rooms->last_resync = wsd_now_ms();
+	w->rooms->last_resync = lc_mono_ms();
 	if (w->rooms->resync_busy) {
 		w->rooms->resync_again = true;   /* the read under way may have begun too early */
 		return;
@@ -324,7 +327,8 @@ static void find_timeouts(const char *rid, void *v, void *ctx)
 	timeout_ctx_t *t = ctx;
 	req_t *q = v;
 	int64_t limit = 1000LL * atomic_load(&t->w->request_timeout);
-	if (t->now < q->created_at + limit)
+	/* Wall clock: created_at is the stored time the room was made, maybe by another machine. */
+	if (lc_real_ms() < q->created_at + limit)
 		return;
 	if (q->closing_at != 0 && t->now - q->closing_at < 10000)
 		return;
@@ -334,6 +338,7 @@ static void find_timeouts(const char *rid, void *v, void *ctx)
 
 void wsd_room_req_timeouts(wsd_t *w, int64_t now)
 {
+	WSD_ASSERT_LOOP(w);
 	timeout_ctx_t t = { w, now, json_object_new_array() };
 	wsd_map_each(w->rooms->reqs, find_timeouts, &t);
 	for (size_t i = 0; i < json_object_array_length(t.due); i++) {

@@ -194,6 +194,7 @@ static const struct {
  * followers (follow.c), the rest by type; an unknown type is ignored (a newer node's). */
 void wsd_room_event(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	lc_bus_delivery_t *d = arg;
 	if (w->stop)
 		goto out;
@@ -225,6 +226,7 @@ out:
 
 void wsd_room_bus_ready(wsd_t *w, void *arg)
 {
+	WSD_ASSERT_LOOP(w);
 	if (w->stop)
 		return;
 	LC_INFO("node %s: RabbitMQ topology ready", w->node_id);
@@ -249,8 +251,9 @@ static void check_one(wsd_conn_t *c, void *ctx)
 
 void wsd_room_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	wsd_rooms_t *R = w->rooms;
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	if (now - R->last_settings >= SETTINGS_EVERY_MS && !R->settings_busy) {
 		R->last_settings = now;
 		R->settings_busy = true;
@@ -282,7 +285,7 @@ void wsd_rooms_init(wsd_t *w)
 	R->reqs = wsd_map_new();
 	R->jobs = wsd_map_new();
 	R->buckets = wsd_map_new();
-	R->last_session_check = R->started_at = wsd_now_ms();
+	R->last_session_check = R->started_at = lc_mono_ms();
 	w->rooms = R;
 }
 
@@ -351,6 +354,7 @@ size_t wsd_room_jobs(wsd_t *w, uint64_t handle)
 
 void wsd_room_jobs_add(wsd_t *w, uint64_t handle, int delta)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
 	size_t n = (size_t)(uintptr_t)wsd_map_get(w->rooms->jobs, key);
@@ -371,9 +375,10 @@ typedef struct bucket {
 
 bool wsd_room_rate_take(wsd_t *w, uint64_t handle)
 {
+	WSD_ASSERT_LOOP(w);
 	char key[24];
 	handle_key(handle, key);
-	int64_t now = wsd_now_ms();
+	int64_t now = lc_mono_ms();
 	bucket_t *b = wsd_map_get(w->rooms->buckets, key);
 	if (b == NULL) {
 		b = lc_calloc(1, sizeof *b);

@@ -6,6 +6,7 @@
 #include "roomcmd.h"
 #include "busio.h"
 #include "worker.h"
+#include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -25,6 +26,7 @@ typedef struct pending {
 	int64_t sent_mono;
 	json_object *body;       /* the command as published */
 	bool sync;               /* a worker waits for it (never stored by a fallback job) */
+	bool local;              /* with this node's writer (not published, not resent) */
 	wsd_roomcmd_fn done;
 	void *arg;
 } pending_t;
@@ -36,14 +38,9 @@ struct wsd_roomcmds {
 	uint64_t next_id;
 	char secret[65];
 	atomic_bool have_secret;
+	/* counters for the stats line: in process, through the broker, handed back, fallback */
+	atomic_uint_fast64_t n_local, n_broker, n_rerouted, n_direct;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
@@ -204,12 +201,23 @@ static void fallback_run(wsd_t *w, void *arg)
 
 static void fallback_submit(wsd_t *w, json_object *body, wsd_roomcmd_fn done, void *arg)
 {
+	atomic_fetch_add(&w->roomcmds->n_direct, 1);
 	fallback_t *f = lc_calloc(1, sizeof *f);
 	f->body = body;
 	f->done = done;
 	f->arg = arg;
 	wsd_workers_submit(w->workers, lc_json_get_str(body, "room_id", NULL), fallback_run, NULL,
 			   f);
+}
+
+/* A command of room_id published and not answered yet. Under r->lock. */
+static bool broker_pending(wsd_roomcmds_t *r, const char *room_id)
+{
+	pending_t *p;
+	TAILQ_FOREACH(p, &r->list, link)
+		if (!p->local && strcmp(lc_json_get_str(p->body, "room_id", ""), room_id ? room_id : "") == 0)
+			return true;
+	return false;
 }
 
 static void add_str(json_object *o, const char *key, const char *v)
@@ -233,9 +241,9 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	pending_t *p = lc_calloc(1, sizeof *p);
 	p->done = done;
 	p->arg = arg;
-	p->sent_mono = mono_ms();
-	p->deadline_mono = mono_ms() + wait_ms;
-	p->resend_mono = mono_ms() + WSD_ROOMCMD_RESEND_MS;
+	p->sent_mono = lc_mono_ms();
+	p->deadline_mono = lc_mono_ms() + wait_ms;
+	p->resend_mono = lc_mono_ms() + WSD_ROOMCMD_RESEND_MS;
 	pthread_mutex_lock(&r->lock);
 	p->id = ++r->next_id;
 	pthread_mutex_unlock(&r->lock);
@@ -249,7 +257,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "reply_to", w->node_id);
 	add_str(o, "secret", secret);
 	/* Wall clock: the writer is another process, maybe another machine (clocks in step). */
-	json_object_object_add(o, "deadline", json_object_new_int64(wsd_now_ms() + wait_ms));
+	json_object_object_add(o, "deadline", json_object_new_int64(lc_real_ms() + wait_ms));
 	add_str(o, "room_id", cmd->room_id);
 	add_str(o, "msg_id", cmd->msg_id);
 	add_str(o, "sender", cmd->sender);
@@ -266,11 +274,26 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	}
 	p->sync = done == waiter_done;
 	p->body = o;
-	/* Listed before it is published: the answer may come at once. */
+	/* The writer gets a copy of its own: no json_object is shared between threads. */
+	json_object *copy = NULL;
+	if (json_object_deep_copy(o, &copy, NULL) != 0) {
+		LC_ERROR("out of memory copying a room command");   /* lc_alloc's policy */
+		abort();
+	}
+	/* Listed before it is handed over or published: the answer may come at once. The writer's
+	 * lock is taken inside this one, never the other way round. */
 	pthread_mutex_lock(&r->lock);
+	/* Behind a command of the room still on its way through the broker (sent before this node
+	 * knew it was the active consumer), this one goes the same way, so the writer gets them in
+	 * the order they were sent. */
+	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
+	if (!p->local)
+		wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
+	if (!p->local)
+		json_object_put(copy);
+	atomic_fetch_add(p->local ? &r->n_local : &r->n_broker, 1);
 }
 
 void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg)
@@ -312,11 +335,63 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 	lc_bus_delivery_free(&d);
 }
 
+void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *res)
+{
+	pending_t *p = cmd_id > 0 ? take(w->roomcmds, (uint64_t)cmd_id) : NULL;
+	if (p == NULL) {
+		/* Answered unavailable here already (its deadline passed). */
+		json_object_put(res->msg);
+		json_object_put(res->room);
+		return;
+	}
+	p->done(w, p->arg, res);
+	pending_free(p);
+}
+
+void wsd_roomcmd_reroute(wsd_t *w, json_object *body)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	int64_t id = lc_json_get_int(body, "cmd_id", -1);
+	pending_t *p;
+	pthread_mutex_lock(&r->lock);
+	TAILQ_FOREACH(p, &r->list, link)
+		if ((int64_t)p->id == id)
+			break;
+	if (p != NULL) {
+		/* From now on like any published command: resent, or stored here without the
+		 * writer while RabbitMQ is away (wsd_roomcmd_tick). */
+		int64_t now = lc_mono_ms();
+		p->local = false;
+		p->sent_mono = now;
+		p->resend_mono = now + WSD_ROOMCMD_RESEND_MS;
+		wsd_busio_publish_json(w->bus, w->ex_inbound, "wsd.room", p->body, NULL, NULL);
+		atomic_fetch_add(&r->n_rerouted, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void wsd_roomcmd_stats_log(wsd_t *w)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	uint64_t wl = 0, wb = 0;
+	if (r == NULL)
+		return;
+	if (w->writer != NULL)
+		wsd_writer_stats(w->writer, &wl, &wb);
+	LC_INFO("room commands: sent_local=%llu sent_broker=%llu rerouted=%llu direct=%llu "
+		"writer_local=%llu writer_broker=%llu",
+		(unsigned long long)atomic_load(&r->n_local),
+		(unsigned long long)atomic_load(&r->n_broker),
+		(unsigned long long)atomic_load(&r->n_rerouted),
+		(unsigned long long)atomic_load(&r->n_direct), (unsigned long long)wl,
+		(unsigned long long)wb);
+}
+
 void wsd_roomcmd_tick(wsd_t *w)
 {
 	wsd_roomcmds_t *r = w->roomcmds;
 	TAILQ_HEAD(, pending) late = TAILQ_HEAD_INITIALIZER(late);
-	int64_t now = mono_ms();
+	int64_t now = lc_mono_ms();
 	pending_t *p, *next;
 	pthread_mutex_lock(&r->lock);
 	for (p = TAILQ_FIRST(&r->list); p != NULL; p = next) {
@@ -324,6 +399,9 @@ void wsd_roomcmd_tick(wsd_t *w)
 		if (p->deadline_mono <= now) {
 			TAILQ_REMOVE(&r->list, p, link);
 			TAILQ_INSERT_TAIL(&late, p, link);
+		} else if (p->local) {
+			/* With this node's writer, which answers it or hands it back. */
+			continue;
 		} else if (!p->sync && now - p->sent_mono > 1000 && !wsd_busio_linked(w->bus)) {
 			/* Published while RabbitMQ was going away: store it here instead (if the
 			 * command still reaches the writer later, it is a duplicate there). */
@@ -371,10 +449,12 @@ static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
 		       lc_err_t *err)
 {
+	WSD_ASSERT_THREAD(WSD_THREAD_WORKER);   /* it waits for the writer's answer */
 	waiter_t wt;
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {
 		/* RabbitMQ is away: store it here (see direct_store). */
+		atomic_fetch_add(&w->roomcmds->n_direct, 1);
 		json_object *body = json_object_new_object();
 		add_str(body, "room_id", cmd->room_id);
 		add_str(body, "msg_id", cmd->msg_id);
@@ -387,18 +467,12 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 		goto answered;
 	}
 	pthread_mutex_init(&wt.lock, NULL);
-	pthread_cond_init(&wt.cond, NULL);
+	lc_cond_init_mono(&wt.cond);
 	send_wait(w, cmd, WSD_ROOMCMD_CALL_MS, waiter_done, &wt);
 	pthread_mutex_lock(&wt.lock);
 	/* The loop's tick answers a late command; it does not run once the daemon stops. */
 	while (!wt.done && !w->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = lc_mono_after(200);
 		pthread_cond_timedwait(&wt.cond, &wt.lock, &ts);
 	}
 	bool done = wt.done;

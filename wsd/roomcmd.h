@@ -3,7 +3,10 @@
  * room's writer (writer.c: the node that holds the inbound queue), so a node that has a message
  * to store in a room (an agent's message, a join, end, no-agent or disconnected text) publishes
  * a command into the inbound queue and gets the stored message back on its node queue
- * (routing key node.<node_id>). While RabbitMQ is away the command waits in the publisher and
+ * (routing key node.<node_id>). When this node is itself the active consumer of the inbound
+ * queue, the command goes to its writer in process instead and is answered there (no broker
+ * hop); if the node stops being the active consumer before the writer staged it, the writer
+ * hands it back and it is published like any other. While RabbitMQ is away the command waits in the publisher and
  * is published again every WSD_ROOMCMD_RESEND_MS until answered (the writer stores it once:
  * message ids are unique in a room), so an answer lost with a node queue during a broker
  * restart is asked for again. A command not answered in time (WSD_ROOMCMD_WAIT_MS, or
@@ -33,8 +36,8 @@ typedef struct wsd_roomcmd_result {
 	json_object *room;      /* LC_OK: {id, channel, customer_id, customer_name} (owned too) */
 } wsd_roomcmd_result_t;
 
-/* Called exactly once per command, on the consumer thread (answer) or the loop (timeout);
- * it takes res->msg and res->room (json_object_put them). */
+/* Called exactly once per command, on the consumer thread (answer), the writer thread (a local
+ * answer) or the loop (timeout); it takes res->msg and res->room (json_object_put them). */
 typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
 /* A message for the room's writer. status (NULL: none) is what the room became just before
@@ -58,6 +61,15 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 		       lc_err_t *err);
 /* Consumer thread: an answer arrived on the node queue (takes d). */
 void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d);
+/* Writer thread: the answer to a command this node handed to its own writer (takes res->msg and
+ * res->room; dropped when the command already timed out here). */
+void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *res);
+/* Writer thread: this node stopped being the active consumer before its writer staged the
+ * command (body: the writer's copy, not taken): publish it to the inbound queue after all. */
+void wsd_roomcmd_reroute(wsd_t *w, json_object *body);
+/* Any thread: one log line with the counters (sent in process, through the broker, handed back,
+ * stored without the writer). */
+void wsd_roomcmd_stats_log(wsd_t *w);
 /* Loop, once a second: publish again the commands not answered for WSD_ROOMCMD_RESEND_MS,
  * answer those past their deadline with LC_ERR_UNAVAILABLE. */
 void wsd_roomcmd_tick(wsd_t *w);

@@ -18,7 +18,9 @@ char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
 	const char *key = wsd_event_ended_setting(reason);
 	if (key == NULL)
 		return lc_strdup(customer_text ? customer_text : "");
-	json_object *set = wsd_settings_get(w);
+	/* The loop never waits on MongoDB: there the last snapshot serves (a timer's or a
+	 * done callback's ending); the other threads may refresh it. */
+	json_object *set = wsd_on_loop(w) ? wsd_settings_cached(w) : wsd_settings_get(w);
 	char *text = wsd_settings_render(set, key, v->agent_name ? v->agent_name : "",
 					 v->customer_name);
 	json_object_put(set);
@@ -27,7 +29,7 @@ char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
 
 void wsd_event_of_message(wsd_event_t *e, const wsd_room_view_t *v, json_object *msg)
 {
-	*e = (wsd_event_t){ .room = v, .id = lc_json_get_str(msg, "id", NULL), .ts = wsd_now_ms(),
+	*e = (wsd_event_t){ .room = v, .id = lc_json_get_str(msg, "id", NULL), .ts = lc_real_ms(),
 			    .text = lc_json_get_str(msg, "text", "") };
 	json_object *seq = NULL;
 	if (json_object_object_get_ex(msg, "seq", &seq)) {

@@ -134,6 +134,15 @@ json_object *wsd_settings_copy(wsd_settings_t *s, int64_t now)
 	return r;
 }
 
+json_object *wsd_settings_peek(wsd_settings_t *s)
+{
+	assert(s->magic == WSD_SETTINGS_MAGIC);
+	pthread_mutex_lock(&s->lock);
+	json_object *r = s->cur != NULL ? settings_copy_locked(s) : lc_settings_defaults();
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 void wsd_settings_expire_all(wsd_settings_t *s)
 {
 	assert(s->magic == WSD_SETTINGS_MAGIC);

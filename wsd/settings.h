@@ -27,6 +27,9 @@ void wsd_settings_free(wsd_settings_t **sp);
 /* Any thread: the current settings, a private deep copy owned by the caller
  * (json_object_put it). now_ms is the caller's clock (ms). */
 json_object *wsd_settings_copy(wsd_settings_t *s, int64_t now_ms);
+/* Any thread, never reads the store: a copy of the current snapshot (the defaults before the
+ * first read), owned by the caller. */
+json_object *wsd_settings_peek(wsd_settings_t *s);
 /* Any thread: the next wsd_settings_copy reads again, and so does one whose read was under way. */
 void wsd_settings_expire_all(wsd_settings_t *s);
 

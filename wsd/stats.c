@@ -2,6 +2,7 @@
 /* wsd_stats: one log line with the store's operation counters (lc_store_stats). */
 #include "config.h"
 #include "stats.h"
+#include "roomcmd.h"
 #include "lc_log.h"
 
 #include <stdio.h>
@@ -15,6 +16,7 @@ void wsd_stats_request(wsd_t *w)
 
 void wsd_stats_tick(wsd_t *w)
 {
+	WSD_ASSERT_LOOP(w);
 	if (!w->stats_wanted)
 		return;
 	w->stats_wanted = 0;
@@ -35,4 +37,5 @@ void wsd_stats_log(wsd_t *w)
 	double per = st.messages_stored ? (double)st.ops_total / (double)st.messages_stored : 0.0;
 	LC_INFO("store stats: ops=%llu messages_stored=%llu ops_per_message=%.3f%s",
 		(unsigned long long)st.ops_total, (unsigned long long)st.messages_stored, per, kinds);
+	wsd_roomcmd_stats_log(w);
 }

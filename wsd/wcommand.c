@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* wsd_wcommand: the room commands of other nodes (roomcmd.h) on the writer: the secret, the
- * deadline, the checks an agent's message needs (engaged, this agent's), the staging of the
- * message, the room status the sender changed, and the answer on node.<node_id>. */
+/* wsd_wcommand: room commands (roomcmd.h) on the writer: the secret, the deadline, the checks an
+ * agent's message needs (engaged, this agent's), the staging of the message, the room status the
+ * sender changed, and the answer: on node.<node_id> for a command that came through the broker,
+ * in process for one of this node's own (WI_LOCAL). */
 #include "config.h"
 #include "writer_priv.h"
 #include "busio.h"
@@ -15,7 +16,7 @@
 
 bool wsd_wcommand_expired(const witem_t *it)
 {
-	return it->kind == WI_COMMAND && wsd_now_ms() > lc_json_get_int(it->cmd, "deadline", 0);
+	return wsd_witem_is_command(it) && lc_real_ms() > lc_json_get_int(it->cmd, "deadline", 0);
 }
 
 static const char *const append_senders[] = { "agent", "system", NULL };
@@ -45,7 +46,7 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 	*out = r;
 	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
 				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),
-				lc_json_get_str(c, "text", ""), wsd_now_ms(), &it->slot, err);
+				lc_json_get_str(c, "text", ""), lc_real_ms(), &it->slot, err);
 }
 
 /* false: MongoDB cannot do it now (held, tried again). */
@@ -103,9 +104,33 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 	return true;
 }
 
+/* This node's own command: the answer goes to its sender in process; the stored message and the
+ * room go with it (taken from the item: no json_object is shared between threads). */
+static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t *err)
+{
+	wsd_roomcmd_result_t res;
+	memset(&res, 0, sizeof res);
+	res.rc = rc;
+	if (rc != LC_OK) {
+		res.err = *err;
+	} else {
+		res.msg = it->slot.stored;
+		it->slot.stored = NULL;
+		res.dup = it->slot.dup;
+		res.room = it->room;
+		it->room = NULL;
+	}
+	wsd_roomcmd_local_answer(wr->w, lc_json_get_int(it->cmd, "cmd_id", 0), &res);
+}
+
 void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 {
 	wsd_t *w = wr->w;
+	if (it->kind == WI_LOCAL && (it->forged || it->drop)) {
+		/* Its sender already answered it unavailable (deadline) or cannot have sent it
+		 * without the secret it read itself: nothing to answer. */
+		return;
+	}
 	if (it->forged) {
 		LC_WARN("room command %s without the writer secret rejected", it->d->message_id ?
 			it->d->message_id : "?");
@@ -123,6 +148,10 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 	if (rc == LC_OK && it->slot.done && it->slot.rc != LC_OK) {
 		rc = it->slot.rc;
 		err = &it->slot.err;
+	}
+	if (it->kind == WI_LOCAL) {
+		finish_local(wr, it, rc, err);
+		return;
 	}
 	json_object *a = json_object_new_object();
 	json_object_object_add(a, "type", json_object_new_string("room_appended"));

@@ -163,7 +163,7 @@ static void publish_inbound(wsd_conn_t *c, const char *type, const char *id, jso
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "channel", json_object_new_string("widget"));
 	json_object_object_add(o, "customer_id", json_object_new_string(c->customer_id));
-	json_object_object_add(o, "ts", json_object_new_int64(wsd_now_ms()));
+	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	if (c->customer_name)
 		json_object_object_add(o, "customer_name", json_object_new_string(c->customer_name));
 	if (extra) {
@@ -188,7 +188,7 @@ static char *unique_id(wsd_conn_t *c, const char *what)
 	char rnd[9];
 	if (lc_auth_random_hex(4, rnd, NULL) != LC_OK)
 		strcpy(rnd, "0");
-	return lc_asprintf("%s-%s-%lld-%s", c->customer_id, what, (long long)wsd_now_ms(), rnd);
+	return lc_asprintf("%s-%s-%lld-%s", c->customer_id, what, (long long)lc_real_ms(), rnd);
 }
 
 static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)

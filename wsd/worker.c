@@ -8,13 +8,15 @@
 #include "lc_log.h"
 
 #include <stdlib.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 2000
 
+/* One per submit; in its thread's queue, then (a retry that failed) in its held list. */
 typedef struct job {
-	struct job *next;
+	TAILQ_ENTRY(job) link;  /* queue or held: one at a time */
 	wsd_fn run, done;
 	wsd_try_fn try_run;
 	void *arg;
@@ -23,13 +25,14 @@ typedef struct job {
 	int64_t not_before;     /* held: monotonic ms of the next try */
 	int delay_ms;
 } job_t;
+TAILQ_HEAD(jobs, job);
 
 typedef struct wthread {
 	pthread_t tid;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	job_t *head, *tail;
-	job_t *held;            /* jobs to try again (few: one per failing key) */
+	struct jobs queue;
+	struct jobs held; /* jobs to try again (few: one per failing key) */
 	bool stop;
 	wsd_workers_t *pool;
 } wthread_t;
@@ -41,20 +44,14 @@ struct wsd_workers {
 	wthread_t *t;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Only retried jobs wait behind a held one (the inbound messages of one customer, whose order
  * matters); the other jobs of its key go on and fail or succeed by themselves. */
 static bool key_held(const wthread_t *t, const job_t *j)
 {
 	if (!j->keyed || j->try_run == NULL)
 		return false;
-	for (const job_t *h = t->held; h; h = h->next)
+	const job_t *h;
+	TAILQ_FOREACH(h, &t->held, link)
 		if (h->key == j->key)
 			return true;
 	return false;
@@ -64,29 +61,21 @@ static bool key_held(const wthread_t *t, const job_t *j)
  * whose key is not held), or NULL; *wait_ms: how long until a held one is due (-1: none). */
 static job_t *next_job(wthread_t *t, int64_t *wait_ms)
 {
-	int64_t now = mono_ms();
+	int64_t now = lc_mono_ms();
+	job_t *j;
 	*wait_ms = -1;
-	for (job_t **pj = &t->held; *pj; pj = &(*pj)->next) {
-		job_t *j = *pj;
+	TAILQ_FOREACH(j, &t->held, link) {
 		if (j->not_before <= now) {
-			*pj = j->next;
-			j->next = NULL;
+			TAILQ_REMOVE(&t->held, j, link);
 			return j;
 		}
 		if (*wait_ms < 0 || j->not_before - now < *wait_ms)
 			*wait_ms = j->not_before - now;
 	}
-	job_t *prev = NULL;
-	for (job_t *j = t->head; j; prev = j, j = j->next) {
+	TAILQ_FOREACH(j, &t->queue, link) {
 		if (key_held(t, j))
 			continue;
-		if (prev)
-			prev->next = j->next;
-		else
-			t->head = j->next;
-		if (t->tail == j)
-			t->tail = prev;
-		j->next = NULL;
+		TAILQ_REMOVE(&t->queue, j, link);
 		return j;
 	}
 	return NULL;
@@ -98,14 +87,7 @@ static void wait_for(wthread_t *t, int64_t ms)
 		pthread_cond_wait(&t->cond, &t->lock);
 		return;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = lc_mono_after(ms);
 	pthread_cond_timedwait(&t->cond, &t->lock, &ts);
 }
 
@@ -113,6 +95,7 @@ static void *worker_main(void *p)
 {
 	wthread_t *t = p;
 	wsd_t *w = t->pool->w;
+	wsd_thread_set(WSD_THREAD_WORKER);
 	for (;;) {
 		job_t *j = NULL;
 		pthread_mutex_lock(&t->lock);
@@ -133,21 +116,20 @@ static void *worker_main(void *p)
 				j->delay_ms = j->delay_ms ? j->delay_ms * 2 : RETRY_FIRST_MS;
 				if (j->delay_ms > RETRY_MAX_MS)
 					j->delay_ms = RETRY_MAX_MS;
-				j->not_before = mono_ms() + j->delay_ms;
+				j->not_before = lc_mono_ms() + j->delay_ms;
 			}
 			/* The others held here fail or succeed for the same reason (MongoDB is down
 			 * or back): they back off with this one, or go at once. Held jobs thus cost
 			 * one try per backoff, and the other jobs get the worker in between. */
-			for (job_t *h = t->held; h; h = h->next) {
+			job_t *h;
+			TAILQ_FOREACH(h, &t->held, link) {
 				if (ok)
 					h->not_before = 0;
 				else if (h->not_before < j->not_before)
 					h->not_before = j->not_before;
 			}
-			if (!ok) {
-				j->next = t->held;
-				t->held = j;
-			}
+			if (!ok)
+				TAILQ_INSERT_HEAD(&t->held, j, link);
 			pthread_mutex_unlock(&t->lock);
 			if (!ok)
 				continue;
@@ -170,12 +152,10 @@ wsd_workers_t *wsd_workers_new(wsd_t *w, int nthreads)
 	for (int i = 0; i < pool->n; i++) {
 		wthread_t *t = &pool->t[i];
 		t->pool = pool;
+		TAILQ_INIT(&t->queue);
+		TAILQ_INIT(&t->held);
 		pthread_mutex_init(&t->lock, NULL);
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&t->cond, &ca);
-		pthread_condattr_destroy(&ca);
+		lc_cond_init_mono(&t->cond);
 		if (pthread_create(&t->tid, NULL, worker_main, t) != 0) {
 			LC_ERROR("cannot start worker thread %d", i);
 			abort();
@@ -193,11 +173,7 @@ static void submit(wsd_workers_t *pool, const char *key, job_t *j)
 	j->key = h;
 	j->keyed = key != NULL;
 	pthread_mutex_lock(&t->lock);
-	if (t->tail)
-		t->tail->next = j;
-	else
-		t->head = j;
-	t->tail = j;
+	TAILQ_INSERT_TAIL(&t->queue, j, link);
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -222,15 +198,15 @@ void wsd_workers_submit_retry(wsd_workers_t *pool, const char *key, wsd_try_fn r
 	submit(pool, key, j);
 }
 
-static void drop_list(wsd_workers_t *pool, job_t *j)
+static void drop_list(wsd_workers_t *pool, struct jobs *list)
 {
-	while (j) {
-		job_t *n = j->next;
+	job_t *j;
+	while ((j = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, j, link);
 		/* w->stop is set: done only frees. */
 		if (j->done)
 			j->done(pool->w, j->arg);
 		free(j);
-		j = n;
 	}
 }
 
@@ -249,8 +225,8 @@ void wsd_workers_free(wsd_workers_t **ppool)
 	for (int i = 0; i < pool->n; i++) {
 		wthread_t *t = &pool->t[i];
 		pthread_join(t->tid, NULL);
-		drop_list(pool, t->held);
-		drop_list(pool, t->head);
+		drop_list(pool, &t->held);
+		drop_list(pool, &t->queue);
 		pthread_mutex_destroy(&t->lock);
 		pthread_cond_destroy(&t->cond);
 	}

@@ -10,6 +10,7 @@
 #include "writer_priv.h"
 #include "busio.h"
 #include "gateway.h"
+#include "roomcmd.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -41,6 +42,9 @@ static void submit(wsd_writer_t *wr, witem_t *it)
 void wsd_writer_submit_gateway(wsd_writer_t *wr, void *in, uint64_t gen)
 {
 	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	/* Only the active consumer gets deliveries: this node is it, for as long as this
+	 * connection lives (wsd_writer_inbound_gen). */
+	atomic_store(&wr->active_gen, gen);
 	witem_t *it = lc_calloc(1, sizeof *it);
 	it->kind = WI_GATEWAY;
 	it->in = in;
@@ -51,12 +55,55 @@ void wsd_writer_submit_gateway(wsd_writer_t *wr, void *in, uint64_t gen)
 void wsd_writer_submit_command(wsd_writer_t *wr, lc_bus_delivery_t *d, json_object *cmd)
 {
 	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	atomic_store(&wr->active_gen, d->gen);
 	witem_t *it = lc_calloc(1, sizeof *it);
 	it->kind = WI_COMMAND;
 	it->d = d;
 	it->gen = d->gen;
 	it->cmd = cmd;
+	pthread_mutex_lock(&wr->lock);
+	wr->stat_broker++;
+	pthread_mutex_unlock(&wr->lock);
 	submit(wr, it);
+}
+
+void wsd_writer_inbound_gen(wsd_writer_t *wr, uint64_t gen)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	uint64_t active = atomic_load(&wr->active_gen);
+	if (active != 0 && active != gen) {
+		/* The channel the deliveries came on is gone: the broker has made (or will make)
+		 * another consumer active, maybe on another node. Active again only once a delivery
+		 * of the new connection shows it. */
+		atomic_store(&wr->active_gen, 0);
+		LC_INFO("writer: this node is no longer the inbound queue's active consumer");
+	}
+}
+
+bool wsd_writer_submit_local(wsd_writer_t *wr, json_object *cmd)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	uint64_t gen = atomic_load(&wr->active_gen);
+	if (gen == 0)
+		return false;
+	witem_t *it = lc_calloc(1, sizeof *it);
+	it->kind = WI_LOCAL;
+	it->gen = gen;
+	it->cmd = cmd;
+	pthread_mutex_lock(&wr->lock);
+	wr->stat_local++;
+	pthread_mutex_unlock(&wr->lock);
+	submit(wr, it);
+	return true;
+}
+
+void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	pthread_mutex_lock(&wr->lock);
+	*local = wr->stat_local;
+	*broker = wr->stat_broker;
+	pthread_mutex_unlock(&wr->lock);
 }
 
 static bool stopping(wsd_writer_t *wr)
@@ -70,14 +117,7 @@ static bool stopping(wsd_writer_t *wr)
 /* Sleep up to ms, waking early when stopped. */
 static void nap(wsd_writer_t *wr, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = lc_mono_after(ms);
 	pthread_mutex_lock(&wr->lock);
 	if (!wr->stop)
 		pthread_cond_timedwait(&wr->cond, &wr->lock, &ts);
@@ -100,7 +140,7 @@ static bool owner_is_command(void *owner, void *ctx)
 {
 	witem_t *it = owner;
 	(void)ctx;
-	return it != NULL && it->kind == WI_COMMAND;
+	return it != NULL && wsd_witem_is_command(it);
 }
 
 /* MongoDB cannot store now: the commands of list are answered unavailable (their senders tell
@@ -110,7 +150,7 @@ static void refuse_commands(wsd_writer_t *wr, struct witems *list)
 	witem_t *it, *next;
 	for (it = TAILQ_FIRST(list); it != NULL; it = next) {
 		next = TAILQ_NEXT(it, link);
-		if (it->kind != WI_COMMAND)
+		if (!wsd_witem_is_command(it))
 			continue;
 		TAILQ_REMOVE(list, it, link);
 		if (it->rc == LC_OK && !it->forged)
@@ -128,7 +168,7 @@ static void refuse_queued(wsd_writer_t *wr)
 	pthread_mutex_lock(&wr->lock);
 	for (it = TAILQ_FIRST(&wr->queue); it != NULL; it = next) {
 		next = TAILQ_NEXT(it, link);
-		if (it->kind == WI_COMMAND) {
+		if (wsd_witem_is_command(it)) {
 			TAILQ_REMOVE(&wr->queue, it, link);
 			wr->nqueue--;
 			TAILQ_INSERT_TAIL(&commands, it, link);
@@ -149,7 +189,7 @@ static void marks_flush(wsd_writer_t *wr)
 	pthread_mutex_lock(&wr->lock);
 	bool busy = wr->nqueue > 0;
 	pthread_mutex_unlock(&wr->lock);
-	int64_t now = wsd_writer_mono_ms();
+	int64_t now = lc_mono_ms();
 	if (busy && now - wr->marks_ms < MARKS_EVERY_MS)
 		return;
 	wr->marks_ms = now;
@@ -200,6 +240,15 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 
 	wsd_wrooms_sweep(wr);
 	while ((it = TAILQ_FIRST(items)) != NULL) {
+		if (it->kind == WI_LOCAL && it->gen != atomic_load(&wr->active_gen)) {
+			/* This node stopped being the active consumer before the command was
+			 * staged: it goes to whichever node is now, through the broker (staged
+			 * nowhere yet, so it is stored once). */
+			TAILQ_REMOVE(items, it, link);
+			wsd_roomcmd_reroute(wr->w, it->cmd);
+			item_free(wr, it, true);
+			continue;
+		}
 		if (it->gen != wr->gen) {
 			wsd_wrooms_forget(wr);
 			wr->gen = it->gen;
@@ -244,6 +293,7 @@ stop:
 static void *writer_main(void *arg)
 {
 	wsd_writer_t *wr = arg;
+	wsd_thread_set(WSD_THREAD_WRITER);
 	struct witems items = TAILQ_HEAD_INITIALIZER(items);
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
@@ -297,11 +347,7 @@ wsd_writer_t *wsd_writer_new(wsd_t *w)
 	wr->magic = WRITER_MAGIC;
 	wr->w = w;
 	pthread_mutex_init(&wr->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wr->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	lc_cond_init_mono(&wr->cond);
 	TAILQ_INIT(&wr->queue);
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();

@@ -36,6 +36,20 @@ void wsd_writer_free(wsd_writer_t **wr);
  * (a new one means another node may have written meanwhile: the room states are read again). */
 void wsd_writer_submit_gateway(wsd_writer_t *wr, void *in, uint64_t gen);
 void wsd_writer_submit_command(wsd_writer_t *wr, lc_bus_delivery_t *d, json_object *cmd);
+/* Consumer thread, after each poll of the inbound queue: the generation of its connection now
+ * (0: not connected). A generation other than the one the last deliveries came on means this
+ * node is no longer the active consumer: local commands go through the broker again until a
+ * delivery of the new connection shows it is active again. */
+void wsd_writer_inbound_gen(wsd_writer_t *wr, uint64_t gen);
+/* Any thread: this node's own room command (cmd: its body, taken when true) handed to the
+ * writer in process, when this node is the active consumer of the inbound queue: no publish, no
+ * answer through the broker. The writer serialises it with the inbound deliveries in the order
+ * they reach it, answers it with wsd_roomcmd_local_answer, or, if the node stopped being the
+ * active consumer before it was staged, hands it back with wsd_roomcmd_reroute. false: not
+ * known to be the active consumer (cmd not taken: send it through the broker). */
+bool wsd_writer_submit_local(wsd_writer_t *wr, json_object *cmd);
+/* Any thread: how many room commands the writer took in process and from the broker. */
+void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker);
 
 /* Writer thread (the steps gateway.c runs for its messages). The rooms come back as new
  * objects the caller owns. */

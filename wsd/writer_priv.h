@@ -26,7 +26,9 @@
 
 #define ASSERT_WRITER(wr) LC_ASSERT(pthread_equal(pthread_self(), (wr)->tid))
 
-typedef enum witem_kind { WI_GATEWAY, WI_COMMAND } witem_kind_t;
+/* WI_COMMAND: another node's room command, or this node's own that went through the broker
+ * (d set); WI_LOCAL: a command of this node handed over in process (no delivery). */
+typedef enum witem_kind { WI_GATEWAY, WI_COMMAND, WI_LOCAL } witem_kind_t;
 
 /* One inbound delivery for the writer: created by a submit on the consumer thread, freed by
  * the writer once finished (or dropped at shutdown, unacked). */
@@ -36,13 +38,13 @@ typedef struct witem {
 	uint64_t gen;              /* generation of the inbound connection it came on */
 	void *in;                  /* WI_GATEWAY: gateway.c's inbound_t */
 	lc_bus_delivery_t *d;      /* WI_COMMAND */
-	json_object *cmd;          /* WI_COMMAND: the body */
-	wsd_wslot_t slot;          /* WI_COMMAND: its message */
-	json_object *room;         /* WI_COMMAND: {id, channel, customer_id, customer_name} */
-	lc_rc rc;                  /* WI_COMMAND: refused before storing when not LC_OK */
+	json_object *cmd;          /* WI_COMMAND, WI_LOCAL (both "commands" below): the body */
+	wsd_wslot_t slot;          /* commands: its message */
+	json_object *room;         /* commands: {id, channel, customer_id, customer_name} */
+	lc_rc rc;                  /* commands: refused before storing when not LC_OK */
 	lc_err_t err;
-	bool drop;                 /* WI_COMMAND: past its deadline: acked, not stored */
-	bool forged;               /* WI_COMMAND: without the secret: rejected */
+	bool drop;                 /* commands: past its deadline: acked, not stored */
+	bool forged;               /* commands: without the secret: rejected */
 } witem_t;
 
 TAILQ_HEAD(witems, witem);
@@ -75,18 +77,17 @@ struct wsd_writer {
 	wsd_batch_t *batch;
 	witem_t *owner;            /* the item being prepared (owner of what it stages) */
 	uint64_t gen;
+	/* The inbound generation this node received deliveries on while it is still connected: the
+	 * node is the active consumer (x-single-active-consumer delivers to one consumer only, and
+	 * keeps it active until its channel closes); 0: not known to be. Written by the consumer
+	 * thread (submits, wsd_writer_inbound_gen), read by any. */
+	_Atomic uint64_t active_gen;
+	uint64_t stat_local, stat_broker;   /* lock: commands taken in process / from the broker */
 	int64_t swept_ms;          /* monotonic ms of the last sweep */
 	int64_t marks_ms;          /* monotonic ms the last_seq marks were last written */
 	int delay_ms;
 	bool warned;
 };
-
-static inline int64_t wsd_writer_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* MongoDB cannot do it now (the item is held and tried again). */
 static inline bool wsd_writer_transient(lc_rc rc)
@@ -113,9 +114,14 @@ void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st);
 /* ---- wcommand.c */
 /* Check a room command and stage its message; false: MongoDB cannot now (held). */
 bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it);
-/* Answer it (once its batch is stored, or refused) and ack it once the answer is confirmed. */
+/* Answer it (once its batch is stored, or refused): a broker command on node.<node_id>, acked
+ * once the answer is confirmed; a local one in process (wsd_roomcmd_local_answer). */
 void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it);
 /* A command whose sender gave up (its deadline passed). Any item. */
 bool wsd_wcommand_expired(const witem_t *it);
+static inline bool wsd_witem_is_command(const witem_t *it)
+{
+	return it->kind == WI_COMMAND || it->kind == WI_LOCAL;
+}
 
 #endif

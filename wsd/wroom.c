@@ -76,7 +76,7 @@ static void sweep_cb(const char *key, void *value, void *ctx)
  * for them later reads them again). */
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
-	sweep_t sw = { .now = wsd_writer_mono_ms(), .cap = 1024 };
+	sweep_t sw = { .now = lc_mono_ms(), .cap = 1024 };
 	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
 		return;
 	wr->swept_ms = sw.now;
@@ -120,7 +120,7 @@ static wroom_t *room_update(wsd_writer_t *wr, json_object *doc)
 	}
 	json_object_put(r->doc);
 	r->doc = doc;
-	r->read_ms = wsd_writer_mono_ms();
+	r->read_ms = lc_mono_ms();
 	wsd_wroom_set_status(wr, r, status_of(doc));
 	return r;
 }
@@ -130,7 +130,7 @@ lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t *
 		      lc_err_t *err)
 {
 	wroom_t *r = wsd_map_get(wr->rooms, room_id);
-	if (r != NULL && (!fresh || wsd_writer_mono_ms() - r->read_ms <= ROOM_FRESH_MS)) {
+	if (r != NULL && (!fresh || lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)) {
 		*out = r;
 		return LC_OK;
 	}
@@ -160,7 +160,7 @@ static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *c
 	char *key = wsd_gateway_key(channel, customer_id);
 	wroom_t *r = wsd_map_get(wr->open, key);
 	free(key);
-	if (r != NULL && r->status == WR_ENGAGED && wsd_writer_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
+	if (r != NULL && r->status == WR_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
 		return r;
 	return NULL;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd: the context of livechat-wsd shared by its modules (one file per concern: listener, agent,
- * widget, room, gateway, worker, busio). The lws event loop thread owns everything here except
- * what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio do). */
+ * widget, room, gateway, worker, busio, loop). The lws event loop thread owns everything here
+ * except what is marked "any thread"; it never calls lc_store_* or lc_bus_* (workers and busio
+ * do). The rules are asserted, not only stated: WSD_ASSERT_LOOP, WSD_ASSERT_THREAD (below). */
 #ifndef WSD_H
 #define WSD_H
 
@@ -15,7 +16,9 @@
 
 #include "lc_config.h"
 #include "lc_err.h"
+#include "lc_mq.h"
 #include "lc_store.h"
+#include "lc_time.h"       /* lc_mono_ms for timers, lc_real_ms for timestamps */
 
 #define WSD_MAGIC 0x77736430u
 
@@ -24,7 +27,6 @@ typedef struct wsd_conn wsd_conn_t;
 typedef struct wsd_workers wsd_workers_t;
 typedef struct wsd_busio wsd_busio_t;
 typedef struct wsd_rooms wsd_rooms_t;
-typedef struct wsd_post wsd_post_t;
 typedef struct wsd_roomcmds wsd_roomcmds_t;
 typedef struct wsd_writer wsd_writer_t;
 
@@ -49,9 +51,10 @@ struct wsd {
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
-	/* completions from other threads, drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
-	pthread_mutex_t post_lock;
-	wsd_post_t *post_head, *post_tail;
+	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
+	 * drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
+	pthread_t loop_tid;
+	lc_mq_t *posts;
 
 	/* connection registry: handle = generation << 32 | slot, so a late completion never
 	 * reaches a different connection that reused the slot */
@@ -76,7 +79,35 @@ struct wsd {
 	uint32_t idle_pos;              /* next slot the round-robin sweep looks at */
 };
 
-/* Any thread: run done(w, arg) on the loop thread soon. */
+/* ---- the loop thread (loop.c) */
+
+/* Start-up, on the thread that runs the lws loop (main): remember it, make the post queue. */
+void wsd_loop_init(wsd_t *w);
+/* Loop, at the end: run what is still posted (w->stop is set: it only frees), free the queue. */
+void wsd_loop_free(wsd_t *w);
+/* Any thread: true on the loop thread. */
+bool wsd_on_loop(const wsd_t *w);
+/* Bugs, never compiled out: a loop-only function called from another thread (the loop owns the
+ * connections, the rooms' per-connection state and the registry, unlocked), or a blocking one
+ * (MongoDB, RabbitMQ, waits) called on the loop. */
+#define WSD_ASSERT_LOOP(w) LC_ASSERT(wsd_on_loop(w))
+#define WSD_ASSERT_OFF_LOOP(w) LC_ASSERT(!wsd_on_loop(w))
+
+/* The other threads say what they are when they start (a thread-local tag), so the functions
+ * stated "Worker:", "Writer thread", "Consumer thread" can assert it. */
+typedef enum wsd_thread {
+	WSD_THREAD_OTHER = 0,   /* not tagged: main before the loop starts, tests */
+	WSD_THREAD_LOOP,
+	WSD_THREAD_WORKER,
+	WSD_THREAD_WRITER,
+	WSD_THREAD_PUBLISHER,
+	WSD_THREAD_CONSUMER,
+} wsd_thread_t;
+/* The calling thread: tag it (once, first thing in its start function) / its tag. */
+void wsd_thread_set(wsd_thread_t role);
+wsd_thread_t wsd_thread(void);
+#define WSD_ASSERT_THREAD(role) LC_ASSERT(wsd_thread() == (role))
+/* Any thread: run done(w, arg) on the loop thread soon (posts run in the order posted). */
 void wsd_post(wsd_t *w, wsd_fn done, void *arg);
 /* Loop: run everything posted so far. */
 void wsd_drain_posts(wsd_t *w);
@@ -86,6 +117,9 @@ void wsd_drain_posts(wsd_t *w);
  * MongoDB when the snapshot was expired or is older than --settings-check; defaults when
  * MongoDB cannot be read (then tried again two seconds later). */
 json_object *wsd_settings_get(wsd_t *w);
+/* Any thread, never waits (the loop's form): a private copy of the last settings read, however
+ * old (the defaults before the first read). */
+json_object *wsd_settings_cached(wsd_t *w);
 /* Any thread: the settings changed (a settings event): the next wsd_settings_get reads them,
  * and so does one whose read was under way. */
 void wsd_settings_expire(wsd_t *w);
@@ -93,8 +127,6 @@ void wsd_settings_expire(wsd_t *w);
 char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
 			  const char *customer);
 
-/* Current time in ms since the epoch. */
-int64_t wsd_now_ms(void);
 /* FNV-1a of a string: picks the worker for a key. */
 uint32_t wsd_hash(const char *s);
 

@@ -14,6 +14,7 @@
 #include "lc_config.h"
 #include "lc_json.h"
 #include "lc_store.h"
+#include "lc_time.h"
 
 #include <mongoc/mongoc.h>
 
@@ -40,7 +41,7 @@ static lc_rc seed_room(lc_store_t *store, int argc, char **argv, lc_err_t *err)
 		snprintf(id, sizeof id, "%s-m%d", room_id, i);
 		snprintf(text, sizeof text, "message %d", i);
 		rc = lc_store_message_append(store, id, room_id, i % 2 ? "customer" : "agent", name,
-					     text, lc_store_now_ms(), &msg, &dup, err);
+					     text, lc_real_ms(), &msg, &dup, err);
 		json_object_put(msg);
 		msg = NULL;
 		if (rc != LC_OK)
@@ -79,7 +80,7 @@ static lc_rc seed_session(lc_store_t *store, char **argv, lc_err_t *err)
 	char hash[LC_AUTH_TOKEN_HASH_LEN + 1];
 	lc_auth_token_hash(argv[1], hash);
 	return lc_store_session_create(store, hash, argv[0],
-				       lc_store_now_ms() + strtoll(argv[2], NULL, 10), err);
+				       lc_real_ms() + strtoll(argv[2], NULL, 10), err);
 }
 
 static lc_rc seed_delete_group(lc_store_t *store, char **argv, lc_err_t *err)

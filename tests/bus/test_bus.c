@@ -162,6 +162,61 @@ static void test_unacked_message_is_redelivered_to_the_next_consumer(void)
 	drop(ex, q);
 }
 
+/* Six deliveries; a batch acks the first two (one frame, multiple=true), the fourth and the
+ * fifth (one by one: the third is still unsettled). Closing the consumer gives back the third and
+ * the sixth only: the multiple ack did not take the third. Acking what was settled already is
+ * skipped, not a channel error. */
+static void test_ack_batch_acks_exactly_the_deliveries_given(void)
+{
+	const char *ex = name("ackb-ex"), *q = name("ackb-q");
+	lc_bus_t *pub = bus_open(shared_url), *con = bus_open(shared_url);
+	lc_bus_delivery_t *d[6] = { NULL };
+	lc_err_t err;
+	char body[32];
+
+	CU_ASSERT_FATAL(pub != NULL && con != NULL);
+	CU_ASSERT_FATAL(topology(pub, ex, q, "k"));
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof body, "{\"n\":%d}", i);
+		CU_ASSERT_EQUAL(publish(pub, ex, "k", body, NULL), LC_OK);
+	}
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 10, &err), LC_OK);
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d[i]), LC_OK);
+	const lc_bus_delivery_t *batch[] = { d[4], d[0], d[3], d[1] };
+	CU_ASSERT_EQUAL(lc_bus_ack_batch(con, batch, 4, &err), LC_OK);
+	const lc_bus_delivery_t *again[] = { d[0] };
+	CU_ASSERT_EQUAL(lc_bus_ack_batch(con, again, 1, &err), LC_OK);
+	CU_ASSERT_EQUAL(publish(pub, ex, "k", "{\"n\":6}", NULL), LC_OK);
+	lc_bus_delivery_t *x = NULL;
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &x), LC_OK);   /* the channel is still open */
+	CU_ASSERT_STRING_EQUAL(x->body, "{\"n\":6}");
+	lc_bus_delivery_free(&x);
+	for (int i = 0; i < 6; i++)
+		lc_bus_delivery_free(&d[i]);
+	lc_bus_free(&con);      /* closes without settling 2, 5 and 6 */
+
+	con = bus_open(shared_url);
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 10, &err), LC_OK);
+	const char *expect[] = { "{\"n\":2}", "{\"n\":5}", "{\"n\":6}" };
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d[i]), LC_OK);
+		CU_ASSERT_STRING_EQUAL(d[i]->body, expect[i]);
+	}
+	const lc_bus_delivery_t *rest[] = { d[2], d[1], d[0] };
+	CU_ASSERT_EQUAL(lc_bus_ack_batch(con, rest, 3, &err), LC_OK);
+	for (int i = 0; i < 3; i++)
+		lc_bus_delivery_free(&d[i]);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &x), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	con = bus_open(shared_url);     /* nothing left unacked either */
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 10, &err), LC_OK);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &x), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	lc_bus_free(&pub);
+	drop(ex, q);
+}
+
 static void test_nack_with_requeue_redelivers_and_without_requeue_drops(void)
 {
 	const char *ex = name("nack-ex"), *q = name("nack-q");
@@ -836,6 +891,8 @@ int init_bus_tests(void)
 			 test_published_message_is_confirmed_consumed_and_gone_once_acked) ||
 	    !CU_add_test(s, "unacked message is redelivered to the next consumer",
 			 test_unacked_message_is_redelivered_to_the_next_consumer) ||
+	    !CU_add_test(s, "ack batch acks exactly the deliveries given",
+			 test_ack_batch_acks_exactly_the_deliveries_given) ||
 	    !CU_add_test(s, "nack with requeue redelivers, without requeue drops",
 			 test_nack_with_requeue_redelivers_and_without_requeue_drops) ||
 	    !CU_add_test(s, "batch of 1000 is confirmed and consumed in order",

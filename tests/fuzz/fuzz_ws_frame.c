@@ -120,6 +120,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	lc_log_init("fuzz_ws_frame", "stderr", LC_LOG_ERROR);
 	fuzz_wsd.magic = WSD_MAGIC;
+	wsd_loop_init(&fuzz_wsd);   /* inputs run on this thread: it is the loop */
 	/* Smaller than the default 16384 so that short inputs reach too_large; the same code. */
 	fuzz_wsd.max_frame = 1024;
 	return 0;

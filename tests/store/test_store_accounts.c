@@ -5,6 +5,7 @@
 #include "store_tests.h"
 #include "lc_perm.h"
 #include "lc_settings.h"
+#include "lc_time.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -226,7 +227,7 @@ static void test_session_found_until_expiry_then_not_found(void)
 {
 	lc_err_t err = { 0 };
 	json_object *sess = NULL;
-	int64_t now = lc_store_now_ms();
+	int64_t now = lc_real_ms();
 	char *live = tuniq("tokenhash-live"), *old = tuniq("tokenhash-old"),
 	     *other = tuniq("tokenhash-other"), *uid = tuniq("user");
 
@@ -262,7 +263,7 @@ static void test_session_found_until_expiry_then_not_found(void)
 static void test_login_failures_counted_per_user_and_address_and_cleared(void)
 {
 	lc_err_t err = { 0 };
-	int64_t n = -1, free_at = -1, now = lc_store_now_ms();
+	int64_t n = -1, free_at = -1, now = lc_real_ms();
 	char *who = tuniq("mallory"), *else_ = tuniq("eve");
 	char *addr = tuniq("10.0.0.1"), *addr2 = tuniq("10.0.0.2");
 
@@ -309,7 +310,7 @@ static void test_login_failures_counted_per_user_and_address_and_cleared(void)
 static void test_login_failure_add_purges_every_old_record(void)
 {
 	lc_err_t err = { 0 };
-	int64_t n = -1, free_at = 0, now = lc_store_now_ms();
+	int64_t n = -1, free_at = 0, now = lc_real_ms();
 	char *old = tuniq("gone"), *fresh = tuniq("here"), *addr = tuniq("10.0.0.3");
 
 	CU_ASSERT_EQUAL(lc_store_login_failure_add(test_store, old, addr, now - 7200000, 0, &err), LC_OK);

@@ -30,6 +30,7 @@ int main(void)
 		init_auth_tests, init_validate_tests, init_config_tests,
 		init_json_tests, init_settings_tests, init_perm_tests, init_cookie_tests,
 		init_log_tests,
+		init_time_tests, init_mq_tests,
 	};
 
 	return lc_cunit_run("test_unit", inits, sizeof inits / sizeof inits[0]);

@@ -15,6 +15,8 @@ int init_settings_tests(void);
 int init_perm_tests(void);
 int init_cookie_tests(void);
 int init_log_tests(void);
+int init_time_tests(void);
+int init_mq_tests(void);
 
 /* True when the lc_validate failure array holds an entry with this field and reason. */
 bool unit_has_failure(json_object *failures, const char *field, const char *reason);

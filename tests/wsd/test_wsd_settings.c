@@ -14,7 +14,7 @@
 #include <string.h>
 #include "cunit_run.h"
 
-/* Clocks as wsd_now_ms gives them (ms since the epoch). */
+/* Times on the caller's clock, in ms (wsd passes lc_mono_ms). */
 #define T0 1700000000000LL
 
 /* The store stand-in: each read returns a new object whose request_timeout counts the reads. */

@@ -22,6 +22,7 @@
 #include "lc_auth.h"
 #include "lc_json.h"
 #include "lc_store.h"
+#include "lc_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ static int cmd_users(lc_store_t *s, int argc, char **argv)
 			return fail("token", &err);
 		lc_auth_token_hash(token, th);
 		const char *id = lc_json_get_str(u, "id", "");
-		if (lc_store_session_create(s, th, id, lc_store_now_ms() + 3600 * 1000, &err) != LC_OK)
+		if (lc_store_session_create(s, th, id, lc_real_ms() + 3600 * 1000, &err) != LC_OK)
 			return fail("session_create", &err);
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_string(id));

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* wsd_loop: the lws event loop thread as the other threads see it. It remembers which thread that
+ * is, so loop-only functions assert they run there (WSD_ASSERT_LOOP, as Varnish's ASSERT_CLI),
+ * and it holds the queue of completions the other threads post to it (wsd_post), run when
+ * lws_cancel_service wakes the loop (LWS_CALLBACK_EVENT_WAIT_CANCELLED, listener.c). */
+#include "config.h"
+#include "wsd.h"
+#include "lc_alloc.h"
+
+#include <stdlib.h>
+
+/* One per wsd_post, freed once run. */
+typedef struct post {
+	lc_mq_item_t item;
+	wsd_fn fn;
+	void *arg;
+} post_t;
+
+/* lws_cancel_service is the one lws call any thread may make. Before the context exists (start-up)
+ * the posts wait; the loop drains them on its first wake-up. */
+static void wake_loop(void *arg)
+{
+	wsd_t *w = arg;
+	if (w->lws)
+		lws_cancel_service(w->lws);
+}
+
+static _Thread_local wsd_thread_t this_thread;
+
+void wsd_thread_set(wsd_thread_t role)
+{
+	this_thread = role;
+}
+
+wsd_thread_t wsd_thread(void)
+{
+	return this_thread;
+}
+
+void wsd_loop_init(wsd_t *w)
+{
+	w->loop_tid = pthread_self();
+	wsd_thread_set(WSD_THREAD_LOOP);
+	w->posts = lc_mq_new(wake_loop, w);
+}
+
+void wsd_loop_free(wsd_t *w)
+{
+	WSD_ASSERT_LOOP(w);
+	if (w->posts == NULL)
+		return;
+	wsd_drain_posts(w);
+	lc_mq_free(&w->posts);
+}
+
+bool wsd_on_loop(const wsd_t *w)
+{
+	return pthread_equal(pthread_self(), w->loop_tid) != 0;
+}
+
+void wsd_post(wsd_t *w, wsd_fn fn, void *arg)
+{
+	post_t *p = lc_malloc(sizeof *p);
+	p->fn = fn;
+	p->arg = arg;
+	lc_mq_push(w->posts, &p->item);
+}
+
+void wsd_drain_posts(wsd_t *w)
+{
+	WSD_ASSERT_LOOP(w);
+	struct lc_mq_list run = STAILQ_HEAD_INITIALIZER(run);
+	lc_mq_take(w->posts, &run, SIZE_MAX, false);
+	while (!STAILQ_EMPTY(&run)) {
+		lc_mq_item_t *it = STAILQ_FIRST(&run);
+		STAILQ_REMOVE_HEAD(&run, link);
+		post_t *p = LC_MQ_ENTRY(it, post_t, item);
+		p->fn(w, p->arg);
+		free(p);
+	}
+}
