@@ -117,6 +117,9 @@ static const cfg_key_t config_keys[] = {
 	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
+	INT("wsd_drain_timeout", "10", 1, 3600,
+	    "seconds livechat-wsd waits on SIGTERM for its websocket clients to go (each is closed "
+	    "with 1001) before it stops anyway; then it finishes its stored work and exits"),
 	INT("wsd_ping_after", "30", 1, 3600,
 	    "seconds a websocket client may stay silent before livechat-wsd pings it"),
 	INT("wsd_idle_timeout", "75", 2, 86400,
