@@ -58,7 +58,7 @@ async function widgetChat(node, agent, name) {
 
 const widgetSeq = (f) => (f.type === 'message' ? f.message?.seq : f.seq);
 
-test('SIGTERM during a conversation: 1001 to its clients, they go on through the other node, nothing lost or stored twice, exit 0', async () => {
+test('SIGTERM during a conversation: 1001 to its clients, they go on through the other node, nothing lost or stored twice, exit 0', async (t) => {
   const [n0, n1] = S.nodes;
   const [ua, ub] = S.users('dr', 2);
   // Room 1: widget W on n0, agent B on n1. Room 2: agent A on n0, widget V on n1.
@@ -87,6 +87,7 @@ test('SIGTERM during a conversation: 1001 to its clients, they go on through the
     stream('v', 150, (id) => (v.send({ type: 'message', id, text: id }), true)),
   ];
   await sleep(800);
+  const t0 = Date.now();
   n0.proc.kill('SIGTERM');
   const closedA = await a.waitClosed(DRAIN_S * 1000);
   const closedW = await w.waitClosed(DRAIN_S * 1000);
@@ -94,6 +95,7 @@ test('SIGTERM during a conversation: 1001 to its clients, they go on through the
   assert.equal(closedW.code, 1001);
   await until(() => n0.exited, 'n0 to exit', (DRAIN_S + 5) * 1000);
   assert.deepEqual(n0.exited, { code: 0, sig: null });
+  t.diagnostic(`SIGTERM to exit: ${Date.now() - t0} ms`);
 
   // What each held on n0; then back through n1, resuming from the floor, re-sending what has
   // no ack with its id (what the dashboard and the widget do).
@@ -114,11 +116,13 @@ test('SIGTERM during a conversation: 1001 to its clients, they go on through the
   assert.deepEqual(a.find((f) => f.type === 'hello').rooms.map((r) => r.id), [two.rid]);
   a.send({ type: 'resume', rooms: [{ room_id: two.rid, last_seq: heldA.floor }], ref: 'r' });
   const resumed = await a.waitFor((f) => f.type === 'resumed' && f.ref === 'r');
-  for (const id of sent.a) if (!ackedA.has(id)) a.send({ type: 'message', room_id: two.rid, id, text: id });
+  const resentA = sent.a.filter((id) => !ackedA.has(id));
+  for (const id of resentA) a.send({ type: 'message', room_id: two.rid, id, text: id });
   w = await S.connect(n1, '/ws/widget');
   w.send({ type: 'hello', secret: one.secret, last_seq: heldW.floor });
   const welcome = await w.waitFor((f) => f.type === 'welcome');
-  for (const id of sent.w) if (!ackedW.has(id)) w.send({ type: 'message', id, text: id });
+  const resentW = sent.w.filter((id) => !ackedW.has(id));
+  for (const id of resentW) w.send({ type: 'message', id, text: id });
   await sleep(600);
   streaming = false;
   await Promise.all(streams);
@@ -132,6 +136,8 @@ test('SIGTERM during a conversation: 1001 to its clients, they go on through the
   b.send({ type: 'message', room_id: one.rid, id: 'b-last', text: 'b-last' });
   await w.waitFor((f) => f.type === 'message' && f.message.text === 'b-last', 'the last message of B');
   for (const k of ['a', 'w']) assert.ok(sent[k].length > 5, `${k} wrote before and after the drain`);
+  t.diagnostic(`sent: a ${sent.a.length}, b ${sent.b.length}, w ${sent.w.length}, v ${sent.v.length}; ` +
+               `re-sent without an ack: a ${resentA.length}, w ${resentW.length}`);
 
   // Each sent message stored once, in its room.
   const check = (rid, sender, ids, idOf) => {
