@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
  * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
- * SIGINT has drained the node (drain_done), and tears everything down in the reverse order. SIGHUP re-reads the log settings of
- * the config file on the loop thread (lc_log_reload). */
+ * SIGINT has drained the node (drain_done), and tears everything down in the reverse order.
+ * SIGHUP re-reads the log settings of the config file on the loop thread (lc_log_reload). */
 #include "config.h"
 #include "wsd.h"
 #include "busio.h"
