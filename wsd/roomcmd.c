@@ -371,6 +371,18 @@ void wsd_roomcmd_reroute(wsd_t *w, json_object *body)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	*out = (wsd_roomcmd_counts_t){ 0 };
+	if (r == NULL)
+		return;
+	out->local = atomic_load(&r->n_local);
+	out->broker = atomic_load(&r->n_broker);
+	out->rerouted = atomic_load(&r->n_rerouted);
+	out->direct = atomic_load(&r->n_direct);
+}
+
 void wsd_roomcmd_stats_log(wsd_t *w)
 {
 	wsd_roomcmds_t *r = w->roomcmds;

@@ -70,6 +70,12 @@ void wsd_roomcmd_reroute(wsd_t *w, json_object *body);
 /* Any thread: one log line with the counters (sent in process, through the broker, handed back,
  * stored without the writer). */
 void wsd_roomcmd_stats_log(wsd_t *w);
+/* Any thread: the room commands sent in process, through the broker, handed back by the writer
+ * and run without a writer (the counters of the stats line; zeros before wsd_roomcmds_init). */
+typedef struct wsd_roomcmd_counts {
+	uint64_t local, broker, rerouted, direct;
+} wsd_roomcmd_counts_t;
+void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out);
 /* Loop, once a second: publish again the commands not answered for WSD_ROOMCMD_RESEND_MS,
  * answer those past their deadline with LC_ERR_UNAVAILABLE. */
 void wsd_roomcmd_tick(wsd_t *w);
