@@ -13,7 +13,10 @@
  * WSD_ROOMCMD_CALL_MS for a worker's blocking call, which its job retries) is answered
  * LC_ERR_UNAVAILABLE here; the writer drops it unstored when it gets to it later (the command
  * carries that deadline), so the client's re-send with the same id is the one stored. While
- * MongoDB is down the writer answers LC_ERR_UNAVAILABLE at once. */
+ * MongoDB is down the writer answers LC_ERR_UNAVAILABLE at once. A message this node stored
+ * itself while RabbitMQ was away (its seq above the writer's block) is named on the node's next
+ * commands of that room (above_seq) until the writer answered one: the writer then takes a new
+ * block, so the seqs it hands out stay above it. */
 #ifndef WSD_ROOMCMD_H
 #define WSD_ROOMCMD_H
 
