@@ -109,8 +109,9 @@ static const cfg_key_t config_keys[] = {
 	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
 	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
 	{ "metrics_allow", CFG_STR, "127.0.0.1, ::1", 0, 0, NULL, NULL, NULL, false,
-	  "addresses or ranges (as trusted_proxies) that may read GET /api/metrics, the API's "
-	  "Prometheus metrics (the web server's REMOTE_ADDR); others get 404; empty: nobody",
+	  "addresses or ranges (as trusted_proxies) that may read the Prometheus metrics: GET "
+	  "/api/metrics of the API (the web server's REMOTE_ADDR) and GET /metrics on each "
+	  "livechat-wsd port (the peer address); others get 404; empty: nobody",
 	  NULL, check_netlist },
 	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
 	INT("fcgi_threads", "4", 1, 64,
@@ -129,6 +130,9 @@ static const cfg_key_t config_keys[] = {
 	    "work that needs a publish: agent and widget frames get unavailable, inbound "
 	    "deliveries wait in the broker; until half went out. Queued messages are never "
 	    "dropped"),
+	INT("wsd_drain_timeout", "10", 1, 3600,
+	    "seconds livechat-wsd waits on SIGTERM for its websocket clients to go (each is closed "
+	    "with 1001) before it stops anyway; then it finishes its stored work and exits"),
 	INT("wsd_ping_after", "30", 1, 3600,
 	    "seconds a websocket client may stay silent before livechat-wsd pings it"),
 	INT("wsd_idle_timeout", "75", 2, 86400,

@@ -23,6 +23,7 @@ typedef struct pub {
 	size_t len;
 	wsd_pub_done_fn done;
 	void *arg;
+	int64_t queued_us;              /* when wsd_busio_publish queued it (publish latency) */
 } pub_t;
 
 enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
@@ -55,6 +56,8 @@ struct wsd_busio {
 	size_t pub_max;
 	atomic_bool full;
 	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
+	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
+	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
 	 * inbound_declare), and whether its declarations went through */
@@ -141,8 +144,10 @@ static void *pub_main(void *arg)
 		bool ok = false, warned = false;
 		for (;;) {
 			lc_err_clear(&err);
+			int64_t t0 = lc_mono_us();
 			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
 				ok = true;
+				wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
 				if (warned)
 					LC_INFO("publisher: published again");
 				break;
@@ -158,7 +163,10 @@ static void *pub_main(void *arg)
 			warned = true;
 			sleep_ms(100);
 		}
+		int64_t now = lc_mono_us();
 		for (size_t i = 0; i < n; i++) {
+			if (ok)
+				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
 			if (batch[i]->done)
 				batch[i]->done(b->w, batch[i]->arg, ok);
 			pub_free(batch[i]);
@@ -183,6 +191,7 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
 	/* Past the cap too: a publish asked for here belongs to work already accepted (a stored
 	 * message, an acked delivery's forward). New work is refused upstream (wsd_busio_full). */
 	pub_counted(b);
+	p->queued_us = lc_mono_us();
 	lc_mq_push(b->pubq, &p->item);
 }
 
@@ -199,6 +208,22 @@ void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *ke
 }
 
 /* ---- consumer */
+
+const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b)
+{
+	return &b->publish_lat;
+}
+
+const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b)
+{
+	return &b->confirm_lat;
+}
+
+size_t wsd_busio_queued(wsd_busio_t *b)
+{
+	/* The batch being published counts too: it is not confirmed yet (the drain waits for it). */
+	return atomic_load(&b->unpublished);
+}
 
 static void cmd_push(wsd_busio_t *b, cmd_t *c)
 {

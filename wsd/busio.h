@@ -12,6 +12,7 @@
 #define WSD_BUSIO_H
 
 #include "wsd.h"
+#include "hist.h"
 #include "lc_bus.h"
 
 /* Called on the publisher thread once the message is confirmed (ok) or dropped at shutdown. */
@@ -72,5 +73,11 @@ bool wsd_busio_full(wsd_busio_t *b);
 bool wsd_busio_linked(wsd_busio_t *b);
 /* True once the consumer declared everything (the node queue exists and is bound). */
 bool wsd_busio_ready(wsd_busio_t *b);
+/* Any thread, for the metrics: the latency from wsd_busio_publish to the broker's confirm (per
+ * message), and of one confirmed batch (publish + confirms); the messages waiting to be
+ * published (queued, or in the batch not confirmed yet: what wsd_publish_queue_max bounds). */
+const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b);
+const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b);
+size_t wsd_busio_queued(wsd_busio_t *b);
 
 #endif

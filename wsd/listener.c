@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "frames.h"
 #include "handshake.h"
+#include "health.h"
 #include "idle.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -225,6 +226,7 @@ static int write_some(wsd_conn_t *c)
 		int n = lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
 		if (n < 0)
 			return -1;
+		c->w->frames_out++;
 		c->out_head = o->next;
 		if (c->out_head == NULL)
 			c->out_tail = NULL;
@@ -269,6 +271,7 @@ static void handle_frame(wsd_conn_t *c, const char *buf, size_t len)
 {
 	lc_err_t err;
 	lc_err_clear(&err);
+	c->w->frames_in++;
 	json_object *o = lc_json_parse(buf, len, &err);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		wsd_conn_error(c, "bad_json", o ? "a frame must be a JSON object" : err.reason, NULL);
@@ -380,13 +383,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
-		/* Plain HTTP is not served here (the web server serves htdocs/ and /api/). */
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return -1;
+		/* Plain HTTP: /health and /metrics only (the web server serves htdocs/ and /api/). */
+		LC_CHECK_OBJ(w, WSD_MAGIC);
+		return wsd_health_http(w, wsi, in);
 
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
 		const wsd_endpoint_t *ep = path_endpoint(wsi);
-		if (ep == NULL || w->stop) {
+		if (ep == NULL || w->stop || w->draining) {   /* draining: stop accepting */
 			lws_return_http_status(wsi, ep == NULL ? HTTP_STATUS_NOT_FOUND :
 					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 			return 1;

@@ -297,6 +297,8 @@ static const wsd_frame_table_t widget_frames = {
 	.not_ready = "send hello and wait for welcome",
 	.rate_limited = "too many frames: slow down and send it again",
 };
+/* The table itself, for the fuzz target of tests/fuzz (widget.h). */
+const wsd_frame_table_t *const wsd_widget_frames = &widget_frames;
 
 static bool widget_open(wsd_conn_t *c)
 {

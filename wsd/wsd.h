@@ -49,6 +49,9 @@ struct wsd {
 	size_t max_frame;
 	int session_check_s;
 	volatile sig_atomic_t stop;
+	/* SIGTERM: drain (main.c): new websockets and /health get 503, every client is closed
+	 * with 1001; the loop ends when the last one is gone or wsd_drain_timeout has passed */
+	volatile sig_atomic_t draining;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
 	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
@@ -62,6 +65,7 @@ struct wsd {
 	uint32_t *gens;
 	uint32_t nslots, *free_slots, nfree;
 	size_t nconns;
+	uint64_t frames_in, frames_out;  /* websocket text frames (listener.c; loop only) */
 
 	/* settings cache (any thread; wsd/settings.c): read again when a settings event arrives
 	 * (wsd_settings_expire) or when older than --settings-check, the fallback for an event lost

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // widget.js: the customer chat widget, an ES module that livechat-widget.js (the script a website
 // embeds) loads from the chat server's origin; it shares the dashboard's websocket and backoff
-// (../js/ws.js), element builder and character count (../js/dom.js).
+// (../js/ws.js), element builder and character count (../js/dom.js), and the outbox of a chat
+// (RoomState of ../js/chat-state.js: one message on the wire at a time, in the order typed).
 // A bubble opens a panel that asks the customer's name, requests an agent over /ws/widget
 // (docs/websocket.md) and shows the waiting / joined / messages / ended states; a text past the
 // server's 4000 characters is kept and a note says so (what it shows: docs/dashboard.md). The
@@ -12,9 +13,9 @@
 // Options (attributes of the embedding script tag, handed over by livechat-widget.js): data-title,
 // data-ws-url (default: /ws/widget on the script's own origin), data-open="true" (start with the
 // panel open).
-import { Socket, backoff } from '../js/ws.js';
+import { Socket } from '../js/ws.js';
 import { el as h, charCount } from '../js/dom.js';
-import { MAX_TEXT } from '../js/chat-state.js';
+import { MAX_TEXT, RoomState } from '../js/chat-state.js';
 
 const STORE_KEY = 'livechat.widget.v1';
 // The script tag's options, as livechat-widget.js read them ({src, title, wsUrl, open}).
@@ -133,13 +134,12 @@ class Widget {
     this.floor = 0;
     this.roomId = null;
     this.phase = 'intro';         // intro | connecting | waiting | joined | ended
-    this.outbox = new Map();      // client id -> frame, until acknowledged
+    this.out = this.newOutbox();
     // request / leave frames sent and not acknowledged yet: re-sent after a reconnect until their
     // ack (or the welcome shows they were done), as docs/websocket.md "When a server is down" asks.
     this.pendingRequest = null;
     this.pendingLeave = null;
     this.firstMessage = null;     // held until the room exists (see request())
-    this.clientSeq = 0;
     this.welcomed = false;
     this.build();
     if (this.state.secret) this.connect();
@@ -342,7 +342,7 @@ class Widget {
     else this.pendingLeave = null;
     if (this.pendingRequest) this.send(this.pendingRequest);
     if (this.pendingLeave) this.send(this.pendingLeave);
-    for (const frame of this.outbox.values()) this.send(this.wire(frame));
+    this.out.flush();
     if (this.onWelcomed) {
       const cb = this.onWelcomed;
       this.onWelcomed = null;
@@ -353,8 +353,7 @@ class Widget {
   onAck(f) {
     if (f.ref === 'request') this.pendingRequest = null;
     if (f.ref === 'leave') this.pendingLeave = null;
-    if (f.id && this.outbox.has(f.id)) {
-      this.outbox.delete(f.id);
+    if (f.id && this.out.settle(f.id)) {
       const node = this.list.querySelector(`[data-client-id="${f.id}"]`);
       if (node) node.classList.remove('pending');
     }
@@ -367,25 +366,23 @@ class Widget {
       if (this.ws) this.ws.close();
       return;
     }
-    // Not taken this time (RabbitMQ did not confirm it): 1 s doubling to 15 s. Sent faster than
-    // the server takes them: 0.5 s doubling to 4 s, so a burst drains instead of being lost.
-    if (f.code === 'unavailable' && this.resendLater(f.id, 1000, 15000)) return;
-    if (f.code === 'rate_limited' && this.resendLater(f.id, 500, 4000)) return;
+    // Not taken this time (RabbitMQ did not confirm it, or sent faster than the server takes
+    // them): the same frame (same id, stored once) again, 1 s doubling to 2 s; the messages typed
+    // after it wait for its ack, so none overtakes it.
+    if ((f.code === 'unavailable' || f.code === 'rate_limited') && f.id && this.out.retryLater(f.id)) return;
+    // Refused for good: the next one goes out.
+    if (f.id) this.out.refuse(f.id);
     this.setStatus(f.message, true);
   }
 
-  /**
-   * Message id of the outbox was not taken (nothing was done): the same frame (same id, stored
-   * once) again after backoff(first, cap). False when id is not waiting for its ack.
-   */
-  resendLater(id, first, cap) {
-    const frame = id && this.outbox.get(id);
-    if (!frame) return false;
-    frame.attempt = (frame.attempt || 0) + 1;
-    setTimeout(() => {
-      if (this.outbox.get(id) === frame) this.send(this.wire(frame));
-    }, backoff(frame.attempt - 1, first, cap));
-    return true;
+  /** The messages typed and not acknowledged yet, in the order typed (tests read its size). */
+  get outbox() {
+    return this.out.outbox;
+  }
+
+  /** A new chat's outbox; what it sends goes out as the widget's message frame. */
+  newOutbox() {
+    return new RoomState({ id: null }, (frame) => this.send(this.wire(frame)));
   }
 
   /* ---- conversation */
@@ -404,6 +401,7 @@ class Widget {
     this.introError.textContent = '';
     this.startBtn.disabled = true;
     this.pendingLeave = null;
+    this.out = this.newOutbox();
     save({ name });
     this.list.replaceChildren();
     this.seen.clear();
@@ -455,17 +453,13 @@ class Widget {
     return ok;
   }
 
+  /** Shown at once (pending until acked); sent when the messages typed before it are acked. */
   postMessage(text) {
-    this.clientSeq += 1;
-    const id = `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}${this.clientSeq}`;
-    const frame = { type: 'message', id, text };
-    this.outbox.set(id, frame);
-    const storedId = `${this.state.customer_id}-${id}`;
-    this.add({ id: storedId, sender: 'customer', author: this.state.name, text }, id);
-    this.send(frame);
+    const id = this.out.post(text);   // its ack comes later, from the loop
+    this.add({ id: `${this.state.customer_id}-${id}`, sender: 'customer', author: this.state.name, text }, id);
   }
 
-  /** An outbox entry as sent (without the local retry counter). */
+  /** An outbox entry as the widget sends it (the dashboard's carries its room and a ref). */
   wire(frame) {
     return { type: frame.type, id: frame.id, text: frame.text };
   }
@@ -493,7 +487,7 @@ class Widget {
 
   ended() {
     this.setPhase('ended');
-    this.outbox.clear();
+    this.out.end();
     this.firstMessage = null;
   }
 

@@ -10,6 +10,7 @@
 // and outbound exchanges): once full, the node leaves the gateway's inbound messages in the
 // broker (not taken, not acked) and delivers them, each once, after the publishes go through.
 import test from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
@@ -35,6 +36,19 @@ test.after(async () => {
 });
 
 let agents;
+
+// The node's livechat_wsd_bus_publish_queue (GET /metrics from 127.0.0.1, the default
+// metrics_allow): messages not yet confirmed by the broker.
+function publishQueue(node) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: node.port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(Number(body.match(/^livechat_wsd_bus_publish_queue (\d+)$/m)?.[1])));
+    }).on('error', reject);
+  });
+}
 
 // Each agent keeps WINDOW messages under way for ms, sending the next as soon as one is
 // answered, as a busy agent (and the dashboard re-sending) would.
@@ -78,7 +92,13 @@ test('RabbitMQ stopped and agents flooding: past the cap new messages get unavai
   await rabbit.stopApp();
   // Let the node see the broker gone (the publisher retries its batch from then on).
   await sleep(1000);
+  let peak = 0, sampling = true;
+  const sampler = (async () => {
+    while (sampling) { peak = Math.max(peak, await publishQueue(S.nodes[0])); await sleep(50); }
+  })();
   await flood(OUTAGE_MS, 'f');
+  sampling = false;
+  await sampler;
   await sleep(500);
   let acked = 0, refused = 0, held = 0;
   const others = {};
@@ -94,10 +114,14 @@ test('RabbitMQ stopped and agents flooding: past the cap new messages get unavai
   const sent = agents.reduce((n, a) => n + a.ids.length, 0);
   console.log(`# cap ${CAP}: ${AGENTS} agents (${WINDOW} under way each) sent ${sent} messages in ` +
               `${OUTAGE_MS} ms while RabbitMQ was stopped: ${acked} acked, ${held} held (answered ` +
-              `after), ${refused} refused unavailable (publisher queue full), other errors ${JSON.stringify(others)}`);
+              `after), ${refused} refused unavailable (publisher queue full), other errors ${JSON.stringify(others)}; ` +
+              `publisher queue at most ${peak}`);
   // Each acked message waits in the publisher queue (its forward to the gateway at least): the
   // node took the cap's worth and what was under way when it was reached, not the flood.
   assert.ok(acked <= CAP + AGENTS * WINDOW, `acked ${acked} with a cap of ${CAP} while the broker was down`);
+  // The queue itself: the cap, plus the publishes (a few per message) of the messages that were
+  // under way when it was reached.
+  assert.ok(peak > 0 && peak <= CAP + 3 * AGENTS * WINDOW, `publisher queue reached ${peak} with a cap of ${CAP}`);
   assert.ok(refused > 0, 'messages refused with unavailable past the cap');
 
   await rabbit.startApp();
