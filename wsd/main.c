@@ -368,8 +368,7 @@ out:
 	w->stop = 1;
 	if (w->lws) {
 		lws_sul_cancel(&w->tick);
-		lws_context_destroy(w->lws);
-		w->lws = NULL;
+		wsd_loop_context_destroy(w);
 	}
 	/* The writer and the workers publish: they stop before the bus; the consumer thread may
 	 * still hand the writer deliveries until the bus stops, so it is freed after. */

@@ -344,14 +344,16 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	/* Behind a command of the room still on its way through the broker (sent before this node
 	 * knew it was the active consumer), this one goes the same way, so the writer gets them in
 	 * the order they were sent. */
-	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
+	bool local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
+	p->local = local;
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	if (!p->local)
+	if (!local)
 		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
-	if (!p->local)
+	/* p is not ours past the unlock: the answer may already have taken and freed it. */
+	if (!local)
 		json_object_put(copy);
-	atomic_fetch_add(p->local ? &r->n_local : &r->n_broker, 1);
+	atomic_fetch_add(local ? &r->n_local : &r->n_broker, 1);
 }
 
 void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg)
@@ -380,11 +382,19 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 		res.rc = rc_from_name(lc_json_get_str(a, "rc", "internal"));
 		lc_err_set_field(&res.err, res.rc, lc_json_get_str(a, "field", ""), "%s",
 				 lc_json_get_str(a, "reason", ""));
+		/* Taken out of the answer before done hands them to another thread: json-c's
+		 * reference counts are not atomic, and our put of the answer below would otherwise
+		 * race with that thread's gets and puts of the message (a use after free found by
+		 * ThreadSanitizer). */
 		json_object *v;
-		if (res.rc == LC_OK && json_object_object_get_ex(a, "message", &v))
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "message", &v)) {
 			res.msg = json_object_get(v);
-		if (res.rc == LC_OK && json_object_object_get_ex(a, "room", &v))
+			json_object_object_del(a, "message");
+		}
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "room", &v)) {
 			res.room = json_object_get(v);
+			json_object_object_del(a, "room");
+		}
 		res.dup = lc_json_get_bool(a, "duplicate", false);
 		direct_settled(w->roomcmds, p, res.rc);
 		p->done(w, p->arg, &res);

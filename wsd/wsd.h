@@ -89,6 +89,9 @@ struct wsd {
 void wsd_loop_init(wsd_t *w);
 /* Loop, at the end: run what is still posted (w->stop is set: it only frees), free the queue. */
 void wsd_loop_free(wsd_t *w);
+/* Loop, at the end: take the lws context out of the other threads' reach (their wake-ups), then
+ * destroy it; w->lws is NULL after. */
+void wsd_loop_context_destroy(wsd_t *w);
 /* Any thread: true on the loop thread. */
 bool wsd_on_loop(const wsd_t *w);
 /* Bugs, never compiled out: a loop-only function called from another thread (the loop owns the
