@@ -117,6 +117,17 @@ static const cfg_key_t config_keys[] = {
 	    "that may open /ws/agent and /ws/widget; empty: /ws/agent only from its own origin, "
 	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
+	INT("ws_max_conns_per_address", "64", 0, 1000000,
+	    "websockets one client address may hold open on one livechat-wsd (more: HTTP 429 at the "
+	    "handshake); the address is the peer's, or the X-Forwarded-For client when the peer is "
+	    "in trusted_proxies; 0: no limit"),
+	INT("ws_max_jobs_per_address", "8", 1, 10000,
+	    "widget catch-up reads (welcome, history) one client address may have under way on one "
+	    "livechat-wsd (more: error busy)"),
+	INT("widget_page_messages", "100", 1, 1000,
+	    "most messages a widget welcome or history frame carries (the rest on request)"),
+	INT("widget_page_bytes", "262144", 16384, 4194304,
+	    "most bytes of messages a widget welcome or history frame carries (at least one message)"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
 	INT("wsd_drain_timeout", "10", 1, 3600,
 	    "seconds livechat-wsd waits on SIGTERM for its websocket clients to go (each is closed "
