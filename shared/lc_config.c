@@ -100,7 +100,8 @@ static const cfg_key_t config_keys[] = {
 	NETS("trusted_proxies",
 	     "addresses or ranges (10.0.0.0/8, ::1; blank- or comma-separated) of proxies in front of "
 	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
-	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
+	     "X-Request-Id headers livechat-fcgi believes, and whose X-Forwarded-For livechat-wsd "
+	     "believes (ws_max_conns_per_address); empty: nobody's"),
 	{ "metrics_allow", CFG_STR, "127.0.0.1, ::1", 0, 0, NULL, NULL, NULL, false,
 	  "addresses or ranges (as trusted_proxies) that may read the Prometheus metrics: GET "
 	  "/api/metrics of the API (the web server's REMOTE_ADDR) and GET /metrics on each "
@@ -126,7 +127,7 @@ static const cfg_key_t config_keys[] = {
 	    "livechat-wsd (more: error busy)"),
 	INT("widget_page_messages", "100", 1, 1000,
 	    "most messages a widget welcome or history frame carries (the rest on request)"),
-	INT("widget_page_bytes", "262144", 16384, 4194304,
+	INT("widget_page_bytes", "262144", 16384, 2097152,
 	    "most bytes of messages a widget welcome or history frame carries (at least one message)"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
 	INT("wsd_drain_timeout", "10", 1, 3600,
