@@ -101,8 +101,11 @@ static void read_run(wsd_t *w, void *arg)
 	if (j->rc != LC_OK)
 		return;
 	const char *rid = lc_json_get_str(j->room, "id", "");
-	/* A welcome shows the newest; history pages back with one bounded query each. */
-	j->rc = j->welcome ? recent_page(w, j, rid, &page) : LC_ERR_NOT_FOUND;
+	/* A reload (no last_seq) shows the newest from the recent chunks, as accept does; a
+	 * reconnect must get every seq above its last_seq, also one stored by a node that died
+	 * before adding it to the chunks, so it asks messages, as history does: one bounded
+	 * query each. */
+	j->rc = j->welcome && j->last_seq == 0 ? recent_page(w, j, rid, &page) : LC_ERR_NOT_FOUND;
 	if (j->rc == LC_ERR_NOT_FOUND)
 		j->rc = lc_store_message_list_before(w->store, rid, j->before_seq, j->limit + 1,
 						     &page, &j->err);

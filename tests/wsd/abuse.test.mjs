@@ -95,6 +95,16 @@ test('a widget with 5,000 long messages reloads at once, pages through them, and
   assert.equal(seqs.size, COUNT + 1);
   await other.waitFor((f) => f.type === 'message' && f.message.text === 'still here');
 
+  // A reconnect from a floor far below gets the newest page above it, bounded the same way.
+  const w2 = await open(S.nodes[0], '/ws/widget');
+  const again = await hello(w2, { secret: first.secret, last_seq: filled.first + 10 });
+  console.log(`# reconnect from seq ${filled.first + 10}: ${again.messages.length} messages, has_more ${again.has_more}`);
+  assert.equal(again.has_more, true);
+  assert.equal(again.messages.at(-1).seq, filled.last);
+  assert.ok(again.messages.every((m) => m.seq > filled.first + 10));
+  assert.ok(w2.sizes.find((s) => s.type === 'welcome').bytes <= PAGE_BYTES + 4096);
+  w2.terminate();
+
   // One page at a time per connection: a second request while one is loading is told busy.
   w.send({ type: 'history', before_seq: filled.last, ref: 'x1' });
   w.send({ type: 'history', before_seq: filled.last, ref: 'x2' });
