@@ -139,14 +139,18 @@ static void welcome_send(wsd_conn_t *c, wjob_t *j)
 	json_object_put(f);
 	c->state = WSD_CS_READY;
 	/* The widget has everything up to its last_seq and what welcome carries; what lies
-	 * between comes by history, never live. */
+	 * between comes by history, never live, nor by a catch-up (catchup.c reads above the
+	 * floor): the floor starts below the page then. */
+	int64_t floor = c->last_seq;
+	if (j->has_more && json_object_array_length(j->items) > 0)
+		floor = lc_json_get_int(json_object_array_get_idx(j->items, 0), "seq", 1) - 1;
 	for (size_t i = 0; i < c->nrooms; i++) {
 		bool open = rid && strcmp(rid, c->rooms[i].room_id) == 0;
-		wsd_croom_live(c, &c->rooms[i], open ? c->last_seq : 0, open ? j->items : NULL);
+		wsd_croom_live(c, &c->rooms[i], open ? floor : 0, open ? j->items : NULL);
 	}
 	if (rid && wsd_croom_find(c, rid) == NULL)
 		wsd_croom_live(c, wsd_croom_add(c, rid, "widget", c->customer_id, NULL, WSD_CR_LIVE,
-						false), c->last_seq, j->items);
+						false), floor, j->items);
 }
 
 static void history_send(wsd_conn_t *c, wjob_t *j)
