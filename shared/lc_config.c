@@ -107,7 +107,8 @@ static const cfg_key_t config_keys[] = {
 	NETS("trusted_proxies",
 	     "addresses or ranges (10.0.0.0/8, ::1; blank- or comma-separated) of proxies in front of "
 	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
-	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
+	     "X-Request-Id headers livechat-fcgi believes, and whose X-Forwarded-For livechat-wsd "
+	     "believes (ws_max_conns_per_address); empty: nobody's"),
 	{ "metrics_allow", CFG_STR, "127.0.0.1, ::1", 0, 0, NULL, NULL, NULL, false,
 	  "addresses or ranges (as trusted_proxies) that may read the Prometheus metrics: GET "
 	  "/api/metrics of the API (the web server's REMOTE_ADDR) and GET /metrics on each "
@@ -124,6 +125,17 @@ static const cfg_key_t config_keys[] = {
 	    "that may open /ws/agent and /ws/widget; empty: /ws/agent only from its own origin, "
 	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
+	INT("ws_max_conns_per_address", "64", 0, 1000000,
+	    "websockets one client address may hold open on one livechat-wsd (more: HTTP 429 at the "
+	    "handshake); the address is the peer's, or the X-Forwarded-For client when the peer is "
+	    "in trusted_proxies; 0: no limit"),
+	INT("ws_max_jobs_per_address", "8", 1, 10000,
+	    "widget catch-up reads (welcome, history) one client address may have under way on one "
+	    "livechat-wsd (more: error busy)"),
+	INT("widget_page_messages", "100", 1, 1000,
+	    "most messages a widget welcome or history frame carries (the rest on request)"),
+	INT("widget_page_bytes", "262144", 16384, 2097152,
+	    "most bytes of messages a widget welcome or history frame carries (at least one message)"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
 	INT("wsd_publish_queue_max", "10000", 10, 10000000,
 	    "messages livechat-wsd holds for RabbitMQ (not yet confirmed) before it refuses new "

@@ -6,6 +6,7 @@
 #include "listener.h"
 #include "conn.h"
 #include "frames.h"
+#include "addrcap.h"
 #include "handshake.h"
 #include "health.h"
 #include "idle.h"
@@ -365,8 +366,24 @@ static void conn_free(wsd_conn_t *c)
 	json_object_put(c->hello);
 	free(c->customer_id);
 	free(c->customer_name);
+	free(c->addr);
 	c->magic = 0;
 	free(c);
+}
+
+/* Whether the client address of wsi holds ws_max_conns_per_address websockets already (one
+ * address must not take every socket of the node: issue 11, item 5). */
+static bool address_full(wsd_t *w, struct lws *wsi)
+{
+	int64_t max = lc_config_int(w->cfg, "ws_max_conns_per_address");
+	if (max <= 0)
+		return false;
+	char *addr = wsd_addrcap_client(w->addrcap, wsi);
+	bool full = wsd_addrcap_count(w->addrcap, addr, WSD_CAP_CONNS) >= max;
+	if (full)
+		LC_DEBUG("client %s holds %lld websockets already: refused", addr, (long long)max);
+	free(addr);
+	return full;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -396,6 +413,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		int refused = wsd_handshake_refusal(wsi, lc_config_str(w->cfg, "ws_allowed_origins"),
 						    ep->session);
+		if (!refused && address_full(w, wsi))
+			refused = 429;   /* Too Many Requests (no name in lws 4.1) */
 		if (refused) {
 			lws_return_http_status(wsi, (unsigned int)refused, NULL);
 			return 1;
@@ -425,6 +444,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->ep = ep;
 		c->kind = ep->kind;
 		c->connected_at = lc_real_ms();
+		/* Counted from here to CLOSED; checked against the limit at the filter above, with
+		 * nothing in between that lets another upgrade of the loop through. */
+		c->addr = wsd_addrcap_client(w->addrcap, wsi);
+		wsd_addrcap_take(w->addrcap, c->addr, WSD_CAP_CONNS, 0);
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;
@@ -461,6 +484,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		wsd_conn_t *c = pss->c;
 		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
 		c->ep->on_close(c);
+		wsd_addrcap_give(w->addrcap, c->addr, WSD_CAP_CONNS);
 		conn_unregister(w, c->handle);
 		pss->magic = 0;
 		pss->c = NULL;

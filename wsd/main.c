@@ -5,6 +5,7 @@
  * SIGHUP re-reads the log settings of the config file on the loop thread (lc_log_reload). */
 #include "config.h"
 #include "wsd.h"
+#include "addrcap.h"
 #include "busio.h"
 #include "gateway.h"
 #include "idle.h"
@@ -306,6 +307,9 @@ int main(int argc, char **argv)
 	}
 	wsd_rooms_init(w);
 	wsd_roomcmds_init(w);
+	w->addrcap = wsd_addrcap_new(lc_config_str(w->cfg, "trusted_proxies"));
+	if (w->addrcap == NULL)
+		goto out;
 	raise_fd_limit();
 
 	struct lws_context_creation_info info;
@@ -382,6 +386,7 @@ out:
 		wsd_stats_log(w);
 	wsd_loop_free(w);
 	wsd_rooms_free(w);
+	wsd_addrcap_free(&w->addrcap);
 	lc_store_free(&w->store);
 	wsd_settings_free(&w->settings);
 	lc_config_free(&w->cfg);

@@ -41,6 +41,7 @@ struct wsd {
 	wsd_workers_t *workers;
 	wsd_busio_t *bus;
 	wsd_rooms_t *rooms;             /* loop only */
+	struct wsd_addrcap *addrcap;    /* per client address counts (addrcap.c); loop only */
 	wsd_roomcmds_t *roomcmds;       /* room commands sent, waiting for answers (roomcmd.c) */
 	wsd_writer_t *writer;           /* the room writer (writer.c): its own thread */
 	char node_id[128];

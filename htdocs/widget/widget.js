@@ -92,6 +92,7 @@ const CSS = `
   .head .sub { display: block; font-weight: 400; font-size: 12px; opacity: .85; }
   .head button { background: rgba(255,255,255,.18); color: #fff; border: 0; border-radius: 6px; padding: 4px 8px;
     cursor: pointer; font-size: 12px; }
+  .earlier { border: 0; background: #eef1f7; color: #2463eb; padding: 6px; font: inherit; font-size: 12px; cursor: pointer; }
   .body { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }
   .intro { padding: 18px; display: flex; flex-direction: column; gap: 10px; }
   .intro p { margin: 0; color: #4b5468; }
@@ -184,6 +185,8 @@ class Widget {
     if (this.state.name) this.nameInput.value = this.state.name;
 
     this.list = h('div', { class: 'body', testid: 'lc-messages', 'aria-live': 'polite' });
+    // A welcome carries the newest page of a long conversation; older pages come on request.
+    this.earlier = h('button', { class: 'earlier', testid: 'lc-earlier', hidden: true, onclick: () => this.loadEarlier() }, 'Earlier messages');
     this.status = h('div', { class: 'status', testid: 'lc-status' });
     this.compose = h('textarea', { rows: '1', placeholder: 'Write a message…', testid: 'lc-compose' });
     this.composeNote = h('p', { class: 'note', testid: 'lc-compose-note', hidden: true, 'aria-live': 'polite' });
@@ -203,7 +206,7 @@ class Widget {
     this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
       h('span', {}, 'This conversation has ended.'), this.newChatBtn);
     this.chat = h('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' },
-      this.list, this.status, this.composeBar, this.endedBar);
+      this.earlier, this.list, this.status, this.composeBar, this.endedBar);
     this.panel = h('div', { class: 'panel', role: 'dialog', 'aria-label': this.title, testid: 'lc-panel', hidden: true }, head, this.intro, this.chat);
     root.appendChild(this.panel);
     root.appendChild(this.bubble);
@@ -286,6 +289,7 @@ class Widget {
   onFrame(f) {
     switch (f.type) {
       case 'welcome': this.onWelcome(f); break;
+      case 'history': this.onHistory(f); break;
       case 'waiting':
         this.roomId = f.room_id;
         this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
@@ -329,7 +333,10 @@ class Widget {
       this.roomId = room.id;
       this.floor = 0;
     }
-    for (const m of f.messages) this.add({ room_id: room.id, ...m });
+    this.showPage(f, room && room.id, null);
+    // What lies below the page comes by "Earlier messages", so the floor starts at the page.
+    if (f.has_more && f.messages.length) this.floor = Math.max(this.floor, f.messages[0].seq - 1);
+    while (this.roomId && this.seen.has(`${this.roomId}:${this.floor + 1}`)) this.floor += 1;
     if (room && room.status === 'engaged') {
       if (room.agent_name) this.state = save({ agent: room.agent_name });
       this.setPhase('joined', room.agent_name);
@@ -359,7 +366,31 @@ class Widget {
     }
   }
 
+  /** Shows a page of messages (oldest first) above anchor (null: at the end), and offers the
+   * page below it while the server has more (has_more). */
+  showPage(f, roomId, anchor) {
+    const prev = anchor ? anchor.previousElementSibling : this.list.lastElementChild;
+    for (const m of f.messages) this.add({ room_id: roomId, ...m }, undefined, anchor);
+    if (f.messages.length) {
+      this.before = f.messages[0].seq;
+      this.anchor = prev ? prev.nextElementSibling : this.list.firstElementChild;
+    }
+    this.earlier.hidden = !f.has_more || !f.messages.length;
+    this.earlier.disabled = false;
+  }
+
+  loadEarlier() {
+    this.earlier.disabled = true;
+    this.send({ type: 'history', before_seq: this.before, ref: 'earlier' });
+  }
+
+  onHistory(f) {
+    if (f.room_id && f.room_id === this.roomId) this.showPage(f, f.room_id, this.anchor);
+    else this.earlier.hidden = true;
+  }
+
   onError(f) {
+    if (f.ref === 'earlier') this.earlier.disabled = false;
     if (f.code === 'validation_failed' && /secret/.test(f.message)) {
       // A secret the server does not accept: start over as a new customer.
       this.state = save({ secret: null, customer_id: null });
@@ -404,6 +435,7 @@ class Widget {
     this.out = this.newOutbox();
     save({ name });
     this.list.replaceChildren();
+    this.earlier.hidden = true;
     this.seen.clear();
     this.floor = 0;
     this.roomId = null;
@@ -496,8 +528,9 @@ class Widget {
     this.nameInput.focus();
   }
 
-  /** Shows m unless already shown (by id or by room+seq). Returns true when it was new. */
-  add(m, clientId) {
+  /** Shows m unless already shown (by id or by room+seq), at the end or above older (a page of
+   * earlier messages). Returns true when it was new. */
+  add(m, clientId, older = null) {
     const seqKey = typeof m.seq === 'number' && m.room_id ? `${m.room_id}:${m.seq}` : null;
     const shown = (m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey));
     // The customer's own messages are shown when sent and learn their seq only from a welcome.
@@ -511,6 +544,10 @@ class Widget {
     const node = h('div', { class: `msg msg-${sender}${clientId ? ' pending' : ''}`, testid: 'lc-message', 'data-sender': sender, 'data-client-id': clientId },
       who ? h('span', { class: 'who' }, who) : null,
       h('span', { class: 'text' }, m.text));
+    if (older) {
+      this.list.insertBefore(node, older);
+      return true;
+    }
     this.list.appendChild(node);
     this.list.scrollTop = this.list.scrollHeight;
     return true;
