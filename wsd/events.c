@@ -102,6 +102,13 @@ json_object *wsd_event_taken(const wsd_event_t *e)
 	return o;
 }
 
+json_object *wsd_event_declined(const wsd_event_t *e)
+{
+	json_object *o = typed("declined", e);
+	add_str(o, "user_id", e->agent_id);
+	return o;
+}
+
 const char *wsd_event_ended_setting(const char *reason)
 {
 	if (reason == NULL)

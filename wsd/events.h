@@ -59,6 +59,9 @@ json_object *wsd_event_withdrawn(const wsd_event_t *e);
 json_object *wsd_event_request_withdrawn(const wsd_event_t *e);
 /* The broadcast "taken" to every node (an agent claimed a request): {type, room_id, agent_id}. */
 json_object *wsd_event_taken(const wsd_event_t *e);
+/* The broadcast "declined" to every node (agent_id declined a request, hidden for them from now
+ * on): {type, room_id, user_id}. */
+json_object *wsd_event_declined(const wsd_event_t *e);
 
 /* The setting key of the text the agent gets with "ended" for reason, rendered with the
  * room's agent and customer names; NULL: the text the customer got (the stored system

@@ -6,6 +6,7 @@
 #include "room_priv.h"
 
 #include "agent.h"
+#include "events.h"
 #include "listener.h"
 #include "rate.h"
 #include "widget.h"
@@ -154,9 +155,8 @@ static void on_declined(wsd_t *w, json_object *ev)
 	if (q && !wsd_str_in(q->declined, uid))
 		json_object_array_add(q->declined, json_object_new_string(uid));
 	group_t *g = wsd_map_get(w->rooms->users, uid);
-	json_object *f = wsd_room_frame("request_withdrawn");
-	json_object_object_add(f, "room_id", json_object_new_string(rid));
-	json_object_object_add(f, "reason", json_object_new_string("declined"));
+	wsd_room_view_t v = { .id = rid };
+	json_object *f = wsd_event_request_withdrawn(&(wsd_event_t){ .room = &v, .reason = "declined" });
 	for (size_t i = 0; g && i < g->conns.n; i++)
 		if (g->conns.v[i]->state == WSD_CS_READY)
 			wsd_conn_send(g->conns.v[i], f);
