@@ -70,7 +70,8 @@ static bool accept_run(wsd_t *w, void *arg)
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
-				       lc_json_get_str(j->room, "customer_name", ""), "engaged",
+				       lc_json_get_str(j->room, "customer_name", ""),
+				       lc_room_status_name(LC_ROOM_ENGAGED),
 				       j->h.user_id, &j->msg, &err) != LC_OK)
 		return false;
 	if (accept_history(w, j, &err) != LC_OK) {
@@ -125,7 +126,7 @@ static void accept_done(wsd_t *w, void *arg)
 	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
 		wsd_croom_remove(c, j->h.room_id);
 	bool closed = j->h.rc == LC_ERR_CONFLICT &&
-		      lc_room_status_parse(lc_json_get_str(j->room, "status", NULL)) == LC_ROOM_CLOSED;
+		      wsd_room_status(j->room) == LC_ROOM_CLOSED;
 	if (j->h.rc == LC_ERR_CONFLICT && !closed) {
 		json_object *f = wsd_conn_frame("already_taken", j->h.ref);
 		json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));

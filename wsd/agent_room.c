@@ -3,6 +3,7 @@
  * resume after a reconnect, and the first read of a watched room. */
 #include "config.h"
 #include "agent_priv.h"
+#include "events.h"
 #include "gateway.h"
 #include "room.h"
 #include "roomcmd.h"
@@ -65,7 +66,7 @@ static bool owned_engaged(wsd_t *w, message_job_t *j)
 		return false;
 	if (strcmp(lc_json_get_str(room, "agent_id", ""), j->h.user_id) != 0)
 		j->h.rc = lc_err_set(&j->h.err, LC_ERR_FORBIDDEN, "not your room");
-	else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
+	else if (wsd_room_status(room) != LC_ROOM_ENGAGED)
 		j->h.rc = lc_err_set(&j->h.err, LC_ERR_CONFLICT, "the room is already closed");
 	if (j->h.rc == LC_OK)
 		message_job_room(j, room);
@@ -351,7 +352,7 @@ static bool may_read(wsd_t *w, history_job_t *j)
 	bool ok = strcmp(lc_json_get_str(room, "agent_id", ""), j->h.user_id) == 0 ||
 		  (j->h.perms & WSD_P_MONITOR);
 	if (!ok && (j->h.perms & WSD_P_HISTORY)) {
-		if (strcmp(lc_json_get_str(room, "status", ""), "waiting") == 0)
+		if (wsd_room_status(room) == LC_ROOM_WAITING)
 			ok = (j->h.perms & WSD_P_ACCEPT) != 0;
 		else {
 			lc_err_t err;
@@ -364,7 +365,7 @@ static bool may_read(wsd_t *w, history_job_t *j)
 				goto out;
 			}
 			ok = rc == LC_OK &&
-			     strcmp(lc_json_get_str(open, "status", ""), "engaged") == 0 &&
+			     wsd_room_status(open) == LC_ROOM_ENGAGED &&
 			     strcmp(lc_json_get_str(open, "agent_id", ""), j->h.user_id) == 0;
 		}
 	}
@@ -441,7 +442,7 @@ static void resume_run(wsd_t *w, void *arg)
 	if (j->h.rc != LC_OK)
 		return;
 	bool watch = j->watch;
-	if (!watch && strcmp(lc_json_get_str(j->room, "status", ""), "engaged") != 0) {
+	if (!watch && wsd_room_status(j->room) != LC_ROOM_ENGAGED) {
 		j->h.rc = lc_err_set(&j->h.err, LC_ERR_CONFLICT, "the room is not open");
 		return;
 	}

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "room_priv.h"
 
+#include "events.h"
 #include "gateway.h"
 #include "listener.h"
 #include "worker.h"
@@ -63,7 +64,7 @@ static char *end_text(wsd_t *w, json_object *room)
 
 static bool room_closed(json_object *room)
 {
-	return lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_CLOSED;
+	return wsd_room_status(room) == LC_ROOM_CLOSED;
 }
 
 static void catchup_run(wsd_t *w, void *arg)

@@ -25,6 +25,8 @@ typedef struct wsd_room_view {
 /* Fill *v from room (NULL room: every field empty/NULL, status LC_ROOM_UNKNOWN). id, channel,
  * customer_id and customer_name are never NULL ("" when absent). */
 void wsd_room_view(wsd_room_view_t *v, json_object *room);
+/* The status of a stored room; LC_ROOM_UNKNOWN for NULL or a status of no known name. */
+lc_room_status_t wsd_room_status(json_object *room);
 
 /* What an event says. Fields an event does not carry are ignored; NULL strings are sent as "". */
 typedef struct wsd_event {

@@ -221,6 +221,10 @@ static void test_room_status_names_round_trip(void)
 	CU_ASSERT_EQUAL(lc_room_status_parse("Engaged"), LC_ROOM_UNKNOWN);
 	CU_ASSERT_EQUAL(lc_room_status_parse(""), LC_ROOM_UNKNOWN);
 	CU_ASSERT_EQUAL(lc_room_status_parse(NULL), LC_ROOM_UNKNOWN);
+	json_object *room = json_tokener_parse(engaged_room);
+	CU_ASSERT_EQUAL(wsd_room_status(room), LC_ROOM_ENGAGED);
+	json_object_put(room);
+	CU_ASSERT_EQUAL(wsd_room_status(NULL), LC_ROOM_UNKNOWN);
 }
 
 int init_wsd_events_tests(void)
