@@ -333,11 +333,11 @@ static void agent_closed(wsd_conn_t *c)
 }
 
 const wsd_endpoint_t wsd_agent_endpoint = {
-	.kind = WSD_AGENT,
 	.path = "/ws/agent",
 	.alias = "/agent",
 	.session = true,
 	.on_open = agent_open,
 	.on_frame = agent_frame,
 	.on_close = agent_closed,
+	.on_recheck = wsd_agent_check_session,
 };

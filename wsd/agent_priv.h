@@ -26,6 +26,10 @@ typedef struct wsd_ajob {
 	lc_err_t err;
 } wsd_ajob_t;
 
+/* Loop: re-check the session and user of c (its endpoint's on_recheck); closes it (4401) when
+ * revoked. */
+void wsd_agent_check_session(wsd_conn_t *c);
+
 /* Loop: fill h for connection c (r: the room as the connection follows it, may be NULL;
  * room_id and ref are copied, may be NULL). */
 void wsd_ajob_init(wsd_ajob_t *h, wsd_conn_t *c, const char *room_id, const wsd_croom_t *r,

@@ -23,7 +23,8 @@ typedef struct cjob {
 	uint64_t handle;
 	char *room_id;          /* NULL: the widget customer's open room, if any */
 	char *customer_id;      /* widget */
-	bool widget;
+	const char *channel;    /* a customer's connection: its endpoint's channel; NULL: an agent's */
+	bool widget;            /* channel != NULL */
 	int64_t after;
 	lc_rc rc;
 	json_object *room, *items;
@@ -73,7 +74,7 @@ static void catchup_run(wsd_t *w, void *arg)
 	lc_err_t err;
 	lc_err_clear(&err);
 	if (j->room_id == NULL) {
-		j->rc = lc_store_room_find_open(w->store, "widget", j->customer_id, &j->room, &err);
+		j->rc = lc_store_room_find_open(w->store, j->channel, j->customer_id, &j->room, &err);
 		if (j->rc == LC_OK)
 			j->room_id = lc_strdup(lc_json_get_str(j->room, "id", ""));
 	} else {
@@ -168,7 +169,7 @@ static void finish(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r, cjob_t *j)
 	bool closed = j->rc == LC_OK && room_closed(j->room);
 	json_object *end = r->end ? json_object_get(r->end) : j->rc == LC_OK ? end_frame(j) : NULL;
 	if (end != NULL) {
-		if (c->kind == WSD_WIDGET)
+		if (c->ep->customer_channel != NULL)
 			wsd_croom_deliver(c, r, end);   /* not twice: its seq may have come already */
 		else
 			wsd_conn_send(c, end);
@@ -196,7 +197,7 @@ static void catchup_done(wsd_t *w, void *arg)
 		w->rooms->catchup_at = lc_mono_ms() + CATCHUP_RETRY_MS;   /* read again soon */
 	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
 	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
-		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);
+		r = wsd_croom_add(c, j->room_id, j->channel, c->customer_id, NULL, WSD_CR_LIVE, false);
 	if (r != NULL)
 		finish(w, c, r, j);   /* on failure: what waited goes out now, the rest later */
 out:
@@ -207,7 +208,8 @@ static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
 {
 	cjob_t *j = lc_calloc(1, sizeof *j);
 	j->handle = c->handle;
-	j->widget = c->kind == WSD_WIDGET;
+	j->channel = c->ep->customer_channel;
+	j->widget = j->channel != NULL;
 	j->rc = LC_ERR_UNAVAILABLE;
 	if (r != NULL) {
 		j->room_id = lc_strdup(r->room_id);
@@ -218,7 +220,7 @@ static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
 	}
 	w->rooms->catchup_jobs++;
 	/* On the worker of the room's customer, after the room's jobs already queued. */
-	const char *channel = j->widget ? "widget" : r->channel;
+	const char *channel = j->widget ? j->channel : r->channel;
 	const char *cust = j->widget ? c->customer_id : r->customer_id;
 	if (channel && cust)
 		wsd_gateway_submit(w, channel, cust, catchup_run, catchup_done, j);
@@ -236,7 +238,7 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 			c->rooms[i].state = WSD_CR_CATCHUP;
 		submit(c->w, c, &c->rooms[i]);
 	}
-	if (c->kind == WSD_WIDGET && c->nrooms == 0)
+	if (c->ep->customer_channel != NULL && c->nrooms == 0)
 		submit(c->w, c, NULL);   /* a room opened while the node heard nothing */
 }
 

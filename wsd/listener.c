@@ -420,7 +420,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->w = w;
 		c->wsi = wsi;
 		c->ep = ep;
-		c->kind = ep->kind;
 		c->connected_at = lc_real_ms();
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);

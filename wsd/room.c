@@ -5,7 +5,6 @@
 #include "config.h"
 #include "room_priv.h"
 
-#include "agent.h"
 #include "events.h"
 #include "listener.h"
 #include "rate.h"
@@ -174,7 +173,8 @@ static void on_revoke(wsd_t *w, json_object *ev)
 {
 	group_t *g = wsd_map_get(w->rooms->users, lc_json_get_str(ev, "user_id", ""));
 	for (size_t i = 0; g && i < g->conns.n; i++)
-		wsd_agent_check_session(w, g->conns.v[i]);
+		if (g->conns.v[i]->ep->on_recheck != NULL)
+			g->conns.v[i]->ep->on_recheck(g->conns.v[i]);
 }
 
 static const struct {
@@ -245,10 +245,11 @@ static void settings_done(wsd_t *w, void *arg)
 		w->rooms->settings_busy = false;
 }
 
+/* The connection's endpoint checks again that it may stay (agents: the session). */
 static void check_one(wsd_conn_t *c, void *ctx)
 {
-	if (c->kind == WSD_AGENT && c->state == WSD_CS_READY)
-		wsd_agent_check_session(c->w, c);
+	if (c->ep->on_recheck != NULL && c->state == WSD_CS_READY)
+		c->ep->on_recheck(c);
 }
 
 void wsd_room_tick(wsd_t *w)
