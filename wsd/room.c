@@ -196,7 +196,8 @@ static const struct {
 void wsd_room_event(wsd_t *w, void *arg)
 {
 	WSD_ASSERT_LOOP(w);
-	lc_bus_delivery_t *d = arg;
+	lc_bus_delivery_t *d;
+	LC_CAST_OBJ(d, arg, LC_BUS_DELIVERY_MAGIC);
 	if (w->stop)
 		goto out;
 	lc_err_t err;
