@@ -110,9 +110,7 @@ static void accept_done(wsd_t *w, void *arg)
 					       lc_json_get_str(j->room, "customer_name", NULL),
 					       WSD_CR_JOINING, false);
 		json_object *f = wsd_conn_frame("accepted", j->h.ref);
-		json_object *room = json_object_get(j->room);
-		json_object_object_del(room, "declined_by");
-		json_object_object_add(f, "room", room);
+		wsd_ajob_add_room(f, j->room);
 		json_object_object_add(f, "history", json_object_get(j->items));
 		wsd_conn_send(c, f);
 		json_object_put(f);
