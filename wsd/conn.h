@@ -70,6 +70,9 @@ typedef struct wsd_endpoint {
 	/* Check again that a ready connection may stay (the periodic session check, a revoke):
 	 * closes it when not. NULL: the endpoint has nothing to re-check. */
 	void (*on_recheck)(wsd_conn_t *c);
+	/* An outbound gateway message this node consumed (obj is not taken): the endpoint sends
+	 * its connections what is for them. NULL: the endpoint's clients get none. */
+	void (*on_outbound)(wsd_t *w, json_object *obj);
 } wsd_endpoint_t;
 
 struct wsd_conn {

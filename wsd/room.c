@@ -8,7 +8,6 @@
 #include "events.h"
 #include "listener.h"
 #include "rate.h"
-#include "widget.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -191,7 +190,8 @@ static const struct {
 	{ .type = "revoke", .handler = on_revoke },
 };
 
-/* Outbound gateway messages go to the widget endpoint, room events to the room's local
+/* Outbound gateway messages go to the endpoints that take them (on_outbound: the widget's),
+ * room events to the room's local
  * followers (follow.c), the rest by type; an unknown type is ignored (a newer node's). */
 void wsd_room_event(wsd_t *w, void *arg)
 {
@@ -209,7 +209,9 @@ void wsd_room_event(wsd_t *w, void *arg)
 	}
 	const char *type = lc_json_get_str(ev, "type", "");
 	if (d->exchange && strcmp(d->exchange, w->ex_outbound) == 0) {
-		wsd_widget_outbound(w, ev);
+		for (const wsd_endpoint_t *const *ep = wsd_endpoints; *ep; ep++)
+			if ((*ep)->on_outbound != NULL)
+				(*ep)->on_outbound(w, ev);
 	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
 			   sizeof LC_NAMES_ROOM_PREFIX - 1) == 0) {
 		wsd_room_event_local(w, ev, type);

@@ -318,6 +318,7 @@ const wsd_endpoint_t wsd_widget_endpoint = {
 	.alias = "/widget",
 	.session = false,
 	.customer_channel = "widget",
+	.on_outbound = wsd_widget_outbound,
 	.on_open = widget_open,
 	.on_frame = widget_frame,
 	.on_close = widget_closed,
