@@ -23,7 +23,7 @@ typedef struct cjob {
 	uint64_t handle;
 	char *room_id;          /* NULL: the widget customer's open room, if any */
 	char *customer_id;      /* widget */
-	const char *channel;    /* a customer's connection: its endpoint's channel; NULL: an agent's */
+	const char *channel;    /* a customer's: its endpoint's channel; NULL: an agent's */
 	bool widget;            /* channel != NULL */
 	int64_t after;
 	lc_rc rc;
@@ -89,6 +89,18 @@ static void catchup_run(wsd_t *w, void *arg)
 			err.reason);
 }
 
+/* The outbound message each stored system message was published as (by its id's suffix), so
+ * the widget frame comes from the one builder the live path uses (wsd_event_widget_frame). */
+static const struct {
+	const char *suffix, *type;
+} system_rows[] = {
+	{ .suffix = "-waiting", .type = "request_waiting" },
+	{ .suffix = "-join", .type = "agent_joined" },
+	{ .suffix = "-end", .type = "session_ended" },
+	{ .suffix = "-noagent", .type = "session_ended" },
+	{ .suffix = "-disconnected", .type = "session_ended" },
+};
+
 /* The widget frame of a stored message (docs/websocket.md, /ws/widget), or NULL for the
  * customer's own messages (the widget has them). */
 static json_object *widget_frame(json_object *m, json_object *room)
@@ -100,28 +112,25 @@ static json_object *widget_frame(json_object *m, json_object *room)
 		return NULL;
 	const char *suffix = strncmp(id, rid, strlen(rid)) == 0 ? id + strlen(rid) : "";
 	const char *type = NULL;
-	if (strcmp(sender, "system") == 0) {
-		if (strcmp(suffix, "-waiting") == 0)
-			type = "waiting";
-		else if (strcmp(suffix, "-join") == 0)
-			type = "joined";
-		else if (strcmp(suffix, "-end") == 0 || strcmp(suffix, "-noagent") == 0 ||
-			 strcmp(suffix, "-disconnected") == 0)
-			type = "ended";
-	}
-	json_object *f = wsd_room_frame(type ? type : "message");
-	json_object_object_add(f, "room_id", json_object_new_string(rid));
+	bool system = strcmp(sender, "system") == 0;
+	for (size_t i = 0; system && i < sizeof system_rows / sizeof system_rows[0]; i++)
+		if (strcmp(suffix, system_rows[i].suffix) == 0)
+			type = system_rows[i].type;
 	if (type == NULL) {
+		json_object *f = wsd_room_frame("message");
+		json_object_object_add(f, "room_id", json_object_new_string(rid));
 		json_object_object_add(f, "message", json_object_get(m));
 		return f;
 	}
-	wsd_copy_key(f, m, "seq");
-	if (strcmp(type, "joined") == 0)
-		wsd_copy_key(f, room, "agent_name");
-	if (strcmp(type, "ended") == 0)
-		json_object_object_add(f, "reason", json_object_new_string(
-			lc_json_get_str(room, "close_reason", "")));
-	wsd_copy_key(f, m, "text");
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_event_t e = { .room = &v, .id = id, .ts = lc_json_get_int(m, "ts", 0), .has_seq = true,
+			  .seq = lc_json_get_int(m, "seq", 0), .reason = v.close_reason,
+			  .text = lc_json_get_str(m, "text", ""), .agent_id = v.agent_id,
+			  .agent_name = v.agent_name };
+	json_object *o = wsd_event_outbound(type, &e);
+	json_object *f = wsd_event_widget_frame(o);
+	json_object_put(o);
 	return f;
 }
 
