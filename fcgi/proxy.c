@@ -65,32 +65,12 @@ static bool says_https(const fcgi_request_t *req)
 	return strcasecmp(proto, "https") == 0;
 }
 
-static bool is_address(const char *s)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-/* The client named by X-Forwarded-For: walking from the right (the hop nearest us), the first
- * address that is not itself a trusted proxy. NULL when absent or not an address. */
+/* The client named by X-Forwarded-For (lc_netlist_forwarded_for), or NULL. */
 static const char *forwarded_for(const fcgi_request_t *req, const lc_netlist_t *trusted,
 				 char *buf, size_t size)
 {
-	const char *h = fcgi_request_header(req, "X-Forwarded-For");
-	if (h == NULL)
-		return NULL;
-	for (size_t end = strlen(h); end > 0;) {
-		size_t start = end;
-		while (start > 0 && h[start - 1] != ',')
-			start--;
-		trimmed(h + start, end - start, buf, size);
-		if (!is_address(buf))
-			return NULL;
-		if (!lc_netlist_contains(trusted, buf) || start == 0)
-			return buf;
-		end = start - 1;
-	}
-	return NULL;
+	return lc_netlist_forwarded_for(trusted, fcgi_request_header(req, "X-Forwarded-For"), buf,
+					size);
 }
 
 static const char *request_id(const fcgi_request_t *req)

@@ -25,6 +25,7 @@
 
 struct fcgi_revoke {
 	unsigned magic;
+	const lc_config_t *cfg;   /* borrowed: amqp_url and the TLS keys */
 	char *url;
 	char *exchange;     /* <prefix>.nodes */
 	pthread_mutex_t lock;   /* guards bus */
@@ -37,7 +38,7 @@ fcgi_revoke_t *fcgi_revoke_new(const lc_config_t *cfg)
 	lc_err_clear(&err);
 	const char *url = lc_config_str(cfg, "amqp_url");
 	/* lc_bus_new only parses the URL: find a malformed one now, not at the first logout. */
-	lc_bus_t *probe = lc_bus_new(url, &err);
+	lc_bus_t *probe = lc_bus_new_config(cfg, &err);
 	if (probe == NULL) {
 		LC_ERROR("revocation events disabled: %s", err.reason);
 		return NULL;
@@ -45,6 +46,7 @@ fcgi_revoke_t *fcgi_revoke_new(const lc_config_t *cfg)
 	lc_bus_free(&probe);
 	fcgi_revoke_t *r = lc_calloc(1, sizeof *r);
 	r->magic = FCGI_REVOKE_MAGIC;
+	r->cfg = cfg;
 	r->url = lc_strdup(url);
 	r->exchange = lc_names_nodes(lc_config_str(cfg, "amqp_prefix"));
 	pthread_mutex_init(&r->lock, NULL);
@@ -75,7 +77,7 @@ static lc_rc ready_bus(fcgi_revoke_t *r, lc_err_t *err)
 		return lc_err_set(err, LC_ERR_UNAVAILABLE, "RabbitMQ does not accept connections");
 	if (r->bus != NULL)
 		return LC_OK;   /* the publish reconnects and replays the declaration */
-	if ((r->bus = lc_bus_new(r->url, err)) == NULL)
+	if ((r->bus = lc_bus_new_config(r->cfg, err)) == NULL)
 		return err->code;
 	/* Same arguments as wsd's declaration (topic, durable), or the broker refuses one of them. */
 	return lc_bus_declare_exchange(r->bus, r->exchange, "topic", true, err);

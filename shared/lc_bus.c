@@ -119,6 +119,35 @@ lc_rc lc_bus_declare_queue(lc_bus_t *bus, const char *name, bool durable, bool e
 	return lc_bus_declare_queue_args(bus, name, durable, exclusive, auto_delete, NULL, 0, err);
 }
 
+/* Before an operation on one queue: a valid name and a usable connection. */
+static lc_rc ready_for_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
+{
+	lc_rc rc;
+
+	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
+	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+		return rc;
+	return lc_bus_prepare(bus, 0, err);
+}
+
+lc_rc lc_bus_queue_counts(lc_bus_t *bus, const char *queue, uint32_t *messages,
+			  uint32_t *consumers, lc_err_t *err)
+{
+	amqp_queue_declare_ok_t *ok;
+	lc_rc rc;
+
+	if ((rc = ready_for_queue(bus, queue, err)) != LC_OK)
+		return rc;
+	/* Passive: only asks. No such queue: the broker closes the channel with 404. */
+	ok = amqp_queue_declare(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(queue), 1, 0, 0, 0,
+				amqp_empty_table);
+	if ((rc = lc_bus_last_rpc(bus, "queue.declare", err)) != LC_OK)
+		return rc;
+	*messages = ok->message_count;
+	*consumers = ok->consumer_count;
+	return LC_OK;
+}
+
 lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
 		  lc_err_t *err)
 {
@@ -151,10 +180,7 @@ lc_rc lc_bus_purge(lc_bus_t *bus, const char *queue, lc_err_t *err)
 {
 	lc_rc rc;
 
-	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
-		return rc;
-	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
+	if ((rc = ready_for_queue(bus, queue, err)) != LC_OK)
 		return rc;
 	amqp_queue_purge(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(queue));
 	return lc_bus_last_rpc(bus, "queue.purge", err);

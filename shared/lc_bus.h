@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lc_config.h"
 #include "lc_err.h"
 
 typedef struct lc_bus lc_bus_t;
@@ -31,9 +32,26 @@ typedef struct lc_bus_delivery {
 	char *message_id;       /* AMQP message-id property, or NULL */
 } lc_bus_delivery_t;
 
-/* url: amqp://user:pass@host:port/vhost. Connects lazily (first call), so a daemon can start
- * while the broker is down. NULL + err for a malformed URL. */
+/* url: amqp://user:pass@host:port/vhost, or amqps://... (TLS, port 5671 by default) for which
+ * the system's CAs are trusted. Connects lazily (first call), so a daemon can start while the
+ * broker is down. NULL + err for a malformed URL. */
 lc_bus_t *lc_bus_new(const char *url, lc_err_t *err);
+/* TLS settings for an amqps:// URL (ignored for amqp://): PEM file paths, NULL or "" for none.
+ * The broker's certificate and host name are always verified: against ca_file's CAs, or the
+ * system's when there is none. cert_file + key_file (unencrypted): a client certificate for
+ * brokers that ask for one (both or neither). */
+typedef struct lc_bus_tls {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+} lc_bus_tls_t;
+/* lc_bus_new with TLS settings (copied; tls may be NULL). A missing or unreadable file is
+ * found at the first connect: LC_ERR_INVALID naming the key. */
+lc_bus_t *lc_bus_new_tls(const char *url, const lc_bus_tls_t *tls, lc_err_t *err);
+/* tls from cfg's amqp_tls_ca, amqp_tls_cert, amqp_tls_key (borrowed from cfg). */
+void lc_bus_tls_from_config(const lc_config_t *cfg, lc_bus_tls_t *tls);
+/* lc_bus_new_tls with cfg's amqp_url and TLS keys: what every livechat program connects with. */
+lc_bus_t *lc_bus_new_config(const lc_config_t *cfg, lc_err_t *err);
 void lc_bus_free(lc_bus_t **bus);
 
 /* Connect now if not connected (honours backoff). UNAVAILABLE when the broker cannot be reached. */
@@ -69,6 +87,10 @@ typedef struct lc_bus_arg {
  * keeps its old arguments. A bad key, type or string: LC_ERR_INVALID. */
 lc_rc lc_bus_declare_queue_args(lc_bus_t *bus, const char *name, bool durable, bool exclusive,
 				bool auto_delete, const lc_bus_arg_t *args, size_t n, lc_err_t *err);
+/* Messages ready and consumers of an existing queue (a passive declare: nothing is created or
+ * recorded). LC_ERR_NOT_FOUND when there is no such queue. */
+lc_rc lc_bus_queue_counts(lc_bus_t *bus, const char *queue, uint32_t *messages,
+			  uint32_t *consumers, lc_err_t *err);
 lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
 		  lc_err_t *err);
 /* Also removes the binding from the replay record. */

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <amqp_tcp_socket.h>
-
 #include "lc_alloc.h"
 #include "lc_bus_priv.h"
 #include "lc_log.h"
@@ -163,40 +161,32 @@ static lc_rc do_connect(lc_bus_t *bus, lc_err_t *err)
 {
 	struct timeval tv = lc_bus_ms_tv(LC_BUS_CONNECT_TIMEOUT_MS);
 	struct timeval rpc_tv = lc_bus_ms_tv(LC_BUS_RPC_TIMEOUT_MS);
-	amqp_socket_t *sock;
 	amqp_rpc_reply_t r;
 	lc_rc rc;
-	int st;
 
 	bus->conn = amqp_new_connection();
 	if (bus->conn == NULL) {
 		rc = lc_err_set(err, LC_ERR_INTERNAL, "bus: out of memory");
 		goto fail;
 	}
-	if ((sock = amqp_tcp_socket_new(bus->conn)) == NULL) {
-		rc = lc_err_set(err, LC_ERR_INTERNAL, "bus: cannot create a socket");
+	if ((rc = lc_bus_socket_open(bus, &tv, err)) != LC_OK)
 		goto fail;
-	}
-	st = amqp_socket_open_noblock(sock, bus->info.host, bus->info.port, &tv);
-	if (st != AMQP_STATUS_OK) {
-		/* rabbitmq-c keeps the socket's own error (refused, unreachable) to itself. */
-		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: cannot connect to %s:%d: %s",
-				bus->info.host, bus->info.port, amqp_error_string2(st));
-		goto fail;
-	}
 	amqp_set_handshake_timeout(bus->conn, &tv);
 	amqp_set_rpc_timeout(bus->conn, &rpc_tv);
 	r = amqp_login(bus->conn, bus->info.vhost, 0, LC_BUS_FRAME_MAX, LC_BUS_HEARTBEAT_S,
 		       AMQP_SASL_METHOD_PLAIN, bus->info.user, bus->info.password);
 	/* Bad credentials: the broker answers connection.close 403 (rpc_check: UNAUTHORIZED). */
-	if ((rc = lc_bus_rpc_check(bus, r, "bus: login", err)) != LC_OK)
+	if ((rc = lc_bus_rpc_check(bus, r, "bus: login", err)) != LC_OK) {
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+			lc_bus_tls_explain(bus, r.library_error, "login to", err);
 		goto fail;
+	}
 	if ((rc = open_channel(bus, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_bus_replay(bus, false, err)) != LC_OK)
 		goto fail;
-	LC_INFO("bus: connected to %s:%d%s (generation %llu)", bus->info.host, bus->info.port,
-		bus->info.vhost, (unsigned long long)bus->gen);
+	LC_INFO("bus: connected to %s:%d%s%s (generation %llu)", bus->info.host, bus->info.port,
+		bus->info.vhost, bus->info.ssl ? " over TLS" : "", (unsigned long long)bus->gen);
 	bus->backoff_cur = 0;
 	bus->next_attempt_ms = 0;
 	return LC_OK;
@@ -246,6 +236,11 @@ lc_rc lc_bus_prepare(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err)
 
 lc_bus_t *lc_bus_new(const char *url, lc_err_t *err)
 {
+	return lc_bus_new_tls(url, NULL, err);
+}
+
+lc_bus_t *lc_bus_new_tls(const char *url, const lc_bus_tls_t *tls, lc_err_t *err)
+{
 	lc_bus_t *bus;
 	int st;
 
@@ -253,9 +248,9 @@ lc_bus_t *lc_bus_new(const char *url, lc_err_t *err)
 		lc_err_set_field(err, LC_ERR_INVALID, "amqp_url", "bus: no AMQP URL given");
 		return NULL;
 	}
-	if (strncmp(url, "amqp://", 7) != 0) {
+	if (strncmp(url, "amqp://", 7) != 0 && strncmp(url, "amqps://", 8) != 0) {
 		lc_err_set_field(err, LC_ERR_INVALID, "amqp_url",
-				 "bus: the URL must start with amqp:// (amqps is not supported)");
+				 "bus: the URL must start with amqp:// or amqps://");
 		return NULL;
 	}
 	bus = lc_calloc(1, sizeof(*bus));
@@ -275,6 +270,12 @@ lc_bus_t *lc_bus_new(const char *url, lc_err_t *err)
 	 * everyone writing it means the default vhost "/". */
 	if (bus->info.vhost == NULL || *bus->info.vhost == '\0')
 		bus->info.vhost = "/";
+	if (lc_bus_tls_copy(bus, tls, err) != LC_OK) {
+		lc_bus_tls_clear(bus);
+		free(bus->url);
+		free(bus);
+		return NULL;
+	}
 	bus->backoff_min = LC_BUS_BACKOFF_MIN_MS;
 	bus->backoff_max = LC_BUS_BACKOFF_MAX_MS;
 	return bus;
@@ -302,6 +303,7 @@ void lc_bus_free(lc_bus_t **busp)
 		lc_bus_decl_free(rec);
 	}
 	free(bus->url);
+	lc_bus_tls_clear(bus);
 	free(bus->unsettled);
 	bus->magic = 0;
 	free(bus);

@@ -63,6 +63,7 @@ struct lc_bus {
 	unsigned magic;
 	char *url;                      /* the copy amqp_parse_url cut up; info points into it */
 	struct amqp_connection_info info;
+	char *tls_ca, *tls_cert, *tls_key;   /* amqps:// only; NULL: none (lc_bus_tls.c) */
 	amqp_connection_state_t conn;   /* NULL when disconnected */
 	bool chan_open;
 	uint64_t gen;
@@ -102,6 +103,17 @@ lc_rc lc_bus_decl_set_args(lc_bus_decl_t *rec, const lc_bus_arg_t *args, size_t 
 lc_rc lc_bus_decl_apply(lc_bus_t *bus, lc_bus_decl_t *d, lc_err_t *err);
 /* Replay the record in dependency order (consumers only: after a channel re-open). */
 lc_rc lc_bus_replay(lc_bus_t *bus, bool consumers_only, lc_err_t *err);
+
+/* ---- the socket (lc_bus_tls.c) */
+/* Copy the TLS file names into bus (tls may be NULL): LC_ERR_INVALID naming the key when a
+ * file cannot be read or a certificate comes without its key. Free them with lc_bus_tls_clear. */
+lc_rc lc_bus_tls_copy(lc_bus_t *bus, const lc_bus_tls_t *tls, lc_err_t *err);
+void lc_bus_tls_clear(lc_bus_t *bus);
+/* Give bus->conn a TCP or TLS socket (as the URL says) connected within timeout. */
+lc_rc lc_bus_socket_open(lc_bus_t *bus, const struct timeval *timeout, lc_err_t *err);
+/* A TLS status (AMQP_STATUS_SSL_*) on an amqps:// bus: replace err by a reason that says where
+ * to look ("bus: <doing> host:port: TLS: ..."); any other status leaves err as it is. */
+void lc_bus_tls_explain(lc_bus_t *bus, int status, const char *doing, lc_err_t *err);
 
 /* ---- the connection (lc_bus_conn.c) */
 /* Drop the connection without a goodbye (buffered deliveries go with it). */

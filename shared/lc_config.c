@@ -79,6 +79,13 @@ static const cfg_key_t config_keys[] = {
 	SECRET_FILE("mongo_uri_file", "mongo_uri"),
 	STR("amqp_url", "amqp://guest:guest@127.0.0.1:5672/", true, "RabbitMQ URL"),
 	SECRET_FILE("amqp_url_file", "amqp_url"),
+	STR("amqp_tls_ca", "", false,
+	    "for an amqps:// amqp_url: PEM file of the CAs that sign the broker's certificate "
+	    "(verified with the URL's host name, always); empty: the system's CAs"),
+	STR("amqp_tls_cert", "", false,
+	    "for an amqps:// amqp_url: PEM client certificate, for a broker that asks for one "
+	    "(with amqp_tls_key); empty: none"),
+	STR("amqp_tls_key", "", false, "PEM private key (unencrypted) of amqp_tls_cert; empty: none"),
 	STR_CS("amqp_prefix", "livechat", LOWER_DIGITS "_.-", "a-z0-9_.-",
 	       "first part of the name of every exchange and queue livechat declares"),
 	ENUM("log_level", "info", log_levels, "log threshold"),
@@ -100,10 +107,12 @@ static const cfg_key_t config_keys[] = {
 	NETS("trusted_proxies",
 	     "addresses or ranges (10.0.0.0/8, ::1; blank- or comma-separated) of proxies in front of "
 	     "the web server whose X-Forwarded-Proto / Forwarded proto=, X-Forwarded-For and "
-	     "X-Request-Id headers livechat-fcgi believes; empty: nobody's"),
+	     "X-Request-Id headers livechat-fcgi believes, and whose X-Forwarded-For livechat-wsd "
+	     "believes (ws_max_conns_per_address); empty: nobody's"),
 	{ "metrics_allow", CFG_STR, "127.0.0.1, ::1", 0, 0, NULL, NULL, NULL, false,
-	  "addresses or ranges (as trusted_proxies) that may read GET /api/metrics, the API's "
-	  "Prometheus metrics (the web server's REMOTE_ADDR); others get 404; empty: nobody",
+	  "addresses or ranges (as trusted_proxies) that may read the Prometheus metrics: GET "
+	  "/api/metrics of the API (the web server's REMOTE_ADDR) and GET /metrics on each "
+	  "livechat-wsd port (the peer address); others get 404; empty: nobody",
 	  NULL, check_netlist },
 	INT("http_max_body", "65536", 1024, 16777216, "largest REST request body in bytes (larger: 413)"),
 	INT("fcgi_threads", "4", 1, 64,
@@ -116,7 +125,26 @@ static const cfg_key_t config_keys[] = {
 	    "that may open /ws/agent and /ws/widget; empty: /ws/agent only from its own origin, "
 	    "/ws/widget from any site (list the sites that embed the widget)"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
+	INT("ws_max_conns_per_address", "64", 0, 1000000,
+	    "websockets one client address may hold open on one livechat-wsd (more: HTTP 429 at the "
+	    "handshake); the address is the peer's, or the X-Forwarded-For client when the peer is "
+	    "in trusted_proxies; 0: no limit"),
+	INT("ws_max_jobs_per_address", "8", 1, 10000,
+	    "widget catch-up reads (welcome, history) one client address may have under way on one "
+	    "livechat-wsd (more: error busy)"),
+	INT("widget_page_messages", "100", 1, 1000,
+	    "most messages a widget welcome or history frame carries (the rest on request)"),
+	INT("widget_page_bytes", "262144", 16384, 2097152,
+	    "most bytes of messages a widget welcome or history frame carries (at least one message)"),
 	INT("wsd_workers", "2", 1, 64, "worker threads of livechat-wsd"),
+	INT("wsd_publish_queue_max", "10000", 10, 10000000,
+	    "messages livechat-wsd holds for RabbitMQ (not yet confirmed) before it refuses new "
+	    "work that needs a publish: agent and widget frames get unavailable, inbound "
+	    "deliveries wait in the broker; until half went out. Queued messages are never "
+	    "dropped"),
+	INT("wsd_drain_timeout", "10", 1, 3600,
+	    "seconds livechat-wsd waits on SIGTERM for its websocket clients to go (each is closed "
+	    "with 1001) before it stops anyway; then it finishes its stored work and exits"),
 	INT("wsd_ping_after", "30", 1, 3600,
 	    "seconds a websocket client may stay silent before livechat-wsd pings it"),
 	INT("wsd_idle_timeout", "75", 2, 86400,

@@ -126,6 +126,35 @@ bool lc_netlist_contains(const lc_netlist_t *list, const char *addr)
 	return false;
 }
 
+const char *lc_netlist_forwarded_for(const lc_netlist_t *trusted, const char *xff, char *buf,
+				     size_t size)
+{
+	if (xff == NULL || size == 0)
+		return NULL;
+	for (size_t end = strlen(xff); end > 0;) {
+		size_t start = end;
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		size_t from = start, to = end;
+		while (from < to && (xff[from] == ' ' || xff[from] == '\t'))
+			from++;
+		while (to > from && (xff[to - 1] == ' ' || xff[to - 1] == '\t'))
+			to--;
+		unsigned char a[16];
+		bool v4;
+		if (to - from >= size)
+			return NULL;
+		memcpy(buf, xff + from, to - from);
+		buf[to - from] = '\0';
+		if (!parse_addr(buf, a, &v4))
+			return NULL;
+		if (start == 0 || !lc_netlist_contains(trusted, buf))
+			return buf;
+		end = start - 1;
+	}
+	return NULL;
+}
+
 size_t lc_netlist_count(const lc_netlist_t *list)
 {
 	return list != NULL ? list->n : 0;

@@ -16,6 +16,12 @@ void lc_netlist_free(lc_netlist_t **list);
 /* True when addr (a textual IPv4 or IPv6 address; IPv4-mapped IPv6 counts as IPv4) is in list.
  * False for NULL list or addr, or an addr that is no address. Thread-safe (read only). */
 bool lc_netlist_contains(const lc_netlist_t *list, const char *addr);
+/* The client named by an X-Forwarded-For header xff sent by a trusted proxy: walking from the
+ * right (the hop nearest us), the first address that is not itself in trusted (the leftmost when
+ * all are), copied into buf (size bytes). NULL when xff is NULL or the entry reached is not an
+ * address. The caller checks that the peer itself is in trusted. */
+const char *lc_netlist_forwarded_for(const lc_netlist_t *trusted, const char *xff, char *buf,
+				     size_t size);
 /* Number of entries. */
 size_t lc_netlist_count(const lc_netlist_t *list);
 

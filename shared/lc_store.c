@@ -304,6 +304,8 @@ char *lc_store_regex_escape(const char *s)
 typedef struct op {
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
+	lc_store_op_t kind;
+	int64_t t0_us;
 } op_t;
 
 void lc_store_count_op(lc_store_t *s, lc_store_op_t kind)
@@ -319,8 +321,10 @@ void lc_store_stats(lc_store_t *s, lc_store_stats_t *out)
 	for (int k = 0; k < LC_STORE_OP_KINDS; k++) {
 		out->ops[k] = atomic_load_explicit(&s->ops[k], memory_order_relaxed);
 		out->ops_total += out->ops[k];
+		out->op_us[k] = atomic_load_explicit(&s->op_us[k], memory_order_relaxed);
 	}
 	out->messages_stored = atomic_load_explicit(&s->messages_stored, memory_order_relaxed);
+	out->batch_docs = atomic_load_explicit(&s->batch_docs, memory_order_relaxed);
 }
 
 const char *lc_store_op_name(lc_store_op_t kind)
@@ -339,6 +343,8 @@ static void op_begin(op_t *op, lc_store_t *s, const char *coll, lc_store_op_t ki
 {
 	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
 	lc_store_count_op(s, kind);
+	op->kind = kind;
+	op->t0_us = lc_mono_us();
 	op->client = mongoc_client_pool_pop(s->pool);
 	op->coll = mongoc_client_get_collection(op->client, s->db, coll);
 }
@@ -347,6 +353,8 @@ static void op_end(op_t *op, lc_store_t *s)
 {
 	mongoc_collection_destroy(op->coll);
 	mongoc_client_pool_push(s->pool, op->client);
+	atomic_fetch_add_explicit(&s->op_us[op->kind], (uint64_t)(lc_mono_us() - op->t0_us),
+				  memory_order_relaxed);
 }
 
 void lc_store_page_opts(bson_t *opts, const bson_t *sort, int64_t skip, int64_t limit)
@@ -576,6 +584,7 @@ lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs,
 		dupkey[i] = false;
 	}
 	op_begin(&op, s, coll, LC_STORE_OP_INSERT_MANY);
+	atomic_fetch_add_explicit(&s->batch_docs, n, memory_order_relaxed);
 	bool sent = mongoc_collection_insert_many(op.coll, docs, n, opts, &reply, &e);
 	/* A reply with writeErrors (and no transport failure) says which documents were refused;
 	 * every other document was stored. */

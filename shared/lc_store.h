@@ -49,6 +49,10 @@ typedef struct lc_store_stats {
 	uint64_t ops[LC_STORE_OP_KINDS];
 	uint64_t ops_total;
 	uint64_t messages_stored;   /* message documents inserted (append and batch) */
+	uint64_t op_us[LC_STORE_OP_KINDS];   /* microseconds spent in the operations counted in
+					      * ops[] that hold a pooled client (not the commands) */
+	uint64_t batch_docs;        /* documents sent by insert_many (over ops[INSERT_MANY]: the
+				     * mean batch size) */
 } lc_store_stats_t;
 
 /* A snapshot of the counters since lc_store_new. */

@@ -36,6 +36,8 @@ struct lc_store {
 	/* Operations sent to the server, by kind, and message documents stored (lc_store_stats). */
 	atomic_uint_fast64_t ops[LC_STORE_OP_KINDS];
 	atomic_uint_fast64_t messages_stored;
+	atomic_uint_fast64_t op_us[LC_STORE_OP_KINDS];   /* time spent, for the latency metrics */
+	atomic_uint_fast64_t batch_docs;                 /* documents sent by insert_many */
 };
 
 /* Give every open room its open_rooms pointer (rooms stored by a version without them): one

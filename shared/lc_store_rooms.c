@@ -98,12 +98,19 @@ static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out,
 	return rc;
 }
 
+/* An upsert is a find then an insert on FerretDB (and on MongoDB before 4.2): of concurrent
+ * upserts of a missing pointer, as the creator's and those of the openers that met its room on
+ * open_key, one inserts and the others get a duplicate key. The pointer then exists (nothing
+ * deletes it), so the second try is a plain update. */
 static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, lc_err_t *err)
 {
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
 	bson_t *update = BCON_NEW("$set", "{", "room_id", BCON_UTF8(room_hex), "}");
 	lc_rc rc = lc_store_update_one(s, LC_COLL_OPEN_ROOMS, filter, update, true, NULL, NULL, NULL,
 				       err);
+	if (rc == LC_ERR_CONFLICT)
+		rc = lc_store_update_one(s, LC_COLL_OPEN_ROOMS, filter, update, true, NULL, NULL,
+					 NULL, err);
 	bson_destroy(update);
 	bson_destroy(filter);
 	return rc;
@@ -207,19 +214,21 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			    "open_key", BCON_UTF8(key), "rev", BCON_INT64(0));
 		rc = lc_store_insert(s, LC_COLL_ROOMS, doc, "customer already has an open room",
 				     NULL, err);
+		bool inserted = rc == LC_OK;
 		/* Without its pointer the room would be invisible to the finders: a failure here
 		 * is the caller's to retry, and the retry repairs it (find_open_repair). */
-		if (rc == LC_OK)
+		if (inserted)
 			rc = pointer_set(s, key, hex, err);
-		if (rc == LC_OK)
-			recent_seed(s, hex, prev);
 		if (rc == LC_OK) {
+			recent_seed(s, hex, prev);
 			*out = lc_store_to_json(doc, omit_internal);
 			json_object_object_add(*out, "last_seq", json_object_new_int64(0));
 			*created = true;
 		}
 		bson_destroy(doc);
-		if (rc != LC_ERR_CONFLICT)
+		/* Only the insert's conflict means another open won: a failed pointer write of the
+		 * room we inserted must not turn us into one that found it. */
+		if (inserted || rc != LC_ERR_CONFLICT)
 			break;
 		rc = find_open_repair(s, key, out, err);
 		found = rc == LC_OK;

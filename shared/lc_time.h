@@ -19,6 +19,14 @@ static inline int64_t lc_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Microseconds on the monotonic clock: for latencies reported as metrics. */
+static inline int64_t lc_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Whole seconds on the coarse monotonic clock: read without a system call (vDSO), precise to a
  * few ms; for per-frame bookkeeping that only needs seconds (wsd idle sweep). */
 static inline uint32_t lc_mono_coarse_s(void)

@@ -195,15 +195,12 @@ static void on_end(wsd_conn_t *c, json_object *frame, json_object *ref)
 	wsd_agent_end(c, r && !r->watch ? r : NULL, rid, ref);
 }
 
-/* Who may read which room is decided on the worker from MongoDB (agent_room.c); here only
- * whether asking makes sense at all. */
+/* Who may read which room is decided on the worker from MongoDB (agent_room.c): the agent a
+ * room is or was engaged with may read it from any connection, with no permission, so nothing
+ * here can refuse it. */
 static void on_history(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
 	const char *rid = lc_json_get_str(frame, "room_id", "");
-	if (wsd_croom_find(c, rid) == NULL && !(c->perms & (WSD_P_MONITOR | WSD_P_HISTORY))) {
-		wsd_conn_error_about(c, "forbidden", "not your room", rid, NULL, ref);
-		return;
-	}
 	if (!wsd_frames_admit(c, ref, rid, NULL))
 		return;
 	int64_t limit = lc_json_get_int(frame, "limit", atomic_load(&c->w->history_limit));
@@ -292,14 +289,19 @@ static const lc_vrule_t history_rules[] = {
  * published to RabbitMQ and reaches the customer's channel: the same bucket as the widget's
  * frames bounds it. */
 static const wsd_frame_row_t agent_rows[] = {
-	{ .type = "accept", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	{ .type = "accept", .perm = WSD_P_ACCEPT, .rules = room_rules,
+	  .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
 	  .handler = on_accept },
-	{ .type = "decline", .perm = WSD_P_ACCEPT, .rules = room_rules, .flags = WSD_FRAME_JOB,
+	{ .type = "decline", .perm = WSD_P_ACCEPT, .rules = room_rules,
+	  .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
 	  .handler = on_decline },
-	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_NAMES_ID,
+	{ .type = "message", .rules = message_rules,
+	  .flags = WSD_FRAME_NAMES_ID | WSD_FRAME_PUBLISHES,
 	  .handler = on_message },
-	{ .type = "typing", .rules = typing_rules, .flags = WSD_FRAME_RATE, .handler = on_typing },
-	{ .type = "end", .rules = room_rules, .flags = WSD_FRAME_JOB, .handler = on_end },
+	{ .type = "typing", .rules = typing_rules, .flags = WSD_FRAME_RATE | WSD_FRAME_PUBLISHES,
+	  .handler = on_typing },
+	{ .type = "end", .rules = room_rules, .flags = WSD_FRAME_JOB | WSD_FRAME_PUBLISHES,
+	  .handler = on_end },
 	{ .type = "history", .rules = history_rules, .handler = on_history },
 	{ .type = "resume", .handler = on_resume },   /* rules per item of rooms */
 	{ .type = "watch", .perm = WSD_P_MONITOR, .rules = room_rules, .handler = on_watch },
@@ -313,6 +315,8 @@ static const wsd_frame_table_t agent_frames = {
 	.not_ready = "wait for hello",
 	.rate_limited = "too many typing frames: slow down",
 };
+/* The table itself, for the fuzz target of tests/fuzz (agent.h). */
+const wsd_frame_table_t *const wsd_agent_frames = &agent_frames;
 
 /* ---- the endpoint */
 

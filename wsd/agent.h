@@ -11,6 +11,8 @@
 /* The endpoint /ws/agent (listener.h): open checks the session token on a worker, frames go
  * through the agent's frame table (agent.c). */
 extern const wsd_endpoint_t wsd_agent_endpoint;
+/* Its frame table (frames.h), for tests/fuzz: the rows as the endpoint checks them. */
+extern const struct wsd_frame_table *const wsd_agent_frames;
 
 /* Loop: the connection has a session token: check it (on a worker), then prepare hello. */
 void wsd_agent_open(wsd_conn_t *c);

@@ -23,6 +23,7 @@ typedef struct pub {
 	size_t len;
 	wsd_pub_done_fn done;
 	void *arg;
+	int64_t queued_us;              /* when wsd_busio_publish queued it (publish latency) */
 } pub_t;
 
 enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
@@ -41,13 +42,22 @@ struct wsd_busio {
 	wsd_t *w;
 	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
 	char *url;
+	lc_bus_tls_t tls;               /* amqps:// settings, borrowed from w->cfg */
 	pthread_t pub_tid, con_tid;
 	bool started;
 	atomic_bool stop, ready;
 	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
 
 	lc_mq_t *pubq;                  /* the publisher sleeps on it */
+	/* Messages handed to wsd_busio_publish and not yet confirmed or given up (queued, or in
+	 * the batch being published). At pub_max the node refuses new work that would publish
+	 * (wsd_busio_full) until half of them went out; what is queued is never dropped. */
+	atomic_size_t unpublished;
+	size_t pub_max;
+	atomic_bool full;
 	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
+	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
+	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
 	 * inbound_declare), and whether its declarations went through */
@@ -75,12 +85,37 @@ static void pub_free(pub_t *p)
 
 /* ---- publisher */
 
+/* Any thread, before the push: one more message waits. The first that reaches the cap says so
+ * (once per episode: until the queue drained, see pub_settled). */
+static void pub_counted(wsd_busio_t *b)
+{
+	size_t n = atomic_fetch_add(&b->unpublished, 1) + 1;
+	if (n >= b->pub_max && !atomic_exchange(&b->full, true))
+		LC_WARN("publisher: %zu messages wait for RabbitMQ (wsd_publish_queue_max %zu): "
+			"refusing new work (unavailable) and leaving inbound deliveries in the broker "
+			"until half of them are published", n, b->pub_max);
+}
+
+/* Publisher thread: n messages were confirmed or given up. Below half the cap the episode
+ * ends: the queue is far enough from the cap that taking work again does not flap. */
+static void pub_settled(wsd_busio_t *b, size_t n)
+{
+	size_t left = atomic_fetch_sub(&b->unpublished, n) - n;
+	if (left <= b->pub_max / 2 && atomic_load(&b->full) && atomic_exchange(&b->full, false))
+		LC_INFO("publisher: %zu messages wait for RabbitMQ: taking new work again", left);
+}
+
+bool wsd_busio_full(wsd_busio_t *b)
+{
+	return atomic_load(&b->full);
+}
+
 static void *pub_main(void *arg)
 {
 	wsd_busio_t *b = arg;
 	wsd_thread_set(WSD_THREAD_PUBLISHER);
 	lc_err_t err;
-	lc_bus_t *bus = lc_bus_new(b->url, &err);
+	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
 	pub_t *batch[PUB_BATCH_MAX];
 	struct lc_mq_list taken = STAILQ_HEAD_INITIALIZER(taken);
 	lc_bus_msg_t msgs[PUB_BATCH_MAX];
@@ -109,8 +144,10 @@ static void *pub_main(void *arg)
 		bool ok = false, warned = false;
 		for (;;) {
 			lc_err_clear(&err);
+			int64_t t0 = lc_mono_us();
 			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
 				ok = true;
+				wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
 				if (warned)
 					LC_INFO("publisher: published again");
 				break;
@@ -126,11 +163,15 @@ static void *pub_main(void *arg)
 			warned = true;
 			sleep_ms(100);
 		}
+		int64_t now = lc_mono_us();
 		for (size_t i = 0; i < n; i++) {
+			if (ok)
+				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
 			if (batch[i]->done)
 				batch[i]->done(b->w, batch[i]->arg, ok);
 			pub_free(batch[i]);
 		}
+		pub_settled(b, n);
 	}
 	lc_bus_free(&bus);
 	return NULL;
@@ -147,6 +188,10 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
 	p->msg_id = lc_strdup(msg_id);
 	p->done = done;
 	p->arg = arg;
+	/* Past the cap too: a publish asked for here belongs to work already accepted (a stored
+	 * message, an acked delivery's forward). New work is refused upstream (wsd_busio_full). */
+	pub_counted(b);
+	p->queued_us = lc_mono_us();
 	lc_mq_push(b->pubq, &p->item);
 }
 
@@ -163,6 +208,22 @@ void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *ke
 }
 
 /* ---- consumer */
+
+const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b)
+{
+	return &b->publish_lat;
+}
+
+const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b)
+{
+	return &b->confirm_lat;
+}
+
+size_t wsd_busio_queued(wsd_busio_t *b)
+{
+	/* The batch being published counts too: it is not confirmed yet (the drain waits for it). */
+	return atomic_load(&b->unpublished);
+}
 
 static void cmd_push(wsd_busio_t *b, cmd_t *c)
 {
@@ -392,8 +453,8 @@ static void *con_main(void *arg)
 	wsd_t *w = b->w;
 	wsd_thread_set(WSD_THREAD_CONSUMER);
 	lc_err_t err;
-	lc_bus_t *bus = lc_bus_new(b->url, &err);
-	b->inbound = bus ? lc_bus_new(b->url, &err) : NULL;
+	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
+	b->inbound = bus ? lc_bus_new_tls(b->url, &b->tls, &err) : NULL;
 	if (bus == NULL || b->inbound == NULL) {
 		LC_ERROR("consumer: %s", err.reason);
 		lc_bus_free(&bus);
@@ -456,7 +517,9 @@ static void *con_main(void *arg)
 			sleep_ms(50);
 		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen)
 			node_queue_back(b, lc_bus_generation(bus));
-		if (!b->inbound_declared)
+		/* While the publisher is full, inbound deliveries stay in the broker (unacked ones
+		 * already here wait in this bus): each would need publishes. */
+		if (!b->inbound_declared || wsd_busio_full(b))
 			continue;
 		for (int i = 0; i < 64; i++) {
 			d = NULL;
@@ -480,13 +543,17 @@ static void *con_main(void *arg)
 wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops, lc_err_t *err)
 {
 	LC_ASSERT(ops && ops->ready && ops->node_event && ops->answer && ops->inbound);
-	/* Validate the URL now so a typo stops start-up. */
-	lc_bus_t *probe = lc_bus_new(url, err);
+	lc_bus_tls_t tls;
+	lc_bus_tls_from_config(w->cfg, &tls);
+	/* Validate the URL and TLS files now so a typo stops start-up. */
+	lc_bus_t *probe = lc_bus_new_tls(url, &tls, err);
 	if (probe == NULL)
 		return NULL;
 	lc_bus_free(&probe);
 	wsd_busio_t *b = lc_calloc(1, sizeof *b);
 	b->w = w;
+	b->tls = tls;
+	b->pub_max = (size_t)lc_config_int(w->cfg, "wsd_publish_queue_max");
 	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_names_node_key(w->node_id);

@@ -12,6 +12,7 @@
 #define WSD_BUSIO_H
 
 #include "wsd.h"
+#include "hist.h"
 #include "lc_bus.h"
 
 /* Called on the publisher thread once the message is confirmed (ok) or dropped at shutdown. */
@@ -64,9 +65,19 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue);
 /* A wsd_pub_done_fn whose arg is an lc_bus_delivery_t: acked once the publish is confirmed
  * (what was forwarded is in the broker), else freed unacked (the broker redelivers it). */
 void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok);
+/* Any thread: true while wsd_publish_queue_max messages (or more) wait for RabbitMQ, until half
+ * of them went out: refuse new work that would publish (frames: unavailable; the consumer
+ * leaves inbound deliveries in the broker meanwhile). Publishing itself never refuses. */
+bool wsd_busio_full(wsd_busio_t *b);
 /* Any thread: false while this node has no connection to RabbitMQ (as the consumer last saw). */
 bool wsd_busio_linked(wsd_busio_t *b);
 /* True once the consumer declared everything (the node queue exists and is bound). */
 bool wsd_busio_ready(wsd_busio_t *b);
+/* Any thread, for the metrics: the latency from wsd_busio_publish to the broker's confirm (per
+ * message), and of one confirmed batch (publish + confirms); the messages waiting to be
+ * published (queued, or in the batch not confirmed yet: what wsd_publish_queue_max bounds). */
+const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b);
+const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b);
+size_t wsd_busio_queued(wsd_busio_t *b);
 
 #endif

@@ -99,6 +99,8 @@ struct wsd_conn {
 	unsigned perms;
 	char *customer_id, *customer_name;   /* widget */
 	int64_t last_seq;                    /* widget: from hello, until welcome */
+	bool reading;                        /* widget: a welcome or history read is under way */
+	char *addr;             /* the client address (addrcap.h), counted while connected */
 	wsd_croom_t *rooms;
 	size_t nrooms;
 	int64_t connected_at;

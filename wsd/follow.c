@@ -275,3 +275,11 @@ void wsd_room_event_local(wsd_t *w, json_object *ev, const char *type)
 	}
 	free(agent);
 }
+
+void wsd_follow_counts(wsd_t *w, size_t *users, size_t *rooms, size_t *customers)
+{
+	WSD_ASSERT_LOOP(w);
+	*users = w->rooms ? wsd_map_count(w->rooms->users) : 0;
+	*rooms = w->rooms ? wsd_map_count(w->rooms->watchers) : 0;
+	*customers = w->rooms ? wsd_map_count(w->rooms->widgets) : 0;
+}

@@ -101,6 +101,8 @@ const wsd_frame_row_t *wsd_frames_decide(const wsd_frame_table_t *t, const char 
 	char *bad = row->rules ? wsd_frames_invalid(frame, row->rules) : NULL;
 	if (bad)
 		return refuse(no, "validation_failed", bad);
+	if ((row->flags & WSD_FRAME_PUBLISHES) && gate->bus_full)
+		return refuse(no, "unavailable", lc_strdup(WSD_FRAME_BUS_FULL));
 	if ((row->flags & WSD_FRAME_JOB) && !gate->job_room(gate->ctx)) {
 		no->id = NULL;
 		return refuse(no, "busy", lc_strdup(WSD_FRAME_BUSY));

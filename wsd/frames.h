@@ -23,10 +23,13 @@ typedef void (*wsd_frame_fn)(wsd_conn_t *c, json_object *frame, json_object *ref
 #define WSD_FRAME_RATE     0x02u   /* takes a token of the connection's frame bucket */
 #define WSD_FRAME_JOB      0x04u   /* starts a job: refused (busy) past WSD_FRAME_JOBS_MAX */
 #define WSD_FRAME_NAMES_ID 0x08u   /* errors name the frame's "id" (a message the client resends) */
+#define WSD_FRAME_PUBLISHES 0x10u  /* needs RabbitMQ: refused (unavailable) while the publisher
+				    * queue is full (wsd_busio_full, wsd_publish_queue_max) */
 
 /* Jobs one connection may have queued or running; frames beyond get error busy: a client
  * cannot pile up unbounded work on the workers (a resume names up to 100 rooms). */
 #define WSD_FRAME_JOBS_MAX 32
+#define WSD_FRAME_BUS_FULL "RabbitMQ is not keeping up: nothing was done; send it again later"
 #define WSD_FRAME_BUSY "too many requests of this connection under way: send it again once " \
 	"some are answered"
 
@@ -53,6 +56,7 @@ typedef struct wsd_frame_gate {
 	unsigned perms;
 	bool (*rate_take)(void *ctx);
 	bool (*job_room)(void *ctx);
+	bool bus_full;                 /* the publisher queue is at its cap (WSD_FRAME_PUBLISHES) */
 	void *ctx;
 } wsd_frame_gate_t;
 

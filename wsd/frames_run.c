@@ -3,6 +3,7 @@
  * connection's state and budgets, then the one error frame or the row's handler. Loop thread. */
 #include "config.h"
 #include "frames.h"
+#include "busio.h"
 #include "room.h"
 
 typedef struct gate_ctx {
@@ -36,7 +37,8 @@ void wsd_frames_run(const wsd_frame_table_t *t, wsd_conn_t *c, const char *type,
 	LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
 	gate_ctx_t g = { GATE_CTX_MAGIC, c };
 	wsd_frame_gate_t gate = { .ready = c->state == WSD_CS_READY, .perms = c->perms,
-				  .rate_take = rate_take, .job_room = job_room, .ctx = &g };
+				  .rate_take = rate_take, .job_room = job_room,
+				  .bus_full = wsd_busio_full(c->w->bus), .ctx = &g };
 	wsd_frame_refusal_t no;
 	const wsd_frame_row_t *row = wsd_frames_decide(t, type, frame, &gate, &no);
 	if (row != NULL)

@@ -42,6 +42,8 @@ static const lc_vrule_t inbound_rules[] = {
 	{ "state", LC_V_BOOL, false, 0, 0, NULL, NULL },
 	LC_VRULE_END
 };
+/* The rules themselves, for the fuzz target of tests/fuzz (gateway.h). */
+const lc_vrule_t *const wsd_gateway_inbound_rules = inbound_rules;
 
 typedef struct inbound {
 	uint32_t magic;            /* the writer hands it back through void * */

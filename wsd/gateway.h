@@ -9,6 +9,9 @@
 #include "lc_bus.h"
 #include "writer.h"
 
+/* The rules an inbound gateway message must pass before it is stored (else it is rejected,
+ * unacked and not requeued), for tests/fuzz. */
+extern const struct lc_vrule *const wsd_gateway_inbound_rules;
 /* Consumer thread: take over one inbound delivery (to the room writer, writer.h). */
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d);
 /* Writer thread (the writer's steps for a gateway message, in: its inbound_t): prepare it

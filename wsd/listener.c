@@ -6,7 +6,9 @@
 #include "listener.h"
 #include "conn.h"
 #include "frames.h"
+#include "addrcap.h"
 #include "handshake.h"
+#include "health.h"
 #include "idle.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -225,6 +227,7 @@ static int write_some(wsd_conn_t *c)
 		int n = lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
 		if (n < 0)
 			return -1;
+		c->w->frames_out++;
 		c->out_head = o->next;
 		if (c->out_head == NULL)
 			c->out_tail = NULL;
@@ -269,6 +272,7 @@ static void handle_frame(wsd_conn_t *c, const char *buf, size_t len)
 {
 	lc_err_t err;
 	lc_err_clear(&err);
+	c->w->frames_in++;
 	json_object *o = lc_json_parse(buf, len, &err);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		wsd_conn_error(c, "bad_json", o ? "a frame must be a JSON object" : err.reason, NULL);
@@ -362,8 +366,24 @@ static void conn_free(wsd_conn_t *c)
 	json_object_put(c->hello);
 	free(c->customer_id);
 	free(c->customer_name);
+	free(c->addr);
 	c->magic = 0;
 	free(c);
+}
+
+/* Whether the client address of wsi holds ws_max_conns_per_address websockets already (one
+ * address must not take every socket of the node: issue 11, item 5). */
+static bool address_full(wsd_t *w, struct lws *wsi)
+{
+	int64_t max = lc_config_int(w->cfg, "ws_max_conns_per_address");
+	if (max <= 0)
+		return false;
+	char *addr = wsd_addrcap_client(w->addrcap, wsi);
+	bool full = wsd_addrcap_count(w->addrcap, addr, WSD_CAP_CONNS) >= max;
+	if (full)
+		LC_DEBUG("client %s holds %lld websockets already: refused", addr, (long long)max);
+	free(addr);
+	return full;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -380,19 +400,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
-		/* Plain HTTP is not served here (the web server serves htdocs/ and /api/). */
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return -1;
+		/* Plain HTTP: /health and /metrics only (the web server serves htdocs/ and /api/). */
+		LC_CHECK_OBJ(w, WSD_MAGIC);
+		return wsd_health_http(w, wsi, in);
 
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
 		const wsd_endpoint_t *ep = path_endpoint(wsi);
-		if (ep == NULL || w->stop) {
+		if (ep == NULL || w->stop || w->draining) {   /* draining: stop accepting */
 			lws_return_http_status(wsi, ep == NULL ? HTTP_STATUS_NOT_FOUND :
 					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 			return 1;
 		}
 		int refused = wsd_handshake_refusal(wsi, lc_config_str(w->cfg, "ws_allowed_origins"),
 						    ep->session);
+		if (!refused && address_full(w, wsi))
+			refused = 429;   /* Too Many Requests (no name in lws 4.1) */
 		if (refused) {
 			lws_return_http_status(wsi, (unsigned int)refused, NULL);
 			return 1;
@@ -421,6 +443,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->wsi = wsi;
 		c->ep = ep;
 		c->connected_at = lc_real_ms();
+		/* Counted from here to CLOSED; checked against the limit at the filter above, with
+		 * nothing in between that lets another upgrade of the loop through. */
+		c->addr = wsd_addrcap_client(w->addrcap, wsi);
+		wsd_addrcap_take(w->addrcap, c->addr, WSD_CAP_CONNS, 0);
 		wsd_idle_heard(c);
 		c->handle = conn_register(w, c);
 		pss->magic = PSS_MAGIC;
@@ -457,6 +483,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		wsd_conn_t *c = pss->c;
 		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
 		c->ep->on_close(c);
+		wsd_addrcap_give(w->addrcap, c->addr, WSD_CAP_CONNS);
 		conn_unregister(w, c->handle);
 		pss->magic = 0;
 		pss->c = NULL;

@@ -16,13 +16,34 @@ typedef struct post {
 	void *arg;
 } post_t;
 
+/* Held by a wake-up from its read of w->lws to the end of lws_cancel_service, and by the loop
+ * while it takes the context away at the end (wsd_loop_context_destroy): without it a worker or
+ * the consumer posting during shutdown called lws_cancel_service on a context being destroyed
+ * (found by ThreadSanitizer). One per process is enough: wake-ups are short and rare. */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* lws_cancel_service is the one lws call any thread may make. Before the context exists (start-up)
- * the posts wait; the loop drains them on its first wake-up. */
+ * and after it is gone (shutdown) the posts wait; the loop drains them on its next wake-up, or
+ * wsd_loop_free does. */
 static void wake_loop(void *arg)
 {
 	wsd_t *w = arg;
+	pthread_mutex_lock(&wake_lock);
 	if (w->lws)
 		lws_cancel_service(w->lws);
+	pthread_mutex_unlock(&wake_lock);
+}
+
+void wsd_loop_context_destroy(wsd_t *w)
+{
+	WSD_ASSERT_LOOP(w);
+	pthread_mutex_lock(&wake_lock);
+	struct lws_context *ctx = w->lws;
+	w->lws = NULL;
+	pthread_mutex_unlock(&wake_lock);
+	/* Outside the lock: closing the connections may post, whose wake-up then finds no context. */
+	if (ctx != NULL)
+		lws_context_destroy(ctx);
 }
 
 static _Thread_local wsd_thread_t this_thread;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
  * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
- * SIGINT, and tears everything down in the reverse order. SIGHUP re-reads the log settings of
- * the config file on the loop thread (lc_log_reload). */
+ * SIGINT has drained the node (drain_done), and tears everything down in the reverse order.
+ * SIGHUP re-reads the log settings of the config file on the loop thread (lc_log_reload). */
 #include "config.h"
 #include "wsd.h"
+#include "addrcap.h"
 #include "busio.h"
 #include "gateway.h"
 #include "idle.h"
@@ -68,10 +69,33 @@ static void on_signal(int sig)
 		return;
 	}
 	if (the_wsd) {
-		the_wsd->stop = 1;
+		/* The first SIGTERM or SIGINT drains (drain_done); a second one stops at once. */
+		if (the_wsd->draining)
+			the_wsd->stop = 1;
+		the_wsd->draining = 1;
 		if (the_wsd->lws)
 			lws_cancel_service(the_wsd->lws);
 	}
+}
+
+/* Loop, while draining: true once the node may stop. The first call closes every websocket
+ * with 1001 (new ones already get 503: listener.c); the clients reconnect to another node.
+ * Then it waits, up to wsd_drain_timeout in all, for the last connection to go and for the
+ * work under way (worker jobs, messages waiting to be published) to finish. */
+static bool drain_done(wsd_t *w, int64_t *deadline)
+{
+	if (*deadline == 0) {
+		*deadline = lc_mono_ms() + 1000 * lc_config_int(w->cfg, "wsd_drain_timeout");
+		LC_INFO("draining: closing %zu connections", w->nconns);
+		wsd_listener_close_all(w);
+	}
+	if (lc_mono_ms() >= *deadline) {
+		LC_WARN("draining: %zu connections, %zu worker jobs, %zu publishes left at the timeout",
+			w->nconns, wsd_workers_pending(w->workers), wsd_busio_queued(w->bus));
+		return true;
+	}
+	return w->nconns == 0 && wsd_workers_pending(w->workers) == 0 &&
+	       wsd_busio_queued(w->bus) == 0;
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -113,7 +137,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--settings-check SECONDS]\n"
 		"                    [--help-config] [--help] [--version]\n"
 		"The websocket daemon of livechat. SIGHUP re-reads log_level and log_target from the\n"
-		"config file; SIGUSR1 logs the store counters; SIGTERM or SIGINT stops it.\n"
+		"config file; SIGUSR1 logs the store counters; SIGTERM or SIGINT drains it (every\n"
+		"websocket closed with 1001, work under way finished, at most wsd_drain_timeout\n"
+		"seconds) and stops it; a second SIGTERM or SIGINT stops it at once.\n"
 		"  -c FILE                  config file (default: $LIVECHAT_CONFIG or %s)\n"
 		"  --session-check SECONDS  how often agent sessions are re-checked (default 30)\n"
 		"  --settings-check SECONDS how often the settings are re-read without a settings\n"
@@ -237,6 +263,9 @@ int main(int argc, char **argv)
 	}
 	wsd_rooms_init(w);
 	wsd_roomcmds_init(w);
+	w->addrcap = wsd_addrcap_new(lc_config_str(w->cfg, "trusted_proxies"));
+	if (w->addrcap == NULL)
+		goto out;
 	raise_fd_limit();
 
 	struct lws_context_creation_info info;
@@ -282,6 +311,7 @@ int main(int argc, char **argv)
 
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
 	LC_INFO("livechat-wsd node %s listening on %s:%d", w->node_id, listen, info.port);
+	int64_t drain_deadline = 0;
 	while (!w->stop) {
 		if (lws_service(w->lws, 0) < 0)
 			break;
@@ -289,6 +319,8 @@ int main(int argc, char **argv)
 			reload_pending = 0;
 			lc_log_reload(cfg_path);
 		}
+		if (w->draining && drain_done(w, &drain_deadline))
+			break;
 	}
 	LC_INFO("livechat-wsd node %s stopping", w->node_id);
 	status = 0;
@@ -296,8 +328,7 @@ out:
 	w->stop = 1;
 	if (w->lws) {
 		lws_sul_cancel(&w->tick);
-		lws_context_destroy(w->lws);
-		w->lws = NULL;
+		wsd_loop_context_destroy(w);
 	}
 	/* The writer and the workers publish: they stop before the bus; the consumer thread may
 	 * still hand the writer deliveries until the bus stops, so it is freed after. */
@@ -311,6 +342,7 @@ out:
 		wsd_stats_log(w);
 	wsd_loop_free(w);
 	wsd_rooms_free(w);
+	wsd_addrcap_free(&w->addrcap);
 	lc_store_free(&w->store);
 	wsd_settings_free(&w->settings);
 	lc_config_free(&w->cfg);

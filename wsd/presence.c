@@ -88,18 +88,29 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 		p->next = w->rooms->presence;
 		w->rooms->presence = p;
 	}
-	json_object_put(p->all);
+	/* A node that has just started under the id of one that died (restarted at once, before
+	 * its presence expired here) lost that one's agents: they are gone as if its presence had
+	 * expired (wsd_room_presence_expire), unless they are online again somewhere. */
+	bool first = lc_json_get_bool(ev, "first", false);
+	json_object *gone = first ? p->all : NULL;
+	if (!first)
+		json_object_put(p->all);
 	json_object_put(p->accept);
 	p->all = json_object_get(all);
 	p->accept = json_object_get(accept);
 	p->expires = lc_mono_ms() + PRESENCE_TTL_MS;
 	for (size_t i = 0; i < json_object_array_length(all); i++)
 		wsd_room_grace_defer(w, json_object_get_string(json_object_array_get_idx(all, i)));
+	if (gone != NULL && json_object_array_length(gone) > 0)
+		LC_WARN("node %s started again: its agents' grace periods begin", node);
+	for (size_t i = 0; gone != NULL && i < json_object_array_length(gone); i++)
+		wsd_room_grace_start(w, json_object_get_string(json_object_array_get_idx(gone, i)));
+	json_object_put(gone);
 	/* Agents this node left waiting for that node may now be online nowhere. */
 	wsd_room_grace_recheck(w);
 	/* A node that has just joined knows nobody: tell it now rather than in up to 5 s, so its
 	 * grace timers see the agents online here. */
-	if (lc_json_get_bool(ev, "first", false))
+	if (first)
 		wsd_room_presence_publish(w, false);
 }
 

@@ -29,6 +29,9 @@ void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c);
 /* Start following a room read-only (chats.monitor). */
 void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref);
 void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id);
+/* Loop, for the metrics (follow.c): the keys this node follows: agents' user ids, rooms watched
+ * read-only, widget customers. */
+void wsd_follow_counts(wsd_t *w, size_t *users, size_t *rooms, size_t *customers);
 /* A widget connection said hello: register it under its customer id; wsd_widget_ready(c) runs
  * once widget.<customer_id> is bound to this node's queue. */
 void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c);

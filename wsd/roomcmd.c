@@ -12,6 +12,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_names.h"
+#include "map.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,9 @@ struct wsd_roomcmds {
 	uint64_t next_id;
 	char secret[65];
 	atomic_bool have_secret;
+	/* room id -> int64_t *: the highest seq this node stored itself (direct_store) and the
+	 * writer has not been told of yet (see direct_mark) */
+	wsd_map_t *direct;
 	/* counters for the stats line: in process, through the broker, handed back, fallback */
 	atomic_uint_fast64_t n_local, n_broker, n_rerouted, n_direct;
 };
@@ -58,6 +62,7 @@ void wsd_roomcmds_init(wsd_t *w)
 	r->magic = ROOMCMDS_MAGIC;
 	pthread_mutex_init(&r->lock, NULL);
 	TAILQ_INIT(&r->list);
+	r->direct = wsd_map_new();
 	w->roomcmds = r;
 }
 
@@ -65,6 +70,13 @@ static void unavailable(wsd_roomcmd_result_t *res, const char *why)
 {
 	memset(res, 0, sizeof *res);
 	res->rc = lc_err_set(&res->err, LC_ERR_UNAVAILABLE, "%s", why);
+}
+
+static void free_value_cb(const char *key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	free(value);
 }
 
 void wsd_roomcmds_free(wsd_t *w)
@@ -82,6 +94,8 @@ void wsd_roomcmds_free(wsd_t *w)
 		p->done(w, p->arg, &res);
 		pending_free(p);
 	}
+	wsd_map_each(r->direct, free_value_cb, NULL);
+	wsd_map_free(&r->direct);
 	pthread_mutex_destroy(&r->lock);
 	r->magic = 0;
 	free(r);
@@ -124,6 +138,44 @@ static pending_t *take(wsd_roomcmds_t *r, uint64_t id)
 	return p;
 }
 
+/* A seq this node stored itself lies above the block the room's writer reserved before, so the
+ * writer's next seqs from that block would come out below it. The node's next commands of the
+ * room carry the mark ("above_seq") until the writer answered one: the writer then takes a
+ * new block (wcommand.c). No query in the normal path, nothing when no direct store happened. */
+static void direct_mark(wsd_roomcmds_t *r, const char *room_id, int64_t seq)
+{
+	pthread_mutex_lock(&r->lock);
+	int64_t *m = wsd_map_get(r->direct, room_id);
+	if (m == NULL) {
+		m = lc_calloc(1, sizeof *m);
+		wsd_map_put(r->direct, room_id, m);
+	}
+	if (seq > *m)
+		*m = seq;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The mark of room_id (0: none). Under r->lock. */
+static int64_t direct_mark_of(wsd_roomcmds_t *r, const char *room_id)
+{
+	int64_t *m = room_id ? wsd_map_get(r->direct, room_id) : NULL;
+	return m ? *m : 0;
+}
+
+/* The writer answered p: the mark it carried is known there now. */
+static void direct_settled(wsd_roomcmds_t *r, const pending_t *p, lc_rc rc)
+{
+	int64_t sent = p->body ? lc_json_get_int(p->body, "above_seq", 0) : 0;
+	if (rc != LC_OK || sent <= 0)
+		return;
+	const char *rid = lc_json_get_str(p->body, "room_id", "");
+	pthread_mutex_lock(&r->lock);
+	int64_t *m = wsd_map_get(r->direct, rid);
+	if (m != NULL && *m <= sent)
+		free(wsd_map_del(r->direct, rid));
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* RabbitMQ is away, so the room's writer cannot be reached, and agents' messages are still
  * stored and acked (docs/websocket.md): this node stores the message itself, with the checks
  * the writer would make: the room by _id, the message by _id (a re-send), a seq of its own
@@ -162,6 +214,8 @@ static void direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *res)
 		if (res->rc == LC_OK) {
 			res->msg = m.stored;
 			res->dup = m.result == LC_STORE_MSG_DUPLICATE;
+			if (!res->dup)
+				direct_mark(w->roomcmds, rid, seq);
 		} else {
 			json_object_put(m.stored);
 		}
@@ -248,6 +302,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	p->resend_mono = lc_mono_ms() + WSD_ROOMCMD_RESEND_MS;
 	pthread_mutex_lock(&r->lock);
 	p->id = ++r->next_id;
+	int64_t above = direct_mark_of(r, cmd->room_id);
 	pthread_mutex_unlock(&r->lock);
 
 	json_object *o = json_object_new_object();
@@ -269,6 +324,8 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "status", cmd->status);
 	add_str(o, "agent_id", cmd->agent_id);
 	add_str(o, "agent_name", cmd->agent_name);
+	if (above > 0)
+		json_object_object_add(o, "above_seq", json_object_new_int64(above));
 	if (!wsd_busio_linked(w->bus) && done != waiter_done) {
 		free(p);
 		fallback_submit(w, o, done, arg);
@@ -288,14 +345,16 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	/* Behind a command of the room still on its way through the broker (sent before this node
 	 * knew it was the active consumer), this one goes the same way, so the writer gets them in
 	 * the order they were sent. */
-	p->local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
+	bool local = !broker_pending(r, cmd->room_id) && wsd_writer_submit_local(w->writer, copy);
+	p->local = local;
 	TAILQ_INSERT_TAIL(&r->list, p, link);
-	if (!p->local)
+	if (!local)
 		wsd_busio_publish_json(w->bus, w->ex_inbound, LC_NAMES_ROOM_COMMAND, o, NULL, NULL);
 	pthread_mutex_unlock(&r->lock);
-	if (!p->local)
+	/* p is not ours past the unlock: the answer may already have taken and freed it. */
+	if (!local)
 		json_object_put(copy);
-	atomic_fetch_add(p->local ? &r->n_local : &r->n_broker, 1);
+	atomic_fetch_add(local ? &r->n_local : &r->n_broker, 1);
 }
 
 void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg)
@@ -324,12 +383,21 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 		res.rc = rc_from_name(lc_json_get_str(a, "rc", "internal"));
 		lc_err_set_field(&res.err, res.rc, lc_json_get_str(a, "field", ""), "%s",
 				 lc_json_get_str(a, "reason", ""));
+		/* Taken out of the answer before done hands them to another thread: json-c's
+		 * reference counts are not atomic, and our put of the answer below would otherwise
+		 * race with that thread's gets and puts of the message (a use after free found by
+		 * ThreadSanitizer). */
 		json_object *v;
-		if (res.rc == LC_OK && json_object_object_get_ex(a, "message", &v))
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "message", &v)) {
 			res.msg = json_object_get(v);
-		if (res.rc == LC_OK && json_object_object_get_ex(a, "room", &v))
+			json_object_object_del(a, "message");
+		}
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "room", &v)) {
 			res.room = json_object_get(v);
+			json_object_object_del(a, "room");
+		}
 		res.dup = lc_json_get_bool(a, "duplicate", false);
+		direct_settled(w->roomcmds, p, res.rc);
 		p->done(w, p->arg, &res);
 		pending_free(p);
 	}
@@ -346,6 +414,7 @@ void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *re
 		json_object_put(res->room);
 		return;
 	}
+	direct_settled(w->roomcmds, p, res->rc);
 	p->done(w, p->arg, res);
 	pending_free(p);
 }
@@ -370,6 +439,18 @@ void wsd_roomcmd_reroute(wsd_t *w, json_object *body)
 		atomic_fetch_add(&r->n_rerouted, 1);
 	}
 	pthread_mutex_unlock(&r->lock);
+}
+
+void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out)
+{
+	wsd_roomcmds_t *r = w->roomcmds;
+	*out = (wsd_roomcmd_counts_t){ 0 };
+	if (r == NULL)
+		return;
+	out->local = atomic_load(&r->n_local);
+	out->broker = atomic_load(&r->n_broker);
+	out->rerouted = atomic_load(&r->n_rerouted);
+	out->direct = atomic_load(&r->n_direct);
 }
 
 void wsd_roomcmd_stats_log(wsd_t *w)

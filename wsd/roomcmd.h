@@ -13,7 +13,10 @@
  * WSD_ROOMCMD_CALL_MS for a worker's blocking call, which its job retries) is answered
  * LC_ERR_UNAVAILABLE here; the writer drops it unstored when it gets to it later (the command
  * carries that deadline), so the client's re-send with the same id is the one stored. While
- * MongoDB is down the writer answers LC_ERR_UNAVAILABLE at once. */
+ * MongoDB is down the writer answers LC_ERR_UNAVAILABLE at once. A message this node stored
+ * itself while RabbitMQ was away (its seq above the writer's block) is named on the node's next
+ * commands of that room (above_seq) until the writer answered one: the writer then takes a new
+ * block, so the seqs it hands out stay above it. */
 #ifndef WSD_ROOMCMD_H
 #define WSD_ROOMCMD_H
 
@@ -70,6 +73,12 @@ void wsd_roomcmd_reroute(wsd_t *w, json_object *body);
 /* Any thread: one log line with the counters (sent in process, through the broker, handed back,
  * stored without the writer). */
 void wsd_roomcmd_stats_log(wsd_t *w);
+/* Any thread: the room commands sent in process, through the broker, handed back by the writer
+ * and run without a writer (the counters of the stats line; zeros before wsd_roomcmds_init). */
+typedef struct wsd_roomcmd_counts {
+	uint64_t local, broker, rerouted, direct;
+} wsd_roomcmd_counts_t;
+void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out);
 /* Loop, once a second: publish again the commands not answered for WSD_ROOMCMD_RESEND_MS,
  * answer those past their deadline with LC_ERR_UNAVAILABLE. */
 void wsd_roomcmd_tick(wsd_t *w);

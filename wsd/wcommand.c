@@ -45,6 +45,11 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 		return lc_err_set(err, LC_ERR_FORBIDDEN, "not your room");
 	if (check != NULL && r->status != WR_ENGAGED)
 		return lc_err_set(err, LC_ERR_CONFLICT, "the room is already closed");
+	/* The sender's node stored a message of the room itself at that seq while RabbitMQ was
+	 * away from it (roomcmd.c): a block below it would put this message before that one. */
+	int64_t above = lc_json_get_int(c, "above_seq", 0);
+	if (r->next_seq != 0 && r->next_seq <= above)
+		r->next_seq = 0;
 	*out = r;
 	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
 				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),

@@ -10,6 +10,8 @@
 
 /* The endpoint /ws/widget (listener.h): hello, then the frames of the widget's table. */
 extern const wsd_endpoint_t wsd_widget_endpoint;
+/* Its frame table (frames.h), for tests/fuzz: the rows as the endpoint checks them. */
+extern const struct wsd_frame_table *const wsd_widget_frames;
 /* Loop: the customer's outbound key is bound: read the open room and what was missed. */
 void wsd_widget_ready(wsd_conn_t *c);
 /* Loop: an outbound gateway message for a widget customer (obj is not taken). */

@@ -41,6 +41,7 @@ struct wsd_workers {
 	wsd_t *w;
 	int n;
 	atomic_uint rr;
+	atomic_size_t pending;   /* jobs submitted and not yet finished (the metrics' queue depth) */
 	wthread_t *t;
 };
 
@@ -139,6 +140,7 @@ static void *worker_main(void *p)
 		if (j->done)
 			wsd_post(w, j->done, j->arg);
 		free(j);
+		atomic_fetch_sub_explicit(&t->pool->pending, 1, memory_order_relaxed);
 	}
 	return NULL;
 }
@@ -172,6 +174,7 @@ static void submit(wsd_workers_t *pool, const char *key, job_t *j)
 	wthread_t *t = &pool->t[idx];
 	j->key = h;
 	j->keyed = key != NULL;
+	atomic_fetch_add_explicit(&pool->pending, 1, memory_order_relaxed);
 	pthread_mutex_lock(&t->lock);
 	TAILQ_INSERT_TAIL(&t->queue, j, link);
 	pthread_cond_signal(&t->cond);
@@ -196,6 +199,11 @@ void wsd_workers_submit_retry(wsd_workers_t *pool, const char *key, wsd_try_fn r
 	j->done = done;
 	j->arg = arg;
 	submit(pool, key, j);
+}
+
+size_t wsd_workers_pending(wsd_workers_t *pool)
+{
+	return atomic_load_explicit(&pool->pending, memory_order_relaxed);
 }
 
 static void drop_list(wsd_workers_t *pool, struct jobs *list)

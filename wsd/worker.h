@@ -16,6 +16,8 @@ wsd_workers_t *wsd_workers_new(wsd_t *w, int nthreads);
 /* Stops the threads after the job each is running; pending and held jobs are dropped with their
  * done called on the calling thread with w->stop set, so they can free their argument. */
 void wsd_workers_free(wsd_workers_t **pool);
+/* Any thread: the jobs submitted and not finished yet (queued, held for a retry or running). */
+size_t wsd_workers_pending(wsd_workers_t *pool);
 /* Any thread. key NULL: any worker. done may be NULL (then run must free arg). */
 void wsd_workers_submit(wsd_workers_t *pool, const char *key, wsd_fn run, wsd_fn done, void *arg);
 /* Any thread: like wsd_workers_submit, but run returns false to be tried again after a backoff

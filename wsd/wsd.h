@@ -41,6 +41,7 @@ struct wsd {
 	wsd_workers_t *workers;
 	wsd_busio_t *bus;
 	wsd_rooms_t *rooms;             /* loop only */
+	struct wsd_addrcap *addrcap;    /* per client address counts (addrcap.c); loop only */
 	wsd_roomcmds_t *roomcmds;       /* room commands sent, waiting for answers (roomcmd.c) */
 	wsd_writer_t *writer;           /* the room writer (writer.c): its own thread */
 	char node_id[128];
@@ -49,6 +50,9 @@ struct wsd {
 	size_t max_frame;
 	int session_check_s;
 	volatile sig_atomic_t stop;
+	/* SIGTERM: drain (main.c): new websockets and /health get 503, every client is closed
+	 * with 1001; the loop ends when the last one is gone or wsd_drain_timeout has passed */
+	volatile sig_atomic_t draining;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
 
 	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
@@ -62,6 +66,7 @@ struct wsd {
 	uint32_t *gens;
 	uint32_t nslots, *free_slots, nfree;
 	size_t nconns;
+	uint64_t frames_in, frames_out;  /* websocket text frames (listener.c; loop only) */
 
 	/* settings cache (any thread; wsd/settings.c): read again when a settings event arrives
 	 * (wsd_settings_expire) or when older than --settings-check, the fallback for an event lost
@@ -85,6 +90,9 @@ struct wsd {
 void wsd_loop_init(wsd_t *w);
 /* Loop, at the end: run what is still posted (w->stop is set: it only frees), free the queue. */
 void wsd_loop_free(wsd_t *w);
+/* Loop, at the end: take the lws context out of the other threads' reach (their wake-ups), then
+ * destroy it; w->lws is NULL after. */
+void wsd_loop_context_destroy(wsd_t *w);
 /* Any thread: true on the loop thread. */
 bool wsd_on_loop(const wsd_t *w);
 /* Bugs, never compiled out: a loop-only function called from another thread (the loop owns the

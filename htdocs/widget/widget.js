@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // widget.js: the customer chat widget, an ES module that livechat-widget.js (the script a website
 // embeds) loads from the chat server's origin; it shares the dashboard's websocket and backoff
-// (../js/ws.js), element builder and character count (../js/dom.js).
+// (../js/ws.js), element builder and character count (../js/dom.js), and the outbox of a chat
+// (RoomState of ../js/chat-state.js: one message on the wire at a time, in the order typed).
 // A bubble opens a panel that asks the customer's name, requests an agent over /ws/widget
 // (docs/websocket.md) and shows the waiting / joined / messages / ended states; a text past the
 // server's 4000 characters is kept and a note says so (what it shows: docs/dashboard.md). The
@@ -12,9 +13,9 @@
 // Options (attributes of the embedding script tag, handed over by livechat-widget.js): data-title,
 // data-ws-url (default: /ws/widget on the script's own origin), data-open="true" (start with the
 // panel open).
-import { Socket, backoff } from '../js/ws.js';
+import { Socket } from '../js/ws.js';
 import { el as h, charCount } from '../js/dom.js';
-import { MAX_TEXT } from '../js/chat-state.js';
+import { MAX_TEXT, RoomState } from '../js/chat-state.js';
 
 const STORE_KEY = 'livechat.widget.v1';
 // The script tag's options, as livechat-widget.js read them ({src, title, wsUrl, open}).
@@ -91,6 +92,7 @@ const CSS = `
   .head .sub { display: block; font-weight: 400; font-size: 12px; opacity: .85; }
   .head button { background: rgba(255,255,255,.18); color: #fff; border: 0; border-radius: 6px; padding: 4px 8px;
     cursor: pointer; font-size: 12px; }
+  .earlier { border: 0; background: #eef1f7; color: #2463eb; padding: 6px; font: inherit; font-size: 12px; cursor: pointer; }
   .body { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }
   .intro { padding: 18px; display: flex; flex-direction: column; gap: 10px; }
   .intro p { margin: 0; color: #4b5468; }
@@ -133,13 +135,12 @@ class Widget {
     this.floor = 0;
     this.roomId = null;
     this.phase = 'intro';         // intro | connecting | waiting | joined | ended
-    this.outbox = new Map();      // client id -> frame, until acknowledged
+    this.out = this.newOutbox();
     // request / leave frames sent and not acknowledged yet: re-sent after a reconnect until their
     // ack (or the welcome shows they were done), as docs/websocket.md "When a server is down" asks.
     this.pendingRequest = null;
     this.pendingLeave = null;
     this.firstMessage = null;     // held until the room exists (see request())
-    this.clientSeq = 0;
     this.welcomed = false;
     this.build();
     if (this.state.secret) this.connect();
@@ -184,6 +185,8 @@ class Widget {
     if (this.state.name) this.nameInput.value = this.state.name;
 
     this.list = h('div', { class: 'body', testid: 'lc-messages', 'aria-live': 'polite' });
+    // A welcome carries the newest page of a long conversation; older pages come on request.
+    this.earlier = h('button', { class: 'earlier', testid: 'lc-earlier', hidden: true, onclick: () => this.loadEarlier() }, 'Earlier messages');
     this.status = h('div', { class: 'status', testid: 'lc-status' });
     this.compose = h('textarea', { rows: '1', placeholder: 'Write a message…', testid: 'lc-compose' });
     this.composeNote = h('p', { class: 'note', testid: 'lc-compose-note', hidden: true, 'aria-live': 'polite' });
@@ -203,7 +206,7 @@ class Widget {
     this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
       h('span', {}, 'This conversation has ended.'), this.newChatBtn);
     this.chat = h('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' },
-      this.list, this.status, this.composeBar, this.endedBar);
+      this.earlier, this.list, this.status, this.composeBar, this.endedBar);
     this.panel = h('div', { class: 'panel', role: 'dialog', 'aria-label': this.title, testid: 'lc-panel', hidden: true }, head, this.intro, this.chat);
     root.appendChild(this.panel);
     root.appendChild(this.bubble);
@@ -286,6 +289,7 @@ class Widget {
   onFrame(f) {
     switch (f.type) {
       case 'welcome': this.onWelcome(f); break;
+      case 'history': this.onHistory(f); break;
       case 'waiting':
         this.roomId = f.room_id;
         this.add({ id: f.id, room_id: f.room_id, seq: f.seq, sender: 'system', text: f.text });
@@ -329,7 +333,10 @@ class Widget {
       this.roomId = room.id;
       this.floor = 0;
     }
-    for (const m of f.messages) this.add({ room_id: room.id, ...m });
+    this.showPage(f, room && room.id, null);
+    // What lies below the page comes by "Earlier messages", so the floor starts at the page.
+    if (f.has_more && f.messages.length) this.floor = Math.max(this.floor, f.messages[0].seq - 1);
+    while (this.roomId && this.seen.has(`${this.roomId}:${this.floor + 1}`)) this.floor += 1;
     if (room && room.status === 'engaged') {
       if (room.agent_name) this.state = save({ agent: room.agent_name });
       this.setPhase('joined', room.agent_name);
@@ -342,7 +349,7 @@ class Widget {
     else this.pendingLeave = null;
     if (this.pendingRequest) this.send(this.pendingRequest);
     if (this.pendingLeave) this.send(this.pendingLeave);
-    for (const frame of this.outbox.values()) this.send(this.wire(frame));
+    this.out.flush();
     if (this.onWelcomed) {
       const cb = this.onWelcomed;
       this.onWelcomed = null;
@@ -353,39 +360,60 @@ class Widget {
   onAck(f) {
     if (f.ref === 'request') this.pendingRequest = null;
     if (f.ref === 'leave') this.pendingLeave = null;
-    if (f.id && this.outbox.has(f.id)) {
-      this.outbox.delete(f.id);
+    if (f.id && this.out.settle(f.id)) {
       const node = this.list.querySelector(`[data-client-id="${f.id}"]`);
       if (node) node.classList.remove('pending');
     }
   }
 
+  /** Shows a page of messages (oldest first) above anchor (null: at the end), and offers the
+   * page below it while the server has more (has_more). */
+  showPage(f, roomId, anchor) {
+    const prev = anchor ? anchor.previousElementSibling : this.list.lastElementChild;
+    for (const m of f.messages) this.add({ room_id: roomId, ...m }, undefined, anchor);
+    if (f.messages.length) {
+      this.before = f.messages[0].seq;
+      this.anchor = prev ? prev.nextElementSibling : this.list.firstElementChild;
+    }
+    this.earlier.hidden = !f.has_more || !f.messages.length;
+    this.earlier.disabled = false;
+  }
+
+  loadEarlier() {
+    this.earlier.disabled = true;
+    this.send({ type: 'history', before_seq: this.before, ref: 'earlier' });
+  }
+
+  onHistory(f) {
+    if (f.room_id && f.room_id === this.roomId) this.showPage(f, f.room_id, this.anchor);
+    else this.earlier.hidden = true;
+  }
+
   onError(f) {
+    if (f.ref === 'earlier') this.earlier.disabled = false;
     if (f.code === 'validation_failed' && /secret/.test(f.message)) {
       // A secret the server does not accept: start over as a new customer.
       this.state = save({ secret: null, customer_id: null });
       if (this.ws) this.ws.close();
       return;
     }
-    // Not taken this time (RabbitMQ did not confirm it): 1 s doubling to 15 s. Sent faster than
-    // the server takes them: 0.5 s doubling to 4 s, so a burst drains instead of being lost.
-    if (f.code === 'unavailable' && this.resendLater(f.id, 1000, 15000)) return;
-    if (f.code === 'rate_limited' && this.resendLater(f.id, 500, 4000)) return;
+    // Not taken this time (RabbitMQ did not confirm it, or sent faster than the server takes
+    // them): the same frame (same id, stored once) again, 1 s doubling to 2 s; the messages typed
+    // after it wait for its ack, so none overtakes it.
+    if ((f.code === 'unavailable' || f.code === 'rate_limited') && f.id && this.out.retryLater(f.id)) return;
+    // Refused for good: the next one goes out.
+    if (f.id) this.out.refuse(f.id);
     this.setStatus(f.message, true);
   }
 
-  /**
-   * Message id of the outbox was not taken (nothing was done): the same frame (same id, stored
-   * once) again after backoff(first, cap). False when id is not waiting for its ack.
-   */
-  resendLater(id, first, cap) {
-    const frame = id && this.outbox.get(id);
-    if (!frame) return false;
-    frame.attempt = (frame.attempt || 0) + 1;
-    setTimeout(() => {
-      if (this.outbox.get(id) === frame) this.send(this.wire(frame));
-    }, backoff(frame.attempt - 1, first, cap));
-    return true;
+  /** The messages typed and not acknowledged yet, in the order typed (tests read its size). */
+  get outbox() {
+    return this.out.outbox;
+  }
+
+  /** A new chat's outbox; what it sends goes out as the widget's message frame. */
+  newOutbox() {
+    return new RoomState({ id: null }, (frame) => this.send(this.wire(frame)));
   }
 
   /* ---- conversation */
@@ -404,8 +432,10 @@ class Widget {
     this.introError.textContent = '';
     this.startBtn.disabled = true;
     this.pendingLeave = null;
+    this.out = this.newOutbox();
     save({ name });
     this.list.replaceChildren();
+    this.earlier.hidden = true;
     this.seen.clear();
     this.floor = 0;
     this.roomId = null;
@@ -455,17 +485,13 @@ class Widget {
     return ok;
   }
 
+  /** Shown at once (pending until acked); sent when the messages typed before it are acked. */
   postMessage(text) {
-    this.clientSeq += 1;
-    const id = `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}${this.clientSeq}`;
-    const frame = { type: 'message', id, text };
-    this.outbox.set(id, frame);
-    const storedId = `${this.state.customer_id}-${id}`;
-    this.add({ id: storedId, sender: 'customer', author: this.state.name, text }, id);
-    this.send(frame);
+    const id = this.out.post(text);   // its ack comes later, from the loop
+    this.add({ id: `${this.state.customer_id}-${id}`, sender: 'customer', author: this.state.name, text }, id);
   }
 
-  /** An outbox entry as sent (without the local retry counter). */
+  /** An outbox entry as the widget sends it (the dashboard's carries its room and a ref). */
   wire(frame) {
     return { type: frame.type, id: frame.id, text: frame.text };
   }
@@ -493,7 +519,7 @@ class Widget {
 
   ended() {
     this.setPhase('ended');
-    this.outbox.clear();
+    this.out.end();
     this.firstMessage = null;
   }
 
@@ -502,8 +528,9 @@ class Widget {
     this.nameInput.focus();
   }
 
-  /** Shows m unless already shown (by id or by room+seq). Returns true when it was new. */
-  add(m, clientId) {
+  /** Shows m unless already shown (by id or by room+seq), at the end or above older (a page of
+   * earlier messages). Returns true when it was new. */
+  add(m, clientId, older = null) {
     const seqKey = typeof m.seq === 'number' && m.room_id ? `${m.room_id}:${m.seq}` : null;
     const shown = (m.id && this.seen.has(m.id)) || (seqKey && this.seen.has(seqKey));
     // The customer's own messages are shown when sent and learn their seq only from a welcome.
@@ -517,6 +544,10 @@ class Widget {
     const node = h('div', { class: `msg msg-${sender}${clientId ? ' pending' : ''}`, testid: 'lc-message', 'data-sender': sender, 'data-client-id': clientId },
       who ? h('span', { class: 'who' }, who) : null,
       h('span', { class: 'text' }, m.text));
+    if (older) {
+      this.list.insertBefore(node, older);
+      return true;
+    }
     this.list.appendChild(node);
     this.list.scrollTop = this.list.scrollHeight;
     return true;

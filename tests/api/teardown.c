@@ -46,11 +46,11 @@ out:
 
 /* The durable names livechat-wsd and livechat-fcgi declare under prefix (the per-node queues are
  * exclusive and went away with their nodes). Deleting what does not exist is fine. */
-static lc_rc delete_broker_names(const char *url, const char *prefix, lc_err_t *err)
+static lc_rc delete_broker_names(const lc_config_t *cfg, const char *prefix, lc_err_t *err)
 {
 	static const char *const exchanges[] = { "inbound", "outbound", "nodes", NULL };
 	lc_rc rc = LC_OK;
-	lc_bus_t *bus = lc_bus_new(url, err);
+	lc_bus_t *bus = lc_bus_new_config(cfg, err);
 	if (bus == NULL)
 		return err->code;
 	char *name = lc_asprintf("%s.inbound", prefix);
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 	status = 0;
 	/* A stack may be configured with a broker that is down on purpose: then it declared
 	 * nothing there, and there is nothing to remove. */
-	if (prefix != NULL && delete_broker_names(lc_config_str(cfg, "amqp_url"), prefix, &err) != LC_OK)
+	if (prefix != NULL && delete_broker_names(cfg, prefix, &err) != LC_OK)
 		fprintf(stderr, "teardown: RabbitMQ names %s.* not removed: %s\n", prefix, err.reason);
 	goto out;
 fail:

@@ -4,6 +4,7 @@
 # (the shared broker on 5672 is used by everyone and is never touched). Everything the node
 # writes (data, logs, config, Erlang cookie) lives in DIR; `stop` removes DIR.
 #   rabbit-node.sh start DIR AMQP_PORT DIST_PORT [OWNER_PID]   start, wait until it answers
+#                                                               (DIR/extra.conf: more rabbitmq.conf)
 #   rabbit-node.sh stop_app DIR | start_app DIR                 restart the broker inside the node
 #   rabbit-node.sh kill DIR                                     kill -9 the node (a crash); `start`
 #                                                               with the same DIR brings it back
@@ -62,6 +63,8 @@ start)
 	log.file.level = warning
 	log.console = false
 	EOF
+	# DIR/extra.conf, written by the caller before start: more lines (a TLS listener ...).
+	[ -f "$dir/extra.conf" ] && cat "$dir/extra.conf" >>"$dir/rabbitmq.conf"
 	node_env
 	export RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$dist"
 	echo "export RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$dist" >"$dir/rabbitmq-env.conf"

@@ -478,11 +478,34 @@ static void test_bad_arguments_are_invalid_not_crashes(void)
 	lc_bus_free(&bus);      /* NULL is fine */
 }
 
+/* amqps:// is taken (TLS on connect, tests/api/backend-tls.test.mjs); TLS files that cannot be used
+ * are refused at once, naming the key. */
+static void test_amqps_url_accepted_bad_tls_files_invalid(void)
+{
+	lc_bus_tls_t tls = { .ca_file = "/nonexistent/ca.pem" };
+	lc_err_t err;
+	lc_bus_t *bus = lc_bus_new("amqps://u:p@localhost/", &err);
+
+	CU_ASSERT_PTR_NOT_NULL(bus);
+	lc_bus_free(&bus);
+	CU_ASSERT_PTR_NULL(lc_bus_new_tls("amqps://localhost/", &tls, &err));
+	CU_ASSERT_EQUAL(err.code, LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.field, "amqp_tls_ca");
+	tls = (lc_bus_tls_t){ .cert_file = "/etc/hostname" };
+	CU_ASSERT_PTR_NULL(lc_bus_new_tls("amqps://localhost/", &tls, &err));
+	CU_ASSERT_EQUAL(err.code, LC_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.field, "amqp_tls_key");
+	tls = (lc_bus_tls_t){ .ca_file = "", .cert_file = "", .key_file = "" };
+	bus = lc_bus_new_tls("amqps://localhost/", &tls, &err);
+	CU_ASSERT_PTR_NOT_NULL(bus);
+	lc_bus_free(&bus);
+}
+
 static void test_malformed_url_gives_null_and_invalid(void)
 {
 	static const char *const bad[] = {
 		"", "http://127.0.0.1:5672/", "amqp://127.0.0.1:notaport/", "amqp://127.0.0.1:99999/",
-		"amqps://127.0.0.1/", "127.0.0.1:5672", "amqp://[::1/",
+		"amqpx://127.0.0.1/", "127.0.0.1:5672", "amqp://[::1/",
 	};
 	size_t i;
 	lc_err_t err;
@@ -878,6 +901,8 @@ int init_bus_tests(void)
 	if (s == NULL ||
 	    !CU_add_test(s, "malformed URL gives NULL and INVALID",
 			 test_malformed_url_gives_null_and_invalid) ||
+	    !CU_add_test(s, "amqps URL accepted, bad TLS files INVALID",
+			 test_amqps_url_accepted_bad_tls_files_invalid) ||
 	    !CU_add_test(s, "closed port is UNAVAILABLE at once",
 			 test_closed_port_is_unavailable_at_once) ||
 	    !CU_add_test(s, "reconnect backoff is capped at 2 s",

@@ -32,9 +32,11 @@ function portOpen(port) {
 }
 
 export class PrivateRabbit {
-  async start() {
+  // extraConf: more rabbitmq.conf lines (e.g. a TLS listener), given the node's directory.
+  async start({ extraConf = null } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-wsd-rabbit-'));
-    fs.rmSync(this.dir, { recursive: true });   // rabbit-node.sh creates it
+    if (extraConf) fs.writeFileSync(path.join(this.dir, 'extra.conf'), extraConf(this.dir));
+    else fs.rmSync(this.dir, { recursive: true });   // rabbit-node.sh creates it
     this.port = await freePort();
     this.dist = await freePort();
     this.url = `amqp://guest:guest@127.0.0.1:${this.port}/`;
@@ -48,12 +50,16 @@ export class PrivateRabbit {
     await run('sh', [RABBIT_NODE, 'kill', this.dir]);
     await until(async () => !(await portOpen(this.port)), 'the killed broker to stop listening', 20000);
   }
-  // Counts of a queue: { ready, unacked } (rabbitmqctl on this node, with its own cookie).
-  async queue(name) {
+  // rabbitmqctl on this node, with its own cookie; resolves to its output.
+  ctl(...args) {
     const env = { ...process.env, HOME: this.dir };
     const node = fs.readFileSync(path.join(this.dir, 'nodename'), 'utf8').trim();
-    const out = await run('/usr/lib/rabbitmq/bin/rabbitmqctl',
-                          ['-n', node, '-q', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged'], env);
+    return run('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node, '-q', ...args], env);
+  }
+  closeAll() { return run('sh', [RABBIT_NODE, 'close_all', this.dir]); }
+  // Counts of a queue: { ready, unacked }.
+  async queue(name) {
+    const out = await this.ctl('list_queues', 'name', 'messages_ready', 'messages_unacknowledged');
     for (const line of out.split('\n')) {
       const [n, ready, unacked] = line.trim().split(/\s+/);
       if (n === name) return { ready: Number(ready), unacked: Number(unacked) };
@@ -64,7 +70,9 @@ export class PrivateRabbit {
 }
 
 export class PrivateFerret {
-  async start() {
+  // args: more ferretdb flags (e.g. a TLS listener).
+  async start({ args = [] } = {}) {
+    this.extraArgs = args;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-wsd-ferret-'));
     this.port = await freePort();
     this.url = `mongodb://127.0.0.1:${this.port}/`;
@@ -74,7 +82,7 @@ export class PrivateFerret {
   async boot() {
     this.proc = spawn(FERRETDB, ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--state-dir=${this.dir}`,
                                  `--listen-addr=127.0.0.1:${this.port}`, '--debug-addr=-', '--telemetry=disable',
-                                 '--log-level=ERROR'],
+                                 '--log-level=ERROR', ...(this.extraArgs || [])],
                       { stdio: ['ignore', 'ignore', 'inherit'] });
     const p = this.proc;
     p.exited = false;

@@ -30,6 +30,8 @@ static const wsd_frame_row_t rows[] = {
 	  .handler = handler },
 	{ .type = "message", .rules = message_rules, .flags = WSD_FRAME_NAMES_ID, .handler = handler },
 	{ .type = "typing", .rules = room_rules, .flags = WSD_FRAME_RATE, .handler = handler },
+	{ .type = "send", .rules = message_rules, .flags = WSD_FRAME_NAMES_ID | WSD_FRAME_PUBLISHES,
+	  .handler = handler },
 	{ .type = NULL }
 };
 
@@ -215,6 +217,32 @@ static void test_a_job_row_past_the_cap_is_refused_busy_naming_the_room(void)
 	json_object_put(f);
 }
 
+static void test_a_publishing_row_while_the_bus_is_full_is_refused_unavailable_naming_it(void)
+{
+	setup();
+	gate.bus_full = true;
+	wsd_frame_refusal_t no;
+	json_object *f;
+	CU_ASSERT_PTR_NULL(decide("{\"type\":\"send\",\"room_id\":\"r1\",\"id\":\"m1\","
+				  "\"text\":\"hi\"}", &no, &f));
+	CU_ASSERT_STRING_EQUAL(no.code, "unavailable");
+	CU_ASSERT_STRING_EQUAL(no.message, WSD_FRAME_BUS_FULL);
+	CU_ASSERT_STRING_EQUAL(no.room_id, "r1");
+	CU_ASSERT_STRING_EQUAL(no.id, "m1");
+	wsd_frame_refusal_clear(&no);
+	json_object_put(f);
+	/* Rows without the flag run; with the bus back the row runs. */
+	CU_ASSERT_PTR_EQUAL(decide("{\"type\":\"message\",\"room_id\":\"r1\",\"id\":\"m1\","
+				   "\"text\":\"hi\"}", &no, &f), &rows[2]);
+	wsd_frame_refusal_clear(&no);
+	json_object_put(f);
+	gate.bus_full = false;
+	CU_ASSERT_PTR_EQUAL(decide("{\"type\":\"send\",\"room_id\":\"r1\",\"id\":\"m1\","
+				   "\"text\":\"hi\"}", &no, &f), &rows[4]);
+	wsd_frame_refusal_clear(&no);
+	json_object_put(f);
+}
+
 static void test_permission_bits_follow_the_names(void)
 {
 	json_object *perms = json_tokener_parse("[\"chats.monitor\",\"canned.all\",\"other\"]");
@@ -242,6 +270,8 @@ int init_wsd_frames_tests(void)
 			 test_only_rate_rows_spend_the_bucket_before_their_rules) ||
 	    !CU_add_test(s, "a job row past the cap is refused busy naming the room",
 			 test_a_job_row_past_the_cap_is_refused_busy_naming_the_room) ||
+	    !CU_add_test(s, "a publishing row while the bus is full is refused unavailable naming it",
+			 test_a_publishing_row_while_the_bus_is_full_is_refused_unavailable_naming_it) ||
 	    !CU_add_test(s, "permission bits follow the names", test_permission_bits_follow_the_names))
 		return -1;
 	return 0;

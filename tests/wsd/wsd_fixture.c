@@ -16,6 +16,9 @@
  *                                                after storing)
  *   wsd_fixture takeseq ROOM_ID               -> {"seq": N}: the room's next seq taken, nothing
  *                                                stored (a writer between its seq and its insert)
+ *   wsd_fixture fill ROOM_ID N LEN            -> {"first","last"}: N agent messages of LEN
+ *                                                characters stored in the room (a long
+ *                                                conversation, as the writer stores it)
  *   wsd_fixture drop                          -> drops the database
  * The database is $LIVECHAT_MONGO_URI / $LIVECHAT_MONGO_DB. */
 #include "config.h"
@@ -92,6 +95,58 @@ static int cmd_takeseq(lc_store_t *s, const char *room_id)
 	return 0;
 }
 
+/* N messages of len characters in room_id, in batches with seqs reserved as a writer does. */
+static int cmd_fill(lc_store_t *s, const char *room_id, int64_t n, size_t len)
+{
+	enum { BATCH = 200 };
+	lc_err_t err;
+	json_object *room = NULL;
+	if (n < 1 || len < 1 || lc_store_room_get(s, room_id, &room, &err) != LC_OK)
+		return fail("fill", n < 1 || len < 1 ? NULL : &err);
+	char *text = malloc(len + 1);
+	memset(text, 'x', len);
+	text[len] = '\0';
+	static lc_store_msg_t msgs[BATCH];
+	static char ids[BATCH][32];
+	int64_t first = 0, seq = 0;
+	int rc = 0;
+	for (int64_t done = 0; done < n && rc == 0; done += BATCH) {
+		size_t k = (size_t)(n - done < BATCH ? n - done : BATCH);
+		if (lc_store_seq_reserve(s, room_id, (int64_t)k, &seq, NULL, &err) != LC_OK) {
+			rc = fail("fill: seq", &err);
+			break;
+		}
+		if (first == 0)
+			first = seq;
+		for (size_t i = 0; i < k; i++) {
+			snprintf(ids[i], sizeof ids[i], "fill-%lld", (long long)(seq + (int64_t)i));
+			msgs[i] = (lc_store_msg_t){ .msg_id = ids[i], .room_id = room_id,
+				.channel = lc_json_get_str(room, "channel", ""),
+				.customer_id = lc_json_get_str(room, "customer_id", ""),
+				.sender = "agent", .author = "Filler", .text = text,
+				.seq = seq + (int64_t)i };
+		}
+		if (lc_store_message_insert_batch(s, msgs, k, &err) != LC_OK)
+			rc = fail("fill: insert", &err);
+		for (size_t i = 0; i < k; i++) {
+			if (rc == 0 && msgs[i].result != LC_STORE_MSG_STORED)
+				rc = fail("fill: a message", &msgs[i].err);
+			json_object_put(msgs[i].stored);
+		}
+		seq += (int64_t)k - 1;
+	}
+	if (rc == 0) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "first", json_object_new_int64(first));
+		json_object_object_add(o, "last", json_object_new_int64(seq));
+		print(o);
+		json_object_put(o);
+	}
+	free(text);
+	json_object_put(room);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	lc_err_t err;
@@ -142,6 +197,8 @@ int main(int argc, char **argv)
 					     &err) == LC_OK ? 0 : fail("append", &err);
 	} else if (strcmp(cmd, "takeseq") == 0 && argc >= 3) {
 		rc = cmd_takeseq(s, argv[2]);
+	} else if (strcmp(cmd, "fill") == 0 && argc >= 5) {
+		rc = cmd_fill(s, argv[2], atoll(argv[3]), (size_t)atoll(argv[4]));
 	} else if (strcmp(cmd, "drop") == 0) {
 		rc = lc_store_drop_database(s, &err) == LC_OK ? 0 : fail("drop", &err);
 	} else {

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// wsd's own HTTP routes (docs/operations.md, Health and Metrics): GET /health answers 200 with
+// the node's state while it serves; GET /metrics answers Prometheus text to the addresses of
+// metrics_allow only (others get 404, like any unknown path), and its counters move with a chat:
+// connections, frames, stored messages and batches, bus publishes, room commands.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { Stack } from './harness.mjs';
+
+const S = new Stack('metrics');
+const SCRAPER = '127.0.0.2';   // the loopback address metrics_allow names (not 127.0.0.1)
+
+test.before(async () => {
+  await S.start({ nodes: 1, env: { LIVECHAT_METRICS_ALLOW: `${SCRAPER}/32` } });
+});
+test.after(async () => { await S.stop(); });
+
+// One GET to the node from localAddress: { status, type, body }.
+function get(node, p, localAddress = '127.0.0.1', method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: node.port, path: p, method, localAddress }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Prometheus text format 0.0.4: every sample under a # TYPE of its family; returns a map
+// 'name{labels}' -> number and checks each histogram's buckets grow up to _count.
+function parse(text) {
+  const types = new Map(), samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ')) continue;
+    const t = line.match(/^# TYPE (\w+) (counter|gauge|histogram|summary|untyped)$/);
+    if (t) { assert.ok(!types.has(t[1]), `one TYPE line for ${t[1]}`); types.set(t[1], t[2]); continue; }
+    const m = line.match(/^(\w+)(\{[^}]*\})? (\S+)$/);
+    assert.ok(m, `a sample line: ${line}`);
+    const family = types.has(m[1]) ? m[1] : m[1].replace(/_(bucket|sum|count)$/, '');
+    assert.ok(types.has(family), `${m[1]} has a TYPE`);
+    const v = Number(m[3]);
+    assert.ok(Number.isFinite(v), `${line}: a number`);
+    samples.set(m[1] + (m[2] || ''), v);
+  }
+  for (const [name, type] of types) {
+    if (type !== 'histogram') continue;
+    const buckets = [...samples].filter(([k]) => k.startsWith(`${name}_bucket{`)).map(([, v]) => v);
+    assert.ok(buckets.length > 1, `${name} has buckets`);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i] >= buckets[i - 1], `${name} buckets grow`);
+    assert.equal(buckets.at(-1), samples.get(`${name}_count`), `${name}: +Inf is the count`);
+  }
+  return samples;
+}
+
+async function scrape(node) {
+  const r = await get(node, '/metrics', SCRAPER);
+  assert.equal(r.status, 200, r.body);
+  assert.match(r.type, /^text\/plain; version=0\.0\.4/);
+  return parse(r.body);
+}
+
+test('GET /health answers 200 with the node state while it serves; other paths and methods 404', async () => {
+  const r = await get(S.nodes[0], '/health');
+  assert.equal(r.status, 200, r.body);
+  assert.match(r.type, /^application\/json/);
+  assert.deepEqual(JSON.parse(r.body), { status: 'ok', rabbitmq: 'up', connections: 0 });
+  assert.equal((await get(S.nodes[0], '/nothing')).status, 404);
+  assert.equal((await get(S.nodes[0], '/health', '127.0.0.1', 'POST')).status, 404);
+});
+
+test('GET /metrics answers only the addresses of metrics_allow', async () => {
+  const refused = await get(S.nodes[0], '/metrics', '127.0.0.1');
+  assert.equal(refused.status, 404);
+  assert.doesNotMatch(refused.body, /livechat_wsd/);
+  const m = await scrape(S.nodes[0]);
+  const info = [...m].filter(([k]) => /^livechat_wsd_info\{node="n0",version="\d+\.\d+\.\d+"\}$/.test(k));
+  assert.deepEqual(info.map(([, v]) => v), [1]);
+  assert.equal(m.get('livechat_wsd_rabbitmq_up'), 1);
+  assert.equal(m.get('livechat_wsd_draining'), 0);
+});
+
+test('the counters move with a chat: connections, frames, stored messages, batches, bus, room commands', async () => {
+  const node = S.nodes[0];
+  const before = await scrape(node);
+  const [u] = S.users('met', 1);
+  const agent = await S.agent(node, u);
+  const w = await S.connect(node, '/ws/widget');
+  w.send({ type: 'hello' });
+  await w.waitFor((f) => f.type === 'welcome');
+  w.send({ type: 'request', name: 'Mia', ref: 'q' });
+  const { room_id: rid } = await w.waitFor((f) => f.type === 'waiting');
+  await agent.waitFor((f) => f.type === 'request_offered' && f.room.id === rid);
+  agent.send({ type: 'accept', room_id: rid });
+  await w.waitFor((f) => f.type === 'joined');
+  for (let i = 0; i < 5; i++) {
+    w.send({ type: 'message', id: `w${i}`, text: `w ${i}` });
+    agent.send({ type: 'message', room_id: rid, id: `a${i}`, text: `a ${i}` });
+  }
+  await agent.waitFor((f) => f.type === 'message' && f.message.text === 'w 4');
+  await w.waitFor((f) => f.type === 'message' && f.message.text === 'a 4');
+
+  const after = await scrape(node);
+  const moved = (k) => (after.get(k) ?? NaN) - (before.get(k) ?? NaN);
+  assert.equal(after.get('livechat_wsd_connections{kind="agent"}'), 1);
+  assert.equal(after.get('livechat_wsd_connections{kind="widget"}'), 1);
+  assert.equal(after.get('livechat_wsd_followed{what="agents"}'), 1);
+  assert.equal(after.get('livechat_wsd_followed{what="customers"}'), 1);
+  // hello, request, 5 messages from the widget; accept and 5 messages from the agent.
+  assert.ok(moved('livechat_wsd_frames_received_total') >= 13, `frames in: ${moved('livechat_wsd_frames_received_total')}`);
+  assert.ok(moved('livechat_wsd_frames_sent_total') >= 22, `frames out: ${moved('livechat_wsd_frames_sent_total')}`);
+  assert.ok(moved('livechat_wsd_store_messages_stored_total') >= 10);
+  assert.ok(moved('livechat_wsd_store_operations_total{op="insert_many"}') >= 1);
+  assert.ok(moved('livechat_wsd_store_batch_documents_total') >= moved('livechat_wsd_store_operations_total{op="insert_many"}'));
+  assert.ok(moved('livechat_wsd_store_operation_seconds_total{op="insert_many"}') > 0);
+  assert.ok(moved('livechat_wsd_bus_publish_seconds_count') >= 10, 'every message was published');
+  assert.ok(moved('livechat_wsd_bus_confirm_seconds_count') >= 1);
+  assert.ok(after.get('livechat_wsd_bus_publish_seconds_sum') > before.get('livechat_wsd_bus_publish_seconds_sum'));
+  const cmds = ['local', 'broker', 'rerouted', 'direct'].reduce((n, p) => n + moved(`livechat_wsd_room_commands_total{path="${p}"}`), 0);
+  assert.ok(cmds >= 6, `room commands: ${cmds}`);   // accept and the agent's 5 messages
+  assert.ok(after.has('livechat_wsd_bus_publish_queue') && after.has('livechat_wsd_worker_jobs'));
+
+  const h = JSON.parse((await get(node, '/health')).body);
+  assert.equal(h.connections, 2);
+  agent.close();
+  w.close();
+});

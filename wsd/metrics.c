@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* wsd_metrics: Prometheus text of one wsd node (see metrics.h; the names are in
+ * docs/operations.md, Metrics). Written with open_memstream: the text is a few kilobytes. */
+#include "config.h"
+#include "metrics.h"
+#include "busio.h"
+#include "conn.h"
+#include "hist.h"
+#include "listener.h"
+#include "room.h"
+#include "roomcmd.h"
+#include "worker.h"
+#include "writer.h"
+#include "lc_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct kinds {
+	uint64_t agent, widget;
+} kinds_t;
+
+static void count_kind(wsd_conn_t *c, void *ctx)
+{
+	kinds_t *k = ctx;
+	if (c->kind == WSD_AGENT)
+		k->agent++;
+	else
+		k->widget++;
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+	head(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void hist(FILE *f, const char *name, const char *help, const wsd_hist_t *h)
+{
+	head(f, name, "histogram", help);
+	for (int i = 0; i < WSD_HIST_BUCKETS; i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, (double)wsd_hist_bound_us[i] / 1e6,
+			(unsigned long long)atomic_load_explicit(&h->le[i], memory_order_relaxed));
+	uint64_t n = atomic_load_explicit(&h->count, memory_order_relaxed);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)n);
+	fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name,
+		(double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6, name,
+		(unsigned long long)n);
+}
+
+static void connections(FILE *f, wsd_t *w)
+{
+	kinds_t k = { 0, 0 };
+	wsd_listener_each(w, count_kind, &k);
+	head(f, "livechat_wsd_connections", "gauge", "open websockets by endpoint");
+	fprintf(f, "livechat_wsd_connections{kind=\"agent\"} %llu\n"
+		"livechat_wsd_connections{kind=\"widget\"} %llu\n",
+		(unsigned long long)k.agent, (unsigned long long)k.widget);
+	size_t users, rooms, customers;
+	wsd_follow_counts(w, &users, &rooms, &customers);
+	head(f, "livechat_wsd_followed", "gauge",
+	     "keys this node follows for its connections: agents, rooms watched, widget customers");
+	fprintf(f, "livechat_wsd_followed{what=\"agents\"} %zu\n"
+		"livechat_wsd_followed{what=\"rooms\"} %zu\n"
+		"livechat_wsd_followed{what=\"customers\"} %zu\n", users, rooms, customers);
+	one(f, "livechat_wsd_frames_received_total", "counter", "websocket text frames received",
+	    w->frames_in);
+	one(f, "livechat_wsd_frames_sent_total", "counter", "websocket text frames sent",
+	    w->frames_out);
+}
+
+static void store(FILE *f, wsd_t *w)
+{
+	lc_store_stats_t st;
+	lc_store_stats(w->store, &st);
+	head(f, "livechat_wsd_store_operations_total", "counter",
+	     "MongoDB round trips by kind (insert_many: one per batch)");
+	for (int k = 0; k < LC_STORE_OP_KINDS; k++)
+		fprintf(f, "livechat_wsd_store_operations_total{op=\"%s\"} %llu\n",
+			lc_store_op_name((lc_store_op_t)k), (unsigned long long)st.ops[k]);
+	head(f, "livechat_wsd_store_operation_seconds_total", "counter",
+	     "time spent in MongoDB round trips by kind (over operations_total: the mean latency)");
+	for (int k = 0; k < LC_STORE_OP_KINDS; k++)
+		fprintf(f, "livechat_wsd_store_operation_seconds_total{op=\"%s\"} %.6f\n",
+			lc_store_op_name((lc_store_op_t)k), (double)st.op_us[k] / 1e6);
+	one(f, "livechat_wsd_store_batch_documents_total", "counter",
+	    "documents sent in insert_many batches (over operations_total{op=\"insert_many\"}: the "
+	    "mean batch size)", st.batch_docs);
+	one(f, "livechat_wsd_store_messages_stored_total", "counter", "message documents stored",
+	    st.messages_stored);
+}
+
+static void bus(FILE *f, wsd_t *w)
+{
+	one(f, "livechat_wsd_rabbitmq_up", "gauge", "1 while the node's RabbitMQ links are up",
+	    wsd_busio_linked(w->bus) && wsd_busio_ready(w->bus));
+	hist(f, "livechat_wsd_bus_publish_seconds",
+	     "from a publish being queued to the broker's confirm, per message",
+	     wsd_busio_publish_latency(w->bus));
+	hist(f, "livechat_wsd_bus_confirm_seconds",
+	     "one publish batch: publish and wait for the broker's confirms",
+	     wsd_busio_confirm_latency(w->bus));
+	one(f, "livechat_wsd_bus_publish_queue", "gauge", "messages waiting for the publisher",
+	    wsd_busio_queued(w->bus));
+	one(f, "livechat_wsd_worker_jobs", "gauge",
+	    "worker jobs submitted and not finished (queued, waiting to retry, running)",
+	    w->workers ? wsd_workers_pending(w->workers) : 0);
+}
+
+static void roomcmds(FILE *f, wsd_t *w)
+{
+	wsd_roomcmd_counts_t rc;
+	uint64_t wl = 0, wb = 0;
+	wsd_roomcmd_counts(w, &rc);
+	head(f, "livechat_wsd_room_commands_total", "counter",
+	     "room commands this node sent: to its own writer in process (local), through the broker, "
+	     "handed back by the writer (rerouted), stored without a writer (direct)");
+	fprintf(f, "livechat_wsd_room_commands_total{path=\"local\"} %llu\n"
+		"livechat_wsd_room_commands_total{path=\"broker\"} %llu\n"
+		"livechat_wsd_room_commands_total{path=\"rerouted\"} %llu\n"
+		"livechat_wsd_room_commands_total{path=\"direct\"} %llu\n",
+		(unsigned long long)rc.local, (unsigned long long)rc.broker,
+		(unsigned long long)rc.rerouted, (unsigned long long)rc.direct);
+	if (w->writer != NULL)
+		wsd_writer_stats(w->writer, &wl, &wb);
+	head(f, "livechat_wsd_writer_commands_total", "counter",
+	     "room commands this node's writer took, in process or from the broker");
+	fprintf(f, "livechat_wsd_writer_commands_total{from=\"local\"} %llu\n"
+		"livechat_wsd_writer_commands_total{from=\"broker\"} %llu\n",
+		(unsigned long long)wl, (unsigned long long)wb);
+}
+
+char *wsd_metrics_render(wsd_t *w, size_t *len)
+{
+	WSD_ASSERT_LOOP(w);
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+	LC_ASSERT(f != NULL);   /* fails only without memory */
+	head(f, "livechat_wsd_info", "gauge", "1, with the node id and version as labels");
+	fputs("livechat_wsd_info{node=\"", f);
+	for (const char *p = w->node_id; *p; p++)   /* a label value escapes \\ and " */
+		fprintf(f, "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
+	fprintf(f, "\",version=\"%s\"} 1\n", PACKAGE_VERSION);
+	one(f, "livechat_wsd_draining", "gauge", "1 once SIGTERM started the drain", w->draining != 0);
+	connections(f, w);
+	store(f, w);
+	bus(f, w);
+	roomcmds(f, w);
+	int rc = fclose(f);
+	LC_ASSERT(rc == 0);
+	return text;
+}
