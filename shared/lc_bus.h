@@ -17,7 +17,11 @@
 
 typedef struct lc_bus lc_bus_t;
 
+/* One received message. Made by lc_bus_poll; wsd posts it between threads through void *, so it
+ * carries a magic number checked where it comes back (LC_CAST_OBJ, lc_err.h). */
 typedef struct lc_bus_delivery {
+	uint32_t magic;
+#define LC_BUS_DELIVERY_MAGIC 0x62646c76u
 	uint64_t tag;           /* delivery tag, valid on connection generation `gen` only */
 	uint64_t gen;           /* the connection generation it arrived on */
 	bool redelivered;

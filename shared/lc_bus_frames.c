@@ -54,6 +54,7 @@ lc_bus_delivery_t *lc_bus_delivery_new(lc_bus_t *bus, uint64_t tag, bool redeliv
 {
 	lc_bus_delivery_t *d = lc_calloc(1, sizeof(*d));
 
+	d->magic = LC_BUS_DELIVERY_MAGIC;
 	d->tag = tag;
 	d->gen = bus->gen;
 	lc_bus_unsettled_add(bus, tag);
@@ -77,6 +78,8 @@ void lc_bus_delivery_free(lc_bus_delivery_t **dp)
 	if (dp == NULL || *dp == NULL)
 		return;
 	d = *dp;
+	LC_CHECK_OBJ(d, LC_BUS_DELIVERY_MAGIC);
+	d->magic = 0;
 	free(d->exchange);
 	free(d->routing_key);
 	free(d->body);

@@ -20,6 +20,7 @@
 #include "lc_auth.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_room_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +136,8 @@ static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **
 	json_object *room = NULL;
 	rc = lc_store_room_get(s, room_hex ? room_hex : "", &room, err);
 	bson_destroy(&raw);
-	if (rc == LC_OK && strcmp(lc_json_get_str(room, "status", ""), "closed") == 0) {
+	if (rc == LC_OK &&
+	    lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_CLOSED) {
 		if (prev != NULL)
 			snprintf(prev, 25, "%s", lc_json_get_str(room, "id", ""));
 		json_object_put(room);
@@ -205,7 +207,8 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			BSON_APPEND_UTF8(doc, "customer_name", customer_name);
 		else
 			BSON_APPEND_NULL(doc, "customer_name");
-		BCON_APPEND(doc, "status", "waiting", "agent_id", BCON_NULL, "agent_name", BCON_NULL,
+		BCON_APPEND(doc, "status", BCON_UTF8(lc_room_status_name(LC_ROOM_WAITING)),
+			    "agent_id", BCON_NULL, "agent_name", BCON_NULL,
 			    "declined_by", "[", "]", "created_at", BCON_DATE_TIME(now),
 			    "engaged_at", BCON_NULL, "closed_at", BCON_NULL, "close_reason", BCON_NULL,
 			    "open_key", BCON_UTF8(key), "rev", BCON_INT64(0));
@@ -304,7 +307,8 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
 	bson_t opts = BSON_INITIALIZER;
 	if (agent_id == NULL)
 		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
-	bson_t *filter = BCON_NEW("agent_id", BCON_UTF8(agent_id), "status", "engaged");
+	bson_t *filter = BCON_NEW("agent_id", BCON_UTF8(agent_id), "status",
+				  BCON_UTF8(lc_room_status_name(LC_ROOM_ENGAGED)));
 	bson_t *sort = BCON_NEW("engaged_at", BCON_INT32(1));
 	lc_store_page_opts(&opts, sort, 0, 0);
 	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, &opts, omit_internal, items, err);
@@ -416,11 +420,12 @@ static lc_rc claim_change(const bson_t *room, const char *room_hex, void *ctx, b
 	const char *status = doc_str(room, "status");
 	(void)room_hex;
 	(void)nochange;
-	if (status != NULL && strcmp(status, "closed") == 0)
+	if (lc_room_status_parse(status) == LC_ROOM_CLOSED)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room is closed");
-	if (status == NULL || strcmp(status, "waiting") != 0)
+	if (lc_room_status_parse(status) != LC_ROOM_WAITING)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room already taken");
-	BCON_APPEND(set, "status", "engaged", "agent_id", BCON_UTF8(c->agent_id),
+	BCON_APPEND(set, "status", BCON_UTF8(lc_room_status_name(LC_ROOM_ENGAGED)),
+		    "agent_id", BCON_UTF8(c->agent_id),
 		    "engaged_at", BCON_DATE_TIME(lc_real_ms()));
 	if (c->agent_name != NULL)
 		BSON_APPEND_UTF8(set, "agent_name", c->agent_name);
@@ -482,10 +487,11 @@ static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, b
 	const char *reason = ctx;
 	const char *status = doc_str(room, "status");
 	(void)nochange;
-	if (status != NULL && strcmp(status, "closed") == 0)
+	if (lc_room_status_parse(status) == LC_ROOM_CLOSED)
 		return lc_err_set(err, LC_ERR_CONFLICT, "room already closed");
 	char *closed_key = lc_asprintf("closed:%s", room_hex);
-	BCON_APPEND(set, "status", "closed", "closed_at", BCON_DATE_TIME(lc_real_ms()),
+	BCON_APPEND(set, "status", BCON_UTF8(lc_room_status_name(LC_ROOM_CLOSED)),
+		    "closed_at", BCON_DATE_TIME(lc_real_ms()),
 		    "open_key", BCON_UTF8(closed_key));
 	if (reason != NULL)
 		BSON_APPEND_UTF8(set, "close_reason", reason);
@@ -507,7 +513,9 @@ lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)
 {
 	json_object *rooms = NULL;
 	static const char *const omit_none[] = { NULL };
-	bson_t *filter = BCON_NEW("status", "{", "$in", "[", "waiting", "engaged", "]", "}");
+	bson_t *filter = BCON_NEW("status", "{", "$in", "[",
+				  BCON_UTF8(lc_room_status_name(LC_ROOM_WAITING)),
+				  BCON_UTF8(lc_room_status_name(LC_ROOM_ENGAGED)), "]", "}");
 	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, NULL, omit_none, &rooms, err);
 	bson_destroy(filter);
 	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(rooms); i++) {

@@ -73,6 +73,13 @@ int64_t wsd_ajob_first_seq(json_object *items, const char *room_id)
 	return m;
 }
 
+void wsd_ajob_add_room(json_object *frame, json_object *room)
+{
+	json_object *r = json_object_get(room);
+	json_object_object_del(r, "declined_by");
+	json_object_object_add(frame, "room", r);
+}
+
 /* ---- the handlers: the frame passed its row's checks (frames.h) */
 
 /* Validate an item about one room: validation_failed names the room when its room_id is
@@ -337,11 +344,11 @@ static void agent_closed(wsd_conn_t *c)
 }
 
 const wsd_endpoint_t wsd_agent_endpoint = {
-	.kind = WSD_AGENT,
 	.path = "/ws/agent",
 	.alias = "/agent",
 	.session = true,
 	.on_open = agent_open,
 	.on_frame = agent_frame,
 	.on_close = agent_closed,
+	.on_recheck = wsd_agent_check_session,
 };

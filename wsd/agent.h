@@ -16,8 +16,6 @@ extern const struct wsd_frame_table *const wsd_agent_frames;
 
 /* Loop: the connection has a session token: check it (on a worker), then prepare hello. */
 void wsd_agent_open(wsd_conn_t *c);
-/* Re-check the session and user of c; closes it (4401) when revoked. */
-void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c);
 
 /* Loop: the room key of a watched room is bound: read its recent messages. */
 void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id);

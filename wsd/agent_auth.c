@@ -158,11 +158,11 @@ static void check_done(wsd_t *w, void *arg)
 	auth_job_free(j);
 }
 
-void wsd_agent_check_session(wsd_t *w, wsd_conn_t *c)
+void wsd_agent_check_session(wsd_conn_t *c)
 {
 	/* One check at a time: while MongoDB is down each takes seconds to fail, and checks
 	 * piling up would keep the workers from everything else. */
-	if (c->kind != WSD_AGENT || c->token == NULL || c->state == WSD_CS_CLOSING || c->checking)
+	if (c->token == NULL || c->state == WSD_CS_CLOSING || c->checking)
 		return;
 	c->checking = true;
 	auth_job_t *j = auth_job_new(c, false);

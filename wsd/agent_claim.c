@@ -3,6 +3,7 @@
  * history) and decline (hidden for this agent; no_agent when everyone declined). */
 #include "config.h"
 #include "agent_priv.h"
+#include "events.h"
 #include "gateway.h"
 #include "room.h"
 #include "lc_alloc.h"
@@ -10,7 +11,6 @@
 #include "lc_log.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 /* ---- accept */
 
@@ -70,7 +70,8 @@ static bool accept_run(wsd_t *w, void *arg)
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
-				       lc_json_get_str(j->room, "customer_name", ""), "engaged",
+				       lc_json_get_str(j->room, "customer_name", ""),
+				       lc_room_status_name(LC_ROOM_ENGAGED),
 				       j->h.user_id, &j->msg, &err) != LC_OK)
 		return false;
 	if (accept_history(w, j, &err) != LC_OK) {
@@ -90,9 +91,8 @@ static void accept_done(wsd_t *w, void *arg)
 	if (j->h.rc == LC_OK) {
 		LC_INFO("room %s taken by %s", j->h.room_id, j->h.user_id);
 		/* The claim happened: tell everyone even if the agent is gone already. */
-		json_object *b = wsd_conn_frame("taken", NULL);
-		json_object_object_add(b, "room_id", json_object_new_string(j->h.room_id));
-		json_object_object_add(b, "agent_id", json_object_new_string(j->h.user_id));
+		wsd_room_view_t v = { .id = j->h.room_id };
+		json_object *b = wsd_event_taken(&(wsd_event_t){ .room = &v, .agent_id = j->h.user_id });
 		wsd_room_broadcast(w, "taken", b);
 		json_object_put(b);
 		if (j->msg) {
@@ -110,9 +110,7 @@ static void accept_done(wsd_t *w, void *arg)
 					       lc_json_get_str(j->room, "customer_name", NULL),
 					       WSD_CR_JOINING, false);
 		json_object *f = wsd_conn_frame("accepted", j->h.ref);
-		json_object *room = json_object_get(j->room);
-		json_object_object_del(room, "declined_by");
-		json_object_object_add(f, "room", room);
+		wsd_ajob_add_room(f, j->room);
 		json_object_object_add(f, "history", json_object_get(j->items));
 		wsd_conn_send(c, f);
 		json_object_put(f);
@@ -126,7 +124,7 @@ static void accept_done(wsd_t *w, void *arg)
 	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
 		wsd_croom_remove(c, j->h.room_id);
 	bool closed = j->h.rc == LC_ERR_CONFLICT &&
-		      strcmp(lc_json_get_str(j->room, "status", ""), "closed") == 0;
+		      wsd_room_status(j->room) == LC_ROOM_CLOSED;
 	if (j->h.rc == LC_ERR_CONFLICT && !closed) {
 		json_object *f = wsd_conn_frame("already_taken", j->h.ref);
 		json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
@@ -174,15 +172,14 @@ static void decline_done(wsd_t *w, void *arg)
 		goto out;
 	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
 	if (j->h.rc == LC_OK) {
-		json_object *b = wsd_conn_frame("declined", NULL);
-		json_object_object_add(b, "room_id", json_object_new_string(j->h.room_id));
-		json_object_object_add(b, "user_id", json_object_new_string(j->h.user_id));
+		wsd_room_view_t v = { .id = j->h.room_id };
+		wsd_event_t e = { .room = &v, .reason = "declined", .agent_id = j->h.user_id };
+		json_object *b = wsd_event_declined(&e);
 		wsd_room_broadcast(w, "declined", b);
 		json_object_put(b);
 		if (c) {
-			json_object *f = wsd_conn_frame("request_withdrawn", j->h.ref);
-			json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
-			json_object_object_add(f, "reason", json_object_new_string("declined"));
+			json_object *f = wsd_event_request_withdrawn(&e);
+			wsd_conn_add_ref(f, j->h.ref);
 			wsd_conn_send(c, f);
 			json_object_put(f);
 		}

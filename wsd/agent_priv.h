@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_agent_priv: what the agent files share (agent.c, agent_auth.c, agent_claim.c,
- * agent_room.c): the header every agent job starts with, and the operations the frame table of
+ * agent_room.c, agent_history.c): the header every agent job starts with, and the operations the frame table of
  * agent.c starts. Each operation has its own job struct, private to its file, whose first
  * field is a magic number checked when the job comes back through void * (LC_CAST_OBJ). */
 #ifndef WSD_AGENT_PRIV_H
@@ -26,6 +26,10 @@ typedef struct wsd_ajob {
 	lc_err_t err;
 } wsd_ajob_t;
 
+/* Loop: re-check the session and user of c (its endpoint's on_recheck); closes it (4401) when
+ * revoked. */
+void wsd_agent_check_session(wsd_conn_t *c);
+
 /* Loop: fill h for connection c (r: the room as the connection follows it, may be NULL;
  * room_id and ref are copied, may be NULL). */
 void wsd_ajob_init(wsd_ajob_t *h, wsd_conn_t *c, const char *room_id, const wsd_croom_t *r,
@@ -39,6 +43,9 @@ void wsd_ajob_submit_retry(wsd_ajob_t *h, wsd_try_fn run, wsd_fn done, void *job
 /* The lowest seq among the messages of room_id in items (0: none): a client that got items
  * (accepted, watching) starts there. */
 int64_t wsd_ajob_first_seq(json_object *items, const char *room_id);
+/* Add room (a stored room) to frame as "room", without declined_by, as "accepted" and
+ * "watching" send it. room is shared, not copied: it loses declined_by too. */
+void wsd_ajob_add_room(json_object *frame, json_object *room);
 
 /* The operations, started on the loop once the frame passed its row's checks (agent.c); each
  * runs its MongoDB part on a worker and answers on the loop. ref is copied. */

@@ -269,7 +269,8 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue)
 
 void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok)
 {
-	lc_bus_delivery_t *d = arg;
+	lc_bus_delivery_t *d;
+	LC_CAST_OBJ(d, arg, LC_BUS_DELIVERY_MAGIC);
 	if (ok)
 		wsd_busio_ack(w->bus, d);
 	else
@@ -495,7 +496,8 @@ static void *con_main(void *arg)
 			/* Node events are not kept: losing one when this node dies is harmless, the
 			 * state they describe is in MongoDB. Acked together after the loop (d goes
 			 * away with its receiver: its tag is kept). */
-			seen[nseen] = (lc_bus_delivery_t){ .tag = d->tag, .gen = d->gen };
+			seen[nseen] = (lc_bus_delivery_t){ .magic = LC_BUS_DELIVERY_MAGIC,
+							   .tag = d->tag, .gen = d->gen };
 			seenp[nseen] = &seen[nseen];
 			nseen++;
 			/* A room writer's answer wakes its sender here, not through the loop: a

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "room_priv.h"
 
+#include "events.h"
 #include "gateway.h"
 #include "listener.h"
 #include "worker.h"
@@ -22,7 +23,8 @@ typedef struct cjob {
 	uint64_t handle;
 	char *room_id;          /* NULL: the widget customer's open room, if any */
 	char *customer_id;      /* widget */
-	bool widget;
+	const char *channel;    /* a customer's: its endpoint's channel; NULL: an agent's */
+	bool widget;            /* channel != NULL */
 	int64_t after;
 	lc_rc rc;
 	json_object *room, *items;
@@ -63,7 +65,7 @@ static char *end_text(wsd_t *w, json_object *room)
 
 static bool room_closed(json_object *room)
 {
-	return lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_CLOSED;
+	return wsd_room_status(room) == LC_ROOM_CLOSED;
 }
 
 static void catchup_run(wsd_t *w, void *arg)
@@ -72,7 +74,7 @@ static void catchup_run(wsd_t *w, void *arg)
 	lc_err_t err;
 	lc_err_clear(&err);
 	if (j->room_id == NULL) {
-		j->rc = lc_store_room_find_open(w->store, "widget", j->customer_id, &j->room, &err);
+		j->rc = lc_store_room_find_open(w->store, j->channel, j->customer_id, &j->room, &err);
 		if (j->rc == LC_OK)
 			j->room_id = lc_strdup(lc_json_get_str(j->room, "id", ""));
 	} else {
@@ -87,6 +89,18 @@ static void catchup_run(wsd_t *w, void *arg)
 			err.reason);
 }
 
+/* The outbound message each stored system message was published as (by its id's suffix), so
+ * the widget frame comes from the one builder the live path uses (wsd_event_widget_frame). */
+static const struct {
+	const char *suffix, *type;
+} system_rows[] = {
+	{ .suffix = "-waiting", .type = "request_waiting" },
+	{ .suffix = "-join", .type = "agent_joined" },
+	{ .suffix = "-end", .type = "session_ended" },
+	{ .suffix = "-noagent", .type = "session_ended" },
+	{ .suffix = "-disconnected", .type = "session_ended" },
+};
+
 /* The widget frame of a stored message (docs/websocket.md, /ws/widget), or NULL for the
  * customer's own messages (the widget has them). */
 static json_object *widget_frame(json_object *m, json_object *room)
@@ -98,28 +112,25 @@ static json_object *widget_frame(json_object *m, json_object *room)
 		return NULL;
 	const char *suffix = strncmp(id, rid, strlen(rid)) == 0 ? id + strlen(rid) : "";
 	const char *type = NULL;
-	if (strcmp(sender, "system") == 0) {
-		if (strcmp(suffix, "-waiting") == 0)
-			type = "waiting";
-		else if (strcmp(suffix, "-join") == 0)
-			type = "joined";
-		else if (strcmp(suffix, "-end") == 0 || strcmp(suffix, "-noagent") == 0 ||
-			 strcmp(suffix, "-disconnected") == 0)
-			type = "ended";
-	}
-	json_object *f = wsd_room_frame(type ? type : "message");
-	json_object_object_add(f, "room_id", json_object_new_string(rid));
+	bool system = strcmp(sender, "system") == 0;
+	for (size_t i = 0; system && i < sizeof system_rows / sizeof system_rows[0]; i++)
+		if (strcmp(suffix, system_rows[i].suffix) == 0)
+			type = system_rows[i].type;
 	if (type == NULL) {
+		json_object *f = wsd_room_frame("message");
+		json_object_object_add(f, "room_id", json_object_new_string(rid));
 		json_object_object_add(f, "message", json_object_get(m));
 		return f;
 	}
-	wsd_copy_key(f, m, "seq");
-	if (strcmp(type, "joined") == 0)
-		wsd_copy_key(f, room, "agent_name");
-	if (strcmp(type, "ended") == 0)
-		json_object_object_add(f, "reason", json_object_new_string(
-			lc_json_get_str(room, "close_reason", "")));
-	wsd_copy_key(f, m, "text");
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	wsd_event_t e = { .room = &v, .id = id, .ts = lc_json_get_int(m, "ts", 0), .has_seq = true,
+			  .seq = lc_json_get_int(m, "seq", 0), .reason = v.close_reason,
+			  .text = lc_json_get_str(m, "text", ""), .agent_id = v.agent_id,
+			  .agent_name = v.agent_name };
+	json_object *o = wsd_event_outbound(type, &e);
+	json_object *f = wsd_event_widget_frame(o);
+	json_object_put(o);
 	return f;
 }
 
@@ -167,7 +178,7 @@ static void finish(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r, cjob_t *j)
 	bool closed = j->rc == LC_OK && room_closed(j->room);
 	json_object *end = r->end ? json_object_get(r->end) : j->rc == LC_OK ? end_frame(j) : NULL;
 	if (end != NULL) {
-		if (c->kind == WSD_WIDGET)
+		if (c->ep->customer_channel != NULL)
 			wsd_croom_deliver(c, r, end);   /* not twice: its seq may have come already */
 		else
 			wsd_conn_send(c, end);
@@ -195,7 +206,7 @@ static void catchup_done(wsd_t *w, void *arg)
 		w->rooms->catchup_at = lc_mono_ms() + CATCHUP_RETRY_MS;   /* read again soon */
 	wsd_croom_t *r = j->room_id ? wsd_croom_find(c, j->room_id) : NULL;
 	if (r == NULL && j->customer_id != NULL && j->rc == LC_OK)   /* a widget's new room */
-		r = wsd_croom_add(c, j->room_id, "widget", c->customer_id, NULL, WSD_CR_LIVE, false);
+		r = wsd_croom_add(c, j->room_id, j->channel, c->customer_id, NULL, WSD_CR_LIVE, false);
 	if (r != NULL)
 		finish(w, c, r, j);   /* on failure: what waited goes out now, the rest later */
 out:
@@ -206,7 +217,8 @@ static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
 {
 	cjob_t *j = lc_calloc(1, sizeof *j);
 	j->handle = c->handle;
-	j->widget = c->kind == WSD_WIDGET;
+	j->channel = c->ep->customer_channel;
+	j->widget = j->channel != NULL;
 	j->rc = LC_ERR_UNAVAILABLE;
 	if (r != NULL) {
 		j->room_id = lc_strdup(r->room_id);
@@ -217,7 +229,7 @@ static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
 	}
 	w->rooms->catchup_jobs++;
 	/* On the worker of the room's customer, after the room's jobs already queued. */
-	const char *channel = j->widget ? "widget" : r->channel;
+	const char *channel = j->widget ? j->channel : r->channel;
 	const char *cust = j->widget ? c->customer_id : r->customer_id;
 	if (channel && cust)
 		wsd_gateway_submit(w, channel, cust, catchup_run, catchup_done, j);
@@ -235,7 +247,7 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 			c->rooms[i].state = WSD_CR_CATCHUP;
 		submit(c->w, c, &c->rooms[i]);
 	}
-	if (c->kind == WSD_WIDGET && c->nrooms == 0)
+	if (c->ep->customer_channel != NULL && c->nrooms == 0)
 		submit(c->w, c, NULL);   /* a room opened while the node heard nothing */
 }
 

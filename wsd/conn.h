@@ -14,7 +14,6 @@
  * and the client has said nothing since. */
 enum wsd_conn_ping { WSD_PING_NONE = 0, WSD_PING_PENDING, WSD_PING_SENT };
 
-enum wsd_conn_kind { WSD_AGENT = 1, WSD_WIDGET = 2 };
 enum wsd_conn_state {
 	WSD_CS_NEW = 0,     /* widget: waiting for hello */
 	WSD_CS_AUTH,        /* agent: session being checked; widget: welcome being prepared */
@@ -56,20 +55,29 @@ typedef struct wsd_out wsd_out_t;
  * libwebsockets' lws_protocols carry their callbacks. The listener knows endpoints only
  * through this struct (wsd_endpoints, listener.h). Loop thread. */
 typedef struct wsd_endpoint {
-	uint8_t kind;                  /* WSD_AGENT, WSD_WIDGET: copied to each connection */
 	const char *path, *alias;      /* "/ws/agent", and the same without /ws behind a proxy */
 	bool session;                  /* the upgrade needs credentials (wsd_handshake_refusal) */
+	/* The channel whose customers connect here ("widget"): each connection is one customer,
+	 * follows that customer's own room and is sent the channel's frames. NULL: agents, who
+	 * follow the rooms they took or watch. */
+	const char *customer_channel;
 	/* The websocket is up (c->wsi set, registered): false closes it. */
 	bool (*on_open)(wsd_conn_t *c);
 	/* One frame (an object; type read, other than ping); ref may be NULL. Borrowed. */
 	void (*on_frame)(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref);
 	/* The websocket is gone: forget c (it is freed after this). */
 	void (*on_close)(wsd_conn_t *c);
+	/* Check again that a ready connection may stay (the periodic session check, a revoke):
+	 * closes it when not. NULL: the endpoint has nothing to re-check. */
+	void (*on_recheck)(wsd_conn_t *c);
+	/* An outbound gateway message this node consumed (obj is not taken): the endpoint sends
+	 * its connections what is for them. NULL: the endpoint's clients get none. */
+	void (*on_outbound)(wsd_t *w, json_object *obj);
 } wsd_endpoint_t;
 
 struct wsd_conn {
 	uint32_t magic;
-	uint8_t kind, state;
+	uint8_t state;
 	bool closed_by_server;
 	uint8_t ping;           /* WSD_PING_*: where the idle check (idle.c) stands */
 	uint16_t close_code;

@@ -21,6 +21,11 @@ void wsd_room_view(wsd_room_view_t *v, json_object *room)
 	v->close_reason = lc_json_get_str(room, "close_reason", NULL);
 }
 
+lc_room_status_t wsd_room_status(json_object *room)
+{
+	return lc_room_status_parse(lc_json_get_str(room, "status", NULL));
+}
+
 static void add_str(json_object *o, const char *key, const char *value)
 {
 	json_object_object_add(o, key, json_object_new_string(value ? value : ""));
@@ -99,6 +104,13 @@ json_object *wsd_event_taken(const wsd_event_t *e)
 {
 	json_object *o = typed("taken", e);
 	add_str(o, "agent_id", e->agent_id);
+	return o;
+}
+
+json_object *wsd_event_declined(const wsd_event_t *e)
+{
+	json_object *o = typed("declined", e);
+	add_str(o, "user_id", e->agent_id);
 	return o;
 }
 

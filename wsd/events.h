@@ -25,6 +25,8 @@ typedef struct wsd_room_view {
 /* Fill *v from room (NULL room: every field empty/NULL, status LC_ROOM_UNKNOWN). id, channel,
  * customer_id and customer_name are never NULL ("" when absent). */
 void wsd_room_view(wsd_room_view_t *v, json_object *room);
+/* The status of a stored room; LC_ROOM_UNKNOWN for NULL or a status of no known name. */
+lc_room_status_t wsd_room_status(json_object *room);
 
 /* What an event says. Fields an event does not carry are ignored; NULL strings are sent as "". */
 typedef struct wsd_event {
@@ -59,6 +61,9 @@ json_object *wsd_event_withdrawn(const wsd_event_t *e);
 json_object *wsd_event_request_withdrawn(const wsd_event_t *e);
 /* The broadcast "taken" to every node (an agent claimed a request): {type, room_id, agent_id}. */
 json_object *wsd_event_taken(const wsd_event_t *e);
+/* The broadcast "declined" to every node (agent_id declined a request, hidden for them from now
+ * on): {type, room_id, user_id}. */
+json_object *wsd_event_declined(const wsd_event_t *e);
 
 /* The setting key of the text the agent gets with "ended" for reason, rendered with the
  * room's agent and customer names; NULL: the text the customer got (the stored system

@@ -46,6 +46,8 @@ static const lc_vrule_t inbound_rules[] = {
 const lc_vrule_t *const wsd_gateway_inbound_rules = inbound_rules;
 
 typedef struct inbound {
+	uint32_t magic;            /* the writer hands it back through void * */
+#define INBOUND_MAGIC 0x696e6264u
 	lc_bus_delivery_t *d;
 	json_object *msg;          /* the parsed inbound message */
 	char *type;
@@ -137,6 +139,8 @@ lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
 
 static void inbound_free(inbound_t *in)
 {
+	LC_CHECK_OBJ(in, INBOUND_MAGIC);
+	in->magic = 0;
 	wsd_wslot_clear(&in->waiting_slot);
 	wsd_wslot_clear(&in->stored_slot);
 	lc_bus_delivery_free(&in->d);
@@ -249,7 +253,8 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 bool wsd_gateway_prepare(wsd_t *w, void *arg)
 {
 	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
-	inbound_t *in = arg;
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
 	lc_err_t err;
 	lc_err_clear(&err);
 	lc_rc rc = inbound_attempt(w, in, &err);
@@ -308,7 +313,8 @@ static void inbound_done(wsd_t *w, void *arg);
 void wsd_gateway_stored(wsd_t *w, void *arg)
 {
 	WSD_ASSERT_THREAD(WSD_THREAD_WRITER);
-	inbound_t *in = arg;
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
 	if (in->invalid || in->retry)
 		goto post;
 	if (!slot_take(in, &in->waiting_slot, &in->waiting) ||
@@ -336,7 +342,8 @@ post:
 bool wsd_gateway_seq_taken(wsd_t *w, void *arg, bool (*taken)(void *ctx, wsd_wslot_t *slot),
 			   void *ctx)
 {
-	inbound_t *in = arg;
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
 	(void)w;
 	bool a = taken(ctx, &in->waiting_slot);
 	bool b = taken(ctx, &in->stored_slot);
@@ -359,7 +366,8 @@ static json_object *event_new(const char *type, const char *room_id)
 
 static void inbound_done(wsd_t *w, void *arg)
 {
-	inbound_t *in = arg;
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
 	if (w->stop)
 		goto out;
 	if (in->invalid) {
@@ -441,7 +449,9 @@ out:
 void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 {
 	WSD_ASSERT_THREAD(WSD_THREAD_CONSUMER);
+	LC_CHECK_OBJ(d, LC_BUS_DELIVERY_MAGIC);
 	inbound_t *in = lc_calloc(1, sizeof *in);
+	in->magic = INBOUND_MAGIC;
 	in->d = d;
 	lc_err_t err;
 	lc_err_clear(&err);

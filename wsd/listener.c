@@ -442,7 +442,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->w = w;
 		c->wsi = wsi;
 		c->ep = ep;
-		c->kind = ep->kind;
 		c->connected_at = lc_real_ms();
 		/* Counted from here to CLOSED; checked against the limit at the filter above, with
 		 * nothing in between that lets another upgrade of the loop through. */

@@ -17,9 +17,7 @@
 #include "settings.h"
 #include "worker.h"
 #include "lc_alloc.h"
-#include "lc_json.h"
 #include "lc_log.h"
-#include "lc_settings.h"
 #include "lc_names.h"
 
 #include <getopt.h>
@@ -33,45 +31,6 @@
 static wsd_t *the_wsd;   /* for the signal handler only */
 /* Set by SIGHUP; the loop thread re-reads the config (a handler may only set a flag). */
 static volatile sig_atomic_t reload_pending;
-
-/* ---- settings (wsd/settings.c keeps the cache; these are its callbacks) */
-
-static lc_rc settings_load(void *ctx, json_object **out, lc_err_t *err)
-{
-	wsd_t *w = ctx;
-	return lc_store_settings_get(w->store, out, err);
-}
-
-/* The integers the loop thread reads, published as atomics with each snapshot. */
-static void settings_seen(void *ctx, json_object *s)
-{
-	wsd_t *w = ctx;
-	atomic_store(&w->request_timeout, (int)lc_json_get_int(s, "request_timeout", 120));
-	atomic_store(&w->reconnect_grace, (int)lc_json_get_int(s, "reconnect_grace", 30));
-	atomic_store(&w->history_limit, (int)lc_json_get_int(s, "history_limit", 50));
-}
-
-json_object *wsd_settings_get(wsd_t *w)
-{
-	WSD_ASSERT_OFF_LOOP(w);         /* it may wait for MongoDB */
-	return wsd_settings_copy(w->settings, lc_mono_ms());
-}
-
-json_object *wsd_settings_cached(wsd_t *w)
-{
-	return wsd_settings_peek(w->settings);
-}
-
-void wsd_settings_expire(wsd_t *w)
-{
-	wsd_settings_expire_all(w->settings);
-}
-
-char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
-			  const char *customer)
-{
-	return lc_settings_render(lc_json_get_str(settings, key, ""), agent, customer);
-}
 
 /* ---- start-up helpers */
 
@@ -243,11 +202,8 @@ int main(int argc, char **argv)
 	wsd_t *w = lc_calloc(1, sizeof *w);
 	w->magic = WSD_MAGIC;
 	wsd_loop_init(w);
-	atomic_store(&w->request_timeout, 120);
-	atomic_store(&w->reconnect_grace, 30);
-	atomic_store(&w->history_limit, 50);
 	w->session_check_s = session_check;
-	w->settings = wsd_settings_new(settings_load, settings_seen, w, 1000LL * settings_check);
+	wsd_settings_init(w, settings_check);
 
 	w->cfg = lc_config_load(cfg_path, &err);
 	if (w->cfg == NULL) {

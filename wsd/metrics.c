@@ -23,7 +23,7 @@ typedef struct kinds {
 static void count_kind(wsd_conn_t *c, void *ctx)
 {
 	kinds_t *k = ctx;
-	if (c->kind == WSD_AGENT)
+	if (c->ep->customer_channel == NULL)   /* an agent's (conn.h) */
 		k->agent++;
 	else
 		k->widget++;

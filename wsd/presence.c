@@ -9,6 +9,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_room_status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,7 @@ void wsd_room_adopt_orphans(wsd_t *w, json_object *engaged)
 	for (size_t i = 0; i < json_object_array_length(engaged); i++) {
 		const char *agent = lc_json_get_str(json_object_array_get_idx(engaged, i), "agent_id",
 						    NULL);
-		if (agent != NULL && strcmp(agent, "-") != 0)
+		if (agent != NULL && strcmp(agent, LC_ROOM_NO_AGENT) != 0)
 			wsd_room_grace_start(w, agent);
 	}
 }

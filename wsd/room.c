@@ -5,10 +5,9 @@
 #include "config.h"
 #include "room_priv.h"
 
-#include "agent.h"
+#include "events.h"
 #include "listener.h"
 #include "rate.h"
-#include "widget.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -154,9 +153,8 @@ static void on_declined(wsd_t *w, json_object *ev)
 	if (q && !wsd_str_in(q->declined, uid))
 		json_object_array_add(q->declined, json_object_new_string(uid));
 	group_t *g = wsd_map_get(w->rooms->users, uid);
-	json_object *f = wsd_room_frame("request_withdrawn");
-	json_object_object_add(f, "room_id", json_object_new_string(rid));
-	json_object_object_add(f, "reason", json_object_new_string("declined"));
+	wsd_room_view_t v = { .id = rid };
+	json_object *f = wsd_event_request_withdrawn(&(wsd_event_t){ .room = &v, .reason = "declined" });
 	for (size_t i = 0; g && i < g->conns.n; i++)
 		if (g->conns.v[i]->state == WSD_CS_READY)
 			wsd_conn_send(g->conns.v[i], f);
@@ -174,7 +172,8 @@ static void on_revoke(wsd_t *w, json_object *ev)
 {
 	group_t *g = wsd_map_get(w->rooms->users, lc_json_get_str(ev, "user_id", ""));
 	for (size_t i = 0; g && i < g->conns.n; i++)
-		wsd_agent_check_session(w, g->conns.v[i]);
+		if (g->conns.v[i]->ep->on_recheck != NULL)
+			g->conns.v[i]->ep->on_recheck(g->conns.v[i]);
 }
 
 static const struct {
@@ -191,12 +190,14 @@ static const struct {
 	{ .type = "revoke", .handler = on_revoke },
 };
 
-/* Outbound gateway messages go to the widget endpoint, room events to the room's local
+/* Outbound gateway messages go to the endpoints that take them (on_outbound: the widget's),
+ * room events to the room's local
  * followers (follow.c), the rest by type; an unknown type is ignored (a newer node's). */
 void wsd_room_event(wsd_t *w, void *arg)
 {
 	WSD_ASSERT_LOOP(w);
-	lc_bus_delivery_t *d = arg;
+	lc_bus_delivery_t *d;
+	LC_CAST_OBJ(d, arg, LC_BUS_DELIVERY_MAGIC);
 	if (w->stop)
 		goto out;
 	lc_err_t err;
@@ -208,7 +209,9 @@ void wsd_room_event(wsd_t *w, void *arg)
 	}
 	const char *type = lc_json_get_str(ev, "type", "");
 	if (d->exchange && strcmp(d->exchange, w->ex_outbound) == 0) {
-		wsd_widget_outbound(w, ev);
+		for (const wsd_endpoint_t *const *ep = wsd_endpoints; *ep; ep++)
+			if ((*ep)->on_outbound != NULL)
+				(*ep)->on_outbound(w, ev);
 	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
 			   sizeof LC_NAMES_ROOM_PREFIX - 1) == 0) {
 		wsd_room_event_local(w, ev, type);
@@ -245,10 +248,11 @@ static void settings_done(wsd_t *w, void *arg)
 		w->rooms->settings_busy = false;
 }
 
+/* The connection's endpoint checks again that it may stay (agents: the session). */
 static void check_one(wsd_conn_t *c, void *ctx)
 {
-	if (c->kind == WSD_AGENT && c->state == WSD_CS_READY)
-		wsd_agent_check_session(c->w, c);
+	if (c->ep->on_recheck != NULL && c->state == WSD_CS_READY)
+		c->ep->on_recheck(c);
 }
 
 void wsd_room_tick(wsd_t *w)

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "roomcmd.h"
 #include "busio.h"
+#include "events.h"
 #include "worker.h"
 #include "writer.h"
 #include "lc_alloc.h"
@@ -189,7 +190,7 @@ static void direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *res)
 	if (res->rc == LC_OK && check != NULL) {
 		if (strcmp(lc_json_get_str(room, "agent_id", ""), check) != 0)
 			res->rc = lc_err_set(&res->err, LC_ERR_FORBIDDEN, "not your room");
-		else if (strcmp(lc_json_get_str(room, "status", ""), "engaged") != 0)
+		else if (wsd_room_status(room) != LC_ROOM_ENGAGED)
 			res->rc = lc_err_set(&res->err, LC_ERR_CONFLICT, "the room is already closed");
 	}
 	if (res->rc == LC_OK) {

@@ -11,6 +11,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_names.h"
+#include "lc_room_status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,15 +92,15 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		return true;
 	}
 	/* The sender changed the room just before (a claim, a close): follow it. */
-	if (status != NULL && strcmp(status, "engaged") == 0) {
-		json_object_object_add(r->doc, "status", json_object_new_string("engaged"));
+	if (lc_room_status_parse(status) == LC_ROOM_ENGAGED) {
+		json_object_object_add(r->doc, "status", json_object_new_string(status));
 		json_object_object_add(r->doc, "agent_id", json_object_new_string(
 			lc_json_get_str(c, "agent_id", "")));
 		json_object_object_add(r->doc, "agent_name", json_object_new_string(
 			lc_json_get_str(c, "agent_name", "")));
 		wsd_wroom_set_status(wr, r, WR_ENGAGED);
-	} else if (status != NULL && strcmp(status, "closed") == 0) {
-		json_object_object_add(r->doc, "status", json_object_new_string("closed"));
+	} else if (lc_room_status_parse(status) == LC_ROOM_CLOSED) {
+		json_object_object_add(r->doc, "status", json_object_new_string(status));
 		wsd_wroom_set_status(wr, r, WR_CLOSED);
 	}
 	it->room = json_object_new_object();

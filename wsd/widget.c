@@ -447,10 +447,11 @@ static void widget_closed(wsd_conn_t *c)
 }
 
 const wsd_endpoint_t wsd_widget_endpoint = {
-	.kind = WSD_WIDGET,
 	.path = "/ws/widget",
 	.alias = "/widget",
 	.session = false,
+	.customer_channel = "widget",
+	.on_outbound = wsd_widget_outbound,
 	.on_open = widget_open,
 	.on_frame = widget_frame,
 	.on_close = widget_closed,

@@ -9,6 +9,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_room_status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,10 @@ static json_object *copy_of(json_object *o)
 
 static wroom_status_t status_of(json_object *doc)
 {
-	const char *s = lc_json_get_str(doc, "status", "");
-	if (strcmp(s, "engaged") == 0)
+	lc_room_status_t s = lc_room_status_parse(lc_json_get_str(doc, "status", NULL));
+	if (s == LC_ROOM_ENGAGED)
 		return WR_ENGAGED;
-	if (strcmp(s, "waiting") == 0)
+	if (s == LC_ROOM_WAITING)
 		return WR_WAITING;
 	return WR_CLOSED;
 }

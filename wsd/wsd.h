@@ -120,6 +120,9 @@ void wsd_post(wsd_t *w, wsd_fn done, void *arg);
 /* Loop: run everything posted so far. */
 void wsd_drain_posts(wsd_t *w);
 
+/* Before any thread starts: the settings cache (wsettings.c over settings.c), read again when
+ * older than check_s seconds; the loop's integers start at their defaults. */
+void wsd_settings_init(wsd_t *w, int check_s);
 /* Worker threads only: the current settings, a private copy owned by the caller (json_object_put
  * it; no json_object crosses threads, json-c's reference counts not being atomic). Read from
  * MongoDB when the snapshot was expired or is older than --settings-check; defaults when

@@ -129,6 +129,14 @@ static void test_request_withdrawn_and_taken_name_the_room(void)
 		"{\"type\":\"taken\",\"room_id\":\"r3\",\"agent_id\":\"u1\"}");
 }
 
+static void test_declined_names_the_room_and_the_agent_who_declined(void)
+{
+	wsd_room_view_t v = { .id = "r4" };
+	wsd_event_t e = { .room = &v, .reason = "ignored", .agent_id = "u2" };
+	CU_ASSERT_STRING_EQUAL(text_of(wsd_event_declined(&e)),
+		"{\"type\":\"declined\",\"room_id\":\"r4\",\"user_id\":\"u2\"}");
+}
+
 static void test_agent_joined_carries_the_agent_and_no_reason(void)
 {
 	json_object *room = json_tokener_parse(engaged_room);
@@ -213,6 +221,10 @@ static void test_room_status_names_round_trip(void)
 	CU_ASSERT_EQUAL(lc_room_status_parse("Engaged"), LC_ROOM_UNKNOWN);
 	CU_ASSERT_EQUAL(lc_room_status_parse(""), LC_ROOM_UNKNOWN);
 	CU_ASSERT_EQUAL(lc_room_status_parse(NULL), LC_ROOM_UNKNOWN);
+	json_object *room = json_tokener_parse(engaged_room);
+	CU_ASSERT_EQUAL(wsd_room_status(room), LC_ROOM_ENGAGED);
+	json_object_put(room);
+	CU_ASSERT_EQUAL(wsd_room_status(NULL), LC_ROOM_UNKNOWN);
 }
 
 int init_wsd_events_tests(void)
@@ -227,6 +239,7 @@ int init_wsd_events_tests(void)
 	CU_ADD_TEST(s, test_ended_names_the_agent_only_when_there_is_one);
 	CU_ADD_TEST(s, test_withdrawn_is_room_and_reason);
 	CU_ADD_TEST(s, test_request_withdrawn_and_taken_name_the_room);
+	CU_ADD_TEST(s, test_declined_names_the_room_and_the_agent_who_declined);
 	CU_ADD_TEST(s, test_agent_joined_carries_the_agent_and_no_reason);
 	CU_ADD_TEST(s, test_outbound_messages_become_the_documented_widget_frames);
 	CU_ADD_TEST(s, test_ended_text_comes_from_the_setting_of_its_reason);
