@@ -3,7 +3,8 @@
  * these processes; each serves fcgi_threads requests at a time (serve.h) with one store (one
  * MongoDB client pool, shared by the threads) and one revocation publisher (one RabbitMQ
  * connection) kept for its whole life, and nothing else kept between requests.
- * SIGHUP re-reads log_level and log_target from the config file (lc_log_reload).
+ * SIGHUP re-reads the config file: log_level, log_target, metrics_allow and trusted_proxies
+ * apply at once (reload, fcgi_serve).
  *   livechat-fcgi [-c FILE] [--help] [--version] */
 #include "config.h"
 #include "cli.h"
@@ -31,14 +32,36 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: livechat-fcgi [-c FILE] [--help] [--version]\n"
 		   "  Runs as a FastCGI responder on the socket the web server passes as fd 0.\n"
-		   "  SIGHUP re-reads log_level and log_target from the config file; SIGTERM or\n"
-		   "  SIGINT stops it after the requests in hand.\n");
+		   "  SIGHUP re-reads the config file and applies log_level, log_target,\n"
+		   "  metrics_allow and trusted_proxies; SIGTERM or SIGINT stops it after the\n"
+		   "  requests in hand.\n");
 }
 
-/* SIGHUP, on the main thread of fcgi_serve: arg is the config path (NULL: none). */
-static void reload(void *arg)
+/* What a SIGHUP changes besides what fcgi_serve holds itself. */
+typedef struct reload_ctx {
+	const char *path;           /* the config file (NULL: none, environment only) */
+	fcgi_metrics_t *metrics;
+} reload_ctx_t;
+
+/* SIGHUP, on the main thread of fcgi_serve: the file loaded again (for fcgi_serve), or NULL
+ * when it does not load (logged; nothing changes). */
+static lc_config_t *reload(void *arg)
 {
-	lc_log_reload(arg);
+	const reload_ctx_t *r = arg;
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_config_t *cfg = lc_config_load(r->path, &err);
+	if (cfg == NULL) {
+		LC_ERROR("reload: %s: keeping the running configuration", err.reason);
+		return NULL;
+	}
+	if (!lc_log_reload(r->path)) {
+		lc_config_free(&cfg);
+		return NULL;
+	}
+	fcgi_metrics_set_allow(r->metrics, lc_config_str(cfg, "metrics_allow"));
+	LC_INFO("reload: metrics_allow \"%s\"", lc_config_str(cfg, "metrics_allow"));
+	return cfg;
 }
 
 /* True once the store is initialised (the tick of fcgi_serve). */
@@ -102,9 +125,9 @@ int main(int argc, char **argv)
 	int threads = (int)lc_config_int(cfg, "fcgi_threads");
 	LC_INFO("livechat-fcgi %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
 	bool done = init_store(store);
+	reload_ctx_t reload_ctx = { .path = fcgi_cli_config_path(cfg_path), .metrics = metrics };
 	fcgi_serve_hooks_t hooks = { .tick = done ? NULL : init_store, .tick_arg = store,
-				     .tick_ms = INIT_RETRY_MS, .hup = reload,
-				     .hup_arg = (void *)fcgi_cli_config_path(cfg_path) };
+				     .tick_ms = INIT_RETRY_MS, .hup = reload, .hup_arg = &reload_ctx };
 	if (fcgi_serve(&app, threads, &hooks))
 		status = 0;
 	LC_INFO("livechat-fcgi (pid %ld) stopping", (long)getpid());

@@ -38,7 +38,7 @@ typedef struct latency_series {      /* histogram by route */
 
 struct fcgi_metrics {
 	unsigned magic;
-	lc_netlist_t *allow;
+	lc_netlist_t *allow;             /* replaced on SIGHUP, under lock */
 	pthread_mutex_t lock;
 	count_series_t *counts;
 	size_t ncounts;
@@ -71,10 +71,26 @@ void fcgi_metrics_free(fcgi_metrics_t **mp)
 	*mp = NULL;
 }
 
-bool fcgi_metrics_allows(const fcgi_metrics_t *m, const char *addr)
+bool fcgi_metrics_allows(fcgi_metrics_t *m, const char *addr)
 {
 	LC_CHECK_OBJ(m, METRICS_MAGIC);
-	return lc_netlist_contains(m->allow, addr);
+	pthread_mutex_lock(&m->lock);
+	bool allowed = lc_netlist_contains(m->allow, addr);
+	pthread_mutex_unlock(&m->lock);
+	return allowed;
+}
+
+void fcgi_metrics_set_allow(fcgi_metrics_t *m, const char *allow)
+{
+	char why[LC_ERR_REASON_MAX];
+	LC_CHECK_OBJ(m, METRICS_MAGIC);
+	lc_netlist_t *fresh = lc_netlist_parse(allow, why, sizeof why);
+	LC_ASSERT(fresh != NULL);
+	pthread_mutex_lock(&m->lock);
+	lc_netlist_t *old = m->allow;
+	m->allow = fresh;
+	pthread_mutex_unlock(&m->lock);
+	lc_netlist_free(&old);
 }
 
 static count_series_t *count_of(fcgi_metrics_t *m, const char *method, const char *pattern,

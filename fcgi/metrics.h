@@ -21,7 +21,10 @@ void fcgi_metrics_free(fcgi_metrics_t **m);
 void fcgi_metrics_observe(fcgi_metrics_t *m, const char *method, const char *pattern, int status,
 			  int64_t micros);
 /* True when addr (the web server's REMOTE_ADDR) may read the metrics. */
-bool fcgi_metrics_allows(const fcgi_metrics_t *m, const char *addr);
+bool fcgi_metrics_allows(fcgi_metrics_t *m, const char *addr);
+/* SIGHUP: allow (metrics_allow, checked as for fcgi_metrics_new) replaces the list; a thread
+ * asking meanwhile gets the answer of the old list or of the new one. */
+void fcgi_metrics_set_allow(fcgi_metrics_t *m, const char *allow);
 /* The Prometheus text exposition (version 0.0.4) of everything observed. Caller frees. */
 char *fcgi_metrics_render(fcgi_metrics_t *m);
 

@@ -4,7 +4,9 @@
  * serve the request they got at the same time as the others. Stopping: the main thread sets
  * stopping and wakes the one thread waiting in accept with SIGUSR1 (accept fails with EINTR:
  * FCGI_FAIL_ACCEPT_ON_INTR); the others see stopping when they come back for the mutex.
- * SIGHUP is taken by the same sigwait, so its hook runs on the main thread, never in a handler. */
+ * SIGHUP is taken by the same sigwait, so its hook runs on the main thread, never in a handler;
+ * the trusted_proxies list it brings replaces the old one under a write lock, so a serving thread
+ * sees the old list or the new one, never one being built or freed. */
 #include "config.h"
 #include "serve.h"
 #include "proxy.h"
@@ -29,7 +31,8 @@
 typedef struct server {
 	unsigned magic;
 	const fcgi_app_t *app;
-	lc_netlist_t *trusted;         /* trusted_proxies, parsed once (read-only while serving) */
+	lc_netlist_t *trusted;         /* trusted_proxies, replaced on SIGHUP */
+	pthread_rwlock_t trusted_lock; /* read: a request applies trusted; write: SIGHUP swaps it */
 	pthread_mutex_t accept_lock;   /* one thread in FCGX_Accept_r at a time */
 	pthread_mutex_t state_lock;    /* guards in_accept and acceptor */
 	bool in_accept;
@@ -50,12 +53,14 @@ static ssize_t read_stream(void *rctx, char *buf, size_t n)
 	return got;
 }
 
-static void serve_one(const server_t *sv, FCGX_Request *fr)
+static void serve_one(server_t *sv, FCGX_Request *fr)
 {
 	fcgi_request_t *req = fcgi_request_new(fr->envp, read_stream, fr->in);
 	fcgi_response_t *resp = fcgi_response_new();
 	size_t len = 0;
+	pthread_rwlock_rdlock(&sv->trusted_lock);
 	fcgi_proxy_apply(req, sv->trusted);
+	pthread_rwlock_unlock(&sv->trusted_lock);
 	fcgi_handle(sv->app, req, resp);
 	char *out = fcgi_response_render(resp, &len);
 	FCGX_PutStr(out, (int)len, fr->out);
@@ -139,9 +144,34 @@ static void stop_threads(server_t *sv, pthread_t *threads, int n)
 		pthread_join(threads[i], NULL);
 }
 
+/* trusted_proxies of cfg (checked by the config loader: a bad list is a bug). */
+static lc_netlist_t *trusted_of(const lc_config_t *cfg)
+{
+	char why[LC_ERR_REASON_MAX];
+	lc_netlist_t *list = lc_netlist_parse(lc_config_str(cfg, "trusted_proxies"), why, sizeof why);
+	LC_ASSERT(list != NULL);
+	return list;
+}
+
+/* SIGHUP: the hook reloads; trusted_proxies of the file it loaded replaces the running list. */
+static void hup(server_t *sv, const fcgi_serve_hooks_t *h)
+{
+	lc_config_t *cfg = h->hup != NULL ? h->hup(h->hup_arg) : NULL;
+	if (cfg == NULL)
+		return;
+	lc_netlist_t *fresh = trusted_of(cfg);
+	pthread_rwlock_wrlock(&sv->trusted_lock);
+	lc_netlist_t *old = sv->trusted;
+	sv->trusted = fresh;
+	pthread_rwlock_unlock(&sv->trusted_lock);
+	lc_netlist_free(&old);
+	LC_INFO("reload: trusted_proxies \"%s\"", lc_config_str(cfg, "trusted_proxies"));
+	lc_config_free(&cfg);
+}
+
 /* Wait for SIGTERM/SIGINT (blocked with SIGHUP in waited), running the tick hook every tick_ms
  * until it is done and the hup hook on each SIGHUP. */
-static void wait_for_stop(const sigset_t *waited, const fcgi_serve_hooks_t *h)
+static void wait_for_stop(server_t *sv, const sigset_t *waited, const fcgi_serve_hooks_t *h)
 {
 	bool ticking = h->tick != NULL;
 	for (;;) {
@@ -160,8 +190,7 @@ static void wait_for_stop(const sigset_t *waited, const fcgi_serve_hooks_t *h)
 		}
 		if (sig != SIGHUP)
 			return;
-		if (h->hup)
-			h->hup(h->hup_arg);
+		hup(sv, h);
 	}
 }
 
@@ -172,16 +201,13 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 	struct sigaction sa;
 	int started = 0;
 
-	char why[LC_ERR_REASON_MAX];
-
 	LC_ASSERT(nthreads > 0);
 	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
 		LC_ERROR("not started as a FastCGI responder (fd 0 is no listening socket)");
 		return false;
 	}
-	/* The config loader checked the key: a failure here is a bug. */
-	sv.trusted = lc_netlist_parse(lc_config_str(app->cfg, "trusted_proxies"), why, sizeof why);
-	LC_ASSERT(sv.trusted != NULL);
+	sv.trusted = trusted_of(app->cfg);
+	pthread_rwlock_init(&sv.trusted_lock, NULL);
 	pthread_mutex_init(&sv.accept_lock, NULL);
 	pthread_mutex_init(&sv.state_lock, NULL);
 	memset(&sa, 0, sizeof sa);
@@ -205,12 +231,13 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 		atomic_store(&sv.failed, true);
 	} else {
 		LC_INFO("serving with %d thread%s", nthreads, nthreads == 1 ? "" : "s");
-		wait_for_stop(&waited, hooks);
+		wait_for_stop(&sv, &waited, hooks);
 	}
 	stop_threads(&sv, threads, started);
 	free(threads);
 	pthread_mutex_destroy(&sv.accept_lock);
 	pthread_mutex_destroy(&sv.state_lock);
+	pthread_rwlock_destroy(&sv.trusted_lock);
 	lc_netlist_free(&sv.trusted);
 	sv.magic = 0;
 	return !atomic_load(&sv.failed);

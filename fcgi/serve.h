@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include "middleware.h"
+#include "lc_config.h"
 
 /* Called by the serving (main) thread every tick_ms until it returns true (then no more). */
 typedef bool (*fcgi_serve_tick_fn)(void *arg);
@@ -16,7 +17,9 @@ typedef struct fcgi_serve_hooks {
 	fcgi_serve_tick_fn tick;   /* every tick_ms until it returns true */
 	void *tick_arg;
 	int tick_ms;
-	void (*hup)(void *arg);    /* on each SIGHUP */
+	/* On each SIGHUP: the config file loaded again (given to fcgi_serve, which applies
+	 * trusted_proxies from it and frees it), or NULL when it did not load (logged). */
+	lc_config_t *(*hup)(void *arg);
 	void *hup_arg;
 } fcgi_serve_hooks_t;
 

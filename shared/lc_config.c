@@ -123,7 +123,11 @@ static const cfg_key_t config_keys[] = {
 	STR("ws_allowed_origins", "", false,
 	    "origins (scheme://host[:port], blank- or comma-separated) besides the dashboard's own "
 	    "that may open /ws/agent and /ws/widget; empty: /ws/agent only from its own origin, "
-	    "/ws/widget from any site (list the sites that embed the widget)"),
+	    "/ws/widget from any site (list the sites that embed the widget in widget_origins)"),
+	STR("widget_origins", "", false,
+	    "origins (as ws_allowed_origins) of the sites that embed the widget: they may open "
+	    "/ws/widget, never /ws/agent; with this and ws_allowed_origins empty, /ws/widget opens "
+	    "from any site; applied on SIGHUP"),
 	INT("wsd_max_frame", "16384", 256, 1048576, "largest websocket frame in bytes"),
 	INT("ws_max_conns_per_address", "64", 0, 1000000,
 	    "websockets one client address may hold open on one livechat-wsd (more: HTTP 429 at the "
@@ -458,6 +462,20 @@ static bool apply_secret_files(lc_config_t *cfg, const char *path, lc_err_t *err
 	return true;
 }
 
+/* Rules between keys, checked once every key is known (file, environment, secret files). */
+static bool check_pairs(const lc_config_t *cfg, const char *path, lc_err_t *err)
+{
+	int64_t ping = lc_config_int(cfg, "wsd_ping_after");
+	int64_t idle = lc_config_int(cfg, "wsd_idle_timeout");
+	if (idle <= ping) {
+		lc_err_set_field(err, LC_ERR_INVALID, "wsd_idle_timeout",
+				 "%s: wsd_idle_timeout (%" PRId64 ") must be larger than wsd_ping_after (%" PRId64 ")",
+				 path != NULL ? path : "environment", idle, ping);
+		return false;
+	}
+	return true;
+}
+
 lc_config_t *lc_config_new_defaults(lc_err_t *err)
 {
 	return lc_config_load(NULL, err);
@@ -472,6 +490,8 @@ lc_config_t *lc_config_load(const char *path, lc_err_t *err)
 	if (!apply_env(cfg, err))
 		goto fail;
 	if (!apply_secret_files(cfg, path, err))
+		goto fail;
+	if (!check_pairs(cfg, path, err))
 		goto fail;
 	return cfg;
 fail:

@@ -43,25 +43,35 @@ static bool hs_listed(const char *allowed, const char *origin)
 	return false;
 }
 
-bool wsd_handshake_origin_ok(const char *allowed, const char *origin, const char *host, bool agent)
+/* True when list holds no origin. */
+static bool hs_empty(const char *list)
+{
+	return list == NULL || list[strspn(list, " \t,")] == '\0';
+}
+
+bool wsd_handshake_origin_ok(const char *allowed, const char *sites, const char *origin,
+			     const char *host, bool agent)
 {
 	if (origin == NULL || *origin == '\0')
 		return true;
-	if (allowed == NULL)
-		allowed = "";
-	if (!agent && allowed[strspn(allowed, " \t,")] == '\0')
+	if (lc_origin_is_host(origin, host) || (!hs_empty(allowed) && hs_listed(allowed, origin)))
 		return true;
-	return lc_origin_is_host(origin, host) || hs_listed(allowed, origin);
+	if (agent)
+		return false;   /* the embedding sites never open /ws/agent */
+	if (hs_empty(allowed) && hs_empty(sites))
+		return true;
+	return !hs_empty(sites) && hs_listed(sites, origin);
 }
 
-int wsd_handshake_refusal(struct lws *wsi, const char *allowed, bool agent)
+int wsd_handshake_refusal(struct lws *wsi, const lc_config_t *cfg, bool agent)
 {
 	int status = 0;
 	char *origin = hs_header(wsi, WSI_TOKEN_ORIGIN);
 	char *host = hs_header(wsi, WSI_TOKEN_HOST);
 	char *token = NULL;
 	if (origin == NULL || host == NULL ||
-	    !wsd_handshake_origin_ok(allowed, origin, host, agent)) {
+	    !wsd_handshake_origin_ok(lc_config_str(cfg, "ws_allowed_origins"),
+				     lc_config_str(cfg, "widget_origins"), origin, host, agent)) {
 		status = HTTP_STATUS_FORBIDDEN;
 		goto out;
 	}

@@ -375,7 +375,7 @@ static void conn_free(wsd_conn_t *c)
  * address must not take every socket of the node: issue 11, item 5). */
 static bool address_full(wsd_t *w, struct lws *wsi)
 {
-	int64_t max = lc_config_int(w->cfg, "ws_max_conns_per_address");
+	int64_t max = lc_config_int(wsd_live(w), "ws_max_conns_per_address");
 	if (max <= 0)
 		return false;
 	char *addr = wsd_addrcap_client(w->addrcap, wsi);
@@ -411,8 +411,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 					       HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 			return 1;
 		}
-		int refused = wsd_handshake_refusal(wsi, lc_config_str(w->cfg, "ws_allowed_origins"),
-						    ep->session);
+		int refused = wsd_handshake_refusal(wsi, wsd_live(w), ep->session);
 		if (!refused && address_full(w, wsi))
 			refused = 429;   /* Too Many Requests (no name in lws 4.1) */
 		if (refused) {

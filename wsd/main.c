@@ -2,7 +2,7 @@
 /* livechat-wsd: the websocket daemon. main() reads the config, builds the context (store,
  * worker pool, RabbitMQ threads, node state), runs the libwebsockets event loop until SIGTERM or
  * SIGINT has drained the node (drain_done), and tears everything down in the reverse order.
- * SIGHUP re-reads the log settings of the config file on the loop thread (lc_log_reload). */
+ * SIGHUP re-reads the config file on the loop thread and applies the live keys (reload). */
 #include "config.h"
 #include "wsd.h"
 #include "addrcap.h"
@@ -54,6 +54,29 @@ static void init_store_run(wsd_t *w, void *arg)
 			LC_WARN("MongoDB: %s (retrying)", err.reason);
 		sleep(1);
 	}
+}
+
+/* SIGHUP, on the loop thread: the log keys, the idle timers and the keys read through
+ * wsd_live() take the file's values; a file that does not load changes nothing (logged). */
+static void reload(wsd_t *w, const char *path)
+{
+	lc_err_t err;
+	lc_err_clear(&err);
+	lc_config_t *cfg = lc_config_load(path, &err);
+	if (cfg == NULL || !lc_log_reload(path)) {
+		if (cfg == NULL)
+			LC_ERROR("reload: %s: keeping the running configuration", err.reason);
+		lc_config_free(&cfg);
+		return;
+	}
+	wsd_idle_init(w, (uint32_t)lc_config_int(cfg, "wsd_ping_after"),
+		      (uint32_t)lc_config_int(cfg, "wsd_idle_timeout"));
+	lc_config_free(&w->live);
+	w->live = cfg;
+	LC_INFO("reload: wsd_ping_after %u, wsd_idle_timeout %u, ws_max_conns_per_address %lld, "
+		"ws_max_jobs_per_address %lld", w->ping_after_s, w->idle_timeout_s,
+		(long long)lc_config_int(cfg, "ws_max_conns_per_address"),
+		(long long)lc_config_int(cfg, "ws_max_jobs_per_address"));
 }
 
 static void on_signal(int sig)
@@ -136,10 +159,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: livechat-wsd [-c FILE] [--session-check SECONDS] [--settings-check SECONDS]\n"
 		"                    [--help-config] [--help] [--version]\n"
-		"The websocket daemon of livechat. SIGHUP re-reads log_level and log_target from the\n"
-		"config file; SIGUSR1 logs the store counters; SIGTERM or SIGINT drains it (every\n"
-		"websocket closed with 1001, work under way finished, at most wsd_drain_timeout\n"
-		"seconds) and stops it; a second SIGTERM or SIGINT stops it at once.\n"
+		"The websocket daemon of livechat. SIGHUP re-reads the config file and applies the\n"
+		"keys that change live (log, idle timers, origins, per-address caps); SIGUSR1 logs\n"
+		"the store counters; SIGTERM or SIGINT drains it (every websocket closed with 1001,\n"
+		"work under way finished, at most wsd_drain_timeout seconds) and stops it;\n"
+		"a second SIGTERM or SIGINT stops it at once.\n"
 		"  -c FILE                  config file (default: $LIVECHAT_CONFIG or %s)\n"
 		"  --session-check SECONDS  how often agent sessions are re-checked (default 30)\n"
 		"  --settings-check SECONDS how often the settings are re-read without a settings\n"
@@ -317,7 +341,7 @@ int main(int argc, char **argv)
 			break;
 		if (reload_pending) {
 			reload_pending = 0;
-			lc_log_reload(cfg_path);
+			reload(w, cfg_path);
 		}
 		if (w->draining && drain_done(w, &drain_deadline))
 			break;
@@ -345,6 +369,7 @@ out:
 	wsd_addrcap_free(&w->addrcap);
 	lc_store_free(&w->store);
 	wsd_settings_free(&w->settings);
+	lc_config_free(&w->live);
 	lc_config_free(&w->cfg);
 	free(w->ex_inbound);
 	free(w->ex_outbound);

@@ -199,7 +199,7 @@ static bool read_start(wsd_conn_t *c, bool welcome, int64_t before_seq, json_obj
 {
 	wsd_t *w = c->w;
 	if (c->reading || !wsd_addrcap_take(w->addrcap, c->addr, WSD_CAP_JOBS,
-					    lc_config_int(w->cfg, "ws_max_jobs_per_address")))
+					    lc_config_int(wsd_live(w), "ws_max_jobs_per_address")))
 		return false;
 	c->reading = true;
 	wjob_t *j = lc_calloc(1, sizeof *j);

@@ -36,6 +36,8 @@ typedef void (*wsd_fn)(wsd_t *w, void *arg);
 struct wsd {
 	uint32_t magic;
 	lc_config_t *cfg;
+	lc_config_t *live;              /* loop only: the file as the last SIGHUP loaded it, read
+					 * through wsd_live() for the keys that apply live; NULL: cfg */
 	lc_store_t *store;              /* any thread (thread-safe) */
 	struct lws_context *lws;
 	wsd_workers_t *workers;
@@ -137,6 +139,14 @@ void wsd_settings_expire(wsd_t *w);
 /* Any thread: a template setting rendered (new string). */
 char *wsd_settings_render(json_object *settings, const char *key, const char *agent,
 			  const char *customer);
+
+/* Loop only: the config to read the keys that apply on SIGHUP from (docs/operations.md:
+ * ws_allowed_origins, widget_origins, ws_max_conns_per_address, ws_max_jobs_per_address). */
+static inline const lc_config_t *wsd_live(const wsd_t *w)
+{
+	WSD_ASSERT_LOOP(w);
+	return w->live != NULL ? w->live : w->cfg;
+}
 
 /* FNV-1a of a string: picks the worker for a key. */
 uint32_t wsd_hash(const char *s);

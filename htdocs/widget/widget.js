@@ -74,50 +74,6 @@ function bubbleIcon() {
   return svg;
 }
 
-const CSS = `
-  :host { all: initial; }
-  * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
-  [hidden] { display: none !important; }
-  .bubble { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px; border-radius: 50%;
-    border: 0; background: #2463eb; color: #fff; font-size: 28px; cursor: pointer; z-index: 2147483000;
-    box-shadow: 0 6px 24px rgba(20, 40, 120, .35); display: grid; place-items: center; }
-  .bubble .dot { position: absolute; top: 6px; right: 6px; width: 14px; height: 14px; border-radius: 50%;
-    background: #ff4d4f; border: 2px solid #fff; }
-  .panel { position: fixed; right: 24px; bottom: 96px; width: 360px; max-width: calc(100vw - 32px);
-    height: 520px; max-height: calc(100vh - 120px); background: #fff; color: #1d2330; border-radius: 14px;
-    box-shadow: 0 12px 48px rgba(20, 30, 60, .28); display: flex; flex-direction: column; overflow: hidden;
-    z-index: 2147483000; font-size: 14px; }
-  .head { background: #2463eb; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
-  .head .title { font-weight: 700; font-size: 15px; flex: 1; }
-  .head .sub { display: block; font-weight: 400; font-size: 12px; opacity: .85; }
-  .head button { background: rgba(255,255,255,.18); color: #fff; border: 0; border-radius: 6px; padding: 4px 8px;
-    cursor: pointer; font-size: 12px; }
-  .earlier { border: 0; background: #eef1f7; color: #2463eb; padding: 6px; font: inherit; font-size: 12px; cursor: pointer; }
-  .body { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }
-  .intro { padding: 18px; display: flex; flex-direction: column; gap: 10px; }
-  .intro p { margin: 0; color: #4b5468; }
-  .intro label { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: #6b7385; }
-  input, textarea { font: inherit; border: 1px solid #d5dae3; border-radius: 8px; padding: 8px; color: #1d2330; background: #fff; }
-  textarea { resize: none; }
-  .primary { background: #2463eb; color: #fff; border: 0; border-radius: 8px; padding: 9px 12px; font: inherit;
-    font-weight: 600; cursor: pointer; }
-  .primary:disabled { opacity: .5; cursor: default; }
-  .msg { max-width: 80%; padding: 7px 10px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
-  .msg .who { display: block; font-size: 11px; color: #6b7385; margin-bottom: 2px; }
-  .msg-customer { align-self: flex-end; background: #2463eb; color: #fff; border-bottom-right-radius: 3px; }
-  .msg-customer .who { color: #d6e2ff; }
-  .msg-agent { align-self: flex-start; background: #fff; border: 1px solid #e2e6ee; border-bottom-left-radius: 3px; }
-  .msg-system { align-self: center; background: #fff6dd; color: #6a5200; font-size: 12px; text-align: center; }
-  .msg.pending { opacity: .6; }
-  .status { padding: 6px 12px; font-size: 12px; color: #6b7385; background: #fff; border-top: 1px solid #eef0f4; min-height: 28px; }
-  .status.down { color: #c62828; }
-  .compose { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eef0f4; background: #fff; }
-  .compose textarea { flex: 1; min-height: 38px; max-height: 110px; }
-  .note { margin: 0; padding: 0 10px 6px; font-size: 12px; color: #c62828; background: #fff; }
-  .intro .note { padding: 0; background: none; color: #c62828; }
-  .intro .intro-error { color: #c62828; }
-  .ended { padding: 10px 12px; border-top: 1px solid #eef0f4; background: #fff; display: flex; flex-direction: column; gap: 8px; }
-`;
 
 class Widget {
   constructor() {
@@ -150,7 +106,14 @@ class Widget {
   build() {
     this.host = h('div', { id: 'livechat-widget', 'data-testid': 'lc-widget' });
     const root = this.host.attachShadow({ mode: 'open' });
-    root.appendChild(h('style', {}, CSS));
+    // The look comes from a file beside this module (no inline style: docs/widget.md, CSP). The
+    // widget stays out of sight until it is there, so no unstyled button flashes on the page.
+    this.host.hidden = true;
+    const show = () => { this.host.hidden = false; };
+    root.appendChild(h('link', {
+      rel: 'stylesheet', href: new URL('widget.css', import.meta.url).href, onload: show,
+      onerror: () => { console.error('livechat: the widget stylesheet could not load'); show(); },
+    }));
     this.dot = h('span', { class: 'dot', hidden: true, testid: 'lc-unread' });
     this.bubble = h('button', { class: 'bubble', title: this.title, 'aria-label': this.title, testid: 'lc-bubble', onclick: () => this.toggle() }, bubbleIcon(), this.dot);
     this.agentLine = h('span', { class: 'sub', testid: 'lc-agent' }, 'We usually answer within minutes');
@@ -205,7 +168,7 @@ class Widget {
     this.newChatBtn = h('button', { class: 'primary', testid: 'lc-new-chat', onclick: () => this.newChat() }, 'Start a new chat');
     this.endedBar = h('div', { class: 'ended', testid: 'lc-ended', hidden: true },
       h('span', {}, 'This conversation has ended.'), this.newChatBtn);
-    this.chat = h('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' },
+    this.chat = h('div', { class: 'chat' },
       this.earlier, this.list, this.status, this.composeBar, this.endedBar);
     this.panel = h('div', { class: 'panel', role: 'dialog', 'aria-label': this.title, testid: 'lc-panel', hidden: true }, head, this.intro, this.chat);
     root.appendChild(this.panel);

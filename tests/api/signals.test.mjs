@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // livechat-fcgi and livechatctl answer --help and --version; a SIGHUP makes livechat-fcgi
-// re-read log_level and log_target from its config file while it keeps serving, and a file that
-// does not load is logged and changes nothing. The stack runs under lighttpd, whose stderr
+// re-read its config file while it keeps serving and apply log_level, log_target,
+// trusted_proxies and metrics_allow, and a file that does not load is logged and changes nothing. The stack runs under lighttpd, whose stderr
 // (log/lighttpd.out) the livechat-fcgi processes it spawned inherit.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,3 +89,55 @@ async function reloads(pids, path) {
     'the refused file changed nothing: no access line while still at warn');
   assert.deepEqual(fcgiPids(), pids, 'the same processes serve');
 }
+
+// conf with the lines of keys replaced (or added).
+function withKeys(keys) {
+  let text = conf;
+  for (const [k, v] of Object.entries(keys)) {
+    text = text.replace(new RegExp(`^${k} = .*\\n`, 'm'), '');
+    text += `${k} = ${v}\n`;
+  }
+  return text;
+}
+
+// Write text, SIGHUP every process, and wait until each has logged line once more (an info
+// line: text sets log_level info).
+async function reloadAll(pids, text, line) {
+  const before = count(errorLog(), line);
+  writeFileSync(stack.env.LIVECHAT_CONFIG, text);
+  hup(pids);
+  await logUntil((t) => count(t, line) >= before + pids.length, `"${line}" from every process`);
+}
+
+// Each of n requests (spread over the processes by the web server): the metrics status and
+// whether the X-Request-Id sent came back (it does only from a trusted proxy).
+async function observe(n) {
+  const seen = { metrics: new Set(), echoed: new Set() };
+  for (let i = 0; i < n; i++) {
+    seen.metrics.add((await api(stack.base, 'GET', '/api/metrics')).status);
+    const id = `hup-${Date.now()}-${i}`;
+    const r = await api(stack.base, 'GET', '/api/live', { headers: { 'X-Request-Id': id } });
+    seen.echoed.add(r.headers.get('x-request-id') === id);
+  }
+  return { metrics: [...seen.metrics], echoed: [...seen.echoed] };
+}
+
+test('SIGHUP applies trusted_proxies and metrics_allow in every process', async () => {
+  const pids = fcgiPids();
+  const n = 4 * pids.length;
+  try {
+    await reloadAll(pids, withKeys({ log_level: 'info', trusted_proxies: '""', metrics_allow: '127.0.0.1' }),
+      'reload: trusted_proxies ""');
+    assert.deepEqual(await observe(n), { metrics: [200], echoed: [false] });
+
+    await reloadAll(pids, withKeys({ log_level: 'info', trusted_proxies: '127.0.0.1, ::1', metrics_allow: '10.1.2.3' }),
+      'reload: trusted_proxies "127.0.0.1, ::1"');
+    assert.deepEqual(await observe(n), { metrics: [404], echoed: [true] });
+
+    // Back: the old lists were replaced, not added to.
+    await reloadAll(pids, withKeys({ log_level: 'info', trusted_proxies: '""', metrics_allow: '127.0.0.1' }),
+      'reload: trusted_proxies ""');
+    assert.deepEqual(await observe(n), { metrics: [200], echoed: [false] });
+  } finally { writeFileSync(stack.env.LIVECHAT_CONFIG, conf); }
+  assert.deepEqual(fcgiPids(), pids, 'the same processes serve');
+});

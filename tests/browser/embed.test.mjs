@@ -24,10 +24,20 @@ function shopPage(chatBase) {
     </body></html>`;
 }
 
+/** The shop's policy: its own resources, plus the chat server's script, stylesheet and websocket. */
+function strictCsp(chatBase) {
+  const ws = chatBase.replace(/^http/, 'ws');
+  return `default-src 'self'; img-src 'self' data:; script-src 'self' ${chatBase}; ` +
+    `style-src 'self' ${chatBase}; connect-src 'self' ${ws}`;
+}
+
 before(async () => {
   stack = await startStack({ wsd: 1, name: 'browser-embed' });
   shop = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    const headers = { 'Content-Type': 'text/html; charset=utf-8' };
+    // /strict: the CSP docs/widget.md tells a site to add, and nothing more (no 'unsafe-inline').
+    if (req.url === '/strict') headers['Content-Security-Policy'] = strictCsp(stack.base);
+    res.writeHead(200, headers);
     res.end(shopPage(stack.base));
   });
   shop.listen(0, '127.0.0.1');
@@ -64,4 +74,36 @@ test('a page of another site embeds the widget with one script tag and asks for 
   const rooms = await rest(stack.base, login.body.token, 'GET', '/api/rooms', undefined);
   assert.equal(rooms.status, 200, JSON.stringify(rooms.body));
   assert.ok(rooms.body.items.some((r) => r.customer_name === 'Erin Embed'), JSON.stringify(rooms.body.items));
+});
+
+test('under a strict CSP (style-src without unsafe-inline) the widget is styled and nothing is refused', async () => {
+  const page = await openPage(browser, 'strict');
+  // Recorded from the first script on (an init script is not subject to the page's policy).
+  await page.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation',
+      (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const origin = `http://127.0.0.1:${shop.address().port}`;
+  const res = await page.goto(`${origin}/strict`);
+  assert.match(res.headers()['content-security-policy'], /style-src 'self' http:\/\/127\.0\.0\.1:\d+;/);
+  const bubble = page.getByTestId('lc-bubble');
+  await bubble.waitFor({ timeout: 15000 });
+  // The stylesheet applied: the bubble is the round blue button of widget.css, fixed in the corner.
+  const look = await bubble.evaluate((b) => {
+    const cs = getComputedStyle(b);
+    return { position: cs.position, background: cs.backgroundColor, radius: cs.borderRadius, width: cs.width };
+  });
+  assert.deepEqual(look, { position: 'fixed', background: 'rgb(36, 99, 235)', radius: '50%', width: '60px' });
+  await bubble.click();
+  const panel = page.getByTestId('lc-panel');
+  await panel.waitFor({ timeout: 5000 });
+  assert.equal(await panel.evaluate((p) => getComputedStyle(p).display), 'flex');
+  // The websocket is allowed too: the widget gets as far as asking for an agent.
+  await page.getByTestId('lc-name').fill('Cora Csp');
+  await page.getByTestId('lc-start').click();
+  await page.locator('[data-testid="lc-message"][data-sender="system"]').first().waitFor({ timeout: 15000 });
+  await shot(page, T, 'strict-csp');
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
+  assert.deepEqual(page.errors, []);
 });

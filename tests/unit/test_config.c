@@ -129,6 +129,14 @@ static void test_out_of_bounds_int_names_the_bounds(void)
 		     "1: key 'pbkdf2_iterations': must be between 210000 and 10000000");
 }
 
+static void test_idle_timeout_not_above_ping_is_refused(void)
+{
+	expect_error("wsd_ping_after = 30\nwsd_idle_timeout = 30\n",
+		     " wsd_idle_timeout (30) must be larger than wsd_ping_after (30)");
+	expect_error("wsd_ping_after = 100\n",
+		     " wsd_idle_timeout (75) must be larger than wsd_ping_after (100)");
+}
+
 static void test_bad_enum_lists_allowed_values(void)
 {
 	expect_error("log_level = verbose\n", "1: key 'log_level': must be one of: error, warn, info, debug");
@@ -358,6 +366,7 @@ int init_config_tests(void)
 	CU_add_test(s, "unknown_key_names_file_line_and_key", test_unknown_key_names_file_line_and_key);
 	CU_add_test(s, "bad_int_is_refused", test_bad_int_is_refused);
 	CU_add_test(s, "out_of_bounds_int_names_the_bounds", test_out_of_bounds_int_names_the_bounds);
+	CU_add_test(s, "idle_timeout_not_above_ping_is_refused", test_idle_timeout_not_above_ping_is_refused);
 	CU_add_test(s, "bad_enum_lists_allowed_values", test_bad_enum_lists_allowed_values);
 	CU_add_test(s, "bad_strings_and_syntax_are_refused", test_bad_strings_and_syntax_are_refused);
 	CU_add_test(s, "hash_inside_a_value_is_kept", test_hash_inside_a_value_is_kept);
