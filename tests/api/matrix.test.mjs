@@ -87,6 +87,8 @@ const calls = {
   'GET /api/rooms/{id}/messages': async (u) => ({ path: { id: readableRoom(u) }, ok: 200 }),
   'GET /api/health': async () => ({ ok: 200 }),
   'GET /api/live': async () => ({ ok: 200 }),
+  // Served to metrics_allow addresses only (default loopback, which the matrix calls from).
+  'GET /api/metrics': async () => ({ ok: 200 }),
 };
 
 // ---- callers: no login, each built-in group, a custom group with each single permission
