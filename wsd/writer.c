@@ -218,12 +218,14 @@ static bool slot_seq_taken(void *ctx, wsd_wslot_t *slot)
 	return true;
 }
 
-/* The inbound connection the item came on is gone: the broker hands its deliveries (gateway
- * messages, other nodes' commands) to the node that is the active consumer now, whose writer
- * stores them. A local command is handed back by round_run. */
+/* A room command that came on an inbound connection this node has lost since: the broker gives
+ * it (unacked) to the node that is the active consumer now, whose writer checks and stores it.
+ * A local command is handed back by round_run. A gateway message is still stored here, as
+ * prepared: preparing it may have opened its room, whose waiting text a redelivery to another
+ * writer would not store (the room is no longer new); its redelivery is a duplicate there. */
 static bool turn_lost(const witem_t *it, uint64_t active)
 {
-	return it->kind != WI_LOCAL && it->gen != active;
+	return it->kind == WI_COMMAND && it->gen != active;
 }
 
 /* Someone else stored a message with a seq of our block (a writer that held the room before and
@@ -246,7 +248,7 @@ static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witem
 		TAILQ_REMOVE(ready, it, link);
 		if (turn_lost(it, active)) {
 			LC_INFO("writer: a seq of our block was taken after this node lost the inbound "
-				"queue; left to its new active consumer");
+				"queue; the command is left to its new active consumer");
 			item_free(wr, it, false);
 			continue;
 		}
@@ -263,9 +265,9 @@ static bool owner_turn_lost(void *owner, void *ctx)
 	return owner != NULL && turn_lost(owner, *active);
 }
 
-/* The batch waits for MongoDB: what came on an inbound connection this node has lost since is
- * not stored by this writer when the database is back (the new active consumer got it again
- * and stores it with seqs of its own block; storing both would make two writers' seqs meet). */
+/* The batch waits for MongoDB: the room commands that came on an inbound connection this node
+ * has lost since are not stored by this writer when the database is back (the new active
+ * consumer got them again and stores them with seqs of its own block). */
 static void drop_turn_lost(wsd_writer_t *wr, struct witems *ready)
 {
 	uint64_t active = atomic_load(&wr->active_gen);
@@ -304,8 +306,7 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 			continue;
 		}
 		if (turn_lost(it, atomic_load(&wr->active_gen))) {
-			/* Held here while this node lost the inbound queue: the broker gave it
-			 * (unacked) to the new active consumer, whose writer stores it. */
+			/* Held here while this node lost the inbound queue (see turn_lost). */
 			TAILQ_REMOVE(items, it, link);
 			item_free(wr, it, false);
 			continue;
