@@ -4,9 +4,10 @@
 // the room's counter does not show: two reservations that met on FerretDB, whose $inc is not
 // atomic), the unique (room_id, seq) index refuses it and the message is stored again with a new
 // seq above every one handed out, acked as usual, stored once. Both ways a node stores an agent's
-// message: its room writer's batch (RabbitMQ up), and the node's own insert while it has no
-// RabbitMQ (a private broker, stopped with stop_app). The other writer's message is put in the
-// database directly, at the very seq the node hands out next, so the meeting is deterministic.
+// message: its room writer's batch (RabbitMQ up; a customer's message too), and the node's own
+// insert while it has no RabbitMQ (a private broker, stopped with stop_app). The other writer's
+// message is put in the database directly, at the very seq the node hands out next, so the
+// meeting is deterministic.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient, Long } from 'mongodb';
@@ -92,6 +93,15 @@ test('the room writer stores a message whose seq someone else stored with a new 
   const after = (await acked(agent, later)).map((a) => a.message.seq);
   assert.ok(after[0] > Math.max(...seqs) && after[1] > after[0], `later messages after it: ${seqs} then ${after}`);
   storedOnce(rid, later);
+  // A customer's message (a gateway delivery) whose seq was taken: stored again, sent on once.
+  const taken = (await highestStored(rid)) + 1;
+  await storeElsewhere(rid, cid, taken, 'other-a2');
+  await gw.publish('customer_message', cid, { text: 'c-after-taken' });
+  const f = await agent.waitFor((x) => x.type === 'message' && x.message.text === 'c-after-taken');
+  assert.ok(f.message.seq > taken, `the customer's message above the taken seq ${taken}: ${f.message.seq}`);
+  await sleep(300);   // a second copy would reach the agent in this time
+  assert.equal(agent.all((x) => x.type === 'message' && x.message.text === 'c-after-taken').length, 1, 'sent on once');
+  assert.equal(S.fixture('messages', rid).filter((m) => m.text === 'c-after-taken').length, 1, 'stored once');
 });
 
 test('a node without RabbitMQ stores its agent\'s message itself with a new seq when its seq was taken, acked, stored once', async () => {
