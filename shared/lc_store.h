@@ -244,7 +244,8 @@ typedef struct lc_store_msg {
 	int64_t seq, ts_ms;              /* ts_ms <= 0: now */
 	lc_store_msg_result_t result;
 	json_object *stored;             /* STORED / DUPLICATE: the stored message (caller puts) */
-	lc_err_t err;                    /* FAILED: why */
+	lc_err_t err;                    /* FAILED: why; its seq stored by someone else: CONFLICT,
+					  * field "seq" (take a new seq and store it again) */
 } lc_store_msg_t;
 
 /* Store n messages of any rooms, with the seqs the caller allocated, in one unordered

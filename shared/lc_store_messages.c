@@ -410,8 +410,9 @@ static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool ma
 			if (grc == LC_OK)
 				m->result = LC_STORE_MSG_DUPLICATE;
 			else if (grc == LC_ERR_NOT_FOUND)
-				lc_err_set(&m->err, LC_ERR_CONFLICT, "seq %lld of room %s is taken",
-					   (long long)m->seq, m->room_id);
+				lc_err_set_field(&m->err, LC_ERR_CONFLICT, "seq",
+						 "seq %lld of room %s is taken", (long long)m->seq,
+						 m->room_id);
 		}
 		bson_destroy((bson_t *)docs[k]);
 	}

@@ -176,6 +176,47 @@ static void direct_settled(wsd_roomcmds_t *r, const pending_t *p, lc_rc rc)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* The message of c, not stored yet, with a seq above every seq handed out. That seq may still
+ * be in use: a writer whose block the counter does not show (two reservations that met on a
+ * database without atomic $inc) stores there too; the unique (room_id, seq) index refuses the
+ * second, and a new seq above it stores this one (bounded: then unavailable, sent again). */
+static void direct_insert(wsd_t *w, json_object *c, json_object *room, wsd_roomcmd_result_t *res)
+{
+	const char *rid = lc_json_get_str(c, "room_id", "");
+	lc_store_msg_t m = {
+		.msg_id = lc_json_get_str(c, "msg_id", ""), .room_id = rid,
+		.channel = lc_json_get_str(room, "channel", ""),
+		.customer_id = lc_json_get_str(room, "customer_id", ""),
+		.sender = lc_json_get_str(c, "sender", ""), .author = lc_json_get_str(c, "author", ""),
+		.text = lc_json_get_str(c, "text", ""),
+	};
+	for (int attempt = 0;; attempt++) {
+		res->rc = lc_store_seq_reserve(w->store, rid, 1, &m.seq, NULL, &res->err);
+		if (res->rc == LC_OK)
+			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);
+		if (res->rc != LC_OK || m.result != LC_STORE_MSG_FAILED)
+			break;
+		if (!wsd_seq_taken(m.err.code, &m.err)) {
+			res->rc = lc_err_set(&res->err, m.err.code, "%s", m.err.reason);
+			break;
+		}
+		LC_INFO("room %s: %s; storing it with a new seq", rid, m.err.reason);
+		if (attempt + 1 >= WSD_SEQ_RETAKES) {
+			res->rc = lc_err_set(&res->err, LC_ERR_UNAVAILABLE,
+					     "another writer keeps storing in the room; send it again");
+			break;
+		}
+	}
+	if (res->rc == LC_OK) {
+		res->msg = m.stored;
+		res->dup = m.result == LC_STORE_MSG_DUPLICATE;
+		if (!res->dup)
+			direct_mark(w->roomcmds, rid, m.seq);
+	} else {
+		json_object_put(m.stored);
+	}
+}
+
 /* RabbitMQ is away, so the room's writer cannot be reached, and agents' messages are still
  * stored and acked (docs/websocket.md): this node stores the message itself, with the checks
  * the writer would make: the room by _id, the message by _id (a re-send), a seq of its own
@@ -197,29 +238,8 @@ static void direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *res)
 		res->rc = lc_store_message_get(w->store, rid, mid, &res->msg, &res->err);
 		res->dup = res->rc == LC_OK;
 	}
-	if (res->rc == LC_ERR_NOT_FOUND) {
-		int64_t seq = 0;
-		res->rc = lc_store_seq_reserve(w->store, rid, 1, &seq, NULL, &res->err);
-		lc_store_msg_t m = {
-			.msg_id = mid, .room_id = rid, .channel = lc_json_get_str(room, "channel", ""),
-			.customer_id = lc_json_get_str(room, "customer_id", ""),
-			.sender = lc_json_get_str(c, "sender", ""),
-			.author = lc_json_get_str(c, "author", ""),
-			.text = lc_json_get_str(c, "text", ""), .seq = seq,
-		};
-		if (res->rc == LC_OK)
-			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);
-		if (res->rc == LC_OK && m.result == LC_STORE_MSG_FAILED)
-			res->rc = lc_err_set(&res->err, m.err.code, "%s", m.err.reason);
-		if (res->rc == LC_OK) {
-			res->msg = m.stored;
-			res->dup = m.result == LC_STORE_MSG_DUPLICATE;
-			if (!res->dup)
-				direct_mark(w->roomcmds, rid, seq);
-		} else {
-			json_object_put(m.stored);
-		}
-	}
+	if (res->rc == LC_ERR_NOT_FOUND)
+		direct_insert(w, c, room, res);
 	if (res->rc == LC_OK) {
 		res->room = json_object_new_object();
 		static const char *const keys[] = { "id", "channel", "customer_id", "customer_name",

@@ -103,6 +103,7 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(r->doc, "status", json_object_new_string(status));
 		wsd_wroom_set_status(wr, r, WR_CLOSED);
 	}
+	json_object_put(it->room);   /* prepared before, when staged again (seq taken) */
 	it->room = json_object_new_object();
 	static const char *const keys[] = { "id", "channel", "customer_id", "customer_name", NULL };
 	for (const char *const *k = keys; *k; k++)

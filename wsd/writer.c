@@ -198,43 +198,98 @@ static void marks_flush(wsd_writer_t *wr)
 		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
 }
 
-/* A slot refused because its seq was taken: staged again (it takes a new block). */
+/* A slot refused because its seq was taken: staged again (it takes a new block), at most
+ * WSD_SEQ_RETAKES times; then it is refused unavailable (its sender sends it again). */
 static bool slot_seq_taken(void *ctx, wsd_wslot_t *slot)
 {
 	wsd_writer_t *wr = ctx;
-	if (!slot->staged || !slot->done || slot->rc != LC_ERR_CONFLICT)
+	if (!slot->staged || !slot->done || !wsd_seq_taken(slot->rc, &slot->err))
 		return false;
+	if (slot->retakes >= WSD_SEQ_RETAKES) {
+		LC_WARN("writer: %s (staged again %d times)", slot->err.reason, slot->retakes);
+		slot->rc = lc_err_set(&slot->err, LC_ERR_UNAVAILABLE,
+				      "another writer keeps storing in the room; send it again");
+		return false;
+	}
+	int retakes = slot->retakes + 1;
 	wsd_wroom_block_lost(wr, slot->room_id);
 	wsd_wslot_clear(slot);
+	slot->retakes = retakes;
 	return true;
+}
+
+/* A room command that came on an inbound connection this node has lost since: the broker gives
+ * it (unacked) to the node that is the active consumer now, whose writer checks and stores it.
+ * A local command is handed back by round_run. A gateway message is still stored here, as
+ * prepared: preparing it may have opened its room, whose waiting text a redelivery to another
+ * writer would not store (the room is no longer new); its redelivery is a duplicate there. */
+static bool turn_lost(const witem_t *it, uint64_t active)
+{
+	return it->kind == WI_COMMAND && it->gen != active;
 }
 
 /* Someone else stored a message with a seq of our block (a writer that held the room before and
  * still stored, or a node that stored without the writer): the items whose message was refused
- * for it are prepared again, first in the next round, with a seq from a new block above it. */
+ * for it are prepared again, first in the next round (before the room's held items, which keep
+ * their order behind them), with a seq from a new block above it; those of a connection this
+ * node lost meanwhile are left to the writer that has the inbound queue now (unacked). */
 static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witems *items)
 {
 	struct witems again = TAILQ_HEAD_INITIALIZER(again);
+	uint64_t active = atomic_load(&wr->active_gen);
 	witem_t *it, *next;
 	for (it = TAILQ_FIRST(ready); it != NULL; it = next) {
 		next = TAILQ_NEXT(it, link);
 		bool taken = it->kind == WI_GATEWAY
 			? wsd_gateway_seq_taken(wr->w, it->in, slot_seq_taken, wr)
 			: slot_seq_taken(wr, &it->slot);
-		if (taken) {
-			LC_INFO("writer: a seq of our block was taken; staging again above it");
-			TAILQ_REMOVE(ready, it, link);
-			TAILQ_INSERT_TAIL(&again, it, link);
+		if (!taken)
+			continue;
+		TAILQ_REMOVE(ready, it, link);
+		if (turn_lost(it, active)) {
+			LC_INFO("writer: a seq of our block was taken after this node lost the inbound "
+				"queue; the command is left to its new active consumer");
+			item_free(wr, it, false);
+			continue;
 		}
+		LC_INFO("writer: a seq of our block was taken; staging again above it");
+		TAILQ_INSERT_TAIL(&again, it, link);
 	}
 	TAILQ_CONCAT(&again, items, link);
 	TAILQ_CONCAT(items, &again, link);
 }
 
-/* Prepare items in order, store the batch, finish what was prepared. What could not be
- * prepared stays in items (held). false: stopping. */
-static bool round_run(wsd_writer_t *wr, struct witems *items)
+static bool owner_turn_lost(void *owner, void *ctx)
 {
+	const uint64_t *active = ctx;
+	return owner != NULL && turn_lost(owner, *active);
+}
+
+/* The batch waits for MongoDB: the room commands that came on an inbound connection this node
+ * has lost since are not stored by this writer when the database is back (the new active
+ * consumer got them again and stores them with seqs of its own block). */
+static void drop_turn_lost(wsd_writer_t *wr, struct witems *ready)
+{
+	uint64_t active = atomic_load(&wr->active_gen);
+	witem_t *it, *next;
+	wsd_batch_drop_if(wr->batch, owner_turn_lost, &active);
+	for (it = TAILQ_FIRST(ready); it != NULL; it = next) {
+		next = TAILQ_NEXT(it, link);
+		if (turn_lost(it, active)) {
+			TAILQ_REMOVE(ready, it, link);
+			item_free(wr, it, false);
+		}
+	}
+}
+
+/* How a round ended: ROUND_HELD when an item could not be prepared (it and everything behind
+ * it stay in items); items may also hold what is staged again at once (seq taken). */
+typedef enum round_end { ROUND_DONE, ROUND_HELD, ROUND_STOP } round_end_t;
+
+/* Prepare items in order, store the batch, finish what was prepared. */
+static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
+{
+	round_end_t end = ROUND_DONE;
 	struct witems ready = TAILQ_HEAD_INITIALIZER(ready);
 	witem_t *it;
 	lc_err_t err;
@@ -250,6 +305,12 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 			item_free(wr, it, true);
 			continue;
 		}
+		if (turn_lost(it, atomic_load(&wr->active_gen))) {
+			/* Held here while this node lost the inbound queue (see turn_lost). */
+			TAILQ_REMOVE(items, it, link);
+			item_free(wr, it, false);
+			continue;
+		}
 		if (it->gen != wr->gen) {
 			wsd_wrooms_forget(wr);
 			wr->gen = it->gen;
@@ -258,8 +319,10 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 		bool fin = it->kind == WI_GATEWAY ? wsd_gateway_prepare(wr->w, it->in)
 						  : wsd_wcommand_prepare(wr, it);
 		wr->owner = NULL;
-		if (!fin)
+		if (!fin) {
+			end = ROUND_HELD;
 			break;
+		}
 		TAILQ_REMOVE(items, it, link);
 		TAILQ_INSERT_TAIL(&ready, it, link);
 	}
@@ -273,6 +336,7 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 		refuse_commands(wr, &ready);
 		refuse_commands(wr, items);
 		refuse_queued(wr);
+		drop_turn_lost(wr, &ready);
 		backoff(wr, "storing a batch", &err);
 	}
 	marks_flush(wr);
@@ -285,10 +349,10 @@ static bool round_run(wsd_writer_t *wr, struct witems *items)
 			wsd_wcommand_finish(wr, it);
 		item_free(wr, it, true);
 	}
-	return true;
+	return end;
 stop:
 	TAILQ_CONCAT(items, &ready, link);
-	return false;
+	return ROUND_STOP;
 }
 
 static void *writer_main(void *arg)
@@ -321,9 +385,11 @@ static void *writer_main(void *arg)
 			n++;
 		}
 		pthread_mutex_unlock(&wr->lock);
-		if (!round_run(wr, &items))
+		round_end_t end = round_run(wr, &items);
+		if (end == ROUND_STOP)
 			break;
-		if (TAILQ_EMPTY(&items)) {
+		if (end == ROUND_DONE) {
+			/* Items left (staged again with a new seq) go first in the next round. */
 			if (wr->warned)
 				LC_INFO("writer: storing again");
 			wr->warned = false;

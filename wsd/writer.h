@@ -13,6 +13,8 @@
 #include "wsd.h"
 #include "lc_bus.h"
 
+#include <string.h>
+
 /* Where the writer puts the outcome of one staged message (owned by the staging item). */
 typedef struct wsd_wslot {
 	bool staged;            /* in a batch (set by wsd_writer_stage) */
@@ -22,7 +24,19 @@ typedef struct wsd_wslot {
 	lc_err_t err;
 	json_object *stored;    /* LC_OK: the stored message (the item owns it) */
 	bool dup;
+	int retakes;            /* times it was staged again because its seq was taken */
 } wsd_wslot_t;
+
+/* Rounds of "a new seq, store again" for one message whose seq someone else stored (a
+ * failover race: see docs/topology.md); past them it is answered unavailable (sent again). */
+#define WSD_SEQ_RETAKES 5
+
+/* err says the message's seq was stored by someone else (lc_store_msg_t.err), not that it was
+ * refused: a new seq above every one handed out stores it. */
+static inline bool wsd_seq_taken(lc_rc rc, const lc_err_t *err)
+{
+	return rc == LC_ERR_CONFLICT && strcmp(err->field, "seq") == 0;
+}
 
 wsd_writer_t *wsd_writer_new(wsd_t *w);
 void wsd_writer_start(wsd_writer_t *wr);
