@@ -30,7 +30,7 @@ for (const section of doc.split(/^### /m)) {
     const rest = m[3];
     let perms = [...rest.matchAll(/`([a-z]+\.[a-z_]+)`/g)].map((x) => x[1]);
     let access = 'perm';
-    if (/\(public\)/.test(rest)) access = 'public';
+    if (/\(public\b/.test(rest)) access = 'public'; // also "(public, to metrics_allow only)"
     else if (/no permission/.test(rest)) access = 'any';
     else if (/authenticated; see below/.test(rest)) { access = 'perm'; perms = ['users.write']; }
     else if (perms.length === 0 && every) perms = [...every[1].matchAll(/`([a-z.]+)`/g)].map((x) => x[1]);
