@@ -225,6 +225,7 @@ int main(int argc, char **argv)
 	lc_err_clear(&err);
 	wsd_t *w = lc_calloc(1, sizeof *w);
 	w->magic = WSD_MAGIC;
+	w->rooms_waiting = w->rooms_engaged = -1;   /* not counted until a resync read them */
 	wsd_loop_init(w);
 	w->session_check_s = session_check;
 	wsd_settings_init(w, settings_check);

@@ -68,6 +68,12 @@ static void connections(FILE *f, wsd_t *w)
 	fprintf(f, "livechat_wsd_followed{what=\"agents\"} %zu\n"
 		"livechat_wsd_followed{what=\"rooms\"} %zu\n"
 		"livechat_wsd_followed{what=\"customers\"} %zu\n", users, rooms, customers);
+	/* From the resync's reads (every 30 s), not a read per scrape; -1: not counted yet. */
+	head(f, "livechat_wsd_rooms", "gauge",
+	     "rooms of the installation by status, as this node's last resync read them (30 s)");
+	fprintf(f, "livechat_wsd_rooms{status=\"waiting\"} %lld\n"
+		"livechat_wsd_rooms{status=\"engaged\"} %lld\n",
+		(long long)w->rooms_waiting, (long long)w->rooms_engaged);
 	one(f, "livechat_wsd_frames_received_total", "counter", "websocket text frames received",
 	    w->frames_in);
 	one(f, "livechat_wsd_frames_sent_total", "counter", "websocket text frames sent",

@@ -229,7 +229,7 @@ void wsd_room_check_declined(wsd_t *w, json_object *room)
 typedef struct resync {
 	lc_rc rc;
 	json_object *items, *engaged;
-	int64_t total, read_at;
+	int64_t total, engaged_total, read_at;
 	bool orphans;
 } resync_t;
 
@@ -237,15 +237,17 @@ static void resync_run(wsd_t *w, void *arg)
 {
 	resync_t *r = arg;
 	lc_err_t err;
-	int64_t total = 0;
+	r->engaged_total = -1;
 	r->read_at = lc_mono_ms();
 	r->rc = lc_store_room_list(w->store, lc_room_status_name(LC_ROOM_WAITING), 0, 1000, &r->items, &r->total, &err);
 	if (r->rc != LC_OK)
 		LC_WARN("reading waiting rooms: %s", err.reason);
 	if (r->rc == LC_OK && r->orphans &&
 	    lc_store_room_list(w->store, lc_room_status_name(LC_ROOM_ENGAGED), 0, 1000, &r->engaged,
-			       &total, &err) != LC_OK)
+			       &r->engaged_total, &err) != LC_OK) {
 		r->engaged = NULL;
+		r->engaged_total = -1;
+	}
 }
 
 /* Engaged rooms whose agent is online on no node (their node died with its grace timers, or
@@ -269,6 +271,9 @@ static void resync_done(wsd_t *w, void *arg)
 {
 	resync_t *r = arg;
 	if (!w->stop && r->rc == LC_OK) {
+		w->rooms_waiting = r->total;
+		if (r->engaged_total >= 0)
+			w->rooms_engaged = r->engaged_total;
 		json_object *seen = json_object_new_array();
 		for (size_t i = 0; i < json_object_array_length(r->items); i++) {
 			json_object *room = json_object_array_get_idx(r->items, i);

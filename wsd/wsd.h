@@ -69,6 +69,9 @@ struct wsd {
 	uint32_t nslots, *free_slots, nfree;
 	size_t nconns;
 	uint64_t frames_in, frames_out;  /* websocket text frames (listener.c; loop only) */
+	/* Rooms of the whole installation by status, as the last resync read them (requests.c,
+	 * every 30 s; loop only): -1 until a read counted them. For the metrics. */
+	int64_t rooms_waiting, rooms_engaged;
 
 	/* settings cache (any thread; wsd/settings.c): read again when a settings event arrives
 	 * (wsd_settings_expire) or when older than --settings-check, the fallback for an event lost

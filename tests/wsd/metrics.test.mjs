@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { Stack } from './harness.mjs';
+import { Stack, until } from './harness.mjs';
 
 const S = new Stack('metrics');
 const SCRAPER = '127.0.0.2';   // the loopback address metrics_allow names (not 127.0.0.1)
@@ -81,6 +81,16 @@ test('GET /metrics answers only the addresses of metrics_allow', async () => {
   assert.deepEqual(info.map(([, v]) => v), [1]);
   assert.equal(m.get('livechat_wsd_rabbitmq_up'), 1);
   assert.equal(m.get('livechat_wsd_draining'), 0);
+});
+
+test('rooms by status come from the resync: waiting counted from the start, engaged once the node is 30 s old', async () => {
+  const node = S.nodes[0];   // no test before this one makes a room
+  let m;
+  await until(async () => { m = await scrape(node); return m.get('livechat_wsd_rooms{status="waiting"}') >= 0; },
+    'the start-up resync counting the waiting rooms', 8000);
+  assert.equal(m.get('livechat_wsd_rooms{status="waiting"}'), 0);
+  // The engaged rooms are read only by a node up for two presence lifetimes (orphan adoption).
+  assert.equal(m.get('livechat_wsd_rooms{status="engaged"}'), -1);
 });
 
 test('the counters move with a chat: connections, frames, stored messages, batches, bus, room commands', async () => {
