@@ -59,7 +59,7 @@ static bool job_room(void *ctx)
 /* The endpoint as wsd_frames_run drives it, stopped where the row's handler would run. */
 static void fuzz_frame(wsd_conn_t *c, const char *type, json_object *frame, json_object *ref)
 {
-	const wsd_frame_table_t *t = c->kind == WSD_WIDGET ? wsd_widget_frames : wsd_agent_frames;
+	const wsd_frame_table_t *t = c->ep->customer_channel ? wsd_widget_frames : wsd_agent_frames;
 	wsd_frame_gate_t gate = { .ready = c->state == WSD_CS_READY, .perms = c->perms,
 				  .rate_take = rate_take, .job_room = job_room, .ctx = NULL };
 	wsd_frame_refusal_t no;
@@ -76,8 +76,8 @@ static void fuzz_frame(wsd_conn_t *c, const char *type, json_object *frame, json
 	wsd_frame_refusal_clear(&no);
 }
 
-static const wsd_endpoint_t fuzz_agent = { .kind = WSD_AGENT, .on_frame = fuzz_frame };
-static const wsd_endpoint_t fuzz_widget = { .kind = WSD_WIDGET, .on_frame = fuzz_frame };
+static const wsd_endpoint_t fuzz_agent = { .on_frame = fuzz_frame };
+static const wsd_endpoint_t fuzz_widget = { .customer_channel = "widget", .on_frame = fuzz_frame };
 
 static bool is_error_code(const char *code)
 {
@@ -141,8 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->magic = WSD_CONN_MAGIC;
 	c->w = &fuzz_wsd;
 	c->ep = flags & 0x01 ? &fuzz_widget : &fuzz_agent;
-	c->kind = c->ep->kind;
-	c->state = flags & 0x02 ? WSD_CS_READY : (c->kind == WSD_WIDGET ? WSD_CS_NEW : WSD_CS_AUTH);
+	c->state = flags & 0x02 ? WSD_CS_READY : (c->ep->customer_channel ? WSD_CS_NEW : WSD_CS_AUTH);
 	c->perms = perms & 0x1fu;
 
 	fuzz_binary = (flags & 0x10) != 0;
