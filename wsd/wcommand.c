@@ -131,6 +131,28 @@ static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t
 	wsd_roomcmd_local_answer(wr->w, lc_json_get_int(it->cmd, "cmd_id", 0), &res);
 }
 
+/* The answer to another node's command, serialized on the writer thread (no json_object
+ * crosses threads), published by the loop (answer_publish). */
+typedef struct answer {
+	uint32_t magic;
+#define ANSWER_MAGIC 0x616e7377u
+	char *key, *body;
+	lc_bus_delivery_t *d;    /* the command's delivery, acked once the answer is confirmed */
+} answer_t;
+
+static void answer_publish(wsd_t *w, void *arg)
+{
+	answer_t *ans;
+	LC_CAST_OBJ(ans, arg, ANSWER_MAGIC);
+	/* Even at shutdown: published or, failing that, the command is redelivered and its
+	 * message (stored) is answered as a duplicate. */
+	wsd_busio_publish(w->bus, w->ex_nodes, ans->key, ans->body, NULL, wsd_busio_ack_when_confirmed,
+			  ans->d);
+	free(ans->key);
+	ans->magic = 0;
+	free(ans);
+}
+
 void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 {
 	wsd_t *w = wr->w;
@@ -173,9 +195,16 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(a, "duplicate", json_object_new_boolean(it->slot.dup));
 		json_object_object_add(a, "room", json_object_get(it->room));
 	}
-	char *key = lc_names_node_key(lc_json_get_str(it->cmd, "reply_to", "-"));
-	wsd_busio_publish_json(w->bus, w->ex_nodes, key, a, wsd_busio_ack_when_confirmed, it->d);
+	answer_t *ans = lc_calloc(1, sizeof *ans);
+	ans->magic = ANSWER_MAGIC;
+	ans->key = lc_names_node_key(lc_json_get_str(it->cmd, "reply_to", "-"));
+	ans->body = lc_strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	ans->d = it->d;
 	it->d = NULL;
-	free(key);
 	json_object_put(a);
+	/* Published from the loop, behind the room events of the customer messages stored before
+	 * it (wsd_gateway_stored posts those to the loop too): the sender's node publishes the
+	 * agent's message as a room event only after this answer, so no node can get a later seq
+	 * of the room before an earlier one. Published from here, it could overtake them. */
+	wsd_post(w, answer_publish, ans);
 }
