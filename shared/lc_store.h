@@ -255,7 +255,8 @@ typedef struct lc_store_msg {
  * result is FAILED and none was stored... except those an earlier attempt stored, which a retry
  * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
  * Then the last_seq of every room in the batch is raised, and the stored messages appended to
- * their customers' recent head chunks (one _id read per room, one more write). */
+ * their customers' recent (one _id read per room for its count, and per customer for the head of
+ * its block; one insertMany of pieces). */
 lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
 /* The same without raising the rooms' last_seq: for a writer that raises them itself, for
  * several batches at once, with lc_store_seq_marks_raise. */
@@ -265,37 +266,54 @@ lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n
 lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
 			       size_t n, lc_err_t *err);
 /* ---- recent: each customer's last messages across their rooms, for accept (docs/store.md
- * "recent"): chunk documents of at most LC_STORE_RECENT_CHUNK messages (a writer bounds them),
- * appended in the bulk write that raises the rooms' last_seq. LC_STORE_RECENT_MAX is the most
- * a read returns (the history_limit setting's maximum). */
-#define LC_STORE_RECENT_CHUNK 50
+ * "recent"): insert-only pieces in the `recent` collection, read by _id. Message number i (from
+ * 1) of a customer belongs to block (i - 1) / LC_STORE_RECENT_BLOCK; piece n holds n's block
+ * from its first message through n. LC_STORE_RECENT_MAX is the most a read returns (the
+ * history_limit setting's maximum). */
+#define LC_STORE_RECENT_BLOCK 10
 #define LC_STORE_RECENT_MAX 500
 
 typedef struct lc_store_mark {
 	const char *room_id;   /* 24-hex */
 	int64_t seq;           /* last_seq becomes at least this ($max) */
-	int64_t recent;        /* the room's recent count (rn) becomes at least this; < 0: unchanged */
+	int64_t recent;        /* the room's recent count becomes at least this; < 0: unchanged */
 } lc_store_mark_t;
 
-/* Messages appended to chunk `chunk` of a customer's recent. Message number i (from 1) of a
- * customer's recent belongs to chunk (i - 1) / LC_STORE_RECENT_CHUNK. */
-typedef struct lc_store_recent_add {
+/* Piece `last` of a customer's recent: the messages of block (last - 1) / LC_STORE_RECENT_BLOCK
+ * from its first through message number last. */
+typedef struct lc_store_recent_piece {
 	const char *channel, *customer_id;
-	int64_t chunk;
+	int64_t last;
 	json_object *items;    /* messages as stored (lc_store_msg_t.stored), oldest first: borrowed */
-} lc_store_recent_add_t;
+} lc_store_recent_piece_t;
 
-/* One bulk write (one operation): the n rooms' marks, and the na message lists appended to
- * their chunks ($push $each, upsert). Marks never go down. */
+/* The np pieces (one insertMany; a piece already stored counts as written), then the n rooms'
+ * marks (one bulk write, $max: marks never go down): at most two operations. */
 lc_rc lc_store_marks_write(lc_store_t *s, const lc_store_mark_t *marks, size_t n,
-			   const lc_store_recent_add_t *adds, size_t na, lc_err_t *err);
+			   const lc_store_recent_piece_t *pieces, size_t np, lc_err_t *err);
+/* The messages of the block holding message number count, through count (a writer going on
+ * from count): an empty array when count starts no block's middle (count <= 0 or a multiple of
+ * LC_STORE_RECENT_BLOCK) or the piece is missing; one _id read otherwise. */
+lc_rc lc_store_recent_head(lc_store_t *s, const char *channel, const char *customer_id,
+			   int64_t count, json_object **items, lc_err_t *err);
+/* A customer's recent as one writer goes on with it: its count and its open block. */
+typedef struct lc_store_recent_chain {
+	int64_t count;         /* messages it has had */
+	json_object *block;    /* the messages of count's block through count (owned; NULL: none) */
+} lc_store_recent_chain_t;
+/* The next message (as stored; a reference is taken). Returns true when it fills its block:
+ * then piece `count` holds the whole block and should be written. */
+bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored);
+/* A copy of the open block (references to its messages), for piece `count`. */
+json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c);
+void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
 /* How many messages the recent of the room's customer has had, as the room last recorded it
- * (one _id read), or -1 when the room keeps none (opened by a version before recent). */
+ * (one _id read), or -1 when the room keeps none (opened by a version before the pieces). */
 lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, lc_err_t *err);
 /* The last limit (<= 0 or above LC_STORE_RECENT_MAX: LC_STORE_RECENT_MAX) messages of the
- * room's customer across their rooms, oldest first, read from the newest chunk down (_id reads
- * only: the room's counter and limit / LC_STORE_RECENT_CHUNK + 1 chunks). NOT_FOUND when the room keeps none: then
- * lc_store_message_history answers. */
+ * room's customer across their rooms, oldest first, read from the newest piece down (_id reads
+ * only: the room's counter and limit / LC_STORE_RECENT_BLOCK + 2 pieces at most). NOT_FOUND
+ * when the room keeps none: then lc_store_message_history answers. */
 lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *channel,
 			      const char *customer_id, int64_t limit, json_object **items,
 			      lc_err_t *err);

@@ -156,7 +156,7 @@ static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, in
 	if (rc == LC_OK) {
 		*last = doc_int(&cur, "seq");
 		*reserved = doc_int(&cur, "reserved");
-		if (bson_iter_init_find(&it, &cur, "rn") && BSON_ITER_HOLDS_NUMBER(&it))
+		if (bson_iter_init_find(&it, &cur, "recent") && BSON_ITER_HOLDS_NUMBER(&it))
 			*recent = bson_iter_as_int64(&it);
 		bson_destroy(&cur);
 	} else if (rc == LC_ERR_NOT_FOUND) {
@@ -322,18 +322,22 @@ static bool batch_msg_valid(lc_store_msg_t *m, char *hex)
 
 /* After a batch stored without a room writer (lc_store_message_insert_batch: a node without
  * RabbitMQ, tests): each room's last_seq raised to its highest stored seq, and its stored
- * messages appended to its customer's recent after the count the room recorded (read by _id per
- * room), in one write. A room writer going on meanwhile from a count of its own may put a few
- * more than LC_STORE_RECENT_CHUNK messages in one chunk. */
+ * messages added to its customer's recent after the count the room recorded (its counter and
+ * the head of its block read by _id), in one insertMany and one bulk write. A room writer going
+ * on meanwhile from a count of its own writes pieces of the same numbers: the first one stays. */
 static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, char (*hex)[25])
 {
 	lc_store_mark_t *marks = lc_calloc(n ? n : 1, sizeof *marks);
-	lc_store_recent_add_t *adds = lc_calloc(n ? n : 1, sizeof *adds);
-	size_t nr = 0, na = 0;
+	lc_store_recent_chain_t *chains = lc_calloc(n ? n : 1, sizeof *chains);
+	lc_store_recent_piece_t *pieces = lc_calloc(2 * n + 1, sizeof *pieces);
+	size_t *who = lc_calloc(n ? n : 1, sizeof *who);   /* a stored message of room r */
+	size_t nr = 0, np = 0;
 	lc_err_t err;
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i].result != LC_STORE_MSG_STORED)
 			continue;
+		const char *channel = msgs[i].channel ? msgs[i].channel : "";
+		const char *customer = msgs[i].customer_id ? msgs[i].customer_id : "";
 		size_t r = 0;
 		while (r < nr && strcmp(marks[r].room_id, hex[i]) != 0)
 			r++;
@@ -341,30 +345,45 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 			marks[nr] = (lc_store_mark_t){ .room_id = hex[i], .recent = -1 };
 			if (lc_store_recent_count(s, hex[i], &marks[nr].recent, &err) != LC_OK)
 				LC_WARN("room %s: its recent count: %s", hex[i], err.reason);
+			chains[nr].count = marks[nr].recent;
+			if (marks[nr].recent >= 0 &&
+			    lc_store_recent_head(s, channel, customer, marks[nr].recent,
+						 &chains[nr].block, &err) != LC_OK) {
+				LC_WARN("room %s: its recent: %s", hex[i], err.reason);
+				marks[nr].recent = -1;
+			}
 			nr++;
 		}
 		if (msgs[i].seq > marks[r].seq)
 			marks[r].seq = msgs[i].seq;
 		if (marks[r].recent < 0)
 			continue;   /* a room from before recent */
-		int64_t chunk = marks[r].recent++ / LC_STORE_RECENT_CHUNK;
-		if (na == 0 || adds[na - 1].chunk != chunk ||
-		    strcmp(adds[na - 1].customer_id, msgs[i].customer_id ? msgs[i].customer_id : "") != 0 ||
-		    strcmp(adds[na - 1].channel, msgs[i].channel ? msgs[i].channel : "") != 0)
-			adds[na++] = (lc_store_recent_add_t){
-				.channel = msgs[i].channel ? msgs[i].channel : "",
-				.customer_id = msgs[i].customer_id ? msgs[i].customer_id : "",
-				.chunk = chunk, .items = json_object_new_array() };
-		json_object_array_add(adds[na - 1].items, json_object_get(msgs[i].stored));
+		bool full = lc_store_recent_chain_add(&chains[r], msgs[i].stored);
+		marks[r].recent = chains[r].count;
+		/* A full block's piece now; the open block's once, after the loop. */
+		if (full)
+			pieces[np++] = (lc_store_recent_piece_t){ channel, customer, chains[r].count,
+								  lc_store_recent_chain_piece(&chains[r]) };
+		who[r] = i;
 	}
+	for (size_t r = 0; r < nr; r++)
+		if (marks[r].recent > 0 && marks[r].recent % LC_STORE_RECENT_BLOCK != 0)
+			pieces[np++] = (lc_store_recent_piece_t){
+				msgs[who[r]].channel ? msgs[who[r]].channel : "",
+				msgs[who[r]].customer_id ? msgs[who[r]].customer_id : "",
+				chains[r].count, lc_store_recent_chain_piece(&chains[r]) };
 	/* A failure leaves last_seq behind until the room's next batch: the messages are stored
 	 * all the same. */
-	if (lc_store_marks_write(s, marks, nr, adds, na, &err) != LC_OK)
+	if (lc_store_marks_write(s, marks, nr, pieces, np, &err) != LC_OK)
 		LC_WARN("raising the seq marks of %zu rooms: %s", nr, err.reason);
-	for (size_t a = 0; a < na; a++)
-		json_object_put(adds[a].items);
+	for (size_t p = 0; p < np; p++)
+		json_object_put(pieces[p].items);
+	for (size_t r = 0; r < nr; r++)
+		lc_store_recent_chain_clear(&chains[r]);
 	free(marks);
-	free(adds);
+	free(chains);
+	free(pieces);
+	free(who);
 }
 
 static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool marks,

@@ -22,6 +22,7 @@
 #define LC_COLL_ROOM_GATES "room_gates"   /* one doc per room write in progress (see rooms) */
 #define LC_COLL_COUNTERS "counters"       /* per-room message seq counter, _id = room id */
 #define LC_COLL_MESSAGES "messages"
+#define LC_COLL_RECENT "recent"         /* customers' last messages by _id (lc_store_recent.c) */
 #define LC_COLL_OPEN_ROOMS "open_rooms"   /* _id "<channel>:<customer>" -> the open room */
 #define LC_COLL_SETTINGS "settings"
 #define LC_COLL_SECRETS "secrets"         /* _id "room_writer": see lc_store_room_writer_secret */

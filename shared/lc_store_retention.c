@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_store retention: what an administrator does with stored chats as a whole: purge closed
- * rooms past a retention date (with their messages and counters) and export one customer's
+ * rooms past a retention date (with their messages, counters and recent copies) and export one customer's
  * rooms and messages (an access request). Used by livechatctl; never by a request path. */
 #include "config.h"
 #include "lc_store_priv.h"
@@ -72,9 +72,17 @@ lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, in
 		size_t n = json_object_array_length(ids);
 		rc = n > 0 ? purge_rooms(s, ids, rooms, messages, err) : LC_OK;
 		json_object_put(ids);
-		if (rc != LC_OK || n < PURGE_BATCH)
+		if (rc != LC_OK)
 			return rc;
+		if (n < PURGE_BATCH)
+			break;
 	}
+	/* The copies in the customers' recent (lc_store_recent.c) whose newest message is older:
+	 * accept then shows less of those customers' past. */
+	bson_t *old = BCON_NEW("ts", "{", "$lt", BCON_DATE_TIME(before_ms), "}");
+	rc = lc_store_delete(s, LC_COLL_RECENT, old, true, NULL, err);
+	bson_destroy(old);
+	return rc;
 }
 
 lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *customer_id,

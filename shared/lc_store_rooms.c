@@ -174,7 +174,7 @@ static void recent_seed(lc_store_t *s, const char *room_hex, const char *prev)
 	if (*prev != '\0' && lc_store_recent_count(s, prev, &count, &err) != LC_OK)
 		LC_WARN("room %s: the previous room's recent count: %s", room_hex, err.reason);
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(room_hex), "seq", BCON_INT64(0),
-			       "reserved", BCON_INT64(0), "rn", BCON_INT64(count > 0 ? count : 0));
+			       "reserved", BCON_INT64(0), "recent", BCON_INT64(count > 0 ? count : 0));
 	if (lc_store_insert(s, LC_COLL_COUNTERS, doc, NULL, NULL, &err) != LC_OK)
 		LC_WARN("room %s: starting its recent: %s", room_hex, err.reason);
 	bson_destroy(doc);

@@ -21,21 +21,20 @@ typedef struct entry {
 } entry_t;
 
 /* What the writer knows of a customer's recent (lc_store_recent.c): how many messages it has
- * had, counting those stored and not yet written to its chunks. */
+ * had, counting those stored and not yet written, and its open block. */
 typedef struct chain {
-	int64_t count;      /* < 0: the customer's room keeps none (opened before recent) */
-	size_t add;         /* adds[add] is its open add, when add_gen is the batch's gen */
-	uint64_t add_gen;
+	lc_store_recent_chain_t r;   /* r.count < 0: the customer's room keeps none */
+	uint64_t dirty_gen;          /* == the batch's gen: it has messages not written yet */
 } chain_t;
 
 typedef struct mark {
 	int64_t seq, recent;
 } mark_t;
 
-/* Messages for one chunk, not written yet. */
+/* A piece not written yet (a full block's). */
 typedef struct add {
 	char *channel, *customer_id;
-	int64_t chunk;
+	int64_t last;
 	json_object *items;
 } add_t;
 
@@ -48,6 +47,8 @@ struct wsd_batch {
 	wsd_map_t *chains;      /* "<channel>:<customer>" -> chain_t */
 	add_t *adds;
 	size_t nadds, adds_cap;
+	char **dirty;           /* keys of the chains with messages not written yet */
+	size_t ndirty, dirty_cap;
 	uint64_t gen;           /* + 1 at each write of the marks: the adds start again */
 	bool urgent;            /* a system message is among them (see wsd_batch_marks_urgent) */
 };
@@ -81,6 +82,15 @@ static void value_free(const char *key, void *value, void *ctx)
 	free(value);
 }
 
+static void chain_free(const char *key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	chain_t *c = value;
+	lc_store_recent_chain_clear(&c->r);
+	free(c);
+}
+
 static void adds_clear(wsd_batch_t *b)
 {
 	for (size_t i = 0; i < b->nadds; i++) {
@@ -89,7 +99,20 @@ static void adds_clear(wsd_batch_t *b)
 		json_object_put(b->adds[i].items);
 	}
 	b->nadds = 0;
+	for (size_t i = 0; i < b->ndirty; i++)
+		free(b->dirty[i]);
+	b->ndirty = 0;
 	b->gen++;
+}
+
+/* Grow *v (of *cap elements of size sz) to hold one more than n. */
+static void *grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	LC_ASSERT(*cap < SIZE_MAX / sz);
+	return lc_realloc(v, *cap * sz);
 }
 
 static char *chain_key(const char *channel, const char *customer_id)
@@ -111,7 +134,7 @@ bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const cha
 }
 
 void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count)
+			    int64_t count, json_object *head)
 {
 	LC_CHECK_OBJ(b, BATCH_MAGIC);
 	char *key = chain_key(channel, customer_id);
@@ -120,8 +143,9 @@ void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *cus
 		c = lc_calloc(1, sizeof *c);
 		wsd_map_put(b->chains, key, c);
 	}
-	c->count = count;
-	c->add_gen = 0;
+	lc_store_recent_chain_clear(&c->r);
+	c->r = (lc_store_recent_chain_t){ count, head };
+	c->dirty_gen = 0;
 	free(key);
 }
 
@@ -131,9 +155,9 @@ void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *cu
 	char *key = chain_key(channel, customer_id);
 	chain_t *c = wsd_map_get(b->chains, key);
 	/* With messages not written yet, its count is ahead of every room's: keep it. */
-	if (c != NULL && (c->count < 0 || c->add_gen != b->gen)) {
+	if (c != NULL && (c->r.count < 0 || c->dirty_gen != b->gen)) {
 		wsd_map_del(b->chains, key);
-		free(c);
+		chain_free(key, c, NULL);
 	}
 	free(key);
 }
@@ -147,10 +171,10 @@ static void chain_keep_cb(const char *key, void *value, void *ctx)
 {
 	chains_keep_t *k = ctx;
 	chain_t *c = value;
-	if (c->count >= 0 && c->add_gen == k->b->gen)
+	if (c->r.count >= 0 && c->dirty_gen == k->b->gen)
 		wsd_map_put(k->kept, key, c);
 	else
-		free(c);
+		chain_free(key, c, NULL);
 }
 
 void wsd_batch_recent_forget_all(wsd_batch_t *b)
@@ -175,23 +199,26 @@ static void mark_raise(wsd_batch_t *b, const entry_t *e, json_object *stored)
 		m->seq = e->seq;
 	if (strcmp(e->sender, "system") == 0)
 		b->urgent = true;
-	chain_t *c = chain_get(b, e->channel, e->customer_id);
-	if (c == NULL || c->count < 0)
-		return;   /* not known (cannot happen: staging loads it) or none kept */
-	int64_t chunk = c->count++ / LC_STORE_RECENT_CHUNK;
-	m->recent = c->count;
-	if (c->add_gen != b->gen || b->adds[c->add].chunk != chunk) {
-		if (b->nadds == b->adds_cap) {
-			b->adds_cap = b->adds_cap ? b->adds_cap * 2 : 16;
-			LC_ASSERT(b->adds_cap < SIZE_MAX / sizeof *b->adds);
-			b->adds = lc_realloc(b->adds, b->adds_cap * sizeof *b->adds);
-		}
-		b->adds[b->nadds] = (add_t){ lc_strdup(e->channel), lc_strdup(e->customer_id), chunk,
-					     json_object_new_array() };
-		c->add = b->nadds++;
-		c->add_gen = b->gen;
+	char *key = chain_key(e->channel, e->customer_id);
+	chain_t *c = wsd_map_get(b->chains, key);
+	if (c == NULL || c->r.count < 0) {
+		free(key);   /* not known (cannot happen: staging loads it) or none kept */
+		return;
 	}
-	json_object_array_add(b->adds[c->add].items, json_object_get(stored));
+	bool full = lc_store_recent_chain_add(&c->r, stored);
+	m->recent = c->r.count;
+	if (full) {   /* its full piece now; the open block's at the write */
+		b->adds = grow(b->adds, b->nadds, &b->adds_cap, sizeof *b->adds);
+		b->adds[b->nadds++] = (add_t){ lc_strdup(e->channel), lc_strdup(e->customer_id),
+					       c->r.count, lc_store_recent_chain_piece(&c->r) };
+	}
+	if (c->dirty_gen != b->gen) {   /* messages not written yet: kept by the forgets */
+		c->dirty_gen = b->gen;
+		b->dirty = grow(b->dirty, b->ndirty, &b->dirty_cap, sizeof *b->dirty);
+		b->dirty[b->ndirty++] = key;
+	} else {
+		free(key);
+	}
 }
 
 size_t wsd_batch_marks_pending(const wsd_batch_t *b)
@@ -223,14 +250,32 @@ lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)
 	if (n == 0 && b->nadds == 0)
 		return LC_OK;
 	marks_out_t o = { lc_calloc(n ? n : 1, sizeof *o.v), 0 };
-	lc_store_recent_add_t *adds = lc_calloc(b->nadds ? b->nadds : 1, sizeof *adds);
+	size_t np = 0, cap = b->nadds + b->ndirty;
+	lc_store_recent_piece_t *pieces = lc_calloc(cap ? cap : 1, sizeof *pieces);
 	wsd_map_each(b->marks, mark_collect, &o);
 	for (size_t i = 0; i < b->nadds; i++)
-		adds[i] = (lc_store_recent_add_t){ b->adds[i].channel, b->adds[i].customer_id,
-						   b->adds[i].chunk, b->adds[i].items };
-	lc_rc rc = lc_store_marks_write(b->store, o.v, o.n, adds, b->nadds, err);
+		pieces[np++] = (lc_store_recent_piece_t){ b->adds[i].channel, b->adds[i].customer_id,
+							  b->adds[i].last, json_object_get(b->adds[i].items) };
+	/* Each open block written to: its piece through its last message (a block that filled
+	 * since has its full piece above). */
+	for (size_t i = 0; i < b->ndirty; i++) {
+		chain_t *c = wsd_map_get(b->chains, b->dirty[i]);
+		if (c == NULL || c->r.count <= 0 || c->r.count % LC_STORE_RECENT_BLOCK == 0)
+			continue;
+		const char *colon = strchr(b->dirty[i], ':');   /* "<channel>:<customer>" */
+		LC_ASSERT(colon != NULL);
+		pieces[np++] = (lc_store_recent_piece_t){ NULL, colon + 1, c->r.count,
+							  lc_store_recent_chain_piece(&c->r) };
+		pieces[np - 1].channel = lc_strndup(b->dirty[i], (size_t)(colon - b->dirty[i]));
+	}
+	lc_rc rc = lc_store_marks_write(b->store, o.v, o.n, pieces, np, err);
+	for (size_t i = 0; i < np; i++) {
+		json_object_put(pieces[i].items);
+		if (i >= b->nadds)
+			free((char *)pieces[i].channel);
+	}
 	free(o.v);
-	free(adds);
+	free(pieces);
 	if (rc == LC_OK) {
 		wsd_map_each(b->marks, value_free, NULL);
 		wsd_map_free(&b->marks);
@@ -252,10 +297,11 @@ void wsd_batch_free(wsd_batch_t **pb)
 	free(b->v);
 	wsd_map_each(b->marks, value_free, NULL);
 	wsd_map_free(&b->marks);
-	wsd_map_each(b->chains, value_free, NULL);
+	wsd_map_each(b->chains, chain_free, NULL);
 	wsd_map_free(&b->chains);
 	adds_clear(b);
 	free(b->adds);
+	free(b->dirty);
 	b->magic = 0;
 	free(b);
 	*pb = NULL;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_batch: the messages the writer stores together: filled during a round, stored with one
  * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
- * the rooms' last_seq marks those batches raise, with the stored messages for their customers'
- * recent (docs/store.md), written when the writer says (one bulk write for many batches under
- * load). Used by the writer thread only. */
+ * the rooms' last_seq marks those batches raise, with the pieces of their customers' recent
+ * (docs/store.md), written when the writer says (once for many batches under load). Used by the writer thread only. */
 #ifndef WSD_BATCH_H
 #define WSD_BATCH_H
 
@@ -28,9 +27,10 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
 /* Whether the batch knows how far the customer's recent goes (else: wsd_batch_recent_start
  * before staging a message of theirs). */
 bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const char *customer_id);
-/* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none). */
+/* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none),
+ * head the messages of its open block (lc_store_recent_head; taken, may be NULL). */
 void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count);
+			    int64_t count, json_object *head);
 /* Forget it (unless messages of theirs wait to be written): read again at the next message. */
 void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *customer_id);
 /* The same for every customer (another writer may have gone on meanwhile). */
@@ -40,8 +40,8 @@ size_t wsd_batch_marks_pending(const wsd_batch_t *b);
 /* A system message (waiting, join, end texts) is among them: write them before answering, so
  * that an accept reading recent after its join text finds everything stored before it. */
 bool wsd_batch_marks_urgent(const wsd_batch_t *b);
-/* Write them and the recent messages (one bulk write). On failure they stay for the next
- * call. */
+/* Write them and the recent pieces (one insertMany of pieces, one bulk write of marks). On
+ * failure they stay for the next call. */
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);
 
 #endif

@@ -253,10 +253,14 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 	const char *customer_id = lc_json_get_str(r->doc, "customer_id", "");
 	if (!wsd_batch_recent_known(wr->batch, channel, customer_id)) {
 		int64_t count = -1;
+		json_object *head = NULL;
 		rc = lc_store_recent_count(wr->w->store, room_id, &count, err);
+		if (rc == LC_OK && count > 0)
+			rc = lc_store_recent_head(wr->w->store, channel, customer_id, count, &head,
+						  err);
 		if (rc != LC_OK)
 			return rc;
-		wsd_batch_recent_start(wr->batch, channel, customer_id, count);
+		wsd_batch_recent_start(wr->batch, channel, customer_id, count, head);
 	}
 	wsd_batch_add(wr->batch, room_id, channel, customer_id, msg_id, sender, author, text,
 		      r->next_seq++, ts_ms, slot, wr->owner);

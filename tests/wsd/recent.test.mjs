@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: MIT
-// Accept reads the customer's history from their recent (docs/store.md "recent"): chunk
-// documents the room writer appends to in the bulk write that raises the rooms' last_seq, not a
-// query over messages. Accept returns exactly the last history_limit messages across the
-// customer's earlier chat and this one, in order, after messages stored in batches; no chunk
-// passes its cap; accepted.room carries no recent; and after the writer's node is killed, the
-// node that takes the inbound queue over goes on with the same recent.
+// Accept reads the customer's history from their recent (docs/store.md "recent"): pieces the
+// room writer inserts (never updates) in the `recent` collection when it raises the rooms'
+// last_seq, read by _id, not a query over messages. Accept returns exactly the last
+// history_limit messages across the customer's earlier chat and this one, in order, after
+// messages stored in batches; the full piece of every block holds exactly that block and the
+// last piece the open block; accepted.room carries no recent; and after the writer's node is
+// killed, the node that takes the inbound queue over goes on with the same recent.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
 
-const LIMIT = 60;      // history_limit: more than one chunk (50)
-const CHUNK = 50;      // LC_STORE_RECENT_CHUNK
+const LIMIT = 60;      // history_limit: several blocks
+const BLOCK = 10;      // LC_STORE_RECENT_BLOCK
 const S = new Stack('recent');
-let gw, mongo, counters;
+let gw, mongo, counters, recent;
 
 test.before(async () => {
   await S.start({ nodes: 2, settings: { history_limit: LIMIT, reconnect_grace: 2 } });
   gw = await new Gateway(S.prefix).start();
   mongo = await MongoClient.connect(process.env.LIVECHAT_MONGO_URI);
   counters = mongo.db(S.db).collection('counters');
+  recent = mongo.db(S.db).collection('recent');
 });
 test.after(async () => { await mongo?.close(); await gw?.close(); await S.stop(); });
 
@@ -41,21 +43,31 @@ async function setLimit(n, user) {
   }, `history_limit ${n}`);
 }
 
-async function chunksOf(customer) {
-  return counters.find({ _id: { $regex: `^recent:test:${customer}:` } }).toArray();
+// The pieces of a customer by the number of their last message.
+async function piecesOf(customer) {
+  const docs = await recent.find({ _id: { $regex: `^test:${customer}:` } }).toArray();
+  return new Map(docs.map((d) => [Number(d._id.split(':').at(-1)), d.m.map((m) => `${m.room_id}/${m.id}`)]));
 }
 
-// The chunks hold every message of the customer once, in order, none more than 50, and the
-// customer's last room counts them all.
-async function assertChunks(customer, rooms) {
-  const chunks = await chunksOf(customer);
+// Every full block's piece holds exactly that block, the piece of the customer's count holds
+// its open block, no piece holds more than a block, and the customer's last room counts them
+// all: what a reader going down from the count by _id reads is every message once, in order.
+async function assertPieces(customer, rooms) {
+  const pieces = await piecesOf(customer);
   const all = lastOf(rooms, 1000);
-  assert.equal(chunks.length, Math.ceil(all.length / CHUNK));
-  for (const c of chunks) assert.ok(c.m.length <= CHUNK, `${c._id}: ${c.m.length}`);
-  const held = chunks.sort((a, b) => Number(a._id.split(':').at(-1)) - Number(b._id.split(':').at(-1)))
-    .flatMap((c) => c.m.map((m) => `${m.room_id}/${m.id}`));
-  assert.deepEqual(held, all);
-  assert.equal((await counters.findOne({ _id: rooms.at(-1) })).rn, all.length);
+  const count = (await counters.findOne({ _id: rooms.at(-1) })).recent;
+  assert.equal(count, all.length);
+  for (const [last, m] of pieces) {
+    assert.ok(m.length <= BLOCK, `piece ${last}: ${m.length}`);
+    assert.equal(m.length, (last - 1) % BLOCK + 1, `piece ${last} starts its block`);
+    assert.deepEqual(m, all.slice(last - m.length, last), `piece ${last}`);
+  }
+  const read = [];
+  for (let last = count; last > 0; last = Math.floor((last - 1) / BLOCK) * BLOCK) {
+    assert.ok(pieces.has(last), `piece ${last} is there`);
+    read.unshift(...pieces.get(last));
+  }
+  assert.deepEqual(read, all);
 }
 
 // A closed earlier chat of `customer` with `n` messages sent in bursts (stored in batches).
@@ -84,7 +96,7 @@ async function accept(agent, customer, n, before) {
   return { rid: w.room_id, acc };
 }
 
-test('accept returns the last history_limit messages across the earlier chat and this one, from chunks of at most 50', async () => {
+test('accept returns the last history_limit messages across the earlier chat and this one, from pieces read by _id', async () => {
   const [u] = S.users('rc', 1);
   const agent = await S.agent(S.nodes[1], u);
   const first = await earlierChat('rita', 70);
@@ -99,7 +111,7 @@ test('accept returns the last history_limit messages across the earlier chat and
   assert.deepEqual(Object.keys(acc.history[0]).sort(),
     ['author', 'channel', 'customer_id', 'id', 'room_id', 'sender', 'seq', 'text', 'ts']);
 
-  await assertChunks('rita', [first, rid]);
+  await assertPieces('rita', [first, rid]);
 
   // Neither hello.rooms[] nor the room of the REST-like reads carry it.
   const again = await S.agent(S.nodes[0], u);
@@ -115,7 +127,7 @@ test('a smaller history_limit gives exactly that many, the newest', async () => 
   const first = await earlierChat('sven', 3);
   const { rid, acc } = await accept(agent, 'sven', 2, first);
   assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], 7));
-  await assertChunks('sven', [first, rid]);
+  await assertPieces('sven', [first, rid]);
   await setLimit(LIMIT, u);
 });
 
@@ -129,6 +141,6 @@ test('after the writer is killed, the node that takes over goes on with the same
   const { rid, acc } = await accept(agent, 'tara', 25, first);
   assert.equal(acc.history.length, LIMIT);
   assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], LIMIT));
-  await assertChunks('tara', [first, rid]);
+  await assertPieces('tara', [first, rid]);
   await S.startNode(0);
 });
