@@ -322,6 +322,11 @@ lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *ch
  * limit. */
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,
 				  int64_t limit, json_object **items, lc_err_t *err);
+/* The room's first customer message (*msg NULL when it has none among its first 50 messages): a
+ * query over messages (a scan on FerretDB 1.24), for a request whose first message is not
+ * known otherwise. */
+lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_object **msg,
+				      lc_err_t *err);
 /* Page through a room newest first: seq < before_seq (before_seq <= 0: from the newest). */
 lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t before_seq,
 				   int64_t limit, json_object **items, lc_err_t *err);

@@ -9,6 +9,7 @@
  * the next number. */
 #include "config.h"
 #include "lc_store_priv.h"
+#include "lc_json.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 
@@ -536,5 +537,20 @@ lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *c
 	bson_destroy(sort);
 	bson_destroy(filter);
 	bson_destroy(&opts);
+	return rc;
+}
+
+lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_object **msg,
+				      lc_err_t *err)
+{
+	json_object *page = NULL;
+	*msg = NULL;
+	lc_rc rc = lc_store_message_list_after(s, room_id, 0, 50, &page, err);
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(page) && *msg == NULL; i++) {
+		json_object *m = json_object_array_get_idx(page, i);
+		if (strcmp(lc_json_get_str(m, "sender", ""), "customer") == 0)
+			*msg = json_object_get(m);
+	}
+	json_object_put(page);
 	return rc;
 }

@@ -54,8 +54,9 @@ typedef struct firstjob {
 static void first_run(wsd_t *w, void *arg)
 {
 	firstjob_t *j = arg;
-	json_object *m = wsd_gateway_first_message(w, j->room_id);
-	if (m != NULL)
+	json_object *m = NULL;
+	lc_err_t err;
+	if (lc_store_message_first_customer(w->store, j->room_id, &m, &err) == LC_OK && m != NULL)
 		j->text = lc_strdup(lc_json_get_str(m, "text", ""));
 	json_object_put(m);
 }

@@ -46,6 +46,8 @@ static void room_free_cb(const char *key, void *value, void *ctx)
 	(void)key;
 	(void)ctx;
 	json_object_put(r->doc);
+	json_object_put(r->first);
+	free(r->first_id);
 	free(r);
 }
 
@@ -186,13 +188,36 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 				      created, err);
 	if (rc == LC_OK) {
 		*room = copy_of(doc);
-		room_update(wr, doc);
+		room_update(wr, doc)->opened_here |= *created;
 	}
 	/* A new room starts from what its counter says (the customer's previous room's count),
 	 * unless messages of theirs still wait to be written (then the batch is ahead). */
 	if (rc == LC_OK && *created)
 		wsd_batch_recent_forget(wr->batch, channel, customer_id);
 	return rc;
+}
+
+json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, json_object *stored)
+{
+	ASSERT_WRITER(wr);
+	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	if (r != NULL && r->first != NULL)
+		return json_object_get(r->first);
+	json_object *first = NULL;
+	lc_err_t err;
+	if (r != NULL && r->opened_here) {
+		if (r->first_id != NULL && stored != NULL &&
+		    strcmp(lc_json_get_str(stored, "id", ""), r->first_id) == 0)
+			first = json_object_get(stored);
+		else if (r->first_id != NULL)   /* it came another way (a room command): read it */
+			r->opened_here = false;
+	}
+	if (first == NULL && (r == NULL || !r->opened_here) &&
+	    lc_store_message_first_customer(wr->w->store, room_id, &first, &err) != LC_OK)
+		LC_WARN("room %s: its first message: %s", room_id, err.reason);
+	if (r != NULL && first != NULL)
+		r->first = json_object_get(first);
+	return first;
 }
 
 lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
@@ -249,6 +274,8 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 		r->next_seq = first;
 		r->block_end = first + SEQ_BLOCK - 1;
 	}
+	if (r->opened_here && r->first_id == NULL && strcmp(sender, "customer") == 0)
+		r->first_id = lc_strdup(msg_id);   /* wsd_writer_first_message */
 	const char *channel = lc_json_get_str(r->doc, "channel", "");
 	const char *customer_id = lc_json_get_str(r->doc, "customer_id", "");
 	if (!wsd_batch_recent_known(wr->batch, channel, customer_id)) {
