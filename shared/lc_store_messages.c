@@ -136,6 +136,21 @@ static int64_t doc_int(const bson_t *doc, const char *key)
 		       ? bson_iter_as_int64(&it) : 0;
 }
 
+lc_rc lc_store_counter_get(lc_store_t *s, const char *hex, bson_t *cur, bool *live, lc_err_t *err)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, cur,
+				     err);
+	*live = rc == LC_OK;
+	if (rc == LC_ERR_NOT_FOUND) {
+		lc_err_clear(err);
+		rc = lc_store_find_one(s, LC_COLL_COUNTERS_CLOSED, filter, NULL, NULL, "counter", NULL,
+				       cur, err);
+	}
+	bson_destroy(filter);
+	return rc;
+}
+
 /* The room's counter document: last_seq, the highest seq reserved, and its recent count (-1
  * when it keeps none: lc_store_recent.c). A room without one has 0, 0 and -1. */
 static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
@@ -145,15 +160,13 @@ static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, in
 	char hex[25];
 	bson_t cur;
 	bson_iter_t it;
+	bool live;
 	*last = *reserved = 0;
 	*recent = -1;
 	if (!lc_store_oid_parse(room_id, &oid))
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
-	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur,
-				     err);
-	bson_destroy(filter);
+	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	if (rc == LC_OK) {
 		*last = doc_int(&cur, "seq");
 		*reserved = doc_int(&cur, "reserved");
@@ -195,7 +208,8 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 	bson_oid_to_string(&oid, hex);
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
 	bson_t cur;
-	rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur, err);
+	bool live = false;
+	rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	int64_t seq = 0, reserved = 0;
 	if (rc == LC_OK) {
 		seq = doc_int(&cur, "seq");
@@ -203,10 +217,14 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 		bson_destroy(&cur);
 	} else if (rc == LC_ERR_NOT_FOUND) {
 		rc = LC_OK;
+		lc_err_clear(err);
 	}
 	int64_t base = seq > reserved ? seq : reserved;
 	if (rc == LC_OK) {
-		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - reserved + count),
+		/* A retired counter (a late message for a room closed and swept) starts a live one
+		 * again, above it: the $inc then starts from 0. */
+		int64_t from = live ? reserved : 0;
+		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - from + count),
 					  "}");
 		bson_t after;
 		rc = lc_store_find_modify(s, LC_COLL_COUNTERS, filter, update, true, NULL, "counter",
@@ -552,5 +570,39 @@ lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_o
 			*msg = json_object_get(m);
 	}
 	json_object_put(page);
+	return rc;
+}
+
+lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err)
+{
+	bson_oid_t oid;
+	char hex[25];
+	bson_t cur;
+	bool live;
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
+	if (rc == LC_ERR_NOT_FOUND || (rc == LC_OK && !live)) {
+		if (rc == LC_OK)
+			bson_destroy(&cur);
+		lc_err_clear(err);
+		return LC_OK;   /* nothing live to move */
+	}
+	if (rc != LC_OK)
+		return rc;
+	/* The copy first (a copy already there, from an earlier retirement, stays), then the live
+	 * one goes: a reader in between finds the live one. */
+	rc = lc_store_insert(s, LC_COLL_COUNTERS_CLOSED, &cur, NULL, NULL, err);
+	bson_destroy(&cur);
+	if (rc == LC_ERR_CONFLICT) {
+		lc_err_clear(err);
+		rc = LC_OK;
+	}
+	if (rc == LC_OK) {
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+		rc = lc_store_delete(s, LC_COLL_COUNTERS, filter, false, NULL, err);
+		bson_destroy(filter);
+	}
 	return rc;
 }

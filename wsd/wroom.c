@@ -64,6 +64,7 @@ void wsd_wrooms_forget(wsd_writer_t *wr)
 }
 
 typedef struct sweep {
+	wsd_batch_t *batch;
 	int64_t now;
 	const char **ids;
 	size_t n, cap;
@@ -73,15 +74,18 @@ static void sweep_cb(const char *key, void *value, void *ctx)
 {
 	wroom_t *r = value;
 	sweep_t *sw = ctx;
-	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap)
+	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap &&
+	    !wsd_batch_marks_has(sw->batch, key))
 		sw->ids[sw->n++] = key;
 }
 
 /* The rooms a writer touched would pile up: closed ones are forgotten a minute on (what comes
- * for them later reads them again). */
+ * for them later reads them again), once their marks are written; and their counters retired
+ * (lc_store_counter_retire), so the counters every flush updates stay as few as the rooms in
+ * use. */
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
-	sweep_t sw = { .now = lc_mono_ms(), .cap = 1024 };
+	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .cap = 1024 };
 	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
 		return;
 	wr->swept_ms = sw.now;
@@ -90,6 +94,9 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 	for (size_t i = 0; i < sw.n; i++) {
 		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
 		wroom_t *r = wsd_map_del(wr->rooms, id);
+		lc_err_t err;
+		if (lc_store_counter_retire(wr->w->store, id, &err) != LC_OK)
+			LC_WARN("room %s: retiring its counter: %s", id, err.reason);
 		wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
 					lc_json_get_str(r->doc, "customer_id", ""));
 		room_free_cb(id, r, NULL);
