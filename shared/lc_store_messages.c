@@ -136,6 +136,16 @@ static int64_t doc_int(const bson_t *doc, const char *key)
 		       ? bson_iter_as_int64(&it) : 0;
 }
 
+/* room_id (24 hex digits) as the hex _id of its counter; NOT_FOUND when it is no room id. */
+static lc_rc room_hex(const char *room_id, char hex[25], lc_err_t *err)
+{
+	bson_oid_t oid;
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	return LC_OK;
+}
+
 lc_rc lc_store_counter_get(lc_store_t *s, const char *hex, bson_t *cur, bool *live, lc_err_t *err)
 {
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
@@ -156,16 +166,14 @@ lc_rc lc_store_counter_get(lc_store_t *s, const char *hex, bson_t *cur, bool *li
 static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
 			   int64_t *recent, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
 	bson_t cur;
 	bson_iter_t it;
 	bool live;
 	*last = *reserved = 0;
 	*recent = -1;
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	if (rc == LC_OK) {
 		*last = doc_int(&cur, "seq");
@@ -198,14 +206,12 @@ lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, 
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
 	lc_rc rc;
 	if (count < 1)
 		return lc_err_set(err, LC_ERR_INVALID, "reserve at least one seq");
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
 	bson_t cur;
 	bool live = false;
@@ -480,11 +486,9 @@ lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n
 
 static lc_rc room_filter(const char *room_id, bson_t *filter, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	BSON_APPEND_UTF8(filter, "room_id", hex);
 	return LC_OK;
 }
@@ -575,13 +579,11 @@ lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_o
 
 lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
 	bson_t cur;
 	bool live;
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	if (rc == LC_ERR_NOT_FOUND || (rc == LC_OK && !live)) {
 		if (rc == LC_OK)
