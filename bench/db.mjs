@@ -7,7 +7,7 @@
 //     rooms: 20 each on a fresh database), all in channel `seed`, which no benchmark customer
 //     uses, one customer per room. Schema livechat (the default) stores what livechat keeps for
 //     each closed chat (lc_store_rooms.c, lc_store_messages.c, lc_store_recent.c): the room, its
-//     `counters` document, the customer's `open_rooms` pointer and `recent` pieces; schema peer
+//     `counters_closed` document (where a closed room's counter goes once swept), the customer's `open_rooms` pointer and `recent` pieces; schema peer
 //     the peer's room and message documents (bench/peer/server.mjs: it has no counters, pointers
 //     or pieces). --rooms 0: messages only, in rooms that are not stored. insertMany of 1,000
 //     documents, two calls in flight. Prints the counts and the time it took. Appends about 200
@@ -68,7 +68,7 @@ function chatDocs(schema, r, tag, first, n, ts, agents) {
   const roomId = withRooms ? oid.toHexString() : `s${tag}-r${r}`;
   const customer = `s${tag}-c${r}`;
   const agent = agents[r % agents.length];
-  const out = { messages: [], rooms: [], counters: [], open_rooms: [], recent: [] };
+  const out = { messages: [], rooms: [], counters_closed: [], open_rooms: [], recent: [] };
   let items = [];
   for (let seq = 1; seq <= n; seq++) {
     const i = first + seq - 1;
@@ -99,7 +99,8 @@ function chatDocs(schema, r, tag, first, n, ts, agents) {
       status: 'closed', agent_id: agent.id, agent_name: agent.name, declined_by: [], created_at: new Date(created),
       engaged_at: new Date(created + 250), closed_at: new Date(closed), close_reason: 'customer_left',
       open_key: `closed:${roomId}`, rev: int64(2) });
-    out.counters.push({ _id: roomId, seq: int64(n), reserved: int64(n ? SEQ_BLOCK : 0), recent: int64(n) });
+    // Where livechat keeps a closed room's counter once its writer swept it (docs/store.md).
+    out.counters_closed.push({ _id: roomId, seq: int64(n), reserved: int64(n ? SEQ_BLOCK : 0), recent: int64(n) });
     out.open_rooms.push({ _id: `seed:${customer}`, room_id: roomId });
   } else if (schema === 'peer') {
     out.rooms.push({ _id: oid, channel: 'seed', customer_id: customer, customer_name: 'Seed Customer',
@@ -170,13 +171,13 @@ async function seed(db) {
   const after = await messages.estimatedDocumentCount();
   const roomsAfter = schema === 'none' ? 0 : await rooms.estimatedDocumentCount();
   const documents = Object.values(inserted).reduce((a, b) => a + b, 0);
-  const others = ['counters', 'open_rooms', 'recent'].filter((c) => inserted[c]).map((c) => `${inserted[c]} ${c}`);
+  const others = ['counters_closed', 'open_rooms', 'recent'].filter((c) => inserted[c]).map((c) => `${inserted[c]} ${c}`);
   const roomCols = schema === 'none' ? '- | - ' : `${roomsBefore} | ${roomsAfter} `;
   emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${roomCols}| ${others.join(', ') || '-'} | ` +
     `${secs.toFixed(1)} | ${secs ? Math.round(documents / secs) : '-'} |`,
   { bench: 'seed', label: args.label || args.db, backend: args.backend || null, schema, before, after,
     inserted: todo, rooms_before: roomsBefore, rooms_after: roomsAfter, rooms_inserted: inserted.rooms || 0,
-    counters: inserted.counters || 0, open_rooms: inserted.open_rooms || 0, recent: inserted.recent || 0,
+    counters_closed: inserted.counters_closed || 0, open_rooms: inserted.open_rooms || 0, recent: inserted.recent || 0,
     documents, seconds: +secs.toFixed(2) });
 }
 
