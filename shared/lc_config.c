@@ -146,6 +146,10 @@ static const cfg_key_t config_keys[] = {
 	    "work that needs a publish: agent and widget frames get unavailable, inbound "
 	    "deliveries wait in the broker; until half went out. Queued messages are never "
 	    "dropped"),
+	INT("wsd_closed_room_keep", "60", 1, 3600,
+	    "seconds livechat-wsd's room writer keeps a closed room (its end texts come after the "
+	    "close) before it forgets it and moves its counter out of the counters every flush "
+	    "updates"),
 	INT("wsd_drain_timeout", "10", 1, 3600,
 	    "seconds livechat-wsd waits on SIGTERM for its websocket clients to go (each is closed "
 	    "with 1001) before it stops anyway; then it finishes its stored work and exits"),

@@ -311,7 +311,8 @@ void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
  * insert, one delete), so that counters, which every flush of the room writers updates, holds
  * the rooms still in use only: FerretDB 1.24 runs an update by _id as a scan of its collection
  * (docs/store.md "counters"). The seq, recent and last_seq reads find it there. For a room
- * closed, once nothing more is stored in it (wsd's writer calls it a minute after the close). */
+ * closed, once nothing more is stored in it (wsd's writer calls it wsd_closed_room_keep seconds
+ * after the close). */
 lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err);
 /* How many messages the recent of the room's customer has had, as the room last recorded it
  * (one _id read), or -1 when the room keeps none (opened by a version before the pieces). */

@@ -15,6 +15,7 @@
 #include "lc_json.h"
 #include "lc_log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,8 +363,18 @@ static void *writer_main(void *arg)
 	struct witems items = TAILQ_HEAD_INITIALIZER(items);
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
-		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && !wr->stop)
-			pthread_cond_wait(&wr->cond, &wr->lock);
+		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && !wr->stop) {
+			/* Idle: wake now and then to forget closed rooms (and retire their counters)
+			 * that no round would come to. */
+			struct timespec ts = lc_mono_after(SWEEP_EVERY_MS < wr->closed_keep_ms
+							   ? SWEEP_EVERY_MS : wr->closed_keep_ms);
+			if (pthread_cond_timedwait(&wr->cond, &wr->lock, &ts) == ETIMEDOUT &&
+			    TAILQ_EMPTY(&wr->queue) && !wr->stop) {
+				pthread_mutex_unlock(&wr->lock);
+				wsd_wrooms_sweep(wr);
+				pthread_mutex_lock(&wr->lock);
+			}
+		}
 		if (wr->stop) {
 			pthread_mutex_unlock(&wr->lock);
 			break;
@@ -419,6 +430,7 @@ wsd_writer_t *wsd_writer_new(wsd_t *w)
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();
 	wr->batch = wsd_batch_new(w->store);
+	wr->closed_keep_ms = 1000 * lc_config_int(w->cfg, "wsd_closed_room_keep");
 	return wr;
 }
 

@@ -19,8 +19,7 @@
 #define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
 #define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
 #define MARKS_EVERY_MS 50       /* under load, the rooms' last_seq is written this often */
-#define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten */
-#define CLOSED_KEEP_MS 60000    /* a closed room is kept this long (its end text comes after) */
+#define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten (at most) */
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 2000
 
@@ -87,6 +86,7 @@ struct wsd_writer {
 	_Atomic uint64_t active_gen;
 	uint64_t stat_local, stat_broker;   /* lock: commands taken in process / from the broker */
 	int64_t swept_ms;          /* monotonic ms of the last sweep */
+	int64_t closed_keep_ms;    /* a closed room is kept this long (wsd_closed_room_keep) */
 	int64_t marks_ms;          /* monotonic ms the last_seq marks were last written */
 	int delay_ms;
 	bool warned;
@@ -101,7 +101,8 @@ static inline bool wsd_writer_transient(lc_rc rc)
 /* ---- wroom.c */
 /* Another node may have written the rooms while this one did not hold the queue: forget them. */
 void wsd_wrooms_forget(wsd_writer_t *wr);
-/* Forget the rooms closed more than CLOSED_KEEP_MS ago (at most every SWEEP_EVERY_MS). */
+/* Forget the rooms closed more than closed_keep_ms ago (at most every SWEEP_EVERY_MS, or
+ * closed_keep_ms when shorter), and retire their counters. */
 void wsd_wrooms_sweep(wsd_writer_t *wr);
 void wsd_wrooms_free(wsd_writer_t *wr);
 /* The room, read again (with its seq marks) when unknown, or when fresh and its status is older

@@ -65,7 +65,7 @@ void wsd_wrooms_forget(wsd_writer_t *wr)
 
 typedef struct sweep {
 	wsd_batch_t *batch;
-	int64_t now;
+	int64_t now, keep_ms;
 	const char **ids;
 	size_t n, cap;
 } sweep_t;
@@ -74,7 +74,7 @@ static void sweep_cb(const char *key, void *value, void *ctx)
 {
 	wroom_t *r = value;
 	sweep_t *sw = ctx;
-	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap &&
+	if (r->status == WR_CLOSED && sw->now - r->read_ms > sw->keep_ms && sw->n < sw->cap &&
 	    !wsd_batch_marks_has(sw->batch, key))
 		sw->ids[sw->n++] = key;
 }
@@ -85,8 +85,10 @@ static void sweep_cb(const char *key, void *value, void *ctx)
  * use. */
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
-	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .cap = 1024 };
-	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
+	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .keep_ms = wr->closed_keep_ms,
+		       .cap = 1024 };
+	if (sw.now - wr->swept_ms < (wr->closed_keep_ms < SWEEP_EVERY_MS ? wr->closed_keep_ms
+									  : SWEEP_EVERY_MS))
 		return;
 	wr->swept_ms = sw.now;
 	sw.ids = lc_calloc(sw.cap, sizeof *sw.ids);

@@ -15,13 +15,16 @@ import { Gateway } from './gateway.mjs';
 const LIMIT = 60;      // history_limit: several blocks
 const BLOCK = 10;      // LC_STORE_RECENT_BLOCK
 const S = new Stack('recent');
-let gw, mongo, counters, recent;
+let gw, mongo, counters, countersClosed, recent;
 
 test.before(async () => {
-  await S.start({ nodes: 2, settings: { history_limit: LIMIT, reconnect_grace: 2 } });
+  // Closed rooms leave the writer (and their counters leave counters) after 1 s, not 60.
+  await S.start({ nodes: 2, settings: { history_limit: LIMIT, reconnect_grace: 2 },
+                  env: { LIVECHAT_WSD_CLOSED_ROOM_KEEP: '1' } });
   gw = await new Gateway(S.prefix).start();
   mongo = await MongoClient.connect(process.env.LIVECHAT_MONGO_URI);
   counters = mongo.db(S.db).collection('counters');
+  countersClosed = mongo.db(S.db).collection('counters_closed');
   recent = mongo.db(S.db).collection('recent');
 });
 test.after(async () => { await mongo?.close(); await gw?.close(); await S.stop(); });
@@ -55,7 +58,8 @@ async function piecesOf(customer) {
 async function assertPieces(customer, rooms) {
   const pieces = await piecesOf(customer);
   const all = lastOf(rooms, 1000);
-  const count = (await counters.findOne({ _id: rooms.at(-1) })).recent;
+  const count = (await counters.findOne({ _id: rooms.at(-1) }) ??
+                 await countersClosed.findOne({ _id: rooms.at(-1) })).recent;
   assert.equal(count, all.length);
   for (const [last, m] of pieces) {
     assert.ok(m.length <= BLOCK, `piece ${last}: ${m.length}`);
@@ -143,4 +147,25 @@ test('after the writer is killed, the node that takes over goes on with the same
   assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], LIMIT));
   await assertPieces('tara', [first, rid]);
   await S.startNode(0);
+});
+
+test("a closed room's counter leaves counters for counters_closed, and the customer's next chat goes on from it", async () => {
+  const [u] = S.users('rcret', 1);
+  const agent = await S.agent(S.nodes[1], u);
+  const first = await earlierChat('ugo', 13);
+  const stored = S.fixture('messages', first);
+  // The writer's sweep (wsd_closed_room_keep 1 s): the counter moves, with its marks.
+  await until(async () => !(await counters.findOne({ _id: first })), 'the counter to leave counters');
+  const retired = await countersClosed.findOne({ _id: first });
+  assert.ok(retired, 'the counter is in counters_closed');
+  assert.equal(Number(retired.seq), Math.max(...stored.map((m) => m.seq)));
+  assert.equal(Number(retired.recent), stored.length);
+  // The next chat's recent goes on from the retired count: accept shows both chats in order.
+  const { rid, acc } = await accept(agent, 'ugo', 4, first);
+  assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([first, rid], LIMIT));
+  assert.ok(acc.history.some((m) => m.room_id === first));
+  await assertPieces('ugo', [first, rid]);
+  // The open room's counter is live; the closed one did not come back.
+  assert.ok(await counters.findOne({ _id: rid }));
+  assert.equal(await counters.findOne({ _id: first }), null);
 });
