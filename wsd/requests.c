@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,13 @@ typedef struct firstjob {
 static void first_run(wsd_t *w, void *arg)
 {
 	firstjob_t *j = arg;
-	json_object *m = wsd_gateway_first_message(w, j->room_id);
-	if (m != NULL)
-		j->text = lc_strdup(lc_json_get_str(m, "text", ""));
-	json_object_put(m);
+	json_object *first = wsd_gateway_first_message(w, j->room_id);
+	if (first != NULL) {
+		lc_message_t m;
+		lc_message_view(&m, first);
+		j->text = lc_strdup(m.text);
+	}
+	json_object_put(first);
 }
 
 static void first_done(wsd_t *w, void *arg)
