@@ -11,6 +11,7 @@
 #include "lc_store_priv.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,7 @@ static const char *const omit_internal[] = { "msg_id", NULL };
 
 static bool sender_ok(const char *sender)
 {
-	return sender != NULL && (strcmp(sender, "customer") == 0 || strcmp(sender, "agent") == 0 ||
-				  strcmp(sender, "system") == 0);
+	return lc_sender_parse(sender) != LC_SENDER_UNKNOWN;
 }
 
 /* The stored _id is room-scoped; clients know a message by its msg_id. Messages stored before
