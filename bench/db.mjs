@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
 // bench/db.mjs: the database side of bench/run's round-trip benchmark (the Node `mongodb` driver).
-//   node bench/db.mjs seed --mongo URI --db NAME --count N [--label TEXT] [--json FILE] [--sample-file F]
-//     tops the `messages` collection up to N documents, shaped like livechat's stored messages
-//     (lc_store_message_append: string _id, room_id, channel, customer_id, seq, sender, author,
-//     text, ts; 20 per room, channel `seed`, so no benchmark customer's history includes them),
-//     with insertMany of 1,000 documents, two calls in flight. Prints the time it took. Appends
-//     about 200 of the ids, evenly spread, to F (the lookups' sample).
+//   node bench/db.mjs seed --mongo URI --db NAME --count N [--rooms 0] [--schema livechat|peer]
+//     [--label TEXT] [--json FILE] [--sample-file F]
+//     makes the database look like an installation with N stored messages: tops `messages` up to
+//     N documents and `rooms` up to N/20 closed rooms (the new messages spread evenly over the new
+//     rooms: 20 each on a fresh database), all in channel `seed`, which no benchmark customer
+//     uses, one customer per room. Schema livechat (the default) stores what livechat keeps for
+//     each closed chat (lc_store_rooms.c, lc_store_messages.c, lc_store_recent.c): the room, its
+//     `counters_closed` document (where a closed room's counter goes once swept), the customer's `open_rooms` pointer and `recent` pieces; schema peer
+//     the peer's room and message documents (bench/peer/server.mjs: it has no counters, pointers
+//     or pieces). --rooms 0: messages only, in rooms that are not stored. insertMany of 1,000
+//     documents, two calls in flight. Prints the counts and the time it took. Appends about 200
+//     of the message ids, evenly spread, to F (the lookups' sample).
 //   node bench/db.mjs ceiling --mongo URI --db NAME [--concurrency C] [--seconds S] [--batch B]
 //     [--backend NAME] [--stored N] [--json FILE] [--sample-file F]
 //     the database's own ceiling at that size: C workers each calling insertMany of B (50)
@@ -22,24 +28,111 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { clampArg, parseArgs, pct, require } from './lib.mjs';
 
-const { MongoClient } = require('mongodb');
+const { Long, MongoClient, ObjectId } = require('mongodb');
 
 const [cmd, ...rest] = process.argv.slice(2);
 const args = parseArgs(rest);
 const PER_ROOM = 20;
+const BATCH = 1000;
+const SEQ_BLOCK = 1000;     // seqs wsd's room writer reserves per room (wsd/writer_priv.h SEQ_BLOCK)
+const RECENT_BLOCK = 10;    // LC_STORE_RECENT_BLOCK (shared/lc_store.h)
+const SEED_AGENTS = 20;
 const TEXT = 'seeded history message, about as long as a chat line: '.padEnd(64, 'x');
+const int64 = (n) => Long.fromNumber(n);   // what the C store writes (BCON_INT64), not the driver's int32
 
-// Documents n .. n+k-1 of a run tagged `tag`, in livechat's message shape.
+// A message as livechat stores it (lc_store_messages.c message_doc: room-scoped _id, int64 seq, date ts).
+function message(roomId, msgId, channel, customerId, seq, sender, author, ts) {
+  return { _id: `${roomId}:${msgId}`, msg_id: msgId, room_id: roomId, channel, customer_id: customerId,
+    seq: int64(seq), sender, author, text: TEXT, ts: new Date(ts) };
+}
+
+// Documents n .. n+k-1 of the ceiling's run tagged `tag`, 20 per room (rooms not stored).
 function docs(tag, channel, n, k) {
   const out = [];
   const now = Date.now();
   for (let i = n; i < n + k; i++) {
     const room = Math.floor(i / PER_ROOM);
-    out.push({ _id: `${tag}-${i}`, room_id: `${tag}-r${room}`,
-      channel, customer_id: `${tag}-c${room}`, seq: (i % PER_ROOM) + 1, sender: i % 2 ? 'agent' : 'customer',
-      author: i % 2 ? 'Seed Agent' : 'Seed Customer', text: TEXT, ts: new Date(now - 86400000 + i) });
+    out.push(message(`${tag}-r${room}`, `${tag}-${i}`, channel, `${tag}-c${room}`, (i % PER_ROOM) + 1,
+      i % 2 ? 'agent' : 'customer', i % 2 ? 'Seed Agent' : 'Seed Customer', now - 86400000 + i));
   }
   return out;
+}
+
+// The documents of one closed chat in the schema asked for: its messages, and (livechat) the
+// recent pieces of its customer (one customer per room, so the room's messages are all the
+// customer has: a full piece per block of 10 and one for the last, part-filled block, the
+// fewest a writer leaves; one writing each message in its own flush leaves one per message).
+function chatDocs(schema, r, tag, first, n, ts, agents) {
+  const withRooms = schema !== 'none';
+  const oid = new ObjectId();
+  const roomId = withRooms ? oid.toHexString() : `s${tag}-r${r}`;
+  const customer = `s${tag}-c${r}`;
+  const agent = agents[r % agents.length];
+  const out = { messages: [], rooms: [], counters_closed: [], open_rooms: [], recent: [] };
+  let items = [];
+  for (let seq = 1; seq <= n; seq++) {
+    const i = first + seq - 1;
+    const sender = seq % 2 ? 'customer' : 'agent';
+    const author = sender === 'agent' ? agent.name : 'Seed Customer';
+    const m = message(roomId, `s${tag}-${i}`, 'seed', customer, seq, sender, author, ts(i));
+    if (schema === 'peer') {
+      // The peer's message documents: the gateway's message id as _id, no msg_id, no seq.
+      m._id = m.msg_id;
+      delete m.msg_id;
+      delete m.seq;
+    }
+    out.messages.push(m);
+    if (schema !== 'livechat') continue;
+    // Each item is the message as read back (`id` = msg_id, ts in ms), as lc_store_recent.c keeps it.
+    items.push({ id: m.msg_id, room_id: roomId, channel: 'seed', customer_id: customer, seq: int64(seq), sender,
+      author, text: TEXT, ts: int64(ts(i)) });
+    if (seq % RECENT_BLOCK === 0 || seq === n) {
+      out.recent.push({ _id: `seed:${customer}:${seq}`, m: items, ts: new Date(ts(i)) });
+      if (seq % RECENT_BLOCK === 0) items = [];
+    }
+  }
+  const created = ts(first) - 500;
+  const closed = ts(first + Math.max(n, 1) - 1) + 500;
+  if (schema === 'livechat') {
+    // A chat claimed, then closed (lc_store_rooms.c: claim and close are the room's revisions 1 and 2).
+    out.rooms.push({ _id: oid, channel: 'seed', customer_id: customer, customer_name: 'Seed Customer',
+      status: 'closed', agent_id: agent.id, agent_name: agent.name, declined_by: [], created_at: new Date(created),
+      engaged_at: new Date(created + 250), closed_at: new Date(closed), close_reason: 'customer_left',
+      open_key: `closed:${roomId}`, rev: int64(2) });
+    // Where livechat keeps a closed room's counter once its writer swept it (docs/store.md).
+    out.counters_closed.push({ _id: roomId, seq: int64(n), reserved: int64(n ? SEQ_BLOCK : 0), recent: int64(n) });
+    out.open_rooms.push({ _id: `seed:${customer}`, room_id: roomId });
+  } else if (schema === 'peer') {
+    out.rooms.push({ _id: oid, channel: 'seed', customer_id: customer, customer_name: 'Seed Customer',
+      status: 'closed', agent: agent.name, created_at: new Date(created) });
+  }
+  return out;
+}
+
+// The seeding's insertMany calls in order: [collection, at most BATCH documents], chat after chat
+// (rooms r of nRooms, messages spread evenly over them), each collection's documents gathered
+// until a batch is full. Every `every`th message id goes to sample.
+function* seedBatches(schema, tag, nRooms, nMessages, every, sample) {
+  const base = Date.now() - 86400000 - nMessages * 1000;
+  const ts = (i) => base + i * 1000;
+  const agents = Array.from({ length: SEED_AGENTS }, (_, k) => ({ id: new ObjectId().toHexString(),
+    name: `Seed Agent ${k + 1}` }));
+  const pending = new Map();
+  for (let r = 0; r < nRooms; r++) {
+    const first = Math.floor(r * nMessages / nRooms);
+    const n = Math.floor((r + 1) * nMessages / nRooms) - first;
+    const chat = chatDocs(schema, r, tag, first, n, ts, agents);
+    for (const m of chat.messages.filter((_, k) => (first + k) % every === 0)) sample.push(m._id);
+    for (const [coll, list] of Object.entries(chat)) {
+      if (!list.length) continue;
+      const batch = pending.get(coll) ?? [];
+      batch.push(...list);
+      if (batch.length < BATCH) { pending.set(coll, batch); continue; }
+      pending.delete(coll);
+      for (let k = 0; k < batch.length; k += BATCH) yield [coll, batch.slice(k, k + BATCH)];
+    }
+  }
+  for (const [coll, batch] of pending) yield [coll, batch];
 }
 
 const emit = (row, json) => {
@@ -47,33 +140,45 @@ const emit = (row, json) => {
   if (args.json) fs.appendFileSync(args.json, `${JSON.stringify(json)}\n`);
 };
 
-async function seed(coll) {
+async function seed(db) {
   const target = clampArg(args.count, 10000, 0, 1e9);
-  const before = await coll.estimatedDocumentCount();
+  const schema = args.rooms === '0' ? 'none' : (args.schema || 'livechat');
+  if (!['livechat', 'peer', 'none'].includes(schema)) throw new Error(`--schema ${schema}: livechat or peer`);
+  const messages = db.collection('messages');
+  const rooms = db.collection('rooms');
+  const before = await messages.estimatedDocumentCount();
+  const roomsBefore = schema === 'none' ? 0 : await rooms.estimatedDocumentCount();
   const todo = Math.max(0, target - before);
+  // Rooms up to N/20, counting those there already (the benchmark's own, an earlier size's);
+  // when there are enough, the new messages still get rooms of their own, 20 each.
+  let nRooms = Math.max(0, Math.ceil(target / PER_ROOM) - roomsBefore);
+  if (schema === 'none' || (nRooms === 0 && todo > 0)) nRooms = Math.ceil(todo / PER_ROOM);
   const tag = crypto.randomBytes(3).toString('hex');
-  const BATCH = 1000;
-  let next = 0;
-  const t0 = performance.now();
-  const every = Math.max(1, Math.ceil(todo / 200));
   const sample = [];
+  const batches = seedBatches(schema, tag, nRooms, todo, Math.max(1, Math.ceil(todo / 200)), sample);
+  const inserted = {};
+  const t0 = performance.now();
   const worker = async () => {
-    while (next < todo) {
-      const n = next;
-      const k = Math.min(BATCH, todo - n);
-      next += k;
-      const batch = docs(`s${tag}`, 'seed', n, k);
-      for (const d of batch) if ((Number(d._id.slice(d._id.lastIndexOf('-') + 1)) % every) === 0) sample.push(d._id);
-      await coll.insertMany(batch, { ordered: false });
+    for (let b = batches.next(); !b.done; b = batches.next()) {
+      const [coll, list] = b.value;
+      await db.collection(coll).insertMany(list, { ordered: false });
+      inserted[coll] = (inserted[coll] || 0) + list.length;
     }
   };
   await Promise.all([worker(), worker()]);
   if (args['sample-file'] && sample.length) fs.appendFileSync(args['sample-file'], `${sample.join('\n')}\n`);
   const secs = (performance.now() - t0) / 1000;
-  const after = await coll.estimatedDocumentCount();
-  emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${secs.toFixed(1)} | ${secs ? Math.round(todo / secs) : '-'} |`,
-    { bench: 'seed', label: args.label || args.db, backend: args.backend || null, before, after, inserted: todo,
-      seconds: +secs.toFixed(2) });
+  const after = await messages.estimatedDocumentCount();
+  const roomsAfter = schema === 'none' ? 0 : await rooms.estimatedDocumentCount();
+  const documents = Object.values(inserted).reduce((a, b) => a + b, 0);
+  const others = ['counters_closed', 'open_rooms', 'recent'].filter((c) => inserted[c]).map((c) => `${inserted[c]} ${c}`);
+  const roomCols = schema === 'none' ? '- | - ' : `${roomsBefore} | ${roomsAfter} `;
+  emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${roomCols}| ${others.join(', ') || '-'} | ` +
+    `${secs.toFixed(1)} | ${secs ? Math.round(documents / secs) : '-'} |`,
+  { bench: 'seed', label: args.label || args.db, backend: args.backend || null, schema, before, after,
+    inserted: todo, rooms_before: roomsBefore, rooms_after: roomsAfter, rooms_inserted: inserted.rooms || 0,
+    counters_closed: inserted.counters_closed || 0, open_rooms: inserted.open_rooms || 0, recent: inserted.recent || 0,
+    documents, seconds: +secs.toFixed(2) });
 }
 
 // C workers calling fn for S seconds: calls, per-call latency.
@@ -160,7 +265,7 @@ let status = 0;
 try {
   const db = client.db(args.db);
   const coll = db.collection(args.coll || 'messages');
-  if (cmd === 'seed') await seed(coll);
+  if (cmd === 'seed') await seed(db);
   else if (cmd === 'ceiling') await ceiling(db, coll);
   else if (cmd === 'lookups') await lookupRow(coll);
   else { console.error('usage: db.mjs seed|ceiling|lookups --mongo URI --db NAME ...'); status = 2; }

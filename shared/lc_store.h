@@ -307,6 +307,12 @@ bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored);
 /* A copy of the open block (references to its messages), for piece `count`. */
 json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c);
 void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
+/* Move a closed room's counter document from counters to counters_closed (one _id read, one
+ * insert, one delete), so that counters, which every flush of the room writers updates, holds
+ * the rooms still in use only: FerretDB 1.24 runs an update by _id as a scan of its collection
+ * (docs/store.md "counters"). The seq, recent and last_seq reads find it there. For a room
+ * closed, once nothing more is stored in it (wsd's writer calls it a minute after the close). */
+lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err);
 /* How many messages the recent of the room's customer has had, as the room last recorded it
  * (one _id read), or -1 when the room keeps none (opened by a version before the pieces). */
 lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, lc_err_t *err);
@@ -322,6 +328,11 @@ lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *ch
  * limit. */
 lc_rc lc_store_message_list_after(lc_store_t *s, const char *room_id, int64_t after_seq,
 				  int64_t limit, json_object **items, lc_err_t *err);
+/* The room's first customer message (*msg NULL when it has none among its first 50 messages): a
+ * query over messages (a scan on FerretDB 1.24), for a request whose first message is not
+ * known otherwise. */
+lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_object **msg,
+				      lc_err_t *err);
 /* Page through a room newest first: seq < before_seq (before_seq <= 0: from the newest). */
 lc_rc lc_store_message_list_before(lc_store_t *s, const char *room_id, int64_t before_seq,
 				   int64_t limit, json_object **items, lc_err_t *err);

@@ -9,6 +9,7 @@
  * the next number. */
 #include "config.h"
 #include "lc_store_priv.h"
+#include "lc_json.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 #include "lc_message.h"
@@ -135,24 +136,45 @@ static int64_t doc_int(const bson_t *doc, const char *key)
 		       ? bson_iter_as_int64(&it) : 0;
 }
 
+/* room_id (24 hex digits) as the hex _id of its counter; NOT_FOUND when it is no room id. */
+static lc_rc room_hex(const char *room_id, char hex[25], lc_err_t *err)
+{
+	bson_oid_t oid;
+	if (!lc_store_oid_parse(room_id, &oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	bson_oid_to_string(&oid, hex);
+	return LC_OK;
+}
+
+lc_rc lc_store_counter_get(lc_store_t *s, const char *hex, bson_t *cur, bool *live, lc_err_t *err)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, cur,
+				     err);
+	*live = rc == LC_OK;
+	if (rc == LC_ERR_NOT_FOUND) {
+		lc_err_clear(err);
+		rc = lc_store_find_one(s, LC_COLL_COUNTERS_CLOSED, filter, NULL, NULL, "counter", NULL,
+				       cur, err);
+	}
+	bson_destroy(filter);
+	return rc;
+}
+
 /* The room's counter document: last_seq, the highest seq reserved, and its recent count (-1
  * when it keeps none: lc_store_recent.c). A room without one has 0, 0 and -1. */
 static lc_rc counter_marks(lc_store_t *s, const char *room_id, int64_t *last, int64_t *reserved,
 			   int64_t *recent, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
 	bson_t cur;
 	bson_iter_t it;
+	bool live;
 	*last = *reserved = 0;
 	*recent = -1;
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
-	lc_rc rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur,
-				     err);
-	bson_destroy(filter);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
+	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	if (rc == LC_OK) {
 		*last = doc_int(&cur, "seq");
 		*reserved = doc_int(&cur, "reserved");
@@ -184,17 +206,16 @@ lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, 
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
 	lc_rc rc;
 	if (count < 1)
 		return lc_err_set(err, LC_ERR_INVALID, "reserve at least one seq");
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
 	bson_t cur;
-	rc = lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", NULL, &cur, err);
+	bool live = false;
+	rc = lc_store_counter_get(s, hex, &cur, &live, err);
 	int64_t seq = 0, reserved = 0;
 	if (rc == LC_OK) {
 		seq = doc_int(&cur, "seq");
@@ -202,10 +223,14 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 		bson_destroy(&cur);
 	} else if (rc == LC_ERR_NOT_FOUND) {
 		rc = LC_OK;
+		lc_err_clear(err);
 	}
 	int64_t base = seq > reserved ? seq : reserved;
 	if (rc == LC_OK) {
-		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - reserved + count),
+		/* A retired counter (a late message for a room closed and swept) starts a live one
+		 * again, above it: the $inc then starts from 0. */
+		int64_t from = live ? reserved : 0;
+		bson_t *update = BCON_NEW("$inc", "{", "reserved", BCON_INT64(base - from + count),
 					  "}");
 		bson_t after;
 		rc = lc_store_find_modify(s, LC_COLL_COUNTERS, filter, update, true, NULL, "counter",
@@ -461,11 +486,9 @@ lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n
 
 static lc_rc room_filter(const char *room_id, bson_t *filter, lc_err_t *err)
 {
-	bson_oid_t oid;
 	char hex[25];
-	if (!lc_store_oid_parse(room_id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_oid_to_string(&oid, hex);
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
 	BSON_APPEND_UTF8(filter, "room_id", hex);
 	return LC_OK;
 }
@@ -536,5 +559,52 @@ lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *c
 	bson_destroy(sort);
 	bson_destroy(filter);
 	bson_destroy(&opts);
+	return rc;
+}
+
+lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_object **msg,
+				      lc_err_t *err)
+{
+	json_object *page = NULL;
+	*msg = NULL;
+	lc_rc rc = lc_store_message_list_after(s, room_id, 0, 50, &page, err);
+	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(page) && *msg == NULL; i++) {
+		json_object *m = json_object_array_get_idx(page, i);
+		if (strcmp(lc_json_get_str(m, "sender", ""), "customer") == 0)
+			*msg = json_object_get(m);
+	}
+	json_object_put(page);
+	return rc;
+}
+
+lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err)
+{
+	char hex[25];
+	bson_t cur;
+	bool live;
+	if (room_hex(room_id, hex, err) != LC_OK)
+		return LC_ERR_NOT_FOUND;
+	lc_rc rc = lc_store_counter_get(s, hex, &cur, &live, err);
+	if (rc == LC_ERR_NOT_FOUND || (rc == LC_OK && !live)) {
+		if (rc == LC_OK)
+			bson_destroy(&cur);
+		lc_err_clear(err);
+		return LC_OK;   /* nothing live to move */
+	}
+	if (rc != LC_OK)
+		return rc;
+	/* The copy first (a copy already there, from an earlier retirement, stays), then the live
+	 * one goes: a reader in between finds the live one. */
+	rc = lc_store_insert(s, LC_COLL_COUNTERS_CLOSED, &cur, NULL, NULL, err);
+	bson_destroy(&cur);
+	if (rc == LC_ERR_CONFLICT) {
+		lc_err_clear(err);
+		rc = LC_OK;
+	}
+	if (rc == LC_OK) {
+		bson_t *filter = BCON_NEW("_id", BCON_UTF8(hex));
+		rc = lc_store_delete(s, LC_COLL_COUNTERS, filter, false, NULL, err);
+		bson_destroy(filter);
+	}
 	return rc;
 }

@@ -21,6 +21,7 @@
 #define LC_COLL_ROOMS "rooms"
 #define LC_COLL_ROOM_GATES "room_gates"   /* one doc per room write in progress (see rooms) */
 #define LC_COLL_COUNTERS "counters"       /* per-room message seq counter, _id = room id */
+#define LC_COLL_COUNTERS_CLOSED "counters_closed"   /* counters of rooms closed and swept */
 #define LC_COLL_MESSAGES "messages"
 #define LC_COLL_RECENT "recent"         /* customers' last messages by _id (lc_store_recent.c) */
 #define LC_COLL_OPEN_ROOMS "open_rooms"   /* _id "<channel>:<customer>" -> the open room */
@@ -96,6 +97,10 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 			   const bson_t *update, bool upsert, const char *const *omit,
 			   const char *what, json_object **out, bson_t *raw, const char *conflict,
 			   const char *conflict_field, lc_err_t *err);
+/* The room's counter document (hex id) into *cur (bson_destroy), from counters or, for a room
+ * closed and swept (lc_store_counter_retire), counters_closed; *live says which. NOT_FOUND
+ * when neither has it. */
+lc_rc lc_store_counter_get(lc_store_t *s, const char *hex, bson_t *cur, bool *live, lc_err_t *err);
 /* One attempt at the gate: LC_OK when taken, LC_ERR_CONFLICT when another holds it (a gate older
  * than stale_ms is broken on the way, for the next attempt), another code when the store failed. */
 lc_rc lc_store_gate_try(lc_store_t *s, const char *coll, const char *id, int64_t stale_ms,

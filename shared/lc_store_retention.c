@@ -45,7 +45,8 @@ static lc_rc purge_rooms(lc_store_t *s, json_object *ids, int64_t *rooms, int64_
 	if ((rc = lc_store_delete(s, LC_COLL_MESSAGES, msgs, true, &n, err)) != LC_OK)
 		goto fail;
 	*messages += n;
-	if ((rc = lc_store_delete(s, LC_COLL_COUNTERS, counters, true, NULL, err)) != LC_OK)
+	if ((rc = lc_store_delete(s, LC_COLL_COUNTERS, counters, true, NULL, err)) != LC_OK ||
+	    (rc = lc_store_delete(s, LC_COLL_COUNTERS_CLOSED, counters, true, NULL, err)) != LC_OK)
 		goto fail;
 	if ((rc = lc_store_delete(s, LC_COLL_ROOMS, closed, true, &n, err)) != LC_OK)
 		goto fail;

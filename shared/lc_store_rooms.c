@@ -61,15 +61,16 @@ static int64_t doc_int(const bson_t *doc, const char *key)
  * appends never rewrite the room document; single-room results carry it. */
 static void attach_last_seq(lc_store_t *s, json_object *room)
 {
-	json_object *id, *c = NULL, *seq;
+	json_object *id;
 	int64_t last = 0;
-	if (json_object_object_get_ex(room, "id", &id)) {
-		bson_t *filter = BCON_NEW("_id", BCON_UTF8(json_object_get_string(id)));
-		if (lc_store_find_one(s, LC_COLL_COUNTERS, filter, NULL, NULL, "counter", &c, NULL,
-				      NULL) == LC_OK && json_object_object_get_ex(c, "seq", &seq))
-			last = json_object_get_int64(seq);
-		json_object_put(c);
-		bson_destroy(filter);
+	bson_t cur;
+	bool live;
+	bson_iter_t it;
+	if (json_object_object_get_ex(room, "id", &id) &&
+	    lc_store_counter_get(s, json_object_get_string(id), &cur, &live, NULL) == LC_OK) {
+		if (bson_iter_init_find(&it, &cur, "seq") && BSON_ITER_HOLDS_NUMBER(&it))
+			last = bson_iter_as_int64(&it);
+		bson_destroy(&cur);
 	}
 	json_object_object_add(room, "last_seq", json_object_new_int64(last));
 }

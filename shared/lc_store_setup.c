@@ -158,6 +158,13 @@ lc_rc lc_store_init(lc_store_t *s, lc_err_t *err)
 		rc = seed_settings(s, err);
 	if (rc == LC_OK)
 		rc = lc_store_room_pointers_repair(s, err);
+	if (rc == LC_OK) {
+		/* The recent chunks of the version before the pieces lived in counters (_id
+		 * "recent:..."): every update of counters would go on scanning them. */
+		bson_t *old = BCON_NEW("_id", "{", "$regex", BCON_UTF8("^recent:"), "}");
+		rc = lc_store_delete(s, LC_COLL_COUNTERS, old, true, NULL, err);
+		bson_destroy(old);
+	}
 	return rc;
 }
 

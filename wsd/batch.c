@@ -226,6 +226,11 @@ size_t wsd_batch_marks_pending(const wsd_batch_t *b)
 	return wsd_map_count(b->marks);
 }
 
+bool wsd_batch_marks_has(const wsd_batch_t *b, const char *room_id)
+{
+	return wsd_map_get(b->marks, room_id) != NULL;
+}
+
 bool wsd_batch_marks_urgent(const wsd_batch_t *b)
 {
 	return b->urgent;

@@ -37,6 +37,8 @@ void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *cu
 void wsd_batch_recent_forget_all(wsd_batch_t *b);
 /* Rooms whose last_seq the stored batches raised and nobody wrote yet. */
 size_t wsd_batch_marks_pending(const wsd_batch_t *b);
+/* Whether room_id is among them. */
+bool wsd_batch_marks_has(const wsd_batch_t *b, const char *room_id);
 /* A system message (waiting, join, end texts) is among them: write them before answering, so
  * that an accept reading recent after its join text finds everything stored before it. */
 bool wsd_batch_marks_urgent(const wsd_batch_t *b);

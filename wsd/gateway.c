@@ -183,23 +183,6 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	return rc;
 }
 
-json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id)
-{
-	json_object *page = NULL, *first = NULL;
-	lc_err_t err;
-	if (lc_store_message_list_after(w->store, room_id, 0, 50, &page, &err) != LC_OK)
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(page) && first == NULL; i++) {
-		json_object *stored = json_object_array_get_idx(page, i);
-		lc_message_t m;
-		lc_message_view(&m, stored);
-		if (m.sender == LC_SENDER_CUSTOMER)
-			first = json_object_get(stored);
-	}
-	json_object_put(page);
-	return first;
-}
-
 /* One try at an inbound message on the writer thread; the steps already done are kept in in.
  * Messages are staged in the writer's batch, stored when the round ends. */
 static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
@@ -340,7 +323,8 @@ void wsd_gateway_stored(wsd_t *w, void *arg)
 		}
 	}
 	if (in->room != NULL && room_waiting(in->room))
-		in->first = wsd_gateway_first_message(w, lc_json_get_str(in->room, "id", ""));
+		in->first = wsd_writer_first_message(w->writer, lc_json_get_str(in->room, "id", ""),
+						     in->stored);
 post:
 	wsd_post(w, inbound_done, in);
 }

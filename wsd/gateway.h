@@ -45,9 +45,6 @@ lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suff
 /* Worker: the messages of room_id with seq > after, oldest first (at most 5000). */
 lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
 				 json_object **items, lc_err_t *err);
-/* Worker: the first customer message of a room (agents see it with a waiting request), or NULL
- * (none yet, or the store failed). */
-json_object *wsd_gateway_first_message(wsd_t *w, const char *room_id);
 /* An outbound message carrying a stored message msg (id, seq, text) of room; agent_id and
  * agent_name (both NULL: none) fill "agent". */
 json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,

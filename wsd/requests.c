@@ -55,8 +55,10 @@ typedef struct firstjob {
 static void first_run(wsd_t *w, void *arg)
 {
 	firstjob_t *j = arg;
-	json_object *first = wsd_gateway_first_message(w, j->room_id);
-	if (first != NULL) {
+	json_object *first = NULL;
+	lc_err_t err;
+	if (lc_store_message_first_customer(w->store, j->room_id, &first, &err) == LC_OK &&
+	    first != NULL) {
 		lc_message_t m;
 		lc_message_view(&m, first);
 		j->text = lc_strdup(m.text);

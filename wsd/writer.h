@@ -70,6 +70,10 @@ void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker);
 lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
 			   const char *customer_name, json_object **room, bool *created,
 			   lc_err_t *err);
+/* The first customer message of a waiting room (a reference, or NULL), stored is the message
+ * just stored in it: known without a read for a room this writer opened, read once otherwise
+ * (lc_store_message_first_customer: a scan on FerretDB), then kept with the room. */
+json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, json_object *stored);
 lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
 			   json_object **room, lc_err_t *err);
 lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *reason,

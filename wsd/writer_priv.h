@@ -59,6 +59,9 @@ typedef struct wroom {
 	int64_t read_ms;           /* monotonic ms of the read */
 	int64_t next_seq;          /* next seq to give (0: no block yet) */
 	int64_t block_end;         /* last seq of the reserved block */
+	bool opened_here;          /* this writer created it: every message of it came through it */
+	char *first_id;            /* opened here: msg_id of the first customer message staged */
+	json_object *first;        /* its first customer message, once known */
 } wroom_t;
 
 struct wsd_writer {

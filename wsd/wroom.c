@@ -46,6 +46,8 @@ static void room_free_cb(const char *key, void *value, void *ctx)
 	(void)key;
 	(void)ctx;
 	json_object_put(r->doc);
+	json_object_put(r->first);
+	free(r->first_id);
 	free(r);
 }
 
@@ -62,6 +64,7 @@ void wsd_wrooms_forget(wsd_writer_t *wr)
 }
 
 typedef struct sweep {
+	wsd_batch_t *batch;
 	int64_t now;
 	const char **ids;
 	size_t n, cap;
@@ -71,15 +74,18 @@ static void sweep_cb(const char *key, void *value, void *ctx)
 {
 	wroom_t *r = value;
 	sweep_t *sw = ctx;
-	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap)
+	if (r->status == WR_CLOSED && sw->now - r->read_ms > CLOSED_KEEP_MS && sw->n < sw->cap &&
+	    !wsd_batch_marks_has(sw->batch, key))
 		sw->ids[sw->n++] = key;
 }
 
 /* The rooms a writer touched would pile up: closed ones are forgotten a minute on (what comes
- * for them later reads them again). */
+ * for them later reads them again), once their marks are written; and their counters retired
+ * (lc_store_counter_retire), so the counters every flush updates stay as few as the rooms in
+ * use. */
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
-	sweep_t sw = { .now = lc_mono_ms(), .cap = 1024 };
+	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .cap = 1024 };
 	if (sw.now - wr->swept_ms < SWEEP_EVERY_MS)
 		return;
 	wr->swept_ms = sw.now;
@@ -88,6 +94,9 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 	for (size_t i = 0; i < sw.n; i++) {
 		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
 		wroom_t *r = wsd_map_del(wr->rooms, id);
+		lc_err_t err;
+		if (lc_store_counter_retire(wr->w->store, id, &err) != LC_OK)
+			LC_WARN("room %s: retiring its counter: %s", id, err.reason);
 		wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
 					lc_json_get_str(r->doc, "customer_id", ""));
 		room_free_cb(id, r, NULL);
@@ -186,13 +195,36 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 				      created, err);
 	if (rc == LC_OK) {
 		*room = copy_of(doc);
-		room_update(wr, doc);
+		room_update(wr, doc)->opened_here |= *created;
 	}
 	/* A new room starts from what its counter says (the customer's previous room's count),
 	 * unless messages of theirs still wait to be written (then the batch is ahead). */
 	if (rc == LC_OK && *created)
 		wsd_batch_recent_forget(wr->batch, channel, customer_id);
 	return rc;
+}
+
+json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, json_object *stored)
+{
+	ASSERT_WRITER(wr);
+	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	if (r != NULL && r->first != NULL)
+		return json_object_get(r->first);
+	json_object *first = NULL;
+	lc_err_t err;
+	if (r != NULL && r->opened_here) {
+		if (r->first_id != NULL && stored != NULL &&
+		    strcmp(lc_json_get_str(stored, "id", ""), r->first_id) == 0)
+			first = json_object_get(stored);
+		else if (r->first_id != NULL)   /* it came another way (a room command): read it */
+			r->opened_here = false;
+	}
+	if (first == NULL && (r == NULL || !r->opened_here) &&
+	    lc_store_message_first_customer(wr->w->store, room_id, &first, &err) != LC_OK)
+		LC_WARN("room %s: its first message: %s", room_id, err.reason);
+	if (r != NULL && first != NULL)
+		r->first = json_object_get(first);
+	return first;
 }
 
 lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
@@ -249,6 +281,8 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 		r->next_seq = first;
 		r->block_end = first + SEQ_BLOCK - 1;
 	}
+	if (r->opened_here && r->first_id == NULL && strcmp(sender, "customer") == 0)
+		r->first_id = lc_strdup(msg_id);   /* wsd_writer_first_message */
 	const char *channel = lc_json_get_str(r->doc, "channel", "");
 	const char *customer_id = lc_json_get_str(r->doc, "customer_id", "");
 	if (!wsd_batch_recent_known(wr->batch, channel, customer_id)) {

@@ -402,6 +402,64 @@ static void store_direct(const char *id, const char *cust, const char *tag, int 
 	}
 }
 
+/* Whether collection coll of the test database holds a document with _id id. */
+static bool raw_has(const char *coll_name, const char *id)
+{
+	char db[64];
+	bson_error_t e;
+	snprintf(db, sizeof db, "lc_test_store_%ld", (long)getpid());
+	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, coll_name);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &e);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+	return n > 0;
+}
+
+/* A closed room's counter leaves counters (which every flush updates: a scan on FerretDB) for
+ * counters_closed, and every read of it answers as before: last_seq, the seq marks, the recent
+ * count the customer's next room goes on from, and a seq block reserved after (above). */
+static void test_a_retired_counter_leaves_counters_and_reads_the_same(void)
+{
+	lc_err_t err = { 0 };
+	json_object *doc = NULL;
+	char *cust = tuniq("retire");
+	char *first = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	store_direct(first, cust, "r", 13);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, first, "customer_left", NULL, &err),
+			      LC_OK);
+	CU_ASSERT_TRUE(raw_has("counters", first));
+	CU_ASSERT_EQUAL_FATAL(lc_store_counter_retire(test_store, first, &err), LC_OK);
+	CU_ASSERT_FALSE(raw_has("counters", first));
+	CU_ASSERT_TRUE(raw_has("counters_closed", first));
+	CU_ASSERT_EQUAL(lc_store_counter_retire(test_store, first, &err), LC_OK);   /* again: nothing */
+
+	int64_t last = 0, reserved = 0, count = -1;
+	CU_ASSERT_EQUAL(lc_store_seq_marks(test_store, first, &last, &reserved, &err), LC_OK);
+	CU_ASSERT_EQUAL(last, 13);
+	CU_ASSERT_EQUAL(lc_store_recent_count(test_store, first, &count, &err), LC_OK);
+	CU_ASSERT_EQUAL(count, 13);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, first, &doc, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 13);
+	json_object_put(doc);
+
+	char *next = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_EQUAL(lc_store_recent_count(test_store, next, &count, &err), LC_OK);
+	CU_ASSERT_EQUAL(count, 13);   /* the chain goes on */
+
+	/* A late message for the retired room: its block starts above everything reserved. */
+	int64_t seq = 0;
+	CU_ASSERT_EQUAL(lc_store_seq_reserve(test_store, first, 5, &seq, NULL, &err), LC_OK);
+	CU_ASSERT_TRUE(seq > reserved && seq > 13);
+	free(next);
+	free(first);
+	free(cust);
+}
+
 static void test_recent_holds_the_customers_last_messages_across_rooms_in_order(void)
 {
 	lc_err_t err = { 0 };
@@ -458,5 +516,6 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
+	CU_ADD_TEST(s, test_a_retired_counter_leaves_counters_and_reads_the_same);
 	return 0;
 }
