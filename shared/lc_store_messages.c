@@ -569,9 +569,11 @@ lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_o
 	*msg = NULL;
 	lc_rc rc = lc_store_message_list_after(s, room_id, 0, 50, &page, err);
 	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(page) && *msg == NULL; i++) {
-		json_object *m = json_object_array_get_idx(page, i);
-		if (strcmp(lc_json_get_str(m, "sender", ""), "customer") == 0)
-			*msg = json_object_get(m);
+		json_object *stored = json_object_array_get_idx(page, i);
+		lc_message_t m;
+		lc_message_view(&m, stored);
+		if (m.sender == LC_SENDER_CUSTOMER)
+			*msg = json_object_get(stored);
 	}
 	json_object_put(page);
 	return rc;
