@@ -12,6 +12,7 @@
 #include "lc_json.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,7 @@ static const char *const omit_internal[] = { "msg_id", NULL };
 
 static bool sender_ok(const char *sender)
 {
-	return sender != NULL && (strcmp(sender, "customer") == 0 || strcmp(sender, "agent") == 0 ||
-				  strcmp(sender, "system") == 0);
+	return lc_sender_parse(sender) != LC_SENDER_UNKNOWN;
 }
 
 /* The stored _id is room-scoped; clients know a message by its msg_id. Messages stored before
@@ -569,9 +569,11 @@ lc_rc lc_store_message_first_customer(lc_store_t *s, const char *room_id, json_o
 	*msg = NULL;
 	lc_rc rc = lc_store_message_list_after(s, room_id, 0, 50, &page, err);
 	for (size_t i = 0; rc == LC_OK && i < json_object_array_length(page) && *msg == NULL; i++) {
-		json_object *m = json_object_array_get_idx(page, i);
-		if (strcmp(lc_json_get_str(m, "sender", ""), "customer") == 0)
-			*msg = json_object_get(m);
+		json_object *stored = json_object_array_get_idx(page, i);
+		lc_message_t m;
+		lc_message_view(&m, stored);
+		if (m.sender == LC_SENDER_CUSTOMER)
+			*msg = json_object_get(stored);
 	}
 	json_object_put(page);
 	return rc;

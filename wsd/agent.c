@@ -13,6 +13,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 #include "worker.h"
 
 #include <stdlib.h>
@@ -62,15 +63,14 @@ void wsd_ajob_submit_retry(wsd_ajob_t *h, wsd_try_fn run, wsd_fn done, void *job
 
 int64_t wsd_ajob_first_seq(json_object *items, const char *room_id)
 {
-	int64_t m = 0;
+	int64_t first = 0;
 	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-		json_object *it = json_object_array_get_idx(items, i);
-		const char *rid = lc_json_get_str(it, "room_id", NULL);
-		int64_t s = lc_json_get_int(it, "seq", 0);
-		if (rid && strcmp(rid, room_id) == 0 && s > 0 && (m == 0 || s < m))
-			m = s;
+		lc_message_t m;
+		lc_message_view(&m, json_object_array_get_idx(items, i));
+		if (strcmp(m.room_id, room_id) == 0 && m.seq > 0 && (first == 0 || m.seq < first))
+			first = m.seq;
 	}
-	return m;
+	return first;
 }
 
 void wsd_ajob_add_room(json_object *frame, json_object *room)

@@ -13,6 +13,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,10 @@ static char *end_text(wsd_t *w, json_object *room)
 	const char *said = NULL;
 	if (lc_store_message_list_before(w->store, v.id, 0, 1, &last, &err) == LC_OK &&
 	    json_object_array_length(last) == 1) {
-		json_object *m = json_object_array_get_idx(last, 0);
-		if (strcmp(lc_json_get_str(m, "sender", ""), "system") == 0)
-			said = lc_json_get_str(m, "text", "");
+		lc_message_t m;
+		lc_message_view(&m, json_object_array_get_idx(last, 0));
+		if (m.sender == LC_SENDER_SYSTEM)
+			said = m.text;
 	}
 	char *t = wsd_room_end_text(w, &v, v.close_reason, said);
 	json_object_put(last);
@@ -103,31 +105,32 @@ static const struct {
 
 /* The widget frame of a stored message (docs/websocket.md, /ws/widget), or NULL for the
  * customer's own messages (the widget has them). */
-static json_object *widget_frame(json_object *m, json_object *room)
+static json_object *widget_frame(json_object *stored, json_object *room)
 {
-	const char *sender = lc_json_get_str(m, "sender", "");
-	const char *id = lc_json_get_str(m, "id", "");
-	const char *rid = lc_json_get_str(room, "id", "");
-	if (strcmp(sender, "customer") == 0)
+	lc_message_t m;
+	lc_message_view(&m, stored);
+	if (m.sender == LC_SENDER_CUSTOMER)
 		return NULL;
-	const char *suffix = strncmp(id, rid, strlen(rid)) == 0 ? id + strlen(rid) : "";
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	size_t rlen = strlen(v.id);
+	const char *suffix = strncmp(m.id, v.id, rlen) == 0 ? m.id + rlen : "";
 	const char *type = NULL;
-	bool system = strcmp(sender, "system") == 0;
+	bool system = m.sender == LC_SENDER_SYSTEM;
 	for (size_t i = 0; system && i < sizeof system_rows / sizeof system_rows[0]; i++)
 		if (strcmp(suffix, system_rows[i].suffix) == 0)
 			type = system_rows[i].type;
 	if (type == NULL) {
 		json_object *f = wsd_room_frame("message");
-		json_object_object_add(f, "room_id", json_object_new_string(rid));
-		json_object_object_add(f, "message", json_object_get(m));
+		json_object_object_add(f, "room_id", json_object_new_string(v.id));
+		json_object_object_add(f, "message", json_object_get(stored));
 		return f;
 	}
-	wsd_room_view_t v;
-	wsd_room_view(&v, room);
-	wsd_event_t e = { .room = &v, .id = id, .ts = lc_json_get_int(m, "ts", 0), .has_seq = true,
-			  .seq = lc_json_get_int(m, "seq", 0), .reason = v.close_reason,
-			  .text = lc_json_get_str(m, "text", ""), .agent_id = v.agent_id,
-			  .agent_name = v.agent_name };
+	wsd_event_t e;
+	wsd_event_message(&e, &v, &m);
+	e.reason = v.close_reason;
+	e.agent_id = v.agent_id;
+	e.agent_name = v.agent_name;
 	json_object *o = wsd_event_outbound(type, &e);
 	json_object *f = wsd_event_widget_frame(o);
 	json_object_put(o);

@@ -7,6 +7,7 @@
 
 #include "lc_alloc.h"
 #include "lc_json.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -171,10 +172,10 @@ void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *i
 	/* Each seq the read gave, not everything up to the newest: a lower seq may still have been
 	 * being stored by another node when it was read, and goes out when it comes live. */
 	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-		json_object *m = json_object_array_get_idx(items, i);
-		const char *rid = lc_json_get_str(m, "room_id", NULL);
-		if (rid == NULL || strcmp(rid, r->room_id) == 0)
-			wsd_croom_mark(r, lc_json_get_int(m, "seq", -1));
+		lc_message_t m;
+		lc_message_view(&m, json_object_array_get_idx(items, i));
+		if (*m.room_id == '\0' || strcmp(m.room_id, r->room_id) == 0)
+			wsd_croom_mark(r, m.seq);   /* 0 (none): at or below any floor, not marked */
 	}
 	seq_compact(r);
 	if (r->pending == NULL)

@@ -26,6 +26,12 @@ lc_room_status_t wsd_room_status(json_object *room)
 	return lc_room_status_parse(lc_json_get_str(room, "status", NULL));
 }
 
+void wsd_event_message(wsd_event_t *e, const wsd_room_view_t *v, const lc_message_t *m)
+{
+	*e = (wsd_event_t){ .room = v, .id = *m->id != '\0' ? m->id : NULL, .ts = m->ts_ms,
+			    .has_seq = m->seq > 0, .seq = m->seq, .text = m->text };
+}
+
 static void add_str(json_object *o, const char *key, const char *value)
 {
 	json_object_object_add(o, key, json_object_new_string(value ? value : ""));
@@ -142,7 +148,7 @@ static json_object *widget_message(json_object *o, const char *agent_name)
 	copy_key(m, o, "id");
 	copy_key(m, o, "room_id");
 	copy_key(m, o, "seq");
-	add_str(m, "sender", "agent");
+	add_str(m, "sender", lc_sender_name(LC_SENDER_AGENT));
 	add_str(m, "author", agent_name);
 	copy_key(m, o, "text");
 	json_object_object_add(m, "ts", json_object_new_int64(lc_json_get_int(o, "ts", 0)));

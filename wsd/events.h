@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "lc_message.h"
 #include "lc_room_status.h"
 
 /* A stored room as wsd reads it (lc_store rooms), parsed once. The strings are borrowed from the
@@ -41,6 +42,11 @@ typedef struct wsd_event {
 					* ended: agent_id (routing to the agent's nodes) */
 	const char *agent_name;
 } wsd_event_t;
+
+/* *e for a stored message m (lc_message_view) of room v: its id (an empty id: none, the room
+ * id is sent), ts, seq (when it has one) and text; every other field empty. e and v borrow
+ * from m and the room: valid while they live. */
+void wsd_event_message(wsd_event_t *e, const wsd_room_view_t *v, const lc_message_t *m);
 
 /* The head every outbound message starts with: {type, id, channel, customer_id, ts, room_id}. */
 json_object *wsd_event_outbound_head(const char *type, const wsd_event_t *e);

@@ -13,6 +13,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 #include "lc_validate.h"
 
 #include <stdlib.h>
@@ -127,9 +128,12 @@ lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
 			return rc;
 		size_t n = json_object_array_length(page);
 		for (size_t i = 0; i < n; i++) {
-			json_object *m = json_object_array_get_idx(page, i);
-			json_object_array_add(*items, json_object_get(m));
-			after = lc_json_get_int(m, "seq", after);
+			json_object *stored = json_object_array_get_idx(page, i);
+			json_object_array_add(*items, json_object_get(stored));
+			lc_message_t m;
+			lc_message_view(&m, stored);
+			if (m.seq > 0)
+				after = m.seq;
 		}
 		json_object_put(page);
 		if (n < 500 || json_object_array_length(*items) >= 5000)
@@ -371,24 +375,26 @@ static void inbound_done(wsd_t *w, void *arg)
 	const char *rid = lc_json_get_str(in->room, "id", NULL);
 	bool waiting = v.status == LC_ROOM_WAITING;
 	const char *agent = v.status == LC_ROOM_ENGAGED ? v.agent_id : NULL;
+	lc_message_t first, stored;   /* empty views when in->first, in->stored are NULL */
+	lc_message_view(&first, in->first);
+	lc_message_view(&stored, in->stored);
 
 	if (rid && waiting &&
 	    (in->created || in->d->redelivered || strcmp(in->type, "request_agent") == 0)) {
 		/* Offer (again: receivers ignore a room they already know). */
 		json_object *b = json_object_new_object();
 		json_object *room = json_object_get(in->room);
-		json_object_object_add(room, "first_message", in->first ? json_object_new_string(
-			lc_json_get_str(in->first, "text", "")) : NULL);
+		json_object_object_add(room, "first_message",
+				       in->first ? json_object_new_string(first.text) : NULL);
 		json_object_object_add(b, "type", json_object_new_string("offer"));
 		json_object_object_add(b, "room", room);
 		wsd_room_broadcast(w, "offer", b);
 		json_object_put(b);
-	} else if (rid && waiting && in->stored && in->first &&
-		   strcmp(lc_json_get_str(in->first, "id", ""), lc_json_get_str(in->stored, "id", "-")) == 0) {
+	} else if (rid && waiting && in->stored && in->first && *first.id != '\0' &&
+		   strcmp(first.id, stored.id) == 0) {
 		/* The first message of a request already offered: agents see it in their list. */
 		json_object *b = event_new("updated", rid);
-		json_object_object_add(b, "first_message", json_object_new_string(
-			lc_json_get_str(in->first, "text", "")));
+		json_object_object_add(b, "first_message", json_object_new_string(first.text));
 		wsd_room_broadcast(w, "updated", b);
 		json_object_put(b);
 	}

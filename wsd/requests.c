@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +55,15 @@ typedef struct firstjob {
 static void first_run(wsd_t *w, void *arg)
 {
 	firstjob_t *j = arg;
-	json_object *m = NULL;
+	json_object *first = NULL;
 	lc_err_t err;
-	if (lc_store_message_first_customer(w->store, j->room_id, &m, &err) == LC_OK && m != NULL)
-		j->text = lc_strdup(lc_json_get_str(m, "text", ""));
-	json_object_put(m);
+	if (lc_store_message_first_customer(w->store, j->room_id, &first, &err) == LC_OK &&
+	    first != NULL) {
+		lc_message_t m;
+		lc_message_view(&m, first);
+		j->text = lc_strdup(m.text);
+	}
+	json_object_put(first);
 }
 
 static void first_done(wsd_t *w, void *arg)

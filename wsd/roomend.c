@@ -8,7 +8,7 @@
 
 #include "events.h"
 #include "lc_alloc.h"
-#include "lc_json.h"
+#include "lc_message.h"
 
 #include <stdlib.h>
 
@@ -29,13 +29,10 @@ char *wsd_room_end_text(wsd_t *w, const wsd_room_view_t *v, const char *reason,
 
 void wsd_event_of_message(wsd_event_t *e, const wsd_room_view_t *v, json_object *msg)
 {
-	*e = (wsd_event_t){ .room = v, .id = lc_json_get_str(msg, "id", NULL), .ts = lc_real_ms(),
-			    .text = lc_json_get_str(msg, "text", "") };
-	json_object *seq = NULL;
-	if (json_object_object_get_ex(msg, "seq", &seq)) {
-		e->has_seq = true;
-		e->seq = json_object_get_int64(seq);
-	}
+	lc_message_t m;
+	lc_message_view(&m, msg);
+	wsd_event_message(e, v, &m);
+	e->ts = lc_real_ms();   /* when it is told, not when it was stored */
 }
 
 void wsd_room_ended(wsd_t *w, const wsd_room_end_t *end)

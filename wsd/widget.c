@@ -15,6 +15,7 @@
 #include "lc_auth.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 #include "lc_validate.h"
 
 #include <stdlib.h>
@@ -50,10 +51,12 @@ static void keep_page(wjob_t *j, json_object *page, int64_t after)
 {
 	size_t n = json_object_array_length(page), kept = 0, bytes = 0;
 	for (; kept < n; kept++) {
-		json_object *m = json_object_array_get_idx(page, kept);
+		json_object *stored = json_object_array_get_idx(page, kept);
+		lc_message_t m;
+		lc_message_view(&m, stored);
 		size_t len = 0;
-		json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
-		if (lc_json_get_int(m, "seq", 0) <= after)
+		json_object_to_json_string_length(stored, JSON_C_TO_STRING_PLAIN, &len);
+		if (m.seq <= after)
 			break;
 		if (kept == (size_t)j->limit || (kept > 0 && bytes + len > (size_t)j->max_bytes)) {
 			j->has_more = true;
@@ -78,10 +81,12 @@ static lc_rc recent_page(wsd_t *w, wjob_t *j, const char *room_id, json_object *
 		return rc;
 	*page = json_object_new_array();
 	for (size_t i = json_object_array_length(all); i-- > 0;) {
-		json_object *m = json_object_array_get_idx(all, i);
-		if (strcmp(lc_json_get_str(m, "room_id", ""), room_id) != 0)
+		json_object *stored = json_object_array_get_idx(all, i);
+		lc_message_t m;
+		lc_message_view(&m, stored);
+		if (strcmp(m.room_id, room_id) != 0)
 			break;
-		json_object_array_add(*page, json_object_get(m));
+		json_object_array_add(*page, json_object_get(stored));
 	}
 	json_object_put(all);
 	return LC_OK;
@@ -142,8 +147,11 @@ static void welcome_send(wsd_conn_t *c, wjob_t *j)
 	 * between comes by history, never live, nor by a catch-up (catchup.c reads above the
 	 * floor): the floor starts below the page then. */
 	int64_t floor = c->last_seq;
-	if (j->has_more && json_object_array_length(j->items) > 0)
-		floor = lc_json_get_int(json_object_array_get_idx(j->items, 0), "seq", 1) - 1;
+	if (j->has_more && json_object_array_length(j->items) > 0) {
+		lc_message_t oldest;
+		lc_message_view(&oldest, json_object_array_get_idx(j->items, 0));
+		floor = oldest.seq > 0 ? oldest.seq - 1 : 0;
+	}
 	for (size_t i = 0; i < c->nrooms; i++) {
 		bool open = rid && strcmp(rid, c->rooms[i].room_id) == 0;
 		wsd_croom_live(c, &c->rooms[i], open ? floor : 0, open ? j->items : NULL);

@@ -19,6 +19,7 @@ int init_time_tests(void);
 int init_mq_tests(void);
 int init_err_tests(void);
 int init_names_tests(void);
+int init_message_tests(void);
 
 /* True when the lc_validate failure array holds an entry with this field and reason. */
 bool unit_has_failure(json_object *failures, const char *field, const char *reason);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* CUnit tests of wsd/events.c, the one builder of each room event (session_ended, ended,
- * withdrawn, the outbound messages and the widget frames they become), of the room status names
- * (shared/lc_room_status.c) and of the customer_left_message setting. Pure logic: no servers.
- * Linked from libwsd.a. */
+ * withdrawn, the outbound messages and the widget frames they become, the event of a stored
+ * message), of the room status names (shared/lc_room_status.c) and of the customer_left_message
+ * setting. Pure logic: no servers. Linked from libwsd.a. */
 #include "config.h"
 #include "events.h"
 #include "wsd_unit_tests.h"
@@ -88,6 +88,34 @@ static void test_session_ended_without_message_uses_the_given_id_and_empty_text(
 	json_object *o = wsd_event_session_ended(&e);
 	CU_ASSERT_STRING_EQUAL(lc_json_get_str(o, "id", ""), "r2");
 	json_object_put(o);
+	json_object_put(room);
+}
+
+static void test_event_of_a_stored_message_carries_its_id_seq_ts_and_text(void)
+{
+	json_object *room = json_tokener_parse(engaged_room);
+	json_object *stored = json_tokener_parse(
+		"{\"id\":\"r1-join\",\"room_id\":\"r1\",\"seq\":3,\"sender\":\"system\","
+		"\"author\":null,\"text\":\"Bob joined.\",\"ts\":1234}");
+	wsd_room_view_t v;
+	wsd_room_view(&v, room);
+	lc_message_t m;
+	lc_message_view(&m, stored);
+	wsd_event_t e;
+	wsd_event_message(&e, &v, &m);
+	e.agent_id = v.agent_id;
+	e.agent_name = v.agent_name;
+	CU_ASSERT_STRING_EQUAL(text_of(wsd_event_outbound("agent_joined", &e)),
+		"{\"type\":\"agent_joined\",\"id\":\"r1-join\",\"channel\":\"telegram\","
+		"\"customer_id\":\"c9\",\"ts\":1234,\"room_id\":\"r1\",\"seq\":3,"
+		"\"agent\":{\"id\":\"u7\",\"name\":\"Bob\"},\"text\":\"Bob joined.\"}");
+	json_object_put(stored);
+	/* No message: the room's id, no seq, no text. */
+	lc_message_view(&m, NULL);
+	wsd_event_message(&e, &v, &m);
+	CU_ASSERT_STRING_EQUAL(text_of(wsd_event_outbound("request_waiting", &e)),
+		"{\"type\":\"request_waiting\",\"id\":\"r1\",\"channel\":\"telegram\","
+		"\"customer_id\":\"c9\",\"ts\":0,\"room_id\":\"r1\",\"text\":\"\"}");
 	json_object_put(room);
 }
 
@@ -236,6 +264,7 @@ int init_wsd_events_tests(void)
 	CU_ADD_TEST(s, test_room_view_of_the_no_agent_marker_has_no_agent);
 	CU_ADD_TEST(s, test_session_ended_carries_message_reason_and_text);
 	CU_ADD_TEST(s, test_session_ended_without_message_uses_the_given_id_and_empty_text);
+	CU_ADD_TEST(s, test_event_of_a_stored_message_carries_its_id_seq_ts_and_text);
 	CU_ADD_TEST(s, test_ended_names_the_agent_only_when_there_is_one);
 	CU_ADD_TEST(s, test_withdrawn_is_room_and_reason);
 	CU_ADD_TEST(s, test_request_withdrawn_and_taken_name_the_room);
