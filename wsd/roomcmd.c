@@ -341,7 +341,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "author", cmd->author);
 	add_str(o, "text", cmd->text);
 	add_str(o, "check_agent", cmd->check_agent);
-	add_str(o, "status", cmd->status);
+	add_str(o, "status", lc_room_status_name(cmd->status));
 	add_str(o, "agent_id", cmd->agent_id);
 	add_str(o, "agent_name", cmd->agent_name);
 	if (above > 0)
