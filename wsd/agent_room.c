@@ -114,7 +114,8 @@ static void message_run(wsd_t *w, void *arg)
 	free(mid);
 }
 
-/* The writer's answer to a typed message (consumer thread, or the loop when it timed out). */
+/* The writer's answer to a typed message (the consumer thread; the writer thread for one
+ * handed over in process; the loop when it timed out). */
 static void message_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 {
 	message_job_t *j;
