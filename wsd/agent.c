@@ -351,4 +351,5 @@ const wsd_endpoint_t wsd_agent_endpoint = {
 	.on_frame = agent_frame,
 	.on_close = agent_closed,
 	.on_recheck = wsd_agent_check_session,
+	.on_watch_bound = wsd_agent_watch_fetch,
 };

@@ -17,7 +17,8 @@ extern const struct wsd_frame_table *const wsd_agent_frames;
 /* Loop: the connection has a session token: check it (on a worker), then prepare hello. */
 void wsd_agent_open(wsd_conn_t *c);
 
-/* Loop: the room key of a watched room is bound: read its recent messages. */
+/* Loop: the room key of a watched room is bound: read its recent messages (the endpoint's
+ * on_watch_bound, called by the rooms layer, follow.c). */
 void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id);
 
 #endif

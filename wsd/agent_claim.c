@@ -71,7 +71,7 @@ static bool accept_run(wsd_t *w, void *arg)
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
 				       lc_json_get_str(j->room, "customer_name", ""),
-				       lc_room_status_name(LC_ROOM_ENGAGED),
+				       LC_ROOM_ENGAGED,
 				       j->h.user_id, &j->msg, &err) != LC_OK)
 		return false;
 	if (accept_history(w, j, &err) != LC_OK) {

@@ -114,7 +114,8 @@ static void message_run(wsd_t *w, void *arg)
 	free(mid);
 }
 
-/* The writer's answer to a typed message (consumer thread, or the loop when it timed out). */
+/* The writer's answer to a typed message (the consumer thread; the writer thread for one
+ * handed over in process; the loop when it timed out). */
 static void message_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 {
 	message_job_t *j;
@@ -262,7 +263,7 @@ static bool end_run(wsd_t *w, void *arg)
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
 	if (wsd_gateway_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
-				       lc_room_status_name(LC_ROOM_CLOSED), NULL, &j->msg,
+				       LC_ROOM_CLOSED, NULL, &j->msg,
 				       &err) != LC_OK)
 		return false;
 	if (j->agent_text == NULL) {

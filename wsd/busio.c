@@ -1,30 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* wsd_busio: the publisher and consumer threads (see busio.h). */
+/* wsd_busio, the consumer side and the bus's life (see busio.h): wsd_busio_new/start/free; the
+ * consumer thread, which declares the topology, consumes the shared inbound queue and this
+ * node's queue on two connections of its own and hands deliveries up through wsd_busio_ops_t;
+ * and the binds, unbinds, acks and rejects other threads queue for it (cmdq). The publisher
+ * thread is in busio_pub.c. */
 #include "config.h"
-#include "busio.h"
+#include "busio_priv.h"
 #include "lc_alloc.h"
 #include "lc_log.h"
 #include "lc_names.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#define PUB_BATCH_MAX 256
 #define INBOUND_PREFETCH 256
 #define NODE_PREFETCH 1000
 #define ACK_BATCH_MAX 256       /* acks settled with one lc_bus_ack_batch */
-
-/* One per publish, from any thread to the publisher (pubq). */
-typedef struct pub {
-	lc_mq_item_t item;
-	char *exchange, *key, *body, *msg_id;
-	size_t len;
-	wsd_pub_done_fn done;
-	void *arg;
-	int64_t queued_us;              /* when wsd_busio_publish queued it (publish latency) */
-} pub_t;
 
 enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
 
@@ -38,192 +29,7 @@ typedef struct cmd {
 	void *arg;
 } cmd_t;
 
-struct wsd_busio {
-	wsd_t *w;
-	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
-	char *url;
-	lc_bus_tls_t tls;               /* amqps:// settings, borrowed from w->cfg */
-	pthread_t pub_tid, con_tid;
-	bool started;
-	atomic_bool stop, ready;
-	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
-
-	lc_mq_t *pubq;                  /* the publisher sleeps on it */
-	/* Messages handed to wsd_busio_publish and not yet confirmed or given up (queued, or in
-	 * the batch being published). At pub_max the node refuses new work that would publish
-	 * (wsd_busio_full) until half of them went out; what is queued is never dropped. */
-	atomic_size_t unpublished;
-	size_t pub_max;
-	atomic_bool full;
-	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
-	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
-	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
-
-	/* consumer thread only: the connection that consumes the shared inbound queue (see
-	 * inbound_declare), and whether its declarations went through */
-	lc_bus_t *inbound;
-	bool inbound_declared;
-	int64_t inbound_next;
-	uint64_t node_gen;              /* generation of the node connection last seen */
-	char *answer_key;               /* node.<node_id>: the room writer's answers (roomcmd.h) */
-};
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static void pub_free(pub_t *p)
-{
-	free(p->exchange);
-	free(p->key);
-	free(p->body);
-	free(p->msg_id);
-	free(p);
-}
-
-/* ---- publisher */
-
-/* Any thread, before the push: one more message waits. The first that reaches the cap says so
- * (once per episode: until the queue drained, see pub_settled). */
-static void pub_counted(wsd_busio_t *b)
-{
-	size_t n = atomic_fetch_add(&b->unpublished, 1) + 1;
-	if (n >= b->pub_max && !atomic_exchange(&b->full, true))
-		LC_WARN("publisher: %zu messages wait for RabbitMQ (wsd_publish_queue_max %zu): "
-			"refusing new work (unavailable) and leaving inbound deliveries in the broker "
-			"until half of them are published", n, b->pub_max);
-}
-
-/* Publisher thread: n messages were confirmed or given up. Below half the cap the episode
- * ends: the queue is far enough from the cap that taking work again does not flap. */
-static void pub_settled(wsd_busio_t *b, size_t n)
-{
-	size_t left = atomic_fetch_sub(&b->unpublished, n) - n;
-	if (left <= b->pub_max / 2 && atomic_load(&b->full) && atomic_exchange(&b->full, false))
-		LC_INFO("publisher: %zu messages wait for RabbitMQ: taking new work again", left);
-}
-
-bool wsd_busio_full(wsd_busio_t *b)
-{
-	return atomic_load(&b->full);
-}
-
-static void *pub_main(void *arg)
-{
-	wsd_busio_t *b = arg;
-	wsd_thread_set(WSD_THREAD_PUBLISHER);
-	lc_err_t err;
-	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
-	pub_t *batch[PUB_BATCH_MAX];
-	struct lc_mq_list taken = STAILQ_HEAD_INITIALIZER(taken);
-	lc_bus_msg_t msgs[PUB_BATCH_MAX];
-	int64_t stop_deadline = 0;
-
-	if (bus == NULL) {
-		LC_ERROR("publisher: %s", err.reason);
-		return NULL;
-	}
-	lc_bus_set_backoff(bus, 100, 2000);
-	for (;;) {
-		size_t n = lc_mq_take(b->pubq, &taken, PUB_BATCH_MAX, true);
-		if (n == 0)
-			break;          /* stopping and nothing left */
-		for (size_t i = 0; i < n; i++) {
-			batch[i] = LC_MQ_ENTRY(STAILQ_FIRST(&taken), pub_t, item);
-			STAILQ_REMOVE_HEAD(&taken, link);
-		}
-		for (size_t i = 0; i < n; i++) {
-			msgs[i].exchange = batch[i]->exchange;
-			msgs[i].routing_key = batch[i]->key;
-			msgs[i].body = batch[i]->body;
-			msgs[i].len = batch[i]->len;
-			msgs[i].message_id = batch[i]->msg_id;
-		}
-		bool ok = false, warned = false;
-		for (;;) {
-			lc_err_clear(&err);
-			int64_t t0 = lc_mono_us();
-			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
-				ok = true;
-				wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
-				if (warned)
-					LC_INFO("publisher: published again");
-				break;
-			}
-			if (atomic_load(&b->stop)) {
-				if (stop_deadline == 0)
-					stop_deadline = lc_mono_ms() + 2000;
-				if (lc_mono_ms() > stop_deadline)
-					break;
-			}
-			if (!warned)
-				LC_WARN("publisher: %s (retrying)", err.reason);
-			warned = true;
-			sleep_ms(100);
-		}
-		int64_t now = lc_mono_us();
-		for (size_t i = 0; i < n; i++) {
-			if (ok)
-				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
-			if (batch[i]->done)
-				batch[i]->done(b->w, batch[i]->arg, ok);
-			pub_free(batch[i]);
-		}
-		pub_settled(b, n);
-	}
-	lc_bus_free(&bus);
-	return NULL;
-}
-
-void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
-		       const char *msg_id, wsd_pub_done_fn done, void *arg)
-{
-	pub_t *p = lc_calloc(1, sizeof *p);
-	p->exchange = lc_strdup(exchange);
-	p->key = lc_strdup(key);
-	p->body = body;
-	p->len = strlen(body);
-	p->msg_id = lc_strdup(msg_id);
-	p->done = done;
-	p->arg = arg;
-	/* Past the cap too: a publish asked for here belongs to work already accepted (a stored
-	 * message, an acked delivery's forward). New work is refused upstream (wsd_busio_full). */
-	pub_counted(b);
-	p->queued_us = lc_mono_us();
-	lc_mq_push(b->pubq, &p->item);
-}
-
-void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,
-			    json_object *obj, wsd_pub_done_fn done, void *arg)
-{
-	const char *id = NULL;
-	json_object *v;
-	if (json_object_object_get_ex(obj, "id", &v) && json_object_is_type(v, json_type_string))
-		id = json_object_get_string(v);
-	char *body = lc_strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-	wsd_busio_publish(b, exchange, key, body, id, done, arg);
-}
-
-/* ---- consumer */
-
-const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b)
-{
-	return &b->publish_lat;
-}
-
-const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b)
-{
-	return &b->confirm_lat;
-}
-
-size_t wsd_busio_queued(wsd_busio_t *b)
-{
-	/* The batch being published counts too: it is not confirmed yet (the drain waits for it). */
-	return atomic_load(&b->unpublished);
-}
+/* ---- commands from other threads to the consumer */
 
 static void cmd_push(wsd_busio_t *b, cmd_t *c)
 {
@@ -294,6 +100,8 @@ static void cmd_free(cmd_t *c)
 	lc_bus_delivery_free(&c->d);
 	free(c);
 }
+
+/* ---- the consumer thread */
 
 static lc_rc declare_all(wsd_busio_t *b, lc_bus_t *bus, lc_err_t *err)
 {
@@ -469,7 +277,7 @@ static void *con_main(void *arg)
 			lc_err_clear(&err);
 			if (declare_all(b, bus, &err) != LC_OK) {
 				note_link("cannot declare the topology", &node_down, LC_ERR_UNAVAILABLE, &err);
-				sleep_ms(200);
+				wsd_busio_sleep_ms(200);
 				continue;
 			}
 			b->node_gen = lc_bus_generation(bus);
@@ -514,7 +322,7 @@ static void *con_main(void *arg)
 		}
 		note_link("node queue", &node_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT)
-			sleep_ms(50);
+			wsd_busio_sleep_ms(50);
 		if (lc_bus_is_connected(bus) && lc_bus_generation(bus) != b->node_gen)
 			node_queue_back(b, lc_bus_generation(bus));
 		/* While the publisher is full, inbound deliveries stay in the broker (unacked ones
@@ -540,6 +348,8 @@ static void *con_main(void *arg)
 	return NULL;
 }
 
+/* ---- the bus's life (main.c) */
+
 wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops, lc_err_t *err)
 {
 	LC_ASSERT(ops && ops->ready && ops->node_event && ops->answer && ops->inbound);
@@ -564,7 +374,7 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 
 void wsd_busio_start(wsd_busio_t *b)
 {
-	if (pthread_create(&b->pub_tid, NULL, pub_main, b) != 0 ||
+	if (pthread_create(&b->pub_tid, NULL, wsd_busio_pub_main, b) != 0 ||
 	    pthread_create(&b->con_tid, NULL, con_main, b) != 0) {
 		LC_ERROR("cannot start the RabbitMQ threads");
 		abort();
@@ -583,15 +393,8 @@ void wsd_busio_free(wsd_busio_t **pb)
 		pthread_join(b->pub_tid, NULL);
 		pthread_join(b->con_tid, NULL);
 	}
+	wsd_busio_pub_drain(b);
 	struct lc_mq_list left = STAILQ_HEAD_INITIALIZER(left);
-	lc_mq_take(b->pubq, &left, SIZE_MAX, false);
-	while (!STAILQ_EMPTY(&left)) {
-		pub_t *p = LC_MQ_ENTRY(STAILQ_FIRST(&left), pub_t, item);
-		STAILQ_REMOVE_HEAD(&left, link);
-		if (p->done)
-			p->done(b->w, p->arg, false);
-		pub_free(p);
-	}
 	lc_mq_take(b->cmdq, &left, SIZE_MAX, false);
 	while (!STAILQ_EMPTY(&left)) {
 		cmd_t *c = LC_MQ_ENTRY(STAILQ_FIRST(&left), cmd_t, item);

@@ -73,6 +73,14 @@ typedef struct wsd_endpoint {
 	/* An outbound gateway message this node consumed (obj is not taken): the endpoint sends
 	 * its connections what is for them. NULL: the endpoint's clients get none. */
 	void (*on_outbound)(wsd_t *w, json_object *obj);
+	/* The rooms layer (follow.c) reports upward through these, never by an endpoint's name.
+	 * The key of a room c watches is bound on this node's queue (c's croom of it is
+	 * RESUMING): its events arrive from now on, what came before is to be read. NULL: the
+	 * endpoint's connections watch no room. */
+	void (*on_watch_bound)(wsd_conn_t *c, const char *room_id);
+	/* The key of c's customer (customer_channel) is bound: c may be sent its conversation.
+	 * Set when customer_channel is. */
+	void (*on_customer_bound)(wsd_conn_t *c);
 } wsd_endpoint_t;
 
 struct wsd_conn {

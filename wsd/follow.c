@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_follow: which local connections follow which routing keys (an agent's user id, a watched
  * room, a widget customer), binding and unbinding those keys on this node's queue, and the
- * delivery of room events to the connections that follow the room. Loop thread only. */
+ * delivery of room events to the connections that follow the room. Loop thread only. A bound
+ * key is reported up to the connection's endpoint (on_watch_bound, on_customer_bound): this
+ * layer names no endpoint. */
 #include "config.h"
 #include "room_priv.h"
 
-#include "agent.h"
-#include "widget.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -102,7 +102,7 @@ static void watch_bound(wsd_t *w, void *arg)
 			wsd_croom_t *r = wsd_croom_find(g->conns.v[i], rid);
 			if (r && r->watch && r->state == WSD_CR_JOINING) {
 				r->state = WSD_CR_RESUMING;
-				wsd_agent_watch_fetch(g->conns.v[i], rid);
+				g->conns.v[i]->ep->on_watch_bound(g->conns.v[i], rid);
 			}
 		}
 	}
@@ -112,6 +112,7 @@ static void watch_bound(wsd_t *w, void *arg)
 void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref)
 {
 	WSD_ASSERT_LOOP(w);
+	LC_ASSERT(c->ep->on_watch_bound != NULL);
 	wsd_croom_add(c, room_id, NULL, NULL, NULL, WSD_CR_JOINING, true);
 	group_t *g = wsd_group_get(w->rooms->watchers, room_id, true);
 	bool have = false;
@@ -159,7 +160,7 @@ static void widget_bound(wsd_t *w, void *arg)
 		g->binding = false;
 		for (size_t i = 0; i < g->conns.n; i++)
 			if (g->conns.v[i]->state == WSD_CS_AUTH)
-				wsd_widget_ready(g->conns.v[i]);
+				g->conns.v[i]->ep->on_customer_bound(g->conns.v[i]);
 	}
 	free(cid);
 }
@@ -167,6 +168,7 @@ static void widget_bound(wsd_t *w, void *arg)
 void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c)
 {
 	WSD_ASSERT_LOOP(w);
+	LC_ASSERT(c->ep->on_customer_bound != NULL);
 	group_t *g = wsd_group_get(w->rooms->widgets, c->customer_id, true);
 	wsd_cvec_add(&g->conns, c);
 	if (g->bound) {

@@ -99,7 +99,7 @@ json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object
 
 lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
 				 const char *key, const char *agent, const char *customer,
-				 const char *status, const char *agent_id, json_object **msg,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
 				 lc_err_t *err)
 {
 	json_object *set = wsd_settings_get(w);

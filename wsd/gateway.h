@@ -7,6 +7,7 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "lc_room_status.h"
 #include "writer.h"
 
 /* The rules an inbound gateway message must pass before it is stored (else it is rejected,
@@ -36,11 +37,11 @@ void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, 
 
 /* Worker: store the system message "<room_id>-<suffix>" of room_id through the room's writer
  * (roomcmd.h), its text the setting key rendered with agent and customer (a re-send finds the
- * stored one). status, agent_id: what the room just became ("engaged" by agent_id named agent,
- * "closed"), so the writer follows. *msg: the stored message. */
+ * stored one). status, agent_id: what the room just became (LC_ROOM_ENGAGED by agent_id named
+ * agent, LC_ROOM_CLOSED), so the writer follows. *msg: the stored message. */
 lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
 				 const char *key, const char *agent, const char *customer,
-				 const char *status, const char *agent_id, json_object **msg,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
 				 lc_err_t *err);
 /* Worker: the messages of room_id with seq > after, oldest first (at most 5000). */
 lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,

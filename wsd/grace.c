@@ -54,7 +54,7 @@ static void no_agent_run(wsd_t *w, void *arg)
 	wsd_room_view_t v;
 	wsd_room_view(&v, j->room);
 	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
-				   v.customer_name, lc_room_status_name(LC_ROOM_CLOSED), NULL,
+				   v.customer_name, LC_ROOM_CLOSED, NULL,
 				   &j->msg, &err);
 }
 
@@ -111,7 +111,7 @@ static void disconnect_run(wsd_t *w, void *arg)
 		wsd_room_view(&v, room);
 		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
 					   v.agent_name ? v.agent_name : "", v.customer_name,
-					   lc_room_status_name(LC_ROOM_CLOSED), NULL, &msg, &err);
+					   LC_ROOM_CLOSED, NULL, &msg, &err);
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "room", room);
 		json_object_object_add(e, "msg", msg);

@@ -26,14 +26,15 @@ void wsd_room_tick(wsd_t *w);
 void wsd_room_agent_online(wsd_t *w, wsd_conn_t *c);
 /* An agent connection is going away: grace timers for its rooms, unbind when it was the last. */
 void wsd_room_agent_offline(wsd_t *w, wsd_conn_t *c);
-/* Start following a room read-only (chats.monitor). */
+/* Start following a room read-only (chats.monitor); c's endpoint's on_watch_bound runs once
+ * the room's key is bound to this node's queue (at once when it already is). */
 void wsd_room_watch(wsd_t *w, wsd_conn_t *c, const char *room_id, json_object *ref);
 void wsd_room_unwatch(wsd_t *w, wsd_conn_t *c, const char *room_id);
 /* Loop, for the metrics (follow.c): the keys this node follows: agents' user ids, rooms watched
  * read-only, widget customers. */
 void wsd_follow_counts(wsd_t *w, size_t *users, size_t *rooms, size_t *customers);
-/* A widget connection said hello: register it under its customer id; wsd_widget_ready(c) runs
- * once widget.<customer_id> is bound to this node's queue. */
+/* A widget connection said hello: register it under its customer id; c's endpoint's
+ * on_customer_bound runs once widget.<customer_id> is bound to this node's queue. */
 void wsd_room_widget_online(wsd_t *w, wsd_conn_t *c);
 void wsd_room_widget_offline(wsd_t *w, wsd_conn_t *c);
 /* Call fn for each local widget connection of customer_id. */

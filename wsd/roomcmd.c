@@ -1,52 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* wsd_roomcmd: room commands sent to the writer and their answers (see roomcmd.h). The pending
- * commands are a list under a mutex: the answer (consumer thread), the deadline (loop tick) or a
- * waiting worker takes an entry out, and whoever takes it completes it, once. */
+/* wsd_roomcmd: room commands sent to the writer and their answers (see roomcmd.h): building and
+ * sending a command (in process to this node's writer when it is the active one, else published
+ * to the inbound queue), the answers (consumer thread, or the writer thread for one in process),
+ * a command handed back at a writer switch, the deadlines and resends (the loop's tick), and a
+ * worker's blocking call. The pending commands are a list under a mutex: whoever takes an entry
+ * out completes it, once. The store without the writer is in roomcmd_direct.c. */
 #include "config.h"
-#include "roomcmd.h"
+#include "roomcmd_priv.h"
 #include "busio.h"
-#include "events.h"
-#include "worker.h"
 #include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
 #include "lc_names.h"
-#include "map.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
-#include <time.h>
-
-#define ROOMCMDS_MAGIC 0x7c0dd001U
-
-typedef struct pending {
-	TAILQ_ENTRY(pending) link;
-	uint64_t id;
-	int64_t deadline_mono;   /* ms, CLOCK_MONOTONIC */
-	int64_t resend_mono;     /* publish again then, if not answered */
-	int64_t sent_mono;
-	json_object *body;       /* the command as published */
-	bool sync;               /* a worker waits for it (never stored by a fallback job) */
-	bool local;              /* with this node's writer (not published, not resent) */
-	wsd_roomcmd_fn done;
-	void *arg;
-} pending_t;
-
-struct wsd_roomcmds {
-	uint32_t magic;
-	pthread_mutex_t lock;
-	TAILQ_HEAD(, pending) list;
-	uint64_t next_id;
-	char secret[65];
-	atomic_bool have_secret;
-	/* room id -> int64_t *: the highest seq this node stored itself (direct_store) and the
-	 * writer has not been told of yet (see direct_mark) */
-	wsd_map_t *direct;
-	/* counters for the stats line: in process, through the broker, handed back, fallback */
-	atomic_uint_fast64_t n_local, n_broker, n_rerouted, n_direct;
-};
 
 static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
@@ -72,13 +41,6 @@ static void unavailable(wsd_roomcmd_result_t *res, const char *why)
 	res->rc = lc_err_set(&res->err, LC_ERR_UNAVAILABLE, "%s", why);
 }
 
-static void free_value_cb(const char *key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-}
-
 void wsd_roomcmds_free(wsd_t *w)
 {
 	wsd_roomcmds_t *r = w->roomcmds;
@@ -94,8 +56,7 @@ void wsd_roomcmds_free(wsd_t *w)
 		p->done(w, p->arg, &res);
 		pending_free(p);
 	}
-	wsd_map_each(r->direct, free_value_cb, NULL);
-	wsd_map_free(&r->direct);
+	wsd_roomcmd_marks_free(r);
 	pthread_mutex_destroy(&r->lock);
 	r->magic = 0;
 	free(r);
@@ -138,153 +99,6 @@ static pending_t *take(wsd_roomcmds_t *r, uint64_t id)
 	return p;
 }
 
-/* A seq this node stored itself lies above the block the room's writer reserved before, so the
- * writer's next seqs from that block would come out below it. The node's next commands of the
- * room carry the mark ("above_seq") until the writer answered one: the writer then takes a
- * new block (wcommand.c). No query in the normal path, nothing when no direct store happened. */
-static void direct_mark(wsd_roomcmds_t *r, const char *room_id, int64_t seq)
-{
-	pthread_mutex_lock(&r->lock);
-	int64_t *m = wsd_map_get(r->direct, room_id);
-	if (m == NULL) {
-		m = lc_calloc(1, sizeof *m);
-		wsd_map_put(r->direct, room_id, m);
-	}
-	if (seq > *m)
-		*m = seq;
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* The mark of room_id (0: none). Under r->lock. */
-static int64_t direct_mark_of(wsd_roomcmds_t *r, const char *room_id)
-{
-	int64_t *m = room_id ? wsd_map_get(r->direct, room_id) : NULL;
-	return m ? *m : 0;
-}
-
-/* The writer answered p: the mark it carried is known there now. */
-static void direct_settled(wsd_roomcmds_t *r, const pending_t *p, lc_rc rc)
-{
-	int64_t sent = p->body ? lc_json_get_int(p->body, "above_seq", 0) : 0;
-	if (rc != LC_OK || sent <= 0)
-		return;
-	const char *rid = lc_json_get_str(p->body, "room_id", "");
-	pthread_mutex_lock(&r->lock);
-	int64_t *m = wsd_map_get(r->direct, rid);
-	if (m != NULL && *m <= sent)
-		free(wsd_map_del(r->direct, rid));
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* The message of c, not stored yet, with a seq above every seq handed out. That seq may still
- * be in use: a writer whose block the counter does not show (two reservations that met on a
- * database without atomic $inc) stores there too; the unique (room_id, seq) index refuses the
- * second, and a new seq above it stores this one (bounded: then unavailable, sent again). */
-static void direct_insert(wsd_t *w, json_object *c, json_object *room, wsd_roomcmd_result_t *res)
-{
-	const char *rid = lc_json_get_str(c, "room_id", "");
-	lc_store_msg_t m = {
-		.msg_id = lc_json_get_str(c, "msg_id", ""), .room_id = rid,
-		.channel = lc_json_get_str(room, "channel", ""),
-		.customer_id = lc_json_get_str(room, "customer_id", ""),
-		.sender = lc_json_get_str(c, "sender", ""), .author = lc_json_get_str(c, "author", ""),
-		.text = lc_json_get_str(c, "text", ""),
-	};
-	for (int attempt = 0;; attempt++) {
-		res->rc = lc_store_seq_reserve(w->store, rid, 1, &m.seq, NULL, &res->err);
-		if (res->rc == LC_OK)
-			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);
-		if (res->rc != LC_OK || m.result != LC_STORE_MSG_FAILED)
-			break;
-		if (!wsd_seq_taken(m.err.code, &m.err)) {
-			res->rc = lc_err_set(&res->err, m.err.code, "%s", m.err.reason);
-			break;
-		}
-		LC_INFO("room %s: %s; storing it with a new seq", rid, m.err.reason);
-		if (attempt + 1 >= WSD_SEQ_RETAKES) {
-			res->rc = lc_err_set(&res->err, LC_ERR_UNAVAILABLE,
-					     "another writer keeps storing in the room; send it again");
-			break;
-		}
-	}
-	if (res->rc == LC_OK) {
-		res->msg = m.stored;
-		res->dup = m.result == LC_STORE_MSG_DUPLICATE;
-		if (!res->dup)
-			direct_mark(w->roomcmds, rid, m.seq);
-	} else {
-		json_object_put(m.stored);
-	}
-}
-
-/* RabbitMQ is away, so the room's writer cannot be reached, and agents' messages are still
- * stored and acked (docs/websocket.md): this node stores the message itself, with the checks
- * the writer would make: the room by _id, the message by _id (a re-send), a seq of its own
- * above every seq handed out (lc_store_seq_reserve), one insert. Worker. */
-static void direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *res)
-{
-	const char *rid = lc_json_get_str(c, "room_id", ""), *mid = lc_json_get_str(c, "msg_id", "");
-	const char *check = lc_json_get_str(c, "check_agent", NULL);
-	json_object *room = NULL;
-	memset(res, 0, sizeof *res);
-	res->rc = lc_store_room_get(w->store, rid, &room, &res->err);
-	if (res->rc == LC_OK && check != NULL) {
-		if (strcmp(lc_json_get_str(room, "agent_id", ""), check) != 0)
-			res->rc = lc_err_set(&res->err, LC_ERR_FORBIDDEN, "not your room");
-		else if (wsd_room_status(room) != LC_ROOM_ENGAGED)
-			res->rc = lc_err_set(&res->err, LC_ERR_CONFLICT, "the room is already closed");
-	}
-	if (res->rc == LC_OK) {
-		res->rc = lc_store_message_get(w->store, rid, mid, &res->msg, &res->err);
-		res->dup = res->rc == LC_OK;
-	}
-	if (res->rc == LC_ERR_NOT_FOUND)
-		direct_insert(w, c, room, res);
-	if (res->rc == LC_OK) {
-		res->room = json_object_new_object();
-		static const char *const keys[] = { "id", "channel", "customer_id", "customer_name",
-						    NULL };
-		for (const char *const *k = keys; *k; k++)
-			json_object_object_add(res->room, *k, json_object_new_string(
-				lc_json_get_str(room, *k, "")));
-	} else {
-		json_object_put(res->msg);
-		res->msg = NULL;
-	}
-	json_object_put(room);
-}
-
-typedef struct fallback {
-	json_object *body;
-	wsd_roomcmd_fn done;
-	void *arg;
-} fallback_t;
-
-static void fallback_run(wsd_t *w, void *arg)
-{
-	fallback_t *f = arg;
-	wsd_roomcmd_result_t res;
-	if (w->stop) {
-		memset(&res, 0, sizeof res);
-		res.rc = lc_err_set(&res.err, LC_ERR_UNAVAILABLE, "stopping");
-	} else {
-		direct_store(w, f->body, &res);
-	}
-	f->done(w, f->arg, &res);
-	json_object_put(f->body);
-	free(f);
-}
-
-static void fallback_submit(wsd_t *w, json_object *body, wsd_roomcmd_fn done, void *arg)
-{
-	atomic_fetch_add(&w->roomcmds->n_direct, 1);
-	fallback_t *f = lc_calloc(1, sizeof *f);
-	f->body = body;
-	f->done = done;
-	f->arg = arg;
-	wsd_workers_submit(w->workers, lc_json_get_str(body, "room_id", NULL), fallback_run, NULL,
-			   f);
-}
 
 /* A command of room_id published and not answered yet. Under r->lock. */
 static bool broker_pending(wsd_roomcmds_t *r, const char *room_id)
@@ -322,7 +136,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	p->resend_mono = lc_mono_ms() + WSD_ROOMCMD_RESEND_MS;
 	pthread_mutex_lock(&r->lock);
 	p->id = ++r->next_id;
-	int64_t above = direct_mark_of(r, cmd->room_id);
+	int64_t above = wsd_roomcmd_mark_of(r, cmd->room_id);
 	pthread_mutex_unlock(&r->lock);
 
 	json_object *o = json_object_new_object();
@@ -341,14 +155,14 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "author", cmd->author);
 	add_str(o, "text", cmd->text);
 	add_str(o, "check_agent", cmd->check_agent);
-	add_str(o, "status", cmd->status);
+	add_str(o, "status", lc_room_status_name(cmd->status));
 	add_str(o, "agent_id", cmd->agent_id);
 	add_str(o, "agent_name", cmd->agent_name);
 	if (above > 0)
 		json_object_object_add(o, "above_seq", json_object_new_int64(above));
 	if (!wsd_busio_linked(w->bus) && done != waiter_done) {
 		free(p);
-		fallback_submit(w, o, done, arg);
+		wsd_roomcmd_fallback(w, o, done, arg);
 		return;
 	}
 	p->sync = done == waiter_done;
@@ -417,7 +231,7 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 			json_object_object_del(a, "room");
 		}
 		res.dup = lc_json_get_bool(a, "duplicate", false);
-		direct_settled(w->roomcmds, p, res.rc);
+		wsd_roomcmd_mark_settled(w->roomcmds, p->body, res.rc);
 		p->done(w, p->arg, &res);
 		pending_free(p);
 	}
@@ -434,7 +248,7 @@ void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *re
 		json_object_put(res->room);
 		return;
 	}
-	direct_settled(w->roomcmds, p, res->rc);
+	wsd_roomcmd_mark_settled(w->roomcmds, p->body, res->rc);
 	p->done(w, p->arg, res);
 	pending_free(p);
 }
@@ -509,7 +323,7 @@ void wsd_roomcmd_tick(wsd_t *w)
 			/* Published while RabbitMQ was going away: store it here instead (if the
 			 * command still reaches the writer later, it is a duplicate there). */
 			TAILQ_REMOVE(&r->list, p, link);
-			fallback_submit(w, p->body, p->done, p->arg);
+			wsd_roomcmd_fallback(w, p->body, p->done, p->arg);
 			p->body = NULL;
 			pending_free(p);
 		} else if (p->resend_mono <= now) {
@@ -556,7 +370,7 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 	waiter_t wt;
 	memset(&wt, 0, sizeof wt);
 	if (!wsd_busio_linked(w->bus)) {
-		/* RabbitMQ is away: store it here (see direct_store). */
+		/* RabbitMQ is away: store it here (roomcmd_direct.c). */
 		atomic_fetch_add(&w->roomcmds->n_direct, 1);
 		json_object *body = json_object_new_object();
 		add_str(body, "room_id", cmd->room_id);
@@ -565,7 +379,7 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 		add_str(body, "author", cmd->author);
 		add_str(body, "text", cmd->text);
 		add_str(body, "check_agent", cmd->check_agent);
-		direct_store(w, body, &wt.res);
+		wsd_roomcmd_direct_store(w, body, &wt.res);
 		json_object_put(body);
 		goto answered;
 	}

@@ -22,6 +22,7 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "lc_room_status.h"
 
 #define WSD_ROOMCMD_WAIT_MS 20000
 #define WSD_ROOMCMD_CALL_MS 5000
@@ -43,14 +44,15 @@ typedef struct wsd_roomcmd_result {
  * answer) or the loop (timeout); it takes res->msg and res->room (json_object_put them). */
 typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
-/* A message for the room's writer. status (NULL: none) is what the room became just before
- * (the writer's view of it follows): "engaged" (with agent_id, agent_name) or "closed".
+/* A message for the room's writer. status (LC_ROOM_UNKNOWN: none) is what the room became just
+ * before (the writer's view of it follows): engaged (with agent_id, agent_name) or closed.
  * check_agent (not NULL): store only if the room is engaged with that agent (agents' own
  * messages: FORBIDDEN "not your room", CONFLICT "the room is already closed"). */
 typedef struct wsd_roomcmd {
 	const char *room_id, *msg_id, *sender, *author, *text;
 	const char *check_agent;
-	const char *status, *agent_id, *agent_name;
+	lc_room_status_t status;
+	const char *agent_id, *agent_name;
 } wsd_roomcmd_t;
 
 void wsd_roomcmds_init(wsd_t *w);

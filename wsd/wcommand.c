@@ -43,7 +43,7 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 		return rc;
 	if (check != NULL && strcmp(lc_json_get_str(r->doc, "agent_id", ""), check) != 0)
 		return lc_err_set(err, LC_ERR_FORBIDDEN, "not your room");
-	if (check != NULL && r->status != WR_ENGAGED)
+	if (check != NULL && r->status != LC_ROOM_ENGAGED)
 		return lc_err_set(err, LC_ERR_CONFLICT, "the room is already closed");
 	/* The sender's node stored a message of the room itself at that seq while RabbitMQ was
 	 * away from it (roomcmd.c): a block below it would put this message before that one. */
@@ -76,7 +76,8 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		return true;
 	}
 	const char *mid = lc_json_get_str(c, "msg_id", ""), *sender = lc_json_get_str(c, "sender", "");
-	const char *text = lc_json_get_str(c, "text", NULL), *status = lc_json_get_str(c, "status", NULL);
+	const char *text = lc_json_get_str(c, "text", NULL);
+	lc_room_status_t status = lc_room_status_parse(lc_json_get_str(c, "status", NULL));
 	if (*mid == '\0' || text == NULL || !str_in(sender, append_senders)) {
 		it->rc = lc_err_set(&it->err, LC_ERR_INVALID, "malformed room command");
 		return true;
@@ -92,16 +93,17 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		return true;
 	}
 	/* The sender changed the room just before (a claim, a close): follow it. */
-	if (lc_room_status_parse(status) == LC_ROOM_ENGAGED) {
-		json_object_object_add(r->doc, "status", json_object_new_string(status));
+	if (status == LC_ROOM_ENGAGED || status == LC_ROOM_CLOSED)
+		json_object_object_add(r->doc, "status",
+				       json_object_new_string(lc_room_status_name(status)));
+	if (status == LC_ROOM_ENGAGED) {
 		json_object_object_add(r->doc, "agent_id", json_object_new_string(
 			lc_json_get_str(c, "agent_id", "")));
 		json_object_object_add(r->doc, "agent_name", json_object_new_string(
 			lc_json_get_str(c, "agent_name", "")));
-		wsd_wroom_set_status(wr, r, WR_ENGAGED);
-	} else if (lc_room_status_parse(status) == LC_ROOM_CLOSED) {
-		json_object_object_add(r->doc, "status", json_object_new_string(status));
-		wsd_wroom_set_status(wr, r, WR_CLOSED);
+		wsd_wroom_set_status(wr, r, LC_ROOM_ENGAGED);
+	} else if (status == LC_ROOM_CLOSED) {
+		wsd_wroom_set_status(wr, r, LC_ROOM_CLOSED);
 	}
 	json_object_put(it->room);   /* prepared before, when staged again (seq taken) */
 	it->room = json_object_new_object();

@@ -463,6 +463,7 @@ const wsd_endpoint_t wsd_widget_endpoint = {
 	.on_open = widget_open,
 	.on_frame = widget_frame,
 	.on_close = widget_closed,
+	.on_customer_bound = wsd_widget_ready,
 };
 
 /* ---- outbound gateway messages -> widget frames */

@@ -8,6 +8,7 @@
 #include "writer.h"
 #include "batch.h"
 #include "map.h"
+#include "lc_room_status.h"
 
 #include <pthread.h>
 #include <sys/queue.h>
@@ -48,13 +49,11 @@ typedef struct witem {
 
 TAILQ_HEAD(witems, witem);
 
-typedef enum wroom_status { WR_WAITING, WR_ENGAGED, WR_CLOSED } wroom_status_t;
-
 /* What the writer knows of a room it touched: created when first read, kept while this node
  * holds the inbound queue (forgotten when the inbound connection is new). */
 typedef struct wroom {
 	json_object *doc;          /* the room as read, with the changes commands told since */
-	wroom_status_t status;
+	lc_room_status_t status;   /* never LC_ROOM_UNKNOWN */
 	int64_t read_ms;           /* monotonic ms of the read */
 	int64_t next_seq;          /* next seq to give (0: no block yet) */
 	int64_t block_end;         /* last seq of the reserved block */
@@ -113,7 +112,7 @@ lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t *
  * block above every seq handed out. */
 void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id);
 /* Keep the status the writer now knows of r, and index it as its customer's open room. */
-void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st);
+void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, lc_room_status_t st);
 
 /* ---- wcommand.c */
 /* Check a room command and stage its message; false: MongoDB cannot now (held). */

@@ -22,14 +22,11 @@ static json_object *copy_of(json_object *o)
 	return c;
 }
 
-static wroom_status_t status_of(json_object *doc)
+/* A status the writer does not know is not an open room: closed (no message goes in). */
+static lc_room_status_t status_of(json_object *doc)
 {
 	lc_room_status_t s = lc_room_status_parse(lc_json_get_str(doc, "status", NULL));
-	if (s == LC_ROOM_ENGAGED)
-		return WR_ENGAGED;
-	if (s == LC_ROOM_WAITING)
-		return WR_WAITING;
-	return WR_CLOSED;
+	return s == LC_ROOM_UNKNOWN ? LC_ROOM_CLOSED : s;
 }
 
 void wsd_wslot_clear(wsd_wslot_t *slot)
@@ -74,7 +71,7 @@ static void sweep_cb(const char *key, void *value, void *ctx)
 {
 	wroom_t *r = value;
 	sweep_t *sw = ctx;
-	if (r->status == WR_CLOSED && sw->now - r->read_ms > sw->keep_ms && sw->n < sw->cap &&
+	if (r->status == LC_ROOM_CLOSED && sw->now - r->read_ms > sw->keep_ms && sw->n < sw->cap &&
 	    !wsd_batch_marks_has(sw->batch, key))
 		sw->ids[sw->n++] = key;
 }
@@ -114,11 +111,12 @@ static char *open_key(json_object *doc)
 }
 
 /* Keep the status the writer now knows of r, and index it as its customer's open room. */
-void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, wroom_status_t st)
+void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, lc_room_status_t st)
 {
+	LC_ASSERT(st != LC_ROOM_UNKNOWN);
 	char *key = open_key(r->doc);
 	r->status = st;
-	if (st != WR_CLOSED)
+	if (st != LC_ROOM_CLOSED)
 		wsd_map_put(wr->open, key, r);
 	else if (wsd_map_get(wr->open, key) == r)
 		wsd_map_del(wr->open, key);
@@ -176,7 +174,7 @@ static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *c
 	char *key = wsd_gateway_key(channel, customer_id);
 	wroom_t *r = wsd_map_get(wr->open, key);
 	free(key);
-	if (r != NULL && r->status == WR_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
+	if (r != NULL && r->status == LC_ROOM_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
 		return r;
 	return NULL;
 }
@@ -259,7 +257,7 @@ lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *r
 	} else if (rc == LC_ERR_CONFLICT) {
 		wroom_t *r = wsd_map_get(wr->rooms, room_id);
 		if (r != NULL)
-			wsd_wroom_set_status(wr, r, WR_CLOSED);
+			wsd_wroom_set_status(wr, r, LC_ROOM_CLOSED);
 	}
 	return rc;
 }

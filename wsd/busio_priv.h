@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* wsd_busio, inside: the state its two threads share, for busio.c (the bus's life and the
+ * consumer thread) and busio_pub.c (the publisher thread). Not for other modules: they use
+ * busio.h. */
+#ifndef WSD_BUSIO_PRIV_H
+#define WSD_BUSIO_PRIV_H
+
+#include "busio.h"
+#include "lc_mq.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+/* One bus per daemon, created by wsd_busio_new (main.c) and freed after both threads ended. */
+struct wsd_busio {
+	wsd_t *w;
+	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
+	char *url;
+	lc_bus_tls_t tls;               /* amqps:// settings, borrowed from w->cfg */
+	pthread_t pub_tid, con_tid;
+	bool started;
+	atomic_bool stop, ready;
+	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
+
+	lc_mq_t *pubq;                  /* the publisher sleeps on it */
+	/* Messages handed to wsd_busio_publish and not yet confirmed or given up (queued, or in
+	 * the batch being published). At pub_max the node refuses new work that would publish
+	 * (wsd_busio_full) until half of them went out; what is queued is never dropped. */
+	atomic_size_t unpublished;
+	size_t pub_max;
+	atomic_bool full;
+	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
+	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
+	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
+
+	/* consumer thread only: the connection that consumes the shared inbound queue (see
+	 * inbound_declare), and whether its declarations went through */
+	lc_bus_t *inbound;
+	bool inbound_declared;
+	int64_t inbound_next;
+	uint64_t node_gen;              /* generation of the node connection last seen */
+	char *answer_key;               /* node.<node_id>: the room writer's answers (roomcmd.h) */
+};
+
+static inline void wsd_busio_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* The publisher thread's body (busio_pub.c), started by wsd_busio_start. */
+void *wsd_busio_pub_main(void *arg);
+/* After both threads ended: what the publisher did not take is given up (done(false)). */
+void wsd_busio_pub_drain(wsd_busio_t *b);
+
+#endif
