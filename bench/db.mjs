@@ -3,11 +3,12 @@
 //   node bench/db.mjs seed --mongo URI --db NAME --count N [--rooms 0] [--schema livechat|peer]
 //     [--label TEXT] [--json FILE] [--sample-file F]
 //     makes the database look like an installation with N stored messages: tops `messages` up to
-//     N documents and `rooms` up to N/20 closed rooms (the new messages spread evenly over the new
-//     rooms: 20 each on a fresh database), all in channel `seed`, which no benchmark customer
+//     N documents and the rooms up to N/20 closed rooms (the new messages spread evenly over the
+//     new rooms: 20 each on a fresh database), all in channel `seed`, which no benchmark customer
 //     uses, one customer per room. Schema livechat (the default) stores what livechat keeps for
-//     each closed chat (lc_store_rooms.c, lc_store_messages.c, lc_store_recent.c): the room, its
-//     `counters_closed` document (where a closed room's counter goes once swept), the customer's `open_rooms` pointer and `recent` pieces; schema peer
+//     each closed chat once its writer swept it (lc_store_rooms.c, lc_store_messages.c,
+//     lc_store_recent.c): the room in `rooms_closed`, its counter in `counters_closed`, the
+//     customer's `open_rooms` pointer and `recent` pieces; schema peer
 //     the peer's room and message documents (bench/peer/server.mjs: it has no counters, pointers
 //     or pieces). --rooms 0: messages only, in rooms that are not stored. insertMany of 1,000
 //     documents, two calls in flight. Prints the counts and the time it took. Appends about 200
@@ -68,7 +69,7 @@ function chatDocs(schema, r, tag, first, n, ts, agents) {
   const roomId = withRooms ? oid.toHexString() : `s${tag}-r${r}`;
   const customer = `s${tag}-c${r}`;
   const agent = agents[r % agents.length];
-  const out = { messages: [], rooms: [], counters_closed: [], open_rooms: [], recent: [] };
+  const out = { messages: [], rooms: [], rooms_closed: [], counters_closed: [], open_rooms: [], recent: [] };
   let items = [];
   for (let seq = 1; seq <= n; seq++) {
     const i = first + seq - 1;
@@ -95,7 +96,8 @@ function chatDocs(schema, r, tag, first, n, ts, agents) {
   const closed = ts(first + Math.max(n, 1) - 1) + 500;
   if (schema === 'livechat') {
     // A chat claimed, then closed (lc_store_rooms.c: claim and close are the room's revisions 1 and 2).
-    out.rooms.push({ _id: oid, channel: 'seed', customer_id: customer, customer_name: 'Seed Customer',
+    // In rooms_closed, where livechat keeps a closed room once its writer swept it.
+    out.rooms_closed.push({ _id: oid, channel: 'seed', customer_id: customer, customer_name: 'Seed Customer',
       status: 'closed', agent_id: agent.id, agent_name: agent.name, declined_by: [], created_at: new Date(created),
       engaged_at: new Date(created + 250), closed_at: new Date(closed), close_reason: 'customer_left',
       open_key: `closed:${roomId}`, rev: int64(2) });
@@ -145,7 +147,8 @@ async function seed(db) {
   const schema = args.rooms === '0' ? 'none' : (args.schema || 'livechat');
   if (!['livechat', 'peer', 'none'].includes(schema)) throw new Error(`--schema ${schema}: livechat or peer`);
   const messages = db.collection('messages');
-  const rooms = db.collection('rooms');
+  // livechat keeps its closed rooms in rooms_closed (docs/store.md); the peer in rooms.
+  const rooms = db.collection(schema === 'livechat' ? 'rooms_closed' : 'rooms');
   const before = await messages.estimatedDocumentCount();
   const roomsBefore = schema === 'none' ? 0 : await rooms.estimatedDocumentCount();
   const todo = Math.max(0, target - before);
@@ -176,7 +179,7 @@ async function seed(db) {
   emit(`| ${args.label || args.db} | ${before} | ${after} | ${todo} | ${roomCols}| ${others.join(', ') || '-'} | ` +
     `${secs.toFixed(1)} | ${secs ? Math.round(documents / secs) : '-'} |`,
   { bench: 'seed', label: args.label || args.db, backend: args.backend || null, schema, before, after,
-    inserted: todo, rooms_before: roomsBefore, rooms_after: roomsAfter, rooms_inserted: inserted.rooms || 0,
+    inserted: todo, rooms_before: roomsBefore, rooms_after: roomsAfter, rooms_inserted: (inserted.rooms || 0) + (inserted.rooms_closed || 0),
     counters_closed: inserted.counters_closed || 0, open_rooms: inserted.open_rooms || 0, recent: inserted.recent || 0,
     documents, seconds: +secs.toFixed(2) });
 }

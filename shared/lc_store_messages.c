@@ -279,9 +279,8 @@ lc_rc lc_store_message_append(lc_store_t *s, const char *msg_id, const char *roo
 	}
 	if (rc != LC_ERR_NOT_FOUND)
 		return rc;
-	bson_t *room_filter = BCON_NEW("_id", BCON_OID(&oid));
-	rc = lc_store_find_one(s, LC_COLL_ROOMS, room_filter, NULL, NULL, "room", NULL, &room, err);
-	bson_destroy(room_filter);
+	bool live;
+	rc = lc_store_room_raw(s, &oid, &room, &live, err);
 	if (rc != LC_OK)
 		return rc;
 

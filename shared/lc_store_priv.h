@@ -19,6 +19,7 @@
 #define LC_COLL_LOGIN_FAILURES "login_failures"
 #define LC_COLL_CANNED "canned"
 #define LC_COLL_ROOMS "rooms"
+#define LC_COLL_ROOMS_CLOSED "rooms_closed"   /* closed rooms, moved out of rooms when swept */
 #define LC_COLL_ROOM_GATES "room_gates"   /* one doc per room write in progress (see rooms) */
 #define LC_COLL_COUNTERS "counters"       /* per-room message seq counter, _id = room id */
 #define LC_COLL_COUNTERS_CLOSED "counters_closed"   /* counters of rooms closed and swept */
@@ -97,6 +98,10 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 			   const bson_t *update, bool upsert, const char *const *omit,
 			   const char *what, json_object **out, bson_t *raw, const char *conflict,
 			   const char *conflict_field, lc_err_t *err);
+/* The room document of oid into *raw (bson_destroy) from rooms or, once moved out
+ * (lc_store_room_retire), rooms_closed; *live says which. NOT_FOUND ("room not found"). */
+lc_rc lc_store_room_raw(lc_store_t *s, const bson_oid_t *oid, bson_t *raw, bool *live,
+			lc_err_t *err);
 /* The room's counter document (hex id) into *cur (bson_destroy), from counters or, for a room
  * closed and swept (lc_store_counter_retire), counters_closed; *live says which. NOT_FOUND
  * when neither has it. */

@@ -10,11 +10,13 @@
  * room's counter document carries `recent`, how many messages its customer has had; a reader
  * reads the piece of that number, then one full piece per older block: by _id only.
  *
- * Inserts only, because FerretDB 1.24 (SQLite) finds by _id through its index but runs an
- * update by _id as a scan of the whole collection: measured here, updateOne by _id took 0.9 ms
- * in an empty collection, 3.7 ms beside 3 MB of documents, 10.6 ms beside 10 MB, while finds by
- * _id and inserts stayed at 0.5 and 1 ms (docs/store.md "recent"). Chunks appended with $push
- * in the counters collection made every flush of every room scan all the chunks. */
+ * Inserts only, because FerretDB 1.24 uses no index, not even _id's (a find by _id reads the
+ * collection up to the first match, a miss reads all of it) and runs an update by _id as a scan
+ * of the whole collection: measured here, updateOne by _id took 0.9 ms in an empty collection,
+ * 3.7 ms beside 3 MB of documents, 10.6 ms beside 10 MB, while inserts stayed at 1 ms
+ * (docs/store.md "recent"). Chunks appended with $push in the counters collection made every
+ * flush of every room scan all the chunks. A read of pieces at accept still reads the
+ * collection on FerretDB (an index lookup on MongoDB); no hot path reads it. */
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_alloc.h"

@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_store retention: what an administrator does with stored chats as a whole: purge closed
- * rooms past a retention date (with their messages, counters and recent copies) and export one customer's
- * rooms and messages (an access request). Used by livechatctl; never by a request path. */
+ * rooms past a retention date (with their messages, counters and recent copies) and export one
+ * customer's rooms and messages (an access request). Closed rooms are in rooms until wsd's
+ * writer sweeps them, in rooms_closed after: both are read. Used by livechatctl; never by a
+ * request path. */
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_json.h"
 
 #define PURGE_BATCH 200
 
-/* The ids of up to PURGE_BATCH closed rooms closed before before_ms. */
-static lc_rc closed_before(lc_store_t *s, int64_t before_ms, json_object **items, lc_err_t *err)
+/* The ids of up to PURGE_BATCH closed rooms of coll closed before before_ms. */
+static lc_rc closed_before(lc_store_t *s, const char *coll, int64_t before_ms,
+			   json_object **items, lc_err_t *err)
 {
 	bson_t *filter = BCON_NEW("status", "closed", "closed_at", "{", "$lt",
 				  BCON_DATE_TIME(before_ms), "}");
 	bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}",
 				"limit", BCON_INT64(PURGE_BATCH));
-	lc_rc rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, opts, NULL, items, err);
+	lc_rc rc = lc_store_find_many(s, coll, filter, opts, NULL, items, err);
 	bson_destroy(filter);
 	bson_destroy(opts);
 	return rc;
@@ -51,6 +54,9 @@ static lc_rc purge_rooms(lc_store_t *s, json_object *ids, int64_t *rooms, int64_
 	if ((rc = lc_store_delete(s, LC_COLL_ROOMS, closed, true, &n, err)) != LC_OK)
 		goto fail;
 	*rooms += n;
+	if ((rc = lc_store_delete(s, LC_COLL_ROOMS_CLOSED, closed, true, &n, err)) != LC_OK)
+		goto fail;
+	*rooms += n;
 fail:
 	bson_destroy(msgs);
 	bson_destroy(counters);
@@ -66,17 +72,20 @@ lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, in
 	lc_rc rc;
 
 	*rooms = *messages = 0;
-	for (;;) {
-		json_object *ids = NULL;
-		if ((rc = closed_before(s, before_ms, &ids, err)) != LC_OK)
-			return rc;
-		size_t n = json_object_array_length(ids);
-		rc = n > 0 ? purge_rooms(s, ids, rooms, messages, err) : LC_OK;
-		json_object_put(ids);
-		if (rc != LC_OK)
-			return rc;
-		if (n < PURGE_BATCH)
-			break;
+	static const char *const colls[] = { LC_COLL_ROOMS_CLOSED, LC_COLL_ROOMS };
+	for (size_t c = 0; c < sizeof colls / sizeof *colls; c++) {
+		for (;;) {
+			json_object *ids = NULL;
+			if ((rc = closed_before(s, colls[c], before_ms, &ids, err)) != LC_OK)
+				return rc;
+			size_t n = json_object_array_length(ids);
+			rc = n > 0 ? purge_rooms(s, ids, rooms, messages, err) : LC_OK;
+			json_object_put(ids);
+			if (rc != LC_OK)
+				return rc;
+			if (n < PURGE_BATCH)
+				break;
+		}
 	}
 	/* The copies in the customers' recent (lc_store_recent.c) whose newest message is older:
 	 * accept then shows less of those customers' past. */
@@ -86,10 +95,17 @@ lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, in
 	return rc;
 }
 
+static int by_created(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+	int64_t tx = lc_json_get_int(x, "created_at", 0), ty = lc_json_get_int(y, "created_at", 0);
+	return tx < ty ? -1 : tx > ty;
+}
+
 lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *customer_id,
 			       json_object **out, lc_err_t *err)
 {
-	json_object *rooms = NULL;
+	json_object *rooms = NULL, *open = NULL;
 	bson_t *filter = BCON_NEW("channel", BCON_UTF8(channel), "customer_id", BCON_UTF8(customer_id));
 	bson_t *opts = BCON_NEW("sort", "{", "created_at", BCON_INT32(1), "}");
 	bson_t *by_seq = BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}");
@@ -97,8 +113,14 @@ lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *c
 	lc_rc rc;
 
 	*out = NULL;
-	if ((rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, opts, internal, &rooms, err)) != LC_OK)
+	if ((rc = lc_store_find_many(s, LC_COLL_ROOMS_CLOSED, filter, opts, internal, &rooms,
+				     err)) != LC_OK ||
+	    (rc = lc_store_find_many(s, LC_COLL_ROOMS, filter, opts, internal, &open, err)) != LC_OK)
 		goto fail;
+	/* The customer's rooms of both collections, oldest first. */
+	for (size_t i = 0; i < json_object_array_length(open); i++)
+		json_object_array_add(rooms, json_object_get(json_object_array_get_idx(open, i)));
+	json_object_array_sort(rooms, by_created);
 	for (size_t i = 0; i < json_object_array_length(rooms); i++) {
 		json_object *room = json_object_array_get_idx(rooms, i), *msgs = NULL;
 		bson_t *in_room = BCON_NEW("room_id", BCON_UTF8(lc_json_get_str(room, "id", "")));
@@ -115,6 +137,7 @@ lc_rc lc_store_customer_export(lc_store_t *s, const char *channel, const char *c
 	rooms = NULL;
 fail:
 	json_object_put(rooms);
+	json_object_put(open);
 	bson_destroy(filter);
 	bson_destroy(opts);
 	bson_destroy(by_seq);

@@ -243,17 +243,41 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 	return rc;
 }
 
+lc_rc lc_store_room_raw(lc_store_t *s, const bson_oid_t *oid, bson_t *raw, bool *live,
+			lc_err_t *err)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_OID(oid));
+	lc_rc rc = lc_store_find_one(s, LC_COLL_ROOMS, filter, NULL, NULL, "room", NULL, raw, err);
+	*live = rc == LC_OK;
+	if (rc == LC_ERR_NOT_FOUND) {
+		lc_err_clear(err);
+		rc = lc_store_find_one(s, LC_COLL_ROOMS_CLOSED, filter, NULL, NULL, "room", NULL, raw,
+				       err);
+	}
+	bson_destroy(filter);
+	return rc;
+}
+
+/* The room of hex id (its oid in *oid) as lc_store_room_raw reads it. */
+static lc_rc room_read(lc_store_t *s, const char *id, bson_oid_t *oid, bson_t *raw, bool *live,
+		       lc_err_t *err)
+{
+	if (!lc_store_oid_parse(id, oid))
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
+	return lc_store_room_raw(s, oid, raw, live, err);
+}
+
 lc_rc lc_store_room_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err)
 {
 	bson_oid_t oid;
-	if (!lc_store_oid_parse(id, &oid))
-		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
-	bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
-	lc_rc rc = lc_store_find_one(s, LC_COLL_ROOMS, filter, NULL, omit_internal, "room", out,
-				     NULL, err);
-	bson_destroy(filter);
-	if (rc == LC_OK)
+	bson_t raw;
+	bool live;
+	lc_rc rc = room_read(s, id, &oid, &raw, &live, err);
+	if (rc == LC_OK) {
+		*out = lc_store_to_json(&raw, omit_internal);
+		bson_destroy(&raw);
 		attach_last_seq(s, *out);
+	}
 	return rc;
 }
 
@@ -270,18 +294,63 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	return rc;
 }
 
+/* Whether room a comes before room b in a list: newest first (created_at, then id). */
+static bool list_before(json_object *a, json_object *b)
+{
+	int64_t ta = lc_json_get_int(a, "created_at", 0), tb = lc_json_get_int(b, "created_at", 0);
+	if (ta != tb)
+		return ta > tb;
+	return strcmp(lc_json_get_str(a, "id", ""), lc_json_get_str(b, "id", "")) > 0;
+}
+
+/* The page [skip, skip + limit) (limit <= 0: to the end) of two lists in list order. */
+static json_object *list_merge(json_object *a, json_object *b, int64_t skip, int64_t limit)
+{
+	json_object *out = json_object_new_array();
+	size_t i = 0, j = 0, na = json_object_array_length(a), nb = json_object_array_length(b);
+	for (int64_t k = 0; (i < na || j < nb) && (limit <= 0 || k < skip + limit); k++) {
+		json_object *x = i < na ? json_object_array_get_idx(a, i) : NULL;
+		json_object *y = j < nb ? json_object_array_get_idx(b, j) : NULL;
+		json_object *next = (y == NULL || (x != NULL && list_before(x, y))) ? x : y;
+		if (next == x)
+			i++;
+		else
+			j++;
+		if (k >= skip)
+			json_object_array_add(out, json_object_get(next));
+	}
+	return out;
+}
+
 static lc_rc room_list(lc_store_t *s, const char *agent_id, const char *status, int64_t skip,
 			   int64_t limit, json_object **items, int64_t *total, lc_err_t *err)
 {
 	bson_t filter = BSON_INITIALIZER;
 	bson_t *sort = BCON_NEW("created_at", BCON_INT32(-1), "_id", BCON_INT32(-1));
+	json_object *open = NULL, *closed = NULL;
+	int64_t nopen = 0, nclosed = 0;
 
 	if (agent_id != NULL)
 		BSON_APPEND_UTF8(&filter, "agent_id", agent_id);
 	if (status != NULL)
 		BSON_APPEND_UTF8(&filter, "status", status);
-	lc_rc rc = lc_store_find_page(s, LC_COLL_ROOMS, &filter, sort, skip, limit, omit_internal, items, total,
-				      err);
+	/* Closed rooms are in rooms until swept, then in rooms_closed: a list that may hold closed
+	 * rooms reads both, each up to the end of the page, and merges them. */
+	bool both = status == NULL || lc_room_status_parse(status) == LC_ROOM_CLOSED;
+	lc_rc rc = lc_store_find_page(s, LC_COLL_ROOMS, &filter, sort, both ? 0 : skip,
+				      both && limit > 0 ? skip + limit : limit, omit_internal, &open,
+				      &nopen, err);
+	if (rc == LC_OK && both)
+		rc = lc_store_find_page(s, LC_COLL_ROOMS_CLOSED, &filter, sort, 0,
+					limit > 0 ? skip + limit : 0, omit_internal, &closed, &nclosed,
+					err);
+	if (rc == LC_OK) {
+		*items = both ? list_merge(open, closed, skip, limit) : json_object_get(open);
+		if (total != NULL)
+			*total = nopen + nclosed;
+	}
+	json_object_put(open);
+	json_object_put(closed);
 	bson_destroy(sort);
 	bson_destroy(&filter);
 	return rc;
@@ -340,18 +409,21 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 	if (!lc_store_oid_parse(id, &oid))
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "room not found");
 	bson_oid_to_string(&oid, hex);
-	bson_t *by_id = BCON_NEW("_id", BCON_OID(&oid));
 	int64_t deadline = lc_mono_ms() + GATE_WAIT_MS;
 	for (;;) {
 		bson_t cur, set = BSON_INITIALIZER;
-		bool nochange = false;
-		rc = lc_store_find_one(s, LC_COLL_ROOMS, by_id, NULL, NULL, "room", NULL, &cur, err);
+		bool nochange = false, live = true;
+		rc = lc_store_room_raw(s, &oid, &cur, &live, err);
 		if (rc != LC_OK) {
 			bson_destroy(&set);
 			break;
 		}
 		int64_t rev = doc_int(&cur, "rev");
 		rc = change(&cur, hex, ctx, &set, &nochange, err);
+		/* A room moved to rooms_closed is closed for good: the changes a closed room takes
+		 * (none but a decline) are not stored. */
+		if (rc == LC_OK && !live)
+			nochange = true;
 		if (rc != LC_OK || nochange) {
 			if (rc == LC_OK && out != NULL) {
 				*out = lc_store_to_json(&cur, omit_internal);
@@ -405,7 +477,6 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 			rc = lc_store_room_get(s, hex, out, err);
 		break;
 	}
-	bson_destroy(by_id);
 	return rc;
 }
 
@@ -552,6 +623,37 @@ lc_rc lc_store_room_writer_secret(lc_store_t *s, char *out, lc_err_t *err)
 		rc = lc_err_set(err, LC_ERR_INTERNAL, "the stored room writer secret is malformed");
 	else
 		memcpy(out, v, 65);
+	bson_destroy(&raw);
+	return rc;
+}
+
+lc_rc lc_store_room_retire(lc_store_t *s, const char *id, lc_err_t *err)
+{
+	bson_oid_t oid;
+	bson_t raw;
+	bool live;
+	lc_rc rc = room_read(s, id, &oid, &raw, &live, err);
+	if (rc == LC_ERR_NOT_FOUND) {
+		lc_err_clear(err);
+		return LC_OK;
+	}
+	if (rc != LC_OK)
+		return rc;
+	bool closed = lc_room_status_parse(doc_str(&raw, "status")) == LC_ROOM_CLOSED;
+	if (live && closed) {
+		/* The copy first (one there already, from a retirement cut short, stays), then the
+		 * room leaves rooms, still closed: a reader in between finds it in rooms. */
+		rc = lc_store_insert(s, LC_COLL_ROOMS_CLOSED, &raw, NULL, NULL, err);
+		if (rc == LC_ERR_CONFLICT) {
+			lc_err_clear(err);
+			rc = LC_OK;
+		}
+		bson_t *filter = BCON_NEW("_id", BCON_OID(&oid), "status",
+					  BCON_UTF8(lc_room_status_name(LC_ROOM_CLOSED)));
+		if (rc == LC_OK)
+			rc = lc_store_delete(s, LC_COLL_ROOMS, filter, false, NULL, err);
+		bson_destroy(filter);
+	}
 	bson_destroy(&raw);
 	return rc;
 }

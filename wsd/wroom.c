@@ -76,10 +76,10 @@ static void sweep_cb(const char *key, void *value, void *ctx)
 		sw->ids[sw->n++] = key;
 }
 
-/* The rooms a writer touched would pile up: closed ones are forgotten a minute on (what comes
- * for them later reads them again), once their marks are written; and their counters retired
- * (lc_store_counter_retire), so the counters every flush updates stay as few as the rooms in
- * use. */
+/* The rooms a writer touched would pile up: closed ones are forgotten closed_keep_ms on (what
+ * comes for them later reads them again), once their marks are written, and moved out with their
+ * counters (lc_store_counter_retire, lc_store_room_retire), so that rooms and counters, which
+ * the message path reads and updates, hold the rooms in use only. */
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
 	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .keep_ms = wr->closed_keep_ms,
@@ -94,8 +94,9 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 		char *id = lc_strdup(sw.ids[i]);   /* the key goes with the entry */
 		wroom_t *r = wsd_map_del(wr->rooms, id);
 		lc_err_t err;
-		if (lc_store_counter_retire(wr->w->store, id, &err) != LC_OK)
-			LC_WARN("room %s: retiring its counter: %s", id, err.reason);
+		if (lc_store_counter_retire(wr->w->store, id, &err) != LC_OK ||
+		    lc_store_room_retire(wr->w->store, id, &err) != LC_OK)
+			LC_WARN("room %s: moving it to the closed rooms: %s", id, err.reason);
 		wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
 					lc_json_get_str(r->doc, "customer_id", ""));
 		room_free_cb(id, r, NULL);

@@ -5,6 +5,7 @@
  * the customer's recent messages kept in pieces across their rooms. */
 #include "config.h"
 #include "store_tests.h"
+#include "lc_time.h"
 
 #include <mongoc/mongoc.h>
 #include <stdio.h>
@@ -402,20 +403,41 @@ static void store_direct(const char *id, const char *cust, const char *tag, int 
 	}
 }
 
-/* Whether collection coll of the test database holds a document with _id id. */
-static bool raw_has(const char *coll_name, const char *id)
+/* Whether collection coll of the test database holds a document with _id id (as an ObjectId
+ * when oid). */
+static bool raw_has(const char *coll_name, const char *id, bool oid)
 {
 	char db[64];
 	bson_error_t e;
+	bson_oid_t o;
 	snprintf(db, sizeof db, "lc_test_store_%ld", (long)getpid());
 	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, coll_name);
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	bson_t *filter = bson_new();
+	if (oid) {
+		bson_oid_init_from_string(&o, id);
+		BSON_APPEND_OID(filter, "_id", &o);
+	} else {
+		BSON_APPEND_UTF8(filter, "_id", id);
+	}
 	int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &e);
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	mongoc_client_destroy(c);
 	return n > 0;
+}
+
+/* A closed chat of a new customer (*cust, tuniq(tag)) with n messages "<tag> i": its room id. */
+static char *closed_chat(const char *tag, int n, char **cust)
+{
+	lc_err_t err = { 0 };
+	*cust = tuniq(tag);
+	char *id = open_room(*cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+	store_direct(id, *cust, tag, n);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, "customer_left", NULL, &err),
+			      LC_OK);
+	return id;
 }
 
 /* A closed room's counter leaves counters (which every flush updates: a scan on FerretDB) for
@@ -425,16 +447,12 @@ static void test_a_retired_counter_leaves_counters_and_reads_the_same(void)
 {
 	lc_err_t err = { 0 };
 	json_object *doc = NULL;
-	char *cust = tuniq("retire");
-	char *first = open_room(cust);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
-	store_direct(first, cust, "r", 13);
-	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, first, "customer_left", NULL, &err),
-			      LC_OK);
-	CU_ASSERT_TRUE(raw_has("counters", first));
+	char *cust = NULL;
+	char *first = closed_chat("retire", 13, &cust);
+	CU_ASSERT_TRUE(raw_has("counters", first, false));
 	CU_ASSERT_EQUAL_FATAL(lc_store_counter_retire(test_store, first, &err), LC_OK);
-	CU_ASSERT_FALSE(raw_has("counters", first));
-	CU_ASSERT_TRUE(raw_has("counters_closed", first));
+	CU_ASSERT_FALSE(raw_has("counters", first, false));
+	CU_ASSERT_TRUE(raw_has("counters_closed", first, false));
 	CU_ASSERT_EQUAL(lc_store_counter_retire(test_store, first, &err), LC_OK);   /* again: nothing */
 
 	int64_t last = 0, reserved = 0, count = -1;
@@ -458,6 +476,132 @@ static void test_a_retired_counter_leaves_counters_and_reads_the_same(void)
 	free(next);
 	free(first);
 	free(cust);
+}
+
+/* Whether every room of list is newest first (created_at, then id) and none comes twice. */
+static bool list_in_order(json_object *items)
+{
+	for (size_t i = 1; i < json_object_array_length(items); i++) {
+		json_object *a = json_object_array_get_idx(items, i - 1);
+		json_object *b = json_object_array_get_idx(items, i);
+		int64_t ta = tint(a, "created_at"), tb = tint(b, "created_at");
+		if (ta < tb || (ta == tb && strcmp(tstr(a, "id"), tstr(b, "id")) <= 0))
+			return false;
+	}
+	return true;
+}
+
+/* A closed room moved to rooms_closed (lc_store_room_retire) reads as before by id, refuses
+ * claims and closes as a closed room does, and is in the lists (once, in order, the paging
+ * across both collections seamless), the export and the purge. */
+static void test_a_retired_room_leaves_rooms_and_reads_the_same(void)
+{
+	lc_err_t err = { 0 };
+	json_object *doc = NULL, *items = NULL, *page = NULL;
+	int64_t total = 0, total2 = 0;
+	char *cust = NULL;
+	char *first = closed_chat("retroom", 3, &cust);
+	CU_ASSERT_EQUAL(lc_store_room_retire(test_store, first, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_counter_retire(test_store, first, &err), LC_OK);
+	CU_ASSERT_FALSE(raw_has("rooms", first, true));
+	CU_ASSERT_TRUE(raw_has("rooms_closed", first, true));
+	CU_ASSERT_EQUAL(lc_store_room_retire(test_store, first, &err), LC_OK);   /* again: nothing */
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, first, &doc, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(doc, "status"), "closed");
+	CU_ASSERT_STRING_EQUAL(tstr(doc, "close_reason"), "customer_left");
+	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 3);
+	CU_ASSERT_FALSE(json_object_object_get_ex(doc, "open_key", NULL));
+	json_object_put(doc);
+	CU_ASSERT_EQUAL(lc_store_room_claim(test_store, first, "agent-x", "X", NULL, &err),
+			LC_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(lc_store_room_close(test_store, first, "agent_ended", NULL, &err),
+			LC_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, first, "agent-x", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &doc, &err),
+			LC_ERR_NOT_FOUND);
+
+	/* The customer comes back: a new open room, whose recent goes on. */
+	char *next = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_NOT_EQUAL(strcmp(next, first), 0);
+
+	/* Lists: the closed list holds it once; all rooms page by page give the whole list. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, "closed", 0, 0, &items, &total, &err),
+			      LC_OK);
+	size_t seen = 0;
+	for (size_t i = 0; i < json_object_array_length(items); i++)
+		seen += strcmp(tstr(json_object_array_get_idx(items, i), "id"), first) == 0;
+	CU_ASSERT_EQUAL(seen, 1);
+	CU_ASSERT_EQUAL((size_t)total, json_object_array_length(items));
+	CU_ASSERT_TRUE(list_in_order(items));
+	json_object_put(items);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, NULL, 0, 0, &items, &total, &err),
+			      LC_OK);
+	CU_ASSERT_TRUE(list_in_order(items));
+	json_object *joined = json_object_new_array();
+	for (int64_t skip = 0; skip < total + 3; skip += 3) {
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_list(test_store, NULL, skip, 3, &page, &total2,
+							 &err), LC_OK);
+		CU_ASSERT_EQUAL(total2, total);
+		for (size_t i = 0; i < json_object_array_length(page); i++)
+			json_object_array_add(joined, json_object_get(json_object_array_get_idx(page, i)));
+		json_object_put(page);
+	}
+	CU_ASSERT_EQUAL(json_object_array_length(joined), json_object_array_length(items));
+	for (size_t i = 0; i < json_object_array_length(items) &&
+			   i < json_object_array_length(joined); i++)
+		CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(joined, i), "id"),
+				       tstr(json_object_array_get_idx(items, i), "id"));
+	json_object_put(joined);
+	json_object_put(items);
+
+	/* The export has both of the customer's rooms, oldest first. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_customer_export(test_store, "widget", cust, &doc, &err), LC_OK);
+	json_object *rooms = NULL;
+	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(doc, "rooms", &rooms));
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(rooms), 2);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(rooms, 0), "id"), first);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(rooms, 1), "id"), next);
+	json_object_put(doc);
+	free(next);
+	free(first);
+	free(cust);
+}
+
+/* The purge removes a retired room with its messages, in a database of its own (a purge takes
+ * every closed room before its date). */
+static void test_the_purge_removes_retired_rooms(void)
+{
+	lc_err_t err = { 0 };
+	char db[64];
+	json_object *room = NULL;
+	bool created = false;
+	int64_t seq = 0, rooms = 0, messages = 0;
+	snprintf(db, sizeof db, "lc_test_purge_%ld", (long)getpid());
+	lc_store_t *s = lc_store_new(test_mongo_uri, db, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(lc_store_init(s, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(s, "widget", "pc", "P", &room, &created, &err),
+			      LC_OK);
+	char *id = strdup(tstr(room, "id"));
+	json_object_put(room);
+	CU_ASSERT_EQUAL(lc_store_seq_reserve(s, id, 1, &seq, NULL, &err), LC_OK);
+	lc_store_msg_t m = { .msg_id = "p-1", .room_id = id, .channel = "widget",
+			     .customer_id = "pc", .sender = "customer", .text = "bye", .seq = seq };
+	CU_ASSERT_EQUAL(lc_store_message_insert_batch(s, &m, 1, &err), LC_OK);
+	json_object_put(m.stored);
+	CU_ASSERT_EQUAL(lc_store_room_close(s, id, "customer_left", NULL, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_retire(s, id, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_counter_retire(s, id, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_purge_closed(s, lc_real_ms() + 60000, &rooms, &messages, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(rooms, 1);
+	CU_ASSERT_EQUAL(messages, 1);
+	CU_ASSERT_EQUAL(lc_store_room_get(s, id, &room, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_store_drop_database(s, &err), LC_OK);
+	lc_store_free(&s);
+	free(id);
 }
 
 static void test_recent_holds_the_customers_last_messages_across_rooms_in_order(void)
@@ -517,5 +661,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
 	CU_ADD_TEST(s, test_a_retired_counter_leaves_counters_and_reads_the_same);
+	CU_ADD_TEST(s, test_a_retired_room_leaves_rooms_and_reads_the_same);
+	CU_ADD_TEST(s, test_the_purge_removes_retired_rooms);
 	return 0;
 }
