@@ -181,7 +181,7 @@ static void on_typing(wsd_conn_t *c, json_object *frame, json_object *ref)
 	free(id);
 	json_object_put(room);
 	json_object_object_add(o, "state", json_object_new_boolean(lc_json_get_bool(frame, "state", true)));
-	wsd_room_publish_outbound(c->w, o, NULL, NULL);
+	wsd_room_publish_outbound_ephemeral(c->w, o);   /* typing: not behind stored messages */
 	json_object_put(o);
 }
 

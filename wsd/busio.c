@@ -367,14 +367,18 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_names_node_key(w->node_id);
-	b->pubq = lc_mq_new(NULL, NULL);
+	for (int l = 0; l < WSD_LANES; l++)
+		b->lanes[l] = (wsd_pub_lane_t){ b, lc_mq_new(NULL, NULL), 0, l == WSD_LANE_STORED };
 	b->cmdq = lc_mq_new(NULL, NULL);
 	return b;
 }
 
 void wsd_busio_start(wsd_busio_t *b)
 {
-	if (pthread_create(&b->pub_tid, NULL, wsd_busio_pub_main, b) != 0 ||
+	if (pthread_create(&b->lanes[WSD_LANE_STORED].tid, NULL, wsd_busio_pub_main,
+			   &b->lanes[WSD_LANE_STORED]) != 0 ||
+	    pthread_create(&b->lanes[WSD_LANE_EPHEMERAL].tid, NULL, wsd_busio_pub_main,
+			   &b->lanes[WSD_LANE_EPHEMERAL]) != 0 ||
 	    pthread_create(&b->con_tid, NULL, con_main, b) != 0) {
 		LC_ERROR("cannot start the RabbitMQ threads");
 		abort();
@@ -388,9 +392,11 @@ void wsd_busio_free(wsd_busio_t **pb)
 		return;
 	wsd_busio_t *b = *pb;
 	atomic_store(&b->stop, true);
-	lc_mq_stop(b->pubq);
+	for (int l = 0; l < WSD_LANES; l++)
+		lc_mq_stop(b->lanes[l].q);
 	if (b->started) {
-		pthread_join(b->pub_tid, NULL);
+		for (int l = 0; l < WSD_LANES; l++)
+			pthread_join(b->lanes[l].tid, NULL);
 		pthread_join(b->con_tid, NULL);
 	}
 	wsd_busio_pub_drain(b);
@@ -401,7 +407,8 @@ void wsd_busio_free(wsd_busio_t **pb)
 		STAILQ_REMOVE_HEAD(&left, link);
 		cmd_free(c);
 	}
-	lc_mq_free(&b->pubq);
+	for (int l = 0; l < WSD_LANES; l++)
+		lc_mq_free(&b->lanes[l].q);
 	lc_mq_free(&b->cmdq);
 	free(b->url);
 	free(b->answer_key);

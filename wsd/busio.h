@@ -42,7 +42,7 @@ typedef struct wsd_busio_ops {
  * NULL and err on a bad URL. */
 wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops,
 			   lc_err_t *err);
-/* Starts both threads. */
+/* Starts its threads (the consumer and the two publisher lanes). */
 void wsd_busio_start(wsd_busio_t *b);
 /* Stops the threads (the publisher first tries for up to 2 s to flush what is queued). */
 void wsd_busio_free(wsd_busio_t **b);
@@ -54,6 +54,11 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
  * AMQP message id when present. */
 void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,
 			    json_object *obj, wsd_pub_done_fn done, void *arg);
+/* Any thread: a frame stored nowhere (an agent's typing), on a publisher lane of its own (its
+ * own connection and thread): it does not wait behind the batches and confirms of what is
+ * stored, and keeps no order with them. No done: it may be lost with the connection. */
+void wsd_busio_publish_ephemeral(wsd_busio_t *b, const char *exchange, const char *key,
+				 json_object *obj);
 /* Any thread: bind / unbind this node's queue. done (may be NULL) runs on the loop after the
  * bind succeeded (binds are retried until they do). */
 void wsd_busio_bind(wsd_busio_t *b, const char *exchange, const char *key, wsd_fn done,

@@ -11,18 +11,30 @@
 #include <stdatomic.h>
 #include <time.h>
 
-/* One bus per daemon, created by wsd_busio_new (main.c) and freed after both threads ended. */
+/* The publisher lanes: what is stored (or must follow what is) goes in order through the
+ * first; frames stored nowhere (an agent's typing) through a second, with its own connection
+ * and thread, so that they do not wait behind the first's batches and their confirms. */
+enum { WSD_LANE_STORED, WSD_LANE_EPHEMERAL, WSD_LANES };
+
+typedef struct wsd_pub_lane {
+	wsd_busio_t *b;
+	lc_mq_t *q;                     /* its thread sleeps on it */
+	pthread_t tid;
+	bool measured;                  /* its latencies go to the histograms below */
+} wsd_pub_lane_t;
+
+/* One bus per daemon, created by wsd_busio_new (main.c) and freed after its threads ended. */
 struct wsd_busio {
 	wsd_t *w;
 	const wsd_busio_ops_t *ops;     /* the layer above: where deliveries go */
 	char *url;
 	lc_bus_tls_t tls;               /* amqps:// settings, borrowed from w->cfg */
-	pthread_t pub_tid, con_tid;
+	pthread_t con_tid;
 	bool started;
 	atomic_bool stop, ready;
 	atomic_bool linked;             /* the consumer's node connection is up (wsd_busio_linked) */
 
-	lc_mq_t *pubq;                  /* the publisher sleeps on it */
+	wsd_pub_lane_t lanes[WSD_LANES];
 	/* Messages handed to wsd_busio_publish and not yet confirmed or given up (queued, or in
 	 * the batch being published). At pub_max the node refuses new work that would publish
 	 * (wsd_busio_full) until half of them went out; what is queued is never dropped. */
@@ -48,9 +60,9 @@ static inline void wsd_busio_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The publisher thread's body (busio_pub.c), started by wsd_busio_start. */
+/* A publisher lane's thread body (busio_pub.c; arg: the lane), started by wsd_busio_start. */
 void *wsd_busio_pub_main(void *arg);
-/* After both threads ended: what the publisher did not take is given up (done(false)). */
+/* After the threads ended: what the publishers did not take is given up (done(false)). */
 void wsd_busio_pub_drain(wsd_busio_t *b);
 
 #endif

@@ -14,7 +14,7 @@
 
 #define PUB_BATCH_MAX 256
 
-/* One per publish, from any thread to the publisher (pubq). */
+/* One per publish, from any thread to a publisher lane. */
 typedef struct pub {
 	lc_mq_item_t item;
 	char *exchange, *key, *body, *msg_id;
@@ -60,7 +60,8 @@ bool wsd_busio_full(wsd_busio_t *b)
 
 void *wsd_busio_pub_main(void *arg)
 {
-	wsd_busio_t *b = arg;
+	wsd_pub_lane_t *lane = arg;
+	wsd_busio_t *b = lane->b;
 	wsd_thread_set(WSD_THREAD_PUBLISHER);
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
@@ -75,7 +76,7 @@ void *wsd_busio_pub_main(void *arg)
 	}
 	lc_bus_set_backoff(bus, 100, 2000);
 	for (;;) {
-		size_t n = lc_mq_take(b->pubq, &taken, PUB_BATCH_MAX, true);
+		size_t n = lc_mq_take(lane->q, &taken, PUB_BATCH_MAX, true);
 		if (n == 0)
 			break;          /* stopping and nothing left */
 		for (size_t i = 0; i < n; i++) {
@@ -95,7 +96,8 @@ void *wsd_busio_pub_main(void *arg)
 			int64_t t0 = lc_mono_us();
 			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
 				ok = true;
-				wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
+				if (lane->measured)
+					wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
 				if (warned)
 					LC_INFO("publisher: published again");
 				break;
@@ -113,7 +115,7 @@ void *wsd_busio_pub_main(void *arg)
 		}
 		int64_t now = lc_mono_us();
 		for (size_t i = 0; i < n; i++) {
-			if (ok)
+			if (ok && lane->measured)
 				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
 			if (batch[i]->done)
 				batch[i]->done(b->w, batch[i]->arg, ok);
@@ -125,8 +127,8 @@ void *wsd_busio_pub_main(void *arg)
 	return NULL;
 }
 
-void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
-		       const char *msg_id, wsd_pub_done_fn done, void *arg)
+static void publish_on(wsd_busio_t *b, int lane, const char *exchange, const char *key,
+		       char *body, const char *msg_id, wsd_pub_done_fn done, void *arg)
 {
 	pub_t *p = lc_calloc(1, sizeof *p);
 	p->exchange = lc_strdup(exchange);
@@ -140,18 +142,38 @@ void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, ch
 	 * message, an acked delivery's forward). New work is refused upstream (wsd_busio_full). */
 	pub_counted(b);
 	p->queued_us = lc_mono_us();
-	lc_mq_push(b->pubq, &p->item);
+	lc_mq_push(b->lanes[lane].q, &p->item);
+}
+
+void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
+		       const char *msg_id, wsd_pub_done_fn done, void *arg)
+{
+	publish_on(b, WSD_LANE_STORED, exchange, key, body, msg_id, done, arg);
+}
+
+static char *body_of(json_object *obj, const char **id)
+{
+	json_object *v;
+	*id = NULL;
+	if (json_object_object_get_ex(obj, "id", &v) && json_object_is_type(v, json_type_string))
+		*id = json_object_get_string(v);
+	return lc_strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void wsd_busio_publish_ephemeral(wsd_busio_t *b, const char *exchange, const char *key,
+				 json_object *obj)
+{
+	const char *id;
+	char *body = body_of(obj, &id);
+	publish_on(b, WSD_LANE_EPHEMERAL, exchange, key, body, id, NULL, NULL);
 }
 
 void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,
 			    json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	const char *id = NULL;
-	json_object *v;
-	if (json_object_object_get_ex(obj, "id", &v) && json_object_is_type(v, json_type_string))
-		id = json_object_get_string(v);
-	char *body = lc_strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	const char *id;
+	char *body = body_of(obj, &id);
 	wsd_busio_publish(b, exchange, key, body, id, done, arg);
 }
 
@@ -175,7 +197,8 @@ size_t wsd_busio_queued(wsd_busio_t *b)
 void wsd_busio_pub_drain(wsd_busio_t *b)
 {
 	struct lc_mq_list left = STAILQ_HEAD_INITIALIZER(left);
-	lc_mq_take(b->pubq, &left, SIZE_MAX, false);
+	for (int l = 0; l < WSD_LANES; l++)
+		lc_mq_take(b->lanes[l].q, &left, SIZE_MAX, false);
 	while (!STAILQ_EMPTY(&left)) {
 		pub_t *p = LC_MQ_ENTRY(STAILQ_FIRST(&left), pub_t, item);
 		STAILQ_REMOVE_HEAD(&left, link);

@@ -115,6 +115,14 @@ void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done,
 	free(key);
 }
 
+void wsd_room_publish_outbound_ephemeral(wsd_t *w, json_object *obj)
+{
+	char *key = lc_names_outbound_key(lc_json_get_str(obj, "channel", ""),
+					  lc_json_get_str(obj, "customer_id", ""));
+	wsd_busio_publish_ephemeral(w->bus, w->ex_outbound, key, obj);
+	free(key);
+}
+
 static void settings_run(wsd_t *w, void *arg)
 {
 	json_object_put(wsd_settings_get(w));

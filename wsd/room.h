@@ -49,6 +49,9 @@ void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj);
 /* Any thread: the outbound message of the gateway contract for room (routing key
  * <channel>.<customer_id>). obj is not taken. */
 void wsd_room_publish_outbound(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg);
+/* The same for a frame stored nowhere (typing): on the bus's ephemeral lane
+ * (wsd_busio_publish_ephemeral), not behind the stored path's publishes. */
+void wsd_room_publish_outbound_ephemeral(wsd_t *w, json_object *obj);
 
 /* Loop: a room was closed (docs/gateway.md session_ended, docs/websocket.md ended and
  * withdrawn): the one path that tells it, for every reason (roomend.c). */
