@@ -51,7 +51,7 @@ struct wsd {
 	char *ex_inbound, *ex_outbound, *ex_nodes, *q_inbound, *q_node;
 	size_t max_frame;
 	int session_check_s;
-	volatile sig_atomic_t stop;
+	atomic_int stop;           /* set by a signal or at exit; read by every thread (lock-free) */
 	/* SIGTERM: drain (main.c): new websockets and /health get 503, every client is closed
 	 * with 1001; the loop ends when the last one is gone or wsd_drain_timeout has passed */
 	volatile sig_atomic_t draining;
