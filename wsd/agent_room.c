@@ -262,7 +262,7 @@ static bool end_run(wsd_t *w, void *arg)
 	/* The room is closed: the customer is told through the stored end message, which a
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
-	if (wsd_gateway_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
+	if (wsd_roomcmd_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
 				       LC_ROOM_CLOSED, NULL, &j->msg,
 				       &err) != LC_OK)
 		return false;

@@ -433,3 +433,23 @@ answered:
 		*err = wt.res.err;
 	return wt.res.rc;
 }
+
+lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
+				 lc_err_t *err)
+{
+	json_object *set = wsd_settings_get(w);
+	char *text = wsd_settings_render(set, key, agent, customer);
+	char *mid = lc_asprintf("%s-%s", room_id, suffix);
+	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = "system", .author = "",
+			      .text = text, .status = status, .agent_id = agent_id,
+			      .agent_name = agent };
+	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, err);
+	if (rc != LC_OK)
+		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
+	free(mid);
+	free(text);
+	json_object_put(set);
+	return rc;
+}

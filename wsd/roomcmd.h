@@ -86,5 +86,13 @@ void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out);
 void wsd_roomcmd_tick(wsd_t *w);
 /* Any thread: the writer secret, or NULL while it is not loaded yet. */
 const char *wsd_roomcmd_secret(wsd_t *w);
+/* Worker: store the system message "<room_id>-<suffix>" of room_id through the room's writer
+ * (wsd_roomcmd_call), its text the setting key rendered with agent and customer (a re-send
+ * finds the stored one). status, agent_id: what the room just became (LC_ROOM_ENGAGED by
+ * agent_id named agent, LC_ROOM_CLOSED), so the writer follows. *msg: the stored message. */
+lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
+				 lc_err_t *err);
 
 #endif

@@ -222,7 +222,7 @@ static bool read_start(wsd_conn_t *c, bool welcome, int64_t before_seq, json_obj
 	j->max_bytes = lc_config_int(w->cfg, "widget_page_bytes");
 	j->ref = ref ? json_object_get(ref) : NULL;
 	j->rc = LC_ERR_UNAVAILABLE;
-	wsd_gateway_submit(w, "widget", c->customer_id, read_run, read_done, j);
+	wsd_workers_submit_customer(w, "widget", c->customer_id, read_run, read_done, j);
 	return true;
 }
 
@@ -335,7 +335,7 @@ static void on_hello(wsd_conn_t *c, json_object *frame, json_object *ref)
 		wsd_conn_error(c, "validation_failed", "hello: already received", ref);
 		return;
 	}
-	if (!wsd_conn_check(c, frame, rules, ref))
+	if (!wsd_frames_check(c, frame, rules, ref))
 		return;
 	const char *secret = lc_json_get_str(frame, "secret", NULL);
 	char buf[LC_AUTH_TOKEN_LEN + 1];
