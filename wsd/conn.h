@@ -149,7 +149,7 @@ void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 void wsd_conn_add_ref(json_object *reply, json_object *ref);
 /* A new frame {"type": type, "ref": ref} (ref may be NULL). */
 json_object *wsd_conn_frame(const char *type, json_object *ref);
-/* Per-connection rooms (room.c). */
+/* Per-connection rooms (croom.c). */
 wsd_croom_t *wsd_croom_find(wsd_conn_t *c, const char *room_id);
 wsd_croom_t *wsd_croom_add(wsd_conn_t *c, const char *room_id, const char *channel,
 			   const char *customer_id, const char *customer_name, uint8_t state,
