@@ -125,8 +125,8 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
-	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, lc_real_ms(),
-			      &in->waiting_slot, err);
+	rc = wsd_writer_stage(w->writer, rid, mid, lc_sender_name(LC_SENDER_SYSTEM), "", text,
+			      lc_real_ms(), &in->waiting_slot, err);
 	free(mid);
 	free(text);
 	json_object_put(set);
@@ -150,7 +150,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 		wsd_room_view(&v, in->room);
 		if (rc == LC_OK)
 			rc = wsd_writer_stage(w->writer, v.id, lc_json_get_str(in->msg, "id", ""),
-					      "customer", v.customer_name,
+					      lc_sender_name(LC_SENDER_CUSTOMER), v.customer_name,
 					      lc_json_get_str(in->msg, "text", ""),
 					      lc_json_get_int(in->msg, "ts", lc_real_ms()),
 					      &in->stored_slot, err);
@@ -369,7 +369,8 @@ static void inbound_done(wsd_t *w, void *arg)
 		free(mid);
 	} else if (rid && strcmp(in->type, "customer_typing") == 0 && agent) {
 		json_object *ev = event_new("typing", rid);
-		json_object_object_add(ev, "sender", json_object_new_string("customer"));
+		json_object_object_add(ev, "sender",
+				       json_object_new_string(lc_sender_name(LC_SENDER_CUSTOMER)));
 		json_object_object_add(ev, "state", json_object_new_boolean(
 			lc_json_get_bool(in->msg, "state", true)));
 		json_object_object_add(ev, "agent_id", json_object_new_string(agent));

@@ -22,6 +22,7 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "lc_message.h"
 #include "lc_room_status.h"
 
 #define WSD_ROOMCMD_WAIT_MS 20000
@@ -49,7 +50,9 @@ typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
  * check_agent (not NULL): store only if the room is engaged with that agent (agents' own
  * messages: FORBIDDEN "not your room", CONFLICT "the room is already closed"). */
 typedef struct wsd_roomcmd {
-	const char *room_id, *msg_id, *sender, *author, *text;
+	const char *room_id, *msg_id;
+	lc_sender_t sender;     /* LC_SENDER_AGENT or LC_SENDER_SYSTEM (the writer takes no other) */
+	const char *author, *text;
 	const char *check_agent;
 	lc_room_status_t status;
 	const char *agent_id, *agent_name;

@@ -5,12 +5,12 @@
  * writer's next commands of the room. Sending and answers are in roomcmd.c. */
 #include "config.h"
 #include "roomcmd_priv.h"
-#include "lc_room_status.h"
 #include "worker.h"
 #include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_room_status.h"
 
 #include <stdlib.h>
 #include <string.h>
