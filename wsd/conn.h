@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_conn: one websocket connection (an agent or a widget customer) as the loop sees it, its
- * send queue, and the rooms it follows. Loop thread only. Other threads refer to a connection by
- * its handle and look it up again when their result comes back (it may have gone meanwhile). */
+ * send queue, and the rooms it follows. Loop thread only. The registry, the send queue, the error
+ * frames and closing are conn.c (base: every layer sends to the connection it holds); the
+ * listener creates and frees connections, the rooms' part (wsd_croom_*) is croom.c. Other threads
+ * refer to a connection by its handle and look it up again when their result comes back (it may
+ * have gone meanwhile). */
 #ifndef WSD_CONN_H
 #define WSD_CONN_H
 
