@@ -34,8 +34,8 @@ void wsd_ajob_init(wsd_ajob_t *h, wsd_conn_t *c, const char *room_id, const wsd_
 	h->display_name = lc_strdup(c->display_name);
 	h->perms = c->perms;
 	h->room_id = lc_strdup(room_id);
-	h->key = r && r->channel && r->customer_id ? wsd_gateway_key(r->channel, r->customer_id)
-						   : lc_strdup(room_id);
+	h->key = r && r->channel && r->customer_id
+		 ? wsd_workers_customer_key(r->channel, r->customer_id) : lc_strdup(room_id);
 	h->rc = LC_ERR_UNAVAILABLE;
 }
 
@@ -86,7 +86,8 @@ void wsd_ajob_add_room(json_object *frame, json_object *room)
  * well-formed (another field is at fault), as every error about a room does. */
 static bool check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
 {
-	return wsd_conn_check_about(c, frame, rules, wsd_conn_plain_id(frame, "room_id"), NULL, ref);
+	return wsd_frames_check_about(c, frame, rules, wsd_conn_plain_id(frame, "room_id"), NULL,
+				      ref);
 }
 
 static void send_about_room(wsd_conn_t *c, const char *type, const char *room_id, json_object *ref)

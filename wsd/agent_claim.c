@@ -5,6 +5,7 @@
 #include "agent_priv.h"
 #include "events.h"
 #include "gateway.h"
+#include "roomcmd.h"
 #include "room.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -69,7 +70,7 @@ static bool accept_run(wsd_t *w, void *arg)
 	/* The customer learns of the agent only through the stored join message: a MongoDB blip
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
-	if (wsd_gateway_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
+	if (wsd_roomcmd_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
 				       lc_json_get_str(j->room, "customer_name", ""),
 				       LC_ROOM_ENGAGED,
 				       j->h.user_id, &j->msg, &err) != LC_OK)

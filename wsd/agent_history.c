@@ -157,7 +157,7 @@ static void resume_run(wsd_t *w, void *arg)
 		j->items = oldest_first(items, json_object_array_length(items));
 		return;
 	}
-	j->h.rc = wsd_gateway_messages_after(w, j->h.room_id, j->last_seq, &j->items, &j->h.err);
+	j->h.rc = wsd_room_messages_after(w, j->h.room_id, j->last_seq, &j->items, &j->h.err);
 }
 
 static void resume_done(wsd_t *w, void *arg)

@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 #include "lc_settings.h"
 
 #include <stdlib.h>
@@ -108,7 +109,7 @@ static void message_run(wsd_t *w, void *arg)
 		json_object_put(canned);
 	}
 	char *mid = lc_asprintf("a-%s-%s", j->h.user_id, j->client_id);
-	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = "agent",
+	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = LC_SENDER_AGENT,
 			      .author = j->h.display_name, .text = j->text, .check_agent = j->h.user_id };
 	j->h.rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, &j->h.err);
 	free(mid);
@@ -134,7 +135,7 @@ static void message_send(wsd_t *w, message_job_t *j)
 {
 	/* No worker and no read: the writer checks the room (engaged, this agent's) in memory. */
 	char *mid = lc_asprintf("a-%s-%s", j->h.user_id, j->client_id);
-	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = "agent",
+	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = LC_SENDER_AGENT,
 			      .author = j->h.display_name, .text = j->text, .check_agent = j->h.user_id };
 	wsd_roomcmd_send(w, &cmd, message_answered, j);
 	free(mid);
@@ -187,8 +188,10 @@ static void message_done(wsd_t *w, void *arg)
 	if (c) {
 		/* A catch-up read after a broker restart must not send it back as a message. */
 		wsd_croom_t *r = wsd_croom_find(c, j->h.room_id);
-		if (r != NULL)
-			wsd_croom_mark(r, lc_json_get_int(j->msg, "seq", -1));
+		lc_message_t m;
+		lc_message_view(&m, j->msg);
+		if (r != NULL && m.seq > 0)
+			wsd_croom_mark(r, m.seq);
 		json_object *f = wsd_conn_frame("ack", j->h.ref);
 		json_object_object_add(f, "id", json_object_new_string(j->client_id));
 		json_object_object_add(f, "room_id", json_object_new_string(j->h.room_id));
@@ -262,7 +265,7 @@ static bool end_run(wsd_t *w, void *arg)
 	/* The room is closed: the customer is told through the stored end message, which a
 	 * MongoDB blip must not lose (fixed id: stored once however often it is tried). */
 	lc_err_t err;
-	if (wsd_gateway_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
+	if (wsd_roomcmd_system_message(w, j->h.room_id, "end", "end_message_customer", agent, cust,
 				       LC_ROOM_CLOSED, NULL, &j->msg,
 				       &err) != LC_OK)
 		return false;

@@ -7,8 +7,6 @@
 #include "room_priv.h"
 
 #include "events.h"
-#include "gateway.h"
-#include "listener.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -83,7 +81,7 @@ static void catchup_run(wsd_t *w, void *arg)
 		j->rc = lc_store_room_get(w->store, j->room_id, &j->room, &err);
 	}
 	if (j->rc == LC_OK)
-		j->rc = wsd_gateway_messages_after(w, j->room_id, j->after, &j->items, &err);
+		j->rc = wsd_room_messages_after(w, j->room_id, j->after, &j->items, &err);
 	if (j->rc == LC_OK && !j->widget && room_closed(j->room))
 		j->end_text = end_text(w, j->room);
 	if (j->rc != LC_OK && j->rc != LC_ERR_NOT_FOUND)
@@ -235,7 +233,7 @@ static void submit(wsd_t *w, wsd_conn_t *c, wsd_croom_t *r)
 	const char *channel = j->widget ? j->channel : r->channel;
 	const char *cust = j->widget ? c->customer_id : r->customer_id;
 	if (channel && cust)
-		wsd_gateway_submit(w, channel, cust, catchup_run, catchup_done, j);
+		wsd_workers_submit_customer(w, channel, cust, catchup_run, catchup_done, j);
 	else
 		wsd_workers_submit(w->workers, j->room_id, catchup_run, catchup_done, j);
 }
@@ -259,5 +257,29 @@ void wsd_room_catchup(wsd_t *w)
 	WSD_ASSERT_LOOP(w);
 	w->rooms->catchup_at = 0;
 	LC_INFO("node %s: catching up the rooms of %zu connections", w->node_id, w->nconns);
-	wsd_listener_each(w, catchup_conn, NULL);
+	wsd_conn_each(w, catchup_conn, NULL);
+}
+
+lc_rc wsd_room_messages_after(wsd_t *w, const char *room_id, int64_t after,
+			      json_object **items, lc_err_t *err)
+{
+	*items = json_object_new_array();
+	for (;;) {
+		json_object *page = NULL;
+		lc_rc rc = lc_store_message_list_after(w->store, room_id, after, 500, &page, err);
+		if (rc != LC_OK)
+			return rc;
+		size_t n = json_object_array_length(page);
+		for (size_t i = 0; i < n; i++) {
+			json_object *stored = json_object_array_get_idx(page, i);
+			json_object_array_add(*items, json_object_get(stored));
+			lc_message_t m;
+			lc_message_view(&m, stored);
+			if (m.seq > 0)
+				after = m.seq;
+		}
+		json_object_put(page);
+		if (n < 500 || json_object_array_length(*items) >= 5000)
+			return LC_OK;
+	}
 }

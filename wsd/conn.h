@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_conn: one websocket connection (an agent or a widget customer) as the loop sees it, its
- * send queue, and the rooms it follows. Loop thread only. Other threads refer to a connection by
- * its handle and look it up again when their result comes back (it may have gone meanwhile). */
+ * send queue, and the rooms it follows. Loop thread only. The registry, the send queue, the error
+ * frames and closing are conn.c (base: every layer sends to the connection it holds); the
+ * listener creates and frees connections, the rooms' part (wsd_croom_*) is croom.c. Other threads
+ * refer to a connection by its handle and look it up again when their result comes back (it may
+ * have gone meanwhile). */
 #ifndef WSD_CONN_H
 #define WSD_CONN_H
 
@@ -114,7 +117,18 @@ struct wsd_conn {
 	int64_t connected_at;
 };
 
+/* The registry (conn.c): handle = generation << 32 | slot, so a late completion never reaches a
+ * different connection that reused the slot. Register a new connection (its handle), forget
+ * one (the listener, when it is gone), find one by handle (NULL: gone or closing). */
+uint64_t wsd_conn_register(wsd_t *w, wsd_conn_t *c);
+void wsd_conn_unregister(wsd_t *w, uint64_t handle);
 wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle);
+/* Call fn for every live connection. */
+void wsd_conn_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx);
+/* SERVER_WRITEABLE: write one queued frame (or the ping, or the close); -1: close the socket. */
+int wsd_conn_write(wsd_conn_t *c);
+/* Free the frames still queued (the connection is gone). */
+void wsd_conn_free_queue(wsd_conn_t *c);
 /* Queue a frame; obj is not taken. */
 void wsd_conn_send(wsd_conn_t *c, json_object *obj);
 void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len);
@@ -138,13 +152,7 @@ void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why);
 void wsd_conn_add_ref(json_object *reply, json_object *ref);
 /* A new frame {"type": type, "ref": ref} (ref may be NULL). */
 json_object *wsd_conn_frame(const char *type, json_object *ref);
-/* Validate frame; on failure send validation_failed naming the first bad field, return false. */
-bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref);
-/* The same, the error naming what it answers (room_id, id: may be NULL; copied). */
-bool wsd_conn_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
-			  const char *room_id, const char *id, json_object *ref);
-
-/* Per-connection rooms (room.c). */
+/* Per-connection rooms (croom.c). */
 wsd_croom_t *wsd_croom_find(wsd_conn_t *c, const char *room_id);
 wsd_croom_t *wsd_croom_add(wsd_conn_t *c, const char *room_id, const char *channel,
 			   const char *customer_id, const char *customer_name, uint8_t state,

@@ -90,4 +90,11 @@ void wsd_frames_run(const wsd_frame_table_t *t, wsd_conn_t *c, const char *type,
  * (naming room_id and id, either may be NULL). */
 bool wsd_frames_admit(wsd_conn_t *c, json_object *ref, const char *room_id, const char *id);
 
+/* Validate frame against rules; on failure send c validation_failed naming the first bad field
+ * (wsd_frames_invalid) and return false. _about: the error names what it answers (room_id, id:
+ * may be NULL; copied). */
+bool wsd_frames_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref);
+bool wsd_frames_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
+			    const char *room_id, const char *id, json_object *ref);
+
 #endif

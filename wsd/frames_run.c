@@ -6,6 +6,8 @@
 #include "busio.h"
 #include "room.h"
 
+#include <stdlib.h>
+
 typedef struct gate_ctx {
 	uint32_t magic;
 #define GATE_CTX_MAGIC 0x67617465u
@@ -53,5 +55,21 @@ bool wsd_frames_admit(wsd_conn_t *c, json_object *ref, const char *room_id, cons
 	if (has_job_room(c))
 		return true;
 	wsd_conn_error_about(c, "busy", WSD_FRAME_BUSY, room_id, id, ref);
+	return false;
+}
+
+bool wsd_frames_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
+{
+	return wsd_frames_check_about(c, frame, rules, NULL, NULL, ref);
+}
+
+bool wsd_frames_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
+			  const char *room_id, const char *id, json_object *ref)
+{
+	char *msg = wsd_frames_invalid(frame, rules);
+	if (msg == NULL)
+		return true;
+	wsd_conn_error_about(c, "validation_failed", msg, room_id, id, ref);
+	free(msg);
 	return false;
 }

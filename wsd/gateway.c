@@ -64,9 +64,11 @@ typedef struct inbound {
 	wsd_wslot_t stored_slot;   /* the customer message in the writer's batch */
 } inbound_t;
 
+/* wroom.c's name for the customer key (the writer's file: the lead moves it to
+ * wsd_workers_customer_key, then this goes). */
 char *wsd_gateway_key(const char *channel, const char *customer_id)
 {
-	return lc_asprintf("%s\n%s", channel ? channel : "", customer_id ? customer_id : "");
+	return wsd_workers_customer_key(channel, customer_id);
 }
 
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room)
@@ -75,14 +77,6 @@ json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *
 	wsd_room_view(&v, room);
 	wsd_event_t e = { .room = &v, .id = id, .ts = lc_real_ms() };
 	return wsd_event_outbound_head(type, &e);
-}
-
-void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
-			wsd_fn done, void *arg)
-{
-	char *key = wsd_gateway_key(channel, customer_id);
-	wsd_workers_submit(w->workers, key, run, done, arg);
-	free(key);
 }
 
 json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,
@@ -95,50 +89,6 @@ json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object
 	e.agent_id = agent_id;
 	e.agent_name = agent_name;
 	return wsd_event_outbound(type, &e);
-}
-
-lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
-				 const char *key, const char *agent, const char *customer,
-				 lc_room_status_t status, const char *agent_id, json_object **msg,
-				 lc_err_t *err)
-{
-	json_object *set = wsd_settings_get(w);
-	char *text = wsd_settings_render(set, key, agent, customer);
-	char *mid = lc_asprintf("%s-%s", room_id, suffix);
-	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = "system", .author = "",
-			      .text = text, .status = status, .agent_id = agent_id,
-			      .agent_name = agent };
-	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, err);
-	if (rc != LC_OK)
-		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
-	free(mid);
-	free(text);
-	json_object_put(set);
-	return rc;
-}
-
-lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
-				 json_object **items, lc_err_t *err)
-{
-	*items = json_object_new_array();
-	for (;;) {
-		json_object *page = NULL;
-		lc_rc rc = lc_store_message_list_after(w->store, room_id, after, 500, &page, err);
-		if (rc != LC_OK)
-			return rc;
-		size_t n = json_object_array_length(page);
-		for (size_t i = 0; i < n; i++) {
-			json_object *stored = json_object_array_get_idx(page, i);
-			json_object_array_add(*items, json_object_get(stored));
-			lc_message_t m;
-			lc_message_view(&m, stored);
-			if (m.seq > 0)
-				after = m.seq;
-		}
-		json_object_put(page);
-		if (n < 500 || json_object_array_length(*items) >= 5000)
-			return LC_OK;
-	}
 }
 
 static void inbound_free(inbound_t *in)
@@ -175,8 +125,8 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
-	rc = wsd_writer_stage(w->writer, rid, mid, "system", "", text, lc_real_ms(),
-			      &in->waiting_slot, err);
+	rc = wsd_writer_stage(w->writer, rid, mid, lc_sender_name(LC_SENDER_SYSTEM), "", text,
+			      lc_real_ms(), &in->waiting_slot, err);
 	free(mid);
 	free(text);
 	json_object_put(set);
@@ -200,7 +150,7 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 		wsd_room_view(&v, in->room);
 		if (rc == LC_OK)
 			rc = wsd_writer_stage(w->writer, v.id, lc_json_get_str(in->msg, "id", ""),
-					      "customer", v.customer_name,
+					      lc_sender_name(LC_SENDER_CUSTOMER), v.customer_name,
 					      lc_json_get_str(in->msg, "text", ""),
 					      lc_json_get_int(in->msg, "ts", lc_real_ms()),
 					      &in->stored_slot, err);
@@ -419,7 +369,8 @@ static void inbound_done(wsd_t *w, void *arg)
 		free(mid);
 	} else if (rid && strcmp(in->type, "customer_typing") == 0 && agent) {
 		json_object *ev = event_new("typing", rid);
-		json_object_object_add(ev, "sender", json_object_new_string("customer"));
+		json_object_object_add(ev, "sender",
+				       json_object_new_string(lc_sender_name(LC_SENDER_CUSTOMER)));
 		json_object_object_add(ev, "state", json_object_new_boolean(
 			lc_json_get_bool(in->msg, "state", true)));
 		json_object_object_add(ev, "agent_id", json_object_new_string(agent));

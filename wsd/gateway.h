@@ -29,23 +29,8 @@ bool wsd_gateway_seq_taken(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslo
 /* A new outbound message {type, id, channel, customer_id, ts, room_id} for room (a room
  * object with id, channel, customer_id). */
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room);
-/* The worker key of a customer: all jobs of one customer's rooms run in order on one worker. */
+/* The customer key (wsd_workers_customer_key) under the name wroom.c uses. */
 char *wsd_gateway_key(const char *channel, const char *customer_id);
-/* Any thread: submit a job on the worker of the customer (channel, customer_id). */
-void wsd_gateway_submit(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
-			wsd_fn done, void *arg);
-
-/* Worker: store the system message "<room_id>-<suffix>" of room_id through the room's writer
- * (roomcmd.h), its text the setting key rendered with agent and customer (a re-send finds the
- * stored one). status, agent_id: what the room just became (LC_ROOM_ENGAGED by agent_id named
- * agent, LC_ROOM_CLOSED), so the writer follows. *msg: the stored message. */
-lc_rc wsd_gateway_system_message(wsd_t *w, const char *room_id, const char *suffix,
-				 const char *key, const char *agent, const char *customer,
-				 lc_room_status_t status, const char *agent_id, json_object **msg,
-				 lc_err_t *err);
-/* Worker: the messages of room_id with seq > after, oldest first (at most 5000). */
-lc_rc wsd_gateway_messages_after(wsd_t *w, const char *room_id, int64_t after,
-				 json_object **items, lc_err_t *err);
 /* An outbound message carrying a stored message msg (id, seq, text) of room; agent_id and
  * agent_name (both NULL: none) fill "agent". */
 json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,

@@ -8,7 +8,7 @@
 #include "config.h"
 #include "room_priv.h"
 
-#include "gateway.h"
+#include "roomcmd.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -53,7 +53,7 @@ static void no_agent_run(wsd_t *w, void *arg)
 		return;
 	wsd_room_view_t v;
 	wsd_room_view(&v, j->room);
-	wsd_gateway_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
+	wsd_roomcmd_system_message(w, j->room_id, "noagent", "no_agent_message", NULL,
 				   v.customer_name, LC_ROOM_CLOSED, NULL,
 				   &j->msg, &err);
 }
@@ -83,7 +83,7 @@ void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room)
 	j->room_id = lc_strdup(room_id);
 	wsd_room_view_t v;
 	wsd_room_view(&v, room);
-	wsd_gateway_submit(w, v.channel, v.customer_id, no_agent_run, no_agent_done, j);
+	wsd_workers_submit_customer(w, v.channel, v.customer_id, no_agent_run, no_agent_done, j);
 }
 
 /* Every room still engaged with the agent, read now (not remembered: the agent may have taken
@@ -109,7 +109,7 @@ static void disconnect_run(wsd_t *w, void *arg)
 		 * it from session_ended. */
 		wsd_room_view_t v;
 		wsd_room_view(&v, room);
-		wsd_gateway_system_message(w, rid, "disconnected", "agent_disconnected_message",
+		wsd_roomcmd_system_message(w, rid, "disconnected", "agent_disconnected_message",
 					   v.agent_name ? v.agent_name : "", v.customer_name,
 					   LC_ROOM_CLOSED, NULL, &msg, &err);
 		json_object *e = json_object_new_object();

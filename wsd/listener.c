@@ -19,72 +19,11 @@
 #include <strings.h>
 
 #define PSS_MAGIC 0x70737321u
-#define OUT_MAX_BYTES (4u << 20)   /* a client that reads nothing is dropped past this */
-
-struct wsd_out {
-	struct wsd_out *next;
-	size_t len;
-	unsigned char buf[];       /* LWS_PRE bytes, then the frame */
-};
 
 typedef struct pss {
 	uint32_t magic;
 	wsd_conn_t *c;
 } pss_t;
-
-/* ---- registry */
-
-static uint64_t conn_register(wsd_t *w, wsd_conn_t *c)
-{
-	WSD_ASSERT_LOOP(w);
-	uint32_t slot;
-	if (w->nfree > 0) {
-		slot = w->free_slots[--w->nfree];
-	} else {
-		if (w->nslots % 1024 == 0) {
-			size_t n = w->nslots + 1024;
-			w->slots = lc_realloc(w->slots, n * sizeof *w->slots);
-			w->gens = lc_realloc(w->gens, n * sizeof *w->gens);
-			w->free_slots = lc_realloc(w->free_slots, n * sizeof *w->free_slots);
-		}
-		slot = w->nslots++;
-		w->gens[slot] = 0;
-	}
-	w->gens[slot]++;
-	w->slots[slot] = c;
-	w->nconns++;
-	return ((uint64_t)w->gens[slot] << 32) | slot;
-}
-
-static void conn_unregister(wsd_t *w, uint64_t handle)
-{
-	WSD_ASSERT_LOOP(w);
-	uint32_t slot = (uint32_t)handle;
-	LC_ASSERT(slot < w->nslots && w->slots[slot] != NULL);
-	w->slots[slot] = NULL;
-	w->free_slots[w->nfree++] = slot;
-	w->nconns--;
-}
-
-wsd_conn_t *wsd_conn_find(wsd_t *w, uint64_t handle)
-{
-	WSD_ASSERT_LOOP(w);
-	uint32_t slot = (uint32_t)handle;
-	if (slot >= w->nslots || w->gens[slot] != (uint32_t)(handle >> 32))
-		return NULL;
-	wsd_conn_t *c = w->slots[slot];
-	if (c == NULL || c->state == WSD_CS_CLOSING)
-		return NULL;
-	return c;
-}
-
-void wsd_listener_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx)
-{
-	WSD_ASSERT_LOOP(w);
-	for (uint32_t i = 0; i < w->nslots; i++)
-		if (w->slots[i] && w->slots[i]->state != WSD_CS_CLOSING)
-			fn(w->slots[i], ctx);
-}
 
 static void close_one(wsd_conn_t *c, void *ctx)
 {
@@ -93,159 +32,8 @@ static void close_one(wsd_conn_t *c, void *ctx)
 
 void wsd_listener_close_all(wsd_t *w)
 {
-	wsd_listener_each(w, close_one, NULL);
+	wsd_conn_each(w, close_one, NULL);
 }
-
-/* ---- sending */
-
-void wsd_conn_send_str(wsd_conn_t *c, const char *s, size_t len)
-{
-	WSD_ASSERT_LOOP(c->w);
-	if (c->state == WSD_CS_CLOSING)
-		return;
-	if (c->out_bytes + len > OUT_MAX_BYTES) {
-		LC_WARN("connection %llx reads too slowly: closing", (unsigned long long)c->handle);
-		c->state = WSD_CS_CLOSING;
-		c->close_code = 1008;
-		lws_callback_on_writable(c->wsi);
-		return;
-	}
-	wsd_out_t *o = lc_malloc(sizeof *o + LWS_PRE + len);
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf + LWS_PRE, s, len);
-	if (c->out_tail)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_bytes += len;
-	lws_callback_on_writable(c->wsi);
-}
-
-void wsd_conn_send(wsd_conn_t *c, json_object *obj)
-{
-	size_t len;
-	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	wsd_conn_send_str(c, s, len);
-}
-
-void wsd_conn_add_ref(json_object *reply, json_object *ref)
-{
-	if (ref != NULL)
-		json_object_object_add(reply, "ref", json_object_get(ref));
-}
-
-json_object *wsd_conn_frame(const char *type, json_object *ref)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(type));
-	wsd_conn_add_ref(o, ref);
-	return o;
-}
-
-bool wsd_conn_check(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules, json_object *ref)
-{
-	return wsd_conn_check_about(c, frame, rules, NULL, NULL, ref);
-}
-
-bool wsd_conn_check_about(wsd_conn_t *c, json_object *frame, const lc_vrule_t *rules,
-			  const char *room_id, const char *id, json_object *ref)
-{
-	char *msg = wsd_frames_invalid(frame, rules);
-	if (msg == NULL)
-		return true;
-	wsd_conn_error_about(c, "validation_failed", msg, room_id, id, ref);
-	free(msg);
-	return false;
-}
-
-void wsd_conn_error_about(wsd_conn_t *c, const char *code, const char *msg, const char *room_id,
-			  const char *id, json_object *ref)
-{
-	json_object *o = wsd_conn_frame("error", ref);
-	json_object_object_add(o, "code", json_object_new_string(code));
-	json_object_object_add(o, "message", json_object_new_string(msg ? msg : code));
-	if (id != NULL)
-		json_object_object_add(o, "id", json_object_new_string(id));
-	if (room_id != NULL)
-		json_object_object_add(o, "room_id", json_object_new_string(room_id));
-	wsd_conn_send(c, o);
-	json_object_put(o);
-}
-
-void wsd_conn_error(wsd_conn_t *c, const char *code, const char *msg, json_object *ref)
-{
-	wsd_conn_error_about(c, code, msg, NULL, NULL, ref);
-}
-
-const char *wsd_conn_rc_code(lc_rc rc)
-{
-	return lc_rc_ws_code(rc);
-}
-
-void wsd_conn_error_room(wsd_conn_t *c, lc_rc rc, const char *msg, const char *room_id,
-			 json_object *ref)
-{
-	wsd_conn_error_about(c, wsd_conn_rc_code(rc), msg, room_id, NULL, ref);
-}
-
-void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)
-{
-	WSD_ASSERT_LOOP(c->w);
-	if (c->state == WSD_CS_CLOSING)
-		return;
-	LC_DEBUG("closing connection %llx: %s", (unsigned long long)c->handle, why);
-	c->state = WSD_CS_CLOSING;
-	c->close_code = code;
-	c->closed_by_server = true;
-	lws_callback_on_writable(c->wsi);
-}
-
-static int write_some(wsd_conn_t *c)
-{
-	if (c->state == WSD_CS_CLOSING && c->close_code == 1008) {
-		/* Too slow a reader: drop what is queued instead of sending megabytes first. */
-		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-		return -1;
-	}
-	if (c->ping == WSD_PING_PENDING) {
-		/* One lws_write per WRITEABLE: the ping now, queued frames on the next one. The
-		 * ping carries a byte because lws 4.1 does not report an empty pong. */
-		unsigned char pb[LWS_PRE + 1];
-		pb[LWS_PRE] = 'p';
-		if (lws_write(c->wsi, pb + LWS_PRE, 1, LWS_WRITE_PING) < 0)
-			return -1;
-		c->ping = WSD_PING_SENT;
-		if (c->out_head != NULL || c->state == WSD_CS_CLOSING)
-			lws_callback_on_writable(c->wsi);
-		return 0;
-	}
-	wsd_out_t *o = c->out_head;
-	if (o != NULL) {
-		int n = lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
-		if (n < 0)
-			return -1;
-		c->w->frames_out++;
-		c->out_head = o->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_bytes -= o->len;
-		free(o);
-	}
-	if (c->out_head != NULL) {
-		lws_callback_on_writable(c->wsi);
-		return 0;
-	}
-	if (c->state == WSD_CS_CLOSING) {
-		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, NULL, 0);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- handshake */
 
 /* The endpoint serving the upgrade's path, or NULL. */
 static const wsd_endpoint_t *path_endpoint(struct lws *wsi)
@@ -350,10 +138,7 @@ static void receive(wsd_conn_t *c, struct lws *wsi, const char *in, size_t len)
 
 static void conn_free(wsd_conn_t *c)
 {
-	for (wsd_out_t *o = c->out_head, *n; o; o = n) {
-		n = o->next;
-		free(o);
-	}
+	wsd_conn_free_queue(c);
 	for (size_t i = 0; i < c->nrooms; i++)
 		wsd_croom_clear(&c->rooms[i]);
 	free(c->rooms);
@@ -447,7 +232,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->addr = wsd_addrcap_client(w->addrcap, wsi);
 		wsd_addrcap_take(w->addrcap, c->addr, WSD_CAP_CONNS, 0);
 		wsd_idle_heard(c);
-		c->handle = conn_register(w, c);
+		c->handle = wsd_conn_register(w, c);
 		pss->magic = PSS_MAGIC;
 		pss->c = c;
 		return ep->on_open(c) ? 0 : -1;
@@ -474,7 +259,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (pss == NULL || pss->magic != PSS_MAGIC)
 			return 0;
 		LC_CHECK_OBJ(pss->c, WSD_CONN_MAGIC);
-		return write_some(pss->c);
+		return wsd_conn_write(pss->c);
 
 	case LWS_CALLBACK_CLOSED: {
 		if (pss == NULL || pss->magic != PSS_MAGIC)
@@ -483,7 +268,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
 		c->ep->on_close(c);
 		wsd_addrcap_give(w->addrcap, c->addr, WSD_CAP_CONNS);
-		conn_unregister(w, c->handle);
+		wsd_conn_unregister(w, c->handle);
 		pss->magic = 0;
 		pss->c = NULL;
 		conn_free(c);

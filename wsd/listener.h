@@ -17,7 +17,5 @@ extern const struct lws_protocols wsd_protocols[];
 
 /* Close every connection (shutdown). */
 void wsd_listener_close_all(wsd_t *w);
-/* Call fn for every live connection. */
-void wsd_listener_each(wsd_t *w, void (*fn)(wsd_conn_t *c, void *ctx), void *ctx);
 
 #endif

@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 		LC_ERROR("RabbitMQ: %s", err.reason);
 		goto out;
 	}
-	wsd_rooms_init(w);
+	wsd_rooms_init(w, wsd_endpoints);
 	wsd_roomcmds_init(w);
 	w->addrcap = wsd_addrcap_new(lc_config_str(w->cfg, "trusted_proxies"));
 	if (w->addrcap == NULL)

@@ -56,7 +56,7 @@ static void hist(FILE *f, const char *name, const char *help, const wsd_hist_t *
 static void connections(FILE *f, wsd_t *w)
 {
 	kinds_t k = { 0, 0 };
-	wsd_listener_each(w, count_kind, &k);
+	wsd_conn_each(w, count_kind, &k);
 	head(f, "livechat_wsd_connections", "gauge", "open websockets by endpoint");
 	fprintf(f, "livechat_wsd_connections{kind=\"agent\"} %llu\n"
 		"livechat_wsd_connections{kind=\"widget\"} %llu\n",

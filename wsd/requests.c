@@ -5,7 +5,6 @@
 #include "config.h"
 #include "room_priv.h"
 
-#include "gateway.h"
 #include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -135,8 +134,9 @@ req_t *wsd_room_req_add(wsd_t *w, json_object *room)
 	if (!json_object_object_get_ex(room, "first_message", NULL)) {
 		firstjob_t *j = lc_calloc(1, sizeof *j);
 		j->room_id = lc_strdup(id);
-		wsd_gateway_submit(w, lc_json_get_str(room, "channel", ""),
-				   lc_json_get_str(room, "customer_id", ""), first_run, first_done, j);
+		wsd_workers_submit_customer(w, lc_json_get_str(room, "channel", ""),
+					    lc_json_get_str(room, "customer_id", ""), first_run,
+					    first_done, j);
 	}
 	return q;
 }

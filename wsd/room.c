@@ -6,7 +6,6 @@
 #include "room_priv.h"
 
 #include "events.h"
-#include "listener.h"
 #include "rate.h"
 #include "worker.h"
 #include "lc_alloc.h"
@@ -217,7 +216,7 @@ void wsd_room_event(wsd_t *w, void *arg)
 	}
 	const char *type = lc_json_get_str(ev, "type", "");
 	if (d->exchange && strcmp(d->exchange, w->ex_outbound) == 0) {
-		for (const wsd_endpoint_t *const *ep = wsd_endpoints; *ep; ep++)
+		for (const wsd_endpoint_t *const *ep = w->rooms->endpoints; *ep; ep++)
 			if ((*ep)->on_outbound != NULL)
 				(*ep)->on_outbound(w, ev);
 	} else if (strncmp(d->routing_key ? d->routing_key : "", LC_NAMES_ROOM_PREFIX,
@@ -286,13 +285,14 @@ void wsd_room_tick(wsd_t *w)
 		wsd_room_resync(w);
 	if (now - R->last_session_check >= 1000LL * w->session_check_s) {
 		R->last_session_check = now;
-		wsd_listener_each(w, check_one, NULL);
+		wsd_conn_each(w, check_one, NULL);
 	}
 }
 
-void wsd_rooms_init(wsd_t *w)
+void wsd_rooms_init(wsd_t *w, const wsd_endpoint_t *const *endpoints)
 {
 	wsd_rooms_t *R = lc_calloc(1, sizeof *R);
+	R->endpoints = endpoints;
 	R->users = wsd_map_new();
 	R->widgets = wsd_map_new();
 	R->watchers = wsd_map_new();

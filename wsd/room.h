@@ -11,7 +11,9 @@
 #include "busio.h"
 #include "events.h"
 
-void wsd_rooms_init(wsd_t *w);
+/* endpoints (ended by NULL): those the consumed outbound messages go to (on_outbound), given
+ * by the program (main.c: wsd_endpoints), so the rooms name no endpoint. */
+void wsd_rooms_init(wsd_t *w, const wsd_endpoint_t *const *endpoints);
 void wsd_rooms_free(wsd_t *w);
 
 /* Posted by busio once the topology is declared: read waiting rooms, announce presence. */
@@ -92,5 +94,8 @@ void wsd_room_rate_forget(wsd_t *w, uint64_t handle);
  * was their last one here, their grace period runs if they are online on no other node, and
  * waits (deferred) until they are otherwise (docs/websocket.md, "Grace period"). */
 void wsd_room_grace_left(wsd_t *w, const char *user_id);
+/* Worker: the messages of room_id with seq > after, oldest first (at most 5000; catchup.c). */
+lc_rc wsd_room_messages_after(wsd_t *w, const char *room_id, int64_t after, json_object **items,
+			      lc_err_t *err);
 
 #endif

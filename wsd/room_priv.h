@@ -44,6 +44,7 @@ typedef struct presence {
 } presence_t;
 
 struct wsd_rooms {
+	const wsd_endpoint_t *const *endpoints;   /* wsd_rooms_init: ended by NULL */
 	wsd_map_t *users, *widgets, *watchers, *reqs;
 	wsd_map_t *jobs;         /* agent jobs in flight per connection handle (value: count) */
 	wsd_map_t *buckets;      /* widget frame rate per connection handle (value: wsd_rate_t *) */

@@ -151,7 +151,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	json_object_object_add(o, "deadline", json_object_new_int64(lc_real_ms() + wait_ms));
 	add_str(o, "room_id", cmd->room_id);
 	add_str(o, "msg_id", cmd->msg_id);
-	add_str(o, "sender", cmd->sender);
+	add_str(o, "sender", lc_sender_name(cmd->sender));
 	add_str(o, "author", cmd->author);
 	add_str(o, "text", cmd->text);
 	add_str(o, "check_agent", cmd->check_agent);
@@ -375,7 +375,7 @@ lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bo
 		json_object *body = json_object_new_object();
 		add_str(body, "room_id", cmd->room_id);
 		add_str(body, "msg_id", cmd->msg_id);
-		add_str(body, "sender", cmd->sender);
+		add_str(body, "sender", lc_sender_name(cmd->sender));
 		add_str(body, "author", cmd->author);
 		add_str(body, "text", cmd->text);
 		add_str(body, "check_agent", cmd->check_agent);
@@ -432,4 +432,24 @@ answered:
 	if (err != NULL)
 		*err = wt.res.err;
 	return wt.res.rc;
+}
+
+lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
+				 lc_err_t *err)
+{
+	json_object *set = wsd_settings_get(w);
+	char *text = wsd_settings_render(set, key, agent, customer);
+	char *mid = lc_asprintf("%s-%s", room_id, suffix);
+	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = LC_SENDER_SYSTEM,
+			      .author = "", .text = text, .status = status, .agent_id = agent_id,
+			      .agent_name = agent };
+	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, err);
+	if (rc != LC_OK)
+		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
+	free(mid);
+	free(text);
+	json_object_put(set);
+	return rc;
 }

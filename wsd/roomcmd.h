@@ -22,6 +22,7 @@
 
 #include "wsd.h"
 #include "lc_bus.h"
+#include "lc_message.h"
 #include "lc_room_status.h"
 
 #define WSD_ROOMCMD_WAIT_MS 20000
@@ -49,7 +50,9 @@ typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
  * check_agent (not NULL): store only if the room is engaged with that agent (agents' own
  * messages: FORBIDDEN "not your room", CONFLICT "the room is already closed"). */
 typedef struct wsd_roomcmd {
-	const char *room_id, *msg_id, *sender, *author, *text;
+	const char *room_id, *msg_id;
+	lc_sender_t sender;     /* LC_SENDER_AGENT or LC_SENDER_SYSTEM (the writer takes no other) */
+	const char *author, *text;
 	const char *check_agent;
 	lc_room_status_t status;
 	const char *agent_id, *agent_name;
@@ -86,5 +89,13 @@ void wsd_roomcmd_counts(wsd_t *w, wsd_roomcmd_counts_t *out);
 void wsd_roomcmd_tick(wsd_t *w);
 /* Any thread: the writer secret, or NULL while it is not loaded yet. */
 const char *wsd_roomcmd_secret(wsd_t *w);
+/* Worker: store the system message "<room_id>-<suffix>" of room_id through the room's writer
+ * (wsd_roomcmd_call), its text the setting key rendered with agent and customer (a re-send
+ * finds the stored one). status, agent_id: what the room just became (LC_ROOM_ENGAGED by
+ * agent_id named agent, LC_ROOM_CLOSED), so the writer follows. *msg: the stored message. */
+lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
+				 lc_err_t *err);
 
 #endif

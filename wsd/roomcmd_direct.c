@@ -5,12 +5,12 @@
  * writer's next commands of the room. Sending and answers are in roomcmd.c. */
 #include "config.h"
 #include "roomcmd_priv.h"
-#include "events.h"
 #include "worker.h"
 #include "writer.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_room_status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +108,7 @@ void wsd_roomcmd_direct_store(wsd_t *w, json_object *c, wsd_roomcmd_result_t *re
 	if (res->rc == LC_OK && check != NULL) {
 		if (strcmp(lc_json_get_str(room, "agent_id", ""), check) != 0)
 			res->rc = lc_err_set(&res->err, LC_ERR_FORBIDDEN, "not your room");
-		else if (wsd_room_status(room) != LC_ROOM_ENGAGED)
+		else if (lc_room_status_parse(lc_json_get_str(room, "status", NULL)) != LC_ROOM_ENGAGED)
 			res->rc = lc_err_set(&res->err, LC_ERR_CONFLICT, "the room is already closed");
 	}
 	if (res->rc == LC_OK) {

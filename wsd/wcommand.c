@@ -10,6 +10,7 @@
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
+#include "lc_message.h"
 #include "lc_names.h"
 #include "lc_room_status.h"
 
@@ -19,16 +20,6 @@
 bool wsd_wcommand_expired(const witem_t *it)
 {
 	return wsd_witem_is_command(it) && lc_real_ms() > lc_json_get_int(it->cmd, "deadline", 0);
-}
-
-static const char *const append_senders[] = { "agent", "system", NULL };
-
-static bool str_in(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
 }
 
 /* The room's checks (an agent's own message: engaged with that agent), then the staging. */
@@ -75,10 +66,12 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 		it->drop = true;   /* its sender answered unavailable: the client sends it again */
 		return true;
 	}
-	const char *mid = lc_json_get_str(c, "msg_id", ""), *sender = lc_json_get_str(c, "sender", "");
+	const char *mid = lc_json_get_str(c, "msg_id", "");
+	/* Agents' and system messages only: a customer's comes as a gateway message. */
+	lc_sender_t sender = lc_sender_parse(lc_json_get_str(c, "sender", NULL));
 	const char *text = lc_json_get_str(c, "text", NULL);
 	lc_room_status_t status = lc_room_status_parse(lc_json_get_str(c, "status", NULL));
-	if (*mid == '\0' || text == NULL || !str_in(sender, append_senders)) {
+	if (*mid == '\0' || text == NULL || (sender != LC_SENDER_AGENT && sender != LC_SENDER_SYSTEM)) {
 		it->rc = lc_err_set(&it->err, LC_ERR_INVALID, "malformed room command");
 		return true;
 	}

@@ -242,3 +242,16 @@ void wsd_workers_free(wsd_workers_t **ppool)
 	free(pool);
 	*ppool = NULL;
 }
+
+char *wsd_workers_customer_key(const char *channel, const char *customer_id)
+{
+	return lc_asprintf("%s\n%s", channel ? channel : "", customer_id ? customer_id : "");
+}
+
+void wsd_workers_submit_customer(wsd_t *w, const char *channel, const char *customer_id, wsd_fn run,
+				 wsd_fn done, void *arg)
+{
+	char *key = wsd_workers_customer_key(channel, customer_id);
+	wsd_workers_submit(w->workers, key, run, done, arg);
+	free(key);
+}

@@ -26,5 +26,11 @@ void wsd_workers_submit(wsd_workers_t *pool, const char *key, wsd_fn run, wsd_fn
  * key must not be NULL. Once w->stop is set a job is not tried again: done runs. */
 void wsd_workers_submit_retry(wsd_workers_t *pool, const char *key, wsd_try_fn run, wsd_fn done,
 			      void *arg);
+/* The worker key of a customer (new string): all jobs of one customer's rooms run in order on
+ * one worker. */
+char *wsd_workers_customer_key(const char *channel, const char *customer_id);
+/* Any thread: submit a job on the worker of the customer (channel, customer_id). */
+void wsd_workers_submit_customer(wsd_t *w, const char *channel, const char *customer_id,
+				 wsd_fn run, wsd_fn done, void *arg);
 
 #endif

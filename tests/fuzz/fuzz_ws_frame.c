@@ -5,8 +5,9 @@
  * checks and ping, then the endpoint's real frame table (agent.c, widget.c) through
  * wsd_frames_decide (ready, known type, rate, permission, each row's validation rules, job cap)
  * and the error frame of a refusal, queued on the connection as it would be sent.
- * listener.c is compiled in (its receive and handle_frame are static), with the three
- * libwebsockets calls it makes on the connection's wsi answered here: there is no socket.
+ * listener.c is compiled in (its receive and handle_frame are static), and conn.c (the send
+ * queue), with the libwebsockets calls they make on the connection's wsi answered here: there
+ * is no socket.
  * Input: byte 0 = flags (bit 0 widget, 1 ready, 2 a rate token left, 3 room for a job,
  * 4 binary frame, 5 sent in two fragments), byte 1 = the agent's permission bits (WSD_P_*) and,
  * with bit 5, where the frame is cut; the rest is the frame.
@@ -26,6 +27,7 @@ static int fuzz_first = 1, fuzz_final = 1, fuzz_binary;
 #define lws_is_final_fragment(wsi) ((void)(wsi), fuzz_final)
 #define lws_frame_is_binary(wsi) ((void)(wsi), fuzz_binary)
 #include "../../wsd/listener.c"
+#include "../../wsd/conn.c"
 
 #include "agent.h"
 #include "widget.h"
