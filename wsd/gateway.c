@@ -64,13 +64,6 @@ typedef struct inbound {
 	wsd_wslot_t stored_slot;   /* the customer message in the writer's batch */
 } inbound_t;
 
-/* wroom.c's name for the customer key (the writer's file: the lead moves it to
- * wsd_workers_customer_key, then this goes). */
-char *wsd_gateway_key(const char *channel, const char *customer_id)
-{
-	return wsd_workers_customer_key(channel, customer_id);
-}
-
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room)
 {
 	wsd_room_view_t v;

@@ -29,8 +29,6 @@ bool wsd_gateway_seq_taken(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslo
 /* A new outbound message {type, id, channel, customer_id, ts, room_id} for room (a room
  * object with id, channel, customer_id). */
 json_object *wsd_gateway_out_new(const char *type, const char *id, json_object *room);
-/* The customer key (wsd_workers_customer_key) under the name wroom.c uses. */
-char *wsd_gateway_key(const char *channel, const char *customer_id);
 /* An outbound message carrying a stored message msg (id, seq, text) of room; agent_id and
  * agent_name (both NULL: none) fill "agent". */
 json_object *wsd_gateway_out_msg(const char *type, json_object *msg, json_object *room,

@@ -9,7 +9,6 @@
 #include "config.h"
 #include "writer_priv.h"
 #include "busio.h"
-#include "gateway.h"
 #include "roomcmd.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -22,7 +21,7 @@
 static void item_free(wsd_writer_t *wr, witem_t *it, bool finished)
 {
 	if (it->kind == WI_GATEWAY && !finished)
-		wsd_gateway_drop(wr->w, it->in);   /* not acked: the broker redelivers it */
+		wr->ops->drop(wr->w, it->in);   /* not acked: the broker redelivers it */
 	lc_bus_delivery_free(&it->d);
 	json_object_put(it->cmd);
 	json_object_put(it->room);
@@ -242,7 +241,7 @@ static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witem
 	for (it = TAILQ_FIRST(ready); it != NULL; it = next) {
 		next = TAILQ_NEXT(it, link);
 		bool taken = it->kind == WI_GATEWAY
-			? wsd_gateway_seq_taken(wr->w, it->in, slot_seq_taken, wr)
+			? wr->ops->seq_taken(wr->w, it->in, slot_seq_taken, wr)
 			: slot_seq_taken(wr, &it->slot);
 		if (!taken)
 			continue;
@@ -317,7 +316,7 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 			wr->gen = it->gen;
 		}
 		wr->owner = it;
-		bool fin = it->kind == WI_GATEWAY ? wsd_gateway_prepare(wr->w, it->in)
+		bool fin = it->kind == WI_GATEWAY ? wr->ops->prepare(wr->w, it->in)
 						  : wsd_wcommand_prepare(wr, it);
 		wr->owner = NULL;
 		if (!fin) {
@@ -345,7 +344,7 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 	while ((it = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, it, link);
 		if (it->kind == WI_GATEWAY)
-			wsd_gateway_stored(wr->w, it->in);
+			wr->ops->stored(wr->w, it->in);
 		else
 			wsd_wcommand_finish(wr, it);
 		item_free(wr, it, true);
@@ -419,11 +418,12 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-wsd_writer_t *wsd_writer_new(wsd_t *w)
+wsd_writer_t *wsd_writer_new(wsd_t *w, const wsd_writer_ops_t *ops)
 {
 	wsd_writer_t *wr = lc_calloc(1, sizeof *wr);
 	wr->magic = WRITER_MAGIC;
 	wr->w = w;
+	wr->ops = ops;
 	pthread_mutex_init(&wr->lock, NULL);
 	lc_cond_init_mono(&wr->cond);
 	TAILQ_INIT(&wr->queue);

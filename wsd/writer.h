@@ -38,7 +38,21 @@ static inline bool wsd_seq_taken(lc_rc rc, const lc_err_t *err)
 	return rc == LC_ERR_CONFLICT && strcmp(err->field, "seq") == 0;
 }
 
-wsd_writer_t *wsd_writer_new(wsd_t *w);
+/* The steps the writer runs for a gateway message (in: what the gateway layer made of the
+ * delivery), registered by the layer above at start (main.c: gateway.c's), so that the writer
+ * names nothing above it: prepare it (stage its messages; false: it cannot be yet, it and
+ * everything behind it wait), stored (its batch is stored: answer it), drop (not stored: the
+ * broker redelivers it), seq_taken (one of its staged messages met a seq taken: taken(ctx,
+ * slot) stages it again; true when one did). */
+typedef struct wsd_writer_ops {
+	bool (*prepare)(wsd_t *w, void *in);
+	void (*stored)(wsd_t *w, void *in);
+	void (*drop)(wsd_t *w, void *in);
+	bool (*seq_taken)(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslot_t *slot),
+			  void *ctx);
+} wsd_writer_ops_t;
+
+wsd_writer_t *wsd_writer_new(wsd_t *w, const wsd_writer_ops_t *ops);
 void wsd_writer_start(wsd_writer_t *wr);
 /* Stops the thread after its round; what it holds is not acked (the broker redelivers it).
  * Submits may still come (the consumer thread stops later): they wait, unacked, for free. */

@@ -65,6 +65,7 @@ typedef struct wroom {
 struct wsd_writer {
 	uint32_t magic;
 	wsd_t *w;
+	const wsd_writer_ops_t *ops;   /* a gateway message's steps (writer.h) */
 	pthread_t tid;
 	bool started;
 	pthread_mutex_t lock;
@@ -74,7 +75,7 @@ struct wsd_writer {
 	bool stop;                 /* lock */
 	/* writer thread only */
 	wsd_map_t *rooms;          /* room id -> wroom_t */
-	wsd_map_t *open;           /* wsd_gateway_key(channel, customer) -> wroom_t (open room) */
+	wsd_map_t *open;           /* wsd_workers_customer_key(channel, customer) -> wroom_t (open) */
 	wsd_batch_t *batch;
 	witem_t *owner;            /* the item being prepared (owner of what it stages) */
 	uint64_t gen;

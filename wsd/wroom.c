@@ -5,7 +5,7 @@
  * far each customer's recent goes (batch.h), read once per customer with the room's counter. */
 #include "config.h"
 #include "writer_priv.h"
-#include "gateway.h"
+#include "worker.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -107,7 +107,7 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 
 static char *open_key(json_object *doc)
 {
-	return wsd_gateway_key(lc_json_get_str(doc, "channel", ""),
+	return wsd_workers_customer_key(lc_json_get_str(doc, "channel", ""),
 			       lc_json_get_str(doc, "customer_id", ""));
 }
 
@@ -172,7 +172,7 @@ lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t *
  * always read again: an agent may have claimed it. */
 static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *customer_id)
 {
-	char *key = wsd_gateway_key(channel, customer_id);
+	char *key = wsd_workers_customer_key(channel, customer_id);
 	wroom_t *r = wsd_map_get(wr->open, key);
 	free(key);
 	if (r != NULL && r->status == LC_ROOM_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)

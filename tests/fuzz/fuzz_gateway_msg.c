@@ -10,6 +10,7 @@
  * bounds; a rejection has a reason to log. */
 #include "config.h"
 #include "gateway.h"
+#include "worker.h"
 #include "roomcmd.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -94,8 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What the writer reads next (gateway.c inbound_attempt). */
 	(void)lc_json_get_int(msg, "ts", 0);
 	(void)lc_json_get_str(msg, "text", NULL);
-	char *key = wsd_gateway_key(lc_json_get_str(msg, "channel", ""),
-				    lc_json_get_str(msg, "customer_id", ""));
+	char *key = wsd_workers_customer_key(lc_json_get_str(msg, "channel", ""),
+					      lc_json_get_str(msg, "customer_id", ""));
 	if (key == NULL || strchr(key, '\n') == NULL)
 		abort();
 	free(key);
