@@ -231,22 +231,6 @@ static json_object *recent_pick(json_object *all, int64_t limit)
 	return out;
 }
 
-/* The messages of piece last among docs (as found), or NULL when it is not there. */
-static json_object *piece_items(json_object *docs, const char *channel, const char *customer_id,
-				int64_t last)
-{
-	char *id = piece_id(channel, customer_id, last);
-	json_object *found = NULL, *m;
-	for (size_t i = 0; docs != NULL && i < json_object_array_length(docs) && !found; i++) {
-		json_object *d = json_object_array_get_idx(docs, i);
-		if (strcmp(lc_json_get_str(d, "id", ""), id) == 0 &&
-		    json_object_object_get_ex(d, "m", &m) && json_object_is_type(m, json_type_array))
-			found = m;
-	}
-	free(id);
-	return found;
-}
-
 lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *channel,
 			      const char *customer_id, int64_t limit, json_object **items,
 			      lc_err_t *err)
@@ -262,38 +246,20 @@ lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *ch
 	if (limit <= 0 || limit > LC_STORE_RECENT_MAX)
 		limit = LC_STORE_RECENT_MAX;
 	/* The piece of the last message, then the full piece of each older block, until the limit
-	 * is covered, with a few more for missing pieces (a writer killed before writing one):
-	 * one find of them all by _id ($in: one pass over the collection on FerretDB, which reads
-	 * it whatever the filter; an index lookup each on MongoDB). Newest first, then oldest
+	 * is covered (a missing piece, a writer killed before writing it, is skipped); then oldest
 	 * first for the sort. */
-	int64_t want = limit / LC_STORE_RECENT_BLOCK + 2 + RECENT_SLACK_READS, n = 0;
-	int64_t *lasts = lc_calloc((size_t)want, sizeof *lasts);
-	bson_t ids = BSON_INITIALIZER;
-	for (int64_t last = count; last > 0 && n < want;
+	json_object *pieces = json_object_new_array();
+	int64_t got = 0, reads = 0;
+	int64_t max_reads = limit / LC_STORE_RECENT_BLOCK + 2 + RECENT_SLACK_READS;
+	for (int64_t last = count; rc == LC_OK && last > 0 && got < limit && reads++ < max_reads;
 	     last = (last - 1) / LC_STORE_RECENT_BLOCK * LC_STORE_RECENT_BLOCK) {
-		char key[24];
-		char *id = piece_id(channel, customer_id, last);
-		snprintf(key, sizeof key, "%lld", (long long)n);
-		BSON_APPEND_UTF8(&ids, key, id);
-		free(id);
-		lasts[n++] = last;
+		json_object *one = NULL;
+		rc = piece_read(s, channel, customer_id, last, &one, err);
+		if (rc != LC_OK)
+			break;
+		got += (int64_t)json_object_array_length(one);
+		json_object_array_add(pieces, one);
 	}
-	json_object *docs = NULL, *pieces = json_object_new_array();
-	bson_t *filter = BCON_NEW("_id", "{", "$in", BCON_ARRAY(&ids), "}");
-	if (n > 0)
-		rc = lc_store_find_many(s, LC_COLL_RECENT, filter, NULL, NULL, &docs, err);
-	int64_t got = 0;
-	for (int64_t k = 0; rc == LC_OK && k < n && got < limit; k++) {
-		json_object *m = piece_items(docs, channel, customer_id, lasts[k]);
-		if (m == NULL)
-			continue;   /* missing: the next older block's */
-		got += (int64_t)json_object_array_length(m);
-		json_object_array_add(pieces, json_object_get(m));
-	}
-	json_object_put(docs);
-	bson_destroy(filter);
-	bson_destroy(&ids);
-	free(lasts);
 	json_object *all = json_object_new_array();
 	for (size_t i = json_object_array_length(pieces); rc == LC_OK && i-- > 0;) {
 		json_object *one = json_object_array_get_idx(pieces, i);
