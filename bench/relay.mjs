@@ -9,7 +9,11 @@
 //        [--typing-window W] [--drain S]
 // Phases: "saturate": every sender keeps W messages in flight for S seconds (throughput);
 // then one phase per rate: messages sent at a fixed total rate for S seconds (latency at that
-// load; `auto` = half the saturated throughput). --typing: then the same with typing frames from
+// load; `auto` = half the saturated throughput). A widget customer's messages and an agent's
+// typing frames are limited by wsd to 10 a second per connection (docs/websocket.md
+// `rate_limited`): in a rate phase each such sender sends at most SENDER_CAP (8) a second and the
+// agents' messages take the rest of the rate, so that the phase measures the relay, not the
+// limiter's backlog. --typing: then the same with typing frames from
 // agents to customers (not stored: the relay through RabbitMQ without MongoDB), at rates R. Prints a markdown table on stdout, progress on
 // stderr, appends one JSON object per phase to FILE. --pids: processes whose CPU use per phase is
 // reported (/proc/PID/stat), e.g. wsd-1:123,ferretdb:456. --perf: `perf record -a` (the whole
@@ -41,6 +45,27 @@ const TYPING_RATES = (args.typing && args.typing !== 'yes' ? args.typing : 'auto
 const DRAIN_MS = clampArg(args.drain, 15, 1, 600) * 1000;
 
 const log = (...a) => console.error(`relay[${LABEL}]:`, ...a);
+const SENDER_CAP = 8;   // under wsd's 10 frames/s per widget (messages) or agent (typing)
+
+// A fixed total rate over the senders for secs: the capped ones (customers' messages, typing)
+// at most SENDER_CAP a second each, the others (agents' messages) evenly the rest.
+async function driveCapped(rate, secs, senders, sendOne) {
+  const capped = senders.filter((s) => s.kind !== 'a');
+  const free = senders.filter((s) => s.kind === 'a');
+  const each = free.length ? Math.min(SENDER_CAP, rate / senders.length) : Math.min(SENDER_CAP, rate / capped.length);
+  const rest = free.length ? (rate - each * capped.length) / free.length : 0;
+  for (const s of senders) { s.rate = s.kind === 'a' ? rest : each; s.due = 0; }
+  const offered = senders.reduce((n, s) => n + s.rate, 0);
+  const t0 = performance.now();
+  while (performance.now() - t0 < secs * 1000) {
+    const t = (performance.now() - t0) / 1000;
+    for (const s of senders) {
+      for (; s.due < Math.floor(s.rate * t); s.due++) sendOne(s);
+    }
+    await sleep(2);
+  }
+  return offered;
+}
 
 // A websocket that keeps the frames it has not consumed yet and hands the chat messages to onMsg.
 class Peer {
@@ -178,7 +203,9 @@ async function phase(pairs, name, rate, typing = false) {
   const perf = PERF && rate === 0 ? perfRecord(typing ? `${PERF}.typing` : PERF, SECS, log) : null;
   const c0 = cpuSnapshot();
   const t0 = performance.now();
-  await drive(rate, SECS, senders, typing ? TW : W, sendOne);
+  let offered = 0;
+  if (rate === 0) await drive(0, SECS, senders, typing ? TW : W, sendOne);
+  else offered = await driveCapped(rate, SECS, senders, sendOne);
   running = false;
   const tEnd = performance.now();
   const c1 = cpuSnapshot();
@@ -195,7 +222,7 @@ async function phase(pairs, name, rate, typing = false) {
   const lastError = pairs.map((p) => p.agent.lastError || p.widget.lastError).find(Boolean) || null;
   return {
     label: LABEL, phase: name, kind: typing ? 'typing' : 'messages', pairs: K,
-    window: rate === 0 ? (typing ? TW : W) : null, offered_per_s: rate || null,
+    window: rate === 0 ? (typing ? TW : W) : null, offered_per_s: rate ? Math.round(offered) : null,
     seconds: +secs.toFixed(2), sent: nSent, delivered: all.length, lost_after_drain: sent.size + typingOpen,
     delivered_per_s: Math.round(inWindow / secs),
     p50_ms: pct(all, 0.5), p90_ms: pct(all, 0.9), p99_ms: pct(all, 0.99), max_ms: pct(all, 1),
