@@ -301,9 +301,14 @@ typedef struct lc_store_recent_chain {
 	int64_t count;         /* messages it has had */
 	json_object *block;    /* the messages of count's block through count (owned; NULL: none) */
 } lc_store_recent_chain_t;
-/* The next message (as stored; a reference is taken). Returns true when it fills its block:
- * then piece `count` holds the whole block and should be written. */
+/* The next message (as stored). The chain keeps a deep copy of its own, never a reference to
+ * stored: stored goes on to other threads (json-c's reference counts are not atomic). Returns
+ * true when it fills its block: then piece `count` holds the whole block and should be
+ * written. */
 bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored);
+/* The chain's copy of its last message (borrowed; NULL when it has none): to share with other
+ * things the chain's thread keeps. */
+json_object *lc_store_recent_chain_last(const lc_store_recent_chain_t *c);
 /* A copy of the open block (references to its messages), for piece `count`. */
 json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c);
 void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
@@ -329,6 +334,10 @@ lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, 
 lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *channel,
 			      const char *customer_id, int64_t limit, json_object **items,
 			      lc_err_t *err);
+/* Of messages as the pieces hold them (all, any order, not taken), the newest limit (<= 0: all)
+ * in the order lc_store_message_recent gives: by time, seq within a room, each message once.
+ * The result holds references to all's messages. */
+json_object *lc_store_recent_pick(json_object *all, int64_t limit);
 
 /* Messages of a room with seq > after_seq (after_seq < 0: from the start), oldest first, at most
  * limit. */

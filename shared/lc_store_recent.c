@@ -127,8 +127,19 @@ bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored)
 		json_object_put(c->block);   /* the next message starts a block */
 		c->block = json_object_new_array();
 	}
-	json_object_array_add(c->block, json_object_get(stored));
+	json_object *mine = NULL;
+	if (json_object_deep_copy(stored, &mine, NULL) != 0) {
+		LC_ERROR("out of memory copying a message");   /* lc_alloc's policy */
+		abort();
+	}
+	json_object_array_add(c->block, mine);
 	return ++c->count % LC_STORE_RECENT_BLOCK == 0;
+}
+
+json_object *lc_store_recent_chain_last(const lc_store_recent_chain_t *c)
+{
+	size_t n = c->block ? json_object_array_length(c->block) : 0;
+	return n ? json_object_array_get_idx(c->block, n - 1) : NULL;
 }
 
 json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c)
@@ -205,9 +216,9 @@ static bool same_message(json_object *a, json_object *b)
 	       strcmp(lc_json_get_str(a, "room_id", ""), lc_json_get_str(b, "room_id", "")) == 0;
 }
 
-/* all: the pieces' messages, oldest piece first. Sorted, each message once (a message can be in
- * two pieces when two writers of a room overlapped in a failover), the newest limit. */
-static json_object *recent_pick(json_object *all, int64_t limit)
+/* Sorted, each message once (a message can be in two pieces when two writers of a room
+ * overlapped in a failover), the newest limit. */
+json_object *lc_store_recent_pick(json_object *all, int64_t limit)
 {
 	size_t n = json_object_array_length(all), k = 0;
 	ranked_t *v = lc_calloc(n ? n : 1, sizeof *v);
@@ -268,7 +279,7 @@ lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *ch
 	}
 	json_object_put(pieces);
 	if (rc == LC_OK)
-		*items = recent_pick(all, limit);
+		*items = lc_store_recent_pick(all, limit);
 	json_object_put(all);
 	return rc;
 }

@@ -25,12 +25,12 @@ typedef struct accept_job {
 	json_object *items;     /* the customer's history */
 } accept_job_t;
 
-/* The customer's last history_limit messages, across their rooms: from the chunks of their
+/* The customer's last history_limit messages, across their rooms: from the pieces of their
  * recent (docs/store.md: a few _id reads, whatever the stored history), or, for a room opened
- * before recent existed, from the query over messages. */
-static lc_rc accept_history(wsd_t *w, accept_job_t *j, lc_err_t *err)
+ * before recent existed, from the query over messages. (Most accepts have them already from the
+ * room writer's answer to the join: accept_run.) */
+static lc_rc accept_history(wsd_t *w, accept_job_t *j, int64_t limit, lc_err_t *err)
 {
-	int64_t limit = atomic_load(&w->history_limit);
 	const char *channel = lc_json_get_str(j->room, "channel", "");
 	const char *customer_id = lc_json_get_str(j->room, "customer_id", "");
 	lc_rc rc = lc_store_message_recent(w->store, j->h.room_id, channel, customer_id, limit,
@@ -70,12 +70,15 @@ static bool accept_run(wsd_t *w, void *arg)
 	/* The customer learns of the agent only through the stored join message: a MongoDB blip
 	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
-	if (wsd_roomcmd_system_message(w, j->h.room_id, "join", "join_message", j->h.display_name,
-				       lc_json_get_str(j->room, "customer_name", ""),
-				       LC_ROOM_ENGAGED,
-				       j->h.user_id, &j->msg, &err) != LC_OK)
+	int64_t limit = atomic_load(&w->history_limit);
+	json_object_put(j->items);
+	if (wsd_roomcmd_join_message(w, j->h.room_id, j->h.display_name,
+				     lc_json_get_str(j->room, "customer_name", ""), j->h.user_id,
+				     limit, &j->msg, &j->items, &err) != LC_OK)
 		return false;
-	if (accept_history(w, j, &err) != LC_OK) {
+	if (j->items != NULL)
+		return true;   /* the writer holds the customer's last messages: no read */
+	if (accept_history(w, j, limit, &err) != LC_OK) {
 		LC_WARN("room %s: reading history: %s", j->h.room_id, err.reason);
 		j->items = json_object_new_array();
 	}

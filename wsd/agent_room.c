@@ -111,7 +111,7 @@ static void message_run(wsd_t *w, void *arg)
 	char *mid = lc_asprintf("a-%s-%s", j->h.user_id, j->client_id);
 	wsd_roomcmd_t cmd = { .room_id = j->h.room_id, .msg_id = mid, .sender = LC_SENDER_AGENT,
 			      .author = j->h.display_name, .text = j->text, .check_agent = j->h.user_id };
-	j->h.rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, &j->h.err);
+	j->h.rc = wsd_roomcmd_call(w, &cmd, &j->msg, &j->dup, NULL, &j->h.err);
 	free(mid);
 }
 

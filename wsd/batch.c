@@ -5,6 +5,7 @@
 #include "batch.h"
 #include "map.h"
 #include "lc_alloc.h"
+#include "lc_log.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,12 @@ typedef struct entry {
 typedef struct chain {
 	lc_store_recent_chain_t r;   /* r.count < 0: the customer's room keeps none */
 	uint64_t dirty_gen;          /* == the batch's gen: it has messages not written yet */
+	/* The customer's newest messages as this writer knows them (the chain's copies, oldest
+	 * first, at most the batch's tail_keep), tail_first the number of the first: what accept
+	 * would read from the pieces, kept while the customer's room waits for an agent (NULL:
+	 * not kept). */
+	json_object *tail;
+	int64_t tail_first;
 } chain_t;
 
 typedef struct mark {
@@ -51,6 +58,7 @@ struct wsd_batch {
 	size_t ndirty, dirty_cap;
 	uint64_t gen;           /* + 1 at each write of the marks: the adds start again */
 	bool urgent;            /* a system message is among them (see wsd_batch_marks_urgent) */
+	int64_t tail_keep;      /* messages a chain's tail keeps at most */
 };
 
 wsd_batch_t *wsd_batch_new(lc_store_t *store)
@@ -61,6 +69,7 @@ wsd_batch_t *wsd_batch_new(lc_store_t *store)
 	b->marks = wsd_map_new();
 	b->chains = wsd_map_new();
 	b->gen = 1;
+	b->tail_keep = LC_STORE_RECENT_MAX;
 	return b;
 }
 
@@ -88,6 +97,7 @@ static void chain_free(const char *key, void *value, void *ctx)
 	(void)ctx;
 	chain_t *c = value;
 	lc_store_recent_chain_clear(&c->r);
+	json_object_put(c->tail);
 	free(c);
 }
 
@@ -134,7 +144,7 @@ bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const cha
 }
 
 void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count, json_object *head)
+			    int64_t count, json_object *head, bool tail)
 {
 	LC_CHECK_OBJ(b, BATCH_MAGIC);
 	char *key = chain_key(channel, customer_id);
@@ -144,9 +154,57 @@ void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *cus
 		wsd_map_put(b->chains, key, c);
 	}
 	lc_store_recent_chain_clear(&c->r);
+	json_object_put(c->tail);
+	c->tail = NULL;
 	c->r = (lc_store_recent_chain_t){ count, head };
 	c->dirty_gen = 0;
+	if (tail && count >= 0) {
+		/* The open block's messages are the newest the customer has had. */
+		size_t n = head ? json_object_array_length(head) : 0;
+		c->tail = json_object_new_array();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(c->tail, json_object_get(json_object_array_get_idx(head, i)));
+		c->tail_first = count - (int64_t)n + 1;
+	}
 	free(key);
+}
+
+void wsd_batch_recent_tail_keep(wsd_batch_t *b, int64_t n)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	b->tail_keep = n < 1 ? 1 : n > LC_STORE_RECENT_MAX ? LC_STORE_RECENT_MAX : n;
+}
+
+void wsd_batch_recent_tail_drop(wsd_batch_t *b, const char *channel, const char *customer_id)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	chain_t *c = chain_get(b, channel, customer_id);
+	if (c != NULL) {
+		json_object_put(c->tail);
+		c->tail = NULL;
+	}
+}
+
+json_object *wsd_batch_recent_history(const wsd_batch_t *b, const char *channel,
+				      const char *customer_id, int64_t limit)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	chain_t *c = chain_get(b, channel, customer_id);
+	if (limit <= 0 || limit > LC_STORE_RECENT_MAX)
+		limit = LC_STORE_RECENT_MAX;
+	if (c == NULL || c->tail == NULL || c->r.count < 0)
+		return NULL;
+	int64_t from = c->r.count - limit + 1;
+	if (c->tail_first > (from < 1 ? 1 : from))
+		return NULL;   /* older messages it needs are only in the pieces */
+	json_object *picked = lc_store_recent_pick(c->tail, limit), *out = NULL;
+	/* A copy of its own for the receiver: the tail's messages stay on this thread. */
+	if (json_object_deep_copy(picked, &out, NULL) != 0) {
+		LC_ERROR("out of memory copying the recent messages");   /* lc_alloc's policy */
+		abort();
+	}
+	json_object_put(picked);
+	return out;
 }
 
 void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *customer_id)
@@ -207,6 +265,14 @@ static void mark_raise(wsd_batch_t *b, const entry_t *e, json_object *stored)
 	}
 	bool full = lc_store_recent_chain_add(&c->r, stored);
 	m->recent = c->r.count;
+	if (c->tail != NULL) {
+		json_object_array_add(c->tail, json_object_get(lc_store_recent_chain_last(&c->r)));
+		int64_t over = (int64_t)json_object_array_length(c->tail) - b->tail_keep;
+		if (over > 0) {
+			json_object_array_del_idx(c->tail, 0, (size_t)over);
+			c->tail_first += over;
+		}
+	}
 	if (full) {   /* its full piece now; the open block's at the write */
 		b->adds = grow(b->adds, b->nadds, &b->adds_cap, sizeof *b->adds);
 		b->adds[b->nadds++] = (add_t){ lc_strdup(e->channel), lc_strdup(e->customer_id),

@@ -28,9 +28,20 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
  * before staging a message of theirs). */
 bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const char *customer_id);
 /* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none),
- * head the messages of its open block (lc_store_recent_head; taken, may be NULL). */
+ * head the messages of its open block (lc_store_recent_head; taken, may be NULL). tail: keep
+ * their newest messages too, from head on (wsd_batch_recent_history; for a room waiting for
+ * an agent). */
 void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count, json_object *head);
+			    int64_t count, json_object *head, bool tail);
+/* A tail keeps at most n messages (1..LC_STORE_RECENT_MAX; the history_limit setting). */
+void wsd_batch_recent_tail_keep(wsd_batch_t *b, int64_t n);
+/* Let the customer's tail go (their room no longer waits). */
+void wsd_batch_recent_tail_drop(wsd_batch_t *b, const char *channel, const char *customer_id);
+/* The customer's last limit messages as accept reads them from the pieces
+ * (lc_store_message_recent), from the tail, when it holds them all: a new array of copies
+ * (the caller's, free to go to another thread); NULL when it does not. */
+json_object *wsd_batch_recent_history(const wsd_batch_t *b, const char *channel,
+				      const char *customer_id, int64_t limit);
 /* Forget it (unless messages of theirs wait to be written): read again at the next message. */
 void wsd_batch_recent_forget(wsd_batch_t *b, const char *channel, const char *customer_id);
 /* The same for every customer (another writer may have gone on meanwhile). */

@@ -160,6 +160,8 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	add_str(o, "agent_name", cmd->agent_name);
 	if (above > 0)
 		json_object_object_add(o, "above_seq", json_object_new_int64(above));
+	if (cmd->history_limit > 0)
+		json_object_object_add(o, "history_limit", json_object_new_int64(cmd->history_limit));
 	if (!wsd_busio_linked(w->bus) && done != waiter_done) {
 		free(p);
 		wsd_roomcmd_fallback(w, o, done, arg);
@@ -230,6 +232,11 @@ void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d)
 			res.room = json_object_get(v);
 			json_object_object_del(a, "room");
 		}
+		if (res.rc == LC_OK && json_object_object_get_ex(a, "history", &v) &&
+		    json_object_is_type(v, json_type_array)) {
+			res.history = json_object_get(v);
+			json_object_object_del(a, "history");
+		}
 		res.dup = lc_json_get_bool(a, "duplicate", false);
 		wsd_roomcmd_mark_settled(w->roomcmds, p->body, res.rc);
 		p->done(w, p->arg, &res);
@@ -246,6 +253,7 @@ void wsd_roomcmd_local_answer(wsd_t *w, int64_t cmd_id, wsd_roomcmd_result_t *re
 		/* Answered unavailable here already (its deadline passed). */
 		json_object_put(res->msg);
 		json_object_put(res->room);
+		json_object_put(res->history);
 		return;
 	}
 	wsd_roomcmd_mark_settled(w->roomcmds, p->body, res->rc);
@@ -364,7 +372,7 @@ static void waiter_done(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 }
 
 lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
-		       lc_err_t *err)
+		       json_object **history, lc_err_t *err)
 {
 	WSD_ASSERT_THREAD(WSD_THREAD_WORKER);   /* it waits for the writer's answer */
 	waiter_t wt;
@@ -420,6 +428,10 @@ answered:
 	json_object_put(wt.res.room);
 	if (dup != NULL)
 		*dup = wt.res.dup;
+	if (history != NULL && wt.res.rc == LC_OK)
+		*history = wt.res.history;
+	else
+		json_object_put(wt.res.history);
 	if (wt.res.rc == LC_OK) {
 		if (msg != NULL)
 			*msg = wt.res.msg;
@@ -434,22 +446,40 @@ answered:
 	return wt.res.rc;
 }
 
-lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
-				 const char *key, const char *agent, const char *customer,
-				 lc_room_status_t status, const char *agent_id, json_object **msg,
-				 lc_err_t *err)
+static lc_rc system_message(wsd_t *w, const char *room_id, const char *suffix, const char *key,
+			    const char *agent, const char *customer, lc_room_status_t status,
+			    const char *agent_id, int64_t history_limit, json_object **msg,
+			    json_object **history, lc_err_t *err)
 {
 	json_object *set = wsd_settings_get(w);
 	char *text = wsd_settings_render(set, key, agent, customer);
 	char *mid = lc_asprintf("%s-%s", room_id, suffix);
 	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = LC_SENDER_SYSTEM,
 			      .author = "", .text = text, .status = status, .agent_id = agent_id,
-			      .agent_name = agent };
-	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, err);
+			      .agent_name = agent, .history_limit = history_limit };
+	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, history, err);
 	if (rc != LC_OK)
 		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
 	free(mid);
 	free(text);
 	json_object_put(set);
 	return rc;
+}
+
+lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,
+				 const char *key, const char *agent, const char *customer,
+				 lc_room_status_t status, const char *agent_id, json_object **msg,
+				 lc_err_t *err)
+{
+	return system_message(w, room_id, suffix, key, agent, customer, status, agent_id, 0, msg,
+			      NULL, err);
+}
+
+lc_rc wsd_roomcmd_join_message(wsd_t *w, const char *room_id, const char *agent,
+			       const char *customer, const char *agent_id, int64_t history_limit,
+			       json_object **msg, json_object **history, lc_err_t *err)
+{
+	*history = NULL;
+	return system_message(w, room_id, "join", "join_message", agent, customer, LC_ROOM_ENGAGED,
+			      agent_id, history_limit, msg, history, err);
 }

@@ -39,10 +39,13 @@ typedef struct wsd_roomcmd_result {
 	json_object *msg;       /* LC_OK: the stored message (the done function owns it) */
 	bool dup;               /* it was stored before (a re-send) */
 	json_object *room;      /* LC_OK: {id, channel, customer_id, customer_name} (owned too) */
+	json_object *history;   /* asked for (history_limit): the customer's last messages, from
+				 * the writer's memory, when it holds them all; else NULL (owned) */
 } wsd_roomcmd_result_t;
 
 /* Called exactly once per command, on the consumer thread (answer), the writer thread (a local
- * answer) or the loop (timeout); it takes res->msg and res->room (json_object_put them). */
+ * answer) or the loop (timeout); it takes res->msg, res->room and res->history
+ * (json_object_put them). */
 typedef void (*wsd_roomcmd_fn)(wsd_t *w, void *arg, wsd_roomcmd_result_t *res);
 
 /* A message for the room's writer. status (LC_ROOM_UNKNOWN: none) is what the room became just
@@ -56,6 +59,9 @@ typedef struct wsd_roomcmd {
 	const char *check_agent;
 	lc_room_status_t status;
 	const char *agent_id, *agent_name;
+	/* > 0 (a join): answer with the customer's last history_limit messages too, when the
+	 * writer holds them all (wsd_roomcmd_result_t.history). */
+	int64_t history_limit;
 } wsd_roomcmd_t;
 
 void wsd_roomcmds_init(wsd_t *w);
@@ -64,9 +70,10 @@ void wsd_roomcmds_free(wsd_t *w);
 void wsd_roomcmds_load_secret(wsd_t *w);
 /* Any thread: send a command; done(w, arg, res) once. */
 void wsd_roomcmd_send(wsd_t *w, const wsd_roomcmd_t *cmd, wsd_roomcmd_fn done, void *arg);
-/* Worker: send and wait for the answer. *msg: the stored message. */
+/* Worker: send and wait for the answer. *msg: the stored message; *history (may be NULL): the
+ * writer's answer to cmd->history_limit, or NULL. */
 lc_rc wsd_roomcmd_call(wsd_t *w, const wsd_roomcmd_t *cmd, json_object **msg, bool *dup,
-		       lc_err_t *err);
+		       json_object **history, lc_err_t *err);
 /* Consumer thread: an answer arrived on the node queue (takes d). */
 void wsd_roomcmd_answer(wsd_t *w, lc_bus_delivery_t *d);
 /* Writer thread: the answer to a command this node handed to its own writer (takes res->msg and
@@ -97,5 +104,11 @@ lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suff
 				 const char *key, const char *agent, const char *customer,
 				 lc_room_status_t status, const char *agent_id, json_object **msg,
 				 lc_err_t *err);
+/* Worker: the join text of agent_id (display name agent) in room_id, engaging it, as
+ * wsd_roomcmd_system_message; *history: the customer's last history_limit messages (the join
+ * text last) when the writer holds them all, else NULL: read them from the store. */
+lc_rc wsd_roomcmd_join_message(wsd_t *w, const char *room_id, const char *agent,
+			       const char *customer, const char *agent_id, int64_t history_limit,
+			       json_object **msg, json_object **history, lc_err_t *err);
 
 #endif

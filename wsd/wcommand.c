@@ -107,6 +107,24 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it)
 	return true;
 }
 
+/* What a join asks for with its history_limit: the customer's last messages from what the
+ * writer holds (wsd_batch_recent_history), when it holds them all and the message was stored
+ * now (a re-send may come after another writer: the sender reads the pieces). NULL: none. A
+ * command that engages or closes the room ends its wait for an agent: the tail goes. */
+static json_object *finish_history(wsd_writer_t *wr, witem_t *it, lc_rc rc)
+{
+	const char *channel = lc_json_get_str(it->room, "channel", "");
+	const char *customer = lc_json_get_str(it->room, "customer_id", "");
+	int64_t limit = lc_json_get_int(it->cmd, "history_limit", 0);
+	json_object *h = NULL;
+	if (rc == LC_OK && it->room != NULL && limit > 0 && !it->slot.dup)
+		h = wsd_batch_recent_history(wr->batch, channel, customer, limit);
+	lc_room_status_t st = lc_room_status_parse(lc_json_get_str(it->cmd, "status", NULL));
+	if (it->room != NULL && (st == LC_ROOM_ENGAGED || st == LC_ROOM_CLOSED))
+		wsd_batch_recent_tail_drop(wr->batch, channel, customer);
+	return h;
+}
+
 /* This node's own command: the answer goes to its sender in process; the stored message and the
  * room go with it (taken from the item: no json_object is shared between threads). */
 static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t *err)
@@ -120,6 +138,7 @@ static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t
 		res.msg = it->slot.stored;
 		it->slot.stored = NULL;
 		res.dup = it->slot.dup;
+		res.history = finish_history(wr, it, rc);
 		res.room = it->room;
 		it->room = NULL;
 	}
@@ -189,6 +208,9 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(a, "message", json_object_get(it->slot.stored));
 		json_object_object_add(a, "duplicate", json_object_new_boolean(it->slot.dup));
 		json_object_object_add(a, "room", json_object_get(it->room));
+		json_object *h = finish_history(wr, it, rc);
+		if (h != NULL)
+			json_object_object_add(a, "history", h);
 	}
 	answer_t *ans = lc_calloc(1, sizeof *ans);
 	ans->magic = ANSWER_MAGIC;

@@ -137,6 +137,10 @@ static wroom_t *room_update(wsd_writer_t *wr, json_object *doc)
 	r->doc = doc;
 	r->read_ms = lc_mono_ms();
 	wsd_wroom_set_status(wr, r, status_of(doc));
+	/* Claimed or closed behind the writer's back: nobody will accept it now. */
+	if (r->status != LC_ROOM_WAITING)
+		wsd_batch_recent_tail_drop(wr->batch, lc_json_get_str(doc, "channel", ""),
+					   lc_json_get_str(doc, "customer_id", ""));
 	return r;
 }
 
@@ -209,14 +213,16 @@ json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, jso
 {
 	ASSERT_WRITER(wr);
 	wroom_t *r = wsd_map_get(wr->rooms, room_id);
+	/* Copies both ways: the caller's goes to the loop, the writer keeps its own (json-c's
+	 * reference counts are not atomic). */
 	if (r != NULL && r->first != NULL)
-		return json_object_get(r->first);
+		return copy_of(r->first);
 	json_object *first = NULL;
 	lc_err_t err;
 	if (r != NULL && r->opened_here) {
 		if (r->first_id != NULL && stored != NULL &&
 		    strcmp(lc_json_get_str(stored, "id", ""), r->first_id) == 0)
-			first = json_object_get(stored);
+			first = copy_of(stored);
 		else if (r->first_id != NULL)   /* it came another way (a room command): read it */
 			r->opened_here = false;
 	}
@@ -224,7 +230,7 @@ json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, jso
 	    lc_store_message_first_customer(wr->w->store, room_id, &first, &err) != LC_OK)
 		LC_WARN("room %s: its first message: %s", room_id, err.reason);
 	if (r != NULL && first != NULL)
-		r->first = json_object_get(first);
+		r->first = copy_of(first);
 	return first;
 }
 
@@ -295,7 +301,10 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 						  err);
 		if (rc != LC_OK)
 			return rc;
-		wsd_batch_recent_start(wr->batch, channel, customer_id, count, head);
+		/* A waiting room's customer: keep their newest messages for the accept. */
+		wsd_batch_recent_tail_keep(wr->batch, atomic_load(&wr->w->history_limit));
+		wsd_batch_recent_start(wr->batch, channel, customer_id, count, head,
+				       r->status == LC_ROOM_WAITING);
 	}
 	wsd_batch_add(wr->batch, room_id, channel, customer_id, msg_id, sender, author, text,
 		      r->next_seq++, ts_ms, slot, wr->owner);

@@ -31,7 +31,7 @@ int main(void)
 		init_json_tests, init_settings_tests, init_perm_tests, init_cookie_tests,
 		init_log_tests,
 		init_time_tests, init_mq_tests,
-		init_err_tests, init_names_tests, init_message_tests,
+		init_err_tests, init_names_tests, init_message_tests, init_recent_tests,
 	};
 
 	return lc_cunit_run("test_unit", inits, sizeof inits / sizeof inits[0]);

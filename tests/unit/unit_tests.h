@@ -20,6 +20,7 @@ int init_mq_tests(void);
 int init_err_tests(void);
 int init_names_tests(void);
 int init_message_tests(void);
+int init_recent_tests(void);
 
 /* True when the lc_validate failure array holds an entry with this field and reason. */
 bool unit_has_failure(json_object *failures, const char *field, const char *reason);

@@ -135,6 +135,33 @@ test('a smaller history_limit gives exactly that many, the newest', async () => 
   await setLimit(LIMIT, u);
 });
 
+// A new customer's messages are all in the writer's memory while their room waits: the join's
+// answer carries the history and accept reads no piece. Shown by removing the customer's pieces
+// behind the writer's back before the accept: read from the pieces, the history would lack them.
+for (const [node, customer] of [[1, 'vera'], [0, 'wim']]) {
+  test(`accept on n${node} of a new customer answers from the writer's memory (${node ? 'through the broker' : 'in process'})`, async () => {
+    const [u] = S.users(`rcm${node}`, 1);
+    const agent = await S.agent(S.nodes[node], u);
+    await gw.publish('request_agent', customer, { customer_name: customer });
+    const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === customer);
+    await Promise.all(Array.from({ length: 25 }, (_, i) =>
+      gw.publish('customer_message', customer, { text: `m ${i}` }, `${customer}-m-${i}`)));
+    await until(() => S.fixture('messages', w.room_id).length === 26, 'the messages stored');
+    await until(async () => (await piecesOf(customer)).has(20), 'the full pieces written');
+    await recent.deleteMany({ _id: { $regex: `^test:${customer}:` } });
+    await agent.waitFor((f) => f.type === 'request_offered' && f.room.id === w.room_id);
+    agent.send({ type: 'accept', room_id: w.room_id, ref: `acc-${customer}` });
+    const acc = await agent.waitFor((f) => f.ref === `acc-${customer}`);
+    assert.equal(acc.type, 'accepted', JSON.stringify(acc));
+    assert.equal(acc.history.length, 27);   // the waiting text, 25 messages, the join text
+    assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), lastOf([w.room_id], LIMIT));
+    assert.equal(acc.history[1].text, 'm 0');
+    assert.equal(acc.history.at(-1).id, `${w.room_id}-join`);
+    assert.deepEqual(Object.keys(acc.history[0]).sort(),
+      ['author', 'channel', 'customer_id', 'id', 'room_id', 'sender', 'seq', 'text', 'ts']);
+  });
+}
+
 test('after the writer is killed, the node that takes over goes on with the same recent', async () => {
   const [u] = S.users('rcfo', 1);
   const agent = await S.agent(S.nodes[1], u);
