@@ -178,24 +178,51 @@ static void refuse_queued(wsd_writer_t *wr)
 	refuse_commands(wr, &commands);
 }
 
-/* The rooms' last_seq: written before the answers when the writer has nothing else waiting (so a
- * client that reconnects after its answer reads the new last_seq), and under load at most every
- * MARKS_EVERY_MS for all the batches since (one write for many batches), except after a system
- * text (a join: the accept that stored it reads the customer's recent next). */
+/* The rooms' marks (last_seq, the customers' recent counts) and the recent pieces: written
+ * MARKS_EVERY_MS after the round that raised the first of them (one write for every batch in
+ * between; the idle writer's wait wakes for it), and before the answers when a system text is
+ * among them (a join: an accept that does not get the history from the writer reads the
+ * customer's recent next; an end: the customer's next chat starts from the counter). Before
+ * that, when the writer has nothing else waiting, the rooms' last_seq alone goes out before the
+ * answers (one bulk write), so a client that reconnects after its answer reads the new
+ * last_seq; under load it may read one up to MARKS_EVERY_MS old. */
+static bool marks_due(const wsd_writer_t *wr, int64_t now)
+{
+	return wsd_batch_marks_pending(wr->batch) > 0 &&
+	       (wsd_batch_marks_urgent(wr->batch) || now - wr->marks_ms >= MARKS_EVERY_MS);
+}
+
 static void marks_flush(wsd_writer_t *wr)
 {
 	lc_err_t err;
+	int64_t now = lc_mono_ms();
 	if (wsd_batch_marks_pending(wr->batch) == 0)
 		return;
-	pthread_mutex_lock(&wr->lock);
-	bool busy = wr->nqueue > 0;
-	pthread_mutex_unlock(&wr->lock);
-	int64_t now = lc_mono_ms();
-	if (busy && now - wr->marks_ms < MARKS_EVERY_MS && !wsd_batch_marks_urgent(wr->batch))
+	if (!marks_due(wr, now)) {
+		pthread_mutex_lock(&wr->lock);
+		bool busy = wr->nqueue > 0;
+		pthread_mutex_unlock(&wr->lock);
+		if (!busy && wsd_batch_flush_seqs(wr->batch, &err) != LC_OK)
+			LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)",
+				err.reason);
 		return;
-	wr->marks_ms = now;
-	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK)
+	}
+	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK) {
 		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
+		return;
+	}
+	wr->marks_ms = now;
+}
+
+/* How long the idle writer may sleep: until its marks are due, or the next sweep. */
+static int idle_wait_ms(const wsd_writer_t *wr)
+{
+	int ms = SWEEP_EVERY_MS < wr->closed_keep_ms ? SWEEP_EVERY_MS : (int)wr->closed_keep_ms;
+	if (wsd_batch_marks_pending(wr->batch) > 0) {
+		int64_t left = wr->marks_ms + MARKS_EVERY_MS - lc_mono_ms();
+		ms = left < 1 ? 1 : left < ms ? (int)left : ms;
+	}
+	return ms;
 }
 
 /* A slot refused because its seq was taken: staged again (it takes a new block), at most
@@ -326,6 +353,8 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 		TAILQ_REMOVE(items, it, link);
 		TAILQ_INSERT_TAIL(&ready, it, link);
 	}
+	if (wsd_batch_marks_pending(wr->batch) == 0)
+		wr->marks_ms = lc_mono_ms();   /* this round's batch starts the marks' wait */
 	while (wsd_batch_count(wr->batch) > 0) {
 		lc_err_clear(&err);
 		if (wsd_batch_store(wr->batch, &err) == LC_OK)
@@ -363,13 +392,13 @@ static void *writer_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
 		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && !wr->stop) {
-			/* Idle: wake now and then to forget closed rooms (and retire their counters)
-			 * that no round would come to. */
-			struct timespec ts = lc_mono_after(SWEEP_EVERY_MS < wr->closed_keep_ms
-							   ? SWEEP_EVERY_MS : wr->closed_keep_ms);
+			/* Idle: wake to write the marks when due, and now and then to forget
+			 * closed rooms (and retire their counters) that no round would come to. */
+			struct timespec ts = lc_mono_after(idle_wait_ms(wr));
 			if (pthread_cond_timedwait(&wr->cond, &wr->lock, &ts) == ETIMEDOUT &&
 			    TAILQ_EMPTY(&wr->queue) && !wr->stop) {
 				pthread_mutex_unlock(&wr->lock);
+				marks_flush(wr);
 				wsd_wrooms_sweep(wr);
 				pthread_mutex_lock(&wr->lock);
 			}

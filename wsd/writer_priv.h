@@ -87,7 +87,8 @@ struct wsd_writer {
 	uint64_t stat_local, stat_broker;   /* lock: commands taken in process / from the broker */
 	int64_t swept_ms;          /* monotonic ms of the last sweep */
 	int64_t closed_keep_ms;    /* a closed room is kept this long (wsd_closed_room_keep) */
-	int64_t marks_ms;          /* monotonic ms the last_seq marks were last written */
+	int64_t marks_ms;          /* monotonic ms the marks were last written, or the round that
+				    * raised the first pending one: they are due MARKS_EVERY_MS on */
 	int delay_ms;
 	bool warned;
 };
