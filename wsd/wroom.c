@@ -170,18 +170,29 @@ lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t *
 	return LC_OK;
 }
 
-/* The open room of a customer as the writer knows it, when an engaged one was read recently:
- * an engaged room keeps its agent until it closes, and every close goes through the writer
- * (customer_left here, the others as the command that stores their text). A waiting room is
- * always read again: an agent may have claimed it. */
+/* The open room of a customer as the writer knows it: an engaged one read recently as it is (an
+ * engaged room keeps its agent until it closes, and every close goes through the writer:
+ * customer_left here, the others as the command that stores their text); a waiting one, or an
+ * engaged one read more than ROOM_FRESH_MS ago, read again by its _id (an agent may have
+ * claimed it; something may have closed it). By _id in rooms, which holds the rooms in use, not
+ * through the customer's pointer: open_rooms keeps one per customer ever, and FerretDB reads it
+ * whole for a pointer near its end (docs/store.md). NULL: none, or no longer open (the caller
+ * goes through the pointer: a room to open, or one the writer does not know). */
 static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *customer_id)
 {
 	char *key = wsd_workers_customer_key(channel, customer_id);
 	wroom_t *r = wsd_map_get(wr->open, key);
 	free(key);
-	if (r != NULL && r->status == LC_ROOM_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
+	if (r == NULL || r->status == LC_ROOM_CLOSED)
+		return NULL;
+	if (r->status == LC_ROOM_ENGAGED && lc_mono_ms() - r->read_ms <= ROOM_FRESH_MS)
 		return r;
-	return NULL;
+	json_object *doc = NULL;
+	lc_err_t err;
+	if (lc_store_room_get(wr->w->store, lc_json_get_str(r->doc, "id", ""), &doc, &err) != LC_OK)
+		return NULL;
+	r = room_update(wr, doc);
+	return r->status == LC_ROOM_CLOSED ? NULL : r;
 }
 
 lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
