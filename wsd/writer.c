@@ -192,6 +192,23 @@ static bool marks_due(const wsd_writer_t *wr, int64_t now)
 	       (wsd_batch_marks_urgent(wr->batch) || now - wr->marks_ms >= MARKS_EVERY_MS);
 }
 
+/* A failed write of the marks: said once until one succeeds; the idle writer tries again
+ * MARKS_EVERY_MS later (the marks stay pending: nothing is lost). */
+static void marks_result(wsd_writer_t *wr, lc_rc rc, const lc_err_t *err, int64_t now)
+{
+	if (rc != LC_OK) {
+		if (!wr->marks_warned)
+			LC_WARN("writer: raising the rooms' last_seq: %s (tried again every %d ms)",
+				err->reason, MARKS_EVERY_MS);
+		wr->marks_warned = true;
+		wr->marks_ms = now;
+		return;
+	}
+	if (wr->marks_warned)
+		LC_INFO("writer: the rooms' last_seq written again");
+	wr->marks_warned = false;
+}
+
 static void marks_flush(wsd_writer_t *wr)
 {
 	lc_err_t err;
@@ -202,19 +219,18 @@ static void marks_flush(wsd_writer_t *wr)
 		pthread_mutex_lock(&wr->lock);
 		bool busy = wr->nqueue > 0;
 		pthread_mutex_unlock(&wr->lock);
-		if (!busy && wsd_batch_flush_seqs(wr->batch, &err) != LC_OK)
-			LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)",
-				err.reason);
+		if (!busy)
+			marks_result(wr, wsd_batch_flush_seqs(wr->batch, &err), &err, wr->marks_ms);
 		return;
 	}
-	if (wsd_batch_flush_marks(wr->batch, &err) != LC_OK) {
-		LC_WARN("writer: raising the rooms' last_seq: %s (tried again later)", err.reason);
-		return;
-	}
-	wr->marks_ms = now;
+	lc_rc rc = wsd_batch_flush_marks(wr->batch, &err);
+	marks_result(wr, rc, &err, now);
+	if (rc == LC_OK)
+		wr->marks_ms = now;
 }
 
-/* How long the idle writer may sleep: until its marks are due, or the next sweep. */
+/* How long the idle writer may sleep: until its marks are due (MARKS_EVERY_MS after the round
+ * that raised them or after a failed write, urgent or not), or the next sweep. */
 static int idle_wait_ms(const wsd_writer_t *wr)
 {
 	int ms = SWEEP_EVERY_MS < wr->closed_keep_ms ? SWEEP_EVERY_MS : (int)wr->closed_keep_ms;

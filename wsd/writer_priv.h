@@ -91,6 +91,7 @@ struct wsd_writer {
 				    * raised the first pending one: they are due MARKS_EVERY_MS on */
 	int delay_ms;
 	bool warned;
+	bool marks_warned;           /* a write of the marks failed (said once) */
 };
 
 /* MongoDB cannot do it now (the item is held and tried again). */
