@@ -103,8 +103,21 @@ static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out,
  * upserts of a missing pointer, as the creator's and those of the openers that met its room on
  * open_key, one inserts and the others get a duplicate key. The pointer then exists (nothing
  * deletes it), so the second try is a plain update. */
-static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, lc_err_t *err)
+/* absent: the customer had no pointer a moment ago (a new customer): insert it, which stays
+ * cheap on FerretDB 1.24, where an upsert first looks for the document by scanning the whole
+ * collection (one pointer per customer ever); a pointer inserted meanwhile (a concurrent open)
+ * makes it the upsert below. */
+static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, bool absent,
+			 lc_err_t *err)
 {
+	if (absent) {
+		bson_t *doc = BCON_NEW("_id", BCON_UTF8(key), "room_id", BCON_UTF8(room_hex));
+		lc_rc rc = lc_store_insert(s, LC_COLL_OPEN_ROOMS, doc, "pointer", NULL, err);
+		bson_destroy(doc);
+		if (rc != LC_ERR_CONFLICT)
+			return rc;
+		lc_err_clear(err);
+	}
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
 	bson_t *update = BCON_NEW("$set", "{", "room_id", BCON_UTF8(room_hex), "}");
 	lc_rc rc = lc_store_update_one(s, LC_COLL_OPEN_ROOMS, filter, update, true, NULL, NULL, NULL,
@@ -120,9 +133,9 @@ static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, l
 /* The open room of key through its pointer: two _id lookups (three with last_seq). NOT_FOUND
  * when there is no pointer or it points to a room that is closed; then prev (may be NULL; 25
  * bytes) holds that closed room's id, the customer's previous room (closes keep the pointer),
- * or "" when there is none. */
+ * or "" when there is none; *absent (may be NULL): there was no pointer at all. */
 static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
-				  char *prev, lc_err_t *err)
+				  char *prev, bool *absent, lc_err_t *err)
 {
 	if (prev != NULL)
 		prev[0] = '\0';
@@ -131,6 +144,8 @@ static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **
 	lc_rc rc = lc_store_find_one(s, LC_COLL_OPEN_ROOMS, filter, NULL, NULL, "open room", NULL,
 				     &raw, err);
 	bson_destroy(filter);
+	if (absent != NULL)
+		*absent = rc == LC_ERR_NOT_FOUND;
 	if (rc != LC_OK)
 		return rc;
 	const char *room_hex = doc_str(&raw, "room_id");
@@ -156,7 +171,7 @@ static lc_rc find_open_repair(lc_store_t *s, const char *key, json_object **out,
 	lc_rc rc = find_open_by_key(s, key, out, err);
 	if (rc != LC_OK)
 		return rc;
-	rc = pointer_set(s, key, lc_json_get_str(*out, "id", ""), err);
+	rc = pointer_set(s, key, lc_json_get_str(*out, "id", ""), false, err);
 	if (rc != LC_OK) {
 		json_object_put(*out);
 		*out = NULL;
@@ -186,14 +201,14 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			 lc_err_t *err)
 {
 	char *key = NULL, prev[25] = "";
-	bool found = false;
+	bool found = false, absent = false;
 	lc_rc rc = open_key(channel, customer_id, &key, err);
 
 	*created = false;
 	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
 	 * few rounds cover an open room closing between our conflict and our read. */
 	for (int round = 0; rc == LC_OK && round < 5; round++) {
-		rc = find_open_by_pointer(s, key, out, prev, err);
+		rc = find_open_by_pointer(s, key, out, prev, &absent, err);
 		found = rc == LC_OK;
 		if (rc != LC_ERR_NOT_FOUND)
 			break;
@@ -219,7 +234,7 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 		/* Without its pointer the room would be invisible to the finders: a failure here
 		 * is the caller's to retry, and the retry repairs it (find_open_repair). */
 		if (inserted)
-			rc = pointer_set(s, key, hex, err);
+			rc = pointer_set(s, key, hex, absent, err);
 		if (rc == LC_OK) {
 			recent_seed(s, hex, prev);
 			*out = lc_store_to_json(doc, omit_internal);
@@ -289,7 +304,7 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	if (rc == LC_ERR_INVALID)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	else if (rc == LC_OK)
-		rc = find_open_by_pointer(s, key, out, NULL, err);
+		rc = find_open_by_pointer(s, key, out, NULL, NULL, err);
 	free(key);
 	return rc;
 }
@@ -594,7 +609,7 @@ lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)
 		json_object *r = json_object_array_get_idx(rooms, i);
 		const char *key = lc_json_get_str(r, "open_key", NULL);
 		if (key != NULL && strncmp(key, "closed:", 7) != 0)
-			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), err);
+			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), false, err);
 	}
 	json_object_put(rooms);
 	return rc;
