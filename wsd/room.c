@@ -247,6 +247,9 @@ void wsd_room_bus_ready(wsd_t *w, void *arg)
 	wsd_room_presence_publish(w, true);
 	/* What was published while this node's queue was gone (none at the first start). */
 	wsd_room_catchup(w);
+	/* A settings event published before the queue was bound (a PATCH during start-up, or
+	 * while RabbitMQ was away) is lost: read the settings again, not at --settings-check. */
+	on_settings(w, NULL);
 }
 
 static void settings_done(wsd_t *w, void *arg)
