@@ -189,7 +189,9 @@ lc_rc lc_store_room_list_taken(lc_store_t *s, const char *agent_id, const char *
 lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object **items,
 			       lc_err_t *err);
 /* One conditional update waiting -> engaged. CONFLICT when the room is not waiting (someone
- * else won, or it closed); NOT_FOUND when there is no such room. *out: room after. */
+ * else won, or it closed); NOT_FOUND when there is no such room. *out (out may be NULL): the
+ * room after, as written (not read again), without last_seq: the claimer's join message comes
+ * next and is the room's last. */
 lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
 			  const char *agent_name, json_object **out, lc_err_t *err);
 /* Adds agent_id to declined_by once (status unchanged). claim/decline/close return

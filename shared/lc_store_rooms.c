@@ -414,8 +414,24 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
 typedef lc_rc (*room_change_fn)(const bson_t *room, const char *room_hex, void *ctx,
 				bson_t *set, bool *nochange, lc_err_t *err);
 
+/* The room as a gated write just left it: the revision it changed (cur) with the write's $set
+ * applied, not read again; with its last_seq (a read of its counter) when with_last_seq. */
+static json_object *room_after(lc_store_t *s, const bson_t *cur, const bson_t *set,
+			       bool with_last_seq)
+{
+	json_object *room = lc_store_to_json(cur, omit_internal);
+	json_object *changed = lc_store_to_json(set, omit_internal);
+	json_object_object_foreach(changed, k, v)
+		json_object_object_add(room, k, json_object_get(v));
+	json_object_put(changed);
+	if (with_last_seq)
+		attach_last_seq(s, room);
+	return room;
+}
+
+/* out (may be NULL): the room after the change (room_after). */
 static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, void *ctx,
-			 json_object **out, lc_err_t *err)
+			 bool with_last_seq, json_object **out, lc_err_t *err)
 {
 	bson_oid_t oid;
 	char hex[25];
@@ -442,18 +458,19 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		if (rc != LC_OK || nochange) {
 			if (rc == LC_OK && out != NULL) {
 				*out = lc_store_to_json(&cur, omit_internal);
-				attach_last_seq(s, *out);
+				if (with_last_seq)
+					attach_last_seq(s, *out);
 			}
 			bson_destroy(&cur);
 			bson_destroy(&set);
 			break;
 		}
-		bson_destroy(&cur);
 		char *gate_id = lc_asprintf("%s:%lld", hex, (long long)rev);
 		rc = lc_store_gate_try(s, LC_COLL_ROOM_GATES, gate_id, GATE_STALE_MS, err);
 		if (rc == LC_ERR_CONFLICT) {
 			/* Another writer holds revision rev: wait for it to land, then re-check. */
 			free(gate_id);
+			bson_destroy(&cur);
 			bson_destroy(&set);
 			if (lc_mono_ms() > deadline) {
 				rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room is locked, try again");
@@ -464,6 +481,7 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		}
 		if (rc != LC_OK) {
 			free(gate_id);
+			bson_destroy(&cur);
 			bson_destroy(&set);
 			break;
 		}
@@ -477,6 +495,9 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		free(gate_id);
 		bson_destroy(filter);
 		bson_destroy(update);
+		if (rc == LC_OK && matched != 0 && out != NULL)
+			*out = room_after(s, &cur, &set, with_last_seq);
+		bson_destroy(&cur);
 		bson_destroy(&set);
 		if (rc != LC_OK)
 			break;
@@ -488,8 +509,6 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 			}
 			continue;
 		}
-		if (out != NULL)
-			rc = lc_store_room_get(s, hex, out, err);
 		break;
 	}
 	return rc;
@@ -527,7 +546,7 @@ lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
 	claim_ctx_t c = { agent_id, agent_name };
 	if (agent_id == NULL || *agent_id == '\0')
 		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
-	return room_modify(s, id, claim_change, &c, out, err);
+	return room_modify(s, id, claim_change, &c, false, out, err);
 }
 
 static lc_rc decline_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
@@ -565,7 +584,7 @@ lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id,
 {
 	if (agent_id == NULL || *agent_id == '\0')
 		return lc_err_set(err, LC_ERR_INVALID, "agent id missing");
-	return room_modify(s, id, decline_change, (void *)agent_id, NULL, err);
+	return room_modify(s, id, decline_change, (void *)agent_id, false, NULL, err);
 }
 
 static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
@@ -593,7 +612,7 @@ static lc_rc close_change(const bson_t *room, const char *room_hex, void *ctx, b
 lc_rc lc_store_room_close(lc_store_t *s, const char *id, const char *reason, json_object **out,
 			  lc_err_t *err)
 {
-	return room_modify(s, id, close_change, (void *)reason, out, err);
+	return room_modify(s, id, close_change, (void *)reason, true, out, err);
 }
 
 lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)

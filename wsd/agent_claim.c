@@ -76,6 +76,9 @@ static bool accept_run(wsd_t *w, void *arg)
 				     lc_json_get_str(j->room, "customer_name", ""), j->h.user_id,
 				     limit, &j->msg, &j->items, &err) != LC_OK)
 		return false;
+	/* The claim's room carries no last_seq (lc_store_room_claim): the join text is its last. */
+	json_object_object_add(j->room, "last_seq",
+			       json_object_new_int64(lc_json_get_int(j->msg, "seq", 0)));
 	if (j->items != NULL)
 		return true;   /* the writer holds the customer's last messages: no read */
 	if (accept_history(w, j, limit, &err) != LC_OK) {

@@ -40,12 +40,9 @@ static void no_agent_run(wsd_t *w, void *arg)
 {
 	endjob_t *j = arg;
 	lc_err_t err;
-	json_object *tmp = NULL;
 	/* The same conditional update as an accept: if an agent takes the request at this very
 	 * moment, exactly one of us wins. */
-	j->rc = lc_store_room_claim(w->store, j->room_id, LC_ROOM_NO_AGENT, "", &tmp, &err);
-	json_object_put(tmp);
-	tmp = NULL;
+	j->rc = lc_store_room_claim(w->store, j->room_id, LC_ROOM_NO_AGENT, "", NULL, &err);
 	if (j->rc != LC_OK)
 		return;
 	j->rc = lc_store_room_close(w->store, j->room_id, "no_agent", &j->room, &err);

@@ -175,6 +175,44 @@ static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
 	}
 }
 
+/* The room a claim and a close return is the one written, not read again: every field a read
+ * gives, the same (a claim's without last_seq: its join message comes next; a close's with it). */
+static void test_claim_and_close_return_the_room_as_a_read_gives_it(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL, *claimed = NULL, *closed = NULL, *read = NULL;
+	bool created;
+	char *cust = tuniq("written");
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "W", &room, &created,
+						 &err), LC_OK);
+	const char *id = tstr(room, "id");
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_claim(test_store, id, "ag-w", "Agent W", &claimed, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &read, &err), LC_OK);
+	CU_ASSERT_FALSE(json_object_object_get_ex(claimed, "last_seq", NULL));
+	json_object_object_del(read, "last_seq");
+	CU_ASSERT_TRUE(json_object_equal(claimed, read));
+	CU_ASSERT_STRING_EQUAL(tstr(claimed, "status"), "engaged");
+	CU_ASSERT_STRING_EQUAL(tstr(claimed, "agent_name"), "Agent W");
+	json_object_put(read);
+	read = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, "agent_ended", &closed, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &read, &err), LC_OK);
+	CU_ASSERT_TRUE(json_object_object_get_ex(closed, "last_seq", NULL));
+	CU_ASSERT_TRUE(json_object_equal(closed, read));
+	if (!json_object_equal(closed, read))
+		fprintf(stderr, "closed %s\nread   %s\n", json_object_to_json_string(closed),
+			json_object_to_json_string(read));
+	json_object_put(room);
+	json_object_put(claimed);
+	json_object_put(closed);
+	json_object_put(read);
+	free(cust);
+}
+
 static void test_claim_of_missing_room_is_not_found(void)
 {
 	lc_err_t err = { 0 };
@@ -309,6 +347,7 @@ int init_store_rooms_tests(void)
 	CU_ADD_TEST(s, test_concurrent_opens_for_one_customer_create_one_room);
 	CU_ADD_TEST(s, test_sixteen_concurrent_claims_have_exactly_one_winner);
 	CU_ADD_TEST(s, test_claim_of_missing_room_is_not_found);
+	CU_ADD_TEST(s, test_claim_and_close_return_the_room_as_a_read_gives_it);
 	CU_ADD_TEST(s, test_close_frees_the_customer_for_a_new_room);
 	CU_ADD_TEST(s, test_decline_records_each_agent_once_and_keeps_waiting);
 	CU_ADD_TEST(s, test_room_lists_by_status_and_by_agent);
