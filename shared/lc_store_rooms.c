@@ -103,21 +103,8 @@ static lc_rc find_open_by_key(lc_store_t *s, const char *key, json_object **out,
  * upserts of a missing pointer, as the creator's and those of the openers that met its room on
  * open_key, one inserts and the others get a duplicate key. The pointer then exists (nothing
  * deletes it), so the second try is a plain update. */
-/* absent: the customer had no pointer a moment ago (a new customer): insert it, which stays
- * cheap on FerretDB 1.24, where an upsert first looks for the document by scanning the whole
- * collection (one pointer per customer ever); a pointer inserted meanwhile (a concurrent open)
- * makes it the upsert below. */
-static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, bool absent,
-			 lc_err_t *err)
+static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, lc_err_t *err)
 {
-	if (absent) {
-		bson_t *doc = BCON_NEW("_id", BCON_UTF8(key), "room_id", BCON_UTF8(room_hex));
-		lc_rc rc = lc_store_insert(s, LC_COLL_OPEN_ROOMS, doc, "pointer", NULL, err);
-		bson_destroy(doc);
-		if (rc != LC_ERR_CONFLICT)
-			return rc;
-		lc_err_clear(err);
-	}
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
 	bson_t *update = BCON_NEW("$set", "{", "room_id", BCON_UTF8(room_hex), "}");
 	lc_rc rc = lc_store_update_one(s, LC_COLL_OPEN_ROOMS, filter, update, true, NULL, NULL, NULL,
@@ -130,12 +117,31 @@ static lc_rc pointer_set(lc_store_t *s, const char *key, const char *room_hex, b
 	return rc;
 }
 
+/* A customer seen for the first time has no pointer: inserting theirs first, naming the room
+ * about to be inserted (hex), tells so without a read, which on FerretDB 1.24 scans every
+ * customer's pointer to find none. *fresh: inserted (a new customer); else the pointer exists
+ * (a returning customer, or a concurrent open of a new one): LC_OK, and the open reads it. A
+ * pointer whose room never came (the room's insert failed) reads as none. */
+static lc_rc pointer_first(lc_store_t *s, const char *key, const char *hex, bool *fresh,
+			   lc_err_t *err)
+{
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8(key), "room_id", BCON_UTF8(hex));
+	lc_rc rc = lc_store_insert(s, LC_COLL_OPEN_ROOMS, doc, "pointer", NULL, err);
+	bson_destroy(doc);
+	*fresh = rc == LC_OK;
+	if (rc == LC_ERR_CONFLICT) {
+		lc_err_clear(err);
+		rc = LC_OK;
+	}
+	return rc;
+}
+
 /* The open room of key through its pointer: two _id lookups (three with last_seq). NOT_FOUND
- * when there is no pointer or it points to a room that is closed; then prev (may be NULL; 25
- * bytes) holds that closed room's id, the customer's previous room (closes keep the pointer),
- * or "" when there is none; *absent (may be NULL): there was no pointer at all. */
+ * when there is no pointer or it points to a room that is closed (or was never inserted); then
+ * prev (may be NULL; 25 bytes) holds that closed room's id, the customer's previous room
+ * (closes keep the pointer), or "" when there is none. */
 static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
-				  char *prev, bool *absent, lc_err_t *err)
+				  char *prev, lc_err_t *err)
 {
 	if (prev != NULL)
 		prev[0] = '\0';
@@ -144,8 +150,6 @@ static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **
 	lc_rc rc = lc_store_find_one(s, LC_COLL_OPEN_ROOMS, filter, NULL, NULL, "open room", NULL,
 				     &raw, err);
 	bson_destroy(filter);
-	if (absent != NULL)
-		*absent = rc == LC_ERR_NOT_FOUND;
 	if (rc != LC_OK)
 		return rc;
 	const char *room_hex = doc_str(&raw, "room_id");
@@ -171,7 +175,7 @@ static lc_rc find_open_repair(lc_store_t *s, const char *key, json_object **out,
 	lc_rc rc = find_open_by_key(s, key, out, err);
 	if (rc != LC_OK)
 		return rc;
-	rc = pointer_set(s, key, lc_json_get_str(*out, "id", ""), false, err);
+	rc = pointer_set(s, key, lc_json_get_str(*out, "id", ""), err);
 	if (rc != LC_OK) {
 		json_object_put(*out);
 		*out = NULL;
@@ -201,21 +205,27 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			 lc_err_t *err)
 {
 	char *key = NULL, prev[25] = "";
-	bool found = false, absent = false;
+	bool found = false, fresh = false;
+	bson_oid_t oid;
+	char hex[25];
 	lc_rc rc = open_key(channel, customer_id, &key, err);
 
 	*created = false;
+	bson_oid_init(&oid, NULL);
+	bson_oid_to_string(&oid, hex);
+	if (rc == LC_OK)
+		rc = pointer_first(s, key, hex, &fresh, err);
 	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
 	 * few rounds cover an open room closing between our conflict and our read. */
 	for (int round = 0; rc == LC_OK && round < 5; round++) {
-		rc = find_open_by_pointer(s, key, out, prev, &absent, err);
-		found = rc == LC_OK;
-		if (rc != LC_ERR_NOT_FOUND)
-			break;
-		bson_oid_t oid;
-		char hex[25];
-		bson_oid_init(&oid, NULL);
-		bson_oid_to_string(&oid, hex);
+		if (!fresh) {
+			rc = find_open_by_pointer(s, key, out, prev, err);
+			found = rc == LC_OK;
+			if (rc != LC_ERR_NOT_FOUND)
+				break;
+			bson_oid_init(&oid, NULL);
+			bson_oid_to_string(&oid, hex);
+		}
 		int64_t now = lc_real_ms();
 		bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "channel", BCON_UTF8(channel),
 				       "customer_id", BCON_UTF8(customer_id));
@@ -232,9 +242,11 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 				     NULL, err);
 		bool inserted = rc == LC_OK;
 		/* Without its pointer the room would be invisible to the finders: a failure here
-		 * is the caller's to retry, and the retry repairs it (find_open_repair). */
-		if (inserted)
-			rc = pointer_set(s, key, hex, absent, err);
+		 * is the caller's to retry, and the retry repairs it (find_open_repair). A fresh
+		 * customer's pointer names this room already. */
+		if (inserted && !fresh)
+			rc = pointer_set(s, key, hex, err);
+		fresh = false;
 		if (rc == LC_OK) {
 			recent_seed(s, hex, prev);
 			*out = lc_store_to_json(doc, omit_internal);
@@ -304,7 +316,7 @@ lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *cu
 	if (rc == LC_ERR_INVALID)
 		rc = lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	else if (rc == LC_OK)
-		rc = find_open_by_pointer(s, key, out, NULL, NULL, err);
+		rc = find_open_by_pointer(s, key, out, NULL, err);
 	free(key);
 	return rc;
 }
@@ -628,7 +640,7 @@ lc_rc lc_store_room_pointers_repair(lc_store_t *s, lc_err_t *err)
 		json_object *r = json_object_array_get_idx(rooms, i);
 		const char *key = lc_json_get_str(r, "open_key", NULL);
 		if (key != NULL && strncmp(key, "closed:", 7) != 0)
-			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), false, err);
+			rc = pointer_set(s, key, lc_json_get_str(r, "id", ""), err);
 	}
 	json_object_put(rooms);
 	return rc;

@@ -314,9 +314,11 @@ static void test_same_message_id_in_two_rooms_is_two_messages(void)
 	free(c2);
 }
 
-/* Deletes the open_rooms pointer of a customer behind the store's back (a writer that died
- * between the room insert and the pointer's). */
-static void drop_pointer(const char *cust)
+
+/* Changes a customer's open_rooms pointer behind the store's back: deleted (room_hex NULL: a
+ * writer that died between the room insert and the pointer's), or pointed at room_hex (one that
+ * died between a new customer's pointer and their room's insert, when room_hex names none). */
+static void set_pointer(const char *cust, const char *room_hex)
 {
 	char db[64], key[160];
 	bson_error_t e;
@@ -326,10 +328,69 @@ static void drop_pointer(const char *cust)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "open_rooms");
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-	CU_ASSERT_TRUE(mongoc_collection_delete_one(coll, filter, NULL, NULL, &e));
+	if (room_hex == NULL) {
+		CU_ASSERT_TRUE(mongoc_collection_delete_one(coll, filter, NULL, NULL, &e));
+	} else {
+		bson_t *update = BCON_NEW("$set", "{", "room_id", BCON_UTF8(room_hex), "}");
+		bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+		CU_ASSERT_TRUE(mongoc_collection_update_one(coll, filter, update, opts, NULL, &e));
+		bson_destroy(opts);
+		bson_destroy(update);
+	}
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	mongoc_client_destroy(c);
+}
+
+/* A customer's first room costs three inserts (their pointer, the room, its counter) and no
+ * read: on FerretDB 1.24 the read of a pointer that is not there scans every customer's. */
+static void test_a_new_customers_room_opens_with_inserts_only(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created = false;
+	char *cust = tuniq("newcomer");
+	uint64_t ins0 = ops(LC_STORE_OP_INSERT), all0 = ops(LC_STORE_OP_KINDS);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "N", &room, &created,
+						 &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT) - ins0, 3);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 3);
+	char *id = strdup(tstr(room, "id"));
+	json_object_put(room);
+	room = NULL;
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+	room = NULL;
+
+	/* Opening again finds it (the pointer exists: its insert conflicts, then the reads). */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "N", &room, &created,
+						 &err), LC_OK);
+	CU_ASSERT_FALSE(created);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+	free(id);
+	free(cust);
+
+	/* A pointer whose room never came reads as no open room; the next open makes one and
+	 * points the pointer at it. */
+	cust = tuniq("dangling");
+	set_pointer(cust, "0123456789abcdef01234567");
+	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err),
+			LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "D", &room, &created,
+						 &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	id = strdup(tstr(room, "id"));
+	json_object_put(room);
+	room = NULL;
+	CU_ASSERT_STRING_NOT_EQUAL(id, "0123456789abcdef01234567");
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
+	json_object_put(room);
+	free(id);
+	free(cust);
 }
 
 static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
@@ -349,7 +410,7 @@ static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
 	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
 	json_object_put(room);
 
-	drop_pointer(cust);
+	set_pointer(cust, NULL);
 	CU_ASSERT_EQUAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err),
 			LC_ERR_NOT_FOUND);
 	/* Opening again meets the open room on its unique key and writes the pointer back. */
@@ -362,7 +423,7 @@ static void test_open_room_is_found_by_id_lookups_and_its_pointer_repaired(void)
 	json_object_put(room);
 
 	/* lc_store_init gives pointers to open rooms that have none (an upgraded database). */
-	drop_pointer(cust);
+	set_pointer(cust, NULL);
 	CU_ASSERT_EQUAL_FATAL(lc_store_init(test_store, &err), LC_OK);
 	CU_ASSERT_EQUAL_FATAL(lc_store_room_find_open(test_store, "widget", cust, &room, &err), LC_OK);
 	CU_ASSERT_STRING_EQUAL(tstr(room, "id"), id);
@@ -659,6 +720,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms);
 	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
+	CU_ADD_TEST(s, test_a_new_customers_room_opens_with_inserts_only);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
 	CU_ADD_TEST(s, test_a_retired_counter_leaves_counters_and_reads_the_same);
 	CU_ADD_TEST(s, test_a_retired_room_leaves_rooms_and_reads_the_same);
