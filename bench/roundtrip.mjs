@@ -102,6 +102,7 @@ class LivechatAgent {
     this.resender = new Resender((frame) => this.ws.send(JSON.stringify(frame)));
     this.errors = 0;
     this.onCustomer = null;
+    this.onAccepted = null;     // the pending accept's answer
     ws.on('error', () => {});
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
@@ -112,7 +113,7 @@ class LivechatAgent {
         this.offerAt.set(f.room.customer_id, performance.now());
       }
       else if (f.type === 'hello') this.hello = f;
-      else if (f.type === 'accepted' || f.type === 'already_taken') this.accepted = f;
+      else if (f.type === 'accepted' || f.type === 'already_taken') this.onAccepted?.(f);
       else if (f.type === 'error') this.failed(f);
     });
   }
@@ -125,10 +126,13 @@ class LivechatAgent {
 
   async accept(customerId) {
     const roomId = await until(() => this.offers.get(customerId), `request_offered for ${customerId}`, SETUP_MS);
-    this.accepted = null;
+    // Timed to the frame's arrival (as the peer's to its acknowledgement), not to a poll.
     const t0 = performance.now();
-    this.ws.send(JSON.stringify({ type: 'accept', room_id: roomId, ref: 'a' }));
-    const f = await until(() => this.accepted, 'accepted', SETUP_MS);
+    const f = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for accepted of ${roomId}`)), SETUP_MS);
+      this.onAccepted = (x) => { clearTimeout(timer); this.onAccepted = null; resolve(x); };
+      this.ws.send(JSON.stringify({ type: 'accept', room_id: roomId, ref: 'a' }));
+    });
     if (f.type !== 'accepted') throw new Error(`accept of ${roomId}: ${f.type}`);
     return { roomId, ms: performance.now() - t0, history: f.history?.length ?? 0 };
   }

@@ -323,7 +323,7 @@ void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
 lc_rc lc_store_counter_retire(lc_store_t *s, const char *room_id, lc_err_t *err);
 /* The same for a closed room's document: from rooms (which claims, declines and closes update,
  * and every message of a waiting room reads) to rooms_closed (one _id read, one insert, one
- * delete). A room not closed stays. Every read by id, the lists and the purge and export of
+ * delete), and the room_gates its changes left are deleted. A room not closed stays. Every read by id, the lists and the purge and export of
  * livechatctl find it there. */
 lc_rc lc_store_room_retire(lc_store_t *s, const char *id, lc_err_t *err);
 /* How many messages the recent of the room's customer has had, as the room last recorded it

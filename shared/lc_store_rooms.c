@@ -503,7 +503,11 @@ static lc_rc room_modify(lc_store_t *s, const char *id, room_change_fn change, v
 		int64_t matched = 0;
 		rc = lc_store_update_one(s, LC_COLL_ROOMS, filter, update, false, &matched,
 					 "customer already has an open room", NULL, err);
-		lc_store_gate_release(s, LC_COLL_ROOM_GATES, gate_id);
+		/* The gate of a revision the update moved past stays: nobody takes that revision
+		 * again (a late reader of it meets the gate or misses on rev, and reads again), and
+		 * the room's retirement deletes its gates; one write less on every change. */
+		if (rc != LC_OK || matched == 0)
+			lc_store_gate_release(s, LC_COLL_ROOM_GATES, gate_id);
 		free(gate_id);
 		bson_destroy(filter);
 		bson_destroy(update);
@@ -699,6 +703,15 @@ lc_rc lc_store_room_retire(lc_store_t *s, const char *id, lc_err_t *err)
 		if (rc == LC_OK)
 			rc = lc_store_delete(s, LC_COLL_ROOMS, filter, false, NULL, err);
 		bson_destroy(filter);
+		/* The gates its changes left (room_modify), found by their _id's prefix. */
+		char hex[25], *prefix;
+		bson_oid_to_string(&oid, hex);
+		prefix = lc_asprintf("^%s:", hex);
+		bson_t *gates = BCON_NEW("_id", "{", "$regex", BCON_UTF8(prefix), "}");
+		if (rc == LC_OK)
+			rc = lc_store_delete(s, LC_COLL_ROOM_GATES, gates, true, NULL, err);
+		bson_destroy(gates);
+		free(prefix);
 	}
 	bson_destroy(&raw);
 	return rc;

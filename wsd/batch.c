@@ -58,7 +58,8 @@ struct wsd_batch {
 	char **dirty;           /* keys of the chains with messages not written yet */
 	size_t ndirty, dirty_cap;
 	uint64_t gen;           /* + 1 at each write of the marks: the adds start again */
-	bool urgent;            /* a system message is among them (see wsd_batch_marks_urgent) */
+	bool urgent;            /* a system message not relaxed is among them, or hurried
+				 * (see wsd_batch_marks_urgent) */
 	int64_t tail_keep;      /* messages a chain's tail keeps at most */
 };
 
@@ -256,7 +257,7 @@ static void mark_raise(wsd_batch_t *b, const entry_t *e, json_object *stored)
 	}
 	if (e->seq > m->seq)
 		m->seq = e->seq;
-	if (strcmp(e->sender, "system") == 0)
+	if (strcmp(e->sender, "system") == 0 && !e->slot->relaxed)
 		b->urgent = true;
 	char *key = chain_key(e->channel, e->customer_id);
 	chain_t *c = wsd_map_get(b->chains, key);
@@ -301,6 +302,13 @@ bool wsd_batch_marks_has(const wsd_batch_t *b, const char *room_id)
 bool wsd_batch_marks_urgent(const wsd_batch_t *b)
 {
 	return b->urgent;
+}
+
+void wsd_batch_marks_hurry(wsd_batch_t *b)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	if (wsd_batch_marks_pending(b) > 0)
+		b->urgent = true;
 }
 
 typedef struct marks_out {

@@ -50,9 +50,12 @@ void wsd_batch_recent_forget_all(wsd_batch_t *b);
 size_t wsd_batch_marks_pending(const wsd_batch_t *b);
 /* Whether room_id is among them. */
 bool wsd_batch_marks_has(const wsd_batch_t *b, const char *room_id);
-/* A system message (waiting, join, end texts) is among them: write them before answering, so
- * that an accept reading recent after its join text finds everything stored before it. */
+/* A system message not staged relaxed (an end text; a join whose sender reads recent) is among
+ * them, or a relaxed join was hurried: write them before answering, so that an accept reading
+ * recent after its join text finds everything stored before it. */
 bool wsd_batch_marks_urgent(const wsd_batch_t *b);
+/* Make the pending marks urgent (a relaxed join whose answer cannot carry the history). */
+void wsd_batch_marks_hurry(wsd_batch_t *b);
 /* Write them and the recent pieces (one insertMany of pieces, one bulk write of marks). On
  * failure they stay for the next call. */
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);

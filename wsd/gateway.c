@@ -118,6 +118,8 @@ static lc_rc open_room(wsd_t *w, inbound_t *in, lc_err_t *err)
 	char *text = wsd_settings_render(set, "waiting_message", NULL, name);
 	const char *rid = lc_json_get_str(in->room, "id", "");
 	char *mid = lc_asprintf("%s-waiting", rid);
+	/* Nobody reads the pieces because of it: an accept's join hurries them if it must. */
+	in->waiting_slot.relaxed = true;
 	rc = wsd_writer_stage(w->writer, rid, mid, lc_sender_name(LC_SENDER_SYSTEM), "", text,
 			      lc_real_ms(), &in->waiting_slot, err);
 	free(mid);

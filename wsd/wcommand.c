@@ -42,6 +42,9 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 	if (r->next_seq != 0 && r->next_seq <= above)
 		r->next_seq = 0;
 	*out = r;
+	/* A join asking for the history: its answer carries it from memory (wsd_wcommand_stored
+	 * hurries the marks when it cannot). */
+	it->slot.relaxed = lc_json_get_int(c, "history_limit", 0) > 0;
 	return wsd_writer_stage(wr, rid, lc_json_get_str(c, "msg_id", ""),
 				lc_json_get_str(c, "sender", ""), lc_json_get_str(c, "author", ""),
 				lc_json_get_str(c, "text", ""), lc_real_ms(), &it->slot, err);
@@ -125,6 +128,27 @@ static json_object *finish_history(wsd_writer_t *wr, witem_t *it, lc_rc rc)
 	return h;
 }
 
+void wsd_wcommand_stored(wsd_writer_t *wr, witem_t *it)
+{
+	if (!it->slot.relaxed || it->history_done || it->rc != LC_OK || !it->slot.done ||
+	    it->slot.rc != LC_OK)
+		return;   /* a refused or retaken one reads nothing: no history to answer */
+	it->history = finish_history(wr, it, LC_OK);
+	it->history_done = true;
+	if (it->history == NULL)
+		wsd_batch_marks_hurry(wr->batch);
+}
+
+/* The history of the answer: the one taken after the store, or taken now. */
+static json_object *answer_history(wsd_writer_t *wr, witem_t *it, lc_rc rc)
+{
+	if (!it->history_done)
+		return finish_history(wr, it, rc);
+	json_object *h = it->history;
+	it->history = NULL;
+	return h;
+}
+
 /* This node's own command: the answer goes to its sender in process; the stored message and the
  * room go with it (taken from the item: no json_object is shared between threads). */
 static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t *err)
@@ -138,7 +162,7 @@ static void finish_local(wsd_writer_t *wr, witem_t *it, lc_rc rc, const lc_err_t
 		res.msg = it->slot.stored;
 		it->slot.stored = NULL;
 		res.dup = it->slot.dup;
-		res.history = finish_history(wr, it, rc);
+		res.history = answer_history(wr, it, rc);
 		res.room = it->room;
 		it->room = NULL;
 	}
@@ -208,7 +232,7 @@ void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it)
 		json_object_object_add(a, "message", json_object_get(it->slot.stored));
 		json_object_object_add(a, "duplicate", json_object_new_boolean(it->slot.dup));
 		json_object_object_add(a, "room", json_object_get(it->room));
-		json_object *h = finish_history(wr, it, rc);
+		json_object *h = answer_history(wr, it, rc);
 		if (h != NULL)
 			json_object_object_add(a, "history", h);
 	}

@@ -25,16 +25,22 @@ static void item_free(wsd_writer_t *wr, witem_t *it, bool finished)
 	lc_bus_delivery_free(&it->d);
 	json_object_put(it->cmd);
 	json_object_put(it->room);
+	json_object_put(it->history);
 	wsd_wslot_clear(&it->slot);
 	free(it);
 }
 
 static void submit(wsd_writer_t *wr, witem_t *it)
 {
+	if (wsd_witem_is_command(it)) {
+		lc_room_status_t st = lc_room_status_parse(lc_json_get_str(it->cmd, "status", NULL));
+		it->urgent = st == LC_ROOM_ENGAGED || st == LC_ROOM_CLOSED;
+	}
 	pthread_mutex_lock(&wr->lock);
 	/* After the writer stopped, the queue is only freed (unacked: redelivered elsewhere). */
 	TAILQ_INSERT_TAIL(&wr->queue, it, link);
 	wr->nqueue++;
+	wr->nurgent += it->urgent;
 	pthread_cond_signal(&wr->cond);
 	pthread_mutex_unlock(&wr->lock);
 }
@@ -161,6 +167,14 @@ static void refuse_commands(wsd_writer_t *wr, struct witems *list)
 	}
 }
 
+/* Under lock: it leaves the queue. */
+static void queue_take(wsd_writer_t *wr, witem_t *it)
+{
+	TAILQ_REMOVE(&wr->queue, it, link);
+	wr->nqueue--;
+	wr->nurgent -= it->urgent;
+}
+
 static void refuse_queued(wsd_writer_t *wr)
 {
 	struct witems commands = TAILQ_HEAD_INITIALIZER(commands);
@@ -169,8 +183,7 @@ static void refuse_queued(wsd_writer_t *wr)
 	for (it = TAILQ_FIRST(&wr->queue); it != NULL; it = next) {
 		next = TAILQ_NEXT(it, link);
 		if (wsd_witem_is_command(it)) {
-			TAILQ_REMOVE(&wr->queue, it, link);
-			wr->nqueue--;
+			queue_take(wr, it);
 			TAILQ_INSERT_TAIL(&commands, it, link);
 		}
 	}
@@ -180,9 +193,11 @@ static void refuse_queued(wsd_writer_t *wr)
 
 /* The rooms' marks (last_seq, the customers' recent counts) and the recent pieces: written
  * MARKS_EVERY_MS after the round that raised the first of them (one write for every batch in
- * between; the idle writer's wait wakes for it), and before the answers when a system text is
- * among them (a join: an accept that does not get the history from the writer reads the
- * customer's recent next; an end: the customer's next chat starts from the counter). Before
+ * between; the idle writer's wait wakes for it), and before the answers when a system text
+ * not staged relaxed is among them (an end: the customer's next chat starts from the counter)
+ * or a join's answer cannot carry the history from the writer's memory (its accept reads the
+ * customer's recent next: wsd_wcommand_stored). A waiting text, and a join answered with the
+ * history, do not hurry them: an accept's critical path is then its claim and one insert. Before
  * that, when the writer has nothing else waiting, the rooms' last_seq alone goes out before the
  * answers (one bulk write), so a client that reconnects after its answer reads the new
  * last_seq; under load it may read one up to MARKS_EVERY_MS old. */
@@ -384,6 +399,9 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 		drop_turn_lost(wr, &ready);
 		backoff(wr, "storing a batch", &err);
 	}
+	TAILQ_FOREACH(it, &ready, link)
+		if (wsd_witem_is_command(it))
+			wsd_wcommand_stored(wr, it);
 	marks_flush(wr);
 	seq_taken_again(wr, &ready, items);
 	while ((it = TAILQ_FIRST(&ready)) != NULL) {
@@ -423,8 +441,9 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&wr->lock);
 			break;
 		}
-		if (TAILQ_EMPTY(&items) && wr->nqueue < ROUND_MAX) {
-			/* Let what arrives in the next moments share this round's insertMany. */
+		if (TAILQ_EMPTY(&items) && wr->nqueue < ROUND_MAX && wr->nurgent == 0) {
+			/* Let what arrives in the next moments share this round's insertMany (not
+			 * when an accept or an end waits for its text). */
 			pthread_mutex_unlock(&wr->lock);
 			nap(wr, ROUND_WAIT_MS);
 			pthread_mutex_lock(&wr->lock);
@@ -434,8 +453,7 @@ static void *writer_main(void *arg)
 		for (it = TAILQ_FIRST(&items); it; it = TAILQ_NEXT(it, link))
 			n++;
 		while (n < ROUND_MAX && (it = TAILQ_FIRST(&wr->queue)) != NULL) {
-			TAILQ_REMOVE(&wr->queue, it, link);
-			wr->nqueue--;
+			queue_take(wr, it);
 			TAILQ_INSERT_TAIL(&items, it, link);
 			n++;
 		}

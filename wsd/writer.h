@@ -25,6 +25,11 @@ typedef struct wsd_wslot {
 	json_object *stored;    /* LC_OK: the stored message (the item owns it) */
 	bool dup;
 	int retakes;            /* times it was staged again because its seq was taken */
+	/* Set by the stager: a system text whose answer need not wait for the marks and pieces
+	 * (a waiting text; a join expected to carry the history from the writer's memory). Any
+	 * other system text (an end, a join whose sender reads the pieces) makes them go out
+	 * before the round's answers. */
+	bool relaxed;
 } wsd_wslot_t;
 
 /* Rounds of "a new seq, store again" for one message whose seq someone else stored (a

@@ -45,6 +45,11 @@ typedef struct witem {
 	lc_err_t err;
 	bool drop;                 /* commands: past its deadline: acked, not stored */
 	bool forged;               /* commands: without the secret: rejected */
+	bool history_done;         /* commands: the answer's history is taken (history) */
+	/* commands: it engages or closes its room (a join, an end): a worker waits for it with
+	 * an agent's accept or end in hand, so its round starts at once (no ROUND_WAIT_MS). */
+	bool urgent;
+	json_object *history;      /* commands: the join's history from memory (NULL: none) */
 } witem_t;
 
 TAILQ_HEAD(witems, witem);
@@ -72,6 +77,7 @@ struct wsd_writer {
 	pthread_cond_t cond;
 	struct witems queue;       /* lock: submitted, not taken yet */
 	size_t nqueue;             /* lock */
+	size_t nurgent;            /* lock: queued commands that change a room's status (below) */
 	bool stop;                 /* lock */
 	/* writer thread only */
 	wsd_map_t *rooms;          /* room id -> wroom_t */
@@ -123,6 +129,10 @@ bool wsd_wcommand_prepare(wsd_writer_t *wr, witem_t *it);
 /* Answer it (once its batch is stored, or refused): a broker command on node.<node_id>, acked
  * once the answer is confirmed; a local one in process (wsd_roomcmd_local_answer). */
 void wsd_wcommand_finish(wsd_writer_t *wr, witem_t *it);
+/* After the round's batch is stored, before its marks: a relaxed join (wsd_wslot_t) takes
+ * its history from the writer's memory now; one that finds it incomplete hurries the marks
+ * (its sender reads the pieces after the answer). */
+void wsd_wcommand_stored(wsd_writer_t *wr, witem_t *it);
 /* A command whose sender gave up (its deadline passed). Any item. */
 bool wsd_wcommand_expired(const witem_t *it);
 static inline bool wsd_witem_is_command(const witem_t *it)

@@ -562,7 +562,12 @@ static void test_a_retired_room_leaves_rooms_and_reads_the_same(void)
 	int64_t total = 0, total2 = 0;
 	char *cust = NULL;
 	char *first = closed_chat("retroom", 3, &cust);
+	/* The close left its revision's gate (room_modify); the retirement takes it away. */
+	char gate[64];
+	snprintf(gate, sizeof gate, "%s:0", first);
+	CU_ASSERT_TRUE(raw_has("room_gates", gate, false));
 	CU_ASSERT_EQUAL(lc_store_room_retire(test_store, first, &err), LC_OK);
+	CU_ASSERT_FALSE(raw_has("room_gates", gate, false));
 	CU_ASSERT_EQUAL(lc_store_counter_retire(test_store, first, &err), LC_OK);
 	CU_ASSERT_FALSE(raw_has("rooms", first, true));
 	CU_ASSERT_TRUE(raw_has("rooms_closed", first, true));

@@ -55,11 +55,29 @@ async function piecesOf(customer) {
 // Every full block's piece holds exactly that block, the piece of the customer's count holds
 // its open block, no piece holds more than a block, and the customer's last room counts them
 // all: what a reader going down from the count by _id reads is every message once, in order.
+// The writer writes pieces and counts 50 ms after the batch that raised them (at once only for
+// an end, or a join whose answer could not carry the history): they are checked once they
+// stopped changing, or after 5 s, whichever comes first.
 async function assertPieces(customer, rooms) {
+  let before = null;
+  await until(async () => {
+    const now = JSON.stringify([[...await piecesOf(customer)], await countOf(rooms.at(-1))]);
+    const same = now === before;
+    before = now;
+    if (!same) await sleep(100);
+    return same;
+  }, `${customer}'s pieces settled`, 5000).catch(() => {});
+  await checkPieces(customer, rooms);
+}
+
+async function countOf(rid) {
+  return (await counters.findOne({ _id: rid }) ?? await countersClosed.findOne({ _id: rid }))?.recent;
+}
+
+async function checkPieces(customer, rooms) {
   const pieces = await piecesOf(customer);
   const all = lastOf(rooms, 1000);
-  const count = (await counters.findOne({ _id: rooms.at(-1) }) ??
-                 await countersClosed.findOne({ _id: rooms.at(-1) })).recent;
+  const count = await countOf(rooms.at(-1));
   assert.equal(count, all.length);
   for (const [last, m] of pieces) {
     assert.ok(m.length <= BLOCK, `piece ${last}: ${m.length}`);
