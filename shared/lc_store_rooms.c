@@ -137,15 +137,19 @@ static lc_rc pointer_first(lc_store_t *s, const char *key, const char *hex, bool
 }
 
 /* The open room of key through its pointer: two _id lookups (three with last_seq). NOT_FOUND
- * when there is no pointer or it points to a room that is closed (or was never inserted); then
- * prev (may be NULL; 25 bytes) holds that closed room's id, the customer's previous room
- * (closes keep the pointer), or "" when there is none. */
+ * when there is no pointer or its room is not open; then prev (may be NULL; 25 bytes) holds the
+ * room it names, the customer's previous room (closes keep the pointer), or "" when there is no
+ * pointer. The room is looked for in rooms only: one that left it for rooms_closed is closed
+ * (only closed rooms retire), and one found nowhere was never inserted (an open that failed
+ * between the pointer and the room); either way not open, and reading rooms_closed, which keeps
+ * every retired room, would cost FerretDB 1.24 a scan of it for nothing. */
 static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
 				  char *prev, lc_err_t *err)
 {
 	if (prev != NULL)
 		prev[0] = '\0';
-	bson_t raw;
+	bson_t raw, room;
+	bson_oid_t oid;
 	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
 	lc_rc rc = lc_store_find_one(s, LC_COLL_OPEN_ROOMS, filter, NULL, NULL, "open room", NULL,
 				     &raw, err);
@@ -153,19 +157,27 @@ static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **
 	if (rc != LC_OK)
 		return rc;
 	const char *room_hex = doc_str(&raw, "room_id");
-	json_object *room = NULL;
-	rc = lc_store_room_get(s, room_hex ? room_hex : "", &room, err);
-	bson_destroy(&raw);
-	if (rc == LC_OK &&
-	    lc_room_status_parse(lc_json_get_str(room, "status", NULL)) == LC_ROOM_CLOSED) {
-		if (prev != NULL)
-			snprintf(prev, 25, "%s", lc_json_get_str(room, "id", ""));
-		json_object_put(room);
+	if (room_hex == NULL || !lc_store_oid_parse(room_hex, &oid)) {
+		bson_destroy(&raw);
 		return lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 	}
-	if (rc == LC_OK)
-		*out = room;
-	return rc;
+	if (prev != NULL)
+		snprintf(prev, 25, "%s", room_hex);
+	bson_destroy(&raw);
+	filter = BCON_NEW("_id", BCON_OID(&oid));
+	rc = lc_store_find_one(s, LC_COLL_ROOMS, filter, NULL, NULL, "open room", NULL, &room, err);
+	bson_destroy(filter);
+	if (rc != LC_OK)
+		return rc;
+	bool open = lc_room_status_parse(doc_str(&room, "status")) != LC_ROOM_CLOSED;
+	if (open) {
+		*out = lc_store_to_json(&room, omit_internal);
+		attach_last_seq(s, *out);
+		if (prev != NULL)
+			prev[0] = '\0';
+	}
+	bson_destroy(&room);
+	return open ? LC_OK : lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
 }
 
 /* After a conflict on open_key: the open room the unique key holds, with its pointer made
