@@ -359,7 +359,8 @@ lc_rc lc_store_message_history(lc_store_t *s, const char *channel, const char *c
 
 /* ---- retention (lc_store_retention.c, for livechatctl) */
 /* Delete every closed room closed before before_ms, with its messages and seq counter, in
- * batches; open rooms are never touched. *rooms, *messages: how many were deleted. */
+ * batches; open rooms are never touched. *rooms, *messages: how many were deleted. Also every
+ * room gate older than a minute (gates left by rooms that never retired). */
 lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, int64_t *messages,
 			    lc_err_t *err);
 /* Every room of (channel, customer_id), oldest first, each with its messages in seq order:

@@ -7,6 +7,11 @@
 #include "config.h"
 #include "lc_store_priv.h"
 #include "lc_json.h"
+#include "lc_time.h"
+
+/* A gate this old is no write's in progress (a write holds one for milliseconds; one older
+ * than 10 s is taken for a dead writer's, lc_store_rooms.c). */
+#define GATE_PURGE_MS 60000
 
 #define PURGE_BATCH 200
 
@@ -92,6 +97,12 @@ lc_rc lc_store_purge_closed(lc_store_t *s, int64_t before_ms, int64_t *rooms, in
 	bson_t *old = BCON_NEW("ts", "{", "$lt", BCON_DATE_TIME(before_ms), "}");
 	rc = lc_store_delete(s, LC_COLL_RECENT, old, true, NULL, err);
 	bson_destroy(old);
+	/* The room gates past any write in progress (docs/store.md "room_gates"): those of rooms
+	 * that never retire stay until here. */
+	bson_t *gates = BCON_NEW("at", "{", "$lt", BCON_DATE_TIME(lc_real_ms() - GATE_PURGE_MS), "}");
+	if (rc == LC_OK)
+		rc = lc_store_delete(s, LC_COLL_ROOM_GATES, gates, true, NULL, err);
+	bson_destroy(gates);
 	return rc;
 }
 

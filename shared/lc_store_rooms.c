@@ -142,7 +142,9 @@ static lc_rc pointer_first(lc_store_t *s, const char *key, const char *hex, bool
  * pointer. The room is looked for in rooms only: one that left it for rooms_closed is closed
  * (only closed rooms retire), and one found nowhere was never inserted (an open that failed
  * between the pointer and the room); either way not open, and reading rooms_closed, which keeps
- * every retired room, would cost FerretDB 1.24 a scan of it for nothing. */
+ * every retired room, would cost FerretDB 1.24 a scan of it for nothing. (A room never
+ * inserted is named as prev too: the open then reads its recent count and misses, a scan of
+ * counters_closed on FerretDB, on that rare path.) */
 static lc_rc find_open_by_pointer(lc_store_t *s, const char *key, json_object **out,
 				  char *prev, lc_err_t *err)
 {
@@ -715,13 +717,15 @@ lc_rc lc_store_room_retire(lc_store_t *s, const char *id, lc_err_t *err)
 		if (rc == LC_OK)
 			rc = lc_store_delete(s, LC_COLL_ROOMS, filter, false, NULL, err);
 		bson_destroy(filter);
-		/* The gates its changes left (room_modify), found by their _id's prefix. */
+	}
+	if (closed && rc == LC_OK) {
+		/* The gates its changes left (room_modify), found by their _id's prefix; again on
+		 * a retired room, for a retirement whose delete of them failed. */
 		char hex[25], *prefix;
 		bson_oid_to_string(&oid, hex);
 		prefix = lc_asprintf("^%s:", hex);
 		bson_t *gates = BCON_NEW("_id", "{", "$regex", BCON_UTF8(prefix), "}");
-		if (rc == LC_OK)
-			rc = lc_store_delete(s, LC_COLL_ROOM_GATES, gates, true, NULL, err);
+		rc = lc_store_delete(s, LC_COLL_ROOM_GATES, gates, true, NULL, err);
 		bson_destroy(gates);
 		free(prefix);
 	}

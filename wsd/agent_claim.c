@@ -12,6 +12,7 @@
 #include "lc_log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- accept */
 
@@ -25,16 +26,34 @@ typedef struct accept_job {
 	json_object *items;     /* the customer's history */
 } accept_job_t;
 
+/* Whether items holds the message of id. */
+static bool items_have(json_object *items, const char *id)
+{
+	for (size_t i = json_object_array_length(items); i > 0; i--)
+		if (strcmp(lc_json_get_str(json_object_array_get_idx(items, i - 1), "id", ""), id) == 0)
+			return true;
+	return false;
+}
+
 /* The customer's last history_limit messages, across their rooms: from the pieces of their
  * recent (docs/store.md: a few _id reads, whatever the stored history), or, for a room opened
  * before recent existed, from the query over messages. (Most accepts have them already from the
- * room writer's answer to the join: accept_run.) */
+ * room writer's answer to the join: accept_run.) The pieces hold the join text when its writer
+ * wrote them before answering without the history, as it does; they may not after a lost
+ * answer, the join then found stored by a writer that took over while the first one's pieces
+ * were still pending (or lost with it): the query then, on that rare path. */
 static lc_rc accept_history(wsd_t *w, accept_job_t *j, int64_t limit, lc_err_t *err)
 {
 	const char *channel = lc_json_get_str(j->room, "channel", "");
 	const char *customer_id = lc_json_get_str(j->room, "customer_id", "");
 	lc_rc rc = lc_store_message_recent(w->store, j->h.room_id, channel, customer_id, limit,
 					   &j->items, err);
+	const char *join_id = lc_json_get_str(j->msg, "id", NULL);
+	if (rc == LC_OK && join_id != NULL && !items_have(j->items, join_id)) {
+		json_object_put(j->items);
+		j->items = NULL;
+		rc = LC_ERR_NOT_FOUND;
+	}
 	if (rc == LC_ERR_NOT_FOUND)
 		rc = lc_store_message_history(w->store, channel, customer_id, limit, &j->items, err);
 	return rc;

@@ -641,6 +641,27 @@ static void test_a_retired_room_leaves_rooms_and_reads_the_same(void)
 
 /* The purge removes a retired room with its messages, in a database of its own (a purge takes
  * every closed room before its date). */
+/* In database db's room_gates: puts gate id taken at at_ms (at_ms > 0), then says whether it is
+ * there. */
+static bool gate_at(const char *db, const char *id, int64_t at_ms)
+{
+	bson_error_t e;
+	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "room_gates");
+	if (at_ms > 0) {
+		bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "at", BCON_DATE_TIME(at_ms));
+		CU_ASSERT_TRUE(mongoc_collection_insert_one(coll, doc, NULL, NULL, &e));
+		bson_destroy(doc);
+	}
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &e);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+	return n > 0;
+}
+
 static void test_the_purge_removes_retired_rooms(void)
 {
 	lc_err_t err = { 0 };
@@ -664,8 +685,14 @@ static void test_the_purge_removes_retired_rooms(void)
 	CU_ASSERT_EQUAL(lc_store_room_close(s, id, "customer_left", NULL, &err), LC_OK);
 	CU_ASSERT_EQUAL(lc_store_room_retire(s, id, &err), LC_OK);
 	CU_ASSERT_EQUAL(lc_store_counter_retire(s, id, &err), LC_OK);
+	/* A gate left by a room that never retired (two minutes old) goes; a fresh one (a write
+	 * in progress) stays. */
+	CU_ASSERT_TRUE(gate_at(db, "0123456789abcdef01234567:3", lc_real_ms() - 120000));
+	CU_ASSERT_TRUE(gate_at(db, "0123456789abcdef01234568:0", lc_real_ms()));
 	CU_ASSERT_EQUAL(lc_store_purge_closed(s, lc_real_ms() + 60000, &rooms, &messages, &err),
 			LC_OK);
+	CU_ASSERT_FALSE(gate_at(db, "0123456789abcdef01234567:3", 0));
+	CU_ASSERT_TRUE(gate_at(db, "0123456789abcdef01234568:0", 0));
 	CU_ASSERT_EQUAL(rooms, 1);
 	CU_ASSERT_EQUAL(messages, 1);
 	CU_ASSERT_EQUAL(lc_store_room_get(s, id, &room, &err), LC_ERR_NOT_FOUND);
