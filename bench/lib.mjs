@@ -172,17 +172,26 @@ export function perfRecord(file, secs, log, extra = []) {
 // least `min`; skipped when the saturate phase delivered nothing): runPhase(name, rate) -> result;
 // perS(result) = its delivered rate. Names get `prefix` ('', 'typing-'). Returns the results, the
 // auto one marked half_saturation.
-export async function saturateThenRates(prefix, rates, min, perS, runPhase, log) {
-  log(`${prefix}saturate`);
-  const sat = await runPhase(`${prefix}saturate`, 0);
-  log(JSON.stringify(sat));
-  const out = [sat];
+export async function saturateThenRates(prefix, rates, min, perS, runPhase, log, windows = [null]) {
+  // One saturate phase per window (runPhase(name, 0, window)); the relay's saturated rate is
+  // the best of them (marked `best`): a window too small leaves a fast relay waiting on its own
+  // latency, one too large only queues.
+  const sats = [];
+  for (const w of windows) {
+    log(`${prefix}saturate${w === null ? '' : `, window ${w}`}`);
+    const res = await runPhase(`${prefix}saturate`, 0, w);
+    log(JSON.stringify(res));
+    sats.push(res);
+  }
+  const sat = sats.reduce((a, b) => ((perS(b) ?? 0) > (perS(a) ?? 0) ? b : a));
+  sat.best = true;
+  const out = [...sats];
   for (const r of rates) {
     if (r === 'auto' && !perS(sat)) { log(`${prefix}auto rate skipped: the saturate phase delivered nothing`); continue; }
     const rate = r === 'auto' ? Math.max(min, Math.round(perS(sat) / 2)) : Number(r);
     if (!(rate > 0)) continue;
     log(`${prefix}rate ${rate}/s`);
-    const res = await runPhase(`${prefix}rate${rate}`, rate);
+    const res = await runPhase(`${prefix}rate${rate}`, rate, null);
     res.half_saturation = r === 'auto';
     log(JSON.stringify(res));
     out.push(res);

@@ -8,10 +8,11 @@
 // outbound -> the gateway receives the agent_message. Latency = publish -> receipt (one clock).
 //   node bench/roundtrip.mjs --target livechat --base URL --admin-password PW --agent-ws ws://H:P
 //   node bench/roundtrip.mjs --target peer --peer http://H:P
-//     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W] [--seconds S]
+//     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W[,W2...]] [--seconds S]
 //             [--rates R1,R2|auto] [--drain S] [--setup-timeout S] [--typing N] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
 //             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE]
-// Phases: "saturate": W round trips in flight per room for S seconds (throughput); then one per
+// Phases: "saturate": W round trips in flight per room for S seconds (throughput), once per
+// window given (the best of them is the relay's saturated rate, marked `best`); then one per
 // rate: round trips started at a fixed total rate for S seconds (`auto` = half the saturated
 // rate). After each phase it waits up to --drain seconds for what is still in flight; the rate
 // delivered is what came back (then too) over the time until the last came back. Also
@@ -35,7 +36,8 @@ const TARGET = args.target === 'peer' ? 'peer' : 'livechat';
 const PREFIX = args.prefix;
 const CHANNEL = args.channel || 'bench';
 const R = clampArg(args.rooms, 10, 1, 200);
-const W = clampArg(args.window, 4, 1, 1000);
+// --window W1,W2,...: one saturate phase per window; the best is the relay's saturated rate.
+const WINDOWS = String(args.window || '4').split(',').map((w) => clampArg(w, 4, 1, 1000));
 const SECS = clampArg(args.seconds, 10, 1, 600);
 const RATES = (args.rates || 'auto').split(',');
 const DRAIN_MS = clampArg(args.drain, 30, 1, 600) * 1000;
@@ -240,7 +242,9 @@ try {
   // One phase: round trips (rate 0: saturate, > 0: that rate, null: none) and, beside them, the
   // typing probe: agents' typing frames at TYPING_RATE in total (not stored: agent -> relay ->
   // RabbitMQ -> gateway), timed in order per room.
-  const phase = async (name, rate) => {
+  let phaseNo = 0;   // in the message ids: phases of the same name (one per window) never share one
+  const phase = async (name, rate, W = null) => {
+    const pn = phaseNo++;
     const sent = new Map();   // id -> [send time, room]
     const lat = [];
     const typingSent = new Map(rooms.map((r) => [r.customerId, []]));
@@ -256,7 +260,7 @@ try {
     };
     let nSent = 0, seq = 0, running = true, completed = 0, tLast = 0;
     const sendOne = (room) => {
-      const id = `${tag}-${name}-${seq++}`;
+      const id = `${tag}-${name}${pn}-${seq++}`;
       sent.set(id, [performance.now(), room]);
       room.inflight++;
       nSent++;
@@ -317,7 +321,7 @@ try {
     log('typing alone');
     results.push(await phase('typing-alone', null));
   }
-  results.push(...await saturateThenRates('', RATES, 2, (r) => r.round_trips_per_s, phase, log));
+  results.push(...await saturateThenRates('', RATES, 2, (r) => r.round_trips_per_s, phase, log, WINDOWS));
   const fmt = (v) => (v === null || v === undefined ? '-' : String(v));
   for (const r of results) {
     const cpu = Object.entries(r.cpu_percent).map(([n, v]) => `${n} ${v}%`).join(', ');
