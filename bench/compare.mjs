@@ -30,9 +30,10 @@ console.log('');
 console.log('| backend | stored | livechat round trips/s | peer round trips/s | livechat ÷ peer | ' +
   'livechat stored msgs/s ÷ DB insertMany docs/s | p99 ms at half saturation, livechat / peer | ' +
   'new customers\' request → offer, slowest of the rooms, ms, livechat / peer | ' +
+  'returning customers\' request → offer, slowest, ms, livechat / peer | ' +
   'accept with history, slowest of the rooms, ms, livechat / peer | DB CPU-s per 1,000 round trips, livechat / peer | ' +
   'DB ops per stored message, livechat / peer | DB insertMany docs/s | DB _id lookups/s, stored / not stored |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const b of backends) {
   for (const s of sizes) {
     const l = sat('livechat', b, s), p = sat('peer', b, s), c = ceiling(b, s);
@@ -41,6 +42,7 @@ for (const b of backends) {
       `**${ratio(l?.round_trips_per_s, p?.round_trips_per_s)}** | ` +
       `${c && l ? `${Math.round(2 * l.round_trips_per_s)} ÷ ${c.insert_docs_per_s} = **${sig(200 * l.round_trips_per_s / c.insert_docs_per_s, 1)}%**` : '-'} | ` +
       `${pair(lh?.p99_ms, ph?.p99_ms)} | ${pair(num(l?.offer_max_ms, 0), num(p?.offer_max_ms, 0))} | ` +
+      `${pair(num(l?.return_offer_max_ms, 0), num(p?.return_offer_max_ms, 0))} | ` +
       `${pair(num(l?.accept_max_ms, 0), num(p?.accept_max_ms, 0))} | ` +
       `${pair(l?.db_cpu_s_per_1000, p?.db_cpu_s_per_1000)} | ${pair(l?.db_ops_per_stored, p?.db_ops_per_stored)} | ` +
       `${c?.insert_docs_per_s ?? '-'} | ${pair(c?.lookups_per_s, c?.absent_lookups_per_s)} |`);

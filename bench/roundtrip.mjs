@@ -17,7 +17,8 @@
 // rate). After each phase it waits up to --drain seconds for what is still in flight; the rate
 // delivered is what came back (then too) over the time until the last came back. Also
 // reports each room's offer (request_agent published -> request_offered on its agent's
-// dashboard: a new customer's room opening) and accept (accept -> accepted/history) time. --pids: processes whose CPU time
+// dashboard: a new customer's room opening), accept (accept -> accepted/history) time, and at
+// the end the same customers' offer when they leave and ask again (returning customers). --pids: processes whose CPU time
 // per phase is reported (name:pid; name:pid+ counts its descendants too, for PostgreSQL); those
 // named ferretdb or postgres count as the database. --mongo: the database server, whose command
 // counters (serverStatus) give database operations per stored message. --perf: `perf record -a`
@@ -322,6 +323,25 @@ try {
     results.push(await phase('typing-alone', null));
   }
   results.push(...await saturateThenRates('', RATES, 2, (r) => r.round_trips_per_s, phase, log, WINDOWS));
+  // Returning customers: the same customers leave and ask again; request -> offer of their new
+  // room (a returning customer's open finds their previous room first: its cost must not grow
+  // with the customers stored either). Bounded: a relay that never offers reports nothing.
+  for (const c of customers) gw.publish('customer_left', c, {});
+  await gw.ch.waitForConfirms().catch(() => {});
+  await sleep(1000);
+  for (const a of agents) { a.offers.clear(); a.offerAt.clear(); }
+  const askedAgain = performance.now();
+  for (const [k, c] of customers.entries()) gw.publish('request_agent', c, { customer_name: `Bench Customer ${k}` });
+  const returned = [];
+  await until(() => agents.every((a, k) => a.offerAt.has(customers[k])), 'offers to returning customers',
+    Math.min(SETUP_MS, 60000)).catch((e) => log(e.message));
+  for (const [k, a] of agents.entries()) if (a.offerAt.has(customers[k])) returned.push(a.offerAt.get(customers[k]) - askedAgain);
+  returned.sort((x, y) => x - y);
+  log(`returning customers: offer p50 ${pct(returned, 0.5)} ms, max ${pct(returned, 1)} ms (${returned.length} of ${R})`);
+  for (const r of results) {
+    r.return_offer_max_ms = returned.length === R ? pct(returned, 1) : null;
+    r.return_offer_p50_ms = returned.length === R ? pct(returned, 0.5) : null;
+  }
   const fmt = (v) => (v === null || v === undefined ? '-' : String(v));
   for (const r of results) {
     const cpu = Object.entries(r.cpu_percent).map(([n, v]) => `${n} ${v}%`).join(', ');
@@ -332,7 +352,7 @@ try {
       `${fmt(r.db_cpu_s_per_1000)} | ${fmt(r.db_ops_per_stored)} | ${cpu} |`);
   }
   if (args.json) for (const r of results) fs.appendFileSync(args.json, `${JSON.stringify(r)}\n`);
-  // The customers leave: their rooms are closed.
+  // The customers leave again: their new rooms are closed.
   for (const c of customers) gw.publish('customer_left', c, {});
   await gw.ch.waitForConfirms().catch(() => {});
 } catch (e) {
