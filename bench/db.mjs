@@ -85,10 +85,11 @@ function chatDocs(schema, r, tag, first, n, ts, agents) {
     out.messages.push(m);
     if (schema !== 'livechat') continue;
     // Each item is the message as read back (`id` = msg_id, ts in ms), as lc_store_recent.c keeps it.
-    items.push({ id: m.msg_id, room_id: roomId, channel: 'seed', customer_id: customer, seq: int64(seq), sender,
-      author, text: TEXT, ts: int64(ts(i)) });
+    items.push({ id: m.msg_id, room_id: roomId, channel: 'seed', customer_id: customer, seq, sender,
+      author, text: TEXT, ts: ts(i) });
     if (seq % RECENT_BLOCK === 0 || seq === n) {
-      out.recent.push({ _id: `seed:${customer}:${seq}`, m: items, ts: new Date(ts(i)) });
+      // As lc_store_recent.c writes a piece: its messages as one JSON text.
+      out.recent.push({ _id: `seed:${customer}:${seq}`, j: JSON.stringify(items), ts: new Date(ts(i)) });
       if (seq % RECENT_BLOCK === 0) items = [];
     }
   }

@@ -5,6 +5,7 @@
  * the customer's recent messages kept in pieces across their rooms. */
 #include "config.h"
 #include "store_tests.h"
+#include "lc_alloc.h"
 #include "lc_time.h"
 
 #include <mongoc/mongoc.h>
@@ -743,6 +744,59 @@ static void test_recent_holds_the_customers_last_messages_across_rooms_in_order(
 	free(cust);
 }
 
+/* A customer's piece as stored: written as one JSON text (`j`); turned back into the form of
+ * earlier versions (`m`, an array of documents), it reads the same. */
+static void test_recent_pieces_are_json_text_and_earlier_pieces_still_read(void)
+{
+	lc_err_t err = { 0 };
+	bson_error_t e;
+	char db[64], id[160];
+	char *cust = tuniq("pieceform");
+	char *room = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
+	store_direct(room, cust, "a", 13);   /* pieces 10 (a full block) and 13 */
+	snprintf(db, sizeof db, "lc_test_store_%ld", (long)getpid());
+	snprintf(id, sizeof id, "widget:%s:13", cust);
+	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "recent");
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+	const bson_t *doc;
+	bson_iter_t it;
+	char *text = NULL;
+	if (mongoc_cursor_next(cur, &doc)) {
+		CU_ASSERT_FALSE(bson_iter_init_find(&it, doc, "m"));
+		if (bson_iter_init_find(&it, doc, "j") && BSON_ITER_HOLDS_UTF8(&it))
+			text = lc_strdup(bson_iter_utf8(&it, NULL));
+	}
+	mongoc_cursor_destroy(cur);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	char *wrapped = lc_asprintf("{\"m\": %s}", text);
+	bson_t *legacy = bson_new_from_json((const uint8_t *)wrapped, -1, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(legacy);
+	BSON_APPEND_UTF8(legacy, "_id", id);
+	CU_ASSERT_TRUE(mongoc_collection_replace_one(coll, filter, legacy, NULL, NULL, &e));
+
+	json_object *items = NULL;
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, room, "widget", cust, 13, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(items), 13);
+	for (size_t i = 0; i < 13; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "a %zu", i);
+		CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, i), "text"), want);
+	}
+	json_object_put(items);
+	bson_destroy(legacy);
+	free(wrapped);
+	free(text);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+	free(room);
+	free(cust);
+}
+
 int init_store_batch_tests(void)
 {
 	CU_pSuite s = CU_add_suite("store_batch", NULL, NULL);
@@ -758,6 +812,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
 	CU_ADD_TEST(s, test_a_new_customers_room_opens_with_inserts_only);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
+	CU_ADD_TEST(s, test_recent_pieces_are_json_text_and_earlier_pieces_still_read);
 	CU_ADD_TEST(s, test_a_retired_counter_leaves_counters_and_reads_the_same);
 	CU_ADD_TEST(s, test_a_retired_room_leaves_rooms_and_reads_the_same);
 	CU_ADD_TEST(s, test_the_purge_removes_retired_rooms);

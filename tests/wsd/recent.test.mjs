@@ -49,7 +49,9 @@ async function setLimit(n, user) {
 // The pieces of a customer by the number of their last message.
 async function piecesOf(customer) {
   const docs = await recent.find({ _id: { $regex: `^test:${customer}:` } }).toArray();
-  return new Map(docs.map((d) => [Number(d._id.split(':').at(-1)), d.m.map((m) => `${m.room_id}/${m.id}`)]));
+  // A piece's messages are one JSON text (`j`); pieces of earlier versions an array (`m`).
+  return new Map(docs.map((d) => [Number(d._id.split(':').at(-1)),
+    (typeof d.j === 'string' ? JSON.parse(d.j) : d.m).map((m) => `${m.room_id}/${m.id}`)]));
 }
 
 // Every full block's piece holds exactly that block, the piece of the customer's count holds
