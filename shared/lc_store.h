@@ -174,6 +174,13 @@ lc_rc lc_store_settings_update(lc_store_t *s, json_object *patch, json_object **
 lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
 			 const char *customer_name, json_object **out, bool *created,
 			 lc_err_t *err);
+/* lc_store_room_open for a customer seen for the first time only (inserts, no read: see
+ * docs/store.md "open_rooms"). NOT_FOUND, having done nothing, when the customer has been seen
+ * before: their open reads their pointer and their previous room's counter (on FerretDB 1.24
+ * scans that grow with the customers stored), which wsd's room writer leaves to a worker. */
+lc_rc lc_store_room_open_new(lc_store_t *s, const char *channel, const char *customer_id,
+			     const char *customer_name, json_object **out, bool *created,
+			     lc_err_t *err);
 lc_rc lc_store_room_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
 /* The open room (waiting or engaged) of a customer: NOT_FOUND when none. */
 lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *customer_id,
@@ -282,11 +289,14 @@ typedef struct lc_store_mark {
 } lc_store_mark_t;
 
 /* Piece `last` of a customer's recent: the messages of block (last - 1) / LC_STORE_RECENT_BLOCK
- * from its first through message number last. */
+ * from its first (or from message number `from`) through message number last. */
 typedef struct lc_store_recent_piece {
 	const char *channel, *customer_id;
 	int64_t last;
 	json_object *items;    /* messages as stored (lc_store_msg_t.stored), oldest first: borrowed */
+	int64_t from;          /* 0: the block from its first message; else the first one held (a
+				* writer that went on without the block's head: a reader reads
+				* piece from - 1 next) */
 } lc_store_recent_piece_t;
 
 /* The np pieces (one insertMany; a piece already stored counts as written), then the n rooms'
@@ -294,15 +304,26 @@ typedef struct lc_store_recent_piece {
 lc_rc lc_store_marks_write(lc_store_t *s, const lc_store_mark_t *marks, size_t n,
 			   const lc_store_recent_piece_t *pieces, size_t np, lc_err_t *err);
 /* The messages of the block holding message number count, through count (a writer going on
- * from count): an empty array when count starts no block's middle (count <= 0 or a multiple of
- * LC_STORE_RECENT_BLOCK) or the piece is missing; one _id read otherwise. */
+ * from count), and *from as the piece says (0: the whole block; count + 1 when the piece is
+ * missing): an empty array with *from 0 when count starts no block's middle (count <= 0 or a
+ * multiple of LC_STORE_RECENT_BLOCK); one _id read otherwise. */
 lc_rc lc_store_recent_head(lc_store_t *s, const char *channel, const char *customer_id,
-			   int64_t count, json_object **items, lc_err_t *err);
+			   int64_t count, json_object **items, int64_t *from, lc_err_t *err);
 /* A customer's recent as one writer goes on with it: its count and its open block. */
 typedef struct lc_store_recent_chain {
 	int64_t count;         /* messages it has had */
 	json_object *block;    /* the messages of count's block through count (owned; NULL: none) */
+	int64_t from;          /* 0: block holds its block from the first message; else the number
+				* of its first (a writer that went on without reading the head) */
 } lc_store_recent_chain_t;
+/* The chain going on after count messages without the head of its open block (not read yet):
+ * the pieces it writes hold its messages from count + 1 and say so. */
+lc_store_recent_chain_t lc_store_recent_chain_headless(int64_t count);
+/* Put the head read later (lc_store_recent_head of count, with its from) before the chain's
+ * block, when the chain still goes on from count + 1 in that block: then its next pieces hold
+ * the block as the head had it. Takes head; false (head freed) when it no longer fits. */
+bool lc_store_recent_chain_join_head(lc_store_recent_chain_t *c, int64_t count, json_object *head,
+				     int64_t from);
 /* The next message (as stored). The chain keeps a deep copy of its own, never a reference to
  * stored: stored goes on to other threads (json-c's reference counts are not atomic). Returns
  * true when it fills its block: then piece `count` holds the whole block and should be
@@ -311,8 +332,10 @@ bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored);
 /* The chain's copy of its last message (borrowed; NULL when it has none): to share with other
  * things the chain's thread keeps. */
 json_object *lc_store_recent_chain_last(const lc_store_recent_chain_t *c);
-/* A copy of the open block (references to its messages), for piece `count`. */
-json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c);
+/* Piece `count` of the chain: its open block (a new array of references to its messages, the
+ * caller's to put) and its from. */
+lc_store_recent_piece_t lc_store_recent_chain_piece(const lc_store_recent_chain_t *c,
+						    const char *channel, const char *customer_id);
 void lc_store_recent_chain_clear(lc_store_recent_chain_t *c);
 /* Move a closed room's counter document from counters to counters_closed (one _id read, one
  * insert, one delete), so that counters, which every flush of the room writers updates, holds

@@ -372,7 +372,7 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 			chains[nr].count = marks[nr].recent;
 			if (marks[nr].recent >= 0 &&
 			    lc_store_recent_head(s, channel, customer, marks[nr].recent,
-						 &chains[nr].block, &err) != LC_OK) {
+						 &chains[nr].block, &chains[nr].from, &err) != LC_OK) {
 				LC_WARN("room %s: its recent: %s", hex[i], err.reason);
 				marks[nr].recent = -1;
 			}
@@ -386,16 +386,14 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 		marks[r].recent = chains[r].count;
 		/* A full block's piece now; the open block's once, after the loop. */
 		if (full)
-			pieces[np++] = (lc_store_recent_piece_t){ channel, customer, chains[r].count,
-								  lc_store_recent_chain_piece(&chains[r]) };
+			pieces[np++] = lc_store_recent_chain_piece(&chains[r], channel, customer);
 		who[r] = i;
 	}
 	for (size_t r = 0; r < nr; r++)
 		if (marks[r].recent > 0 && marks[r].recent % LC_STORE_RECENT_BLOCK != 0)
-			pieces[np++] = (lc_store_recent_piece_t){
-				msgs[who[r]].channel ? msgs[who[r]].channel : "",
-				msgs[who[r]].customer_id ? msgs[who[r]].customer_id : "",
-				chains[r].count, lc_store_recent_chain_piece(&chains[r]) };
+			pieces[np++] = lc_store_recent_chain_piece(
+				&chains[r], msgs[who[r]].channel ? msgs[who[r]].channel : "",
+				msgs[who[r]].customer_id ? msgs[who[r]].customer_id : "");
 	/* A failure leaves last_seq behind until the room's next batch: the messages are stored
 	 * all the same. */
 	if (lc_store_marks_write(s, marks, nr, pieces, np, &err) != LC_OK)

@@ -11,6 +11,12 @@
  * room's counter document carries `recent`, how many messages its customer has had; a reader
  * reads the piece of that number, then one full piece per older block: by _id only.
  *
+ * A writer that goes on with a customer from the middle of a block (a returning customer) needs
+ * the block's head, piece `count`, to write whole pieces; wsd's room writer does not wait for
+ * that read (on FerretDB 1.24 a scan of `recent`): it goes on headless, and the pieces it writes
+ * before the head comes hold its messages only and say from which number (`f`); a reader reads
+ * piece f - 1 next, in the same block. Once the head is joined, the pieces are whole again.
+ *
  * Inserts only, because FerretDB 1.24 uses no index, not even _id's (a find by _id reads the
  * collection up to the first match, a miss reads all of it) and runs an update by _id as a scan
  * of the whole collection: measured here, updateOne by _id took 0.9 ms in an empty collection,
@@ -64,6 +70,8 @@ static lc_rc pieces_insert(lc_store_t *s, const lc_store_recent_piece_t *p, size
 		BSON_APPEND_UTF8(d, "j", json_object_to_json_string_ext(p[i].items,
 									  JSON_C_TO_STRING_PLAIN));
 		LC_APPEND_MS(d, "ts", items_ts(p[i].items));
+		if (p[i].from > 0)
+			BSON_APPEND_INT64(d, "f", p[i].from);
 		docs[i] = d;
 		free(id);
 	}
@@ -131,6 +139,8 @@ bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored)
 	if (c->block == NULL || c->count % LC_STORE_RECENT_BLOCK == 0) {
 		json_object_put(c->block);   /* the next message starts a block */
 		c->block = json_object_new_array();
+		if (c->count % LC_STORE_RECENT_BLOCK == 0)
+			c->from = 0;
 	}
 	json_object *mine = NULL;
 	if (json_object_deep_copy(stored, &mine, NULL) != 0) {
@@ -147,13 +157,37 @@ json_object *lc_store_recent_chain_last(const lc_store_recent_chain_t *c)
 	return n ? json_object_array_get_idx(c->block, n - 1) : NULL;
 }
 
-json_object *lc_store_recent_chain_piece(const lc_store_recent_chain_t *c)
+lc_store_recent_piece_t lc_store_recent_chain_piece(const lc_store_recent_chain_t *c,
+						    const char *channel, const char *customer_id)
 {
 	size_t n = c->block ? json_object_array_length(c->block) : 0;
 	json_object *copy = json_object_new_array_ext((int)(n ? n : 1));
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(copy, json_object_get(json_object_array_get_idx(c->block, i)));
-	return copy;
+	return (lc_store_recent_piece_t){ channel, customer_id, c->count, copy, c->from };
+}
+
+lc_store_recent_chain_t lc_store_recent_chain_headless(int64_t count)
+{
+	bool mid = count > 0 && count % LC_STORE_RECENT_BLOCK != 0;
+	return (lc_store_recent_chain_t){ count, json_object_new_array(), mid ? count + 1 : 0 };
+}
+
+bool lc_store_recent_chain_join_head(lc_store_recent_chain_t *c, int64_t count, json_object *head,
+				     int64_t from)
+{
+	size_t n = head ? json_object_array_length(head) : 0;
+	/* Still in that block and still without its head (a new block sets from to 0). */
+	if (n == 0 || count <= 0 || c->from != count + 1 || c->block == NULL) {
+		json_object_put(head);
+		return false;
+	}
+	for (size_t i = 0; i < json_object_array_length(c->block); i++)
+		json_object_array_add(head, json_object_get(json_object_array_get_idx(c->block, i)));
+	json_object_put(c->block);
+	c->block = head;
+	c->from = from;
+	return true;
 }
 
 void lc_store_recent_chain_clear(lc_store_recent_chain_t *c)
@@ -162,9 +196,10 @@ void lc_store_recent_chain_clear(lc_store_recent_chain_t *c)
 	c->block = NULL;
 }
 
-/* The messages of piece `last` (oldest first), or an empty array when there is none. */
+/* The messages of piece `last` (oldest first) and its from (0: from its block's first), or an
+ * empty array when there is none. */
 static lc_rc piece_read(lc_store_t *s, const char *channel, const char *customer_id,
-			int64_t last, json_object **items, lc_err_t *err)
+			int64_t last, json_object **items, int64_t *from, lc_err_t *err)
 {
 	json_object *doc = NULL, *m;
 	char *id = piece_id(channel, customer_id, last);
@@ -190,6 +225,9 @@ static lc_rc piece_read(lc_store_t *s, const char *channel, const char *customer
 		   json_object_is_type(m, json_type_array)) {
 		*items = json_object_get(m);   /* written before the JSON text (`m`: documents) */
 	}
+	/* A from outside the piece's block is not ours: read as the whole block. */
+	int64_t f = *items != NULL ? lc_json_get_int(doc, "f", 0) : 0;
+	*from = f > (last - 1) / LC_STORE_RECENT_BLOCK * LC_STORE_RECENT_BLOCK + 1 && f <= last ? f : 0;
 	json_object_put(doc);
 	if (rc == LC_OK && *items == NULL)
 		*items = json_object_new_array();
@@ -197,13 +235,17 @@ static lc_rc piece_read(lc_store_t *s, const char *channel, const char *customer
 }
 
 lc_rc lc_store_recent_head(lc_store_t *s, const char *channel, const char *customer_id,
-			   int64_t count, json_object **items, lc_err_t *err)
+			   int64_t count, json_object **items, int64_t *from, lc_err_t *err)
 {
+	*from = 0;
 	if (count <= 0 || count % LC_STORE_RECENT_BLOCK == 0) {
 		*items = json_object_new_array();   /* the next message starts a block */
 		return LC_OK;
 	}
-	return piece_read(s, channel, customer_id, count, items, err);
+	lc_rc rc = piece_read(s, channel, customer_id, count, items, from, err);
+	if (rc == LC_OK && json_object_array_length(*items) == 0)
+		*from = count + 1;   /* missing (a writer killed before writing it) */
+	return rc;
 }
 
 typedef struct ranked {
@@ -271,18 +313,21 @@ lc_rc lc_store_message_recent(lc_store_t *s, const char *room_id, const char *ch
 	if (limit <= 0 || limit > LC_STORE_RECENT_MAX)
 		limit = LC_STORE_RECENT_MAX;
 	/* The piece of the last message, then the full piece of each older block, until the limit
-	 * is covered (a missing piece, a writer killed before writing it, is skipped); then oldest
-	 * first for the sort. */
+	 * is covered (a missing piece, a writer killed before writing it, is skipped); a piece that
+	 * holds its block from message `from` on is followed by piece from - 1 (a read more, paid
+	 * for by the messages it gave); then oldest first for the sort. */
 	json_object *pieces = json_object_new_array();
-	int64_t got = 0, reads = 0;
+	int64_t got = 0, reads = 0, from = 0;
 	int64_t max_reads = limit / LC_STORE_RECENT_BLOCK + 2 + RECENT_SLACK_READS;
 	for (int64_t last = count; rc == LC_OK && last > 0 && got < limit && reads++ < max_reads;
-	     last = (last - 1) / LC_STORE_RECENT_BLOCK * LC_STORE_RECENT_BLOCK) {
+	     last = from > 0 ? from - 1 : (last - 1) / LC_STORE_RECENT_BLOCK * LC_STORE_RECENT_BLOCK) {
 		json_object *one = NULL;
-		rc = piece_read(s, channel, customer_id, last, &one, err);
+		rc = piece_read(s, channel, customer_id, last, &one, &from, err);
 		if (rc != LC_OK)
 			break;
 		got += (int64_t)json_object_array_length(one);
+		if (from > 0 && json_object_array_length(one) > 0)
+			max_reads++;
 		json_object_array_add(pieces, one);
 	}
 	json_object *all = json_object_new_array();

@@ -214,9 +214,9 @@ static void recent_seed(lc_store_t *s, const char *room_hex, const char *prev)
 	bson_destroy(doc);
 }
 
-lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
-			 const char *customer_name, json_object **out, bool *created,
-			 lc_err_t *err)
+static lc_rc room_open(lc_store_t *s, const char *channel, const char *customer_id,
+		       const char *customer_name, bool new_only, json_object **out, bool *created,
+		       lc_err_t *err)
 {
 	char *key = NULL, prev[25] = "";
 	bool found = false, fresh = false;
@@ -229,6 +229,10 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 	bson_oid_to_string(&oid, hex);
 	if (rc == LC_OK)
 		rc = pointer_first(s, key, hex, &fresh, err);
+	if (rc == LC_OK && !fresh && new_only) {
+		free(key);
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "the customer has been seen before");
+	}
 	/* Insert-or-find: the unique open_key makes concurrent opens meet on one document. A
 	 * few rounds cover an open room closing between our conflict and our read. */
 	for (int round = 0; rc == LC_OK && round < 5; round++) {
@@ -282,6 +286,20 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 		rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "room of this customer keeps changing");
 	free(key);
 	return rc;
+}
+
+lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *customer_id,
+			 const char *customer_name, json_object **out, bool *created,
+			 lc_err_t *err)
+{
+	return room_open(s, channel, customer_id, customer_name, false, out, created, err);
+}
+
+lc_rc lc_store_room_open_new(lc_store_t *s, const char *channel, const char *customer_id,
+			     const char *customer_name, json_object **out, bool *created,
+			     lc_err_t *err)
+{
+	return room_open(s, channel, customer_id, customer_name, true, out, created, err);
 }
 
 lc_rc lc_store_room_raw(lc_store_t *s, const bson_oid_t *oid, bson_t *raw, bool *live,

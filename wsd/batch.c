@@ -42,7 +42,7 @@ typedef struct mark {
 /* A piece not written yet (a full block's). */
 typedef struct add {
 	char *channel, *customer_id;
-	int64_t last;
+	int64_t last, from;
 	json_object *items;
 } add_t;
 
@@ -145,8 +145,8 @@ bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const cha
 	return chain_get(b, channel, customer_id) != NULL;
 }
 
-void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count, json_object *head, bool tail)
+bool wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
+			    int64_t count, bool tail)
 {
 	LC_CHECK_OBJ(b, BATCH_MAGIC);
 	char *key = chain_key(channel, customer_id);
@@ -158,17 +158,45 @@ void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *cus
 	lc_store_recent_chain_clear(&c->r);
 	json_object_put(c->tail);
 	c->tail = NULL;
-	c->r = (lc_store_recent_chain_t){ count, head };
+	c->r = count >= 0 ? lc_store_recent_chain_headless(count)
+			  : (lc_store_recent_chain_t){ count, NULL, 0 };
 	c->dirty_gen = 0;
 	if (tail && count >= 0) {
-		/* The open block's messages are the newest the customer has had. */
-		size_t n = head ? json_object_array_length(head) : 0;
 		c->tail = json_object_new_array();
-		for (size_t i = 0; i < n; i++)
-			json_object_array_add(c->tail, json_object_get(json_object_array_get_idx(head, i)));
-		c->tail_first = count - (int64_t)n + 1;
+		c->tail_first = count + 1;
 	}
 	free(key);
+	return c->r.from > 0;
+}
+
+void wsd_batch_recent_join_head(wsd_batch_t *b, const char *channel, const char *customer_id,
+				int64_t count, json_object *head, int64_t from)
+{
+	LC_CHECK_OBJ(b, BATCH_MAGIC);
+	chain_t *c = chain_get(b, channel, customer_id);
+	size_t n = head ? json_object_array_length(head) : 0;
+	if (c == NULL || c->r.count < 0) {
+		json_object_put(head);
+		return;
+	}
+	if (!lc_store_recent_chain_join_head(&c->r, count, head, from))
+		return;
+	if (c->tail == NULL || c->tail_first != count + 1)
+		return;
+	/* The head's messages are older than the tail's: before them, as many as it keeps. */
+	json_object *tail = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(tail, json_object_get(json_object_array_get_idx(c->r.block, i)));
+	for (size_t i = 0; i < json_object_array_length(c->tail); i++)
+		json_object_array_add(tail, json_object_get(json_object_array_get_idx(c->tail, i)));
+	json_object_put(c->tail);
+	c->tail = tail;
+	c->tail_first = count - (int64_t)n + 1;
+	int64_t over = (int64_t)json_object_array_length(c->tail) - b->tail_keep;
+	if (over > 0) {
+		json_object_array_del_idx(c->tail, 0, (size_t)over);
+		c->tail_first += over;
+	}
 }
 
 void wsd_batch_recent_tail_keep(wsd_batch_t *b, int64_t n)
@@ -276,9 +304,10 @@ static void mark_raise(wsd_batch_t *b, const entry_t *e, json_object *stored)
 		}
 	}
 	if (full) {   /* its full piece now; the open block's at the write */
+		lc_store_recent_piece_t p = lc_store_recent_chain_piece(&c->r, NULL, NULL);
 		b->adds = grow(b->adds, b->nadds, &b->adds_cap, sizeof *b->adds);
 		b->adds[b->nadds++] = (add_t){ lc_strdup(e->channel), lc_strdup(e->customer_id),
-					       c->r.count, lc_store_recent_chain_piece(&c->r) };
+					       p.last, p.from, p.items };
 	}
 	if (c->dirty_gen != b->gen) {   /* messages not written yet: kept by the forgets */
 		c->dirty_gen = b->gen;
@@ -371,7 +400,8 @@ lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)
 	wsd_map_each(b->marks, mark_collect, &o);
 	for (size_t i = 0; i < b->nadds; i++)
 		pieces[np++] = (lc_store_recent_piece_t){ b->adds[i].channel, b->adds[i].customer_id,
-							  b->adds[i].last, json_object_get(b->adds[i].items) };
+							  b->adds[i].last, json_object_get(b->adds[i].items),
+							  b->adds[i].from };
 	/* Each open block written to: its piece through its last message (a block that filled
 	 * since has its full piece above). */
 	for (size_t i = 0; i < b->ndirty; i++) {
@@ -380,9 +410,8 @@ lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)
 			continue;
 		const char *colon = strchr(b->dirty[i], ':');   /* "<channel>:<customer>" */
 		LC_ASSERT(colon != NULL);
-		pieces[np++] = (lc_store_recent_piece_t){ NULL, colon + 1, c->r.count,
-							  lc_store_recent_chain_piece(&c->r) };
-		pieces[np - 1].channel = lc_strndup(b->dirty[i], (size_t)(colon - b->dirty[i]));
+		pieces[np++] = lc_store_recent_chain_piece(
+			&c->r, lc_strndup(b->dirty[i], (size_t)(colon - b->dirty[i])), colon + 1);
 	}
 	lc_rc rc = lc_store_marks_write(b->store, o.v, o.n, pieces, np, err);
 	for (size_t i = 0; i < np; i++) {

@@ -27,12 +27,19 @@ lc_rc wsd_batch_store(wsd_batch_t *b, lc_err_t *err);
 /* Whether the batch knows how far the customer's recent goes (else: wsd_batch_recent_start
  * before staging a message of theirs). */
 bool wsd_batch_recent_known(const wsd_batch_t *b, const char *channel, const char *customer_id);
-/* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none),
- * head the messages of its open block (lc_store_recent_head; taken, may be NULL). tail: keep
- * their newest messages too, from head on (wsd_batch_recent_history; for a room waiting for
- * an agent). */
-void wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
-			    int64_t count, json_object *head, bool tail);
+/* It has had count messages (lc_store_recent_count of their room; < 0: the room keeps none).
+ * The chain goes on without the head of its open block (lc_store_recent_chain_headless): true
+ * when count is in the middle of a block, whose head the caller reads off the writer's thread
+ * (lc_store_recent_head) and joins later (wsd_batch_recent_join_head); until then the pieces
+ * say where they start, and readers read the head piece too. tail: keep their newest messages
+ * too, from the head once joined (wsd_batch_recent_history; for a room waiting for an agent). */
+bool wsd_batch_recent_start(wsd_batch_t *b, const char *channel, const char *customer_id,
+			    int64_t count, bool tail);
+/* The head of count's block, read (lc_store_recent_head: head taken, from as it says): put
+ * before the chain's messages and its tail's when the chain still goes on from count + 1
+ * without it; dropped otherwise (forgotten, started again, or in a later block by now). */
+void wsd_batch_recent_join_head(wsd_batch_t *b, const char *channel, const char *customer_id,
+				int64_t count, json_object *head, int64_t from);
 /* A tail keeps at most n messages (1..LC_STORE_RECENT_MAX; the history_limit setting). */
 void wsd_batch_recent_tail_keep(wsd_batch_t *b, int64_t n);
 /* Let the customer's tail go (their room no longer waits). */

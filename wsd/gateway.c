@@ -192,6 +192,8 @@ bool wsd_gateway_prepare(wsd_t *w, void *arg)
 	lc_err_t err;
 	lc_err_clear(&err);
 	lc_rc rc = inbound_attempt(w, in, &err);
+	if (wsd_writer_parking(w->writer))
+		return false;   /* its room is being opened on a worker: prepared again after */
 	const char *t = in->type, *id = lc_json_get_str(in->msg, "id", "");
 	bool transient = rc == LC_ERR_UNAVAILABLE || rc == LC_ERR_TIMEOUT ||
 			 (rc == LC_ERR_INTERNAL && in->tries < INTERNAL_TRIES);
@@ -218,6 +220,26 @@ bool wsd_gateway_prepare(wsd_t *w, void *arg)
 	if (in->tries > 0)
 		LC_INFO("inbound %s %s stored after %d retries", t, id, in->tries);
 	return true;
+}
+
+char *wsd_gateway_customer_key(void *arg)
+{
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
+	return wsd_workers_customer_key(lc_json_get_str(in->msg, "channel", ""),
+					lc_json_get_str(in->msg, "customer_id", ""));
+}
+
+void wsd_gateway_opened(void *arg, json_object *room, bool created)
+{
+	inbound_t *in;
+	LC_CAST_OBJ(in, arg, INBOUND_MAGIC);
+	if (in->room != NULL) {   /* cannot be: it waited for its open */
+		json_object_put(room);
+		return;
+	}
+	in->room = room;
+	in->created = created;
 }
 
 static bool room_waiting(json_object *room)

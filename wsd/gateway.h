@@ -22,6 +22,10 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d);
 bool wsd_gateway_prepare(wsd_t *w, void *in);
 void wsd_gateway_stored(wsd_t *w, void *in);
 void wsd_gateway_drop(wsd_t *w, void *in);
+/* Its customer's key (wsd_workers_customer_key). */
+char *wsd_gateway_customer_key(void *in);
+/* The room the writer had a worker open for it (taken). */
+void wsd_gateway_opened(void *in, json_object *room, bool created);
 /* Writer thread, after a batch: taken(slot, ctx) for each staged message of in; true when any
  * was (then in is prepared again). */
 bool wsd_gateway_seq_taken(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslot_t *slot),

@@ -193,6 +193,8 @@ static const wsd_writer_ops_t gateway_steps = {
 	.stored = wsd_gateway_stored,
 	.drop = wsd_gateway_drop,
 	.seq_taken = wsd_gateway_seq_taken,
+	.customer_key = wsd_gateway_customer_key,
+	.opened = wsd_gateway_opened,
 };
 
 int main(int argc, char **argv)

@@ -139,6 +139,15 @@ static void roomcmds(FILE *f, wsd_t *w)
 	fprintf(f, "livechat_wsd_writer_commands_total{from=\"local\"} %llu\n"
 		"livechat_wsd_writer_commands_total{from=\"broker\"} %llu\n",
 		(unsigned long long)wl, (unsigned long long)wb);
+	uint64_t opens = 0, heads = 0;
+	if (w->writer != NULL)
+		wsd_writer_worker_reads(w->writer, &opens, &heads);
+	head(f, "livechat_wsd_writer_worker_reads_total", "counter",
+	     "reads the writer left to a worker instead of waiting for them: a returning customer's "
+	     "open (open), the head of their recent's open block (head)");
+	fprintf(f, "livechat_wsd_writer_worker_reads_total{what=\"open\"} %llu\n"
+		"livechat_wsd_writer_worker_reads_total{what=\"head\"} %llu\n",
+		(unsigned long long)opens, (unsigned long long)heads);
 }
 
 char *wsd_metrics_render(wsd_t *w, size_t *len)

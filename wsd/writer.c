@@ -112,6 +112,13 @@ void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker)
 	pthread_mutex_unlock(&wr->lock);
 }
 
+void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t *opens, uint64_t *heads)
+{
+	LC_CHECK_OBJ(wr, WRITER_MAGIC);
+	*opens = atomic_load(&wr->worker_opens);
+	*heads = atomic_load(&wr->worker_heads);
+}
+
 static bool stopping(wsd_writer_t *wr)
 {
 	pthread_mutex_lock(&wr->lock);
@@ -228,6 +235,7 @@ static void marks_flush(wsd_writer_t *wr)
 {
 	lc_err_t err;
 	int64_t now = lc_mono_ms();
+	wsd_wroom_heads_join(wr);   /* read since the round began: its pieces whole already */
 	if (wsd_batch_marks_pending(wr->batch) == 0)
 		return;
 	if (!marks_due(wr, now)) {
@@ -340,6 +348,17 @@ static void drop_turn_lost(wsd_writer_t *wr, struct witems *ready)
 	}
 }
 
+/* A gateway item of a customer whose room a worker opens waits behind the one that asked. */
+static bool park_behind(wsd_writer_t *wr, witem_t *it, struct witems *items)
+{
+	if (wsd_map_count(wr->parked) == 0)
+		return false;
+	char *key = wr->ops->customer_key(it->in);
+	bool parked = wsd_wroom_park_behind(wr, it, key, items);
+	free(key);
+	return parked;
+}
+
 /* How a round ended: ROUND_HELD when an item could not be prepared (it and everything behind
  * it stay in items); items may also hold what is staged again at once (seq taken). */
 typedef enum round_end { ROUND_DONE, ROUND_HELD, ROUND_STOP } round_end_t;
@@ -353,6 +372,8 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 	lc_err_t err;
 
 	wsd_wrooms_sweep(wr);
+	wsd_wroom_heads_join(wr);
+	wsd_wroom_unpark(wr, items);
 	while ((it = TAILQ_FIRST(items)) != NULL) {
 		if (it->kind == WI_LOCAL && it->gen != atomic_load(&wr->active_gen)) {
 			/* This node stopped being the active consumer before the command was
@@ -369,6 +390,8 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 			item_free(wr, it, false);
 			continue;
 		}
+		if (it->kind == WI_GATEWAY && park_behind(wr, it, items))
+			continue;   /* its customer's room is being opened on a worker */
 		if (it->gen != wr->gen) {
 			wsd_wrooms_forget(wr);
 			wr->gen = it->gen;
@@ -377,6 +400,11 @@ static round_end_t round_run(wsd_writer_t *wr, struct witems *items)
 		bool fin = it->kind == WI_GATEWAY ? wr->ops->prepare(wr->w, it->in)
 						  : wsd_wcommand_prepare(wr, it);
 		wr->owner = NULL;
+		if (wr->parking != NULL) {
+			TAILQ_REMOVE(items, it, link);
+			wsd_wroom_park(wr, it);
+			continue;
+		}
 		if (!fin) {
 			end = ROUND_HELD;
 			break;
@@ -425,7 +453,8 @@ static void *writer_main(void *arg)
 	struct witems items = TAILQ_HEAD_INITIALIZER(items);
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
-		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && !wr->stop) {
+		while (TAILQ_EMPTY(&wr->queue) && TAILQ_EMPTY(&items) && wr->opened == NULL &&
+		       !wr->stop) {
 			/* Idle: wake to write the marks when due, and now and then to forget
 			 * closed rooms (and retire their counters) that no round would come to. */
 			struct timespec ts = lc_mono_after(idle_wait_ms(wr));
@@ -478,6 +507,7 @@ static void *writer_main(void *arg)
 		TAILQ_REMOVE(&items, it, link);
 		item_free(wr, it, false);
 	}
+	wsd_wroom_parked_free(wr, item_free);
 	return NULL;
 }
 
@@ -492,6 +522,8 @@ wsd_writer_t *wsd_writer_new(wsd_t *w, const wsd_writer_ops_t *ops)
 	TAILQ_INIT(&wr->queue);
 	wr->rooms = wsd_map_new();
 	wr->open = wsd_map_new();
+	wr->parked = wsd_map_new();
+	wr->open_here = wsd_map_new();
 	wr->batch = wsd_batch_new(w->store);
 	wr->closed_keep_ms = 1000 * lc_config_int(w->cfg, "wsd_closed_room_keep");
 	return wr;

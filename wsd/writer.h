@@ -55,6 +55,12 @@ typedef struct wsd_writer_ops {
 	void (*drop)(wsd_t *w, void *in);
 	bool (*seq_taken)(wsd_t *w, void *in, bool (*taken)(void *ctx, wsd_wslot_t *slot),
 			  void *ctx);
+	/* Its customer's key (wsd_workers_customer_key; a new string): the messages of one
+	 * customer keep their order when one of them waits for a worker's open. */
+	char *(*customer_key)(void *in);
+	/* The room a worker opened for it (wsd_writer_open_room; room taken): prepared again,
+	 * it goes on from there. */
+	void (*opened)(void *in, json_object *room, bool created);
 } wsd_writer_ops_t;
 
 wsd_writer_t *wsd_writer_new(wsd_t *w, const wsd_writer_ops_t *ops);
@@ -83,12 +89,21 @@ void wsd_writer_inbound_gen(wsd_writer_t *wr, uint64_t gen);
 bool wsd_writer_submit_local(wsd_writer_t *wr, json_object *cmd);
 /* Any thread: how many room commands the writer took in process and from the broker. */
 void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker);
+/* Any thread: how many returning customers' opens and recent heads the writer left to workers. */
+void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t *opens, uint64_t *heads);
 
 /* Writer thread (the steps gateway.c runs for its messages). The rooms come back as new
  * objects the caller owns. */
+/* The customer's open room, or a new one (*created). A customer seen before (their open reads
+ * their pointer and previous room: on FerretDB 1.24 scans that grow with the customers
+ * stored) is opened on a worker instead, so that the other customers' messages do not wait
+ * for it: then UNAVAILABLE and wsd_writer_parking says so; the item waits, with the later
+ * messages of that customer, and is prepared again once the room is open (ops->opened). */
 lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
 			   const char *customer_name, json_object **room, bool *created,
 			   lc_err_t *err);
+/* The item being prepared waits for a worker's open (wsd_writer_open_room): not an error. */
+bool wsd_writer_parking(const wsd_writer_t *wr);
 /* The first customer message of a waiting room (a reference, or NULL), stored is the message
  * just stored in it: known without a read for a room this writer opened, read once otherwise
  * (lc_store_message_first_customer: a scan on FerretDB), then kept with the room. */

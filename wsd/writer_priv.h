@@ -67,6 +67,29 @@ typedef struct wroom {
 	json_object *first;        /* its first customer message, once known */
 } wroom_t;
 
+/* The head of a customer's open block, read on a worker for the writer (wroom.c). */
+typedef struct whead {
+	struct whead *next;
+	char *channel, *customer_id;
+	int64_t count, from;
+	json_object *items;        /* NULL: the read failed (the chain stays headless) */
+} whead_t;
+
+/* A returning customer's open, done on a worker (wroom.c): their gateway messages wait here
+ * meanwhile, in order; the others go on. */
+typedef struct wpark {
+	struct witems items;
+} wpark_t;
+
+/* What a worker's open of a returning customer gave, for the writer's next round. */
+typedef struct wopened {
+	struct wopened *next;
+	char *key;                 /* wsd_workers_customer_key */
+	lc_rc rc;
+	json_object *room;         /* LC_OK: the open room */
+	bool created;
+} wopened_t;
+
 struct wsd_writer {
 	uint32_t magic;
 	wsd_t *w;
@@ -98,6 +121,13 @@ struct wsd_writer {
 	int delay_ms;
 	bool warned;
 	bool marks_warned;           /* a write of the marks failed (said once) */
+	whead_t *heads;            /* lock: heads read, to join at the next round */
+	wopened_t *opened;         /* lock: opens done by workers, for the next round */
+	wsd_map_t *parked;         /* customer key -> wpark_t: their items wait for that open */
+	wsd_map_t *open_here;      /* customer keys whose next open the writer does itself (the
+				    * worker's failed: the writer's backoff takes over) */
+	char *parking;             /* the item being prepared waits for a worker's open: its key */
+	_Atomic uint64_t worker_opens, worker_heads;   /* wsd_writer_worker_reads */
 };
 
 /* MongoDB cannot do it now (the item is held and tried again). */
@@ -113,6 +143,18 @@ void wsd_wrooms_forget(wsd_writer_t *wr);
  * closed_keep_ms when shorter), and retire their counters. */
 void wsd_wrooms_sweep(wsd_writer_t *wr);
 void wsd_wrooms_free(wsd_writer_t *wr);
+/* Join the heads the workers have read since (wsd_batch_recent_join_head): at a round's start. */
+void wsd_wroom_heads_join(wsd_writer_t *wr);
+/* At a round's start: the opens workers finished (their rooms now known), and the items that
+ * waited for them put first in items, in their order. */
+void wsd_wroom_unpark(wsd_writer_t *wr, struct witems *items);
+/* A gateway item (in from) of a customer whose open a worker is doing: it leaves from and
+ * waits behind (true). */
+bool wsd_wroom_park_behind(wsd_writer_t *wr, witem_t *it, const char *key, struct witems *from);
+/* The item just prepared waits for the open it started on a worker (wr->parking): parked. */
+void wsd_wroom_park(wsd_writer_t *wr, witem_t *it);
+/* At stop: what is parked, not acked (the broker redelivers it). */
+void wsd_wroom_parked_free(wsd_writer_t *wr, void (*item_free)(wsd_writer_t *, witem_t *, bool));
 /* The room, read again (with its seq marks) when unknown, or when fresh and its status is older
  * than ROOM_FRESH_MS. */
 lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t **out,

@@ -195,20 +195,180 @@ static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *c
 	return r->status == LC_ROOM_CLOSED ? NULL : r;
 }
 
+/* ---- returning customers' opens, on a worker */
+
+typedef struct open_job {
+	wsd_writer_t *wr;
+	char *channel, *customer_id, *customer_name;
+	wopened_t *o;
+} open_job_t;
+
+static void wopened_free(wopened_t *o)
+{
+	free(o->key);
+	json_object_put(o->room);
+	free(o);
+}
+
+static void open_run(wsd_t *w, void *arg)
+{
+	open_job_t *j = arg;
+	wopened_t *o = j->o;
+	lc_err_t err;
+	o->rc = lc_store_room_open(w->store, j->channel, j->customer_id, j->customer_name,
+				   &o->room, &o->created, &err);
+	if (o->rc != LC_OK)
+		LC_INFO("writer: opening a returning customer's room: %s (the writer tries again)",
+			err.reason);
+	pthread_mutex_lock(&j->wr->lock);
+	o->next = j->wr->opened;
+	j->wr->opened = o;
+	pthread_cond_signal(&j->wr->cond);   /* an idle writer takes the items that waited */
+	pthread_mutex_unlock(&j->wr->lock);
+	j->o = NULL;
+}
+
+static void open_done(wsd_t *w, void *arg)
+{
+	open_job_t *j = arg;
+	(void)w;
+	if (j->o != NULL)   /* not run: stopped */
+		wopened_free(j->o);
+	free(j->channel);
+	free(j->customer_id);
+	free(j->customer_name);
+	free(j);
+}
+
+static void open_on_worker(wsd_writer_t *wr, const char *channel, const char *customer_id,
+			   const char *customer_name, char *key)
+{
+	open_job_t *j = lc_calloc(1, sizeof *j);
+	j->wr = wr;
+	j->channel = lc_strdup(channel);
+	j->customer_id = lc_strdup(customer_id);
+	j->customer_name = customer_name ? lc_strdup(customer_name) : NULL;
+	j->o = lc_calloc(1, sizeof *j->o);
+	j->o->key = lc_strdup(key);
+	wr->parking = key;
+	atomic_fetch_add(&wr->worker_opens, 1);
+	wsd_workers_submit_customer(wr->w, channel, customer_id, open_run, open_done, j);
+}
+
+bool wsd_writer_parking(const wsd_writer_t *wr)
+{
+	return wr->parking != NULL;
+}
+
+static void park_free(wsd_writer_t *wr, wpark_t *p,
+		      void (*item_free)(wsd_writer_t *, witem_t *, bool))
+{
+	witem_t *it;
+	while ((it = TAILQ_FIRST(&p->items)) != NULL) {
+		TAILQ_REMOVE(&p->items, it, link);
+		item_free(wr, it, false);
+	}
+	free(p);
+}
+
+void wsd_wroom_park(wsd_writer_t *wr, witem_t *it)
+{
+	ASSERT_WRITER(wr);
+	wpark_t *p = lc_calloc(1, sizeof *p);
+	TAILQ_INIT(&p->items);
+	TAILQ_INSERT_TAIL(&p->items, it, link);
+	wsd_map_put(wr->parked, wr->parking, p);
+	free(wr->parking);
+	wr->parking = NULL;
+}
+
+bool wsd_wroom_park_behind(wsd_writer_t *wr, witem_t *it, const char *key, struct witems *from)
+{
+	wpark_t *p = key ? wsd_map_get(wr->parked, key) : NULL;
+	if (p == NULL)
+		return false;
+	TAILQ_REMOVE(from, it, link);
+	TAILQ_INSERT_TAIL(&p->items, it, link);
+	return true;
+}
+
+void wsd_wroom_unpark(wsd_writer_t *wr, struct witems *items)
+{
+	pthread_mutex_lock(&wr->lock);
+	wopened_t *o = wr->opened;
+	wr->opened = NULL;
+	pthread_mutex_unlock(&wr->lock);
+	while (o != NULL) {
+		wopened_t *next = o->next;
+		wpark_t *p = wsd_map_get(wr->parked, o->key);
+		if (o->rc == LC_OK) {
+			wroom_t *r = room_update(wr, copy_of(o->room));
+			r->opened_here |= o->created;
+			if (o->created)
+				wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
+							lc_json_get_str(r->doc, "customer_id", ""));
+			witem_t *first = p ? TAILQ_FIRST(&p->items) : NULL;
+			if (first != NULL) {   /* the one that asked: it goes on with this room */
+				wr->ops->opened(first->in, o->room, o->created);
+				o->room = NULL;
+			}
+		} else {
+			wsd_map_put(wr->open_here, o->key, wr);   /* tried on this thread next */
+		}
+		if (p != NULL) {   /* first, in their order: they came before what items holds */
+			TAILQ_CONCAT(&p->items, items, link);
+			TAILQ_CONCAT(items, &p->items, link);
+			wsd_map_del(wr->parked, o->key);
+			free(p);
+		}
+		wopened_free(o);
+		o = next;
+	}
+}
+
+static void parked_free_cb(const char *key, void *value, void *ctx)
+{
+	void **a = ctx;
+	(void)key;
+	park_free(a[0], value, (void (*)(wsd_writer_t *, witem_t *, bool))a[1]);
+}
+
+void wsd_wroom_parked_free(wsd_writer_t *wr, void (*item_free)(wsd_writer_t *, witem_t *, bool))
+{
+	void *a[2] = { wr, (void *)item_free };
+	wsd_map_each(wr->parked, parked_free_cb, a);
+	wsd_map_free(&wr->parked);
+	wr->parked = wsd_map_new();
+}
+
 lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *customer_id,
 			   const char *customer_name, json_object **room, bool *created,
 			   lc_err_t *err)
 {
 	ASSERT_WRITER(wr);
 	*created = false;
+	char *key = wsd_workers_customer_key(channel, customer_id);
 	wroom_t *r = open_cached(wr, channel, customer_id);
 	if (r != NULL) {
 		*room = copy_of(r->doc);
+		free(key);
 		return LC_OK;
 	}
 	json_object *doc = NULL;
-	lc_rc rc = lc_store_room_open(wr->w->store, channel, customer_id, customer_name, &doc,
-				      created, err);
+	lc_rc rc;
+	if (wsd_map_get(wr->open_here, key) != NULL) {
+		wsd_map_del(wr->open_here, key);
+		rc = lc_store_room_open(wr->w->store, channel, customer_id, customer_name, &doc,
+					created, err);
+	} else {
+		rc = lc_store_room_open_new(wr->w->store, channel, customer_id, customer_name, &doc,
+					    created, err);
+		if (rc == LC_ERR_NOT_FOUND) {
+			open_on_worker(wr, channel, customer_id, customer_name, key);
+			return lc_err_set(err, LC_ERR_UNAVAILABLE, "opened on a worker");
+		}
+	}
+	free(key);
 	if (rc == LC_OK) {
 		*room = copy_of(doc);
 		room_update(wr, doc)->opened_here |= *created;
@@ -280,6 +440,83 @@ lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *r
 	return rc;
 }
 
+/* ---- the heads of returning customers' blocks */
+
+typedef struct head_job {
+	wsd_writer_t *wr;
+	whead_t *h;
+} head_job_t;
+
+static void whead_free(whead_t *h)
+{
+	free(h->channel);
+	free(h->customer_id);
+	json_object_put(h->items);
+	free(h);
+}
+
+/* On a worker: read the head, hand it to the writer (its next round joins it). */
+static void head_run(wsd_t *w, void *arg)
+{
+	head_job_t *j = arg;
+	lc_err_t err;
+	whead_t *h = j->h;
+	if (lc_store_recent_head(w->store, h->channel, h->customer_id, h->count, &h->items,
+				 &h->from, &err) != LC_OK) {
+		/* Its pieces stay headless until the customer's next chat: readers read one
+		 * piece more. */
+		LC_INFO("writer: the head of a customer's recent: %s", err.reason);
+		h->items = NULL;
+	}
+	pthread_mutex_lock(&j->wr->lock);
+	h->next = j->wr->heads;
+	j->wr->heads = h;
+	pthread_mutex_unlock(&j->wr->lock);
+	j->h = NULL;
+}
+
+static void head_done(wsd_t *w, void *arg)
+{
+	head_job_t *j = arg;
+	(void)w;
+	if (j->h != NULL)   /* not run: stopped */
+		whead_free(j->h);
+	free(j);
+}
+
+/* A customer going on from the middle of a block (a returning one): the head of that block is
+ * read on a worker, not here. On FerretDB 1.24 that read scans `recent` (at 1,000,000 stored
+ * about half a second), and everything else the writer holds would wait for it. */
+static void head_fetch(wsd_writer_t *wr, const char *channel, const char *customer_id,
+		       int64_t count)
+{
+	head_job_t *j = lc_calloc(1, sizeof *j);
+	j->wr = wr;
+	j->h = lc_calloc(1, sizeof *j->h);
+	j->h->channel = lc_strdup(channel);
+	j->h->customer_id = lc_strdup(customer_id);
+	j->h->count = count;
+	atomic_fetch_add(&wr->worker_heads, 1);
+	wsd_workers_submit(wr->w->workers, NULL, head_run, head_done, j);
+}
+
+void wsd_wroom_heads_join(wsd_writer_t *wr)
+{
+	pthread_mutex_lock(&wr->lock);
+	whead_t *h = wr->heads;
+	wr->heads = NULL;
+	pthread_mutex_unlock(&wr->lock);
+	while (h != NULL) {
+		whead_t *next = h->next;
+		if (h->items != NULL)
+			wsd_batch_recent_join_head(wr->batch, h->channel, h->customer_id, h->count,
+						   h->items, h->from);
+		h->items = NULL;
+		whead_free(h);
+		h = next;
+	}
+}
+
 lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id,
 		       const char *sender, const char *author, const char *text, int64_t ts_ms,
 		       wsd_wslot_t *slot, lc_err_t *err)
@@ -305,17 +542,14 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 	const char *customer_id = lc_json_get_str(r->doc, "customer_id", "");
 	if (!wsd_batch_recent_known(wr->batch, channel, customer_id)) {
 		int64_t count = -1;
-		json_object *head = NULL;
 		rc = lc_store_recent_count(wr->w->store, room_id, &count, err);
-		if (rc == LC_OK && count > 0)
-			rc = lc_store_recent_head(wr->w->store, channel, customer_id, count, &head,
-						  err);
 		if (rc != LC_OK)
 			return rc;
 		/* A waiting room's customer: keep their newest messages for the accept. */
 		wsd_batch_recent_tail_keep(wr->batch, atomic_load(&wr->w->history_limit));
-		wsd_batch_recent_start(wr->batch, channel, customer_id, count, head,
-				       r->status == LC_ROOM_WAITING);
+		if (wsd_batch_recent_start(wr->batch, channel, customer_id, count,
+					   r->status == LC_ROOM_WAITING))
+			head_fetch(wr, channel, customer_id, count);
 	}
 	wsd_batch_add(wr->batch, room_id, channel, customer_id, msg_id, sender, author, text,
 		      r->next_seq++, ts_ms, slot, wr->owner);
@@ -326,6 +560,18 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 
 void wsd_wrooms_free(wsd_writer_t *wr)
 {
+	while (wr->opened != NULL) {   /* done after the writer stopped */
+		wopened_t *o = wr->opened;
+		wr->opened = o->next;
+		wopened_free(o);
+	}
+	wsd_map_free(&wr->parked);     /* emptied when the thread ended */
+	wsd_map_free(&wr->open_here);
+	while (wr->heads != NULL) {   /* read after the writer stopped: no one joins them */
+		whead_t *h = wr->heads;
+		wr->heads = h->next;
+		whead_free(h);
+	}
 	wsd_map_each(wr->rooms, room_free_cb, NULL);
 	wsd_map_free(&wr->rooms);
 	wsd_map_free(&wr->open);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "store_tests.h"
 #include "lc_alloc.h"
+#include "lc_json.h"
 #include "lc_time.h"
 
 #include <mongoc/mongoc.h>
@@ -744,22 +745,18 @@ static void test_recent_holds_the_customers_last_messages_across_rooms_in_order(
 	free(cust);
 }
 
-/* A customer's piece as stored: written as one JSON text (`j`); turned back into the form of
- * earlier versions (`m`, an array of documents), it reads the same. */
-static void test_recent_pieces_are_json_text_and_earlier_pieces_still_read(void)
+/* The test database's recent collection (and its client, in *c: the caller's to destroy). */
+static mongoc_collection_t *recent_coll(mongoc_client_t **c)
 {
-	lc_err_t err = { 0 };
-	bson_error_t e;
-	char db[64], id[160];
-	char *cust = tuniq("pieceform");
-	char *room = open_room(cust);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
-	store_direct(room, cust, "a", 13);   /* pieces 10 (a full block) and 13 */
+	char db[64];
 	snprintf(db, sizeof db, "lc_test_store_%ld", (long)getpid());
-	snprintf(id, sizeof id, "widget:%s:13", cust);
-	mongoc_client_t *c = mongoc_client_new(test_mongo_uri);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "recent");
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	*c = mongoc_client_new(test_mongo_uri);
+	return mongoc_client_get_collection(*c, db, "recent");
+}
+
+/* The JSON text (`j`) of the piece filter names, as stored (NULL: none; never an array `m`). */
+static char *piece_text(mongoc_collection_t *coll, const bson_t *filter)
+{
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
 	const bson_t *doc;
 	bson_iter_t it;
@@ -770,6 +767,25 @@ static void test_recent_pieces_are_json_text_and_earlier_pieces_still_read(void)
 			text = lc_strdup(bson_iter_utf8(&it, NULL));
 	}
 	mongoc_cursor_destroy(cur);
+	return text;
+}
+
+/* A customer's piece as stored: written as one JSON text (`j`); turned back into the form of
+ * earlier versions (`m`, an array of documents), it reads the same. */
+static void test_recent_pieces_are_json_text_and_earlier_pieces_still_read(void)
+{
+	lc_err_t err = { 0 };
+	bson_error_t e;
+	char id[160];
+	char *cust = tuniq("pieceform");
+	char *room = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
+	store_direct(room, cust, "a", 13);   /* pieces 10 (a full block) and 13 */
+	snprintf(id, sizeof id, "widget:%s:13", cust);
+	mongoc_client_t *c = NULL;
+	mongoc_collection_t *coll = recent_coll(&c);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	char *text = piece_text(coll, filter);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	char *wrapped = lc_asprintf("{\"m\": %s}", text);
 	bson_t *legacy = bson_new_from_json((const uint8_t *)wrapped, -1, &e);
@@ -797,6 +813,106 @@ static void test_recent_pieces_are_json_text_and_earlier_pieces_still_read(void)
 	free(cust);
 }
 
+/* Piece n of cust in the form a writer that went on without its block's head writes it: its
+ * first `skip` messages left out, `f` saying where it starts. */
+static void piece_make_headless(const char *cust, int n, size_t skip, int64_t from)
+{
+	bson_error_t e;
+	char id[160];
+	lc_err_t perr;
+	snprintf(id, sizeof id, "widget:%s:%d", cust, n);
+	mongoc_client_t *c = NULL;
+	mongoc_collection_t *coll = recent_coll(&c);
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	char *text = piece_text(coll, filter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	json_object *items = lc_json_parse(text, strlen(text), &perr);
+	free(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(items);
+	CU_ASSERT_FATAL(json_object_array_length(items) > skip);
+	json_object_array_del_idx(items, 0, skip);
+	bson_t *headless = BCON_NEW("_id", BCON_UTF8(id), "j",
+				    BCON_UTF8(json_object_to_json_string(items)), "f",
+				    BCON_INT64(from));
+	CU_ASSERT_TRUE(mongoc_collection_replace_one(coll, filter, headless, NULL, NULL, &e));
+	bson_destroy(headless);
+	json_object_put(items);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+}
+
+/* A returning customer's writer does not wait for the head of their open block: the pieces it
+ * writes meanwhile hold its messages only and say from where (`f`). Readers read the piece
+ * before that too, and get the same history as the query over messages. */
+static void test_headless_pieces_are_read_through_the_piece_before_them(void)
+{
+	lc_err_t err = { 0 };
+	json_object *items = NULL, *q = NULL, *head = NULL;
+	int64_t from = -1;
+	char *cust = tuniq("headless");
+	char *first = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	store_direct(first, cust, "a", 23);   /* pieces 10, 20 (full) and 23 */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, first, "customer_left", NULL, &err),
+			      LC_OK);
+	char *next = open_room(cust);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	store_direct(next, cust, "b", 5);     /* pieces 28 (24..28 after 21..23) */
+	piece_make_headless(cust, 28, 3, 24);
+
+	CU_ASSERT_EQUAL(lc_store_recent_head(test_store, "widget", cust, 28, &head, &from, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(from, 24);
+	CU_ASSERT_EQUAL(json_object_array_length(head), 5);
+	json_object_put(head);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, next, "widget", cust, 6, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(items), 6);
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 0), "text"), "a 22");
+	CU_ASSERT_STRING_EQUAL(tstr(json_object_array_get_idx(items, 5), "text"), "b 4");
+	json_object_put(items);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, next, "widget", cust, 500, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_history(test_store, "widget", cust, 500, &q, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 28);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(items), json_object_to_json_string(q));
+	json_object_put(items);
+	json_object_put(q);
+	/* A writer going on from the headless piece keeps its start: the history stays whole. */
+	store_direct(next, cust, "c", 1);
+	CU_ASSERT_EQUAL(lc_store_recent_head(test_store, "widget", cust, 29, &head, &from, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(from, 24);
+	json_object_put(head);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_recent(test_store, next, "widget", cust, 500, &items,
+						      &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_message_history(test_store, "widget", cust, 500, &q, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(items), 29);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(items), json_object_to_json_string(q));
+	json_object_put(items);
+	json_object_put(q);
+
+	/* A head that was never written (a writer killed first): nothing to join, and the next
+	 * pieces say they start after it. */
+	CU_ASSERT_EQUAL(lc_store_recent_head(test_store, "widget", cust, 33, &head, &from, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(head), 0);
+	CU_ASSERT_EQUAL(from, 34);
+	json_object_put(head);
+	/* At a block's end there is nothing to read. */
+	CU_ASSERT_EQUAL(lc_store_recent_head(test_store, "widget", cust, 20, &head, &from, &err),
+			LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(head), 0);
+	CU_ASSERT_EQUAL(from, 0);
+	json_object_put(head);
+	free(next);
+	free(first);
+	free(cust);
+}
+
 int init_store_batch_tests(void)
 {
 	CU_pSuite s = CU_add_suite("store_batch", NULL, NULL);
@@ -813,6 +929,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_a_new_customers_room_opens_with_inserts_only);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
 	CU_ADD_TEST(s, test_recent_pieces_are_json_text_and_earlier_pieces_still_read);
+	CU_ADD_TEST(s, test_headless_pieces_are_read_through_the_piece_before_them);
 	CU_ADD_TEST(s, test_a_retired_counter_leaves_counters_and_reads_the_same);
 	CU_ADD_TEST(s, test_a_retired_room_leaves_rooms_and_reads_the_same);
 	CU_ADD_TEST(s, test_the_purge_removes_retired_rooms);

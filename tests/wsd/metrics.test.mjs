@@ -2,19 +2,24 @@
 // wsd's own HTTP routes (docs/operations.md, Health and Metrics): GET /health answers 200 with
 // the node's state while it serves; GET /metrics answers Prometheus text to the addresses of
 // metrics_allow only (others get 404, like any unknown path), and its counters move with a chat:
-// connections, frames, stored messages and batches, bus publishes, room commands.
+// connections, frames, stored messages and batches, bus publishes, room commands; a returning
+// customer's open and the head of their recent are read on a worker, not by the room writer.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Stack, until } from './harness.mjs';
+import { Gateway } from './gateway.mjs';
 
 const S = new Stack('metrics');
 const SCRAPER = '127.0.0.2';   // the loopback address metrics_allow names (not 127.0.0.1)
 
+let gw;
+
 test.before(async () => {
   await S.start({ nodes: 1, env: { LIVECHAT_METRICS_ALLOW: `${SCRAPER}/32` } });
+  gw = await new Gateway(S.prefix).start();
 });
-test.after(async () => { await S.stop(); });
+test.after(async () => { await gw?.close(); await S.stop(); });
 
 // One GET to the node from localAddress: { status, type, body }.
 function get(node, p, localAddress = '127.0.0.1', method = 'GET') {
@@ -137,4 +142,39 @@ test('the counters move with a chat: connections, frames, stored messages, batch
   assert.equal(h.connections, 2);
   agent.close();
   w.close();
+});
+
+// A returning customer's open reads their pointer and previous room, and the head of their
+// recent's open block (on FerretDB 1.24 scans that grow with the customers and messages
+// stored): the room writer leaves both to workers and goes on with the others. The customer's
+// messages wait for their room, and keep their order.
+test("a returning customer's room opens on a worker: their messages, published at once, keep their order", async () => {
+  const node = S.nodes[0];
+  await gw.publish('request_agent', 'ria', { customer_name: 'Ria' });
+  const w1 = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === 'ria');
+  await gw.publish('customer_left', 'ria');
+  await gw.waitFor((m) => m.type === 'session_ended' && m.room_id === w1.room_id);
+  const before = await scrape(node);
+
+  await Promise.all([
+    gw.publish('request_agent', 'ria', { customer_name: 'Ria' }),
+    ...Array.from({ length: 5 }, (_, i) =>
+      gw.publish('customer_message', 'ria', { text: `again ${i}` }, `ria-again-${i}`)),
+    gw.publish('request_agent', 'neo', { customer_name: 'Neo' }),
+    gw.publish('customer_left', 'ria'),
+  ]);
+  const w2 = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === 'ria' &&
+                                     m.room_id !== w1.room_id);
+  await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === 'neo');
+  await gw.waitFor((m) => m.type === 'session_ended' && m.room_id === w2.room_id);
+
+  const stored = S.fixture('messages', w2.room_id).sort((a, b) => a.seq - b.seq);
+  assert.equal(stored[0].sender, 'system', 'the waiting text first');
+  assert.deepEqual(stored.filter((m) => m.sender === 'customer').map((m) => m.text),
+                   [0, 1, 2, 3, 4].map((i) => `again ${i}`));
+  const after = await scrape(node);
+  const moved = (k) => (after.get(k) ?? NaN) - (before.get(k) ?? NaN);
+  assert.equal(moved('livechat_wsd_writer_worker_reads_total{what="open"}'), 1, 'ria only: neo is new');
+  // Ria's first chat left a count in the middle of a block (its waiting and end texts).
+  assert.equal(moved('livechat_wsd_writer_worker_reads_total{what="head"}'), 1);
 });

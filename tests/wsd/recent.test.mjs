@@ -46,12 +46,19 @@ async function setLimit(n, user) {
   }, `history_limit ${n}`);
 }
 
-// The pieces of a customer by the number of their last message.
+// The pieces of a customer by the number of their last message: their messages and the number
+// of their first (`f`, written by a writer that went on without its block's head; otherwise the
+// block's first).
 async function piecesOf(customer) {
   const docs = await recent.find({ _id: { $regex: `^test:${customer}:` } }).toArray();
   // A piece's messages are one JSON text (`j`); pieces of earlier versions an array (`m`).
-  return new Map(docs.map((d) => [Number(d._id.split(':').at(-1)),
-    (typeof d.j === 'string' ? JSON.parse(d.j) : d.m).map((m) => `${m.room_id}/${m.id}`)]));
+  return new Map(docs.map((d) => {
+    const last = Number(d._id.split(':').at(-1));
+    return [last, {
+      m: (typeof d.j === 'string' ? JSON.parse(d.j) : d.m).map((m) => `${m.room_id}/${m.id}`),
+      first: d.f ?? Math.floor((last - 1) / BLOCK) * BLOCK + 1,
+    }];
+  }));
 }
 
 // Every full block's piece holds exactly that block, the piece of the customer's count holds
@@ -81,15 +88,19 @@ async function checkPieces(customer, rooms) {
   const all = lastOf(rooms, 1000);
   const count = await countOf(rooms.at(-1));
   assert.equal(count, all.length);
-  for (const [last, m] of pieces) {
+  for (const [last, { m, first }] of pieces) {
     assert.ok(m.length <= BLOCK, `piece ${last}: ${m.length}`);
-    assert.equal(m.length, (last - 1) % BLOCK + 1, `piece ${last} starts its block`);
-    assert.deepEqual(m, all.slice(last - m.length, last), `piece ${last}`);
+    assert.equal(Math.floor((first - 1) / BLOCK), Math.floor((last - 1) / BLOCK),
+                 `piece ${last} starts in its block`);
+    assert.equal(m.length, last - first + 1, `piece ${last} holds ${first}..${last}`);
+    assert.deepEqual(m, all.slice(first - 1, last), `piece ${last}`);
   }
   const read = [];
-  for (let last = count; last > 0; last = Math.floor((last - 1) / BLOCK) * BLOCK) {
+  for (let last = count; last > 0;) {
     assert.ok(pieces.has(last), `piece ${last} is there`);
-    read.unshift(...pieces.get(last));
+    const { m, first } = pieces.get(last);
+    read.unshift(...m);
+    last = first - 1;
   }
   assert.deepEqual(read, all);
 }
@@ -215,4 +226,36 @@ test("a closed room's counter leaves counters for counters_closed, and the custo
   // The open room's counter is live; the closed one did not come back.
   assert.ok(await counters.findOne({ _id: rid }));
   assert.equal(await counters.findOne({ _id: first }), null);
+});
+
+// The writer does not wait for the head of a returning customer's open block (read on a worker,
+// joined when it comes); until it comes, the pieces hold the new messages only and say where
+// they start (`f`). Made to last here by removing the head piece before the customer comes
+// back: nothing is joined, every piece of the new chat starts after it, and accept reads
+// through them to the blocks before (the removed messages are the only ones it lacks).
+test("a returning customer's writer goes on without the head of their block: its pieces say where they start and accept reads through them", async () => {
+  const [u] = S.users('rchl', 1);
+  const agent = await S.agent(S.nodes[1], u);
+  const first = await earlierChat('hana', 13);
+  await assertPieces('hana', [first]);
+  const count = await countOf(first);
+  assert.notEqual(count % BLOCK, 0, `${count} ends in the middle of a block`);
+  await recent.deleteOne({ _id: `test:hana:${count}` });
+
+  const { rid, acc } = await accept(agent, 'hana', 3, first);
+  const all = lastOf([first, rid], 1000);
+  const lost = all.slice(Math.floor((count - 1) / BLOCK) * BLOCK, count);
+  const want = all.filter((m) => !lost.includes(m));
+  assert.deepEqual(acc.history.map((m) => `${m.room_id}/${m.id}`), want.slice(-LIMIT));
+  assert.ok(acc.history.some((m) => m.room_id === first));
+
+  await until(async () => await countOf(rid) === all.length, "the new chat's count written");
+  const pieces = await piecesOf('hana');
+  const newer = [...pieces.keys()].filter((n) => n > count);
+  assert.ok(newer.length > 0);
+  for (const n of newer) {
+    const { m, first: from } = pieces.get(n);
+    assert.equal(from, count + 1, `piece ${n} starts after the missing head`);
+    assert.deepEqual(m, all.slice(count, n), `piece ${n}`);
+  }
 });
