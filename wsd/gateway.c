@@ -59,6 +59,7 @@ typedef struct inbound {
 	json_object *stored;       /* the stored customer message */
 	json_object *first;        /* waiting room: its first customer message, or NULL */
 	bool closed;               /* customer_left closed a room */
+	bool none;                 /* a worker found no open room of the customer */
 	int tries;                 /* failed tries so far (MongoDB down) */
 	wsd_wslot_t waiting_slot;  /* the waiting text in the writer's batch */
 	wsd_wslot_t stored_slot;   /* the customer message in the writer's batch */
@@ -151,9 +152,11 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 					      &in->stored_slot, err);
 	} else if (strcmp(t, "customer_left") == 0) {
 		if (in->room == NULL)
-			rc = wsd_writer_find_open(w->writer, lc_json_get_str(in->msg, "channel", ""),
-						  lc_json_get_str(in->msg, "customer_id", ""),
-						  &in->room, err);
+			rc = in->none ? LC_ERR_NOT_FOUND
+				      : wsd_writer_find_open(w->writer,
+							     lc_json_get_str(in->msg, "channel", ""),
+							     lc_json_get_str(in->msg, "customer_id", ""),
+							     &in->room, err);
 		if (rc == LC_ERR_NOT_FOUND) {
 			rc = LC_OK;
 		} else if (rc == LC_OK && !in->closed) {
@@ -168,10 +171,11 @@ static lc_rc inbound_attempt(wsd_t *w, inbound_t *in, lc_err_t *err)
 				rc = LC_OK;
 			}
 		}
-	} else { /* customer_typing: not stored, not worth waiting for */
+	} else if (in->room == NULL && !in->none) {
+		/* customer_typing: not stored, not worth waiting for (but for its room) */
 		rc = wsd_writer_find_open(w->writer, lc_json_get_str(in->msg, "channel", ""),
 					  lc_json_get_str(in->msg, "customer_id", ""), &in->room, err);
-		if (rc != LC_OK) {
+		if (rc != LC_OK && !wsd_writer_parking(w->writer)) {
 			json_object_put(in->room);
 			in->room = NULL;
 			rc = LC_OK;
@@ -240,6 +244,7 @@ void wsd_gateway_opened(void *arg, json_object *room, bool created)
 	}
 	in->room = room;
 	in->created = created;
+	in->none = room == NULL;
 }
 
 static bool room_waiting(json_object *room)

@@ -139,15 +139,18 @@ static void roomcmds(FILE *f, wsd_t *w)
 	fprintf(f, "livechat_wsd_writer_commands_total{from=\"local\"} %llu\n"
 		"livechat_wsd_writer_commands_total{from=\"broker\"} %llu\n",
 		(unsigned long long)wl, (unsigned long long)wb);
-	uint64_t opens = 0, heads = 0;
+	uint64_t reads[3] = { 0, 0, 0 };
 	if (w->writer != NULL)
-		wsd_writer_worker_reads(w->writer, &opens, &heads);
+		wsd_writer_worker_reads(w->writer, reads);
 	head(f, "livechat_wsd_writer_worker_reads_total", "counter",
 	     "reads the writer left to a worker instead of waiting for them: a returning customer's "
-	     "open (open), the head of their recent's open block (head)");
+	     "open (open), an unknown customer's open room (find), the head of a customer's recent's "
+	     "open block (head)");
 	fprintf(f, "livechat_wsd_writer_worker_reads_total{what=\"open\"} %llu\n"
+		"livechat_wsd_writer_worker_reads_total{what=\"find\"} %llu\n"
 		"livechat_wsd_writer_worker_reads_total{what=\"head\"} %llu\n",
-		(unsigned long long)opens, (unsigned long long)heads);
+		(unsigned long long)reads[0], (unsigned long long)reads[1],
+		(unsigned long long)reads[2]);
 }
 
 char *wsd_metrics_render(wsd_t *w, size_t *len)

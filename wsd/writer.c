@@ -112,11 +112,11 @@ void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker)
 	pthread_mutex_unlock(&wr->lock);
 }
 
-void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t *opens, uint64_t *heads)
+void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t reads[3])
 {
 	LC_CHECK_OBJ(wr, WRITER_MAGIC);
-	*opens = atomic_load(&wr->worker_opens);
-	*heads = atomic_load(&wr->worker_heads);
+	for (int i = 0; i < 3; i++)
+		reads[i] = atomic_load(&wr->worker_reads[i]);
 }
 
 static bool stopping(wsd_writer_t *wr)

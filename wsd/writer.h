@@ -58,8 +58,8 @@ typedef struct wsd_writer_ops {
 	/* Its customer's key (wsd_workers_customer_key; a new string): the messages of one
 	 * customer keep their order when one of them waits for a worker's open. */
 	char *(*customer_key)(void *in);
-	/* The room a worker opened for it (wsd_writer_open_room; room taken): prepared again,
-	 * it goes on from there. */
+	/* The room a worker opened or found for it (wsd_writer_open_room, wsd_writer_find_open;
+	 * room taken; NULL: the customer has none open): prepared again, it goes on from there. */
 	void (*opened)(void *in, json_object *room, bool created);
 } wsd_writer_ops_t;
 
@@ -89,8 +89,9 @@ void wsd_writer_inbound_gen(wsd_writer_t *wr, uint64_t gen);
 bool wsd_writer_submit_local(wsd_writer_t *wr, json_object *cmd);
 /* Any thread: how many room commands the writer took in process and from the broker. */
 void wsd_writer_stats(wsd_writer_t *wr, uint64_t *local, uint64_t *broker);
-/* Any thread: how many returning customers' opens and recent heads the writer left to workers. */
-void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t *opens, uint64_t *heads);
+/* Any thread: how many returning customers' opens, unknown customers' finds and recent heads
+ * the writer left to workers (in that order). */
+void wsd_writer_worker_reads(wsd_writer_t *wr, uint64_t reads[3]);
 
 /* Writer thread (the steps gateway.c runs for its messages). The rooms come back as new
  * objects the caller owns. */
@@ -108,6 +109,9 @@ bool wsd_writer_parking(const wsd_writer_t *wr);
  * just stored in it: known without a read for a room this writer opened, read once otherwise
  * (lc_store_message_first_customer: a scan on FerretDB), then kept with the room. */
 json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, json_object *stored);
+/* The customer's open room: from what the writer knows (NOT_FOUND when it knows their last
+ * room closed); a customer it does not know is looked for on a worker, as a returning
+ * customer's open is (then wsd_writer_parking; ops->opened gives the room, NULL: none). */
 lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *customer_id,
 			   json_object **room, lc_err_t *err);
 lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *reason,

@@ -127,7 +127,7 @@ struct wsd_writer {
 	wsd_map_t *open_here;      /* customer keys whose next open the writer does itself (the
 				    * worker's failed: the writer's backoff takes over) */
 	char *parking;             /* the item being prepared waits for a worker's open: its key */
-	_Atomic uint64_t worker_opens, worker_heads;   /* wsd_writer_worker_reads */
+	_Atomic uint64_t worker_reads[3];   /* wsd_writer_worker_reads: open, find, head */
 };
 
 /* MongoDB cannot do it now (the item is held and tried again). */

@@ -80,6 +80,12 @@ static void sweep_cb(const char *key, void *value, void *ctx)
  * comes for them later reads them again), once their marks are written, and moved out with their
  * counters (lc_store_counter_retire, lc_store_room_retire), so that rooms and counters, which
  * the message path reads and updates, hold the rooms in use only. */
+static char *open_key(json_object *doc)
+{
+	return wsd_workers_customer_key(lc_json_get_str(doc, "channel", ""),
+			       lc_json_get_str(doc, "customer_id", ""));
+}
+
 void wsd_wrooms_sweep(wsd_writer_t *wr)
 {
 	sweep_t sw = { .batch = wr->batch, .now = lc_mono_ms(), .keep_ms = wr->closed_keep_ms,
@@ -99,19 +105,19 @@ void wsd_wrooms_sweep(wsd_writer_t *wr)
 			LC_WARN("room %s: moving it to the closed rooms: %s", id, err.reason);
 		wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
 					lc_json_get_str(r->doc, "customer_id", ""));
+		char *key = open_key(r->doc);
+		if (wsd_map_get(wr->open, key) == r)
+			wsd_map_del(wr->open, key);
+		free(key);
 		room_free_cb(id, r, NULL);
 		free(id);
 	}
 	free(sw.ids);
 }
 
-static char *open_key(json_object *doc)
-{
-	return wsd_workers_customer_key(lc_json_get_str(doc, "channel", ""),
-			       lc_json_get_str(doc, "customer_id", ""));
-}
-
-/* Keep the status the writer now knows of r, and index it as its customer's open room. */
+/* Keep the status the writer now knows of r, and index it as its customer's open room. A room
+ * so indexed that closes stays indexed, closed, until it is swept: the customer's last room as
+ * this writer knows it (wsd_writer_find_open: none open, without a read). */
 void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, lc_room_status_t st)
 {
 	LC_ASSERT(st != LC_ROOM_UNKNOWN);
@@ -119,8 +125,6 @@ void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, lc_room_status_t st)
 	r->status = st;
 	if (st != LC_ROOM_CLOSED)
 		wsd_map_put(wr->open, key, r);
-	else if (wsd_map_get(wr->open, key) == r)
-		wsd_map_del(wr->open, key);
 	free(key);
 }
 
@@ -200,6 +204,7 @@ static wroom_t *open_cached(wsd_writer_t *wr, const char *channel, const char *c
 typedef struct open_job {
 	wsd_writer_t *wr;
 	char *channel, *customer_id, *customer_name;
+	bool find;                 /* only find the open room (none: NOT_FOUND) */
 	wopened_t *o;
 } open_job_t;
 
@@ -215,11 +220,13 @@ static void open_run(wsd_t *w, void *arg)
 	open_job_t *j = arg;
 	wopened_t *o = j->o;
 	lc_err_t err;
-	o->rc = lc_store_room_open(w->store, j->channel, j->customer_id, j->customer_name,
-				   &o->room, &o->created, &err);
-	if (o->rc != LC_OK)
-		LC_INFO("writer: opening a returning customer's room: %s (the writer tries again)",
-			err.reason);
+	o->rc = j->find ? lc_store_room_find_open(w->store, j->channel, j->customer_id, &o->room,
+						  &err)
+			: lc_store_room_open(w->store, j->channel, j->customer_id, j->customer_name,
+					     &o->room, &o->created, &err);
+	if (o->rc != LC_OK && o->rc != LC_ERR_NOT_FOUND)
+		LC_INFO("writer: %s a customer's room: %s (the writer tries again)",
+			j->find ? "finding" : "opening", err.reason);
 	pthread_mutex_lock(&j->wr->lock);
 	o->next = j->wr->opened;
 	j->wr->opened = o;
@@ -240,18 +247,20 @@ static void open_done(wsd_t *w, void *arg)
 	free(j);
 }
 
+/* key (taken) waits for a worker to open (customer_name) or find (NULL) the customer's room. */
 static void open_on_worker(wsd_writer_t *wr, const char *channel, const char *customer_id,
-			   const char *customer_name, char *key)
+			   const char *customer_name, bool find, char *key)
 {
 	open_job_t *j = lc_calloc(1, sizeof *j);
 	j->wr = wr;
+	j->find = find;
 	j->channel = lc_strdup(channel);
 	j->customer_id = lc_strdup(customer_id);
 	j->customer_name = customer_name ? lc_strdup(customer_name) : NULL;
 	j->o = lc_calloc(1, sizeof *j->o);
 	j->o->key = lc_strdup(key);
 	wr->parking = key;
-	atomic_fetch_add(&wr->worker_opens, 1);
+	atomic_fetch_add(&wr->worker_reads[find ? 1 : 0], 1);
 	wsd_workers_submit_customer(wr->w, channel, customer_id, open_run, open_done, j);
 }
 
@@ -312,6 +321,10 @@ void wsd_wroom_unpark(wsd_writer_t *wr, struct witems *items)
 				wr->ops->opened(first->in, o->room, o->created);
 				o->room = NULL;
 			}
+		} else if (o->rc == LC_ERR_NOT_FOUND) {   /* found none */
+			witem_t *first = p ? TAILQ_FIRST(&p->items) : NULL;
+			if (first != NULL)
+				wr->ops->opened(first->in, NULL, false);
 		} else {
 			wsd_map_put(wr->open_here, o->key, wr);   /* tried on this thread next */
 		}
@@ -364,7 +377,7 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 		rc = lc_store_room_open_new(wr->w->store, channel, customer_id, customer_name, &doc,
 					    created, err);
 		if (rc == LC_ERR_NOT_FOUND) {
-			open_on_worker(wr, channel, customer_id, customer_name, key);
+			open_on_worker(wr, channel, customer_id, customer_name, false, key);
 			return lc_err_set(err, LC_ERR_UNAVAILABLE, "opened on a worker");
 		}
 	}
@@ -414,6 +427,21 @@ lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *cu
 		*room = copy_of(r->doc);
 		return LC_OK;
 	}
+	/* Its last room closed, as this writer knows: every open goes through it while it holds
+	 * the inbound queue (a new generation forgets them all), so there is none. */
+	char *key = wsd_workers_customer_key(channel, customer_id);
+	r = wsd_map_get(wr->open, key);
+	if (r != NULL && r->status == LC_ROOM_CLOSED) {
+		free(key);
+		return lc_err_set(err, LC_ERR_NOT_FOUND, "open room not found");
+	}
+	if (wsd_map_get(wr->open_here, key) == NULL) {
+		/* A customer this writer does not know: their pointer is read on a worker. */
+		open_on_worker(wr, channel, customer_id, NULL, true, key);
+		return lc_err_set(err, LC_ERR_UNAVAILABLE, "looked for on a worker");
+	}
+	wsd_map_del(wr->open_here, key);
+	free(key);
 	json_object *doc = NULL;
 	lc_rc rc = lc_store_room_find_open(wr->w->store, channel, customer_id, &doc, err);
 	if (rc == LC_OK) {
@@ -496,7 +524,7 @@ static void head_fetch(wsd_writer_t *wr, const char *channel, const char *custom
 	j->h->channel = lc_strdup(channel);
 	j->h->customer_id = lc_strdup(customer_id);
 	j->h->count = count;
-	atomic_fetch_add(&wr->worker_heads, 1);
+	atomic_fetch_add(&wr->worker_reads[2], 1);
 	wsd_workers_submit(wr->w->workers, NULL, head_run, head_done, j);
 }
 

@@ -178,3 +178,31 @@ test("a returning customer's room opens on a worker: their messages, published a
   // Ria's first chat left a count in the middle of a block (its waiting and end texts).
   assert.equal(moved('livechat_wsd_writer_worker_reads_total{what="head"}'), 1);
 });
+
+// customer_left and customer_typing of a customer the writer does not know look for their room
+// on a worker too; of one whose last room the writer closed, without any read.
+test("the open room of a customer the writer does not know is looked for on a worker; of one it closed, not at all", async () => {
+  const node = S.nodes[0];
+  const reads = async () => {
+    const m = await scrape(node);
+    return ['open', 'find', 'head'].map((k) => m.get(`livechat_wsd_writer_worker_reads_total{what="${k}"}`));
+  };
+  const [o0, f0] = await reads();
+  await gw.publish('customer_typing', 'zed', { state: true });
+  await until(async () => (await reads())[1] === f0 + 1, "zed's room looked for on a worker");
+
+  // Kai's room, opened and closed by this writer: his leaving again and his typing read nothing.
+  await gw.publish('request_agent', 'kai', { customer_name: 'Kai' });
+  const w = await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === 'kai');
+  await gw.publish('customer_left', 'kai');
+  await gw.waitFor((m) => m.type === 'session_ended' && m.room_id === w.room_id);
+  await gw.publish('customer_typing', 'kai', { state: true });
+  await gw.publish('customer_left', 'kai');
+  // Items of one writer run in order: once a later customer's request is answered, Kai's
+  // were taken.
+  await gw.publish('request_agent', 'lea', { customer_name: 'Lea' });
+  await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === 'lea');
+  const [o1, f1] = await reads();
+  assert.equal(f1, f0 + 1, 'no read for kai');
+  assert.equal(o1, o0, 'kai, zed and lea opened nothing on a worker (kai and lea are new)');
+});
