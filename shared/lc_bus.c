@@ -422,6 +422,55 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 	}
 }
 
+/* Whether bus has something lc_bus_poll can take without waiting (a delivery read already, a
+ * frame in rabbitmq-c's buffers, a channel to reopen, a reconnection due); else its socket to
+ * watch in *fd (-1: none) and, while disconnected, when the next attempt is due in *due_ms. */
+static bool bus_ready(const lc_bus_t *bus, int64_t now, int *fd, int64_t *due_ms)
+{
+	*fd = -1;
+	*due_ms = INT64_MAX;
+	if (bus->pend_head != NULL)
+		return true;
+	if (bus->conn == NULL) {
+		*due_ms = bus->next_attempt_ms;
+		return bus->next_attempt_ms <= now;
+	}
+	if (!bus->chan_open || amqp_data_in_buffer(bus->conn) || amqp_frames_enqueued(bus->conn))
+		return true;
+	*fd = amqp_get_sockfd(bus->conn);
+	return *fd < 0;
+}
+
+bool lc_bus_wait(lc_bus_t *const *buses, size_t n, int wake_fd, int timeout_ms)
+{
+	struct pollfd p[LC_BUS_WAIT_MAX + 1];
+	size_t np = 0;
+	int64_t now = lc_mono_ms(), until = now + (timeout_ms > 0 ? timeout_ms : 0);
+	int r;
+
+	LC_ASSERT(n <= LC_BUS_WAIT_MAX);
+	for (size_t i = 0; i < n; i++) {
+		int fd;
+		int64_t due;
+
+		if (buses[i] == NULL)
+			continue;
+		LC_CHECK_OBJ(buses[i], LC_BUS_MAGIC);
+		if (bus_ready(buses[i], now, &fd, &due))
+			return true;
+		if (due < until)
+			until = due;
+		if (fd >= 0)
+			p[np++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	if (wake_fd >= 0)
+		p[np++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	do
+		r = poll(p, np, (int)(until > now ? until - now : 0));
+	while (r < 0 && errno == EINTR);
+	return r != 0;   /* readable, hung up or failed: the poll that follows tells which */
+}
+
 /* ---- settling ---- */
 
 void lc_bus_unsettled_add(lc_bus_t *bus, uint64_t tag)

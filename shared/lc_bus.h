@@ -125,6 +125,14 @@ lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err
  * LC_ERR_TIMEOUT when nothing came, LC_ERR_UNAVAILABLE when the connection was lost (the next call
  * reconnects and re-declares; unacked deliveries will be redelivered by the broker). */
 lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err_t *err);
+/* Wait up to timeout_ms until one of the n buses (at most LC_BUS_WAIT_MAX; NULL entries are
+ * skipped) may have a delivery for lc_bus_poll (or a reconnection is due, or its connection
+ * failed), or until wake_fd (-1: none) is readable; one thread that consumes on several
+ * connections waits on all of them at once instead of on each in turn. True when something may
+ * be ready: the caller polls each bus with timeout 0 (and empties wake_fd itself). A delivery
+ * that a TLS layer read ahead of the socket is seen at the timeout, not at once. */
+#define LC_BUS_WAIT_MAX 4
+bool lc_bus_wait(lc_bus_t *const *buses, size_t n, int wake_fd, int timeout_ms);
 /* Ack / reject. A delivery from an older generation is silently ignored (LC_OK): the broker
  * already requeued it when that connection closed. */
 lc_rc lc_bus_ack(lc_bus_t *bus, const lc_bus_delivery_t *d, lc_err_t *err);

@@ -10,12 +10,16 @@
 #include "lc_log.h"
 #include "lc_names.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define INBOUND_PREFETCH 256
 #define NODE_PREFETCH 1000
 #define ACK_BATCH_MAX 256       /* acks settled with one lc_bus_ack_batch */
+#define IDLE_WAIT_MS 20         /* the idle consumer looks at its declarations this often */
 
 enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
 
@@ -30,6 +34,15 @@ typedef struct cmd {
 } cmd_t;
 
 /* ---- commands from other threads to the consumer */
+
+/* lc_mq's wake-up of cmdq, on the pushing thread: the consumer may be in idle_wait. */
+static void cmd_wake(void *arg)
+{
+	wsd_busio_t *b = arg;
+	uint64_t one = 1;
+	while (write(b->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+}
 
 static void cmd_push(wsd_busio_t *b, cmd_t *c)
 {
@@ -255,6 +268,22 @@ static void node_queue_back(wsd_busio_t *b, uint64_t gen)
 	wsd_post(b->w, b->ops->ready, NULL);
 }
 
+/* Nothing came on either connection: sleep until something does on either (or a command is
+ * queued), not on one after the other: a delivery on one connection does not wait for the other's
+ * poll to time out. While the publisher is full the inbound connection is not watched: its
+ * deliveries stay in the broker (see con_main). After a failed poll (a connection being
+ * reopened) only a command ends the wait early, so a failing reconnection is not retried in a
+ * busy loop. */
+static void idle_wait(wsd_busio_t *b, lc_bus_t *bus, bool with_inbound, bool failed)
+{
+	lc_bus_t *const buses[] = { bus, with_inbound ? b->inbound : NULL };
+	if (lc_mq_length(b->cmdq) == 0)
+		lc_bus_wait(buses, failed ? 0 : 2, b->wake_fd, IDLE_WAIT_MS);
+	uint64_t n;
+	while (read(b->wake_fd, &n, sizeof n) < 0 && errno == EINTR)
+		;
+}
+
 static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
@@ -289,12 +318,12 @@ static void *con_main(void *arg)
 		run_cmds(b, bus);
 		lc_bus_delivery_t *d = NULL, seen[ACK_BATCH_MAX];
 		const lc_bus_delivery_t *seenp[ACK_BATCH_MAX];
-		size_t nseen = 0;
+		size_t nseen = 0, ninbound = 0;
 		lc_rc rc = LC_OK;
 		for (int i = 0; i < ACK_BATCH_MAX; i++) {
 			d = NULL;
 			lc_err_clear(&err);
-			rc = lc_bus_poll(bus, i > 0 ? 0 : 20, &d, &err);
+			rc = lc_bus_poll(bus, 0, &d, &err);
 			if (rc != LC_OK)
 				break;
 			/* The first event of a new connection goes after the news of it, so the loop
@@ -327,20 +356,27 @@ static void *con_main(void *arg)
 			node_queue_back(b, lc_bus_generation(bus));
 		/* While the publisher is full, inbound deliveries stay in the broker (unacked ones
 		 * already here wait in this bus): each would need publishes. */
-		if (!b->inbound_declared || wsd_busio_full(b))
-			continue;
-		for (int i = 0; i < 64; i++) {
+		bool failed = rc != LC_OK && rc != LC_ERR_TIMEOUT;
+		bool take_inbound = b->inbound_declared && !wsd_busio_full(b);
+		for (; take_inbound && ninbound < 64; ninbound++) {
 			d = NULL;
 			lc_err_clear(&err);
-			rc = lc_bus_poll(b->inbound, i == 0 ? 5 : 0, &d, &err);
+			rc = lc_bus_poll(b->inbound, 0, &d, &err);
 			if (rc != LC_OK)
 				break;
 			b->ops->inbound(w, d);
 		}
-		/* A lost or new inbound connection ends this node's turn as the active consumer. */
-		b->ops->inbound_gen(w, lc_bus_is_connected(b->inbound)
-					   ? lc_bus_generation(b->inbound) : 0);
-		note_link("inbound queue", &inbound_down, rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
+		if (take_inbound) {
+			/* A lost or new inbound connection ends this node's turn as the active
+			 * consumer. */
+			b->ops->inbound_gen(w, lc_bus_is_connected(b->inbound)
+						   ? lc_bus_generation(b->inbound) : 0);
+			note_link("inbound queue", &inbound_down,
+				  rc == LC_ERR_TIMEOUT ? LC_OK : rc, &err);
+			failed = failed || (rc != LC_OK && rc != LC_ERR_TIMEOUT);
+		}
+		if (nseen == 0 && ninbound == 0)
+			idle_wait(b, bus, take_inbound, failed);
 	}
 	run_cmds(b, bus);
 	lc_bus_free(&b->inbound);
@@ -369,7 +405,12 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	b->answer_key = lc_names_node_key(w->node_id);
 	for (int l = 0; l < WSD_LANES; l++)
 		b->lanes[l] = (wsd_pub_lane_t){ b, lc_mq_new(NULL, NULL), 0, l == WSD_LANE_STORED };
-	b->cmdq = lc_mq_new(NULL, NULL);
+	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->wake_fd < 0) {
+		LC_ERROR("eventfd: %s", strerror(errno));
+		abort();
+	}
+	b->cmdq = lc_mq_new(cmd_wake, b);
 	return b;
 }
 
@@ -410,6 +451,7 @@ void wsd_busio_free(wsd_busio_t **pb)
 	for (int l = 0; l < WSD_LANES; l++)
 		lc_mq_free(&b->lanes[l].q);
 	lc_mq_free(&b->cmdq);
+	close(b->wake_fd);
 	free(b->url);
 	free(b->answer_key);
 	free(b);

@@ -41,7 +41,8 @@ struct wsd_busio {
 	atomic_size_t unpublished;
 	size_t pub_max;
 	atomic_bool full;
-	lc_mq_t *cmdq;                  /* polled by the consumer between its polls of the broker */
+	lc_mq_t *cmdq;                  /* taken by the consumer between its polls of the broker */
+	int wake_fd;                    /* eventfd: a command was queued (wakes the idle consumer) */
 	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
 	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
 

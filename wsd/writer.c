@@ -470,9 +470,13 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&wr->lock);
 			break;
 		}
-		if (TAILQ_EMPTY(&items) && wr->nqueue < ROUND_MAX && wr->nurgent == 0) {
+		if (TAILQ_EMPTY(&items) && wr->nqueue < ROUND_MAX && wr->nurgent == 0 &&
+		    wr->last_taken > 1) {
 			/* Let what arrives in the next moments share this round's insertMany (not
-			 * when an accept or an end waits for its text). */
+			 * when an accept or an end waits for its text). Under light load, when the
+			 * last round took one item alone, the wait would only delay this one: at
+			 * 50 round trips/s it was 4 of a round trip's 11 ms inside wsd (2 ms on
+			 * each of its two messages), for 0.2 items expected to come in it. */
 			pthread_mutex_unlock(&wr->lock);
 			nap(wr, ROUND_WAIT_MS);
 			pthread_mutex_lock(&wr->lock);
@@ -486,6 +490,7 @@ static void *writer_main(void *arg)
 			TAILQ_INSERT_TAIL(&items, it, link);
 			n++;
 		}
+		wr->last_taken = n;
 		pthread_mutex_unlock(&wr->lock);
 		round_end_t end = round_run(wr, &items);
 		if (end == ROUND_STOP)

@@ -16,7 +16,8 @@
 
 #define WRITER_MAGIC 0x3717e700U
 #define ROUND_MAX 256           /* items per round */
-#define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more */
+#define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more (while
+				 * the rounds before found company: see writer_main) */
 #define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
 #define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
 #define MARKS_EVERY_MS 50       /* under load, the rooms' last_seq is written this often */
@@ -118,6 +119,8 @@ struct wsd_writer {
 	int64_t closed_keep_ms;    /* a closed room is kept this long (wsd_closed_room_keep) */
 	int64_t marks_ms;          /* monotonic ms the marks were last written, or the round that
 				    * raised the first pending one: they are due MARKS_EVERY_MS on */
+	size_t last_taken;         /* items the last round took: one alone (light load) makes the
+				    * next round start at once, without ROUND_WAIT_MS */
 	int delay_ms;
 	bool warned;
 	bool marks_warned;           /* a write of the marks failed (said once) */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +131,68 @@ static void test_published_message_is_confirmed_consumed_and_gone_once_acked(voi
 	lc_bus_free(&con);
 	lc_bus_free(&pub);
 	drop(ex, q);
+}
+
+/* One consumer thread on two connections (wsd's node and inbound queues): lc_bus_wait wakes for a
+ * delivery on either, or for the eventfd, at once; with nothing, at its timeout. */
+static void test_wait_wakes_for_either_connection_or_the_wake_fd_and_times_out_otherwise(void)
+{
+	const char *ex = name("wait-ex"), *q1 = name("wait-q1"), *q2 = name("wait-q2");
+	lc_bus_t *pub = bus_open(shared_url), *a = bus_open(shared_url), *b = bus_open(shared_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	uint64_t one = 1;
+	int efd = eventfd(0, EFD_NONBLOCK);
+	int64_t t0;
+
+	CU_ASSERT_FATAL(pub != NULL && a != NULL && b != NULL && efd >= 0);
+	CU_ASSERT_FATAL(topology(pub, ex, q1, "one"));
+	CU_ASSERT_FATAL(topology(pub, ex, q2, "two"));
+	CU_ASSERT_EQUAL(lc_bus_consume(a, q1, 10, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_consume(b, q2, 10, &err), LC_OK);
+	lc_bus_t *const both[] = { a, b };
+
+	t0 = now_ms();
+	CU_ASSERT_FALSE(lc_bus_wait(both, 2, efd, 300));
+	CU_ASSERT_TRUE(now_ms() - t0 >= 290);
+
+	/* A delivery on the second: the wait ends long before its 5 s. */
+	CU_ASSERT_EQUAL(publish(pub, ex, "two", "{\"n\":2}", NULL), LC_OK);
+	t0 = now_ms();
+	CU_ASSERT_TRUE(lc_bus_wait(both, 2, efd, 5000));
+	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
+	CU_ASSERT_EQUAL(poll_one(a, 0, &d), LC_ERR_TIMEOUT);
+	CU_ASSERT_EQUAL_FATAL(poll_one(b, 0, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"n\":2}");
+	CU_ASSERT_EQUAL(lc_bus_ack(b, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+
+	/* The same on the first; a NULL entry is skipped. */
+	lc_bus_t *const first[] = { NULL, a };
+	CU_ASSERT_EQUAL(publish(pub, ex, "one", "{\"n\":1}", NULL), LC_OK);
+	t0 = now_ms();
+	CU_ASSERT_TRUE(lc_bus_wait(first, 2, -1, 5000));
+	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
+	CU_ASSERT_EQUAL_FATAL(poll_one(a, 0, &d), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_ack(a, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+
+	/* Read already: nothing left to wake for but the eventfd. */
+	t0 = now_ms();
+	CU_ASSERT_FALSE(lc_bus_wait(both, 2, efd, 200));
+	CU_ASSERT_EQUAL(write(efd, &one, sizeof one), (ssize_t)sizeof one);
+	t0 = now_ms();
+	CU_ASSERT_TRUE(lc_bus_wait(both, 2, efd, 5000));
+	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
+
+	close(efd);
+	lc_bus_free(&a);
+	lc_bus_free(&b);
+	lc_bus_free(&pub);
+	drop(ex, q1);
+	lc_bus_t *c = bus_open(shared_url);
+	CU_ASSERT_EQUAL(lc_bus_delete_queue(c, q2, &err), LC_OK);
+	lc_bus_free(&c);
 }
 
 static void test_unacked_message_is_redelivered_to_the_next_consumer(void)
@@ -914,6 +977,8 @@ int init_bus_tests(void)
 			 test_bad_arguments_are_invalid_not_crashes) ||
 	    !CU_add_test(s, "published message is confirmed, consumed, gone once acked",
 			 test_published_message_is_confirmed_consumed_and_gone_once_acked) ||
+	    !CU_add_test(s, "wait wakes for either connection or the wake fd, times out otherwise",
+			 test_wait_wakes_for_either_connection_or_the_wake_fd_and_times_out_otherwise) ||
 	    !CU_add_test(s, "unacked message is redelivered to the next consumer",
 			 test_unacked_message_is_redelivered_to_the_next_consumer) ||
 	    !CU_add_test(s, "ack batch acks exactly the deliveries given",
