@@ -10,6 +10,7 @@
 #include "handshake.h"
 #include "health.h"
 #include "idle.h"
+#include "maskcheck.h"
 #include "lc_alloc.h"
 #include "lc_json.h"
 #include "lc_log.h"
@@ -184,6 +185,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			wsd_drain_posts(w);
 		return 0;
 
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* A new client socket, before lws reads from it: follow its frame headers. */
+		wsd_mask_watch((int)(lws_intptr_t)in);
+		return 0;
+
 	case LWS_CALLBACK_HTTP:
 		/* Plain HTTP: /health and /metrics only (the web server serves htdocs/ and /api/). */
 		LC_CHECK_OBJ(w, WSD_MAGIC);
@@ -220,6 +226,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		const wsd_endpoint_t *ep = path_endpoint(wsi);
 		if (ep == NULL)
 			return -1;
+		if (wsd_mask_established(lws_get_socket_fd(wsi), wsi)) {
+			/* An unmasked frame came with the upgrade: never served (RFC 6455 5.1). */
+			static const char why[] = "unmasked frame";
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why,
+					 sizeof why - 1);
+			return -1;
+		}
 		/* One connection struct per websocket, created here and freed at CLOSED. */
 		wsd_conn_t *c = lc_calloc(1, sizeof *c);
 		c->magic = WSD_CONN_MAGIC;
@@ -262,6 +275,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return wsd_conn_write(pss->c);
 
 	case LWS_CALLBACK_CLOSED: {
+		wsd_mask_forget(lws_get_socket_fd(wsi));
 		if (pss == NULL || pss->magic != PSS_MAGIC)
 			return 0;
 		wsd_conn_t *c = pss->c;

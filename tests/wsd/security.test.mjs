@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Stack, sleep } from './harness.mjs';
+import { Stack, sleep, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
 
 const S = new Stack('security');
@@ -143,4 +143,74 @@ test('Upgrade: h2c is refused: only websocket upgrades are served', async () => 
     assert.match(status, /^HTTP\/1\.[01] 400/, `${p}: ${status}`);
   }
   assert.equal(await upgradeStatus(S.nodes[0], '/ws/widget', {}), 101);
+});
+
+// ---- RFC 6455 5.1: a client frame must be masked; the server closes on one that is not (1002).
+
+// A client text frame: masked with a random key, or not at all.
+function clientFrame(text, masked) {
+  const body = Buffer.from(text);
+  const head = Buffer.from([0x81, (masked ? 0x80 : 0) | body.length]);
+  if (!masked) return Buffer.concat([head, body]);
+  const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  return Buffer.concat([head, key, Buffer.from(body.map((b, i) => b ^ key[i % 4]))]);
+}
+
+// A raw websocket client: the server's frames as they come ({ op, payload }), and when the socket
+// closed. payload < 126 bytes is all these tests need from the server but a close, and pongs.
+function rawSocket(node, first) {
+  const s = net.connect(node.port, '127.0.0.1');
+  const c = { frames: [], status: null, closed: false, buf: Buffer.alloc(0) };
+  s.on('data', (d) => {
+    c.buf = Buffer.concat([c.buf, d]);
+    if (c.status === null) {
+      const end = c.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      c.status = c.buf.subarray(0, end).toString('latin1').split('\r\n')[0];
+      c.buf = c.buf.subarray(end + 4);
+    }
+    for (;;) {
+      if (c.buf.length < 2) return;
+      let len = c.buf[1] & 0x7f, at = 2;
+      if (len === 126) { if (c.buf.length < 4) return; len = c.buf.readUInt16BE(2); at = 4; }
+      if (c.buf.length < at + len) return;
+      c.frames.push({ op: c.buf[0] & 0x0f, payload: c.buf.subarray(at, at + len) });
+      c.buf = c.buf.subarray(at + len);
+    }
+  });
+  s.on('close', () => { c.closed = true; });
+  s.on('error', () => {});
+  s.write(first);
+  c.socket = s;
+  c.text = () => c.frames.filter((f) => f.op === 1).map((f) => JSON.parse(f.payload.toString()));
+  c.closeCode = () => { const f = c.frames.find((x) => x.op === 8); return f && f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null; };
+  return c;
+}
+
+const widgetUpgrade = `GET /ws/widget HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+test('an unmasked client frame ends the websocket with 1002 and is not served; masked ones are', async () => {
+  const c = rawSocket(S.nodes[0], widgetUpgrade);
+  await until(() => c.status !== null, '101');
+  assert.match(c.status, /^HTTP\/1\.1 101/);
+  c.socket.write(clientFrame('{"type":"ping","ref":"masked"}', true));
+  await until(() => c.text().some((f) => f.type === 'pong' && f.ref === 'masked'), 'pong to the masked ping');
+  c.socket.write(clientFrame('{"type":"ping","ref":"unmasked"}', false));
+  await until(() => c.closed, 'the connection closed');
+  assert.equal(c.closeCode(), 1002, JSON.stringify(c.frames.map((f) => f.op)));
+  assert.ok(!c.text().some((f) => f.ref === 'unmasked'), 'the unmasked ping was not answered');
+
+  // In the same packet as the upgrade: refused before any frame is served.
+  const p = rawSocket(S.nodes[0], Buffer.concat([Buffer.from(widgetUpgrade), clientFrame('{"type":"ping","ref":"early"}', false)]));
+  await until(() => p.closed, 'the pipelined connection closed');
+  assert.ok(!p.text().some((f) => f.ref === 'early'), 'the pipelined unmasked ping was not answered');
+  assert.ok(p.closeCode() === 1002 || p.closeCode() === null, `close code ${p.closeCode()}`);
+
+  // The node serves the next client as before.
+  const d = rawSocket(S.nodes[0], widgetUpgrade);
+  await until(() => d.status !== null, '101 again');
+  d.socket.write(clientFrame('{"type":"ping","ref":"after"}', true));
+  await until(() => d.text().some((f) => f.type === 'pong' && f.ref === 'after'), 'pong after');
+  d.socket.destroy();
 });
