@@ -268,12 +268,8 @@ typedef struct lc_store_msg {
  * its block; one insertMany of pieces). */
 lc_rc lc_store_message_insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
 /* The same without raising the rooms' last_seq: for a writer that raises them itself, for
- * several batches at once, with lc_store_seq_marks_raise. */
+ * several batches at once, with lc_store_marks_write. */
 lc_rc lc_store_message_insert_many(lc_store_t *s, lc_store_msg_t *msgs, size_t n, lc_err_t *err);
-/* Raise the last_seq of n rooms (ids as 24-hex) to at least seqs[i] ($max: never lowers it),
- * in one bulk write (lc_store_marks_write without recent). */
-lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
-			       size_t n, lc_err_t *err);
 /* ---- recent: each customer's last messages across their rooms, for accept (docs/store.md
  * "recent"): insert-only pieces in the `recent` collection, read by _id. Message number i (from
  * 1) of a customer belongs to block (i - 1) / LC_STORE_RECENT_BLOCK; piece n holds n's block

@@ -123,17 +123,6 @@ lc_rc lc_store_marks_write(lc_store_t *s, const lc_store_mark_t *marks, size_t n
 	return rc;
 }
 
-lc_rc lc_store_seq_marks_raise(lc_store_t *s, const char *const *room_ids, const int64_t *seqs,
-			       size_t n, lc_err_t *err)
-{
-	lc_store_mark_t *m = lc_calloc(n ? n : 1, sizeof *m);
-	for (size_t i = 0; i < n; i++)
-		m[i] = (lc_store_mark_t){ .room_id = room_ids[i], .seq = seqs[i], .recent = -1 };
-	lc_rc rc = lc_store_marks_write(s, m, n, NULL, 0, err);
-	free(m);
-	return rc;
-}
-
 bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored)
 {
 	if (c->block == NULL || c->count % LC_STORE_RECENT_BLOCK == 0) {

@@ -36,7 +36,6 @@ typedef struct chain {
 
 typedef struct mark {
 	int64_t seq, recent;
-	int64_t seq_written;    /* the seq a wsd_batch_flush_seqs wrote already */
 } mark_t;
 
 /* A piece not written yet (a full block's). */
@@ -350,42 +349,6 @@ static void mark_collect(const char *key, void *value, void *ctx)
 	marks_out_t *o = ctx;
 	const mark_t *m = value;
 	o->v[o->n++] = (lc_store_mark_t){ .room_id = key, .seq = m->seq, .recent = m->recent };
-}
-
-typedef struct seqs_out {
-	const char **ids;
-	int64_t *seqs;
-	mark_t **marks;
-	size_t n;
-} seqs_out_t;
-
-static void seq_collect(const char *key, void *value, void *ctx)
-{
-	seqs_out_t *o = ctx;
-	mark_t *m = value;
-	if (m->seq > m->seq_written) {
-		o->ids[o->n] = key;
-		o->seqs[o->n] = m->seq;
-		o->marks[o->n++] = m;
-	}
-}
-
-lc_rc wsd_batch_flush_seqs(wsd_batch_t *b, lc_err_t *err)
-{
-	LC_CHECK_OBJ(b, BATCH_MAGIC);
-	size_t n = wsd_map_count(b->marks);
-	if (n == 0)
-		return LC_OK;
-	seqs_out_t o = { lc_calloc(n, sizeof *o.ids), lc_calloc(n, sizeof *o.seqs),
-			 lc_calloc(n, sizeof *o.marks), 0 };
-	wsd_map_each(b->marks, seq_collect, &o);
-	lc_rc rc = o.n ? lc_store_seq_marks_raise(b->store, o.ids, o.seqs, o.n, err) : LC_OK;
-	for (size_t i = 0; i < o.n && rc == LC_OK; i++)
-		o.marks[i]->seq_written = o.seqs[i];
-	free(o.ids);
-	free(o.seqs);
-	free(o.marks);
-	return rc;
 }
 
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err)

@@ -66,9 +66,5 @@ void wsd_batch_marks_hurry(wsd_batch_t *b);
 /* Write them and the recent pieces (one insertMany of pieces, one bulk write of marks). On
  * failure they stay for the next call. */
 lc_rc wsd_batch_flush_marks(wsd_batch_t *b, lc_err_t *err);
-/* Write the rooms' last_seq only (one bulk write, when a mark's seq rose since the last): the
- * marks stay pending for wsd_batch_flush_marks, which writes the customers' counts only after
- * their pieces. */
-lc_rc wsd_batch_flush_seqs(wsd_batch_t *b, lc_err_t *err);
 
 #endif

@@ -204,10 +204,11 @@ static void refuse_queued(wsd_writer_t *wr)
  * not staged relaxed is among them (an end: the customer's next chat starts from the counter)
  * or a join's answer cannot carry the history from the writer's memory (its accept reads the
  * customer's recent next: wsd_wcommand_stored). A waiting text, and a join answered with the
- * history, do not hurry them: an accept's critical path is then its claim and one insert. Before
- * that, when the writer has nothing else waiting, the rooms' last_seq alone goes out before the
- * answers (one bulk write), so a client that reconnects after its answer reads the new
- * last_seq; under load it may read one up to MARKS_EVERY_MS old. */
+ * history, do not hurry them: an accept's critical path is then its claim and one insert. So
+ * the last_seq a room's reader gets (hello.rooms) may be up to MARKS_EVERY_MS (and one write)
+ * behind the newest answer: docs/websocket.md says so, and clients resume from their own floor
+ * (an update per round before the answers, to keep it exact, cost half the latency and of
+ * FerretDB's CPU at moderate load: docs/performance.md). */
 static bool marks_due(const wsd_writer_t *wr, int64_t now)
 {
 	return wsd_batch_marks_pending(wr->batch) > 0 &&
@@ -236,16 +237,8 @@ static void marks_flush(wsd_writer_t *wr)
 	lc_err_t err;
 	int64_t now = lc_mono_ms();
 	wsd_wroom_heads_join(wr);   /* read since the round began: its pieces whole already */
-	if (wsd_batch_marks_pending(wr->batch) == 0)
+	if (!marks_due(wr, now))
 		return;
-	if (!marks_due(wr, now)) {
-		pthread_mutex_lock(&wr->lock);
-		bool busy = wr->nqueue > 0;
-		pthread_mutex_unlock(&wr->lock);
-		if (!busy)
-			marks_result(wr, wsd_batch_flush_seqs(wr->batch, &err), &err, wr->marks_ms);
-		return;
-	}
 	lc_rc rc = wsd_batch_flush_marks(wr->batch, &err);
 	marks_result(wr, rc, &err, now);
 	if (rc == LC_OK)

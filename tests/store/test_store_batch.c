@@ -265,12 +265,13 @@ static void test_insert_many_leaves_last_seq_to_one_raise_of_many_rooms(void)
 	CU_ASSERT_EQUAL(tint(doc, "last_seq"), 0);
 	json_object_put(doc);
 
-	const char *ids[2] = { r1, r2 };
-	int64_t seqs[2] = { 7, 9 };
-	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, seqs, 2, &err), LC_OK);
+	lc_store_mark_t marks[2] = { { .room_id = r1, .seq = 7, .recent = -1 },
+				     { .room_id = r2, .seq = 9, .recent = -1 } };
+	CU_ASSERT_EQUAL_FATAL(lc_store_marks_write(test_store, marks, 2, NULL, 0, &err), LC_OK);
 	CU_ASSERT_EQUAL(ops(LC_STORE_OP_UPDATE) - up0, 1);
-	int64_t lower[2] = { 3, 4 };
-	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks_raise(test_store, ids, lower, 2, &err), LC_OK);
+	lc_store_mark_t lower[2] = { { .room_id = r1, .seq = 3, .recent = -1 },
+				     { .room_id = r2, .seq = 4, .recent = -1 } };
+	CU_ASSERT_EQUAL_FATAL(lc_store_marks_write(test_store, lower, 2, NULL, 0, &err), LC_OK);
 	int64_t last = 0, reserved = -1;
 	CU_ASSERT_EQUAL_FATAL(lc_store_seq_marks(test_store, r2, &last, &reserved, &err), LC_OK);
 	CU_ASSERT_EQUAL(last, 9);
