@@ -37,15 +37,19 @@ static lc_rc check_binding(const char *queue, const char *exchange, const char *
 	return LC_OK;
 }
 
-static lc_bus_decl_t *decl_new(lc_bus_decl_kind kind, const char *a, const char *b,
-			       const char *c)
+static lc_bus_decl_t *decl_new(lc_bus_t *bus, lc_bus_decl_kind kind, const char *a,
+			       const char *b, const char *c)
 {
-	lc_bus_decl_t *rec = lc_calloc(1, sizeof(*rec));
+	size_t clen = c != NULL ? strlen(c) + 1 : 0;
+	lc_bus_decl_t *rec = lc_calloc(1, sizeof(*rec) + clen);
 
 	rec->kind = kind;
-	rec->a = lc_strdup(a);
-	rec->b = lc_strdup(b);
-	rec->c = lc_strdup(c);
+	rec->a = lc_bus_decl_name(bus, a);
+	rec->b = lc_bus_decl_name(bus, b);
+	if (c != NULL) {
+		memcpy(rec->key, c, clen);
+		rec->c = rec->key;
+	}
 	return rec;
 }
 
@@ -88,7 +92,7 @@ lc_rc lc_bus_declare_exchange(lc_bus_t *bus, const char *name, const char *type,
 			     strcmp(type, "fanout") != 0 && strcmp(type, "headers") != 0))
 		return lc_err_set_field(err, LC_ERR_INVALID, "type",
 					"bus: exchange type must be direct, topic, fanout or headers");
-	rec = decl_new(LC_BUS_DECL_EXCHANGE, name, type, NULL);
+	rec = decl_new(bus, LC_BUS_DECL_EXCHANGE, name, type, NULL);
 	rec->durable = durable;
 	return declare(bus, rec, err);
 }
@@ -102,7 +106,7 @@ lc_rc lc_bus_declare_queue_args(lc_bus_t *bus, const char *name, bool durable, b
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
 	if ((rc = check_name(name, "queue", false, err)) != LC_OK)
 		return rc;
-	rec = decl_new(LC_BUS_DECL_QUEUE, name, NULL, NULL);
+	rec = decl_new(bus, LC_BUS_DECL_QUEUE, name, NULL, NULL);
 	rec->durable = durable;
 	rec->exclusive = exclusive;
 	rec->auto_delete = auto_delete;
@@ -156,7 +160,7 @@ lc_rc lc_bus_bind(lc_bus_t *bus, const char *queue, const char *exchange, const 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
 	if ((rc = check_binding(queue, exchange, key, err)) != LC_OK)
 		return rc;
-	return declare(bus, decl_new(LC_BUS_DECL_BIND, queue, exchange, key), err);
+	return declare(bus, decl_new(bus, LC_BUS_DECL_BIND, queue, exchange, key), err);
 }
 
 lc_rc lc_bus_unbind(lc_bus_t *bus, const char *queue, const char *exchange, const char *key,
@@ -369,7 +373,7 @@ lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
 	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
 		return rc;
-	rec = decl_new(LC_BUS_DECL_CONSUME, queue, NULL, NULL);
+	rec = decl_new(bus, LC_BUS_DECL_CONSUME, queue, NULL, NULL);
 	rec->prefetch = prefetch;
 	return declare(bus, rec, err);
 }

@@ -302,6 +302,10 @@ void lc_bus_free(lc_bus_t **busp)
 		bus->decls = rec->next;
 		lc_bus_decl_free(rec);
 	}
+	for (lc_bus_name_t *n = bus->names, *next; n != NULL; n = next) {
+		next = n->next;
+		free(n);
+	}
 	free(bus->url);
 	lc_bus_tls_clear(bus);
 	free(bus->unsettled);

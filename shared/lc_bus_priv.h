@@ -34,15 +34,26 @@ typedef enum lc_bus_decl_kind {
 
 /* One recorded declaration. exchange: a=name b=type; queue: a=name (+ args); bind: a=queue
  * b=exchange c=key; consume: a=queue. */
+/* A queue or exchange name some declaration uses: one copy per bus, kept until it is freed
+ * (a node binds one key per customer, all on the same queue and exchange). */
+typedef struct lc_bus_name {
+	struct lc_bus_name *next;
+	char s[];
+} lc_bus_name_t;
+
+/* One record per declaration, in one allocation with its routing key (the per-customer part:
+ * a node keeps one per connected customer, so its size is per connection). */
 typedef struct lc_bus_decl {
 	lc_bus_decl_kind kind;
-	char *a, *b, *c;
 	bool durable, exclusive, auto_delete;
+	uint16_t prefetch;
+	const char *a, *b;      /* bus->names */
+	const char *c;          /* key[] or NULL */
 	lc_bus_arg_t *args;     /* queue only: deep copies (keys and strings owned) */
 	size_t nargs;
-	uint16_t prefetch;
 	char *consumer_tag;     /* consume only: set while active on the current channel */
 	struct lc_bus_decl *next;
+	char key[];
 } lc_bus_decl_t;
 
 typedef struct lc_bus_pending {
@@ -71,6 +82,7 @@ struct lc_bus {
 	int backoff_min, backoff_max, backoff_cur;
 	int64_t next_attempt_ms;
 	lc_bus_decl_t *decls;           /* in declaration order */
+	lc_bus_name_t *names;           /* the names decls use (lc_bus_decl_name) */
 	lc_bus_pending_t *pend_head, *pend_tail;
 	/* Delivery tags of the current channel not acked or nacked yet, ascending: a batch of acks
 	 * uses one basic.ack with multiple=true where it covers the lowest of them (lc_bus_ack_batch). */
@@ -84,6 +96,8 @@ char *lc_bus_bytes_dup(amqp_bytes_t b);
 
 /* ---- the replay record (lc_bus_record.c) */
 void lc_bus_decl_free(lc_bus_decl_t *d);
+/* The bus's copy of a queue or exchange name (made on first use); NULL for NULL. */
+const char *lc_bus_decl_name(lc_bus_t *bus, const char *name);
 /* The record of kind with the same identity (exchange, queue, consume: a; bind: a, b, c). */
 lc_bus_decl_t *lc_bus_decl_find(lc_bus_t *bus, lc_bus_decl_kind kind, const char *a,
 				const char *b, const char *c);

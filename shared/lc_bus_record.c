@@ -31,12 +31,24 @@ void lc_bus_decl_free(lc_bus_decl_t *d)
 {
 	if (d == NULL)
 		return;
-	free(d->a);
-	free(d->b);
-	free(d->c);
 	args_free(d->args, d->nargs);
 	free(d->consumer_tag);
 	free(d);
+}
+
+const char *lc_bus_decl_name(lc_bus_t *bus, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (lc_bus_name_t *n = bus->names; n != NULL; n = n->next)
+		if (strcmp(n->s, name) == 0)
+			return n->s;
+	size_t len = strlen(name) + 1;
+	lc_bus_name_t *n = lc_malloc(sizeof *n + len);
+	memcpy(n->s, name, len);
+	n->next = bus->names;
+	bus->names = n;
+	return n->s;
 }
 
 lc_bus_decl_t *lc_bus_decl_find(lc_bus_t *bus, lc_bus_decl_kind kind, const char *a,

@@ -86,13 +86,19 @@ typedef struct wsd_endpoint {
 	void (*on_customer_bound)(wsd_conn_t *c);
 } wsd_endpoint_t;
 
+/* One per websocket, held for as long as it is open: its size counts per idle connection
+ * (bench/run's connections section), so the small fields share the first 16 bytes. */
 struct wsd_conn {
 	uint32_t magic;
 	uint8_t state;
 	bool closed_by_server;
 	uint8_t ping;           /* WSD_PING_*: where the idle check (idle.c) stands */
+	bool rx_discard, rx_binary;   /* the frame being reassembled: dropped, binary */
+	bool checking;          /* agent: a session check is under way (one at a time) */
+	bool reading;           /* widget: a welcome or history read is under way */
 	uint16_t close_code;
 	uint32_t last_rx_s;     /* monotonic second the client last sent anything (a pong too) */
+	unsigned perms;         /* agent: WSD_P_* */
 	uint64_t handle;
 	struct lws *wsi;
 	wsd_t *w;
@@ -101,16 +107,12 @@ struct wsd_conn {
 	size_t out_bytes;
 	char *rx;               /* fragments of a frame being reassembled */
 	size_t rx_len;
-	bool rx_discard, rx_binary;
 	json_object *hello;     /* agent: prepared hello, sent once the agent's binding is up */
-	bool checking;          /* agent: a session check is under way (one at a time) */
 	char *token;            /* agent: the session token (hash computed when checking) */
 	char *user_id, *username, *display_name;
 	json_object *permissions;
-	unsigned perms;
 	char *customer_id, *customer_name;   /* widget */
 	int64_t last_seq;                    /* widget: from hello, until welcome */
-	bool reading;                        /* widget: a welcome or history read is under way */
 	char *addr;             /* the client address (addrcap.h), counted while connected */
 	wsd_croom_t *rooms;
 	size_t nrooms;

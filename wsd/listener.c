@@ -295,7 +295,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 const struct lws_protocols wsd_protocols[] = {
-	/* rx_buffer_size is per connection: keep it small; larger frames arrive in pieces. */
-	{ "livechat", callback, sizeof(pss_t), 256, 0, NULL, 65536 },
+	/* rx_buffer_size is per connection (lws allocates it at the first frame and keeps it:
+	 * every connected customer's widget has sent its hello): keep it small; larger frames
+	 * arrive in pieces (receive). 128: a chat message's frame in one or two pieces. */
+	{ "livechat", callback, sizeof(pss_t), 128, 0, NULL, 65536 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One allocation per key: a node keeps one entry per connected customer (follow.c). */
 typedef struct entry {
 	struct entry *next;
-	char *key;
 	void *value;
 	uint32_t hash;
+	char key[];
 } entry_t;
 
 struct wsd_map {
@@ -47,7 +48,6 @@ void wsd_map_free(wsd_map_t **pm)
 		entry_t *e = m->buckets[i];
 		while (e) {
 			entry_t *n = e->next;
-			free(e->key);
 			free(e);
 			e = n;
 		}
@@ -98,8 +98,10 @@ void *wsd_map_put(wsd_map_t *m, const char *key, void *value)
 		(*pe)->value = value;
 		return old;
 	}
-	entry_t *e = lc_calloc(1, sizeof *e);
-	e->key = lc_strdup(key);
+	size_t len = strlen(key) + 1;
+	entry_t *e = lc_malloc(sizeof *e + len);
+	memcpy(e->key, key, len);
+	e->next = NULL;
 	e->value = value;
 	e->hash = h;
 	*pe = e;
@@ -116,7 +118,6 @@ void *wsd_map_del(wsd_map_t *m, const char *key)
 	entry_t *e = *pe;
 	void *v = e->value;
 	*pe = e->next;
-	free(e->key);
 	free(e);
 	m->count--;
 	return v;

@@ -28,11 +28,27 @@
 
 void wsd_cvec_add(cvec_t *cv, wsd_conn_t *c)
 {
-	if (cv->n == cv->cap) {
-		cv->cap = cv->cap ? cv->cap * 2 : 2;
-		cv->v = lc_realloc(cv->v, cv->cap * sizeof *cv->v);
+	if (cv->cap == 0) {
+		cv->v = &cv->one;
+		cv->cap = 1;
+	} else if (cv->n == cv->cap) {
+		size_t cap = cv->cap * 2;
+		if (cv->v == &cv->one) {
+			cv->v = lc_malloc(cap * sizeof *cv->v);
+			cv->v[0] = cv->one;
+		} else {
+			cv->v = lc_realloc(cv->v, cap * sizeof *cv->v);
+		}
+		cv->cap = cap;
 	}
 	cv->v[cv->n++] = c;
+}
+
+void wsd_cvec_free(cvec_t *cv)
+{
+	if (cv->v != &cv->one)
+		free(cv->v);
+	*cv = (cvec_t){ 0 };
 }
 
 void wsd_cvec_del(cvec_t *cv, wsd_conn_t *c)
@@ -58,7 +74,7 @@ void wsd_group_drop(wsd_map_t *m, const char *key)
 {
 	group_t *g = wsd_map_del(m, key);
 	if (g) {
-		free(g->conns.v);
+		wsd_cvec_free(&g->conns);
 		free(g);
 	}
 }
@@ -309,7 +325,7 @@ void wsd_rooms_init(wsd_t *w, const wsd_endpoint_t *const *endpoints)
 static void free_group(const char *k, void *v, void *ctx)
 {
 	group_t *g = v;
-	free(g->conns.v);
+	wsd_cvec_free(&g->conns);
 	free(g);
 }
 

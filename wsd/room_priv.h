@@ -10,9 +10,12 @@
 
 #define PRESENCE_TTL_MS 15000
 
+/* The connections under one key: most keys have one (a customer's widget, an agent's one tab),
+ * held in `one` without an allocation; v points to it or to the heap (wsd_cvec_free). */
 typedef struct cvec {
 	wsd_conn_t **v;
 	size_t n, cap;
+	wsd_conn_t *one;
 } cvec_t;
 
 /* Local connections under one key (an agent's user id, a widget customer id, a watched room),
@@ -62,6 +65,7 @@ struct wsd_rooms {
 /* ---- helpers (room.c) */
 void wsd_cvec_add(cvec_t *cv, wsd_conn_t *c);
 void wsd_cvec_del(cvec_t *cv, wsd_conn_t *c);
+void wsd_cvec_free(cvec_t *cv);
 /* The group of key in m (created when asked); dropping frees it. */
 group_t *wsd_group_get(wsd_map_t *m, const char *key, bool create);
 void wsd_group_drop(wsd_map_t *m, const char *key);
