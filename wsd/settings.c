@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define WSD_SETTINGS_MAGIC 0x77736574u
@@ -16,12 +17,17 @@
 /* A snapshot that could not be refreshed is tried again this much later. */
 #define SETTINGS_RETRY_MS 2000
 
+#define SETTINGS_EXPIRED INT64_MIN
+
 /* One per wsd process, created by main() before the workers start. */
 struct wsd_settings {
 	uint32_t magic;
 	pthread_mutex_t lock;
 	json_object *cur;               /* under lock; never leaves this file */
-	int64_t at, ttl_ms;             /* when cur was read (0: expired) */
+	/* When cur was read (SETTINGS_EXPIRED: read it again). Not 0 for "expired": the
+	 * monotonic clock counts from boot, so 0 is less than a long TTL ago on a machine up for
+	 * less than that (--settings-check 3600 an hour after boot). */
+	int64_t at, ttl_ms;
 	uint64_t gen;                   /* counts wsd_settings_expire_all */
 	wsd_settings_load_fn load;
 	wsd_settings_seen_fn seen;
@@ -35,6 +41,7 @@ wsd_settings_t *wsd_settings_new(wsd_settings_load_fn load, wsd_settings_seen_fn
 	s->magic = WSD_SETTINGS_MAGIC;
 	pthread_mutex_init(&s->lock, NULL);
 	s->ttl_ms = ttl_ms;
+	s->at = SETTINGS_EXPIRED;
 	s->load = load;
 	s->seen = seen;
 	s->ctx = ctx;
@@ -101,7 +108,7 @@ json_object *wsd_settings_copy(wsd_settings_t *s, int64_t now)
 	assert(s->magic == WSD_SETTINGS_MAGIC);
 	pthread_mutex_lock(&s->lock);
 	int have = s->cur != NULL;
-	if (have && now - s->at <= s->ttl_ms) {
+	if (have && s->at != SETTINGS_EXPIRED && now - s->at <= s->ttl_ms) {
 		json_object *r = settings_copy_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		return r;
@@ -121,7 +128,7 @@ json_object *wsd_settings_copy(wsd_settings_t *s, int64_t now)
 	if (rc == LC_OK) {
 		settings_install_locked(s, fresh);
 		/* An expiry that came during the read may announce a change the read missed. */
-		s->at = gen == s->gen ? now : 0;
+		s->at = gen == s->gen ? now : SETTINGS_EXPIRED;
 	} else if (have) {
 		s->at = now - s->ttl_ms + SETTINGS_RETRY_MS;
 	} else if (s->cur == NULL) {
@@ -148,6 +155,6 @@ void wsd_settings_expire_all(wsd_settings_t *s)
 	assert(s->magic == WSD_SETTINGS_MAGIC);
 	pthread_mutex_lock(&s->lock);
 	s->gen++;
-	s->at = 0;
+	s->at = SETTINGS_EXPIRED;
 	pthread_mutex_unlock(&s->lock);
 }

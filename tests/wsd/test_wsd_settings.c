@@ -111,6 +111,30 @@ static void test_a_store_down_at_start_gives_the_defaults(void)
 	wsd_settings_free(&s);
 }
 
+/* wsd passes lc_mono_ms, which counts from boot: on a machine up for less than the TTL (an hour
+ * of --settings-check), an expiry and the defaults of a store down at start must still be read
+ * again at once (they were kept for the whole TTL: "expired" was the time 0). */
+static void test_expiry_and_defaults_read_again_soon_after_boot(void)
+{
+	loader_t l = { .fail = 1 };
+	wsd_settings_t *s = wsd_settings_new(load_counting, NULL, &l, 3600 * 1000);
+	json_object *o = wsd_settings_copy(s, 5000);
+	CU_ASSERT_EQUAL(timeout_of(o), 120);
+	json_object_put(o);
+	l.fail = 0;
+	o = wsd_settings_copy(s, 5001);
+	CU_ASSERT_EQUAL(timeout_of(o), 1);
+	json_object_put(o);
+	o = wsd_settings_copy(s, 6000);
+	CU_ASSERT_EQUAL(timeout_of(o), 1);
+	json_object_put(o);
+	wsd_settings_expire_all(s);
+	o = wsd_settings_copy(s, 6001);
+	CU_ASSERT_EQUAL(timeout_of(o), 2);
+	json_object_put(o);
+	wsd_settings_free(&s);
+}
+
 #define HAMMER_THREADS 4
 #define HAMMER_ROUNDS 20000
 
@@ -176,6 +200,8 @@ int init_wsd_settings_tests(void)
 	if (!CU_add_test(s, "each caller gets its own copy", test_each_caller_gets_its_own_copy) ||
 	    !CU_add_test(s, "expiry and age read again", test_expiry_and_age_read_again) ||
 	    !CU_add_test(s, "a store down at start gives the defaults", test_a_store_down_at_start_gives_the_defaults) ||
+	    !CU_add_test(s, "expiry and defaults read again soon after boot",
+			 test_expiry_and_defaults_read_again_soon_after_boot) ||
 	    !CU_add_test(s, "threads copying while settings change share nothing",
 			 test_threads_copying_while_settings_change_share_nothing))
 		return -1;
