@@ -206,6 +206,22 @@ lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
 	return lc_bus_last_rpc(bus, "queue.delete", err);
 }
 
+lc_rc lc_bus_claim_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
+{
+	lc_rc rc;
+
+	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
+	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+		return rc;
+	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
+		return rc;
+	/* Exclusive: another connection's claim is refused with 405 RESOURCE_LOCKED (CONFLICT).
+	 * Not recorded: a new connection does not claim it again by itself. */
+	amqp_queue_declare(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(queue), 0, 0, 1, 1,
+			   amqp_empty_table);
+	return lc_bus_last_rpc(bus, "queue.declare", err);
+}
+
 lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)
 {
 	lc_rc rc;

@@ -24,6 +24,11 @@ char *lc_names_node_queue(const char *prefix, const char *node_id)
 	return lc_asprintf("%s.node.%s", prefix, node_id);
 }
 
+char *lc_names_solo(const char *prefix)
+{
+	return lc_asprintf("%s.solo", prefix);
+}
+
 char *lc_names_room_key(const char *room_id, const char *agent_id)
 {
 	return lc_asprintf(LC_NAMES_ROOM_PREFIX "%s.%s", room_id,

@@ -21,6 +21,8 @@ char *lc_names_outbound(const char *prefix);
 char *lc_names_nodes(const char *prefix);
 /* <prefix>.node.<node_id>: one node's own queue. */
 char *lc_names_node_queue(const char *prefix, const char *node_id);
+/* <prefix>.solo: the lease a node alone holds (an exclusive queue, docs/topology.md). */
+char *lc_names_solo(const char *prefix);
 
 /* room.<room_id>.<agent_id>: a room event; agent_id NULL or empty (nobody engaged) is "-". */
 char *lc_names_room_key(const char *room_id, const char *agent_id);

@@ -21,7 +21,7 @@
 #define ACK_BATCH_MAX 256       /* acks settled with one lc_bus_ack_batch */
 #define IDLE_WAIT_MS 20         /* the idle consumer looks at its declarations this often */
 
-enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE };
+enum cmd_kind { CMD_BIND, CMD_UNBIND, CMD_ACK, CMD_REJECT, CMD_REQUEUE, CMD_CLAIM, CMD_GIVE_BACK };
 
 /* One per bind, unbind, ack, reject: from any thread to the consumer (cmdq). */
 typedef struct cmd {
@@ -31,6 +31,7 @@ typedef struct cmd {
 	lc_bus_delivery_t *d;
 	wsd_fn done;
 	void *arg;
+	bool *held;                     /* CMD_CLAIM: set before done is posted */
 } cmd_t;
 
 /* ---- commands from other threads to the consumer */
@@ -84,6 +85,36 @@ void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue)
 	c->kind = requeue ? CMD_REQUEUE : CMD_REJECT;
 	c->d = d;
 	cmd_push(b, c);
+}
+
+void wsd_busio_lease(wsd_busio_t *b, const char *queue, bool claim, bool *held, wsd_fn done,
+		     void *arg)
+{
+	cmd_t *c = lc_calloc(1, sizeof *c);
+	c->kind = claim ? CMD_CLAIM : CMD_GIVE_BACK;
+	c->key = lc_strdup(queue);
+	c->held = held;
+	c->done = done;
+	c->arg = arg;
+	cmd_push(b, c);
+}
+
+lc_rc wsd_busio_lease_probe(wsd_busio_t *b, const char *queue, lc_err_t *err)
+{
+	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, err);
+	if (bus == NULL)
+		return LC_ERR_UNAVAILABLE;
+	uint32_t msgs, cons;
+	lc_rc rc = lc_bus_queue_counts(bus, queue, &msgs, &cons, err);
+	lc_bus_free(&bus);
+	if (rc == LC_ERR_NOT_FOUND)
+		return LC_OK;
+	if (rc == LC_OK) {
+		/* Not exclusive: somebody declared it by hand; it holds nobody's lease. */
+		LC_WARN("%s exists but is not exclusive: taken as free", queue);
+		return LC_OK;
+	}
+	return rc;
 }
 
 void wsd_busio_ack_when_confirmed(wsd_t *w, void *arg, bool ok)
@@ -223,6 +254,20 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 		case CMD_UNBIND:
 			rc = lc_bus_unbind(bus, b->w->q_node, c->exchange, c->key, &err);
 			break;
+		case CMD_CLAIM:
+			/* Not retried: the loop asks again when it still wants it. */
+			*c->held = lc_bus_claim_queue(bus, c->key, &err) == LC_OK;
+			if (!*c->held)
+				LC_INFO("consumer: lease %s not taken: %s", c->key, err.reason);
+			wsd_post(b->w, c->done, c->arg);
+			cmd_free(c);
+			continue;
+		case CMD_GIVE_BACK:
+			/* Not retried either: a lost connection gave it back. */
+			if (lc_bus_delete_queue(bus, c->key, &err) != LC_OK)
+				LC_INFO("consumer: lease %s: %s", c->key, err.reason);
+			cmd_free(c);
+			continue;
 		case CMD_ACK:   /* gathered above */
 		case CMD_REJECT:
 		case CMD_REQUEUE:

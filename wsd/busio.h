@@ -64,6 +64,16 @@ void wsd_busio_publish_ephemeral(wsd_busio_t *b, const char *exchange, const cha
 void wsd_busio_bind(wsd_busio_t *b, const char *exchange, const char *key, wsd_fn done,
 		    void *arg);
 void wsd_busio_unbind(wsd_busio_t *b, const char *exchange, const char *key);
+/* Any thread: claim (claim true) or give back this node's lease on queue (lc_bus_claim_queue)
+ * on the node queue's connection, so that it lasts no longer than that connection. A claim
+ * sets *held (true: taken) and then posts done(arg) to the loop; giving back has no answer.
+ * Neither is retried. */
+void wsd_busio_lease(wsd_busio_t *b, const char *queue, bool claim, bool *held, wsd_fn done,
+		     void *arg);
+/* A worker (it blocks): whether another connection holds the lease on queue, asked on a
+ * connection of its own (a refused passive declare closes the channel). LC_OK: free;
+ * LC_ERR_CONFLICT: held; else the broker could not be asked. */
+lc_rc wsd_busio_lease_probe(wsd_busio_t *b, const char *queue, lc_err_t *err);
 /* Any thread: acknowledge / reject (no requeue) / requeue a delivery; takes it over. */
 void wsd_busio_ack(wsd_busio_t *b, lc_bus_delivery_t *d);
 void wsd_busio_reject(wsd_busio_t *b, lc_bus_delivery_t *d, bool requeue);

@@ -252,6 +252,22 @@ static void catchup_conn(wsd_conn_t *c, void *ctx)
 		submit(c->w, c, NULL);   /* a room opened while the node heard nothing */
 }
 
+static void hold_conn(wsd_conn_t *c, void *ctx)
+{
+	(void)ctx;
+	if (c->state != WSD_CS_READY)
+		return;
+	for (size_t i = 0; i < c->nrooms; i++)
+		if (c->rooms[i].state == WSD_CR_LIVE)
+			c->rooms[i].state = WSD_CR_CATCHUP;
+}
+
+void wsd_room_catchup_hold(wsd_t *w)
+{
+	WSD_ASSERT_LOOP(w);
+	wsd_conn_each(w, hold_conn, NULL);
+}
+
 void wsd_room_catchup(wsd_t *w)
 {
 	WSD_ASSERT_LOOP(w);

@@ -267,6 +267,7 @@ int main(int argc, char **argv)
 	w->ex_nodes = lc_names_nodes(prefix);
 	w->q_inbound = lc_names_inbound(prefix);
 	w->q_node = lc_names_node_queue(prefix, w->node_id);
+	w->q_solo = lc_names_solo(prefix);
 	w->max_frame = (size_t)lc_config_int(w->cfg, "wsd_max_frame");
 	int64_t ping_after = lc_config_int(w->cfg, "wsd_ping_after");
 	int64_t idle_timeout = lc_config_int(w->cfg, "wsd_idle_timeout");
@@ -387,6 +388,7 @@ out:
 	free(w->ex_nodes);
 	free(w->q_inbound);
 	free(w->q_node);
+	free(w->q_solo);
 	free(w->slots);
 	free(w->gens);
 	free(w->free_slots);

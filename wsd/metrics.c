@@ -113,6 +113,12 @@ static void bus(FILE *f, wsd_t *w)
 	     wsd_busio_confirm_latency(w->bus));
 	one(f, "livechat_wsd_bus_publish_queue", "gauge", "messages waiting for the publisher",
 	    wsd_busio_queued(w->bus));
+	one(f, "livechat_wsd_alone", "gauge", "1 while this node is alone in its installation and "
+	    "delivers its room events in process (docs/topology.md, \"A node alone\")",
+	    wsd_solo_on(w));
+	one(f, "livechat_wsd_room_events_in_process_total", "counter",
+	    "room events delivered in process, not published, while alone",
+	    wsd_solo_events(w));
 	one(f, "livechat_wsd_worker_jobs", "gauge",
 	    "worker jobs submitted and not finished (queued, waiting to retry, running)",
 	    w->workers ? wsd_workers_pending(w->workers) : 0);

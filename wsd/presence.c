@@ -51,6 +51,7 @@ void wsd_room_presence_publish(wsd_t *w, bool first)
 	json_object_object_add(o, "ts", json_object_new_int64(lc_real_ms()));
 	if (first)
 		json_object_object_add(o, "first", json_object_new_boolean(true));
+	wsd_solo_presence(w, o);
 	wsd_room_broadcast(w, "presence", o);
 	json_object_put(o);
 	w->rooms->last_presence = lc_mono_ms();
@@ -70,8 +71,10 @@ void wsd_room_presence_update(wsd_t *w, json_object *ev)
 	const char *node = lc_json_get_str(ev, "node", "");
 	if (strcmp(node, w->node_id) == 0) {
 		w->rooms->presence_heard = lc_mono_ms();
+		wsd_solo_heard(w, ev, true);
 		return;
 	}
+	wsd_solo_heard(w, ev, false);
 	json_object *all = NULL, *accept = NULL;
 	json_object_object_get_ex(ev, "all", &all);
 	json_object_object_get_ex(ev, "accept", &accept);

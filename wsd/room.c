@@ -109,6 +109,14 @@ void wsd_copy_key(json_object *dst, json_object *src, const char *key)
 void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
 			    json_object *obj, wsd_pub_done_fn done, void *arg)
 {
+	if (wsd_on_loop(w) && wsd_solo_on(w)) {
+		/* Alone: its followers are all here; it is stored, so done at once. */
+		w->rooms->solo.events++;
+		wsd_room_event_local(w, obj, lc_json_get_str(obj, "type", ""));
+		if (done)
+			done(w, arg, true);
+		return;
+	}
 	char *key = lc_names_room_key(room_id, agent_id);
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, done, arg);
 	free(key);
@@ -261,8 +269,9 @@ void wsd_room_bus_ready(wsd_t *w, void *arg)
 	w->rooms->ready = true;
 	wsd_room_resync(w);
 	wsd_room_presence_publish(w, true);
-	/* What was published while this node's queue was gone (none at the first start). */
-	wsd_room_catchup(w);
+	/* What was published while this node's queue was gone (none at the first start): read
+	 * once no other node is alone (solo.c), which would not have published it. */
+	wsd_solo_ready(w);
 	/* A settings event published before the queue was bound (a PATCH during start-up, or
 	 * while RabbitMQ was away) is lost: read the settings again, not at --settings-check. */
 	on_settings(w, NULL);
@@ -300,6 +309,7 @@ void wsd_room_tick(wsd_t *w)
 	if (now - R->last_presence >= PRESENCE_EVERY_MS)
 		wsd_room_presence_publish(w, false);
 	wsd_room_presence_expire(w, now);
+	wsd_solo_tick(w, now);
 	if (now - R->last_resync >= RESYNC_EVERY_MS)
 		wsd_room_resync(w);
 	if (now - R->last_session_check >= 1000LL * w->session_check_s) {

@@ -45,6 +45,10 @@ void wsd_room_each_widget(wsd_t *w, const char *customer_id,
 
 /* Publishing (any thread): a room event to the nodes of the agent (agent_id NULL: "-") and of
  * the watchers; a broadcast to every node. obj is not taken. */
+/* Whether this node is alone and delivers room events in process (solo.c; loop thread). */
+bool wsd_solo_on(wsd_t *w);
+/* Room events delivered in process so far (loop thread). */
+uint64_t wsd_solo_events(wsd_t *w);
 void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
 			    json_object *obj, wsd_pub_done_fn done, void *arg);
 void wsd_room_broadcast(wsd_t *w, const char *kind, json_object *obj);

@@ -46,6 +46,26 @@ typedef struct presence {
 	int64_t expires;
 } presence_t;
 
+/* Whether this node is alone and delivers its room events in process (solo.c). */
+typedef enum wsd_solo_state {
+	WSD_SOLO_OFF,           /* room events through RabbitMQ */
+	WSD_SOLO_CLAIMING,      /* the lease asked for */
+	WSD_SOLO_PROBING,       /* held; alone once its own presence (probe) comes back first */
+	WSD_SOLO_ON,            /* alone: in process */
+} wsd_solo_state;
+
+typedef struct wsd_solo {
+	wsd_solo_state state;
+	bool held;               /* the claim's answer (busio sets it before posting) */
+	uint64_t probe;          /* the presence that must come back before WSD_SOLO_ON */
+	int64_t others_heard;    /* another node's presence last came, or the node got ready */
+	bool joining;            /* waiting until nobody holds the lease, then catching up */
+	bool probing;            /* a worker is asking the broker */
+	int64_t join_at;         /* ask then (0: this node's presence is not confirmed yet) */
+	int64_t join_warned;
+	uint64_t events;         /* room events delivered in process */
+} wsd_solo_t;
+
 struct wsd_rooms {
 	const wsd_endpoint_t *const *endpoints;   /* wsd_rooms_init: ended by NULL */
 	wsd_map_t *users, *widgets, *watchers, *reqs;
@@ -59,6 +79,7 @@ struct wsd_rooms {
 	/* one settings refresh and one resync at a time (each may take seconds to fail) */
 	bool settings_busy, resync_busy, resync_again;
 	size_t catchup_jobs;     /* catch-up reads under way */
+	wsd_solo_t solo;
 	int64_t started_at, last_presence, last_resync, last_session_check, last_settings;
 };
 
@@ -128,6 +149,23 @@ void wsd_room_submit_no_agent(wsd_t *w, const char *room_id, json_object *room);
 /* ---- catch-up after this node's queue came back (catchup.c) */
 /* Re-read every room a local connection follows; deliver what each lacks and the endings. */
 void wsd_room_catchup(wsd_t *w);
+/* Hold the live messages of every room a local connection follows until wsd_room_catchup's
+ * read of it is sent (the read comes later: solo.c waits for the lease first). */
+void wsd_room_catchup_hold(wsd_t *w);
+
+/* ---- a node alone (solo.c) */
+/* The loop's tick: leave on a lost connection, ask about the lease, try to be alone. */
+void wsd_solo_tick(wsd_t *w, int64_t now);
+/* The node queue is (again) declared: not alone; announce, wait for the lease, catch up. */
+void wsd_solo_ready(wsd_t *w);
+/* Announce this node, wait until no node holds the lease, then catch up (why: for the log). */
+void wsd_solo_join(wsd_t *w, const char *why);
+/* Posted once the announcement is confirmed. */
+void wsd_solo_announced(wsd_t *w, void *arg);
+/* A presence event, this node's own (self) or another's. */
+void wsd_solo_heard(wsd_t *w, json_object *ev, bool self);
+/* What this node's presence says about it: "solo" (alone) or "solo_probe". */
+void wsd_solo_presence(wsd_t *w, json_object *o);
 
 /* ---- local followers (follow.c) */
 /* A room event (message, typing, ended) for the local connections that follow the room. */

@@ -49,6 +49,7 @@ struct wsd {
 	char node_id[128];
 	/* names of the AMQP objects, all starting with amqp_prefix */
 	char *ex_inbound, *ex_outbound, *ex_nodes, *q_inbound, *q_node;
+	char *q_solo;            /* <prefix>.solo: the lease of a node alone (solo.c) */
 	size_t max_frame;
 	int session_check_s;
 	atomic_int stop;           /* set by a signal or at exit; read by every thread (lock-free) */

@@ -457,6 +457,40 @@ static void test_queue_arguments_take_effect_and_other_arguments_conflict(void)
 	drop(ex, q);
 }
 
+/* A lease: one connection holds it, the others see it held and cannot take it; it is free once
+ * given back or once its connection closes, and the connections carry on after a refusal. */
+static void test_lease_is_held_by_one_connection_until_given_back_or_closed(void)
+{
+	const char *ex = name("lease-ex"), *q = name("lease-q"), *lease = name("lease");
+	lc_bus_t *a = bus_open(shared_url), *b = bus_open(shared_url), *c = bus_open(shared_url);
+	uint32_t msgs = 0, cons = 0;
+	lc_err_t err;
+
+	CU_ASSERT_FATAL(a != NULL && b != NULL && c != NULL);
+	CU_ASSERT_EQUAL(lc_bus_queue_counts(c, lease, &msgs, &cons, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(a, lease, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(b, lease, &err), LC_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(lc_bus_queue_counts(c, lease, &msgs, &cons, &err), LC_ERR_CONFLICT);
+	/* The refused connection and the asking one go on; the holder may claim it again. */
+	CU_ASSERT_FATAL(topology(b, ex, q, "k"));
+	CU_ASSERT_EQUAL(publish(b, ex, "k", "{\"n\":1}", NULL), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_queue_counts(c, q, &msgs, &cons, &err), LC_OK);
+	CU_ASSERT_EQUAL(msgs, 1);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(a, lease, &err), LC_OK);
+	/* Given back: free for another. */
+	CU_ASSERT_EQUAL(lc_bus_delete_queue(a, lease, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_queue_counts(c, lease, &msgs, &cons, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(b, lease, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(a, lease, &err), LC_ERR_CONFLICT);
+	/* Its connection closed: free again. */
+	lc_bus_free(&b);
+	CU_ASSERT_EQUAL(lc_bus_queue_counts(c, lease, &msgs, &cons, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(lc_bus_claim_queue(a, lease, &err), LC_OK);
+	lc_bus_free(&a);
+	lc_bus_free(&c);
+	drop(ex, q);
+}
+
 /* Poll c until nothing comes for EMPTY_MS; count what came (not acked), keep the first. */
 static int drain_count(lc_bus_t *c, lc_bus_delivery_t **first)
 {
@@ -993,7 +1027,9 @@ int init_bus_tests(void)
 	    !CU_add_test(s, "queue arguments take effect; other arguments conflict",
 			 test_queue_arguments_take_effect_and_other_arguments_conflict) ||
 	    !CU_add_test(s, "single active consumer gets everything, the next takes over",
-			 test_single_active_consumer_gets_everything_and_the_next_takes_over))
+			 test_single_active_consumer_gets_everything_and_the_next_takes_over) ||
+	    !CU_add_test(s, "a lease is held by one connection until given back or closed",
+			 test_lease_is_held_by_one_connection_until_given_back_or_closed))
 		return -1;
 	r = CU_add_suite("bus broker restart (private node)", restart_suite_init,
 			 restart_suite_cleanup);
