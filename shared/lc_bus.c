@@ -206,7 +206,8 @@ lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
 	return lc_bus_last_rpc(bus, "queue.delete", err);
 }
 
-lc_rc lc_bus_claim_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
+/* The lease channel, opened on the current connection when it is not yet. */
+static lc_rc lease_channel(lc_bus_t *bus, const char *queue, lc_err_t *err)
 {
 	lc_rc rc;
 
@@ -215,11 +216,36 @@ lc_rc lc_bus_claim_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
 		return rc;
 	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
 		return rc;
+	if (bus->lease_open)
+		return LC_OK;
+	amqp_channel_open(bus->conn, LC_BUS_LEASE_CHANNEL);
+	if ((rc = lc_bus_lease_rpc(bus, "channel.open", err)) != LC_OK)
+		return rc;
+	bus->lease_open = true;
+	return LC_OK;
+}
+
+lc_rc lc_bus_claim_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
+{
+	lc_rc rc;
+
+	if ((rc = lease_channel(bus, queue, err)) != LC_OK)
+		return rc;
 	/* Exclusive: another connection's claim is refused with 405 RESOURCE_LOCKED (CONFLICT).
 	 * Not recorded: a new connection does not claim it again by itself. */
-	amqp_queue_declare(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(queue), 0, 0, 1, 1,
+	amqp_queue_declare(bus->conn, LC_BUS_LEASE_CHANNEL, amqp_cstring_bytes(queue), 0, 0, 1, 1,
 			   amqp_empty_table);
-	return lc_bus_last_rpc(bus, "queue.declare", err);
+	return lc_bus_lease_rpc(bus, "queue.declare", err);
+}
+
+lc_rc lc_bus_release_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
+{
+	lc_rc rc;
+
+	if ((rc = lease_channel(bus, queue, err)) != LC_OK)
+		return rc;
+	amqp_queue_delete(bus->conn, LC_BUS_LEASE_CHANNEL, amqp_cstring_bytes(queue), 0, 0);
+	return lc_bus_lease_rpc(bus, "queue.delete", err);
 }
 
 lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)

@@ -102,11 +102,15 @@ lc_rc lc_bus_purge(lc_bus_t *bus, const char *queue, lc_err_t *err);
 lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err);
 lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err);
 /* A lease: declare the queue exclusive and auto-delete on this connection, without recording
- * it, so it lasts as long as this connection (or until lc_bus_delete_queue) and a new
+ * it, so it lasts as long as this connection (or until lc_bus_release_queue) and a new
  * connection does not take it again by itself. LC_ERR_CONFLICT while another connection holds
- * it (the broker closes the channel for that: the generation moves). Others see a held lease
- * as LC_ERR_CONFLICT from lc_bus_queue_counts, a free one as LC_ERR_NOT_FOUND. */
+ * it. Both run on a channel of their own, so a refusal (the broker closes that channel) leaves
+ * the consumers, the acks and the generation alone. Others see a held lease as
+ * LC_ERR_CONFLICT from lc_bus_queue_counts, a free one as LC_ERR_NOT_FOUND. */
 lc_rc lc_bus_claim_queue(lc_bus_t *bus, const char *queue, lc_err_t *err);
+/* Give the lease back (delete the queue); LC_OK when nobody held it, LC_ERR_CONFLICT when
+ * another connection does (it keeps it). */
+lc_rc lc_bus_release_queue(lc_bus_t *bus, const char *queue, lc_err_t *err);
 
 /* Publish one persistent message and wait for the broker's confirm. message_id may be NULL.
  * LC_OK only once the broker confirmed (ack); a nack or lost connection is UNAVAILABLE and the

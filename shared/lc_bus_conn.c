@@ -55,6 +55,7 @@ void lc_bus_teardown(lc_bus_t *bus, const char *why)
 		bus->conn = NULL;
 	}
 	bus->chan_open = false;
+	bus->lease_open = false;
 	lc_bus_decl_forget_tags(bus);
 	lc_bus_pending_clear(bus);
 }
@@ -94,6 +95,23 @@ lc_rc lc_bus_on_channel_close(lc_bus_t *bus, const amqp_channel_close_t *m, cons
 	lc_bus_decl_forget_tags(bus);
 	return lc_err_set(err, code_to_rc(code), "%s: broker closed the channel: %d %.*s", what,
 			  code, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+}
+
+lc_rc lc_bus_lease_rpc(lc_bus_t *bus, const char *what, lc_err_t *err)
+{
+	amqp_rpc_reply_t r = amqp_get_rpc_reply(bus->conn);
+
+	if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+		const amqp_channel_close_t *m = r.reply.decoded;
+		amqp_channel_close_ok_t ok = { 0 };
+		int code = m->reply_code;
+
+		amqp_send_method(bus->conn, LC_BUS_LEASE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+		bus->lease_open = false;
+		return lc_err_set(err, code_to_rc(code), "%s: broker closed the lease channel: %d %.*s",
+				  what, code, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+	}
+	return lc_bus_rpc_check(bus, r, what, err);
 }
 
 lc_rc lc_bus_on_connection_close(lc_bus_t *bus, const amqp_connection_close_t *m,
@@ -164,6 +182,7 @@ static lc_rc do_connect(lc_bus_t *bus, lc_err_t *err)
 	amqp_rpc_reply_t r;
 	lc_rc rc;
 
+	bus->lease_open = false;
 	bus->conn = amqp_new_connection();
 	if (bus->conn == NULL) {
 		rc = lc_err_set(err, LC_ERR_INTERNAL, "bus: out of memory");

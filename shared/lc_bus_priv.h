@@ -17,6 +17,8 @@
 
 #define LC_BUS_MAGIC 0x6c627573u      /* "lbus" */
 #define LC_BUS_CHANNEL 1
+/* The leases' own channel: a refused claim closes it, never the channel of the consumers. */
+#define LC_BUS_LEASE_CHANNEL 2
 #define LC_BUS_HEARTBEAT_S 10
 #define LC_BUS_FRAME_MAX 131072
 #define LC_BUS_CONNECT_TIMEOUT_MS 5000  /* TCP connect, and again for the AMQP handshake */
@@ -77,6 +79,7 @@ struct lc_bus {
 	char *tls_ca, *tls_cert, *tls_key;   /* amqps:// only; NULL: none (lc_bus_tls.c) */
 	amqp_connection_state_t conn;   /* NULL when disconnected */
 	bool chan_open;
+	bool lease_open;                /* LC_BUS_LEASE_CHANNEL (lc_bus_claim_queue) */
 	uint64_t gen;
 	uint64_t next_seq;              /* publish sequence number of the next message */
 	int backoff_min, backoff_max, backoff_cur;
@@ -134,6 +137,8 @@ void lc_bus_tls_explain(lc_bus_t *bus, int status, const char *doing, lc_err_t *
 void lc_bus_teardown(lc_bus_t *bus, const char *why);
 /* Turn an RPC reply into an lc_rc, cleaning up after a closed channel or connection. */
 lc_rc lc_bus_rpc_check(lc_bus_t *bus, amqp_rpc_reply_t r, const char *what, lc_err_t *err);
+/* The reply of an RPC on LC_BUS_LEASE_CHANNEL: a channel.close closes that channel only. */
+lc_rc lc_bus_lease_rpc(lc_bus_t *bus, const char *what, lc_err_t *err);
 lc_rc lc_bus_last_rpc(lc_bus_t *bus, const char *what, lc_err_t *err);
 /* The broker closed the channel / the connection: answer close-ok and map the code. */
 lc_rc lc_bus_on_channel_close(lc_bus_t *bus, const amqp_channel_close_t *m, const char *what,

@@ -263,9 +263,10 @@ static void run_cmds(wsd_busio_t *b, lc_bus_t *bus)
 			cmd_free(c);
 			continue;
 		case CMD_GIVE_BACK:
-			/* Not retried either: a lost connection gave it back. */
-			if (lc_bus_delete_queue(bus, c->key, &err) != LC_OK)
-				LC_INFO("consumer: lease %s: %s", c->key, err.reason);
+			/* Not retried either: a lost connection gave it back; another node's
+			 * lease is refused on the lease channel and stays its. */
+			if (lc_bus_release_queue(bus, c->key, &err) != LC_OK)
+				LC_DEBUG("consumer: lease %s: %s", c->key, err.reason);
 			cmd_free(c);
 			continue;
 		case CMD_ACK:   /* gathered above */

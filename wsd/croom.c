@@ -166,7 +166,10 @@ static int cmp_seq(const void *a, const void *b)
 void wsd_croom_live(wsd_conn_t *c, wsd_croom_t *r, int64_t floor, json_object *items)
 {
 	WSD_ASSERT_LOOP(c->w);
-	r->state = WSD_CR_LIVE;
+	/* While the node waits for the lease (solo.c), its live messages wait behind the
+	 * catch-up read that follows (catchup.c), which reads this room too. */
+	bool hold = c->w->rooms != NULL && c->w->rooms->solo.joining && c->state == WSD_CS_READY;
+	r->state = hold ? WSD_CR_CATCHUP : WSD_CR_LIVE;
 	if (floor > r->floor)
 		r->floor = floor;
 	/* Each seq the read gave, not everything up to the newest: a lower seq may still have been

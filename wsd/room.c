@@ -109,14 +109,8 @@ void wsd_copy_key(json_object *dst, json_object *src, const char *key)
 void wsd_room_publish_event(wsd_t *w, const char *room_id, const char *agent_id,
 			    json_object *obj, wsd_pub_done_fn done, void *arg)
 {
-	if (wsd_on_loop(w) && wsd_solo_on(w)) {
-		/* Alone: its followers are all here; it is stored, so done at once. */
-		w->rooms->solo.events++;
-		wsd_room_event_local(w, obj, lc_json_get_str(obj, "type", ""));
-		if (done)
-			done(w, arg, true);
-		return;
-	}
+	if (wsd_solo_take(w, room_id, agent_id, obj, done, arg))
+		return;   /* alone: delivered here (solo.c) */
 	char *key = lc_names_room_key(room_id, agent_id);
 	wsd_busio_publish_json(w->bus, w->ex_nodes, key, obj, done, arg);
 	free(key);
@@ -330,6 +324,7 @@ void wsd_rooms_init(wsd_t *w, const wsd_endpoint_t *const *endpoints)
 	R->buckets = wsd_map_new();
 	R->last_session_check = R->started_at = lc_mono_ms();
 	w->rooms = R;
+	wsd_solo_init(w);
 }
 
 static void free_group(const char *k, void *v, void *ctx)
@@ -356,6 +351,7 @@ void wsd_rooms_free(wsd_t *w)
 	wsd_rooms_t *R = w->rooms;
 	if (R == NULL)
 		return;
+	wsd_solo_free(w);
 	wsd_map_each(R->users, free_group, NULL);
 	wsd_map_each(R->widgets, free_group, NULL);
 	wsd_map_each(R->watchers, free_group, NULL);

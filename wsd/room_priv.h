@@ -50,19 +50,34 @@ typedef struct presence {
 typedef enum wsd_solo_state {
 	WSD_SOLO_OFF,           /* room events through RabbitMQ */
 	WSD_SOLO_CLAIMING,      /* the lease asked for */
-	WSD_SOLO_PROBING,       /* held; alone once its own presence (probe) comes back first */
+	WSD_SOLO_PROBING,       /* held; alone once its own presence (probe) comes back first;
+				 * room events meanwhile wait in held */
 	WSD_SOLO_ON,            /* alone: in process */
 } wsd_solo_state;
 
+/* A room event that came while probing: delivered in process or published once it is known
+ * which (wsd_room_publish_event's arguments). */
+typedef struct wsd_solo_held {
+	struct wsd_solo_held *next;
+	char *room_id, *agent_id;
+	json_object *obj;
+	wsd_pub_done_fn done;
+	void *arg;
+} wsd_solo_held_t;
+
 typedef struct wsd_solo {
 	wsd_solo_state state;
-	bool held;               /* the claim's answer (busio sets it before posting) */
+	bool claim_out;          /* a claim is on its way to the consumer (one at a time) */
+	bool held_ok;            /* the claim's answer (busio sets it before posting) */
+	bool was_alone;          /* left being alone: the next presence still says solo */
 	uint64_t probe;          /* the presence that must come back before WSD_SOLO_ON */
+	wsd_solo_held_t *held, **held_tail;
 	int64_t others_heard;    /* another node's presence last came, or the node got ready */
 	bool joining;            /* waiting until nobody holds the lease, then catching up */
 	bool probing;            /* a worker is asking the broker */
+	uint64_t join_gen;       /* counts joins: a probe's answer for an older one is ignored */
 	int64_t join_at;         /* ask then (0: this node's presence is not confirmed yet) */
-	int64_t join_warned;
+	int64_t join_started, join_warned;
 	uint64_t events;         /* room events delivered in process */
 } wsd_solo_t;
 
@@ -164,8 +179,16 @@ void wsd_solo_join(wsd_t *w, const char *why);
 void wsd_solo_announced(wsd_t *w, void *arg);
 /* A presence event, this node's own (self) or another's. */
 void wsd_solo_heard(wsd_t *w, json_object *ev, bool self);
-/* What this node's presence says about it: "solo" (alone) or "solo_probe". */
+/* What this node's presence says about it: "solo" (alone, or left it since the last
+ * presence) and "solo_probe". */
 void wsd_solo_presence(wsd_t *w, json_object *o);
+/* wsd_room_publish_event while alone (on the loop): true when solo.c took the event (delivered
+ * here, or held while probing; obj is not taken, done runs as for a publish). */
+bool wsd_solo_take(wsd_t *w, const char *room_id, const char *agent_id, json_object *obj,
+		   wsd_pub_done_fn done, void *arg);
+void wsd_solo_init(wsd_t *w);
+/* At shutdown: what is still held is given up (done(false): not acked, delivered again). */
+void wsd_solo_free(wsd_t *w);
 
 /* ---- local followers (follow.c) */
 /* A room event (message, typing, ended) for the local connections that follow the room. */
