@@ -274,6 +274,7 @@ lc_bus_t *lc_bus_new_tls(const char *url, const lc_bus_tls_t *tls, lc_err_t *err
 	}
 	bus = lc_calloc(1, sizeof(*bus));
 	bus->magic = LC_BUS_MAGIC;
+	lc_bus_decl_init(bus);
 	bus->url = lc_strdup(url);
 	amqp_default_connection_info(&bus->info);
 	st = amqp_parse_url(bus->url, &bus->info);
@@ -303,7 +304,6 @@ lc_bus_t *lc_bus_new_tls(const char *url, const lc_bus_tls_t *tls, lc_err_t *err
 void lc_bus_free(lc_bus_t **busp)
 {
 	lc_bus_t *bus;
-	lc_bus_decl_t *rec;
 
 	if (busp == NULL || *busp == NULL)
 		return;
@@ -317,14 +317,7 @@ void lc_bus_free(lc_bus_t **busp)
 		amqp_destroy_connection(bus->conn);
 	}
 	lc_bus_pending_clear(bus);
-	while ((rec = bus->decls) != NULL) {
-		bus->decls = rec->next;
-		lc_bus_decl_free(rec);
-	}
-	for (lc_bus_name_t *n = bus->names, *next; n != NULL; n = next) {
-		next = n->next;
-		free(n);
-	}
+	lc_bus_decl_clear(bus);
 	free(bus->url);
 	lc_bus_tls_clear(bus);
 	free(bus->unsettled);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/time.h>
 
 #include <amqp.h>
@@ -54,9 +55,12 @@ typedef struct lc_bus_decl {
 	lc_bus_arg_t *args;     /* queue only: deep copies (keys and strings owned) */
 	size_t nargs;
 	char *consumer_tag;     /* consume only: set while active on the current channel */
-	struct lc_bus_decl *next;
+	TAILQ_ENTRY(lc_bus_decl) link;  /* bus->decls, in declaration order */
+	struct lc_bus_decl *hnext;      /* bus->index: the next in this one's bucket */
+	uint32_t hash;                  /* of what identifies it (lc_bus_record.c) */
 	char key[];
 } lc_bus_decl_t;
+TAILQ_HEAD(lc_bus_decl_list, lc_bus_decl);
 
 typedef struct lc_bus_pending {
 	lc_bus_delivery_t *d;
@@ -84,7 +88,9 @@ struct lc_bus {
 	uint64_t next_seq;              /* publish sequence number of the next message */
 	int backoff_min, backoff_max, backoff_cur;
 	int64_t next_attempt_ms;
-	lc_bus_decl_t *decls;           /* in declaration order */
+	struct lc_bus_decl_list decls;  /* in declaration order (replayed in that order) */
+	lc_bus_decl_t **index;          /* decls by identity: index_cap buckets (lc_bus_record.c) */
+	size_t index_cap, ndecls;
 	lc_bus_name_t *names;           /* the names decls use (lc_bus_decl_name) */
 	lc_bus_pending_t *pend_head, *pend_tail;
 	/* Delivery tags of the current channel not acked or nacked yet, ascending: a batch of acks
@@ -97,8 +103,14 @@ struct lc_bus {
 struct timeval lc_bus_ms_tv(int64_t ms);
 char *lc_bus_bytes_dup(amqp_bytes_t b);
 
-/* ---- the replay record (lc_bus_record.c) */
+/* ---- the replay record (lc_bus_record.c): a list in declaration order with an index by
+ * identity, so finding, replacing and removing a declaration costs the same however many the
+ * bus holds (a node holds one binding per connected widget customer). */
 void lc_bus_decl_free(lc_bus_decl_t *d);
+/* An empty record (lc_bus_new). */
+void lc_bus_decl_init(lc_bus_t *bus);
+/* Free every record, the index and the names (lc_bus_free). */
+void lc_bus_decl_clear(lc_bus_t *bus);
 /* The bus's copy of a queue or exchange name (made on first use); NULL for NULL. */
 const char *lc_bus_decl_name(lc_bus_t *bus, const char *name);
 /* The record of kind with the same identity (exchange, queue, consume: a; bind: a, b, c). */
@@ -106,7 +118,9 @@ lc_bus_decl_t *lc_bus_decl_find(lc_bus_t *bus, lc_bus_decl_kind kind, const char
 				const char *b, const char *c);
 void lc_bus_decl_append(lc_bus_t *bus, lc_bus_decl_t *rec);
 /* Remove every record of kind whose field (0=a, 1=b) equals name; with b given, only the
- * record whose b and c match too. */
+ * record whose b and c match too. A binding given whole (field 0, b given) and any other kind
+ * by a alone are found through the index; the rest (a queue's or an exchange's bindings, on a
+ * delete) walk the record. */
 void lc_bus_decl_remove(lc_bus_t *bus, lc_bus_decl_kind kind, int field, const char *name,
 			const char *b, const char *c);
 /* Remove the consumer whose tag the broker cancelled. */

@@ -51,43 +51,134 @@ const char *lc_bus_decl_name(lc_bus_t *bus, const char *name)
 	return n->s;
 }
 
+/* ---- the index: records by identity (kind and a; a binding also b and c), chained, doubled
+ * when it holds as many records as it has buckets. FNV-1a over the strings; NULL and "" differ. */
+#define INDEX_MIN 64
+
+static uint32_t hash_str(uint32_t h, const char *s)
+{
+	if (s == NULL)
+		return (h ^ 0xffu) * 16777619u;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h * 16777619u;   /* the terminator: "ab","c" and "a","bc" differ */
+}
+
+static uint32_t decl_hash(lc_bus_decl_kind kind, const char *a, const char *b, const char *c)
+{
+	uint32_t h = hash_str((2166136261u ^ (uint32_t)kind) * 16777619u, a);
+
+	if (kind == LC_BUS_DECL_BIND)
+		h = hash_str(hash_str(h, b), c);
+	return h;
+}
+
+static bool decl_is(const lc_bus_decl_t *d, lc_bus_decl_kind kind, const char *a, const char *b,
+		    const char *c)
+{
+	return d->kind == kind && str_eq(d->a, a) &&
+	       (kind != LC_BUS_DECL_BIND || (str_eq(d->b, b) && str_eq(d->c, c)));
+}
+
+static void index_link(lc_bus_decl_t **index, size_t cap, lc_bus_decl_t *d)
+{
+	lc_bus_decl_t **head = &index[d->hash & (cap - 1)];
+
+	d->hnext = *head;
+	*head = d;
+}
+
+static void index_grow(lc_bus_t *bus)
+{
+	size_t cap = bus->index_cap ? bus->index_cap * 2 : INDEX_MIN;
+	lc_bus_decl_t **index = lc_calloc(cap, sizeof *index);
+	lc_bus_decl_t *d;
+
+	TAILQ_FOREACH(d, &bus->decls, link)
+		index_link(index, cap, d);
+	free(bus->index);
+	bus->index = index;
+	bus->index_cap = cap;
+}
+
+static void index_unlink(lc_bus_t *bus, lc_bus_decl_t *d)
+{
+	lc_bus_decl_t **pp = &bus->index[d->hash & (bus->index_cap - 1)];
+
+	while (*pp != d) {
+		LC_ASSERT(*pp != NULL);
+		pp = &(*pp)->hnext;
+	}
+	*pp = d->hnext;
+}
+
+void lc_bus_decl_init(lc_bus_t *bus)
+{
+	TAILQ_INIT(&bus->decls);
+	bus->index = NULL;
+	bus->index_cap = bus->ndecls = 0;
+}
+
+/* Unlink d from the record and the index, and free it. */
+static void decl_drop(lc_bus_t *bus, lc_bus_decl_t *d)
+{
+	TAILQ_REMOVE(&bus->decls, d, link);
+	index_unlink(bus, d);
+	bus->ndecls--;
+	lc_bus_decl_free(d);
+}
+
+void lc_bus_decl_clear(lc_bus_t *bus)
+{
+	lc_bus_decl_t *d;
+
+	while ((d = TAILQ_FIRST(&bus->decls)) != NULL) {
+		TAILQ_REMOVE(&bus->decls, d, link);
+		lc_bus_decl_free(d);
+	}
+	free(bus->index);
+	lc_bus_decl_init(bus);
+	for (lc_bus_name_t *n = bus->names, *next; n != NULL; n = next) {
+		next = n->next;
+		free(n);
+	}
+	bus->names = NULL;
+}
+
 lc_bus_decl_t *lc_bus_decl_find(lc_bus_t *bus, lc_bus_decl_kind kind, const char *a,
 				const char *b, const char *c)
 {
 	lc_bus_decl_t *d;
 
-	for (d = bus->decls; d != NULL; d = d->next)
-		if (d->kind == kind && str_eq(d->a, a) &&
-		    (kind != LC_BUS_DECL_BIND || (str_eq(d->b, b) && str_eq(d->c, c))))
+	if (bus->index_cap == 0)
+		return NULL;
+	for (d = bus->index[decl_hash(kind, a, b, c) & (bus->index_cap - 1)]; d != NULL;
+	     d = d->hnext)
+		if (decl_is(d, kind, a, b, c))
 			return d;
 	return NULL;
 }
 
 void lc_bus_decl_append(lc_bus_t *bus, lc_bus_decl_t *rec)
 {
-	lc_bus_decl_t **pp = &bus->decls;
-
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	rec->next = NULL;
-	*pp = rec;
+	if (bus->ndecls >= bus->index_cap)
+		index_grow(bus);
+	rec->hash = decl_hash(rec->kind, rec->a, rec->b, rec->c);
+	TAILQ_INSERT_TAIL(&bus->decls, rec, link);
+	index_link(bus->index, bus->index_cap, rec);
+	bus->ndecls++;
 }
 
 /* Unlink and free every record for which match() says yes. */
 static void remove_if(lc_bus_t *bus, bool (*match)(const lc_bus_decl_t *d, const void *ctx),
 		      const void *ctx)
 {
-	lc_bus_decl_t **pp = &bus->decls;
+	lc_bus_decl_t *d, *next;
 
-	while (*pp != NULL) {
-		lc_bus_decl_t *d = *pp;
-
-		if (match(d, ctx)) {
-			*pp = d->next;
-			lc_bus_decl_free(d);
-		} else {
-			pp = &d->next;
-		}
+	for (d = TAILQ_FIRST(&bus->decls); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, link);
+		if (match(d, ctx))
+			decl_drop(bus, d);
 	}
 }
 
@@ -110,6 +201,14 @@ void lc_bus_decl_remove(lc_bus_t *bus, lc_bus_decl_kind kind, int field, const c
 {
 	remove_ctx_t r = { kind, field, name, b, c };
 
+	/* One identity: at most one record has it (declare replaces), found through the index. */
+	if (field == 0 && (kind == LC_BUS_DECL_BIND) == (b != NULL)) {
+		lc_bus_decl_t *d = lc_bus_decl_find(bus, kind, name, b, c);
+
+		if (d != NULL)
+			decl_drop(bus, d);
+		return;
+	}
 	remove_if(bus, match_name, &r);
 }
 
@@ -134,7 +233,7 @@ void lc_bus_decl_forget_tags(lc_bus_t *bus)
 {
 	lc_bus_decl_t *d;
 
-	for (d = bus->decls; d != NULL; d = d->next) {
+	TAILQ_FOREACH(d, &bus->decls, link) {
 		free(d->consumer_tag);
 		d->consumer_tag = NULL;
 	}
@@ -260,7 +359,7 @@ lc_rc lc_bus_replay(lc_bus_t *bus, bool consumers_only, lc_err_t *err)
 	     k < LC_BUS_DECL_KIND_COUNT_; k++) {
 		lc_bus_decl_t *d;
 
-		for (d = bus->decls; d != NULL; d = d->next) {
+		TAILQ_FOREACH(d, &bus->decls, link) {
 			lc_rc rc;
 
 			if ((int)d->kind != k)

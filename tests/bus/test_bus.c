@@ -944,6 +944,66 @@ static void test_idle_publisher_reconnects_silently_after_broker_closed_it(void)
 	lc_bus_free(&pub);
 }
 
+/* The replay record through many changes (a node binds one key per widget customer and unbinds
+ * it when the customer leaves): after binds, unbinds, a key bound again after its unbind and a
+ * key bound twice, a new connection declares exactly the bindings held, each once. */
+static void test_replay_declares_exactly_the_bindings_held_after_many_changes(void)
+{
+	enum { N = 2000 };
+	static char keys[N][32];
+	static lc_bus_msg_t msgs[N];
+	static int seen[N];
+	lc_bus_t *bus = bus_open(node_url);
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	int i, fails = 0, wrong = 0, got = 0;
+	uint64_t gen;
+
+	CU_ASSERT_FATAL(node_up && bus != NULL);
+	lc_bus_set_backoff(bus, 50, 500);
+	/* Exclusive and auto-delete: the queue and its bindings go with the connection, so only
+	 * the replay can bring them back. */
+	CU_ASSERT_EQUAL_FATAL(lc_bus_declare_exchange(bus, "lc-many-ex", "topic", false, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_declare_queue(bus, "lc-many-q", false, true, true, &err),
+			      LC_OK);
+	for (i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof keys[i], "widget.k%05d", i);
+		fails += lc_bus_bind(bus, "lc-many-q", "lc-many-ex", keys[i], &err) != LC_OK;
+	}
+	for (i = 1; i < N; i += 2)
+		fails += lc_bus_unbind(bus, "lc-many-q", "lc-many-ex", keys[i], &err) != LC_OK;
+	fails += lc_bus_bind(bus, "lc-many-q", "lc-many-ex", keys[1], &err) != LC_OK;
+	fails += lc_bus_bind(bus, "lc-many-q", "lc-many-ex", keys[0], &err) != LC_OK;
+	CU_ASSERT_EQUAL_FATAL(fails, 0);
+	gen = lc_bus_generation(bus);
+	CU_ASSERT_EQUAL_FATAL(node("close_all"), 0);
+	usleep(1000 * 1000);    /* the connection.close reaches our socket */
+	/* The publish finds the connection closed, connects again and replays the record first. */
+	for (i = 0; i < N; i++)
+		msgs[i] = (lc_bus_msg_t){ .exchange = "lc-many-ex", .routing_key = keys[i],
+					  .body = keys[i], .len = strlen(keys[i]) };
+	CU_ASSERT_EQUAL_FATAL(lc_bus_publish_batch(bus, msgs, N, &err), LC_OK);
+	CU_ASSERT(lc_bus_generation(bus) > gen);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_consume(bus, "lc-many-q", 500, &err), LC_OK);
+	while (poll_one(bus, EMPTY_MS, &d) == LC_OK) {
+		i = strncmp(d->body, "widget.k", 8) == 0 ? atoi(d->body + 8) : -1;
+		if (i >= 0 && i < N)
+			seen[i]++;
+		else
+			wrong++;
+		got++;
+		CU_ASSERT_EQUAL(lc_bus_ack(bus, d, &err), LC_OK);
+		lc_bus_delivery_free(&d);
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(got, N / 2 + 1);
+	for (i = 0, fails = 0; i < N; i++)
+		fails += seen[i] != (i % 2 == 0 || i == 1);
+	CU_ASSERT_EQUAL(fails, 0);
+	lc_bus_free(&bus);
+}
+
 static void test_frozen_broker_publish_gives_up_then_recovers(void)
 {
 	lc_bus_t *pub = bus_open(node_url);
@@ -1054,6 +1114,8 @@ int init_bus_tests(void)
 			 test_killed_broker_is_survived_once_it_is_back) ||
 	    !CU_add_test(r, "idle publisher reconnects silently after the broker closed it",
 			 test_idle_publisher_reconnects_silently_after_broker_closed_it) ||
+	    !CU_add_test(r, "replay declares exactly the bindings held after many changes",
+			 test_replay_declares_exactly_the_bindings_held_after_many_changes) ||
 	    !CU_add_test(r, "frozen broker: publish gives up, then recovers",
 			 test_frozen_broker_publish_gives_up_then_recovers))
 		return -1;
