@@ -108,20 +108,35 @@ int64_t wsd_addrcap_count(const wsd_addrcap_t *cap, const char *addr, wsd_cap_ki
 	return e != NULL ? e->n[kind] : 0;
 }
 
-bool wsd_addrcap_take(wsd_addrcap_t *cap, const char *addr, wsd_cap_kind kind, int64_t max)
+/* addr's entry, made when it has none. */
+static addr_entry_t *entry(wsd_addrcap_t *cap, const char *addr)
 {
-	LC_CHECK_OBJ(cap, ADDRCAP_MAGIC);
 	addr_entry_t *e = find(cap, addr);
-	if (e != NULL && max > 0 && e->n[kind] >= max)
-		return false;
 	if (e == NULL) {
 		size_t len = strlen(addr) + 1;
 		e = lc_calloc(1, sizeof *e + len);
 		memcpy(e->addr, addr, len);
 		LIST_INSERT_HEAD(&cap->buckets[bucket_of(addr)], e, link);
 	}
-	e->n[kind]++;
+	return e;
+}
+
+bool wsd_addrcap_take(wsd_addrcap_t *cap, const char *addr, wsd_cap_kind kind, int64_t max)
+{
+	LC_CHECK_OBJ(cap, ADDRCAP_MAGIC);
+	addr_entry_t *e = find(cap, addr);
+	if (e != NULL && max > 0 && e->n[kind] >= max)
+		return false;
+	entry(cap, addr)->n[kind]++;
 	return true;
+}
+
+const char *wsd_addrcap_hold(wsd_addrcap_t *cap, const char *addr)
+{
+	LC_CHECK_OBJ(cap, ADDRCAP_MAGIC);
+	addr_entry_t *e = entry(cap, addr);
+	e->n[WSD_CAP_CONNS]++;
+	return e->addr;
 }
 
 void wsd_addrcap_give(wsd_addrcap_t *cap, const char *addr, wsd_cap_kind kind)

@@ -27,6 +27,9 @@ int64_t wsd_addrcap_count(const wsd_addrcap_t *cap, const char *addr, wsd_cap_ki
 /* Count one more of kind for addr, unless it holds max already (max <= 0: no limit): false
  * then, and nothing is counted. */
 bool wsd_addrcap_take(wsd_addrcap_t *cap, const char *addr, wsd_cap_kind kind, int64_t max);
+/* Count one more connection for addr (no limit: checked before) and return the table's copy of
+ * addr, valid while that count is held: a connection keeps this pointer, not a copy of its own. */
+const char *wsd_addrcap_hold(wsd_addrcap_t *cap, const char *addr);
 /* One of kind taken for addr is over. */
 void wsd_addrcap_give(wsd_addrcap_t *cap, const char *addr, wsd_cap_kind kind);
 

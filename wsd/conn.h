@@ -114,7 +114,8 @@ struct wsd_conn {
 	json_object *permissions;
 	char *customer_id, *customer_name;   /* widget */
 	int64_t last_seq;                    /* widget: from hello, until welcome */
-	char *addr;             /* the client address (addrcap.h), counted while connected */
+	const char *addr;       /* the client address: addrcap's copy (wsd_addrcap_hold), counted
+				 * while connected */
 	wsd_croom_t *rooms;
 	size_t nrooms;
 	int64_t connected_at;

@@ -152,7 +152,6 @@ static void conn_free(wsd_conn_t *c)
 	json_object_put(c->hello);
 	free(c->customer_id);
 	free(c->customer_name);
-	free(c->addr);
 	c->magic = 0;
 	free(c);
 }
@@ -247,8 +246,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->connected_at = lc_real_ms();
 		/* Counted from here to CLOSED; checked against the limit at the filter above, with
 		 * nothing in between that lets another upgrade of the loop through. */
-		c->addr = wsd_addrcap_client(w->addrcap, wsi);
-		wsd_addrcap_take(w->addrcap, c->addr, WSD_CAP_CONNS, 0);
+		char *addr = wsd_addrcap_client(w->addrcap, wsi);
+		c->addr = wsd_addrcap_hold(w->addrcap, addr);
+		free(addr);
 		wsd_idle_heard(c);
 		c->handle = wsd_conn_register(w, c);
 		pss->magic = PSS_MAGIC;
@@ -286,8 +286,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		wsd_conn_t *c = pss->c;
 		LC_CHECK_OBJ(c, WSD_CONN_MAGIC);
 		c->ep->on_close(c);
-		wsd_addrcap_give(w->addrcap, c->addr, WSD_CAP_CONNS);
 		wsd_conn_unregister(w, c->handle);
+		/* Last: c->addr is the table's string, gone with the address's last count. */
+		wsd_addrcap_give(w->addrcap, c->addr, WSD_CAP_CONNS);
 		pss->magic = 0;
 		pss->c = NULL;
 		conn_free(c);
