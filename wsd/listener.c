@@ -180,13 +180,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (w) {
+		if (w)
 			wsd_drain_posts(w);
-			if (w->turn && w->loop_break) {
-				w->turn = 0;
-				w->loop_break(w);
-			}
-		}
 		return 0;
 
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
@@ -301,9 +296,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 const struct lws_protocols wsd_protocols[] = {
-	/* rx_buffer_size is per connection (lws allocates it at the first frame and keeps it:
-	 * every connected customer's widget has sent its hello): keep it small; larger frames
-	 * arrive in pieces (receive). 128: a chat message's frame in one or two pieces. */
-	{ "livechat", callback, sizeof(pss_t), 128, 0, NULL, 65536 },
+	/* rx_buffer_size is per connection (lws allocates it and keeps it: every connected
+	 * customer's widget has sent its hello): keep it small; larger frames arrive in pieces
+	 * (receive). 64, not 128: 0.06 KB less per widget customer (2.06 -> 2.00 KB at 19,963
+	 * in a build on libuv, docs/performance.md "eleventh session"), and no change in the
+	 * round trips' rate or wsd's CPU (bench/run section 4, three quick runs, 2026-12-01). */
+	{ "livechat", callback, sizeof(pss_t), 64, 0, NULL, 65536 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
 static wsd_t *the_wsd;   /* for the signal handler only */
 /* Set by SIGHUP; the loop thread re-reads the config (a handler may only set a flag). */
@@ -88,10 +87,8 @@ static void on_signal(int sig)
 	}
 	if (sig == SIGHUP) {
 		reload_pending = 1;
-		if (the_wsd && the_wsd->lws) {
-			the_wsd->turn = 1;
+		if (the_wsd && the_wsd->lws)
 			lws_cancel_service(the_wsd->lws);
-		}
 		return;
 	}
 	if (the_wsd) {
@@ -99,7 +96,6 @@ static void on_signal(int sig)
 		if (the_wsd->draining)
 			the_wsd->stop = 1;
 		the_wsd->draining = 1;
-		the_wsd->turn = 1;
 		if (the_wsd->lws)
 			lws_cancel_service(the_wsd->lws);
 	}
@@ -134,21 +130,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	wsd_room_tick(w);
 	wsd_roomcmd_tick(w);
 	wsd_stats_tick(w);
-	/* While draining, the loop comes back each second to see whether it is done. */
-	if (w->draining && w->loop_break)
-		w->loop_break(w);
 	lws_sul_schedule(w->lws, 0, &w->tick, tick_cb, LWS_US_PER_SEC);
-}
-
-/* The event loop is libuv's (epoll), which lws drives as a foreign loop: lws's own loop
- * poll()s every descriptor on every wake-up, so with 19,000 idle widget connections wsd spent
- * 85% of its time in poll and made a fifth of its round trips (docs/performance.md). */
-static uv_loop_t uv_loop;
-
-static void loop_break(wsd_t *w)
-{
-	(void)w;
-	uv_stop(&uv_loop);
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -229,7 +211,6 @@ int main(int argc, char **argv)
 	const char *cfg_path = NULL;
 	int session_check = 30, settings_check = 30;
 	int opt, status = 1;
-	bool uv_ready = false;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cfg_path = optarg; break;
@@ -341,15 +322,7 @@ int main(int argc, char **argv)
 	 * 8 KB): a long Cookie header then gets wsd's 400, not a dropped connection (the proxy's
 	 * 500). */
 	info.max_http_header_data = 16384;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_LIBUV;
-	if (uv_loop_init(&uv_loop) != 0) {
-		LC_ERROR("libuv: cannot create the event loop");
-		goto out;
-	}
-	uv_ready = true;
-	void *foreign_loops[1] = { &uv_loop };
-	info.foreign_loops = foreign_loops;
-	w->loop_break = loop_break;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	w->lws = lws_create_context(&info);
 	if (w->lws == NULL) {
 		LC_ERROR("cannot listen on %s:%d", listen, info.port);
@@ -376,8 +349,8 @@ int main(int argc, char **argv)
 	LC_INFO("livechat-wsd node %s listening on %s:%d", w->node_id, listen, info.port);
 	int64_t drain_deadline = 0;
 	while (!w->stop) {
-		/* Runs until loop_break: a signal's turn, or each second while draining. */
-		uv_run(&uv_loop, UV_RUN_DEFAULT);
+		if (lws_service(w->lws, 0) < 0)
+			break;
 		if (reload_pending) {
 			reload_pending = 0;
 			reload(w, cfg_path);
@@ -392,12 +365,6 @@ out:
 	if (w->lws) {
 		lws_sul_cancel(&w->tick);
 		wsd_loop_context_destroy(w);
-	}
-	if (uv_ready) {
-		/* lws closes its libuv handles asynchronously: run the loop until they are closed. */
-		uv_run(&uv_loop, UV_RUN_DEFAULT);
-		if (uv_loop_close(&uv_loop) != 0)
-			LC_WARN("libuv: the event loop still had handles at exit");
 	}
 	/* The writer and the workers publish: they stop before the bus; the consumer thread may
 	 * still hand the writer deliveries until the bus stops, so it is freed after. */

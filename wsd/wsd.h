@@ -57,10 +57,6 @@ struct wsd {
 	 * with 1001; the loop ends when the last one is gone or wsd_drain_timeout has passed */
 	volatile sig_atomic_t draining;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
-	/* The event loop (main.c) runs until its owner needs a turn between runs (a signal: stop,
-	 * drain, reload): turn says so, and the loop thread calls loop_break at its next wake-up. */
-	volatile sig_atomic_t turn;
-	void (*loop_break)(wsd_t *w);
 
 	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
 	 * drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
