@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 APT_PKGS="build-essential autoconf automake libtool pkg-config debhelper dpkg-dev
   libmongoc-dev libbson-dev librabbitmq-dev libfcgi-dev libjson-c-dev libssl-dev
-  libwebsockets-dev libcunit1-dev clang libclang-rt-14-dev
+  libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libcunit1-dev clang libclang-rt-14-dev
   rabbitmq-server lighttpd lighttpd-mod-openssl apache2 libapache2-mod-fcgid spawn-fcgi
   chromium curl ca-certificates wrk hyperfine golang-go nodejs npm"
 

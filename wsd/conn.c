@@ -165,13 +165,36 @@ void wsd_conn_close(wsd_conn_t *c, uint16_t code, const char *why)
 	lws_callback_on_writable(c->wsi);
 }
 
+/* lws 4.1's opcode for a close frame, which its public enum leaves out ("handled by
+ * lws_close_reason"). */
+#define WSD_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+/* Close with c->close_code: wsd writes the close frame itself on this WRITEABLE and closes on
+ * the next. Not lws_close_reason and -1 at once: Debian's lws 4.1 is built with _DEBUG, and on
+ * libuv it closes a connection twice after a callback asks for it ("uv repeat test"); the
+ * second close kills the socket before the close frame the first one queued is sent, and the
+ * client saw 1006 instead of the code. */
+static int conn_close_now(wsd_conn_t *c)
+{
+	if (c->close_queued)
+		return -1;
+	unsigned char b[LWS_PRE + 2];
+	b[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+	b[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+	if (lws_write(c->wsi, b + LWS_PRE, 2, WSD_WRITE_CLOSE) < 0)
+		return -1;
+	c->close_queued = true;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
 int wsd_conn_write(wsd_conn_t *c)
 {
-	if (c->state == WSD_CS_CLOSING && c->close_code == 1008) {
-		/* Too slow a reader: drop what is queued instead of sending megabytes first. */
-		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+	if (c->close_queued)
 		return -1;
-	}
+	if (c->state == WSD_CS_CLOSING && c->close_code == 1008)
+		/* Too slow a reader: drop what is queued instead of sending megabytes first. */
+		return conn_close_now(c);
 	if (c->ping == WSD_PING_PENDING) {
 		/* One lws_write per WRITEABLE: the ping now, queued frames on the next one. The
 		 * ping carries a byte because lws 4.1 does not report an empty pong. */
@@ -196,14 +219,13 @@ int wsd_conn_write(wsd_conn_t *c)
 		c->out_bytes -= o->len;
 		free(o);
 	}
-	if (c->out_head != NULL) {
+	/* One lws_write per WRITEABLE: the close frame on one of its own. */
+	if (c->out_head != NULL || (o != NULL && c->state == WSD_CS_CLOSING)) {
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->state == WSD_CS_CLOSING) {
-		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, NULL, 0);
-		return -1;
-	}
+	if (c->state == WSD_CS_CLOSING)
+		return conn_close_now(c);
 	return 0;
 }
 

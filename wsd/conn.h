@@ -96,6 +96,7 @@ struct wsd_conn {
 	bool rx_discard, rx_binary;   /* the frame being reassembled: dropped, binary */
 	bool checking;          /* agent: a session check is under way (one at a time) */
 	bool reading;           /* widget: a welcome or history read is under way */
+	bool close_queued;      /* the close frame is sent: close at the next WRITEABLE */
 	uint16_t close_code;
 	uint32_t last_rx_s;     /* monotonic second the client last sent anything (a pong too) */
 	unsigned perms;         /* agent: WSD_P_* */

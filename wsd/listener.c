@@ -180,8 +180,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (w)
+		if (w) {
 			wsd_drain_posts(w);
+			if (w->turn && w->loop_break) {
+				w->turn = 0;
+				w->loop_break(w);
+			}
+		}
 		return 0;
 
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:

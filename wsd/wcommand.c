@@ -183,9 +183,15 @@ static void answer_publish(wsd_t *w, void *arg)
 	answer_t *ans;
 	LC_CAST_OBJ(ans, arg, ANSWER_MAGIC);
 	/* Even at shutdown: published or, failing that, the command is redelivered and its
-	 * message (stored) is answered as a duplicate. */
-	wsd_busio_publish(w->bus, w->ex_nodes, ans->key, ans->body, NULL, wsd_busio_ack_when_confirmed,
-			  ans->d);
+	 * message (stored) is answered as a duplicate. Posted after the bus stopped (the last
+	 * posts, wsd_loop_free), it is the latter: not acked. */
+	if (w->bus != NULL) {
+		wsd_busio_publish(w->bus, w->ex_nodes, ans->key, ans->body, NULL,
+				  wsd_busio_ack_when_confirmed, ans->d);
+	} else {
+		free(ans->body);
+		lc_bus_delivery_free(&ans->d);
+	}
 	free(ans->key);
 	ans->magic = 0;
 	free(ans);

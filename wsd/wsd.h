@@ -57,6 +57,10 @@ struct wsd {
 	 * with 1001; the loop ends when the last one is gone or wsd_drain_timeout has passed */
 	volatile sig_atomic_t draining;
 	volatile sig_atomic_t stats_wanted;     /* SIGUSR1: log the store stats (stats.c) */
+	/* The event loop (main.c) runs until its owner needs a turn between runs (a signal: stop,
+	 * drain, reload): turn says so, and the loop thread calls loop_break at its next wake-up. */
+	volatile sig_atomic_t turn;
+	void (*loop_break)(wsd_t *w);
 
 	/* the loop thread (loop.c): who it is, and the completions other threads post to it,
 	 * drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
@@ -81,6 +85,7 @@ struct wsd {
 	atomic_int request_timeout, reconnect_grace, history_limit;
 
 	lws_sorted_usec_list_t tick;
+	lws_sorted_usec_list_t drain_end;   /* wakes the loop at wsd_drain_timeout (main.c) */
 	int64_t tick_n;
 
 	/* idle connections (idle.c): loop only */

@@ -15,10 +15,14 @@ const BUILD = process.env.LC_TOP_BUILDDIR || process.cwd();
 
 const S = new Stack('drain');
 const DRAIN_S = 4;
+// A small widget page, so that the widget that moves always pages through history for what
+// lies between its floor and the newest page (below).
+const PAGE = 5;
 
 test.before(async () => {
   await S.start({ nodes: 2, settings: { reconnect_grace: 20 },
-                  env: { LIVECHAT_WSD_DRAIN_TIMEOUT: String(DRAIN_S) } });
+                  env: { LIVECHAT_WSD_DRAIN_TIMEOUT: String(DRAIN_S),
+                         LIVECHAT_WIDGET_PAGE_MESSAGES: String(PAGE) } });
 });
 test.after(async () => { await S.stop(); });
 
@@ -86,89 +90,117 @@ test('SIGTERM during a conversation: 1001 to its clients, they go on through the
     stream('w', 150, (id) => open(w) && (w.send({ type: 'message', id, text: id }), true)),
     stream('v', 150, (id) => (v.send({ type: 'message', id, text: id }), true)),
   ];
-  await sleep(800);
-  const t0 = Date.now();
-  n0.proc.kill('SIGTERM');
-  const closedA = await a.waitClosed(DRAIN_S * 1000);
-  const closedW = await w.waitClosed(DRAIN_S * 1000);
-  assert.equal(closedA.code, 1001);
-  assert.equal(closedW.code, 1001);
-  await until(() => n0.exited, 'n0 to exit', (DRAIN_S + 5) * 1000);
-  assert.deepEqual(n0.exited, { code: 0, sig: null });
-  t.diagnostic(`SIGTERM to exit: ${Date.now() - t0} ms`);
+  // A failed assertion stops the writers too (else they keep the test running).
+  try {
+    await sleep(800);
+    const t0 = Date.now();
+    n0.proc.kill('SIGTERM');
+    const closedA = await a.waitClosed(DRAIN_S * 1000);
+    const closedW = await w.waitClosed(DRAIN_S * 1000);
+    assert.equal(closedA.code, 1001);
+    assert.equal(closedW.code, 1001);
+    await until(() => n0.exited, 'n0 to exit', (DRAIN_S + 5) * 1000);
+    assert.deepEqual(n0.exited, { code: 0, sig: null });
+    t.diagnostic(`SIGTERM to exit: ${Date.now() - t0} ms`);
 
-  // What each held on n0; then back through n1, resuming from the floor, re-sending what has
-  // no ack with its id (what the dashboard and the widget do).
-  const heldA = new Held(), heldW = new Held();
-  const ackedA = new Set(), ackedW = new Set();
-  const firstA = a.find((f) => f.type === 'accepted' && f.room.id === two.rid);
-  firstA.history.forEach((m) => heldA.add(m.seq));
-  for (const f of a.frames) {
-    if (f.type === 'message' && f.room_id === two.rid) heldA.add(f.message.seq);
-    if (f.type === 'ack' && f.room_id === two.rid) { heldA.add(f.message.seq); ackedA.add(f.id); }
+    // What each held on n0; then back through n1, resuming from the floor, re-sending what has
+    // no ack with its id (what the dashboard and the widget do).
+    const heldA = new Held(), heldW = new Held();
+    const ackedA = new Set(), ackedW = new Set();
+    const firstA = a.find((f) => f.type === 'accepted' && f.room.id === two.rid);
+    firstA.history.forEach((m) => heldA.add(m.seq));
+    for (const f of a.frames) {
+      if (f.type === 'message' && f.room_id === two.rid) heldA.add(f.message.seq);
+      if (f.type === 'ack' && f.room_id === two.rid) { heldA.add(f.message.seq); ackedA.add(f.id); }
+    }
+    for (const f of w.frames) {
+      if (['waiting', 'joined', 'message'].includes(f.type) && f.room_id === one.rid) heldW.add(widgetSeq(f));
+      if (f.type === 'ack' && f.id) ackedW.add(f.id);
+    }
+    const oldA = a, oldW = w;
+    a = await S.agent(n1, ua);
+    assert.deepEqual(a.find((f) => f.type === 'hello').rooms.map((r) => r.id), [two.rid]);
+    a.send({ type: 'resume', rooms: [{ room_id: two.rid, last_seq: heldA.floor }], ref: 'r' });
+    const resumed = await a.waitFor((f) => f.type === 'resumed' && f.ref === 'r');
+    const resentA = sent.a.filter((id) => !ackedA.has(id));
+    for (const id of resentA) a.send({ type: 'message', room_id: two.rid, id, text: id });
+    // The widget's first reconnect waits half a second (htdocs/js/ws.js): B goes on writing.
+    await sleep(500);
+    w = await S.connect(n1, '/ws/widget');
+    w.send({ type: 'hello', secret: one.secret, last_seq: heldW.floor });
+    const welcome = await w.waitFor((f) => f.type === 'welcome');
+    const resentW = sent.w.filter((id) => !ackedW.has(id));
+    for (const id of resentW) w.send({ type: 'message', id, text: id });
+    // welcome carries the newest page above W's floor; what lies below it comes by history, as
+    // the shipped widget's "Earlier messages" brings it. W's floor stays below its first own
+    // message since its last welcome (docs/websocket.md), so more than a page lies between the
+    // floor and the newest, with messages W never saw among them (with widget_page_messages
+    // 100, a drain that took a second did it).
+    assert.equal(welcome.messages.length, PAGE);
+    assert.equal(welcome.has_more, true);
+    let historyPages = 0;
+    for (let more = welcome.has_more, before = welcome.messages[0]?.seq;
+         more && before > heldW.floor + 1; historyPages++) {
+      const ref = `h${historyPages}`;
+      w.send({ type: 'history', before_seq: before, ref });
+      const page = await w.waitFor((f) => f.type === 'history' && f.ref === ref);
+      assert.equal(page.room_id, one.rid);
+      page.messages.forEach((m) => heldW.add(m.seq));
+      more = page.has_more;
+      before = page.messages[0]?.seq;
+    }
+    assert.ok(historyPages > 0);
+    await sleep(600);
+    streaming = false;
+    await Promise.all(streams);
+    // A last message each way in each room marks the end of what has to arrive.
+    v.send({ type: 'message', id: 'v-last', text: 'v-last' });
+    await a.waitFor((f) => f.type === 'message' && f.message.text === 'v-last', 'the last message of V');
+    a.send({ type: 'message', room_id: two.rid, id: 'a-last', text: 'a-last' });
+    await v.waitFor((f) => f.type === 'message' && f.message.text === 'a-last', 'the last message of A');
+    w.send({ type: 'message', id: 'w-last', text: 'w-last' });
+    await b.waitFor((f) => f.type === 'message' && f.message.text === 'w-last', 'the last message of W');
+    b.send({ type: 'message', room_id: one.rid, id: 'b-last', text: 'b-last' });
+    await w.waitFor((f) => f.type === 'message' && f.message.text === 'b-last', 'the last message of B');
+    for (const k of ['a', 'w']) assert.ok(sent[k].length > 5, `${k} wrote before and after the drain`);
+    t.diagnostic(`sent: a ${sent.a.length}, b ${sent.b.length}, w ${sent.w.length}, v ${sent.v.length}; ` +
+                 `re-sent without an ack: a ${resentA.length}, w ${resentW.length}; ` +
+                 `welcome: ${welcome.messages.length} messages, has_more ${welcome.has_more}, ` +
+                 `${historyPages} history pages`);
+
+    // Each sent message stored once, in its room.
+    const check = (rid, sender, ids, idOf) => {
+      const stored = S.fixture('messages', rid).filter((m) => m.sender === sender).map((m) => m.id);
+      assert.equal(new Set(stored).size, stored.length, `${sender} messages of ${rid} stored once`);
+      for (const id of ids) assert.ok(stored.includes(idOf(id)), `${id} stored`);
+      assert.equal(stored.length, ids.length + 1, `${sender}: what was sent and the last one, nothing else`);
+    };
+    check(one.rid, 'agent', sent.b, (id) => `a-${ub.id}-${id}`);
+    check(two.rid, 'agent', sent.a, (id) => `a-${ua.id}-${id}`);
+    const custIdsOne = S.fixture('messages', one.rid).filter((m) => m.sender === 'customer').map((m) => m.id);
+    for (const id of sent.w) assert.ok(custIdsOne.some((x) => x.endsWith(`-${id}`)), `${id} stored`);
+    assert.equal(new Set(custIdsOne).size, custIdsOne.length);
+    assert.equal(custIdsOne.length, sent.w.length + 1);
+    const custIdsTwo = S.fixture('messages', two.rid).filter((m) => m.sender === 'customer').map((m) => m.id);
+    assert.equal(new Set(custIdsTwo).size, custIdsTwo.length);
+    assert.equal(custIdsTwo.length, sent.v.length + 1);
+
+    // Each side got every message of the other: A across its two connections, W across its two.
+    const storedTwo = S.fixture('messages', two.rid);
+    [...resumed.messages.map((m) => m.seq),
+     ...a.all((f) => f.type === 'message' && f.room_id === two.rid).map((f) => f.message.seq)].forEach((s) => heldA.add(s));
+    assert.deepEqual(storedTwo.filter((m) => m.sender === 'customer' && !heldA.seqs.has(m.seq)).map((m) => m.text), []);
+    const storedOne = S.fixture('messages', one.rid);
+    welcome.messages.forEach((m) => heldW.add(m.seq));
+    w.all((f) => f.type === 'message').forEach((f) => heldW.add(widgetSeq(f)));
+    assert.deepEqual(storedOne.filter((m) => m.sender === 'agent' && !heldW.seqs.has(m.seq)).map((m) => m.text), []);
+    // The clients on n1 never lost their connection.
+    assert.equal(b.closed, null);
+    assert.equal(v.closed, null);
+    assert.ok(oldA.closed && oldW.closed);
+  } finally {
+    streaming = false;
   }
-  for (const f of w.frames) {
-    if (['waiting', 'joined', 'message'].includes(f.type) && f.room_id === one.rid) heldW.add(widgetSeq(f));
-    if (f.type === 'ack' && f.id) ackedW.add(f.id);
-  }
-  const oldA = a, oldW = w;
-  a = await S.agent(n1, ua);
-  assert.deepEqual(a.find((f) => f.type === 'hello').rooms.map((r) => r.id), [two.rid]);
-  a.send({ type: 'resume', rooms: [{ room_id: two.rid, last_seq: heldA.floor }], ref: 'r' });
-  const resumed = await a.waitFor((f) => f.type === 'resumed' && f.ref === 'r');
-  const resentA = sent.a.filter((id) => !ackedA.has(id));
-  for (const id of resentA) a.send({ type: 'message', room_id: two.rid, id, text: id });
-  w = await S.connect(n1, '/ws/widget');
-  w.send({ type: 'hello', secret: one.secret, last_seq: heldW.floor });
-  const welcome = await w.waitFor((f) => f.type === 'welcome');
-  const resentW = sent.w.filter((id) => !ackedW.has(id));
-  for (const id of resentW) w.send({ type: 'message', id, text: id });
-  await sleep(600);
-  streaming = false;
-  await Promise.all(streams);
-  // A last message each way in each room marks the end of what has to arrive.
-  v.send({ type: 'message', id: 'v-last', text: 'v-last' });
-  await a.waitFor((f) => f.type === 'message' && f.message.text === 'v-last', 'the last message of V');
-  a.send({ type: 'message', room_id: two.rid, id: 'a-last', text: 'a-last' });
-  await v.waitFor((f) => f.type === 'message' && f.message.text === 'a-last', 'the last message of A');
-  w.send({ type: 'message', id: 'w-last', text: 'w-last' });
-  await b.waitFor((f) => f.type === 'message' && f.message.text === 'w-last', 'the last message of W');
-  b.send({ type: 'message', room_id: one.rid, id: 'b-last', text: 'b-last' });
-  await w.waitFor((f) => f.type === 'message' && f.message.text === 'b-last', 'the last message of B');
-  for (const k of ['a', 'w']) assert.ok(sent[k].length > 5, `${k} wrote before and after the drain`);
-  t.diagnostic(`sent: a ${sent.a.length}, b ${sent.b.length}, w ${sent.w.length}, v ${sent.v.length}; ` +
-               `re-sent without an ack: a ${resentA.length}, w ${resentW.length}`);
-
-  // Each sent message stored once, in its room.
-  const check = (rid, sender, ids, idOf) => {
-    const stored = S.fixture('messages', rid).filter((m) => m.sender === sender).map((m) => m.id);
-    assert.equal(new Set(stored).size, stored.length, `${sender} messages of ${rid} stored once`);
-    for (const id of ids) assert.ok(stored.includes(idOf(id)), `${id} stored`);
-    assert.equal(stored.length, ids.length + 1, `${sender}: what was sent and the last one, nothing else`);
-  };
-  check(one.rid, 'agent', sent.b, (id) => `a-${ub.id}-${id}`);
-  check(two.rid, 'agent', sent.a, (id) => `a-${ua.id}-${id}`);
-  const custIdsOne = S.fixture('messages', one.rid).filter((m) => m.sender === 'customer').map((m) => m.id);
-  for (const id of sent.w) assert.ok(custIdsOne.some((x) => x.endsWith(`-${id}`)), `${id} stored`);
-  assert.equal(new Set(custIdsOne).size, custIdsOne.length);
-  assert.equal(custIdsOne.length, sent.w.length + 1);
-  const custIdsTwo = S.fixture('messages', two.rid).filter((m) => m.sender === 'customer').map((m) => m.id);
-  assert.equal(new Set(custIdsTwo).size, custIdsTwo.length);
-  assert.equal(custIdsTwo.length, sent.v.length + 1);
-
-  // Each side got every message of the other: A across its two connections, W across its two.
-  const storedTwo = S.fixture('messages', two.rid);
-  [...resumed.messages.map((m) => m.seq),
-   ...a.all((f) => f.type === 'message' && f.room_id === two.rid).map((f) => f.message.seq)].forEach((s) => heldA.add(s));
-  assert.deepEqual(storedTwo.filter((m) => m.sender === 'customer' && !heldA.seqs.has(m.seq)).map((m) => m.text), []);
-  const storedOne = S.fixture('messages', one.rid);
-  welcome.messages.forEach((m) => heldW.add(m.seq));
-  w.all((f) => f.type === 'message').forEach((f) => heldW.add(widgetSeq(f)));
-  assert.deepEqual(storedOne.filter((m) => m.sender === 'agent' && !heldW.seqs.has(m.seq)).map((m) => m.text), []);
-  // The clients on n1 never lost their connection.
-  assert.equal(b.closed, null);
-  assert.equal(v.closed, null);
-  assert.ok(oldA.closed && oldW.closed);
 });
 
 // A node whose MongoDB does not answer keeps its start-up job (lc_store_init, retried) under way:

@@ -21,6 +21,7 @@
 static int writable_asks;
 static char written[8][256];
 static int written_type[8];
+#define WRITE_CLOSE 4           /* lws 4.1's close opcode for lws_write (conn.c) */
 static size_t nwritten;
 static int close_status;
 static int write_result;
@@ -41,16 +42,9 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 		snprintf(written[nwritten], sizeof written[0], "%.*s", (int)len, (const char *)buf);
 		written_type[nwritten++] = (int)wp;
 	}
+	if ((int)wp == WRITE_CLOSE && len >= 2)
+		close_status = buf[0] << 8 | buf[1];
 	return (int)len;
-}
-
-void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf,
-		      size_t len)
-{
-	(void)wsi;
-	(void)buf;
-	(void)len;
-	close_status = (int)status;
 }
 
 /* ---- fixtures */
@@ -212,9 +206,13 @@ static void test_a_client_that_reads_nothing_is_dropped_past_the_cap(void)
 	size_t before = c.out_bytes;
 	wsd_conn_send_str(&c, "{}", 2);
 	CU_ASSERT_EQUAL(c.out_bytes, before);
-	CU_ASSERT_EQUAL(wsd_conn_write(&c), -1);
-	CU_ASSERT_EQUAL(nwritten, 0);
+	/* The close frame (1008) alone, then -1: the socket goes. */
+	CU_ASSERT_EQUAL(wsd_conn_write(&c), 0);
+	CU_ASSERT_EQUAL(nwritten, 1);
+	CU_ASSERT_EQUAL(written_type[0], WRITE_CLOSE);
 	CU_ASSERT_EQUAL(close_status, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	CU_ASSERT_EQUAL(wsd_conn_write(&c), -1);
+	CU_ASSERT_EQUAL(nwritten, 1);
 	wsd_conn_free_queue(&c);
 	CU_ASSERT_PTR_NULL(c.out_head);
 	CU_ASSERT_EQUAL(c.out_bytes, 0);
@@ -233,11 +231,18 @@ static void test_close_sends_what_is_queued_then_the_close_code(void)
 	/* A second close keeps the first code; nothing is queued once closing. */
 	wsd_conn_close(&c, 1000, "again");
 	wsd_conn_send_str(&c, "{}", 2);
-	/* The queued frame, then (nothing left) the close with its code: -1, the socket goes. */
-	CU_ASSERT_EQUAL(wsd_conn_write(&c), -1);
+	/* The queued frame, then on a WRITEABLE of its own the close frame with its code, then
+	 * -1: the socket goes. */
+	CU_ASSERT_EQUAL(wsd_conn_write(&c), 0);
 	CU_ASSERT_EQUAL(nwritten, 1);
 	CU_ASSERT_STRING_EQUAL(written[0], "{\"type\":\"bye\"}");
+	CU_ASSERT_EQUAL(close_status, 0);
+	CU_ASSERT_EQUAL(wsd_conn_write(&c), 0);
+	CU_ASSERT_EQUAL(nwritten, 2);
+	CU_ASSERT_EQUAL(written_type[1], WRITE_CLOSE);
 	CU_ASSERT_EQUAL(close_status, 4001);
+	CU_ASSERT_EQUAL(wsd_conn_write(&c), -1);
+	CU_ASSERT_EQUAL(nwritten, 2);
 }
 
 static void test_a_failed_write_keeps_the_frame(void)
