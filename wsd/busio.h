@@ -50,6 +50,11 @@ void wsd_busio_free(wsd_busio_t **b);
 /* Any thread. body is taken over (malloc'd, NUL-terminated); msg_id copied (may be NULL). */
 void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
 		       const char *msg_id, wsd_pub_done_fn done, void *arg);
+/* Any thread: done runs (publisher thread) once everything queued before it on the same lane
+ * is confirmed, with ok false if the lane gave up any of it (at shutdown: then every later
+ * barrier says false too); nothing is published for it (no broker message: cheaper than
+ * publishing a marker and waiting for its confirm). */
+void wsd_busio_after_queued(wsd_busio_t *b, wsd_pub_done_fn done, void *arg);
 /* Any thread: publish a JSON object (serialized; obj is not taken). Uses the "id" field as the
  * AMQP message id when present. */
 void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *key,

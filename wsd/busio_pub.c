@@ -14,7 +14,8 @@
 
 #define PUB_BATCH_MAX 256
 
-/* One per publish, from any thread to a publisher lane. */
+/* One per publish, from any thread to a publisher lane; or a barrier (exchange NULL): nothing
+ * to publish, its done runs once everything queued before it on the lane is confirmed. */
 typedef struct pub {
 	lc_mq_item_t item;
 	char *exchange, *key, *body, *msg_id;
@@ -69,6 +70,7 @@ void *wsd_busio_pub_main(void *arg)
 	struct lc_mq_list taken = STAILQ_HEAD_INITIALIZER(taken);
 	lc_bus_msg_t msgs[PUB_BATCH_MAX];
 	int64_t stop_deadline = 0;
+	bool lost = false;      /* a batch was given up: no later barrier says all went out */
 
 	if (bus == NULL) {
 		LC_ERROR("publisher: %s", err.reason);
@@ -83,18 +85,23 @@ void *wsd_busio_pub_main(void *arg)
 			batch[i] = LC_MQ_ENTRY(STAILQ_FIRST(&taken), pub_t, item);
 			STAILQ_REMOVE_HEAD(&taken, link);
 		}
+		size_t m = 0;   /* the batch's messages: its barriers publish nothing */
 		for (size_t i = 0; i < n; i++) {
-			msgs[i].exchange = batch[i]->exchange;
-			msgs[i].routing_key = batch[i]->key;
-			msgs[i].body = batch[i]->body;
-			msgs[i].len = batch[i]->len;
-			msgs[i].message_id = batch[i]->msg_id;
+			if (batch[i]->exchange == NULL)
+				continue;
+			msgs[m].exchange = batch[i]->exchange;
+			msgs[m].routing_key = batch[i]->key;
+			msgs[m].body = batch[i]->body;
+			msgs[m].len = batch[i]->len;
+			msgs[m].message_id = batch[i]->msg_id;
+			m++;
 		}
-		bool ok = false, warned = false;
-		for (;;) {
+		/* The batches before this one are confirmed already (one thread, in order). */
+		bool ok = m == 0, warned = false;
+		while (!ok) {
 			lc_err_clear(&err);
 			int64_t t0 = lc_mono_us();
-			if (lc_bus_publish_batch(bus, msgs, n, &err) == LC_OK) {
+			if (lc_bus_publish_batch(bus, msgs, m, &err) == LC_OK) {
 				ok = true;
 				if (lane->measured)
 					wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
@@ -113,12 +120,14 @@ void *wsd_busio_pub_main(void *arg)
 			warned = true;
 			wsd_busio_sleep_ms(100);
 		}
+		lost = lost || !ok;
 		int64_t now = lc_mono_us();
 		for (size_t i = 0; i < n; i++) {
-			if (ok && lane->measured)
+			bool barrier = batch[i]->exchange == NULL;
+			if (ok && lane->measured && !barrier)
 				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
 			if (batch[i]->done)
-				batch[i]->done(b->w, batch[i]->arg, ok);
+				batch[i]->done(b->w, batch[i]->arg, barrier ? !lost : ok);
 			pub_free(batch[i]);
 		}
 		pub_settled(b, n);
@@ -134,7 +143,7 @@ static void publish_on(wsd_busio_t *b, int lane, const char *exchange, const cha
 	p->exchange = lc_strdup(exchange);
 	p->key = lc_strdup(key);
 	p->body = body;
-	p->len = strlen(body);
+	p->len = body ? strlen(body) : 0;
 	p->msg_id = lc_strdup(msg_id);
 	p->done = done;
 	p->arg = arg;
@@ -148,7 +157,13 @@ static void publish_on(wsd_busio_t *b, int lane, const char *exchange, const cha
 void wsd_busio_publish(wsd_busio_t *b, const char *exchange, const char *key, char *body,
 		       const char *msg_id, wsd_pub_done_fn done, void *arg)
 {
+	LC_ASSERT(exchange != NULL && body != NULL);
 	publish_on(b, WSD_LANE_STORED, exchange, key, body, msg_id, done, arg);
+}
+
+void wsd_busio_after_queued(wsd_busio_t *b, wsd_pub_done_fn done, void *arg)
+{
+	publish_on(b, WSD_LANE_STORED, NULL, NULL, NULL, NULL, done, arg);
 }
 
 static char *body_of(json_object *obj, const char **id)

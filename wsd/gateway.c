@@ -400,11 +400,9 @@ static void inbound_done(wsd_t *w, void *arg)
 		json_object_put(ev);
 	}
 	if (in->d) {
-		/* Whatever was published before is confirmed before this marker (one publisher,
-		 * in order), so the ack still follows the forwards. Nobody binds "ack.marker": the
-		 * broker confirms and drops it. */
-		wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL,
-				  wsd_busio_ack_when_confirmed, in->d);
+		/* Acked once whatever was published before is confirmed (one publisher lane, in
+		 * order): the ack still follows the forwards. */
+		wsd_busio_after_queued(w->bus, wsd_busio_ack_when_confirmed, in->d);
 		in->d = NULL;
 	}
 out:

@@ -54,8 +54,8 @@ static void deliver(wsd_t *w, json_object *obj, wsd_pub_done_fn done, void *arg)
 		return;
 	if (wsd_busio_queued(w->bus) == 0)
 		done(w, arg, true);
-	else   /* confirmed after everything queued before it (one publisher lane, in order) */
-		wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL, done, arg);
+	else   /* once everything queued before it is confirmed (one publisher lane, in order) */
+		wsd_busio_after_queued(w->bus, done, arg);
 }
 
 bool wsd_solo_take(wsd_t *w, const char *room_id, const char *agent_id, json_object *obj,
@@ -265,10 +265,10 @@ void wsd_solo_join(wsd_t *w, const char *why)
 	s->join_started = lc_mono_ms();
 	s->join_at = 0;   /* set once the presence below is confirmed */
 	wsd_room_presence_publish(w, false);
-	/* Confirmed in order (one publisher lane): the presence before it is routed too. */
+	/* Once the presence before it is confirmed (one publisher lane, in order): routed. */
 	announce_t *a = lc_calloc(1, sizeof *a);
 	a->join_gen = s->join_gen;
-	wsd_busio_publish(w->bus, w->ex_nodes, "ack.marker", lc_strdup("{}"), NULL, confirmed, a);
+	wsd_busio_after_queued(w->bus, confirmed, a);
 }
 
 void wsd_solo_ready(wsd_t *w)
