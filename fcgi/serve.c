@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* fcgi serve: N threads, each with its own FCGX_Request, take turns in FCGX_Accept_r under one
- * mutex (as libfcgi's threaded example does: accept on the shared socket is serialized) and
- * serve the request they got at the same time as the others. Stopping: the main thread sets
- * stopping and wakes the one thread waiting in accept with SIGUSR1 (accept fails with EINTR:
- * FCGI_FAIL_ACCEPT_ON_INTR); the others see stopping when they come back for the mutex.
+/* fcgi serve: N threads, each with its own FCGX_Request, wait in FCGX_Accept_r at the same time
+ * and serve the request they got beside the others. No mutex around the accept (libfcgi's
+ * threaded example takes one for platforms that need accept serialized; Linux wakes one waiter
+ * per connection): under load the mutex cost a futex hand-over and a thread wake-up per
+ * request (docs/performance.md). Stopping: the main thread sets stopping and wakes every thread
+ * still waiting in accept with SIGUSR1 (accept fails with EINTR: FCGI_FAIL_ACCEPT_ON_INTR); a
+ * thread serving a request sees stopping when it comes back.
  * SIGHUP is taken by the same sigwait, so its hook runs on the main thread, never in a handler;
  * the trusted_proxies list it brings replaces the old one under a write lock, so a serving thread
  * sees the old list or the new one, never one being built or freed. */
@@ -27,16 +29,21 @@
  * entered accept is lost). */
 #define WAKE_EVERY_MS 50
 
+/* One serving thread, made by fcgi_serve: in_accept while it may be blocked in accept (the
+ * stopping main thread signals it only then, never in the middle of a request). */
+typedef struct slot {
+	struct server *sv;
+	pthread_t tid;
+	atomic_bool in_accept;
+} slot_t;
+
 /* Made by fcgi_serve on its stack, shared by its threads for the call's duration. */
 typedef struct server {
 	unsigned magic;
 	const fcgi_app_t *app;
 	lc_netlist_t *trusted;         /* trusted_proxies, replaced on SIGHUP */
 	pthread_rwlock_t trusted_lock; /* read: a request applies trusted; write: SIGHUP swaps it */
-	pthread_mutex_t accept_lock;   /* one thread in FCGX_Accept_r at a time */
-	pthread_mutex_t state_lock;    /* guards in_accept and acceptor */
-	bool in_accept;
-	pthread_t acceptor;            /* the thread in FCGX_Accept_r when in_accept */
+	struct slot *slots;            /* one per thread */
 	pthread_t main;
 	atomic_bool stopping;
 	atomic_bool failed;
@@ -69,12 +76,23 @@ static void serve_one(server_t *sv, FCGX_Request *fr)
 	fcgi_request_free(&req);
 }
 
-static void set_acceptor(server_t *sv, bool in)
+/* Close the connection without libfcgi's lingering close when the web server sent nothing we
+ * left unread. libfcgi shuts the socket down and reads until the web server closes its end (so
+ * that unread input cannot turn the close into a reset that loses the response): a thread then
+ * sleeps until the web server has read the answer, and lighttpd opens one connection per
+ * request. With the request's input read to its end (a body-less request's empty stdin record,
+ * mostly in the buffer of the first read already) a plain close loses nothing; a request
+ * answered before its body was read (413, 401) keeps the lingering close. */
+static void finish(FCGX_Request *fr)
 {
-	pthread_mutex_lock(&sv->state_lock);
-	sv->in_accept = in;
-	sv->acceptor = pthread_self();
-	pthread_mutex_unlock(&sv->state_lock);
+	if (FCGX_HasSeenEOF(fr->in) != EOF)
+		(void)FCGX_GetChar(fr->in);   /* EOF when the input is at its end */
+	bool plain = FCGX_HasSeenEOF(fr->in) == EOF;
+	if (plain)
+		FCGX_Detach(fr);   /* libfcgi 2.4.2: a close without shutdown, nothing else */
+	FCGX_Finish_r(fr);
+	if (plain)
+		FCGX_Attach(fr);   /* a kept connection (FCGI_KEEP_CONN) stays as it was */
 }
 
 /* A thread that cannot go on stops the whole process: the web server starts a new one. */
@@ -86,7 +104,8 @@ static void fail_all(server_t *sv)
 
 static void *serve_thread(void *arg)
 {
-	server_t *sv = arg;
+	slot_t *me = arg;
+	server_t *sv = me->sv;
 	FCGX_Request fr;
 	LC_CHECK_OBJ(sv, SERVE_MAGIC);
 	/* Named, so ps -L and /proc/PID/task/N/comm tell the serving threads from the driver's. */
@@ -98,15 +117,13 @@ static void *serve_thread(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		pthread_mutex_lock(&sv->accept_lock);
-		if (atomic_load(&sv->stopping)) {
-			pthread_mutex_unlock(&sv->accept_lock);
+		atomic_store(&me->in_accept, true);
+		/* Checked after in_accept is set: a stop that began before it is seen here, one
+		 * that begins after it signals this thread (again until it is out). */
+		if (atomic_load(&sv->stopping))
 			break;
-		}
-		set_acceptor(sv, true);
 		int rc = FCGX_Accept_r(&fr);
-		set_acceptor(sv, false);
-		pthread_mutex_unlock(&sv->accept_lock);
+		atomic_store(&me->in_accept, false);
 		if (rc < 0) {
 			if (!atomic_load(&sv->stopping)) {
 				LC_ERROR("FastCGI accept failed (%d): stopping", rc);
@@ -115,8 +132,9 @@ static void *serve_thread(void *arg)
 			break;
 		}
 		serve_one(sv, &fr);
-		FCGX_Finish_r(&fr);
+		finish(&fr);
 	}
+	atomic_store(&me->in_accept, false);
 	FCGX_Free(&fr, 1);
 	atomic_fetch_sub(&sv->running, 1);
 	return NULL;
@@ -127,21 +145,21 @@ static void on_wake(int sig)
 	(void)sig;   /* only interrupts accept() */
 }
 
-/* Stop every thread: the one in accept is woken, the others see stopping. */
-static void stop_threads(server_t *sv, pthread_t *threads, int n)
+/* Stop the n threads started: those in accept are woken, the others see stopping when they
+ * are done with their request. */
+static void stop_threads(server_t *sv, int n)
 {
 	struct timespec pause = { 0, WAKE_EVERY_MS * 1000000L };
 	atomic_store(&sv->stopping, true);
 	FCGX_ShutdownPending();
 	while (atomic_load(&sv->running) > 0) {
-		pthread_mutex_lock(&sv->state_lock);
-		if (sv->in_accept)
-			pthread_kill(sv->acceptor, SIGUSR1);
-		pthread_mutex_unlock(&sv->state_lock);
+		for (int i = 0; i < n; i++)
+			if (atomic_load(&sv->slots[i].in_accept))
+				pthread_kill(sv->slots[i].tid, SIGUSR1);
 		nanosleep(&pause, NULL);
 	}
 	for (int i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
+		pthread_join(sv->slots[i].tid, NULL);
 }
 
 /* trusted_proxies of cfg (checked by the config loader: a bad list is a bug). */
@@ -208,8 +226,6 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 	}
 	sv.trusted = trusted_of(app->cfg);
 	pthread_rwlock_init(&sv.trusted_lock, NULL);
-	pthread_mutex_init(&sv.accept_lock, NULL);
-	pthread_mutex_init(&sv.state_lock, NULL);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_wake;   /* no SA_RESTART: accept() must return */
 	sigemptyset(&sa.sa_mask);
@@ -220,11 +236,15 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 	sigaddset(&waited, SIGINT);
 	sigaddset(&waited, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &waited, NULL);
-	pthread_t *threads = lc_calloc((size_t)nthreads, sizeof *threads);
+	sv.slots = lc_calloc((size_t)nthreads, sizeof *sv.slots);
 	atomic_store(&sv.running, nthreads);
-	for (; started < nthreads; started++)
-		if (pthread_create(&threads[started], NULL, serve_thread, &sv) != 0)
+	for (; started < nthreads; started++) {
+		slot_t *sl = &sv.slots[started];
+		sl->sv = &sv;
+		atomic_init(&sl->in_accept, false);
+		if (pthread_create(&sl->tid, NULL, serve_thread, sl) != 0)
 			break;
+	}
 	if (started < nthreads) {
 		LC_ERROR("could start only %d of %d threads", started, nthreads);
 		atomic_fetch_sub(&sv.running, nthreads - started);
@@ -233,10 +253,8 @@ bool fcgi_serve(const fcgi_app_t *app, int nthreads, const fcgi_serve_hooks_t *h
 		LC_INFO("serving with %d thread%s", nthreads, nthreads == 1 ? "" : "s");
 		wait_for_stop(&sv, &waited, hooks);
 	}
-	stop_threads(&sv, threads, started);
-	free(threads);
-	pthread_mutex_destroy(&sv.accept_lock);
-	pthread_mutex_destroy(&sv.state_lock);
+	stop_threads(&sv, started);
+	free(sv.slots);
 	pthread_rwlock_destroy(&sv.trusted_lock);
 	lc_netlist_free(&sv.trusted);
 	sv.magic = 0;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // livechat-fcgi and livechatctl answer --help and --version; a SIGHUP makes livechat-fcgi
 // re-read its config file while it keeps serving and apply log_level, log_target,
-// trusted_proxies and metrics_allow, and a file that does not load is logged and changes nothing. The stack runs under lighttpd, whose stderr
+// trusted_proxies and metrics_allow, and a file that does not load is logged and changes nothing;
+// a SIGTERM stops a process whose threads all wait in accept. The stack runs under lighttpd, whose stderr
 // (log/lighttpd.out) the livechat-fcgi processes it spawned inherit.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, startStack } from './helpers.mjs';
 
@@ -140,4 +141,30 @@ test('SIGHUP applies trusted_proxies and metrics_allow in every process', async 
     assert.deepEqual(await observe(n), { metrics: [200], echoed: [false] });
   } finally { writeFileSync(stack.env.LIVECHAT_CONFIG, conf); }
   assert.deepEqual(fcgiPids(), pids, 'the same processes serve');
+});
+
+// Whether pid is gone (reaped) or a zombie its web server has yet to reap.
+function exited(pid) {
+  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z'); } catch { return true; }
+}
+
+test('SIGTERM: a livechat-fcgi process whose threads all wait in accept stops at once; the web server goes on serving', async () => {
+  const pids = fcgiPids();
+  const victim = pids[0];
+  // Every one of its threads waits in accept (no request runs): the stop must wake them all.
+  const threads = readdirSync(`/proc/${victim}/task`)
+    .filter((t) => readFileSync(`/proc/${victim}/task/${t}/comm`, 'utf8').trim() === 'fcgi-serve');
+  assert.ok(threads.length >= 2, `pid ${victim} serves with ${threads.length} thread(s): the case needs several`);
+  try {
+    await reloadAll([victim], withKeys({ log_level: 'info' }), 'log_level info');
+  } finally { writeFileSync(stack.env.LIVECHAT_CONFIG, conf); }
+  process.kill(victim, 'SIGTERM');
+  // Logged once fcgi_serve has joined every thread (a thread left in accept would hang it).
+  await logUntil((t) => t.includes(`livechat-fcgi (pid ${victim}) stopping`), `pid ${victim} stopping`, 5000);
+  const end = Date.now() + 5000;
+  while (!exited(victim) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(exited(victim), `pid ${victim} still runs 5 s after SIGTERM`);
+  assert.doesNotMatch(errorLog(), /FastCGI accept failed|AddressSanitizer|runtime error/);
+  for (let i = 0; i < 2 * pids.length; i++)
+    assert.equal((await api(stack.base, 'GET', '/api/live')).status, 200);
 });
