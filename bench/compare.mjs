@@ -87,7 +87,10 @@ for (const b of backends) {
     verdict(t4 === null ? null : t4 <= 1.2 && l.typing_received === l.typing_sent, t4 === null ? '' : `${num(t4)}× the p99 alone`)]);
   const acc = l?.accept_max_ms ?? null;
   out.push([`2. accept with history (N = 50) p99 ≤ 50 ms (${b}, ${hi})`,
-    acc === null ? '-' : `${num(acc, 0)} ms (slowest of ${l.rooms} accepts, all in flight together)`,
+    acc === null ? '-' : `${num(acc, 0)} ms (slowest of ${l.rooms} accepts, all in flight together)` +
+      (l.setup_db_ops_per_room ? `; per room from request to engaged ${l.setup_db_ops_per_room.ops} database ` +
+        `operations (${Object.entries(l.setup_db_ops_per_room.by_kind).map(([k, n]) => `${k} ${n}`).join(', ')}), ` +
+        `${l.setup_db_ops_per_room.ms} ms of them` : ''),
     verdict(acc === null ? null : acc <= 50, acc === null ? '' : `${num(acc / 50)}× over`)]);
 }
 console.log(`### Against issue 8's targets (at ${hi} stored messages, the largest size of this run)`);

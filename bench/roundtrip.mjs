@@ -10,7 +10,7 @@
 //   node bench/roundtrip.mjs --target peer --peer http://H:P
 //     common: --prefix P [--amqp URL] [--channel C] [--rooms R] [--window W[,W2...]] [--seconds S]
 //             [--rates R1,R2|auto] [--drain S] [--setup-timeout S] [--typing N] [--text-bytes N] [--pids name:pid,...] [--mongo URI]
-//             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE]
+//             [--label TEXT] [--backend NAME] [--stored N] [--json FILE] [--perf FILE] [--metrics URL]
 // Phases: "saturate": W round trips in flight per room for S seconds (throughput), once per
 // window given (the best of them is the relay's saturated rate, marked `best`); then one per
 // rate: round trips started at a fixed total rate for S seconds (`auto` = half the saturated
@@ -23,7 +23,10 @@
 // named ferretdb or postgres count as the database. --mongo: the database server, whose command
 // counters (serverStatus) give database operations per stored message. --perf: `perf record -a`
 // during the saturate phase. --typing N (default 20, 0: off): beside every phase, agents send N
-// typing frames/s in total (not stored), timed to the gateway; first a phase of typing alone. Prints markdown rows on stdout, appends JSON lines to FILE.
+// typing frames/s in total (not stored), timed to the gateway; first a phase of typing alone.
+// --metrics URL (livechat): wsd's /metrics, read before the customers ask and after every accept
+// came back: the database operations (and their time) per room from request to engaged.
+// Prints markdown rows on stdout, appends JSON lines to FILE.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -205,6 +208,34 @@ async function openAgents() {
   return agents;
 }
 
+// wsd's store operations by kind, {kind: [count, seconds]} (null without --metrics).
+async function storeOps() {
+  if (!args.metrics) return null;
+  const text = await (await fetch(args.metrics)).text();
+  const ops = {};
+  for (const m of text.matchAll(/^livechat_wsd_store_operation(s|_seconds)_total\{op="(\w+)"\} (\S+)$/gm)) {
+    ops[m[2]] ??= [0, 0];
+    ops[m[2]][m[1] === 's' ? 0 : 1] = Number(m[3]);
+  }
+  return ops;
+}
+
+// What the rooms' setup cost the database, per room: operations by kind, in all, and their time.
+function perRoom(a, b) {
+  if (!a || !b) return null;
+  const out = { ops: 0, ms: 0, by_kind: {} };
+  for (const [k, [n, secs]] of Object.entries(b)) {
+    const dn = n - (a[k]?.[0] ?? 0), ds = secs - (a[k]?.[1] ?? 0);
+    if (dn <= 0) continue;
+    out.by_kind[k] = +(dn / R).toFixed(2);
+    out.ops += dn / R;
+    out.ms += ds * 1000 / R;
+  }
+  out.ops = +out.ops.toFixed(2);
+  out.ms = +out.ms.toFixed(2);
+  return out;
+}
+
 const pad = 'x'.repeat(TEXT_BYTES);
 let onReply = () => {};
 let onTyping = () => {};
@@ -226,10 +257,12 @@ try {
   // Every customer asks at once; each agent accepts its own customer's room (all accepts in
   // flight together: on a slow database they queue there, not here).
   customers = agents.map((_, k) => `rt${tag}c${k}`);
+  const ops0 = await storeOps();
   const asked = performance.now();
   for (const [k, c] of customers.entries()) gw.publish('request_agent', c, { customer_name: `Bench Customer ${k}` });
   const taken = await Promise.all(agents.map((a, k) => a.accept(customers[k])));
   const accepts = taken.map((a) => a.ms);
+  const setupOps = perRoom(ops0, await storeOps());
   // New customers' requests: from their publish to the offer on their agent's dashboard (the
   // room opens: a first chat's cost, which must not grow with the customers stored).
   const offered = agents.map((a, k) => a.offerAt.get(customers[k]) - asked).sort((x, y) => x - y);
@@ -241,7 +274,8 @@ try {
   };
   accepts.sort((x, y) => x - y);
   log(`${R} rooms engaged; offer p50 ${pct(offered, 0.5)} ms, max ${pct(offered, 1)} ms; ` +
-      `accept p50 ${pct(accepts, 0.5)} ms, max ${pct(accepts, 1)} ms`);
+      `accept p50 ${pct(accepts, 0.5)} ms, max ${pct(accepts, 1)} ms` +
+      (setupOps ? `; per room ${setupOps.ops} DB operations (${JSON.stringify(setupOps.by_kind)}), ${setupOps.ms} ms` : ''));
 
   const results = [];
   // One phase: round trips (rate 0: saturate, > 0: that rate, null: none) and, beside them, the
@@ -316,7 +350,7 @@ try {
         : null,
       errors, last_error: agents.map((a) => a.lastError).find(Boolean) || null, publish_nacks: gw.nacked,
       cpu_percent: cpuPercent(c0, c1), accept_p50_ms: pct(accepts, 0.5), accept_max_ms: pct(accepts, 1),
-      offer_max_ms: pct(offered, 1),
+      offer_max_ms: pct(offered, 1), setup_db_ops_per_room: setupOps,
       typing_per_s: TYPING_RATE || null, typing_sent: typingN, typing_received: typingLat.length,
       typing_p50_ms: pct(typingLat, 0.5), typing_p99_ms: pct(typingLat, 0.99),
     };
