@@ -68,11 +68,11 @@ for (const b of backends) {
   const l = sat('livechat', b, hi), p = sat('peer', b, hi), c = ceiling(b, hi), lh = half('livechat', b, hi);
   const r1 = l && p && p.round_trips_per_s ? l.round_trips_per_s / p.round_trips_per_s : null;
   out.push([`1. stored relay ≥ 4× the peer's round trips/s (${b}, ${hi} stored)`, r1 === null ? '-' : `${sig(r1, 2)}×`,
-    verdict(r1 === null ? null : r1 >= 4, !r1 ? 'no round trip came back' : `${num(4 / r1, 0)}× short`)]);
+    verdict(r1 === null ? null : r1 >= 4, !r1 ? 'no round trip came back' : `${num(4 / r1)}× short`)]);
   const r2 = l && c ? 2 * l.round_trips_per_s / c.insert_docs_per_s : null;
   out.push([`1. stored messages/s ≥ 50% of the database's insertMany docs/s (${b}, ${hi})`,
     r2 === null ? '-' : `${sig(100 * r2, 1)}%`,
-    verdict(r2 === null ? null : r2 >= 0.5, !r2 ? 'no round trip came back' : `${num(0.5 / r2, 0)}× short`)]);
+    verdict(r2 === null ? null : r2 >= 0.5, !r2 ? 'no round trip came back' : `${num(0.5 / r2)}× short`)]);
   out.push([`1. p99 ≤ 50 ms at half the saturating rate (${b}, ${hi})`, lh ? `${lh.p99_ms === null ? 'nothing came back' : `${lh.p99_ms} ms`} at ${lh.offered_per_s}/s` : 'no half-saturation phase (nothing delivered when saturated)',
     verdict(lh ? lh.p99_ms !== null && lh.p99_ms <= 50 : (l ? false : null), lh?.p99_ms ? `${num(lh.p99_ms / 50)}× over` : 'no round trip completed')]);
   const g0 = sat('livechat', b, lo)?.round_trips_per_s, g1 = l?.round_trips_per_s;
