@@ -50,19 +50,41 @@ typedef struct server {
 	atomic_int running;            /* threads not yet out of their loop */
 } server_t;
 
+/* The body source a request reads through (read_stream): libfcgi's stream and the bytes taken. */
+typedef struct body_src {
+	FCGX_Stream *in;
+	size_t got;
+} body_src_t;
+
 static ssize_t read_stream(void *rctx, char *buf, size_t n)
 {
-	FCGX_Stream *in = rctx;
+	body_src_t *b = rctx;
 	int want = n > (size_t)(1 << 20) ? 1 << 20 : (int)n;
-	int got = FCGX_GetStr(buf, want, in);
-	if (got < 0 || FCGX_GetError(in) != 0)
+	int got = FCGX_GetStr(buf, want, b->in);
+	if (got < 0 || FCGX_GetError(b->in) != 0)
 		return -1;
+	b->got += (size_t)got;
 	return got;
 }
 
-static void serve_one(server_t *sv, FCGX_Request *fr)
+/* Whether the request's body was read to the length it announced (0 for a request without
+ * one): then only the web server's end-of-input record can follow, sent right behind it. */
+static bool body_read_whole(FCGX_Request *fr, size_t got)
 {
-	fcgi_request_t *req = fcgi_request_new(fr->envp, read_stream, fr->in);
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	if (cl == NULL || *cl < '0' || *cl > '9')
+		return false;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return *end == '\0' && errno == 0 && n == got;
+}
+
+/* Serve the request in hand; true when its body was read whole (body_read_whole). */
+static bool serve_one(server_t *sv, FCGX_Request *fr)
+{
+	body_src_t body = { .in = fr->in };
+	fcgi_request_t *req = fcgi_request_new(fr->envp, read_stream, &body);
 	fcgi_response_t *resp = fcgi_response_new();
 	size_t len = 0;
 	pthread_rwlock_rdlock(&sv->trusted_lock);
@@ -74,18 +96,20 @@ static void serve_one(server_t *sv, FCGX_Request *fr)
 	free(out);
 	fcgi_response_free(&resp);
 	fcgi_request_free(&req);
+	return body_read_whole(fr, body.got);
 }
 
 /* Close the connection without libfcgi's lingering close when the web server sent nothing we
  * left unread. libfcgi shuts the socket down and reads until the web server closes its end (so
  * that unread input cannot turn the close into a reset that loses the response): a thread then
  * sleeps until the web server has read the answer, and lighttpd opens one connection per
- * request. With the request's input read to its end (a body-less request's empty stdin record,
- * mostly in the buffer of the first read already) a plain close loses nothing; a request
- * answered before its body was read (413, 401) keeps the lingering close. */
-static void finish(FCGX_Request *fr)
+ * request. With the body read whole (whole), what can still come is the web server's
+ * end-of-input record, sent right behind the body (mostly in the buffer of the first read
+ * already): read it, and a plain close loses nothing. A request answered before its body was
+ * read (413, 401) keeps the lingering close, and never waits here for a client's slow body. */
+static void finish(FCGX_Request *fr, bool whole)
 {
-	if (FCGX_HasSeenEOF(fr->in) != EOF)
+	if (whole && FCGX_HasSeenEOF(fr->in) != EOF)
 		(void)FCGX_GetChar(fr->in);   /* EOF when the input is at its end */
 	bool plain = FCGX_HasSeenEOF(fr->in) == EOF;
 	if (plain)
@@ -131,8 +155,7 @@ static void *serve_thread(void *arg)
 			}
 			break;
 		}
-		serve_one(sv, &fr);
-		finish(&fr);
+		finish(&fr, serve_one(sv, &fr));
 	}
 	atomic_store(&me->in_accept, false);
 	FCGX_Free(&fr, 1);
