@@ -177,10 +177,14 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 /* lc_store_room_open for a customer seen for the first time only (inserts, no read: see
  * docs/store.md "open_rooms"). NOT_FOUND, having done nothing, when the customer has been seen
  * before: their open reads their pointer and their previous room's counter (on FerretDB 1.24
- * scans that grow with the customers stored), which wsd's room writer leaves to a worker. */
+ * scans that grow with the customers stored), which wsd's room writer leaves to a worker.
+ * reserve: seqs 1..reserve of the new room reserved for the caller, as lc_store_seq_reserve
+ * would, in the counter document the open writes anyway (a writer that allocates seqs itself
+ * saves the reservation's read and write); *reserved: how many it holds, 0 when the room was not
+ * created here or its counter could not be written (then reserve as usual). */
 lc_rc lc_store_room_open_new(lc_store_t *s, const char *channel, const char *customer_id,
-			     const char *customer_name, json_object **out, bool *created,
-			     lc_err_t *err);
+			     const char *customer_name, int64_t reserve, int64_t *reserved,
+			     json_object **out, bool *created, lc_err_t *err);
 lc_rc lc_store_room_get(lc_store_t *s, const char *id, json_object **out, lc_err_t *err);
 /* The open room (waiting or engaged) of a customer: NOT_FOUND when none. */
 lc_rc lc_store_room_find_open(lc_store_t *s, const char *channel, const char *customer_id,

@@ -201,22 +201,27 @@ static lc_rc find_open_repair(lc_store_t *s, const char *key, json_object **out,
  * left it: its counter document starts with that room's count (0 for a first room, or after a
  * room from before recent). A failure only costs accept its shortcut (the room then keeps no
  * recent, and accept queries). */
-static void recent_seed(lc_store_t *s, const char *room_hex, const char *prev)
+static void recent_seed(lc_store_t *s, const char *room_hex, const char *prev, int64_t reserve,
+			int64_t *reserved)
 {
 	int64_t count = -1;
 	lc_err_t err;
+	*reserved = 0;
 	if (*prev != '\0' && lc_store_recent_count(s, prev, &count, &err) != LC_OK)
 		LC_WARN("room %s: the previous room's recent count: %s", room_hex, err.reason);
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(room_hex), "seq", BCON_INT64(0),
-			       "reserved", BCON_INT64(0), "recent", BCON_INT64(count > 0 ? count : 0));
+			       "reserved", BCON_INT64(reserve), "recent",
+			       BCON_INT64(count > 0 ? count : 0));
 	if (lc_store_insert(s, LC_COLL_COUNTERS, doc, NULL, NULL, &err) != LC_OK)
 		LC_WARN("room %s: starting its recent: %s", room_hex, err.reason);
+	else
+		*reserved = reserve;
 	bson_destroy(doc);
 }
 
 static lc_rc room_open(lc_store_t *s, const char *channel, const char *customer_id,
-		       const char *customer_name, bool new_only, json_object **out, bool *created,
-		       lc_err_t *err)
+		       const char *customer_name, bool new_only, int64_t reserve,
+		       int64_t *reserved, json_object **out, bool *created, lc_err_t *err)
 {
 	char *key = NULL, prev[25] = "";
 	bool found = false, fresh = false;
@@ -225,6 +230,7 @@ static lc_rc room_open(lc_store_t *s, const char *channel, const char *customer_
 	lc_rc rc = open_key(channel, customer_id, &key, err);
 
 	*created = false;
+	*reserved = 0;
 	bson_oid_init(&oid, NULL);
 	bson_oid_to_string(&oid, hex);
 	if (rc == LC_OK)
@@ -266,7 +272,7 @@ static lc_rc room_open(lc_store_t *s, const char *channel, const char *customer_
 			rc = pointer_set(s, key, hex, err);
 		fresh = false;
 		if (rc == LC_OK) {
-			recent_seed(s, hex, prev);
+			recent_seed(s, hex, prev, reserve, reserved);
 			*out = lc_store_to_json(doc, omit_internal);
 			json_object_object_add(*out, "last_seq", json_object_new_int64(0));
 			*created = true;
@@ -292,14 +298,18 @@ lc_rc lc_store_room_open(lc_store_t *s, const char *channel, const char *custome
 			 const char *customer_name, json_object **out, bool *created,
 			 lc_err_t *err)
 {
-	return room_open(s, channel, customer_id, customer_name, false, out, created, err);
+	int64_t reserved;
+	return room_open(s, channel, customer_id, customer_name, false, 0, &reserved, out, created,
+			 err);
 }
 
 lc_rc lc_store_room_open_new(lc_store_t *s, const char *channel, const char *customer_id,
-			     const char *customer_name, json_object **out, bool *created,
-			     lc_err_t *err)
+			     const char *customer_name, int64_t reserve, int64_t *reserved,
+			     json_object **out, bool *created, lc_err_t *err)
 {
-	return room_open(s, channel, customer_id, customer_name, true, out, created, err);
+	LC_ASSERT(reserve >= 0);
+	return room_open(s, channel, customer_id, customer_name, true, reserve, reserved, out,
+			 created, err);
 }
 
 lc_rc lc_store_room_raw(lc_store_t *s, const bson_oid_t *oid, bson_t *raw, bool *live,

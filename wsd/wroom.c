@@ -368,14 +368,15 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 		return LC_OK;
 	}
 	json_object *doc = NULL;
+	int64_t reserved = 0;
 	lc_rc rc;
 	if (wsd_map_get(wr->open_here, key) != NULL) {
 		wsd_map_del(wr->open_here, key);
 		rc = lc_store_room_open(wr->w->store, channel, customer_id, customer_name, &doc,
 					created, err);
 	} else {
-		rc = lc_store_room_open_new(wr->w->store, channel, customer_id, customer_name, &doc,
-					    created, err);
+		rc = lc_store_room_open_new(wr->w->store, channel, customer_id, customer_name,
+					    SEQ_BLOCK, &reserved, &doc, created, err);
 		if (rc == LC_ERR_NOT_FOUND) {
 			open_on_worker(wr, channel, customer_id, customer_name, false, key);
 			return lc_err_set(err, LC_ERR_UNAVAILABLE, "opened on a worker");
@@ -384,7 +385,13 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 	free(key);
 	if (rc == LC_OK) {
 		*room = copy_of(doc);
-		room_update(wr, doc)->opened_here |= *created;
+		wroom_t *nr = room_update(wr, doc);
+		nr->opened_here |= *created;
+		if (reserved > 0 && nr->next_seq == 0) {
+			/* Its first block came with its counter (wsd_writer_stage reserves none). */
+			nr->next_seq = 1;
+			nr->block_end = reserved;
+		}
 	}
 	/* A new room starts from what its counter says (the customer's previous room's count),
 	 * unless messages of theirs still wait to be written (then the batch is ahead). */

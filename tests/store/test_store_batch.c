@@ -914,6 +914,55 @@ static void test_headless_pieces_are_read_through_the_piece_before_them(void)
 	free(cust);
 }
 
+/* A writer opening a new customer's room takes its first seq block with the counter the open
+ * writes anyway: no reservation read or write, and a writer taking over starts above it. */
+static void test_a_new_room_comes_with_its_first_seq_block_reserved(void)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created = false;
+	int64_t reserved = -1, first = 0, before = -1;
+	char *cust = tuniq("reserving");
+	uint64_t ins0 = ops(LC_STORE_OP_INSERT), all0 = ops(LC_STORE_OP_KINDS);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open_new(test_store, "widget", cust, "R", 1000, &reserved,
+						     &room, &created, &err), LC_OK);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT_EQUAL(reserved, 1000);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_INSERT) - ins0, 3);
+	CU_ASSERT_EQUAL(ops(LC_STORE_OP_KINDS) - all0, 3);
+	CU_ASSERT_EQUAL(tint(room, "last_seq"), 0);
+	char *id = strdup(tstr(room, "id"));
+	json_object_put(room);
+	room = NULL;
+	/* Seqs 1..1000 are the opener's: anyone else's block starts above them. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, id, 10, &first, &before, &err), LC_OK);
+	CU_ASSERT_EQUAL(first, 1001);
+	CU_ASSERT_EQUAL(before, 0);
+	/* A reservation is not a stored message: last_seq stays 0. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &room, &err), LC_OK);
+	CU_ASSERT_EQUAL(tint(room, "last_seq"), 0);
+	json_object_put(room);
+	room = NULL;
+	/* A customer seen before is not opened here: nothing reserved. */
+	CU_ASSERT_EQUAL(lc_store_room_open_new(test_store, "widget", cust, "R", 1000, &reserved,
+					       &room, &created, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_FALSE(created);
+	CU_ASSERT_EQUAL(reserved, 0);
+	free(id);
+	free(cust);
+
+	/* Without a reservation the first block starts at 1, as before. */
+	cust = tuniq("plain");
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open_new(test_store, "widget", cust, "P", 0, &reserved,
+						     &room, &created, &err), LC_OK);
+	CU_ASSERT_EQUAL(reserved, 0);
+	CU_ASSERT_EQUAL_FATAL(lc_store_seq_reserve(test_store, tstr(room, "id"), 10, &first, NULL,
+						   &err), LC_OK);
+	CU_ASSERT_EQUAL(first, 1);
+	json_object_put(room);
+	free(cust);
+}
+
 int init_store_batch_tests(void)
 {
 	CU_pSuite s = CU_add_suite("store_batch", NULL, NULL);
@@ -928,6 +977,7 @@ int init_store_batch_tests(void)
 	CU_ADD_TEST(s, test_same_message_id_in_two_rooms_is_two_messages);
 	CU_ADD_TEST(s, test_open_room_is_found_by_id_lookups_and_its_pointer_repaired);
 	CU_ADD_TEST(s, test_a_new_customers_room_opens_with_inserts_only);
+	CU_ADD_TEST(s, test_a_new_room_comes_with_its_first_seq_block_reserved);
 	CU_ADD_TEST(s, test_recent_holds_the_customers_last_messages_across_rooms_in_order);
 	CU_ADD_TEST(s, test_recent_pieces_are_json_text_and_earlier_pieces_still_read);
 	CU_ADD_TEST(s, test_headless_pieces_are_read_through_the_piece_before_them);
