@@ -504,6 +504,35 @@ lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
 	return rc;
 }
 
+lc_rc lc_store_update_each(lc_store_t *s, const char *coll, const bson_t *const *filters,
+			    const bson_t *const *updates, size_t n, bool upsert, int64_t *matched,
+			    lc_err_t *err)
+{
+	op_t op;
+	bson_error_t e;
+	bson_t reply;
+	lc_rc rc = LC_OK;
+	/* Unordered: one update that matches nothing does not stop the others. */
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t *one = BCON_NEW("upsert", BCON_BOOL(upsert));
+
+	op_begin(&op, s, coll, LC_STORE_OP_UPDATE);
+	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(op.coll,
+											opts);
+	for (size_t i = 0; i < n; i++)
+		mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], one, &e);
+	if (!mongoc_bulk_operation_execute(bulk, &reply, &e))
+		rc = lc_store_map_error(&e, err, NULL, NULL);
+	else if (matched != NULL)
+		*matched = reply_int(&reply, "nMatched") + reply_int(&reply, "nUpserted");
+	bson_destroy(&reply);
+	mongoc_bulk_operation_destroy(bulk);
+	op_end(&op, s);
+	bson_destroy(one);
+	bson_destroy(opts);
+	return rc;
+}
+
 lc_rc lc_store_delete(lc_store_t *s, const char *coll, const bson_t *filter, bool many,
 		      int64_t *deleted, lc_err_t *err)
 {

@@ -205,6 +205,20 @@ lc_rc lc_store_room_list_agent(lc_store_t *s, const char *agent_id, json_object 
  * next and is the room's last. */
 lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
 			  const char *agent_name, json_object **out, lc_err_t *err);
+/* One claim of a batch (lc_store_room_claim_many). */
+typedef struct lc_store_claim {
+	const char *room_id, *agent_id, *agent_name;
+	lc_rc rc;               /* out: as lc_store_room_claim */
+	lc_err_t err;           /* out */
+	json_object *room;      /* out, LC_OK or CONFLICT: as lc_store_room_claim's *out (owned) */
+} lc_store_claim_t;
+/* The claims of n rooms, each as lc_store_room_claim would make it (exactly one winner per
+ * room, across processes: the same gates), in n + 2 round trips instead of 3n: the rooms read
+ * one by one, their gates in one unordered insertMany, their updates in one bulk write. A claim
+ * whose gate another holds (two claims of one room in the batch, a concurrent writer) or whose
+ * update did not land goes on alone, as lc_store_room_claim. On CONFLICT, room is the room as
+ * it is (which tells taken from closed). */
+void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n);
 /* Adds agent_id to declined_by once (status unchanged). claim/decline/close return
  * LC_ERR_UNAVAILABLE ("room is locked") if another writer holds the room for more than 5 s. */
 lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err);

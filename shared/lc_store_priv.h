@@ -90,6 +90,11 @@ lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs,
 lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
 			  const bson_t *update, bool upsert, int64_t *matched, const char *conflict,
 			  const char *conflict_field, lc_err_t *err);
+/* One unordered bulk write of n updateOne (filters[i], updates[i]), upserting when upsert: one
+ * round trip. matched (may be NULL): the documents matched plus those upserted, over all n. */
+lc_rc lc_store_update_each(lc_store_t *s, const char *coll, const bson_t *const *filters,
+			    const bson_t *const *updates, size_t n, bool upsert, int64_t *matched,
+			    lc_err_t *err);
 lc_rc lc_store_delete(lc_store_t *s, const char *coll, const bson_t *filter, bool many,
 		      int64_t *deleted, lc_err_t *err);
 /* findAndModify returning the new document. NOT_FOUND ("<what> not found") when none matched.

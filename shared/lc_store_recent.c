@@ -90,36 +90,29 @@ static lc_rc pieces_insert(lc_store_t *s, const lc_store_recent_piece_t *p, size
 lc_rc lc_store_marks_write(lc_store_t *s, const lc_store_mark_t *marks, size_t n,
 			   const lc_store_recent_piece_t *pieces, size_t np, lc_err_t *err)
 {
-	bson_error_t e;
 	lc_rc rc = LC_OK;
 	/* The pieces first: a reader that sees a room's new count finds its piece. */
 	if (np > 0 && (rc = pieces_insert(s, pieces, np, err)) != LC_OK)
 		return rc;
 	if (n == 0)
 		return LC_OK;
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bson_t *upsert = BCON_NEW("upsert", BCON_BOOL(true));
-	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
-	mongoc_collection_t *coll = mongoc_client_get_collection(c, s->db, LC_COLL_COUNTERS);
-	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
+	bson_t **filters = lc_calloc(n, sizeof *filters);
+	bson_t **updates = lc_calloc(n, sizeof *updates);
 	for (size_t i = 0; i < n; i++) {
-		bson_t *filter = BCON_NEW("_id", BCON_UTF8(marks[i].room_id));
-		bson_t *update = marks[i].recent >= 0
+		filters[i] = BCON_NEW("_id", BCON_UTF8(marks[i].room_id));
+		updates[i] = marks[i].recent >= 0
 			? BCON_NEW("$max", "{", "seq", BCON_INT64(marks[i].seq),
 				   "recent", BCON_INT64(marks[i].recent), "}")
 			: BCON_NEW("$max", "{", "seq", BCON_INT64(marks[i].seq), "}");
-		mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, upsert, &e);
-		bson_destroy(update);
-		bson_destroy(filter);
 	}
-	lc_store_count_op(s, LC_STORE_OP_UPDATE);
-	if (!mongoc_bulk_operation_execute(bulk, NULL, &e))
-		rc = lc_store_map_error(&e, err, NULL, NULL);
-	mongoc_bulk_operation_destroy(bulk);
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(s->pool, c);
-	bson_destroy(upsert);
-	bson_destroy(opts);
+	rc = lc_store_update_each(s, LC_COLL_COUNTERS, (const bson_t *const *)filters,
+				  (const bson_t *const *)updates, n, true, NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		bson_destroy(filters[i]);
+		bson_destroy(updates[i]);
+	}
+	free(filters);
+	free(updates);
 	return rc;
 }
 

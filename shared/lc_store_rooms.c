@@ -607,6 +607,186 @@ lc_rc lc_store_room_claim(lc_store_t *s, const char *id, const char *agent_id,
 	return room_modify(s, id, claim_change, &c, false, out, err);
 }
 
+/* ---- claims in a batch */
+
+/* One claim of a batch on its way: the room as read, the change, its gate. */
+typedef struct claim_step {
+	bson_oid_t oid;
+	bson_t cur;             /* the room as read (held while has_cur) */
+	bool has_cur;
+	bson_t set;             /* the change (claim_change), with the new rev */
+	int64_t rev;
+	char *gate_id;          /* "<hex>:<rev>" */
+	bool gated;             /* the gate is ours */
+	bool alone;             /* goes on alone (lc_store_room_claim) */
+} claim_step_t;
+
+/* Read the room and decide (claim_change): false when c is answered already. */
+static bool claim_read(lc_store_t *s, lc_store_claim_t *c, claim_step_t *st)
+{
+	char hex[25];
+	bool live = true;
+	if (c->agent_id == NULL || *c->agent_id == '\0') {
+		c->rc = lc_err_set(&c->err, LC_ERR_INVALID, "agent id missing");
+		return false;
+	}
+	if (!lc_store_oid_parse(c->room_id, &st->oid)) {
+		c->rc = lc_err_set(&c->err, LC_ERR_NOT_FOUND, "room not found");
+		return false;
+	}
+	c->rc = lc_store_room_raw(s, &st->oid, &st->cur, &live, &c->err);
+	if (c->rc != LC_OK)
+		return false;
+	st->has_cur = true;
+	bool nochange = false;
+	claim_ctx_t ctx = { c->agent_id, c->agent_name };
+	bson_oid_to_string(&st->oid, hex);
+	c->rc = claim_change(&st->cur, hex, &ctx, &st->set, &nochange, &c->err);
+	if (c->rc != LC_OK) {
+		/* Taken or closed: the room as read tells which. */
+		c->room = lc_store_to_json(&st->cur, omit_internal);
+		return false;
+	}
+	st->rev = doc_int(&st->cur, "rev");
+	BSON_APPEND_INT64(&st->set, "rev", st->rev + 1);
+	st->gate_id = lc_asprintf("%s:%lld", hex, (long long)st->rev);
+	return true;
+}
+
+/* The gates of the claims in go (indexes into st) in one insertMany: those refused go on alone. */
+static lc_rc claim_gates(lc_store_t *s, claim_step_t *st, const size_t *go, size_t ng,
+			 lc_err_t *err)
+{
+	const bson_t **docs = lc_calloc(ng, sizeof *docs);
+	bool *ok = lc_calloc(ng, sizeof *ok), *dup = lc_calloc(ng, sizeof *dup);
+	int64_t now = lc_real_ms();
+	for (size_t k = 0; k < ng; k++)
+		docs[k] = BCON_NEW("_id", BCON_UTF8(st[go[k]].gate_id), "at", BCON_DATE_TIME(now));
+	lc_rc rc = lc_store_insert_many(s, LC_COLL_ROOM_GATES, docs, ng, ok, dup, err);
+	for (size_t k = 0; k < ng; k++) {
+		st[go[k]].gated = rc == LC_OK && ok[k];
+		st[go[k]].alone = rc == LC_OK && !ok[k];
+		bson_destroy((bson_t *)docs[k]);
+	}
+	free(docs);
+	free(ok);
+	free(dup);
+	return rc;
+}
+
+/* The updates of the gated claims in go, in one bulk write; *all: every one matched. */
+static lc_rc claim_updates(lc_store_t *s, claim_step_t *st, const size_t *go, size_t ng,
+			   bool *all, lc_err_t *err)
+{
+	bson_t **filters = lc_calloc(ng, sizeof *filters);
+	bson_t **updates = lc_calloc(ng, sizeof *updates);
+	size_t nu = 0;
+	for (size_t k = 0; k < ng; k++) {
+		claim_step_t *t = &st[go[k]];
+		if (!t->gated)
+			continue;
+		filters[nu] = BCON_NEW("_id", BCON_OID(&t->oid), "rev", BCON_INT64(t->rev));
+		updates[nu] = BCON_NEW("$set", BCON_DOCUMENT(&t->set));
+		nu++;
+	}
+	int64_t matched = 0;
+	lc_rc rc = nu == 0 ? LC_OK
+		   : lc_store_update_each(s, LC_COLL_ROOMS, (const bson_t *const *)filters,
+					  (const bson_t *const *)updates, nu, false, &matched, err);
+	*all = rc == LC_OK && matched == (int64_t)nu;
+	for (size_t k = 0; k < nu; k++) {
+		bson_destroy(filters[k]);
+		bson_destroy(updates[k]);
+	}
+	free(filters);
+	free(updates);
+	return rc;
+}
+
+/* Whether the claim's own update landed: the room is at the next revision, engaged by its
+ * agent (nobody else can have moved it from rev while the gate of rev is ours). */
+static bool claim_landed(lc_store_t *s, const lc_store_claim_t *c, claim_step_t *t)
+{
+	bson_t now;
+	bool live = true;
+	lc_err_t err;
+	if (lc_store_room_raw(s, &t->oid, &now, &live, &err) != LC_OK)
+		return false;
+	const char *agent = doc_str(&now, "agent_id");
+	bool landed = doc_int(&now, "rev") == t->rev + 1 && agent != NULL &&
+		      strcmp(agent, c->agent_id) == 0;
+	bson_destroy(&now);
+	return landed;
+}
+
+void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
+{
+	if (n == 0)
+		return;
+	claim_step_t *st = lc_calloc(n, sizeof *st);
+	size_t *go = lc_calloc(n, sizeof *go);
+	size_t ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		claims[i].room = NULL;
+		bson_init(&st[i].set);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (claim_read(s, &claims[i], &st[i])) {
+			go[ng++] = i;
+		} else if (claims[i].rc == LC_ERR_UNAVAILABLE) {
+			/* The server is away: the others would each wait as long for the same. */
+			for (size_t k = i + 1; k < n; k++) {
+				claims[k].rc = claims[i].rc;
+				claims[k].err = claims[i].err;
+			}
+			break;
+		}
+	}
+	lc_err_t err = { 0 };
+	bool all = false;
+	lc_rc rc = ng == 0 ? LC_OK : claim_gates(s, st, go, ng, &err);
+	if (rc == LC_OK && ng > 0)
+		rc = claim_updates(s, st, go, ng, &all, &err);
+	for (size_t k = 0; k < ng; k++) {
+		lc_store_claim_t *c = &claims[go[k]];
+		claim_step_t *t = &st[go[k]];
+		if (t->alone)
+			continue;
+		if (rc != LC_OK) {
+			c->rc = rc;
+			c->err = err;
+		} else if (all || claim_landed(s, c, t)) {
+			c->rc = LC_OK;
+			c->room = room_after(s, &t->cur, &t->set, false);
+			continue;
+		} else {
+			t->alone = true;   /* its revision had moved on: read again, alone */
+		}
+		/* The gate of a revision the update moved past stays (room_modify); this one's did not. */
+		if (t->gated)
+			lc_store_gate_release(s, LC_COLL_ROOM_GATES, t->gate_id);
+	}
+	for (size_t k = 0; k < ng; k++) {
+		lc_store_claim_t *c = &claims[go[k]];
+		if (!st[go[k]].alone)
+			continue;
+		c->rc = lc_store_room_claim(s, c->room_id, c->agent_id, c->agent_name, &c->room,
+					    &c->err);
+		if (c->rc == LC_ERR_CONFLICT) {
+			lc_err_t e2;
+			lc_store_room_get(s, c->room_id, &c->room, &e2);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].has_cur)
+			bson_destroy(&st[i].cur);
+		bson_destroy(&st[i].set);
+		free(st[i].gate_id);
+	}
+	free(go);
+	free(st);
+}
+
 static lc_rc decline_change(const bson_t *room, const char *room_hex, void *ctx, bson_t *set,
 			    bool *nochange, lc_err_t *err)
 {

@@ -21,4 +21,13 @@ void wsd_agent_open(wsd_conn_t *c);
  * on_watch_bound, called by the rooms layer, follow.c). */
 void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id);
 
+/* The accepts' claims are made in batches (agent_claim.c): what arrived while one batch was on
+ * a worker is the next batch. init before the loop starts; free after the workers stopped and
+ * the posts were drained (the accepts still waiting are dropped, their agents unanswered). */
+void wsd_agent_claims_init(wsd_t *w);
+void wsd_agent_claims_free(wsd_t *w);
+/* Any thread: the claims made and the batches they were made in, since start (zeros before
+ * init). */
+void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches);
+
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_agent_claim: accept (the conditional claim: exactly one winner, the join message, the
- * history) and decline (hidden for this agent; no_agent when everyone declined). */
+ * history) and decline (hidden for this agent; no_agent when everyone declined). The accepts'
+ * claims are made in batches (lc_store_room_claim_many), their join texts sent to the room
+ * writer together, without a worker waiting for the answers. */
 #include "config.h"
 #include "agent_priv.h"
 #include "events.h"
@@ -8,11 +10,15 @@
 #include "roomcmd.h"
 #include "room.h"
 #include "lc_alloc.h"
+#include "lc_config.h"
 #include "lc_json.h"
 #include "lc_log.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 /* ---- accept */
 
@@ -20,7 +26,9 @@ typedef struct accept_job {
 	uint32_t magic;
 #define ACCEPT_JOB_MAGIC 0x61636370u
 	wsd_ajob_t h;
+	TAILQ_ENTRY(accept_job) link;   /* in the claims' queue */
 	bool claimed;           /* tried again: the claim is done, the join message is not */
+	bool joined;            /* the join message is stored (j->msg): only the history is read */
 	json_object *room;      /* the claimed room (or, on conflict, as it is) */
 	json_object *msg;       /* the stored join message */
 	json_object *items;     /* the customer's history */
@@ -70,40 +78,43 @@ static void accept_job_free(accept_job_t *j)
 	free(j);
 }
 
-static bool accept_run(wsd_t *w, void *arg)
+/* The join message is stored (j->msg; items: the writer's history, taken, or NULL): the room's
+ * last_seq, and the history read when the writer did not have it all. */
+static void accept_joined(wsd_t *w, accept_job_t *j, json_object *items, int64_t limit)
 {
-	accept_job_t *j;
-	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
-	if (!j->claimed) {
-		j->h.rc = lc_store_room_claim(w->store, j->h.room_id, j->h.user_id,
-					      j->h.display_name, &j->room, &j->h.err);
-		if (j->h.rc == LC_ERR_CONFLICT) {
-			/* Taken (already_taken) or closed (not_open): the room tells which. */
-			lc_err_t err;
-			lc_store_room_get(w->store, j->h.room_id, &j->room, &err);
-		}
-		if (j->h.rc != LC_OK)
-			return true;
-		j->claimed = true;
-	}
-	/* The customer learns of the agent only through the stored join message: a MongoDB blip
-	 * must not lose it (the message id is fixed, so a retry stores it once). */
 	lc_err_t err;
-	int64_t limit = atomic_load(&w->history_limit);
 	json_object_put(j->items);
-	if (wsd_roomcmd_join_message(w, j->h.room_id, j->h.display_name,
-				     lc_json_get_str(j->room, "customer_name", ""), j->h.user_id,
-				     limit, &j->msg, &j->items, &err) != LC_OK)
-		return false;
+	j->items = items;
 	/* The claim's room carries no last_seq (lc_store_room_claim): the join text is its last. */
 	json_object_object_add(j->room, "last_seq",
 			       json_object_new_int64(lc_json_get_int(j->msg, "seq", 0)));
 	if (j->items != NULL)
-		return true;   /* the writer holds the customer's last messages: no read */
+		return;   /* the writer holds the customer's last messages: no read */
 	if (accept_history(w, j, limit, &err) != LC_OK) {
 		LC_WARN("room %s: reading history: %s", j->h.room_id, err.reason);
 		j->items = json_object_new_array();
 	}
+}
+
+/* An accept whose join message is not stored yet, its claim made (a batch's join the writer
+ * did not take): tried until the join is stored. */
+static bool accept_run(wsd_t *w, void *arg)
+{
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	LC_ASSERT(j->claimed);
+	/* The customer learns of the agent only through the stored join message: a MongoDB blip
+	 * must not lose it (the message id is fixed, so a retry stores it once). */
+	lc_err_t err;
+	int64_t limit = atomic_load(&w->history_limit);
+	json_object *msg = NULL, *items = NULL;
+	if (wsd_roomcmd_join_message(w, j->h.room_id, j->h.display_name,
+				     lc_json_get_str(j->room, "customer_name", ""), j->h.user_id,
+				     limit, &msg, &items, &err) != LC_OK)
+		return false;
+	json_object_put(j->msg);
+	j->msg = msg;
+	accept_joined(w, j, items, limit);
 	return true;
 }
 
@@ -164,12 +175,186 @@ out:
 	accept_job_free(j);
 }
 
+/* ---- the claims, in batches */
+
+#define CLAIMS_MAGIC 0x636c6d73u
+#define CLAIMS_BATCH_MAX 64
+
+/* Created at start (wsd_agent_claims_init): the accepts waiting for a batch. */
+struct wsd_claims {
+	uint32_t magic;
+	pthread_mutex_t lock;
+	TAILQ_HEAD(, accept_job) queue;   /* lock */
+	int running, max_running;         /* lock: workers running claims_run, at most */
+	atomic_uint_fast64_t n_claims, n_batches;   /* the metrics' counters */
+};
+
+void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches)
+{
+	wsd_claims_t *q = w->claims;
+	*claims = q ? atomic_load(&q->n_claims) : 0;
+	*batches = q ? atomic_load(&q->n_batches) : 0;
+}
+
+void wsd_agent_claims_init(wsd_t *w)
+{
+	wsd_claims_t *q = lc_calloc(1, sizeof *q);
+	q->magic = CLAIMS_MAGIC;
+	pthread_mutex_init(&q->lock, NULL);
+	TAILQ_INIT(&q->queue);
+	q->max_running = (int)lc_config_int(w->cfg, "wsd_workers");
+	w->claims = q;
+}
+
+void wsd_agent_claims_free(wsd_t *w)
+{
+	wsd_claims_t *q = w->claims;
+	if (q == NULL)
+		return;
+	LC_CHECK_OBJ(q, CLAIMS_MAGIC);
+	accept_job_t *j;
+	while ((j = TAILQ_FIRST(&q->queue)) != NULL) {
+		TAILQ_REMOVE(&q->queue, j, link);
+		accept_done(w, j);   /* w->stop is set: it only frees */
+	}
+	pthread_mutex_destroy(&q->lock);
+	q->magic = 0;
+	free(q);
+	w->claims = NULL;
+}
+
+/* Worker: an accept whose join came back without the writer's history: read it, answer. */
+static void accept_history_run(wsd_t *w, void *arg)
+{
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	accept_joined(w, j, NULL, atomic_load(&w->history_limit));
+}
+
+/* Loop: an accept whose join was answered without all it needs goes back to a worker: to read
+ * the history (joined), or to store the join until it is (accept_run). */
+static void accept_resubmit(wsd_t *w, void *arg)
+{
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	if (w->stop)
+		accept_done(w, j);   /* it only frees */
+	else if (j->joined)
+		wsd_ajob_submit(&j->h, accept_history_run, accept_done, j);
+	else
+		wsd_ajob_submit_retry(&j->h, accept_run, accept_done, j);
+}
+
+/* The writer's answer to a claim's join (the writer thread, the consumer thread, or the loop
+ * when it timed out): the accept answers on the loop, or goes back to a worker through the
+ * loop (which knows whether the workers still run). */
+static void accept_join_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
+{
+	accept_job_t *j;
+	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	json_object_put(res->room);
+	if (w->stop) {
+		/* Stopping (wsd_roomcmds_free answers what is left): nothing runs it any more. */
+		json_object_put(res->msg);
+		json_object_put(res->history);
+		accept_done(w, j);   /* it only frees */
+		return;
+	}
+	if (res->rc != LC_OK) {
+		LC_WARN("room %s: storing the join message: %s", j->h.room_id, res->err.reason);
+		json_object_put(res->msg);
+		json_object_put(res->history);
+		wsd_post(w, accept_resubmit, j);
+		return;
+	}
+	j->msg = res->msg;
+	j->joined = true;
+	if (res->history == NULL) {
+		wsd_post(w, accept_resubmit, j);
+		return;
+	}
+	accept_joined(w, j, res->history, 0);
+	wsd_post(w, accept_done, j);
+}
+
+/* One batch: the claims (lc_store_room_claim_many), then the winners' joins. */
+static void claims_batch(wsd_t *w, accept_job_t **jobs, size_t n)
+{
+	lc_store_claim_t *c = lc_calloc(n, sizeof *c);
+	accept_job_t **won = lc_calloc(n, sizeof *won);
+	size_t nwon = 0;
+	for (size_t i = 0; i < n; i++)
+		c[i] = (lc_store_claim_t){ .room_id = jobs[i]->h.room_id,
+					   .agent_id = jobs[i]->h.user_id,
+					   .agent_name = jobs[i]->h.display_name };
+	lc_store_room_claim_many(w->store, c, n);
+	atomic_fetch_add(&w->claims->n_claims, n);
+	atomic_fetch_add(&w->claims->n_batches, 1);
+	for (size_t i = 0; i < n; i++) {
+		accept_job_t *j = jobs[i];
+		j->h.rc = c[i].rc;
+		j->h.err = c[i].err;
+		/* Taken (already_taken) or closed (not_open): the room tells which. */
+		j->room = c[i].room;
+		if (j->h.rc != LC_OK) {
+			wsd_post(w, accept_done, j);
+			continue;
+		}
+		j->claimed = true;
+		won[nwon++] = j;
+	}
+	/* Their joins go to the writer together (one round stores them), and the next batch's
+	 * claims need not wait for them. */
+	int64_t limit = atomic_load(&w->history_limit);
+	for (size_t i = 0; i < nwon; i++)
+		wsd_roomcmd_join_send(w, won[i]->h.room_id, won[i]->h.display_name,
+				      lc_json_get_str(won[i]->room, "customer_name", ""),
+				      won[i]->h.user_id, limit, accept_join_answered, won[i]);
+	free(won);
+	free(c);
+}
+
+/* Worker: the batches, one after another, while accepts wait. */
+static void claims_run(wsd_t *w, void *arg)
+{
+	wsd_claims_t *q;
+	LC_CAST_OBJ(q, arg, CLAIMS_MAGIC);
+	accept_job_t *jobs[CLAIMS_BATCH_MAX];
+	for (;;) {
+		size_t n = 0;
+		pthread_mutex_lock(&q->lock);
+		while (n < CLAIMS_BATCH_MAX && !w->stop && !TAILQ_EMPTY(&q->queue)) {
+			jobs[n] = TAILQ_FIRST(&q->queue);
+			TAILQ_REMOVE(&q->queue, jobs[n], link);
+			n++;
+		}
+		if (n == 0)
+			q->running--;
+		pthread_mutex_unlock(&q->lock);
+		if (n == 0)
+			return;
+		claims_batch(w, jobs, n);
+	}
+}
+
+/* An accept's claim joins the next batch: those that arrive while one batch is being made are
+ * claimed together (the database's round trips, not the accepts, set the pace: issue 8). */
 void wsd_agent_accept(wsd_conn_t *c, const char *room_id, json_object *ref)
 {
+	wsd_claims_t *q = c->w->claims;
 	accept_job_t *j = lc_calloc(1, sizeof *j);
 	j->magic = ACCEPT_JOB_MAGIC;
 	wsd_ajob_init(&j->h, c, room_id, NULL, ref);
-	wsd_ajob_submit_retry(&j->h, accept_run, accept_done, j);
+	pthread_mutex_lock(&q->lock);
+	TAILQ_INSERT_TAIL(&q->queue, j, link);
+	/* Up to one batch per worker at a time: on FerretDB an update costs a scan of the rooms,
+	 * so two connections at once use both of a small machine's cores. */
+	bool start = q->running < q->max_running;
+	if (start)
+		q->running++;
+	pthread_mutex_unlock(&q->lock);
+	if (start)
+		wsd_workers_submit(c->w->workers, NULL, claims_run, NULL, q);
 }
 
 /* ---- decline */

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "wsd.h"
 #include "addrcap.h"
+#include "agent.h"
 #include "busio.h"
 #include "gateway.h"
 #include "idle.h"
@@ -327,6 +328,7 @@ int main(int argc, char **argv)
 	}
 	wsd_rooms_init(w, wsd_endpoints);
 	wsd_roomcmds_init(w);
+	wsd_agent_claims_init(w);
 	w->addrcap = wsd_addrcap_new(lc_config_str(w->cfg, "trusted_proxies"));
 	if (w->addrcap == NULL)
 		goto out;
@@ -428,6 +430,7 @@ out:
 	/* What the writer and the workers posted as they stopped (answers to other nodes'
 	 * commands among it) is published while the bus still runs. */
 	wsd_drain_posts(w);
+	wsd_agent_claims_free(w);
 	wsd_busio_free(&w->bus);
 	wsd_writer_free(&w->writer);
 	wsd_roomcmds_free(w);

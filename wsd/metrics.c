@@ -2,6 +2,7 @@
 /* wsd_metrics: Prometheus text of one wsd node (see metrics.h; the names are in
  * docs/operations.md, Metrics). Written with open_memstream: the text is a few kilobytes. */
 #include "config.h"
+#include "agent.h"
 #include "metrics.h"
 #include "busio.h"
 #include "conn.h"
@@ -119,6 +120,12 @@ static void bus(FILE *f, wsd_t *w)
 	one(f, "livechat_wsd_room_events_in_process_total", "counter",
 	    "room events delivered in process, not published, while alone",
 	    wsd_solo_events(w));
+	uint64_t claims = 0, batches = 0;
+	wsd_agent_claims_counts(w, &claims, &batches);
+	one(f, "livechat_wsd_claims_total", "counter",
+	    "accepts' claims made (each in a batch with those that came meanwhile)", claims);
+	one(f, "livechat_wsd_claim_batches_total", "counter",
+	    "batches of claims (over claims_total: the claims per batch)", batches);
 	one(f, "livechat_wsd_worker_jobs", "gauge",
 	    "worker jobs submitted and not finished (queued, waiting to retry, running)",
 	    w->workers ? wsd_workers_pending(w->workers) : 0);

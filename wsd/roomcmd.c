@@ -446,24 +446,50 @@ answered:
 	return wt.res.rc;
 }
 
+/* The command storing the system message "<room_id>-<suffix>", its text the setting key rendered
+ * with agent and customer; *text and *mid: what cmd points to, to free. */
+static void system_cmd(wsd_t *w, const char *room_id, const char *suffix, const char *key,
+		       const char *agent, const char *customer, lc_room_status_t status,
+		       const char *agent_id, int64_t history_limit, wsd_roomcmd_t *cmd,
+		       char **text, char **mid)
+{
+	json_object *set = wsd_settings_get(w);
+	*text = wsd_settings_render(set, key, agent, customer);
+	json_object_put(set);
+	*mid = lc_asprintf("%s-%s", room_id, suffix);
+	*cmd = (wsd_roomcmd_t){ .room_id = room_id, .msg_id = *mid, .sender = LC_SENDER_SYSTEM,
+				.author = "", .text = *text, .status = status, .agent_id = agent_id,
+				.agent_name = agent, .history_limit = history_limit };
+}
+
 static lc_rc system_message(wsd_t *w, const char *room_id, const char *suffix, const char *key,
 			    const char *agent, const char *customer, lc_room_status_t status,
 			    const char *agent_id, int64_t history_limit, json_object **msg,
 			    json_object **history, lc_err_t *err)
 {
-	json_object *set = wsd_settings_get(w);
-	char *text = wsd_settings_render(set, key, agent, customer);
-	char *mid = lc_asprintf("%s-%s", room_id, suffix);
-	wsd_roomcmd_t cmd = { .room_id = room_id, .msg_id = mid, .sender = LC_SENDER_SYSTEM,
-			      .author = "", .text = text, .status = status, .agent_id = agent_id,
-			      .agent_name = agent, .history_limit = history_limit };
+	char *text, *mid;
+	wsd_roomcmd_t cmd;
+	system_cmd(w, room_id, suffix, key, agent, customer, status, agent_id, history_limit, &cmd,
+		   &text, &mid);
 	lc_rc rc = wsd_roomcmd_call(w, &cmd, msg, NULL, history, err);
 	if (rc != LC_OK)
 		LC_WARN("room %s: storing the %s message: %s", room_id, suffix, err->reason);
 	free(mid);
 	free(text);
-	json_object_put(set);
 	return rc;
+}
+
+void wsd_roomcmd_join_send(wsd_t *w, const char *room_id, const char *agent,
+			   const char *customer, const char *agent_id, int64_t history_limit,
+			   wsd_roomcmd_fn done, void *arg)
+{
+	char *text, *mid;
+	wsd_roomcmd_t cmd;
+	system_cmd(w, room_id, "join", "join_message", agent, customer, LC_ROOM_ENGAGED, agent_id,
+		   history_limit, &cmd, &text, &mid);
+	wsd_roomcmd_send(w, &cmd, done, arg);
+	free(mid);
+	free(text);
 }
 
 lc_rc wsd_roomcmd_system_message(wsd_t *w, const char *room_id, const char *suffix,

@@ -29,6 +29,7 @@ typedef struct wsd_busio wsd_busio_t;
 typedef struct wsd_rooms wsd_rooms_t;
 typedef struct wsd_roomcmds wsd_roomcmds_t;
 typedef struct wsd_writer wsd_writer_t;
+typedef struct wsd_claims wsd_claims_t;
 
 /* A function run on a worker thread or on the loop with its job's argument. */
 typedef void (*wsd_fn)(wsd_t *w, void *arg);
@@ -46,6 +47,7 @@ struct wsd {
 	struct wsd_addrcap *addrcap;    /* per client address counts (addrcap.c); loop only */
 	wsd_roomcmds_t *roomcmds;       /* room commands sent, waiting for answers (roomcmd.c) */
 	wsd_writer_t *writer;           /* the room writer (writer.c): its own thread */
+	wsd_claims_t *claims;           /* accepts waiting for the next batch of claims (agent_claim.c) */
 	char node_id[128];
 	/* names of the AMQP objects, all starting with amqp_prefix */
 	char *ex_inbound, *ex_outbound, *ex_nodes, *q_inbound, *q_node;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Store tests of rooms: one open room per customer (also under concurrent opens), the claim race
- * (exactly one winner of 16, twenty times), decline, close, listing. */
+ * (exactly one winner of 16, twenty times; batched claims too), decline, close, listing. */
 #include "config.h"
 #include "store_tests.h"
+#include "lc_alloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -129,6 +130,16 @@ static void *claim_racer(void *arg)
 	return NULL;
 }
 
+/* RACERS threads of fn at once, the i-th given (char *)args + i * size; back when all ended. */
+static void race(void *(*fn)(void *), void *args, size_t size)
+{
+	pthread_t t[RACERS];
+	for (int i = 0; i < RACERS; i++)
+		pthread_create(&t[i], NULL, fn, (char *)args + (size_t)i * size);
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+}
+
 static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
 {
 	for (int round = 0; round < CLAIM_ROUNDS; round++) {
@@ -137,7 +148,6 @@ static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
 		bool created;
 		char *cust = tuniq("claimed");
 		pthread_barrier_t start;
-		pthread_t t[RACERS];
 		racer_t r[RACERS];
 		int ok = 0, conflict = 0, winner = -1;
 
@@ -147,10 +157,8 @@ static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
 		for (int i = 0; i < RACERS; i++) {
 			r[i] = (racer_t){ .start = &start, .room_id = tstr(room, "id") };
 			snprintf(r[i].agent, sizeof r[i].agent, "agent-%d", i);
-			pthread_create(&t[i], NULL, claim_racer, &r[i]);
 		}
-		for (int i = 0; i < RACERS; i++)
-			pthread_join(t[i], NULL);
+		race(claim_racer, r, sizeof r[0]);
 		for (int i = 0; i < RACERS; i++) {
 			if (r[i].rc == LC_OK) {
 				ok++;
@@ -172,6 +180,167 @@ static void test_sixteen_concurrent_claims_have_exactly_one_winner(void)
 		json_object_put(room);
 		json_object_put(after);
 		free(cust);
+	}
+}
+
+static char *open_waiting(const char *tag)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created;
+	char *cust = tuniq(tag);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_open(test_store, "widget", cust, "B", &room, &created,
+						 &err), LC_OK);
+	char *id = lc_strdup(tstr(room, "id"));
+	json_object_put(room);
+	free(cust);
+	return id;
+}
+
+static uint64_t ops_total(void)
+{
+	lc_store_stats_t st;
+	lc_store_stats(test_store, &st);
+	return st.ops_total;
+}
+
+static void claims_clear(lc_store_claim_t *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_object_put(c[i].room);
+}
+
+/* A batch engages each room once, as the claims one by one would, and says why the others lost
+ * (the room as it is: taken or closed); rooms read one by one, the gates and the updates each in
+ * one round trip. */
+static void test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_trips(void)
+{
+	lc_err_t err = { 0 };
+	json_object *read = NULL;
+	char *a = open_waiting("batch-a"), *b = open_waiting("batch-b");
+	char *c = open_waiting("batch-c"), *d = open_waiting("batch-d");
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, c, "customer_left", NULL, &err), LC_OK);
+
+	lc_store_claim_t two[] = {
+		{ .room_id = b, .agent_id = "ag-b", .agent_name = "Agent B" },
+		{ .room_id = d, .agent_id = "ag-d", .agent_name = "Agent D" },
+	};
+	uint64_t before = ops_total();
+	lc_store_room_claim_many(test_store, two, 2);
+	CU_ASSERT_EQUAL(ops_total() - before, 2 + 2);
+	CU_ASSERT_EQUAL(two[0].rc, LC_OK);
+	CU_ASSERT_EQUAL(two[1].rc, LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, b, &read, &err), LC_OK);
+	json_object_object_del(read, "last_seq");
+	CU_ASSERT_TRUE(json_object_equal(two[0].room, read));
+	CU_ASSERT_STRING_EQUAL(tstr(read, "agent_id"), "ag-b");
+	CU_ASSERT_STRING_EQUAL(tstr(read, "status"), "engaged");
+	json_object_put(read);
+	claims_clear(two, 2);
+
+	lc_store_claim_t many[] = {
+		{ .room_id = a, .agent_id = "ag-1", .agent_name = "One" },
+		{ .room_id = b, .agent_id = "ag-2", .agent_name = "Two" },
+		{ .room_id = a, .agent_id = "ag-3", .agent_name = "Three" },
+		{ .room_id = c, .agent_id = "ag-4", .agent_name = "Four" },
+		{ .room_id = "0123456789abcdef01234567", .agent_id = "ag-5", .agent_name = "Five" },
+		{ .room_id = "nope", .agent_id = "ag-6", .agent_name = "Six" },
+		{ .room_id = a, .agent_id = "", .agent_name = "Nobody" },
+	};
+	lc_store_room_claim_many(test_store, many, 7);
+	CU_ASSERT_EQUAL(many[0].rc, LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(many[0].room, "agent_id"), "ag-1");
+	CU_ASSERT_EQUAL(many[1].rc, LC_ERR_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(many[1].err.reason, "room already taken");
+	CU_ASSERT_STRING_EQUAL(tstr(many[1].room, "agent_id"), "ag-b");
+	CU_ASSERT_EQUAL(many[2].rc, LC_ERR_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(many[2].err.reason, "room already taken");
+	CU_ASSERT_STRING_EQUAL(tstr(many[2].room, "agent_id"), "ag-1");
+	CU_ASSERT_EQUAL(many[3].rc, LC_ERR_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(tstr(many[3].room, "status"), "closed");
+	CU_ASSERT_EQUAL(many[4].rc, LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(many[5].rc, LC_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(many[6].rc, LC_ERR_INVALID);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, a, &read, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(read, "agent_id"), "ag-1");
+	CU_ASSERT_STRING_EQUAL(tstr(read, "agent_name"), "One");
+	json_object_put(read);
+	claims_clear(many, 7);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+typedef struct batch_racer {
+	pthread_barrier_t *start;
+	const char *shared_id;     /* the room everyone claims */
+	char *own_id;              /* a room only this racer claims (batchers only) */
+	char agent[32];
+	bool batch;
+	lc_rc rc, own_rc;
+} batch_racer_t;
+
+static void *batch_claim_racer(void *arg)
+{
+	batch_racer_t *r = arg;
+	lc_err_t err = { 0 };
+	pthread_barrier_wait(r->start);
+	if (!r->batch) {
+		r->rc = lc_store_room_claim(test_store, r->shared_id, r->agent, r->agent, NULL, &err);
+		return NULL;
+	}
+	lc_store_claim_t c[] = {
+		{ .room_id = r->own_id, .agent_id = r->agent, .agent_name = r->agent },
+		{ .room_id = r->shared_id, .agent_id = r->agent, .agent_name = r->agent },
+	};
+	lc_store_room_claim_many(test_store, c, 2);
+	r->own_rc = c[0].rc;
+	r->rc = c[1].rc;
+	claims_clear(c, 2);
+	return NULL;
+}
+
+/* Batches and single claims of one room at once, from many threads: exactly one winner, and
+ * every batch's other room is engaged by it. */
+static void test_batched_and_single_claims_racing_have_exactly_one_winner(void)
+{
+	for (int round = 0; round < CLAIM_ROUNDS / 2; round++) {
+		lc_err_t err = { 0 };
+		json_object *after = NULL;
+		pthread_barrier_t start;
+		batch_racer_t r[RACERS];
+		int ok = 0, winner = -1;
+		char *shared = open_waiting("batch-raced");
+
+		pthread_barrier_init(&start, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			r[i] = (batch_racer_t){ .start = &start, .shared_id = shared, .batch = i % 2 == 0 };
+			snprintf(r[i].agent, sizeof r[i].agent, "agent-%d", i);
+			r[i].own_id = r[i].batch ? open_waiting("batch-own") : NULL;
+		}
+		race(batch_claim_racer, r, sizeof r[0]);
+		for (int i = 0; i < RACERS; i++) {
+			if (r[i].rc == LC_OK) {
+				ok++;
+				winner = i;
+			} else {
+				CU_ASSERT_EQUAL(r[i].rc, LC_ERR_CONFLICT);
+			}
+			if (r[i].batch)
+				CU_ASSERT_EQUAL(r[i].own_rc, LC_OK);
+		}
+		if (ok != 1)
+			fprintf(stderr, "round %d: %d winners\n", round, ok);
+		CU_ASSERT_EQUAL(ok, 1);
+		CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, shared, &after, &err), LC_OK);
+		if (winner >= 0)
+			CU_ASSERT_STRING_EQUAL(tstr(after, "agent_id"), r[winner].agent);
+		json_object_put(after);
+		pthread_barrier_destroy(&start);
+		for (int i = 0; i < RACERS; i++)
+			free(r[i].own_id);
+		free(shared);
 	}
 }
 
@@ -346,6 +515,8 @@ int init_store_rooms_tests(void)
 	CU_ADD_TEST(s, test_room_open_is_idempotent_per_customer);
 	CU_ADD_TEST(s, test_concurrent_opens_for_one_customer_create_one_room);
 	CU_ADD_TEST(s, test_sixteen_concurrent_claims_have_exactly_one_winner);
+	CU_ADD_TEST(s, test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_trips);
+	CU_ADD_TEST(s, test_batched_and_single_claims_racing_have_exactly_one_winner);
 	CU_ADD_TEST(s, test_claim_of_missing_room_is_not_found);
 	CU_ADD_TEST(s, test_claim_and_close_return_the_room_as_a_read_gives_it);
 	CU_ADD_TEST(s, test_close_frees_the_customer_for_a_new_room);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // 20 agents on two wsd nodes accept one request at the same moment, 10 times over: exactly one
 // winner each time, 19 "already_taken", and the request vanishes from every list on both nodes.
+// Sixteen agents of one node accepting eight rooms at once (their claims made in batches): one
+// winner per room, its accepted frame and the customer's join text as with one accept alone.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, until } from './harness.mjs';
@@ -50,4 +52,60 @@ test('twenty simultaneous accepts on two nodes have exactly one winner, ten roun
     await winner.waitFor((f) => f.type === 'ended' && f.ref === `end${round}`);
   }
   assert.equal(winners.size, 10);
+});
+
+// The node's claims, from its /metrics: { claims, batches }.
+async function claimCounts(node) {
+  const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+  const v = (name) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1] ?? NaN);
+  return { claims: v('livechat_wsd_claims_total'), batches: v('livechat_wsd_claim_batches_total') };
+}
+
+test('sixteen agents of one node accept eight rooms at once, two per room: one winner each, claimed in batches', async () => {
+  const node = S.nodes[0];
+  const agents = await Promise.all(S.users('pair', 16).map((u) => S.agent(node, u)));
+  const rids = [];
+  for (let k = 0; k < 8; k++) {
+    const cust = `pair-${k}`;
+    await gw.publish('request_agent', cust, { customer_name: `Pair ${k}` });
+    rids.push((await gw.waitFor((m) => m.type === 'request_waiting' && m.customer_id === cust)).room_id);
+  }
+  await Promise.all(agents.map((a) => Promise.all(rids.map((rid) => a.waitFor(
+    (f) => f.type === 'request_offered' && f.room.id === rid, 'offer')))));
+  const before = await claimCounts(node);
+  agents.forEach((a, i) => a.send({ type: 'accept', room_id: rids[i % 8], ref: 'pair' }));
+  const answers = await Promise.all(agents.map((a) => a.waitFor(
+    (f) => f.ref === 'pair' && ['accepted', 'already_taken', 'error'].includes(f.type), 'answer')));
+  const after = await claimCounts(node);
+  for (let k = 0; k < 8; k++) {
+    const mine = [answers[k], answers[k + 8]];
+    assert.deepEqual(mine.map((f) => f.type).sort(), ['accepted', 'already_taken'], `room ${k}`);
+    const w = mine[0].type === 'accepted' ? 0 : 1;
+    const winner = agents[k + 8 * w];
+    const acc = mine[w];
+    assert.equal(acc.room.id, rids[k]);
+    assert.equal(acc.room.status, 'engaged');
+    assert.equal(acc.room.agent_id, winner.user.id);
+    assert.equal(acc.room.customer_name, `Pair ${k}`);
+    // The history ends with the winner's own join text, its seq the room's last.
+    const join = acc.history.at(-1);
+    assert.equal(join.sender, 'system');
+    assert.ok(acc.room.agent_name && join.text.includes(acc.room.agent_name), join.text);
+    assert.equal(acc.room.last_seq, join.seq);
+    const room = S.fixture('room', rids[k]);
+    assert.equal(room.status, 'engaged');
+    assert.equal(room.agent_id, winner.user.id);
+    const joined = await gw.waitFor((m) => m.type === 'agent_joined' && m.room_id === rids[k]);
+    assert.equal(joined.text, join.text);
+  }
+  await until(() => true, 'settle', 100);
+  for (const rid of rids) assert.equal(gw.all((m) => m.type === 'agent_joined' && m.room_id === rid).length, 1);
+  // Every accept claimed once, and fewer batches than claims: they went together.
+  assert.equal(after.claims - before.claims, 16);
+  assert.ok(after.batches - before.batches < 16, JSON.stringify({ before, after }));
+  for (const [i, f] of answers.entries()) {
+    if (f.type !== 'accepted') continue;
+    agents[i].send({ type: 'end', room_id: f.room.id, ref: 'pair-end' });
+    await agents[i].waitFor((x) => x.type === 'ended' && x.ref === 'pair-end');
+  }
 });
