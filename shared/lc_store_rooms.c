@@ -703,20 +703,48 @@ static lc_rc claim_updates(lc_store_t *s, claim_step_t *st, const size_t *go, si
 	return rc;
 }
 
-/* Whether the claim's own update landed: the room is at the next revision, engaged by its
- * agent (nobody else can have moved it from rev while the gate of rev is ours). */
-static bool claim_landed(lc_store_t *s, const lc_store_claim_t *c, claim_step_t *t)
+typedef enum claim_outcome { CLAIM_LANDED, CLAIM_MISSED, CLAIM_UNKNOWN } claim_outcome_t;
+
+/* Whether the claim's own update landed, read again: the room engaged by its agent past rev
+ * (nobody else can have moved it from rev while the gate of rev is held; a decline or a close
+ * may have come after), or still at rev (missed), or not known (the read failed). */
+static claim_outcome_t claim_landed(lc_store_t *s, const lc_store_claim_t *c, claim_step_t *t)
 {
 	bson_t now;
 	bool live = true;
 	lc_err_t err;
 	if (lc_store_room_raw(s, &t->oid, &now, &live, &err) != LC_OK)
-		return false;
+		return CLAIM_UNKNOWN;
 	const char *agent = doc_str(&now, "agent_id");
-	bool landed = doc_int(&now, "rev") == t->rev + 1 && agent != NULL &&
-		      strcmp(agent, c->agent_id) == 0;
+	int64_t rev = doc_int(&now, "rev");
+	claim_outcome_t o = rev > t->rev && agent != NULL && strcmp(agent, c->agent_id) == 0
+			    ? CLAIM_LANDED : rev == t->rev ? CLAIM_MISSED : CLAIM_UNKNOWN;
 	bson_destroy(&now);
-	return landed;
+	return o;
+}
+
+/* The gated claim t of c after the batch's bulk write (rc: how it went; all: every update
+ * matched): answered, or marked to go on alone. The gate is released only when the update is
+ * known not to have landed: after a failed write it may still be applied (a timeout while
+ * FerretDB works through the batch), so the gate stays and goes stale. */
+static void claim_settle(lc_store_t *s, lc_store_claim_t *c, claim_step_t *t, lc_rc rc,
+			 bool all, const lc_err_t *err)
+{
+	claim_outcome_t o = rc == LC_OK && all ? CLAIM_LANDED : claim_landed(s, c, t);
+	if (o == CLAIM_LANDED) {
+		c->rc = LC_OK;
+		c->room = room_after(s, &t->cur, &t->set, false);
+	} else if (o == CLAIM_MISSED && rc == LC_OK) {
+		/* The write was answered and this update matched nothing: read again, alone. */
+		lc_store_gate_release(s, LC_COLL_ROOM_GATES, t->gate_id);
+		t->alone = true;
+	} else if (rc != LC_OK) {
+		c->rc = rc;
+		c->err = *err;
+	} else {
+		c->rc = lc_err_set(&c->err, LC_ERR_UNAVAILABLE, "the room's claim is not known yet, "
+				   "try again");
+	}
 }
 
 void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
@@ -752,19 +780,12 @@ void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
 		claim_step_t *t = &st[go[k]];
 		if (t->alone)
 			continue;
-		if (rc != LC_OK) {
+		if (!t->gated) {   /* the gates' insertMany failed: nothing written */
 			c->rc = rc;
 			c->err = err;
-		} else if (all || claim_landed(s, c, t)) {
-			c->rc = LC_OK;
-			c->room = room_after(s, &t->cur, &t->set, false);
 			continue;
-		} else {
-			t->alone = true;   /* its revision had moved on: read again, alone */
 		}
-		/* The gate of a revision the update moved past stays (room_modify); this one's did not. */
-		if (t->gated)
-			lc_store_gate_release(s, LC_COLL_ROOM_GATES, t->gate_id);
+		claim_settle(s, c, t, rc, all, &err);
 	}
 	for (size_t k = 0; k < ng; k++) {
 		lc_store_claim_t *c = &claims[go[k]];

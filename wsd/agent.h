@@ -22,10 +22,13 @@ void wsd_agent_open(wsd_conn_t *c);
 void wsd_agent_watch_fetch(wsd_conn_t *c, const char *room_id);
 
 /* The accepts' claims are made in batches (agent_claim.c): what arrived while one batch was on
- * a worker is the next batch. init before the loop starts; free after the workers stopped and
- * the posts were drained (the accepts still waiting are dropped, their agents unanswered). */
+ * a worker is the next batch. init before the loop starts; free last, once no thread can answer
+ * a room command any more (the accepts still waiting are dropped, their agents unanswered). */
 void wsd_agent_claims_init(wsd_t *w);
 void wsd_agent_claims_free(wsd_t *w);
+/* Any thread: the accepts not finished (queued, claimed with their join on its way, or back on
+ * a worker), which a drain waits for like the worker jobs (0 before init). */
+size_t wsd_agent_claims_pending(wsd_t *w);
 /* Any thread: the claims made and the batches they were made in, since start (zeros before
  * init). */
 void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches);

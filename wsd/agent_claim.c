@@ -67,9 +67,12 @@ static lc_rc accept_history(wsd_t *w, accept_job_t *j, int64_t limit, lc_err_t *
 	return rc;
 }
 
+static void claims_finished(wsd_t *w);
+
 static void accept_job_free(accept_job_t *j)
 {
 	LC_CHECK_OBJ(j, ACCEPT_JOB_MAGIC);
+	claims_finished(j->h.w);
 	wsd_ajob_clear(&j->h);
 	json_object_put(j->room);
 	json_object_put(j->msg);
@@ -187,7 +190,20 @@ struct wsd_claims {
 	TAILQ_HEAD(, accept_job) queue;   /* lock */
 	int running, max_running;         /* lock: workers running claims_run, at most */
 	atomic_uint_fast64_t n_claims, n_batches;   /* the metrics' counters */
+	atomic_size_t pending;            /* accepts from wsd_agent_accept to accept_job_free */
 };
+
+/* An accept is finished (accept_job_free). */
+static void claims_finished(wsd_t *w)
+{
+	if (w->claims != NULL)
+		atomic_fetch_sub(&w->claims->pending, 1);
+}
+
+size_t wsd_agent_claims_pending(wsd_t *w)
+{
+	return w->claims ? atomic_load(&w->claims->pending) : 0;
+}
 
 void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches)
 {
@@ -202,7 +218,11 @@ void wsd_agent_claims_init(wsd_t *w)
 	q->magic = CLAIMS_MAGIC;
 	pthread_mutex_init(&q->lock, NULL);
 	TAILQ_INIT(&q->queue);
-	q->max_running = (int)lc_config_int(w->cfg, "wsd_workers");
+	/* One worker stays for the other jobs (a hello, a history, a decline) while accepts
+	 * keep coming; with one worker, batches and jobs take turns. */
+	q->max_running = (int)lc_config_int(w->cfg, "wsd_workers") - 1;
+	if (q->max_running < 1)
+		q->max_running = 1;
 	w->claims = q;
 }
 
@@ -345,10 +365,11 @@ void wsd_agent_accept(wsd_conn_t *c, const char *room_id, json_object *ref)
 	accept_job_t *j = lc_calloc(1, sizeof *j);
 	j->magic = ACCEPT_JOB_MAGIC;
 	wsd_ajob_init(&j->h, c, room_id, NULL, ref);
+	atomic_fetch_add(&q->pending, 1);
 	pthread_mutex_lock(&q->lock);
 	TAILQ_INSERT_TAIL(&q->queue, j, link);
-	/* Up to one batch per worker at a time: on FerretDB an update costs a scan of the rooms,
-	 * so two connections at once use both of a small machine's cores. */
+	/* Up to max_running batches at a time (one worker stays for the other jobs); the
+	 * accepts that arrive meanwhile make the next batch. */
 	bool start = q->running < q->max_running;
 	if (start)
 		q->running++;

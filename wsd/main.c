@@ -128,12 +128,13 @@ static bool drain_done(wsd_t *w, int64_t *deadline)
 				 (lws_usec_t)timeout_s * LWS_US_PER_SEC + 20000);
 	}
 	if (lc_mono_ms() >= *deadline) {
-		LC_WARN("draining: %zu connections, %zu worker jobs, %zu publishes left at the timeout",
-			w->nconns, wsd_workers_pending(w->workers), wsd_busio_queued(w->bus));
+		LC_WARN("draining: %zu connections, %zu worker jobs, %zu accepts, %zu publishes left "
+			"at the timeout", w->nconns, wsd_workers_pending(w->workers),
+			wsd_agent_claims_pending(w), wsd_busio_queued(w->bus));
 		return true;
 	}
 	return w->nconns == 0 && wsd_workers_pending(w->workers) == 0 &&
-	       wsd_busio_queued(w->bus) == 0;
+	       wsd_agent_claims_pending(w) == 0 && wsd_busio_queued(w->bus) == 0;
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -430,10 +431,11 @@ out:
 	/* What the writer and the workers posted as they stopped (answers to other nodes'
 	 * commands among it) is published while the bus still runs. */
 	wsd_drain_posts(w);
-	wsd_agent_claims_free(w);
 	wsd_busio_free(&w->bus);
 	wsd_writer_free(&w->writer);
 	wsd_roomcmds_free(w);
+	/* Last: the joins still pending, answered by wsd_roomcmds_free, freed their accepts. */
+	wsd_agent_claims_free(w);
 	if (w->store)
 		wsd_stats_log(w);
 	wsd_loop_free(w);

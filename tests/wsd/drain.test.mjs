@@ -227,7 +227,7 @@ test('while it drains a node answers /health 503 and refuses new websockets; it 
     assert.equal(node.exited, null, 'still draining');
     await until(() => node.exited, 'the node to exit', (DRAIN_S + 10) * 1000);
     assert.deepEqual(node.exited, { code: 0, sig: null });
-    assert.match(output, /draining: 0 connections, [1-9]\d* worker jobs, 0 publishes left at the timeout/);
+    assert.match(output, /draining: 0 connections, [1-9]\d* worker jobs, 0 accepts, 0 publishes left at the timeout/);
   } finally {
     if (!node.exited) proc.kill('SIGKILL');
   }
