@@ -218,11 +218,7 @@ void wsd_agent_claims_init(wsd_t *w)
 	q->magic = CLAIMS_MAGIC;
 	pthread_mutex_init(&q->lock, NULL);
 	TAILQ_INIT(&q->queue);
-	/* One worker stays for the other jobs (a hello, a history, a decline) while accepts
-	 * keep coming; with one worker, batches and jobs take turns. */
-	q->max_running = (int)lc_config_int(w->cfg, "wsd_workers") - 1;
-	if (q->max_running < 1)
-		q->max_running = 1;
+	q->max_running = (int)lc_config_int(w->cfg, "wsd_workers");
 	w->claims = q;
 }
 
@@ -334,27 +330,39 @@ static void claims_batch(wsd_t *w, accept_job_t **jobs, size_t n)
 	free(c);
 }
 
-/* Worker: the batches, one after another, while accepts wait. */
+static void claims_run(wsd_t *w, void *arg);
+
+/* Loop: the next batch job. */
+static void claims_next(wsd_t *w, void *arg)
+{
+	if (!w->stop)
+		wsd_workers_submit(w->workers, NULL, claims_run, NULL, arg);
+}
+
+/* Worker: one batch of what queued; then, while accepts wait, the next batch is a job again,
+ * behind the other jobs submitted meanwhile (a hello, a history, a decline wait for one batch
+ * at most, not for a stream of accepts). */
 static void claims_run(wsd_t *w, void *arg)
 {
 	wsd_claims_t *q;
 	LC_CAST_OBJ(q, arg, CLAIMS_MAGIC);
 	accept_job_t *jobs[CLAIMS_BATCH_MAX];
-	for (;;) {
-		size_t n = 0;
-		pthread_mutex_lock(&q->lock);
-		while (n < CLAIMS_BATCH_MAX && !w->stop && !TAILQ_EMPTY(&q->queue)) {
-			jobs[n] = TAILQ_FIRST(&q->queue);
-			TAILQ_REMOVE(&q->queue, jobs[n], link);
-			n++;
-		}
-		if (n == 0)
-			q->running--;
-		pthread_mutex_unlock(&q->lock);
-		if (n == 0)
-			return;
-		claims_batch(w, jobs, n);
+	size_t n = 0;
+	pthread_mutex_lock(&q->lock);
+	while (n < CLAIMS_BATCH_MAX && !w->stop && !TAILQ_EMPTY(&q->queue)) {
+		jobs[n] = TAILQ_FIRST(&q->queue);
+		TAILQ_REMOVE(&q->queue, jobs[n], link);
+		n++;
 	}
+	if (n == 0)
+		q->running--;
+	pthread_mutex_unlock(&q->lock);
+	if (n == 0)
+		return;
+	claims_batch(w, jobs, n);
+	/* Still counted running: this job's successor takes what queued meanwhile (or, finding
+	 * nothing, stops counting), submitted by the loop, which knows whether workers still run. */
+	wsd_post(w, claims_next, q);
 }
 
 /* An accept's claim joins the next batch: those that arrive while one batch is being made are
@@ -368,8 +376,9 @@ void wsd_agent_accept(wsd_conn_t *c, const char *room_id, json_object *ref)
 	atomic_fetch_add(&q->pending, 1);
 	pthread_mutex_lock(&q->lock);
 	TAILQ_INSERT_TAIL(&q->queue, j, link);
-	/* Up to max_running batches at a time (one worker stays for the other jobs); the
-	 * accepts that arrive meanwhile make the next batch. */
+	/* Up to one batch per worker at a time: two connections to FerretDB use both of a small
+	 * machine's cores (an update there is a scan of the rooms); the accepts that arrive
+	 * meanwhile make the next batch. */
 	bool start = q->running < q->max_running;
 	if (start)
 		q->running++;
