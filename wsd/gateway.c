@@ -420,8 +420,11 @@ void wsd_gateway_inbound(wsd_t *w, lc_bus_delivery_t *d)
 	lc_err_clear(&err);
 	in->msg = lc_json_parse(d->body, d->len, &err);
 	if (in->msg != NULL && strcmp(lc_json_get_str(in->msg, "type", ""), WSD_ROOMCMD_TYPE) == 0) {
-		/* Another node's message for the room writer: checked there (its secret). */
-		wsd_writer_submit_command(w->writer, d, json_object_get(in->msg));
+		/* Another node's message for the room writer: checked there (its secret). Handed
+		 * over, not shared: json-c counts references without atomics, so an object is
+		 * held by one thread at a time. */
+		wsd_writer_submit_command(w->writer, d, in->msg);
+		in->msg = NULL;
 		in->d = NULL;
 		inbound_free(in);
 		return;
