@@ -196,6 +196,16 @@ bool lc_json_get_bool(json_object *obj, const char *key, bool def)
 	return json_object_get_boolean(v);
 }
 
+json_object *lc_json_copy(json_object *o)
+{
+	json_object *c = NULL;
+	if (o != NULL && json_object_deep_copy(o, &c, NULL) != 0) {
+		fprintf(stderr, "livechat: out of memory copying a JSON value\n");   /* lc_alloc's */
+		abort();
+	}
+	return c;
+}
+
 const char *lc_json_str(json_object *obj)
 {
 	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

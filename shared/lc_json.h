@@ -19,6 +19,9 @@ json_object *lc_json_parse(const char *buf, size_t len, lc_err_t *err);
 const char *lc_json_get_str(json_object *obj, const char *key, const char *def);
 int64_t lc_json_get_int(json_object *obj, const char *key, int64_t def);
 bool lc_json_get_bool(json_object *obj, const char *key, bool def);
+/* A copy sharing nothing with o (NULL for NULL): how a value crosses threads, since json-c
+ * counts references without atomics (docs/security.md). Out of memory aborts (lc_alloc). */
+json_object *lc_json_copy(json_object *o);
 /* Compact serialization; the string is owned by obj (json-c semantics). */
 const char *lc_json_str(json_object *obj);
 /* Build {"error":{"code":code,"message":message}}; fields (may be NULL) is an array of

@@ -124,12 +124,7 @@ bool lc_store_recent_chain_add(lc_store_recent_chain_t *c, json_object *stored)
 		if (c->count % LC_STORE_RECENT_BLOCK == 0)
 			c->from = 0;
 	}
-	json_object *mine = NULL;
-	if (json_object_deep_copy(stored, &mine, NULL) != 0) {
-		LC_ERROR("out of memory copying a message");   /* lc_alloc's policy */
-		abort();
-	}
-	json_object_array_add(c->block, mine);
+	json_object_array_add(c->block, lc_json_copy(stored));
 	return ++c->count % LC_STORE_RECENT_BLOCK == 0;
 }
 

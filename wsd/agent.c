@@ -29,7 +29,9 @@ void wsd_ajob_init(wsd_ajob_t *h, wsd_conn_t *c, const char *room_id, const wsd_
 	h->w = c->w;
 	h->handle = c->handle;
 	wsd_room_jobs_add(c->w, c->handle, 1);
-	h->ref = ref ? json_object_get(ref) : NULL;
+	/* A copy of its own: a job may be freed off the loop (an accept while stopping) while
+	 * other jobs of the same frame (resume) hold its ref. */
+	h->ref = lc_json_copy(ref);
 	h->user_id = lc_strdup(c->user_id);
 	h->display_name = lc_strdup(c->display_name);
 	h->perms = c->perms;

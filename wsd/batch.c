@@ -5,6 +5,7 @@
 #include "batch.h"
 #include "map.h"
 #include "lc_alloc.h"
+#include "lc_json.h"
 #include "lc_log.h"
 
 #include <stdint.h>
@@ -226,12 +227,9 @@ json_object *wsd_batch_recent_history(const wsd_batch_t *b, const char *channel,
 	int64_t from = c->r.count - limit + 1;
 	if (c->tail_first > (from < 1 ? 1 : from))
 		return NULL;   /* older messages it needs are only in the pieces */
-	json_object *picked = lc_store_recent_pick(c->tail, limit), *out = NULL;
+	json_object *picked = lc_store_recent_pick(c->tail, limit);
 	/* A copy of its own for the receiver: the tail's messages stay on this thread. */
-	if (json_object_deep_copy(picked, &out, NULL) != 0) {
-		LC_ERROR("out of memory copying the recent messages");   /* lc_alloc's policy */
-		abort();
-	}
+	json_object *out = lc_json_copy(picked);
 	json_object_put(picked);
 	return out;
 }

@@ -170,11 +170,7 @@ static void send_wait(wsd_t *w, const wsd_roomcmd_t *cmd, int64_t wait_ms, wsd_r
 	p->sync = done == waiter_done;
 	p->body = o;
 	/* The writer gets a copy of its own: no json_object is shared between threads. */
-	json_object *copy = NULL;
-	if (json_object_deep_copy(o, &copy, NULL) != 0) {
-		LC_ERROR("out of memory copying a room command");   /* lc_alloc's policy */
-		abort();
-	}
+	json_object *copy = lc_json_copy(o);
 	/* Listed before it is handed over or published: the answer may come at once. The writer's
 	 * lock is taken inside this one, never the other way round. */
 	pthread_mutex_lock(&r->lock);

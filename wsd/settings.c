@@ -4,6 +4,7 @@
 #include "config.h"
 #include "settings.h"
 #include "lc_alloc.h"
+#include "lc_json.h"
 #include "lc_log.h"
 #include "lc_settings.h"
 
@@ -61,17 +62,10 @@ void wsd_settings_free(wsd_settings_t **sp)
 	*sp = NULL;
 }
 
-/* Under lock: a copy for the caller. json_object_deep_copy allocates afresh, so the copy
- * shares no reference count with cur. */
+/* Under lock: a copy for the caller, sharing no reference count with cur. */
 static json_object *settings_copy_locked(wsd_settings_t *s)
 {
-	json_object *r = NULL;
-	if (json_object_deep_copy(s->cur, &r, NULL) != 0) {
-		/* lc_alloc's policy: only allocation fails here. */
-		LC_ERROR("out of memory copying the settings");
-		abort();
-	}
-	return r;
+	return lc_json_copy(s->cur);
 }
 
 /* Without lock: the stored settings with anything missing filled from the defaults. */

@@ -14,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_object *copy_of(json_object *o)
-{
-	json_object *c = NULL;
-	if (o == NULL || json_object_deep_copy(o, &c, NULL) != 0)
-		return NULL;
-	return c;
-}
 
 /* A status the writer does not know is not an open room: closed (no message goes in). */
 static lc_room_status_t status_of(json_object *doc)
@@ -311,7 +304,7 @@ void wsd_wroom_unpark(wsd_writer_t *wr, struct witems *items)
 		wopened_t *next = o->next;
 		wpark_t *p = wsd_map_get(wr->parked, o->key);
 		if (o->rc == LC_OK) {
-			wroom_t *r = room_update(wr, copy_of(o->room));
+			wroom_t *r = room_update(wr, lc_json_copy(o->room));
 			r->opened_here |= o->created;
 			if (o->created)
 				wsd_batch_recent_forget(wr->batch, lc_json_get_str(r->doc, "channel", ""),
@@ -363,7 +356,7 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 	char *key = wsd_workers_customer_key(channel, customer_id);
 	wroom_t *r = open_cached(wr, channel, customer_id);
 	if (r != NULL) {
-		*room = copy_of(r->doc);
+		*room = lc_json_copy(r->doc);
 		free(key);
 		return LC_OK;
 	}
@@ -384,7 +377,7 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 	}
 	free(key);
 	if (rc == LC_OK) {
-		*room = copy_of(doc);
+		*room = lc_json_copy(doc);
 		wroom_t *nr = room_update(wr, doc);
 		nr->opened_here |= *created;
 		if (reserved > 0 && nr->next_seq == 0) {
@@ -407,13 +400,13 @@ json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, jso
 	/* Copies both ways: the caller's goes to the loop, the writer keeps its own (json-c's
 	 * reference counts are not atomic). */
 	if (r != NULL && r->first != NULL)
-		return copy_of(r->first);
+		return lc_json_copy(r->first);
 	json_object *first = NULL;
 	lc_err_t err;
 	if (r != NULL && r->opened_here) {
 		if (r->first_id != NULL && stored != NULL &&
 		    strcmp(lc_json_get_str(stored, "id", ""), r->first_id) == 0)
-			first = copy_of(stored);
+			first = lc_json_copy(stored);
 		else if (r->first_id != NULL)   /* it came another way (a room command): read it */
 			r->opened_here = false;
 	}
@@ -421,7 +414,7 @@ json_object *wsd_writer_first_message(wsd_writer_t *wr, const char *room_id, jso
 	    lc_store_message_first_customer(wr->w->store, room_id, &first, &err) != LC_OK)
 		LC_WARN("room %s: its first message: %s", room_id, err.reason);
 	if (r != NULL && first != NULL)
-		r->first = copy_of(first);
+		r->first = lc_json_copy(first);
 	return first;
 }
 
@@ -431,7 +424,7 @@ lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *cu
 	ASSERT_WRITER(wr);
 	wroom_t *r = open_cached(wr, channel, customer_id);
 	if (r != NULL) {
-		*room = copy_of(r->doc);
+		*room = lc_json_copy(r->doc);
 		return LC_OK;
 	}
 	/* Its last room closed, as this writer knows: every open goes through it while it holds
@@ -452,7 +445,7 @@ lc_rc wsd_writer_find_open(wsd_writer_t *wr, const char *channel, const char *cu
 	json_object *doc = NULL;
 	lc_rc rc = lc_store_room_find_open(wr->w->store, channel, customer_id, &doc, err);
 	if (rc == LC_OK) {
-		*room = copy_of(doc);
+		*room = lc_json_copy(doc);
 		room_update(wr, doc);
 	}
 	return rc;
@@ -465,7 +458,7 @@ lc_rc wsd_writer_close_room(wsd_writer_t *wr, const char *room_id, const char *r
 	json_object *doc = NULL;
 	lc_rc rc = lc_store_room_close(wr->w->store, room_id, reason, &doc, err);
 	if (rc == LC_OK) {
-		*room = copy_of(doc);
+		*room = lc_json_copy(doc);
 		room_update(wr, doc);
 	} else if (rc == LC_ERR_CONFLICT) {
 		wroom_t *r = wsd_map_get(wr->rooms, room_id);

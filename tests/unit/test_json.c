@@ -183,6 +183,29 @@ static void test_parse_reads_no_byte_past_len(void)
 	free(buf);
 }
 
+/* A copy shares no object with the original: each can be changed and freed on its own (how a
+ * value crosses threads: json-c's reference counts are not atomic). */
+static void test_copy_shares_nothing(void)
+{
+	CU_ASSERT_PTR_NULL(lc_json_copy(NULL));
+	lc_err_t err = { 0 };
+	const char *text = "{\"a\":{\"b\":[1,\"x\"]},\"c\":\"d\"}";
+	json_object *o = lc_json_parse(text, strlen(text), &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	json_object *inner = json_object_object_get(o, "a");
+	json_object *c = lc_json_copy(o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_EQUAL(c, o);
+	CU_ASSERT_PTR_NOT_EQUAL(json_object_object_get(c, "a"), inner);
+	CU_ASSERT_STRING_EQUAL(lc_json_str(c), lc_json_str(o));
+	/* Changed and freed apart. */
+	json_object_array_add(json_object_object_get(json_object_object_get(c, "a"), "b"),
+			      json_object_new_int(2));
+	json_object_put(o);
+	CU_ASSERT_STRING_EQUAL(lc_json_str(c), "{\"a\":{\"b\":[1,\"x\",2]},\"c\":\"d\"}");
+	json_object_put(c);
+}
+
 int init_json_tests(void)
 {
 	CU_pSuite s = CU_add_suite("json", NULL, NULL);
@@ -197,5 +220,6 @@ int init_json_tests(void)
 	CU_add_test(s, "error_body_has_team_shape", test_error_body_has_team_shape);
 	CU_add_test(s, "key_with_escaped_nul_is_refused_naming_it", test_key_with_escaped_nul_is_refused_naming_it);
 	CU_add_test(s, "parse_reads_no_byte_past_len", test_parse_reads_no_byte_past_len);
+	CU_add_test(s, "copy_shares_nothing", test_copy_shares_nothing);
 	return CU_get_error() == CUE_SUCCESS ? 0 : 1;
 }
