@@ -483,7 +483,9 @@ void wsd_roomcmd_join_send(wsd_t *w, const char *room_id, const char *agent,
 	wsd_roomcmd_t cmd;
 	system_cmd(w, room_id, "join", "join_message", agent, customer, LC_ROOM_ENGAGED, agent_id,
 		   history_limit, &cmd, &text, &mid);
-	wsd_roomcmd_send(w, &cmd, done, arg);
+	/* A worker's call's deadline, not a client's: the accept tries again (accept_run) as
+	 * soon as the blocking call did. */
+	send_wait(w, &cmd, WSD_ROOMCMD_CALL_MS, done, arg);
 	free(mid);
 	free(text);
 }

@@ -111,8 +111,8 @@ lc_rc wsd_roomcmd_join_message(wsd_t *w, const char *room_id, const char *agent,
 			       const char *customer, const char *agent_id, int64_t history_limit,
 			       json_object **msg, json_object **history, lc_err_t *err);
 
-/* Worker: the same join text sent without waiting (wsd_roomcmd_send): done(w, arg, res)
- * once, res->history as *history above. */
+/* Worker: the same join text sent without waiting (as wsd_roomcmd_send, within
+ * WSD_ROOMCMD_CALL_MS): done(w, arg, res) once, res->history as *history above. */
 void wsd_roomcmd_join_send(wsd_t *w, const char *room_id, const char *agent,
 			   const char *customer, const char *agent_id, int64_t history_limit,
 			   wsd_roomcmd_fn done, void *arg);
