@@ -212,13 +212,18 @@ typedef struct lc_store_claim {
 	lc_err_t err;           /* out */
 	json_object *room;      /* out, LC_OK or CONFLICT: as lc_store_room_claim's *out (owned) */
 } lc_store_claim_t;
+/* Told of each claim of a batch once it is answered (on the caller's thread, during the call). */
+typedef void (*lc_store_claim_fn)(lc_store_claim_t *c, void *arg);
 /* The claims of n rooms, each as lc_store_room_claim would make it (exactly one winner per
- * room, across processes: the same gates), in n + 2 round trips instead of 3n: the rooms read
- * one by one, their gates in one unordered insertMany, their updates in one bulk write. A claim
- * whose gate another holds (two claims of one room in the batch, a concurrent writer) or whose
- * update did not land goes on alone, as lc_store_room_claim. On CONFLICT, room is the room as
- * it is (which tells taken from closed). */
-void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n);
+ * room, across processes: the same gates), in at most n + 2 round trips instead of 3n: the
+ * rooms read one by one (a room claimed twice in the batch read once), their gates in one
+ * unordered insertMany, their updates in one bulk write. A claim whose gate another claim of the
+ * batch took is taken once that one's update landed; one whose gate another writer holds, or
+ * whose update did not land, goes on alone, as lc_store_room_claim. On CONFLICT, room is the
+ * room as it is (which tells taken from closed). settled (may be NULL): called once per claim
+ * as it is answered, those going on alone last. */
+void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n,
+			      lc_store_claim_fn settled, void *arg);
 /* Adds agent_id to declined_by once (status unchanged). claim/decline/close return
  * LC_ERR_UNAVAILABLE ("room is locked") if another writer holds the room for more than 5 s. */
 lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err);

@@ -621,8 +621,10 @@ typedef struct claim_step {
 	bool alone;             /* goes on alone (lc_store_room_claim) */
 } claim_step_t;
 
-/* Read the room and decide (claim_change): false when c is answered already. */
-static bool claim_read(lc_store_t *s, lc_store_claim_t *c, claim_step_t *st)
+/* Read the room (or take same's read of it: an earlier claim of the same room in the batch)
+ * and decide (claim_change): false when c is answered already. */
+static bool claim_read(lc_store_t *s, lc_store_claim_t *c, claim_step_t *st,
+		       const claim_step_t *same)
 {
 	char hex[25];
 	bool live = true;
@@ -634,7 +636,12 @@ static bool claim_read(lc_store_t *s, lc_store_claim_t *c, claim_step_t *st)
 		c->rc = lc_err_set(&c->err, LC_ERR_NOT_FOUND, "room not found");
 		return false;
 	}
-	c->rc = lc_store_room_raw(s, &st->oid, &st->cur, &live, &c->err);
+	if (same != NULL) {
+		bson_copy_to(&same->cur, &st->cur);
+		c->rc = LC_OK;
+	} else {
+		c->rc = lc_store_room_raw(s, &st->oid, &st->cur, &live, &c->err);
+	}
 	if (c->rc != LC_OK)
 		return false;
 	st->has_cur = true;
@@ -747,19 +754,49 @@ static void claim_settle(lc_store_t *s, lc_store_claim_t *c, claim_step_t *t, lc
 	}
 }
 
-void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
+/* An earlier claim of the same room in the batch that read it (NULL: none). */
+static const claim_step_t *claim_same_room(const lc_store_claim_t *claims, const claim_step_t *st,
+					   size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (st[k].has_cur && strcmp(claims[k].room_id, claims[i].room_id) == 0)
+			return &st[k];
+	return NULL;
+}
+
+/* A claim refused its gate because another claim of the batch took it (the same room, the same
+ * revision): when that one's update landed (answered LC_OK), this one is taken, known without a
+ * read. */
+static bool claim_lost_in_batch(lc_store_t *s, lc_store_claim_t *claims, claim_step_t *st,
+				const size_t *go, size_t ng, const bool *done, size_t i)
+{
+	for (size_t k = 0; k < ng; k++) {
+		claim_step_t *t = &st[go[k]];
+		if (!done[go[k]] || claims[go[k]].rc != LC_OK || !t->gated ||
+		    strcmp(t->gate_id, st[i].gate_id) != 0)
+			continue;
+		claims[i].rc = lc_err_set(&claims[i].err, LC_ERR_CONFLICT, "room already taken");
+		claims[i].room = room_after(s, &t->cur, &t->set, false);
+		return true;
+	}
+	return false;
+}
+
+void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n,
+			      lc_store_claim_fn settled, void *arg)
 {
 	if (n == 0)
 		return;
 	claim_step_t *st = lc_calloc(n, sizeof *st);
 	size_t *go = lc_calloc(n, sizeof *go);
+	bool *done = lc_calloc(n, sizeof *done);
 	size_t ng = 0;
 	for (size_t i = 0; i < n; i++) {
 		claims[i].room = NULL;
 		bson_init(&st[i].set);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (claim_read(s, &claims[i], &st[i])) {
+		if (claim_read(s, &claims[i], &st[i], claim_same_room(claims, st, i))) {
 			go[ng++] = i;
 		} else if (claims[i].rc == LC_ERR_UNAVAILABLE) {
 			/* The server is away: the others would each wait as long for the same. */
@@ -770,6 +807,10 @@ void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
 			break;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		done[i] = true;   /* answered by its read */
+	for (size_t k = 0; k < ng; k++)
+		done[go[k]] = false;
 	lc_err_t err = { 0 };
 	bool all = false;
 	lc_rc rc = ng == 0 ? LC_OK : claim_gates(s, st, go, ng, &err);
@@ -783,10 +824,22 @@ void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
 		if (!t->gated) {   /* the gates' insertMany failed: nothing written */
 			c->rc = rc;
 			c->err = err;
-			continue;
+		} else {
+			claim_settle(s, c, t, rc, all, &err);
 		}
-		claim_settle(s, c, t, rc, all, &err);
+		done[go[k]] = !t->alone;
 	}
+	for (size_t k = 0; k < ng; k++)
+		if (st[go[k]].alone && !st[go[k]].gated &&
+		    claim_lost_in_batch(s, claims, st, go, ng, done, go[k])) {
+			st[go[k]].alone = false;
+			done[go[k]] = true;
+		}
+	/* The claims answered so far are told before those going on alone make their round
+	 * trips (a winner's join need not wait for them). */
+	for (size_t i = 0; settled != NULL && i < n; i++)
+		if (done[i])
+			settled(&claims[i], arg);
 	for (size_t k = 0; k < ng; k++) {
 		lc_store_claim_t *c = &claims[go[k]];
 		if (!st[go[k]].alone)
@@ -797,6 +850,8 @@ void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
 			lc_err_t e2;
 			lc_store_room_get(s, c->room_id, &c->room, &e2);
 		}
+		if (settled != NULL)
+			settled(c, arg);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (st[i].has_cur)
@@ -804,6 +859,7 @@ void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n)
 		bson_destroy(&st[i].set);
 		free(st[i].gate_id);
 	}
+	free(done);
 	free(go);
 	free(st);
 }

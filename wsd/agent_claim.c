@@ -293,41 +293,51 @@ static void accept_join_answered(wsd_t *w, void *arg, wsd_roomcmd_result_t *res)
 	wsd_post(w, accept_done, j);
 }
 
-/* One batch: the claims (lc_store_room_claim_many), then the winners' joins. */
+/* A batch on its way: its accepts, beside their claims. */
+typedef struct claims_batch {
+	wsd_t *w;
+	accept_job_t **jobs;
+	lc_store_claim_t *c;
+	int64_t limit;          /* the history's length, for the joins */
+} claims_batch_t;
+
+/* A claim of the batch is answered (lc_store_room_claim_many, during the call): a winner's join
+ * goes to the writer at once (the winners of a batch arrive together and one round stores
+ * them; none waits for the claims still making round trips), the others answer. */
+static void claim_settled(lc_store_claim_t *c, void *arg)
+{
+	claims_batch_t *b = arg;
+	accept_job_t *j = b->jobs[c - b->c];
+	j->h.rc = c->rc;
+	j->h.err = c->err;
+	/* Taken (already_taken) or closed (not_open): the room tells which. */
+	j->room = c->room;
+	c->room = NULL;
+	if (j->h.rc != LC_OK) {
+		wsd_post(b->w, accept_done, j);
+		return;
+	}
+	j->claimed = true;
+	/* j belongs to the writer's answer from here: read what the join needs first. */
+	wsd_roomcmd_join_send(b->w, j->h.room_id, j->h.display_name,
+			      lc_json_get_str(j->room, "customer_name", ""), j->h.user_id, b->limit,
+			      accept_join_answered, j);
+}
+
+/* One batch: the claims (lc_store_room_claim_many), each answered or its join sent as soon as
+ * its claim is known. */
 static void claims_batch(wsd_t *w, accept_job_t **jobs, size_t n)
 {
-	lc_store_claim_t *c = lc_calloc(n, sizeof *c);
-	accept_job_t **won = lc_calloc(n, sizeof *won);
-	size_t nwon = 0;
+	claims_batch_t b = { .w = w, .jobs = jobs, .c = lc_calloc(n, sizeof *b.c),
+			     .limit = atomic_load(&w->history_limit) };
 	for (size_t i = 0; i < n; i++)
-		c[i] = (lc_store_claim_t){ .room_id = jobs[i]->h.room_id,
-					   .agent_id = jobs[i]->h.user_id,
-					   .agent_name = jobs[i]->h.display_name };
-	lc_store_room_claim_many(w->store, c, n);
+		b.c[i] = (lc_store_claim_t){ .room_id = jobs[i]->h.room_id,
+					     .agent_id = jobs[i]->h.user_id,
+					     .agent_name = jobs[i]->h.display_name };
 	atomic_fetch_add(&w->claims->n_claims, n);
 	atomic_fetch_add(&w->claims->n_batches, 1);
-	for (size_t i = 0; i < n; i++) {
-		accept_job_t *j = jobs[i];
-		j->h.rc = c[i].rc;
-		j->h.err = c[i].err;
-		/* Taken (already_taken) or closed (not_open): the room tells which. */
-		j->room = c[i].room;
-		if (j->h.rc != LC_OK) {
-			wsd_post(w, accept_done, j);
-			continue;
-		}
-		j->claimed = true;
-		won[nwon++] = j;
-	}
-	/* Their joins go to the writer together (one round stores them), and the next batch's
-	 * claims need not wait for them. */
-	int64_t limit = atomic_load(&w->history_limit);
-	for (size_t i = 0; i < nwon; i++)
-		wsd_roomcmd_join_send(w, won[i]->h.room_id, won[i]->h.display_name,
-				      lc_json_get_str(won[i]->room, "customer_name", ""),
-				      won[i]->h.user_id, limit, accept_join_answered, won[i]);
-	free(won);
-	free(c);
+	lc_store_room_claim_many(w->store, b.c, n, claim_settled, &b);
+	free(b.c);
 }
 
 static void claims_run(wsd_t *w, void *arg);

@@ -4,8 +4,10 @@
 #include "config.h"
 #include "store_tests.h"
 #include "lc_alloc.h"
+#include "lc_store_priv.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +228,7 @@ static void test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_
 		{ .room_id = d, .agent_id = "ag-d", .agent_name = "Agent D" },
 	};
 	uint64_t before = ops_total();
-	lc_store_room_claim_many(test_store, two, 2);
+	lc_store_room_claim_many(test_store, two, 2, NULL, NULL);
 	CU_ASSERT_EQUAL(ops_total() - before, 2 + 2);
 	CU_ASSERT_EQUAL(two[0].rc, LC_OK);
 	CU_ASSERT_EQUAL(two[1].rc, LC_OK);
@@ -247,7 +249,7 @@ static void test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_
 		{ .room_id = "nope", .agent_id = "ag-6", .agent_name = "Six" },
 		{ .room_id = a, .agent_id = "", .agent_name = "Nobody" },
 	};
-	lc_store_room_claim_many(test_store, many, 7);
+	lc_store_room_claim_many(test_store, many, 7, NULL, NULL);
 	CU_ASSERT_EQUAL(many[0].rc, LC_OK);
 	CU_ASSERT_STRING_EQUAL(tstr(many[0].room, "agent_id"), "ag-1");
 	CU_ASSERT_EQUAL(many[1].rc, LC_ERR_CONFLICT);
@@ -272,6 +274,123 @@ static void test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_
 	free(d);
 }
 
+/* What a claim_many's settled callback saw: the claims, in the order they were answered. */
+typedef struct settled_log {
+	lc_store_claim_t *base;
+	size_t order[16], n;
+	lc_rc rc[16];
+} settled_log_t;
+
+static void log_settled(lc_store_claim_t *c, void *arg)
+{
+	settled_log_t *l = arg;
+	if (l->n < 16) {
+		l->rc[l->n] = c->rc;
+		l->order[l->n++] = (size_t)(c - l->base);
+	}
+}
+
+/* Many agents accepting one room in one batch (every online agent sees the request): the room
+ * is read once, the claims that lost its gate to the batch's winner are taken without a read,
+ * and each claim is told once: 4 round trips for the batch, not one or three per loser. */
+static void test_a_contested_batch_reads_the_room_once_and_its_losers_cost_no_trip(void)
+{
+	char *a = open_waiting("contested-a"), *b = open_waiting("contested-b");
+	lc_store_claim_t c[7];
+	char agents[7][16];
+	for (int i = 0; i < 7; i++) {
+		snprintf(agents[i], sizeof agents[i], "cont-%d", i);
+		c[i] = (lc_store_claim_t){ .room_id = i == 3 ? b : a, .agent_id = agents[i],
+					   .agent_name = agents[i] };
+	}
+	settled_log_t log = { .base = c };
+	uint64_t before = ops_total();
+	lc_store_room_claim_many(test_store, c, 7, log_settled, &log);
+	CU_ASSERT_EQUAL(ops_total() - before, 2 + 2);
+	CU_ASSERT_EQUAL(c[3].rc, LC_OK);
+	int won = -1, n_ok = 0;
+	for (int i = 0; i < 7; i++) {
+		if (i == 3)
+			continue;
+		if (c[i].rc == LC_OK) {
+			won = i;
+			n_ok++;
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(n_ok, 1);
+	for (int i = 0; i < 7; i++) {
+		if (i == 3 || i == won)
+			continue;
+		CU_ASSERT_EQUAL(c[i].rc, LC_ERR_CONFLICT);
+		CU_ASSERT_STRING_EQUAL(c[i].err.reason, "room already taken");
+		CU_ASSERT_STRING_EQUAL(tstr(c[i].room, "agent_id"), agents[won]);
+	}
+	lc_err_t err = { 0 };
+	json_object *read = NULL;
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, a, &read, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(read, "agent_id"), agents[won]);
+	json_object_put(read);
+	/* Told once each. */
+	CU_ASSERT_EQUAL(log.n, 7);
+	bool seen[7] = { false };
+	for (size_t k = 0; k < log.n && k < 7; k++) {
+		CU_ASSERT_FALSE(seen[log.order[k]]);
+		seen[log.order[k]] = true;
+		CU_ASSERT_EQUAL(log.rc[k], c[log.order[k]].rc);
+	}
+	claims_clear(c, 7);
+	free(a);
+	free(b);
+}
+
+typedef struct gate_holder {
+	char *gate_id;
+	int hold_ms;
+} gate_holder_t;
+
+static void *release_gate_later(void *arg)
+{
+	gate_holder_t *g = arg;
+	struct timespec ts = { g->hold_ms / 1000, (long)(g->hold_ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+	lc_store_gate_release(test_store, LC_COLL_ROOM_GATES, g->gate_id);
+	return NULL;
+}
+
+/* A claim whose gate another writer holds goes on alone, after the batch's other claims are
+ * told (a winner's join does not wait for it); it wins once the gate is free. */
+static void test_a_batch_tells_its_answered_claims_before_one_going_on_alone(void)
+{
+	lc_err_t err = { 0 };
+	char *held = open_waiting("alone-held"), *free_room = open_waiting("alone-free");
+	/* A fresh room is at revision 0: its next change's gate is "<id>:0" (docs/store.md). */
+	gate_holder_t g = { .gate_id = lc_asprintf("%s:0", held), .hold_ms = 300 };
+	CU_ASSERT_EQUAL_FATAL(lc_store_gate_try(test_store, LC_COLL_ROOM_GATES, g.gate_id, 10000,
+						&err), LC_OK);
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, release_gate_later, &g), 0);
+	lc_store_claim_t c[] = {
+		{ .room_id = held, .agent_id = "alone-1", .agent_name = "One" },
+		{ .room_id = free_room, .agent_id = "alone-2", .agent_name = "Two" },
+	};
+	settled_log_t log = { .base = c };
+	lc_store_room_claim_many(test_store, c, 2, log_settled, &log);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(c[0].rc, LC_OK);
+	CU_ASSERT_EQUAL(c[1].rc, LC_OK);
+	CU_ASSERT_EQUAL_FATAL(log.n, 2);
+	CU_ASSERT_EQUAL(log.order[0], 1);
+	CU_ASSERT_EQUAL(log.order[1], 0);
+	json_object *read = NULL;
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, held, &read, &err), LC_OK);
+	CU_ASSERT_STRING_EQUAL(tstr(read, "agent_id"), "alone-1");
+	json_object_put(read);
+	claims_clear(c, 2);
+	free(g.gate_id);
+	free(held);
+	free(free_room);
+}
+
 typedef struct batch_racer {
 	pthread_barrier_t *start;
 	const char *shared_id;     /* the room everyone claims */
@@ -294,7 +413,7 @@ static void *batch_claim_racer(void *arg)
 		{ .room_id = r->own_id, .agent_id = r->agent, .agent_name = r->agent },
 		{ .room_id = r->shared_id, .agent_id = r->agent, .agent_name = r->agent },
 	};
-	lc_store_room_claim_many(test_store, c, 2);
+	lc_store_room_claim_many(test_store, c, 2, NULL, NULL);
 	r->own_rc = c[0].rc;
 	r->rc = c[1].rc;
 	claims_clear(c, 2);
@@ -516,6 +635,8 @@ int init_store_rooms_tests(void)
 	CU_ADD_TEST(s, test_concurrent_opens_for_one_customer_create_one_room);
 	CU_ADD_TEST(s, test_sixteen_concurrent_claims_have_exactly_one_winner);
 	CU_ADD_TEST(s, test_a_batch_of_claims_has_one_winner_per_room_and_costs_n_plus_two_trips);
+	CU_ADD_TEST(s, test_a_contested_batch_reads_the_room_once_and_its_losers_cost_no_trip);
+	CU_ADD_TEST(s, test_a_batch_tells_its_answered_claims_before_one_going_on_alone);
 	CU_ADD_TEST(s, test_batched_and_single_claims_racing_have_exactly_one_winner);
 	CU_ADD_TEST(s, test_claim_of_missing_room_is_not_found);
 	CU_ADD_TEST(s, test_claim_and_close_return_the_room_as_a_read_gives_it);
