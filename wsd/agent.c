@@ -142,7 +142,18 @@ static void on_accept(wsd_conn_t *c, json_object *frame, json_object *ref)
 
 static void on_decline(wsd_conn_t *c, json_object *frame, json_object *ref)
 {
-	wsd_agent_decline(c, lc_json_get_str(frame, "room_id", ""), ref);
+	const char *rid = lc_json_get_str(frame, "room_id", "");
+	wsd_croom_t *r = wsd_croom_find(c, rid);
+	if (r != NULL && !r->watch && r->state == WSD_CR_JOINING) {
+		/* This connection's accept of the room is not answered yet (accepts are claimed in
+		 * batches, declines one by one): the decline waits for it, in the frames' order
+		 * (accept_done sends it on; a later one replaces it). */
+		json_object_put(r->decline_ref);
+		r->decline_ref = lc_json_copy(ref);
+		r->decline_after = true;
+		return;
+	}
+	wsd_agent_decline(c, rid, ref);
 }
 
 /* message: every error names the message (id, room_id) so the client knows which one failed

@@ -125,9 +125,21 @@ static void accept_done(wsd_t *w, void *arg)
 {
 	accept_job_t *j;
 	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
+	bool decline = false;
+	json_object *decline_ref = NULL;
+	wsd_conn_t *c = NULL;
 	if (w->stop)
 		goto out;
-	wsd_conn_t *c = wsd_conn_find(w, j->h.handle);
+	c = wsd_conn_find(w, j->h.handle);
+	wsd_croom_t *joining = c ? wsd_croom_find(c, j->h.room_id) : NULL;
+	if (joining != NULL && joining->decline_after) {
+		/* A decline of the room came after this accept on the same connection (on_decline):
+		 * it goes on once this accept is answered. */
+		decline = true;
+		decline_ref = joining->decline_ref;
+		joining->decline_ref = NULL;
+		joining->decline_after = false;
+	}
 	if (j->h.rc == LC_OK) {
 		LC_INFO("room %s taken by %s", j->h.room_id, j->h.user_id);
 		/* The claim happened: tell everyone even if the agent is gone already. */
@@ -160,8 +172,7 @@ static void accept_done(wsd_t *w, void *arg)
 	}
 	if (c == NULL)
 		goto out;
-	wsd_croom_t *mine = wsd_croom_find(c, j->h.room_id);
-	if (mine && !mine->watch && mine->state == WSD_CR_JOINING)
+	if (joining && !joining->watch && joining->state == WSD_CR_JOINING)
 		wsd_croom_remove(c, j->h.room_id);
 	bool closed = j->h.rc == LC_ERR_CONFLICT &&
 		      wsd_room_status(j->room) == LC_ROOM_CLOSED;
@@ -175,6 +186,9 @@ static void accept_done(wsd_t *w, void *arg)
 				    j->h.room_id, j->h.ref);
 	}
 out:
+	if (decline && c != NULL)
+		wsd_agent_decline(c, j->h.room_id, decline_ref);
+	json_object_put(decline_ref);
 	accept_job_free(j);
 }
 

@@ -48,6 +48,10 @@ typedef struct wsd_croom {
 	size_t nsent;
 	json_object *pending;   /* array of frames (objects with "message".seq), or NULL */
 	json_object *end;       /* an "ended" frame that arrived during a catch-up, or NULL */
+	/* A decline of the room that came while this connection's accept of it was not answered
+	 * yet (JOINING): sent on once the accept is (the frames' order), with its ref. */
+	bool decline_after;
+	json_object *decline_ref;
 } wsd_croom_t;
 
 #define WSD_CROOM_SENT_MAX 256

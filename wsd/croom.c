@@ -55,6 +55,7 @@ void wsd_croom_clear(wsd_croom_t *r)
 	free(r->sent);
 	json_object_put(r->pending);
 	json_object_put(r->end);
+	json_object_put(r->decline_ref);
 	memset(r, 0, sizeof *r);
 }
 
