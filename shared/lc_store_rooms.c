@@ -766,15 +766,20 @@ static const claim_step_t *claim_same_room(const lc_store_claim_t *claims, const
 
 /* A claim refused its gate because another claim of the batch took it (the same room, the same
  * revision): when that one's update landed (answered LC_OK), this one is taken, known without a
- * read. */
+ * read; when that one was answered an error (its write failed or is not known: its gate stays
+ * until it goes stale), this one gets the same error rather than wait alone for that gate. */
 static bool claim_lost_in_batch(lc_store_t *s, lc_store_claim_t *claims, claim_step_t *st,
 				const size_t *go, size_t ng, const bool *done, size_t i)
 {
 	for (size_t k = 0; k < ng; k++) {
 		claim_step_t *t = &st[go[k]];
-		if (!done[go[k]] || claims[go[k]].rc != LC_OK || !t->gated ||
-		    strcmp(t->gate_id, st[i].gate_id) != 0)
+		if (!done[go[k]] || !t->gated || strcmp(t->gate_id, st[i].gate_id) != 0)
 			continue;
+		if (claims[go[k]].rc != LC_OK) {
+			claims[i].rc = claims[go[k]].rc;
+			claims[i].err = claims[go[k]].err;
+			return true;
+		}
 		claims[i].rc = lc_err_set(&claims[i].err, LC_ERR_CONFLICT, "room already taken");
 		claims[i].room = room_after(s, &t->cur, &t->set, false);
 		return true;

@@ -147,10 +147,10 @@ static void on_decline(wsd_conn_t *c, json_object *frame, json_object *ref)
 	if (r != NULL && !r->watch && r->state == WSD_CR_JOINING) {
 		/* This connection's accept of the room is not answered yet (accepts are claimed in
 		 * batches, declines one by one): the decline waits for it, in the frames' order
-		 * (accept_done sends it on; a later one replaces it). */
-		json_object_put(r->decline_ref);
-		r->decline_ref = lc_json_copy(ref);
-		r->decline_after = true;
+		 * (accept_done sends them on). */
+		if (r->declines == NULL)
+			r->declines = json_object_new_array();
+		json_object_array_add(r->declines, lc_json_copy(ref));
 		return;
 	}
 	wsd_agent_decline(c, rid, ref);

@@ -32,5 +32,8 @@ size_t wsd_agent_claims_pending(wsd_t *w);
 /* Any thread: the claims made and the batches they were made in, since start (zeros before
  * init). */
 void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches);
+/* Loop: the declines of room_id held for an accept (wsd_croom_t.declines: their refs; NULL:
+ * none), each made now and answered with its ref. */
+void wsd_agent_declines_send(wsd_conn_t *c, const char *room_id, json_object *refs);
 
 #endif

@@ -125,20 +125,17 @@ static void accept_done(wsd_t *w, void *arg)
 {
 	accept_job_t *j;
 	LC_CAST_OBJ(j, arg, ACCEPT_JOB_MAGIC);
-	bool decline = false;
-	json_object *decline_ref = NULL;
+	json_object *declines = NULL;
 	wsd_conn_t *c = NULL;
 	if (w->stop)
 		goto out;
 	c = wsd_conn_find(w, j->h.handle);
 	wsd_croom_t *joining = c ? wsd_croom_find(c, j->h.room_id) : NULL;
-	if (joining != NULL && joining->decline_after) {
-		/* A decline of the room came after this accept on the same connection (on_decline):
-		 * it goes on once this accept is answered. */
-		decline = true;
-		decline_ref = joining->decline_ref;
-		joining->decline_ref = NULL;
-		joining->decline_after = false;
+	if (joining != NULL) {
+		/* Declines of the room that came after this accept on the same connection
+		 * (on_decline): they go on once this accept is answered. */
+		declines = joining->declines;
+		joining->declines = NULL;
 	}
 	if (j->h.rc == LC_OK) {
 		LC_INFO("room %s taken by %s", j->h.room_id, j->h.user_id);
@@ -186,9 +183,9 @@ static void accept_done(wsd_t *w, void *arg)
 				    j->h.room_id, j->h.ref);
 	}
 out:
-	if (decline && c != NULL)
-		wsd_agent_decline(c, j->h.room_id, decline_ref);
-	json_object_put(decline_ref);
+	if (c != NULL)
+		wsd_agent_declines_send(c, j->h.room_id, declines);
+	json_object_put(declines);
 	accept_job_free(j);
 }
 
@@ -457,6 +454,12 @@ out:
 	json_object_put(j->room);
 	j->magic = 0;
 	free(j);
+}
+
+void wsd_agent_declines_send(wsd_conn_t *c, const char *room_id, json_object *refs)
+{
+	for (size_t i = 0; refs != NULL && i < json_object_array_length(refs); i++)
+		wsd_agent_decline(c, room_id, json_object_array_get_idx(refs, i));
 }
 
 void wsd_agent_decline(wsd_conn_t *c, const char *room_id, json_object *ref)

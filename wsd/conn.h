@@ -48,10 +48,10 @@ typedef struct wsd_croom {
 	size_t nsent;
 	json_object *pending;   /* array of frames (objects with "message".seq), or NULL */
 	json_object *end;       /* an "ended" frame that arrived during a catch-up, or NULL */
-	/* A decline of the room that came while this connection's accept of it was not answered
-	 * yet (JOINING): sent on once the accept is (the frames' order), with its ref. */
-	bool decline_after;
-	json_object *decline_ref;
+	/* The declines of the room that came while this connection's accept of it was not
+	 * answered yet (JOINING): an array of their refs (null for none), sent on once the accept
+	 * is answered (the frames' order), or when the entry goes first; NULL: none. */
+	json_object *declines;
 } wsd_croom_t;
 
 #define WSD_CROOM_SENT_MAX 256

@@ -4,6 +4,7 @@
  * (conn.h). Loop thread only. */
 #include "config.h"
 #include "room_priv.h"
+#include "agent.h"
 
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -55,7 +56,7 @@ void wsd_croom_clear(wsd_croom_t *r)
 	free(r->sent);
 	json_object_put(r->pending);
 	json_object_put(r->end);
-	json_object_put(r->decline_ref);
+	json_object_put(r->declines);
 	memset(r, 0, sizeof *r);
 }
 
@@ -65,8 +66,15 @@ void wsd_croom_remove(wsd_conn_t *c, const char *room_id)
 	wsd_croom_t *r = wsd_croom_find(c, room_id);
 	if (r == NULL)
 		return;
+	json_object *declines = r->declines;
+	r->declines = NULL;
+	char *rid = lc_strdup(r->room_id);   /* room_id may be r's own */
 	wsd_croom_clear(r);
 	*r = c->rooms[--c->nrooms];
+	/* The room went (ended) before the accept they wait for was answered: they go on now. */
+	wsd_agent_declines_send(c, rid, declines);
+	json_object_put(declines);
+	free(rid);
 }
 
 static int64_t frame_seq(json_object *frame)

@@ -84,7 +84,7 @@ static void publish_inbound(wsd_conn_t *c, const char *type, const char *id, jso
 		a = lc_calloc(1, sizeof *a);
 		a->magic = WACK_MAGIC;
 		a->handle = c->handle;
-		a->ref = ref ? json_object_get(ref) : NULL;
+		a->ref = lc_json_copy(ref);
 		a->id = lc_strdup(client_id);
 	}
 	wsd_busio_publish_json(w->bus, w->ex_inbound, "widget", o, a ? ack_confirmed : NULL, a);

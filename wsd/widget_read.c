@@ -213,7 +213,7 @@ static bool read_start(wsd_conn_t *c, bool welcome, int64_t before_seq, json_obj
 	j->before_seq = before_seq;
 	j->limit = lc_config_int(w->cfg, "widget_page_messages");
 	j->max_bytes = lc_config_int(w->cfg, "widget_page_bytes");
-	j->ref = ref ? json_object_get(ref) : NULL;
+	j->ref = lc_json_copy(ref);
 	j->rc = LC_ERR_UNAVAILABLE;
 	wsd_workers_submit_customer(w, "widget", c->customer_id, read_run, read_done, j);
 	return true;

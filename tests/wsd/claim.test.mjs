@@ -115,7 +115,7 @@ test('sixteen agents of one node accept eight rooms at once, two per room: one w
 // decline of a room are handled in the frames' order: the room is this agent's (accepted first),
 // then the decline is answered. (Without the wait the decline's answer came first in some rounds:
 // two of three runs of six rounds failed; twelve rounds now.)
-test('an accept then a decline of one room on one connection: answered in that order, the room engaged', async () => {
+test('an accept then two declines of one room on one connection: answered in that order, the room engaged', async () => {
   const [u] = S.users('order', 1);
   const a = await S.agent(S.nodes[0], u);
   for (let k = 0; k < 12; k++) {
@@ -125,14 +125,17 @@ test('an accept then a decline of one room on one connection: answered in that o
     await a.waitFor((f) => f.type === 'request_offered' && f.room.id === rid, 'offer');
     a.send({ type: 'accept', room_id: rid, ref: `oa${k}` });
     a.send({ type: 'decline', room_id: rid, ref: `od${k}` });
+    a.send({ type: 'decline', room_id: rid, ref: `oe${k}` });   // a second one: answered too
     const acc = await a.waitFor((f) => f.ref === `oa${k}`, 'the accept answer');
-    const dec = await a.waitFor((f) => f.ref === `od${k}`, 'the decline answer');
     assert.equal(acc.type, 'accepted', JSON.stringify(acc));
-    assert.equal(dec.type, 'request_withdrawn', JSON.stringify(dec));
-    assert.equal(dec.reason, 'declined');
-    assert.ok(a.frames.indexOf(acc) < a.frames.indexOf(dec), `round ${k}: the decline was answered first`);
+    for (const ref of [`od${k}`, `oe${k}`]) {
+      const dec = await a.waitFor((f) => f.ref === ref, `the answer of decline ${ref}`);
+      assert.equal(dec.type, 'request_withdrawn', JSON.stringify(dec));
+      assert.equal(dec.reason, 'declined');
+      assert.ok(a.frames.indexOf(acc) < a.frames.indexOf(dec), `round ${k}: decline ${ref} was answered first`);
+    }
     assert.equal(S.fixture('room', rid).status, 'engaged');
-    a.send({ type: 'end', room_id: rid, ref: `oe${k}` });
-    await a.waitFor((x) => x.type === 'ended' && x.ref === `oe${k}`);
+    a.send({ type: 'end', room_id: rid, ref: `oend${k}` });
+    await a.waitFor((x) => x.type === 'ended' && x.ref === `oend${k}`);
   }
 });

@@ -3,8 +3,10 @@
  * out once, whether it arrives live, twice, out of order, from a catch-up read, or was the ack
  * of the client's own message; nothing at or below the floor the client already has. The
  * connection's send queue is the one thing replaced: wsd_conn_send below records the seqs
- * (listener.c, which sends them on a real socket, is not linked). */
+ * (listener.c, which sends them on a real socket, is not linked); so are the declines an entry
+ * hands on when it goes (wsd_agent_declines_send, agent_claim.c: not linked either). */
 #include "config.h"
+#include "agent.h"
 #include "conn.h"
 #include "wsd_unit_tests.h"
 
@@ -12,6 +14,7 @@
 
 #include <CUnit/Basic.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #define ROOM "r1"
@@ -25,6 +28,18 @@ void wsd_conn_send(wsd_conn_t *c, json_object *obj)
 	(void)c;
 	if (nsent < sizeof sent / sizeof sent[0] && json_object_object_get_ex(obj, "message", &m))
 		sent[nsent++] = lc_json_get_int(m, "seq", -1);
+}
+
+static char declined_room[16];
+static size_t declined_n;
+
+void wsd_agent_declines_send(wsd_conn_t *c, const char *room_id, json_object *refs)
+{
+	(void)c;
+	if (refs == NULL)
+		return;
+	snprintf(declined_room, sizeof declined_room, "%s", room_id);
+	declined_n += json_object_array_length(refs);
 }
 
 static json_object *frame(int64_t seq)
@@ -197,6 +212,27 @@ static void test_rooms_are_kept_apart(void)
 	teardown(&c);
 }
 
+/* Declines held for an accept (agent.c on_decline) are not lost when the entry goes before the
+ * accept is answered (the room ended meanwhile): they are handed on, each once. */
+static void test_a_removed_entry_hands_on_the_declines_it_held(void)
+{
+	wsd_conn_t c;
+	wsd_croom_t *r = setup(&c, WSD_CR_JOINING);
+	r->declines = json_object_new_array();
+	json_object_array_add(r->declines, json_object_new_string("d1"));
+	json_object_array_add(r->declines, NULL);
+	wsd_croom_add(&c, "r2", NULL, NULL, NULL, WSD_CR_LIVE, false);
+	declined_n = 0;
+	declined_room[0] = '\0';
+	wsd_croom_remove(&c, "r2");
+	CU_ASSERT_EQUAL(declined_n, 0);
+	wsd_croom_remove(&c, ROOM);
+	CU_ASSERT_EQUAL(declined_n, 2);
+	CU_ASSERT_STRING_EQUAL(declined_room, ROOM);
+	teardown(&c);
+	CU_ASSERT_EQUAL(declined_n, 2);
+}
+
 int init_wsd_croom_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_croom", NULL, NULL);
@@ -212,7 +248,9 @@ int init_wsd_croom_tests(void)
 	    !CU_add_test(s, "a catch-up sends the read then what waited, each once",
 			 test_a_catch_up_sends_the_read_then_what_waited_each_once) ||
 	    !CU_add_test(s, "a gap older than the set is given up", test_a_gap_older_than_the_set_is_given_up) ||
-	    !CU_add_test(s, "rooms are kept apart", test_rooms_are_kept_apart))
+	    !CU_add_test(s, "rooms are kept apart", test_rooms_are_kept_apart) ||
+	    !CU_add_test(s, "a removed entry hands on the declines it held",
+			 test_a_removed_entry_hands_on_the_declines_it_held))
 		return -1;
 	return 0;
 }
