@@ -366,4 +366,5 @@ const wsd_endpoint_t wsd_agent_endpoint = {
 	.on_close = agent_closed,
 	.on_recheck = wsd_agent_check_session,
 	.on_watch_bound = wsd_agent_watch_fetch,
+	.on_held_declines = wsd_agent_declines_send,
 };

@@ -33,7 +33,7 @@ size_t wsd_agent_claims_pending(wsd_t *w);
  * init). */
 void wsd_agent_claims_counts(wsd_t *w, uint64_t *claims, uint64_t *batches);
 /* Loop: the declines of room_id held for an accept (wsd_croom_t.declines: their refs; NULL:
- * none), each made now and answered with its ref. */
+ * none), each made now and answered with its ref (also the endpoint's on_held_declines). */
 void wsd_agent_declines_send(wsd_conn_t *c, const char *room_id, json_object *refs);
 
 #endif

@@ -88,6 +88,10 @@ typedef struct wsd_endpoint {
 	/* The key of c's customer (customer_channel) is bound: c may be sent its conversation.
 	 * Set when customer_channel is. */
 	void (*on_customer_bound)(wsd_conn_t *c);
+	/* c's entry of room_id went (the room ended) while it held declines for an accept not
+	 * answered yet (wsd_croom_t.declines, refs: their refs): the endpoint makes them now.
+	 * NULL: the endpoint's connections hold none. */
+	void (*on_held_declines)(wsd_conn_t *c, const char *room_id, json_object *refs);
 } wsd_endpoint_t;
 
 /* One per websocket, held for as long as it is open: its size counts per idle connection

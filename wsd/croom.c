@@ -4,7 +4,6 @@
  * (conn.h). Loop thread only. */
 #include "config.h"
 #include "room_priv.h"
-#include "agent.h"
 
 #include "lc_alloc.h"
 #include "lc_json.h"
@@ -68,13 +67,17 @@ void wsd_croom_remove(wsd_conn_t *c, const char *room_id)
 		return;
 	json_object *declines = r->declines;
 	r->declines = NULL;
-	char *rid = lc_strdup(r->room_id);   /* room_id may be r's own */
+	char *rid = declines ? lc_strdup(r->room_id) : NULL;   /* room_id may be r's own */
 	wsd_croom_clear(r);
 	*r = c->rooms[--c->nrooms];
-	/* The room went (ended) before the accept they wait for was answered: they go on now. */
-	wsd_agent_declines_send(c, rid, declines);
-	json_object_put(declines);
-	free(rid);
+	if (declines != NULL) {
+		/* The room went (ended) before the accept they wait for was answered: they go on
+		 * now, through the endpoint that held them. */
+		if (c->ep != NULL && c->ep->on_held_declines != NULL)
+			c->ep->on_held_declines(c, rid, declines);
+		json_object_put(declines);
+		free(rid);
+	}
 }
 
 static int64_t frame_seq(json_object *frame)

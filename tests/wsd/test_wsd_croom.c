@@ -3,10 +3,9 @@
  * out once, whether it arrives live, twice, out of order, from a catch-up read, or was the ack
  * of the client's own message; nothing at or below the floor the client already has. The
  * connection's send queue is the one thing replaced: wsd_conn_send below records the seqs
- * (listener.c, which sends them on a real socket, is not linked); so are the declines an entry
- * hands on when it goes (wsd_agent_declines_send, agent_claim.c: not linked either). */
+ * (listener.c, which sends them on a real socket, is not linked); the endpoint below records
+ * the declines an entry hands on when it goes. */
 #include "config.h"
-#include "agent.h"
 #include "conn.h"
 #include "wsd_unit_tests.h"
 
@@ -33,14 +32,14 @@ void wsd_conn_send(wsd_conn_t *c, json_object *obj)
 static char declined_room[16];
 static size_t declined_n;
 
-void wsd_agent_declines_send(wsd_conn_t *c, const char *room_id, json_object *refs)
+static void held_declines(wsd_conn_t *c, const char *room_id, json_object *refs)
 {
 	(void)c;
-	if (refs == NULL)
-		return;
 	snprintf(declined_room, sizeof declined_room, "%s", room_id);
 	declined_n += json_object_array_length(refs);
 }
+
+static const wsd_endpoint_t declining_endpoint = { .on_held_declines = held_declines };
 
 static json_object *frame(int64_t seq)
 {
@@ -218,6 +217,7 @@ static void test_a_removed_entry_hands_on_the_declines_it_held(void)
 {
 	wsd_conn_t c;
 	wsd_croom_t *r = setup(&c, WSD_CR_JOINING);
+	c.ep = &declining_endpoint;
 	r->declines = json_object_new_array();
 	json_object_array_add(r->declines, json_object_new_string("d1"));
 	json_object_array_add(r->declines, NULL);
