@@ -224,7 +224,8 @@ typedef void (*lc_store_claim_fn)(lc_store_claim_t *c, void *arg);
  * as it is answered, those going on alone last. */
 void lc_store_room_claim_many(lc_store_t *s, lc_store_claim_t *claims, size_t n,
 			      lc_store_claim_fn settled, void *arg);
-/* Adds agent_id to declined_by once (status unchanged). claim/decline/close return
+/* Adds agent_id to declined_by once (status unchanged) if the room is waiting; a room taken or
+ * closed meanwhile is left as it is (LC_OK: the request is gone anyway). claim/decline/close return
  * LC_ERR_UNAVAILABLE ("room is locked") if another writer holds the room for more than 5 s. */
 lc_rc lc_store_room_decline(lc_store_t *s, const char *id, const char *agent_id, lc_err_t *err);
 /* Any open status -> closed with reason. CONFLICT when already closed. */

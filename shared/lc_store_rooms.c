@@ -881,6 +881,12 @@ static lc_rc decline_change(const bson_t *room, const char *room_hex, void *ctx,
 	(void)room_hex;
 	(void)err;
 
+	/* Taken or closed meanwhile: the request is gone for everyone, the room's agent too (a
+	 * decline after its own winning accept); declined_by is for waiting rooms only. */
+	if (lc_room_status_parse(doc_str(room, "status")) != LC_ROOM_WAITING) {
+		*nochange = true;
+		return LC_OK;
+	}
 	BSON_APPEND_ARRAY_BEGIN(set, "declined_by", &arr);
 	if (bson_iter_init_find(&it, room, "declined_by") && BSON_ITER_HOLDS_ARRAY(&it) &&
 	    bson_iter_recurse(&it, &child)) {

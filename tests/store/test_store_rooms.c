@@ -549,7 +549,7 @@ static void test_close_frees_the_customer_for_a_new_room(void)
 	free(cust);
 }
 
-static void test_decline_records_each_agent_once_and_keeps_waiting(void)
+static void test_decline_records_each_agent_once_while_waiting(void)
 {
 	lc_err_t err = { 0 };
 	json_object *room = NULL, *after = NULL;
@@ -569,6 +569,19 @@ static void test_decline_records_each_agent_once_and_keeps_waiting(void)
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(d, 0)), "ag1");
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(d, 1)), "ag2");
 	CU_ASSERT_STRING_EQUAL(tstr(after, "status"), "waiting");
+	json_object_put(after);
+	after = NULL;
+	/* Taken (a decline after the agent's own winning accept, or another's), then closed: the
+	 * request is gone, a decline changes nothing. */
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_claim(test_store, id, "ag3", "Agent 3", NULL, &err),
+			      LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag3", &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag4", &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_close(test_store, id, NULL, NULL, &err), LC_OK);
+	CU_ASSERT_EQUAL(lc_store_room_decline(test_store, id, "ag5", &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_store_room_get(test_store, id, &after, &err), LC_OK);
+	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(after, "declined_by")), 2);
+	CU_ASSERT_STRING_EQUAL(tstr(after, "status"), "closed");
 	json_object_put(room);
 	json_object_put(after);
 	free(cust);
@@ -641,7 +654,7 @@ int init_store_rooms_tests(void)
 	CU_ADD_TEST(s, test_claim_of_missing_room_is_not_found);
 	CU_ADD_TEST(s, test_claim_and_close_return_the_room_as_a_read_gives_it);
 	CU_ADD_TEST(s, test_close_frees_the_customer_for_a_new_room);
-	CU_ADD_TEST(s, test_decline_records_each_agent_once_and_keeps_waiting);
+	CU_ADD_TEST(s, test_decline_records_each_agent_once_while_waiting);
 	CU_ADD_TEST(s, test_room_lists_by_status_and_by_agent);
 	return 0;
 }
