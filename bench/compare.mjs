@@ -83,7 +83,12 @@ for (const b of backends) {
   const t4 = ta?.typing_p99_ms && l?.typing_p99_ms ? l.typing_p99_ms / ta.typing_p99_ms : null;
   out.push([`4. typing p99 within 20% while the stored path saturates (${b}, ${hi})`,
     t4 === null ? '-' : `${l.typing_p99_ms} ms saturated vs ${ta.typing_p99_ms} ms alone` +
-      `${l.typing_received < l.typing_sent ? ` (${l.typing_sent - l.typing_received} of ${l.typing_sent} not back in time)` : ''}`,
+      `${l.typing_received < l.typing_sent ? ` (${l.typing_sent - l.typing_received} of ${l.typing_sent} not back in time)` : ''}` +
+      // wsd's own share (its /metrics, bucket bounds): the event loop's delay and the typing
+      // frame's publish until RabbitMQ confirmed it, saturated and alone.
+      (l.wsd_typing_confirmed_p99_le_ms != null ? `; inside wsd, p99: typing queued → confirmed ≤ ${l.wsd_typing_confirmed_p99_le_ms} ms` +
+        ` (alone ≤ ${ta.wsd_typing_confirmed_p99_le_ms ?? '-'}), the loop's wait for a posted result ≤ ${l.wsd_loop_post_wait_p99_le_ms ?? '-'} ms` +
+        ` (alone ≤ ${ta.wsd_loop_post_wait_p99_le_ms ?? '-'})` : ''),
     verdict(t4 === null ? null : t4 <= 1.2 && l.typing_received === l.typing_sent, t4 === null ? '' : `${num(t4)}× the p99 alone`)]);
   const acc = l?.accept_max_ms ?? null;
   out.push([`2. accept with history (N = 50) p99 ≤ 50 ms (${b}, ${hi})`,

@@ -220,6 +220,37 @@ async function storeOps() {
   return ops;
 }
 
+// wsd's latency histograms (docs/operations.md, Metrics) by name: {bounds: [s...], counts: [...]}
+// (cumulative, +Inf last); null without --metrics.
+const WSD_HISTS = ['livechat_wsd_bus_ephemeral_publish_seconds', 'livechat_wsd_loop_post_wait_seconds'];
+async function wsdHists() {
+  if (!args.metrics) return null;
+  const text = await (await fetch(args.metrics)).text();
+  const out = {};
+  for (const name of WSD_HISTS) {
+    const h = { bounds: [], counts: [] };
+    for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+      h.bounds.push(m[1] === '+Inf' ? Infinity : Number(m[1]));
+      h.counts.push(Number(m[2]));
+    }
+    out[name] = h;
+  }
+  return out;
+}
+
+// Between two readings of one histogram: the bound (ms) of the bucket that holds quantile q of
+// the observations made meanwhile ("at most this"), and how many there were.
+function histQuantile(a, b, name, q) {
+  const ha = a?.[name], hb = b?.[name];
+  if (!ha || !hb || hb.counts.length === 0) return null;
+  const d = hb.counts.map((c, i) => c - (ha.counts[i] ?? 0));
+  const n = d.at(-1);
+  if (!(n > 0)) return { n: 0, le_ms: null };
+  const i = d.findIndex((c) => c >= q * n);
+  const le = hb.bounds[i];
+  return { n, le_ms: le === Infinity ? null : +(le * 1000).toFixed(3) };
+}
+
 // What the rooms' setup cost the database, per room: operations by kind, in all, and their time.
 function perRoom(a, b) {
   if (!a || !b) return null;
@@ -319,6 +350,7 @@ try {
     const errorsBefore = agents.reduce((n, a) => n + a.errors, 0);
     const perf = args.perf && rate === 0 ? perfRecord(args.perf, SECS, log) : null;
     const cmd0 = mongo ? await dbCommands(mongo.db('admin')) : null;
+    const h0 = await wsdHists();
     const c0 = cpuSnapshot(PIDS);
     const t0 = performance.now();
     await Promise.all([rate === null ? sleep(SECS * 1000) : drive(rate, SECS, rooms, W, sendOne),
@@ -331,6 +363,11 @@ try {
     typingOn = false;
     typingLat.sort((x, y) => x - y);
     const cmd1 = mongo ? await dbCommands(mongo.db('admin')) : null;
+    const h1 = await wsdHists();
+    // Inside wsd (livechat): the typing frames from queued to the broker's confirm, and how long
+    // the loop kept other threads' results waiting; p99 as the bound of its bucket.
+    const wsdTyping = histQuantile(h0, h1, WSD_HISTS[0], 0.99);
+    const wsdPostWait = histQuantile(h0, h1, WSD_HISTS[1], 0.99);
     // Delivered rate: what came back (during the phase and the drain after it) over the time
     // until the last one came; round trips slower than the phase still count.
     const secs = (Math.max(tLast, t0 + SECS * 1000) - t0) / 1000;
@@ -353,6 +390,8 @@ try {
       offer_max_ms: pct(offered, 1), setup_db_ops_per_room: setupOps,
       typing_per_s: TYPING_RATE || null, typing_sent: typingN, typing_received: typingLat.length,
       typing_p50_ms: pct(typingLat, 0.5), typing_p99_ms: pct(typingLat, 0.99),
+      wsd_typing_confirmed_p99_le_ms: wsdTyping?.le_ms ?? null, wsd_typing_confirmed_n: wsdTyping?.n ?? null,
+      wsd_loop_post_wait_p99_le_ms: wsdPostWait?.le_ms ?? null, wsd_loop_posts: wsdPostWait?.n ?? null,
     };
   };
 

@@ -95,9 +95,11 @@ bool wsd_busio_linked(wsd_busio_t *b);
 bool wsd_busio_ready(wsd_busio_t *b);
 /* Any thread, for the metrics: the latency from wsd_busio_publish to the broker's confirm (per
  * message), and of one confirmed batch (publish + confirms); the messages waiting to be
- * published (queued, or in the batch not confirmed yet: what wsd_publish_queue_max bounds). */
+ * published (queued, or in the batch not confirmed yet: what wsd_publish_queue_max bounds).
+ * The ephemeral lane's (typing: wsd_busio_publish_ephemeral) per message, apart. */
 const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b);
 const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b);
+const wsd_hist_t *wsd_busio_ephemeral_latency(wsd_busio_t *b);
 size_t wsd_busio_queued(wsd_busio_t *b);
 
 #endif

@@ -20,7 +20,8 @@ typedef struct wsd_pub_lane {
 	wsd_busio_t *b;
 	lc_mq_t *q;                     /* its thread sleeps on it */
 	pthread_t tid;
-	bool measured;                  /* its latencies go to the histograms below */
+	wsd_hist_t *publish_lat;        /* queued -> confirmed, per message (the bus's, below) */
+	wsd_hist_t *confirm_lat;        /* per batch; NULL: not measured */
 } wsd_pub_lane_t;
 
 /* One bus per daemon, created by wsd_busio_new (main.c) and freed after its threads ended. */
@@ -45,6 +46,7 @@ struct wsd_busio {
 	int wake_fd;                    /* eventfd: a command was queued (wakes the idle consumer) */
 	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
 	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
+	wsd_hist_t ephemeral_lat;       /* the same as publish_lat, on the ephemeral lane */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
 	 * inbound_declare), and whether its declarations went through */

@@ -103,8 +103,8 @@ void *wsd_busio_pub_main(void *arg)
 			int64_t t0 = lc_mono_us();
 			if (lc_bus_publish_batch(bus, msgs, m, &err) == LC_OK) {
 				ok = true;
-				if (lane->measured)
-					wsd_hist_observe(&b->confirm_lat, lc_mono_us() - t0);
+				if (lane->confirm_lat != NULL)
+					wsd_hist_observe(lane->confirm_lat, lc_mono_us() - t0);
 				if (warned)
 					LC_INFO("publisher: published again");
 				break;
@@ -124,8 +124,8 @@ void *wsd_busio_pub_main(void *arg)
 		int64_t now = lc_mono_us();
 		for (size_t i = 0; i < n; i++) {
 			bool barrier = batch[i]->exchange == NULL;
-			if (ok && lane->measured && !barrier)
-				wsd_hist_observe(&b->publish_lat, now - batch[i]->queued_us);
+			if (ok && !barrier)
+				wsd_hist_observe(lane->publish_lat, now - batch[i]->queued_us);
 			if (batch[i]->done)
 				batch[i]->done(b->w, batch[i]->arg, barrier ? !lost : ok);
 			pub_free(batch[i]);
@@ -195,6 +195,11 @@ void wsd_busio_publish_json(wsd_busio_t *b, const char *exchange, const char *ke
 const wsd_hist_t *wsd_busio_publish_latency(wsd_busio_t *b)
 {
 	return &b->publish_lat;
+}
+
+const wsd_hist_t *wsd_busio_ephemeral_latency(wsd_busio_t *b)
+{
+	return &b->ephemeral_lat;
 }
 
 const wsd_hist_t *wsd_busio_confirm_latency(wsd_busio_t *b)

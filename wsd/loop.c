@@ -14,6 +14,7 @@ typedef struct post {
 	lc_mq_item_t item;
 	wsd_fn fn;
 	void *arg;
+	int64_t posted_us;
 } post_t;
 
 /* Held by a wake-up from its read of w->lws to the end of lws_cancel_service, and by the loop
@@ -84,6 +85,7 @@ void wsd_post(wsd_t *w, wsd_fn fn, void *arg)
 	post_t *p = lc_malloc(sizeof *p);
 	p->fn = fn;
 	p->arg = arg;
+	p->posted_us = lc_mono_us();
 	lc_mq_push(w->posts, &p->item);
 }
 
@@ -96,6 +98,7 @@ void wsd_drain_posts(wsd_t *w)
 		lc_mq_item_t *it = STAILQ_FIRST(&run);
 		STAILQ_REMOVE_HEAD(&run, link);
 		post_t *p = LC_MQ_ENTRY(it, post_t, item);
+		wsd_hist_observe(&w->post_wait, lc_mono_us() - p->posted_us);
 		p->fn(w, p->arg);
 		free(p);
 	}

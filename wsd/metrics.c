@@ -44,10 +44,12 @@ static void one(FILE *f, const char *name, const char *type, const char *help, u
 static void hist(FILE *f, const char *name, const char *help, const wsd_hist_t *h)
 {
 	head(f, name, "histogram", help);
+	/* Read in this order, each count at least the one before; the total, read last, is both
+	 * +Inf and _count. */
 	for (int i = 0; i < WSD_HIST_BUCKETS; i++)
 		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, (double)wsd_hist_bound_us[i] / 1e6,
-			(unsigned long long)atomic_load_explicit(&h->le[i], memory_order_relaxed));
-	uint64_t n = atomic_load_explicit(&h->count, memory_order_relaxed);
+			(unsigned long long)wsd_hist_at_most(h, wsd_hist_bound_us[i]));
+	uint64_t n = wsd_hist_total(h);
 	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)n);
 	fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name,
 		(double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6, name,
@@ -79,6 +81,10 @@ static void connections(FILE *f, wsd_t *w)
 	    w->frames_in);
 	one(f, "livechat_wsd_frames_sent_total", "counter", "websocket text frames sent",
 	    w->frames_out);
+	hist(f, "livechat_wsd_loop_post_wait_seconds",
+	     "from another thread's result (a stored batch, a delivery, a worker's read) being "
+	     "posted to the event loop to the loop running it: how long the loop keeps them waiting",
+	     &w->post_wait);
 }
 
 static void store(FILE *f, wsd_t *w)
@@ -112,6 +118,10 @@ static void bus(FILE *f, wsd_t *w)
 	hist(f, "livechat_wsd_bus_confirm_seconds",
 	     "one publish batch: publish and wait for the broker's confirms",
 	     wsd_busio_confirm_latency(w->bus));
+	hist(f, "livechat_wsd_bus_ephemeral_publish_seconds",
+	     "frames stored nowhere (an agent's typing), on a lane of their own: from the frame's "
+	     "publish being queued to the broker's confirm, per message",
+	     wsd_busio_ephemeral_latency(w->bus));
 	one(f, "livechat_wsd_bus_publish_queue", "gauge", "messages waiting for the publisher",
 	    wsd_busio_queued(w->bus));
 	one(f, "livechat_wsd_alone", "gauge", "1 while this node is alone in its installation and "

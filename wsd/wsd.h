@@ -19,6 +19,7 @@
 #include "lc_mq.h"
 #include "lc_store.h"
 #include "lc_time.h"       /* lc_mono_ms for timers, lc_real_ms for timestamps */
+#include "hist.h"
 
 #define WSD_MAGIC 0x77736430u
 
@@ -68,6 +69,9 @@ struct wsd {
 	 * drained on LWS_CALLBACK_EVENT_WAIT_CANCELLED */
 	pthread_t loop_tid;
 	lc_mq_t *posts;
+	/* from wsd_post to the loop running it: how long the loop keeps other threads' results
+	 * waiting (a busy or starved loop; the metrics) */
+	wsd_hist_t post_wait;
 
 	/* connection registry: handle = generation << 32 | slot, so a late completion never
 	 * reaches a different connection that reused the slot */

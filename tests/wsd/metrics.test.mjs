@@ -117,8 +117,18 @@ test('the counters move with a chat: connections, frames, stored messages, batch
   }
   await agent.waitFor((f) => f.type === 'message' && f.message.text === 'w 4');
   await w.waitFor((f) => f.type === 'message' && f.message.text === 'a 4');
+  // Typing goes on the publisher's ephemeral lane, timed apart from the stored messages.
+  for (const state of [true, false, true]) {
+    agent.send({ type: 'typing', room_id: rid, state });
+    await w.waitFor((f) => f.type === 'typing' && f.state === state);
+  }
 
-  const after = await scrape(node);
+  // A typing frame may reach the widget before its publisher has the broker's confirm.
+  const typed = 'livechat_wsd_bus_ephemeral_publish_seconds_count';
+  const after = await until(async () => {
+    const m = await scrape(node);
+    return m.get(typed) - before.get(typed) >= 3 ? m : null;
+  }, 'the typing frames confirmed');
   const moved = (k) => (after.get(k) ?? NaN) - (before.get(k) ?? NaN);
   assert.equal(after.get('livechat_wsd_connections{kind="agent"}'), 1);
   assert.equal(after.get('livechat_wsd_connections{kind="widget"}'), 1);
@@ -134,6 +144,13 @@ test('the counters move with a chat: connections, frames, stored messages, batch
   assert.ok(moved('livechat_wsd_bus_publish_seconds_count') >= 10, 'every message was published');
   assert.ok(moved('livechat_wsd_bus_confirm_seconds_count') >= 1);
   assert.ok(after.get('livechat_wsd_bus_publish_seconds_sum') > before.get('livechat_wsd_bus_publish_seconds_sum'));
+  assert.equal(moved(typed), 3, 'the three typing frames, on their lane');
+  assert.ok(moved('livechat_wsd_bus_ephemeral_publish_seconds_sum') > 0);
+  // The stored batches, deliveries and room commands came back to the loop through its posts.
+  assert.ok(moved('livechat_wsd_loop_post_wait_seconds_count') >= 10,
+    `posts run by the loop: ${moved('livechat_wsd_loop_post_wait_seconds_count')}`);
+  assert.equal(after.get('livechat_wsd_loop_post_wait_seconds_bucket{le="0.0001"}') !== undefined, true,
+    'buckets from 0.1 ms');
   const cmds = ['local', 'broker', 'rerouted', 'direct'].reduce((n, p) => n + moved(`livechat_wsd_room_commands_total{path="${p}"}`), 0);
   assert.ok(cmds >= 6, `room commands: ${cmds}`);   // accept and the agent's 5 messages
   assert.ok(after.has('livechat_wsd_bus_publish_queue') && after.has('livechat_wsd_worker_jobs'));

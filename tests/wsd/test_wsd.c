@@ -11,7 +11,7 @@ int main(void)
 		init_wsd_map_tests, init_wsd_settings_tests, init_wsd_rate_tests,
 		init_wsd_croom_tests, init_wsd_idle_tests, init_wsd_batch_tests,
 		init_wsd_frames_tests, init_wsd_events_tests, init_wsd_loop_tests,
-		init_wsd_addrcap_tests, init_wsd_mask_tests,
+		init_wsd_addrcap_tests, init_wsd_mask_tests, init_wsd_hist_tests,
 	};
 
 	return lc_cunit_run("test_wsd", inits, sizeof inits / sizeof inits[0]);

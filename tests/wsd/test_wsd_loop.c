@@ -175,6 +175,25 @@ static void test_posts_left_at_the_end_still_run(void)
 	CU_ASSERT_EQUAL(runs, 2);
 }
 
+/* How long each post waited for the loop goes to w->post_wait (the metrics' loop delay): one
+ * observation per post run, none for those not run yet. */
+static void test_each_post_run_counts_its_wait(void)
+{
+	wsd_t *w = wsd_for_test();
+	int runs = 0;
+	wsd_post(w, count_run, &runs);
+	usleep(30000);          /* the loop busy elsewhere for 30 ms */
+	wsd_post(w, count_run, &runs);
+	CU_ASSERT_EQUAL(wsd_hist_total(&w->post_wait), 0);
+	wsd_drain_posts(w);
+	CU_ASSERT_EQUAL(runs, 2);
+	CU_ASSERT_EQUAL(wsd_hist_total(&w->post_wait), 2);
+	/* The first waited 30 ms or more: above the 25 ms bound. */
+	CU_ASSERT_TRUE(atomic_load(&w->post_wait.sum_us) >= 30000);
+	CU_ASSERT_TRUE(wsd_hist_at_most(&w->post_wait, 25000) <= 1);
+	wsd_test_free(w);
+}
+
 int init_wsd_loop_tests(void)
 {
 	CU_pSuite s = CU_add_suite("wsd_loop", NULL, NULL);
@@ -185,5 +204,6 @@ int init_wsd_loop_tests(void)
 	CU_ADD_TEST(s, test_each_thread_has_its_own_tag);
 	CU_ADD_TEST(s, test_posts_run_on_the_loop_once_each_in_order);
 	CU_ADD_TEST(s, test_posts_left_at_the_end_still_run);
+	CU_ADD_TEST(s, test_each_post_run_counts_its_wait);
 	return CU_get_error() == CUE_SUCCESS ? 0 : -1;
 }

@@ -15,5 +15,6 @@ int init_wsd_events_tests(void);
 int init_wsd_loop_tests(void);
 int init_wsd_addrcap_tests(void);
 int init_wsd_mask_tests(void);
+int init_wsd_hist_tests(void);
 
 #endif
