@@ -329,7 +329,7 @@ static lc_rc check_msgs(const lc_bus_msg_t *msgs, size_t n, lc_err_t *err)
 	return LC_OK;
 }
 
-/* Send one message (persistent, JSON, with its id) once the socket has room. */
+/* Send one message (persistent unless transient, JSON, with its id) once the socket has room. */
 static lc_rc send_one(lc_bus_t *bus, const lc_bus_msg_t *m, int64_t deadline, lc_err_t *err)
 {
 	amqp_basic_properties_t props;
@@ -339,7 +339,7 @@ static lc_rc send_one(lc_bus_t *bus, const lc_bus_msg_t *m, int64_t deadline, lc
 	memset(&props, 0, sizeof(props));
 	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
 	props.content_type = amqp_cstring_bytes("application/json");
-	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	props.delivery_mode = m->transient ? AMQP_DELIVERY_NONPERSISTENT : AMQP_DELIVERY_PERSISTENT;
 	if (m->message_id != NULL) {
 		props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
 		props.message_id = amqp_cstring_bytes(m->message_id);
@@ -400,7 +400,7 @@ out:
 lc_rc lc_bus_publish(lc_bus_t *bus, const char *exchange, const char *routing_key,
 		     const char *body, size_t len, const char *message_id, lc_err_t *err)
 {
-	lc_bus_msg_t m = { exchange, routing_key, body, len, message_id };
+	lc_bus_msg_t m = { exchange, routing_key, body, len, message_id, false };
 
 	return lc_bus_publish_batch(bus, &m, 1, err);
 }

@@ -126,6 +126,10 @@ typedef struct lc_bus_msg {
 	const char *body;
 	size_t len;
 	const char *message_id;
+	/* Delivery mode 1 instead of persistent: the broker keeps it in memory only (a broker
+	 * restart loses it) and confirms it once routed, without waiting for its disk. For what
+	 * means nothing a moment later (an agent's typing). */
+	bool transient;
 } lc_bus_msg_t;
 lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc_err_t *err);
 

@@ -452,7 +452,7 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	for (int l = 0; l < WSD_LANES; l++)
 		b->lanes[l] = (wsd_pub_lane_t){ b, lc_mq_new(NULL, NULL), 0,
 			l == WSD_LANE_STORED ? &b->publish_lat : &b->ephemeral_lat,
-			l == WSD_LANE_STORED ? &b->confirm_lat : NULL };
+			l == WSD_LANE_STORED ? &b->confirm_lat : NULL, l == WSD_LANE_EPHEMERAL };
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0) {
 		LC_ERROR("eventfd: %s", strerror(errno));

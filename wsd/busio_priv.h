@@ -13,7 +13,8 @@
 
 /* The publisher lanes: what is stored (or must follow what is) goes in order through the
  * first; frames stored nowhere (an agent's typing) through a second, with its own connection
- * and thread, so that they do not wait behind the first's batches and their confirms. */
+ * and thread, so that they do not wait behind the first's batches and their confirms. The
+ * second publishes them transient: their confirms do not wait for the broker's disk either. */
 enum { WSD_LANE_STORED, WSD_LANE_EPHEMERAL, WSD_LANES };
 
 typedef struct wsd_pub_lane {
@@ -22,6 +23,7 @@ typedef struct wsd_pub_lane {
 	pthread_t tid;
 	wsd_hist_t *publish_lat;        /* queued -> confirmed, per message (the bus's, below) */
 	wsd_hist_t *confirm_lat;        /* per batch; NULL: not measured */
+	bool transient;                 /* its messages are (lc_bus_msg_t.transient) */
 } wsd_pub_lane_t;
 
 /* One bus per daemon, created by wsd_busio_new (main.c) and freed after its threads ended. */

@@ -94,6 +94,7 @@ void *wsd_busio_pub_main(void *arg)
 			msgs[m].body = batch[i]->body;
 			msgs[m].len = batch[i]->len;
 			msgs[m].message_id = batch[i]->msg_id;
+			msgs[m].transient = lane->transient;
 			m++;
 		}
 		/* The batches before this one are confirmed already (one thread, in order). */

@@ -326,7 +326,7 @@ static void test_batch_of_1000_is_confirmed_and_consumed_in_order(void)
 	for (i = 0; i < N; i++) {
 		snprintf(bodies[i], sizeof(bodies[i]), "{\"i\":%d}", i);
 		snprintf(ids[i], sizeof(ids[i]), "b-%d", i);
-		msgs[i] = (lc_bus_msg_t){ ex, "b", bodies[i], strlen(bodies[i]), ids[i] };
+		msgs[i] = (lc_bus_msg_t){ ex, "b", bodies[i], strlen(bodies[i]), ids[i], false };
 	}
 	t0 = now_ms();
 	CU_ASSERT_EQUAL(lc_bus_publish_batch(pub, msgs, N, &err), LC_OK);

@@ -14,6 +14,7 @@ export class Gateway {
     this.channel = channel;
     this.url = url;
     this.received = [];
+    this.modes = new Map();   // message id -> AMQP delivery mode (1 transient, 2 persistent)
     this.ch = null;
     this.closing = false;
   }
@@ -35,7 +36,9 @@ export class Gateway {
     await ch.bindQueue(q, `${p}.outbound`, `${this.channel}.#`);
     await ch.consume(q, (m) => {
       if (!m) return;
-      this.received.push(JSON.parse(m.content.toString()));
+      const body = JSON.parse(m.content.toString());
+      this.modes.set(body.id, m.properties.deliveryMode);
+      this.received.push(body);
       ch.ack(m);
     }, { noAck: false });
     this.conn = conn;

@@ -38,6 +38,10 @@ test('history pages, typing, a double accept, watching and ending by a superviso
   a.send({ type: 'typing', room_id: rid, state: true });
   const t = await gw.waitFor((m) => m.type === 'agent_typing' && m.room_id === rid);
   assert.equal(t.state, true);
+  // Typing is published transient (docs/gateway.md), the agent's stored messages persistent.
+  assert.equal(gw.modes.get(t.id), 1);
+  const still = await gw.waitFor((m) => m.type === 'agent_message' && m.text === 'still mine');
+  assert.equal(gw.modes.get(still.id), 2);
 
   // Load earlier: newest 3 first, then everything before them.
   a.send({ type: 'history', room_id: rid, limit: 3, ref: 'p1' });
