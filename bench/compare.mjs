@@ -88,7 +88,10 @@ for (const b of backends) {
       // frame's publish until RabbitMQ confirmed it, saturated and alone.
       (l.wsd_typing_confirmed_p99_le_ms != null ? `; inside wsd, p99: typing queued → confirmed ≤ ${l.wsd_typing_confirmed_p99_le_ms} ms` +
         ` (alone ≤ ${ta.wsd_typing_confirmed_p99_le_ms ?? '-'}), the loop's wait for a posted result ≤ ${l.wsd_loop_post_wait_p99_le_ms ?? '-'} ms` +
-        ` (alone ≤ ${ta.wsd_loop_post_wait_p99_le_ms ?? '-'})` : ''),
+        ` (alone ≤ ${ta.wsd_loop_post_wait_p99_le_ms ?? '-'})` : '') +
+      // Split at the relay's own timestamp of the typing message (wall clock, ms).
+      (l.typing_from_relay_p99_ms != null ? `; p99 agent → wsd ${l.typing_to_relay_p99_ms} ms, wsd → the gateway's handler` +
+        ` ${l.typing_from_relay_p99_ms} ms (alone ${ta.typing_to_relay_p99_ms ?? '-'} / ${ta.typing_from_relay_p99_ms ?? '-'} ms)` : ''),
     verdict(t4 === null ? null : t4 <= 1.2 && l.typing_received === l.typing_sent, t4 === null ? '' : `${num(t4)}× the p99 alone`)]);
   const acc = l?.accept_max_ms ?? null;
   out.push([`2. accept with history (N = 50) p99 ≤ 50 ms (${b}, ${hi})`,

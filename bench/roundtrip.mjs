@@ -272,7 +272,7 @@ let onReply = () => {};
 let onTyping = () => {};
 const gw = await new Gateway().start((m) => {
   if (m.type === 'agent_message' && typeof m.text === 'string' && m.text.startsWith('re ')) onReply(m.text.slice(3));
-  else if (m.type === 'agent_typing') onTyping(m.customer_id);
+  else if (m.type === 'agent_typing') onTyping(m.customer_id, m.ts);
 });
 gw.nacked = 0;
 let agents = [];
@@ -319,13 +319,18 @@ try {
     const lat = [];
     const typingSent = new Map(rooms.map((r) => [r.customerId, []]));
     const typingLat = [];
+    // Split at the relay's ts (the wall clock, ms, when it made the outbound typing message; same
+    // machine): agent -> relay, and relay -> RabbitMQ -> the gateway's handler.
+    const typingIn = [], typingOut = [];
     let typingN = 0, typingOn = true;
-    onTyping = (customerId) => {
+    onTyping = (customerId, ts) => {
       const t = typingSent.get(customerId)?.shift();
-      if (t !== undefined && typingOn) typingLat.push(performance.now() - t);
+      if (t === undefined || !typingOn) return;
+      typingLat.push(performance.now() - t[0]);
+      if (typeof ts === 'number') { typingIn.push(ts - t[1]); typingOut.push(Date.now() - ts); }
     };
     const sendTyping = (room) => {
-      typingSent.get(room.customerId).push(performance.now());
+      typingSent.get(room.customerId).push([performance.now(), Date.now()]);
       room.agent.typing(room.roomId, (typingN++ & 1) === 0);
     };
     let nSent = 0, seq = 0, running = true, completed = 0, tLast = 0;
@@ -362,6 +367,8 @@ try {
     const c1 = cpuSnapshot(PIDS);
     typingOn = false;
     typingLat.sort((x, y) => x - y);
+    typingIn.sort((x, y) => x - y);
+    typingOut.sort((x, y) => x - y);
     const cmd1 = mongo ? await dbCommands(mongo.db('admin')) : null;
     const h1 = await wsdHists();
     // Inside wsd (livechat): the typing frames from queued to the broker's confirm, and how long
@@ -390,6 +397,7 @@ try {
       offer_max_ms: pct(offered, 1), setup_db_ops_per_room: setupOps,
       typing_per_s: TYPING_RATE || null, typing_sent: typingN, typing_received: typingLat.length,
       typing_p50_ms: pct(typingLat, 0.5), typing_p99_ms: pct(typingLat, 0.99),
+      typing_to_relay_p99_ms: pct(typingIn, 0.99), typing_from_relay_p99_ms: pct(typingOut, 0.99),
       wsd_typing_confirmed_p99_le_ms: wsdTyping?.le_ms ?? null, wsd_typing_confirmed_n: wsdTyping?.n ?? null,
       wsd_loop_post_wait_p99_le_ms: wsdPostWait?.le_ms ?? null, wsd_loop_posts: wsdPostWait?.n ?? null,
     };
