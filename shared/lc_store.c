@@ -16,6 +16,7 @@
 #define DEFAULT_SERVER_SELECTION_MS 2000
 #define DEFAULT_CONNECT_MS 2000
 #define DEFAULT_SOCKET_MS 10000
+#define ORDERED_PIECE 100   /* documents per ordered insertMany: lc_store_insert_ordered */
 
 static pthread_once_t mongoc_once = PTHREAD_ONCE_INIT;
 
@@ -597,16 +598,18 @@ lc_rc lc_store_find_modify(lc_store_t *s, const char *coll, const bson_t *filter
 	return rc;
 }
 
-lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
-			   bool *ok, bool *dupkey, lc_err_t *err)
+/* One insertMany; ordered or not, a reply with writeErrors (and no transport failure) says
+ * which documents were refused: ok[]/dupkey[] as lc_store_insert_many says. Ordered, the
+ * server stops at the first refused one and the documents after it are not stored either. */
+static lc_rc insert_docs(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			 bool ordered, bool *ok, bool *dupkey, lc_err_t *err)
 {
 	op_t op;
 	bson_error_t e;
 	bson_t reply;
 	bson_iter_t it, errs;
 	lc_rc rc = LC_OK;
-	/* Unordered: one bad document (a redelivered duplicate) does not stop the others. */
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(ordered));
 
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = true;
@@ -615,8 +618,6 @@ lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs,
 	op_begin(&op, s, coll, LC_STORE_OP_INSERT_MANY);
 	atomic_fetch_add_explicit(&s->batch_docs, n, memory_order_relaxed);
 	bool sent = mongoc_collection_insert_many(op.coll, docs, n, opts, &reply, &e);
-	/* A reply with writeErrors (and no transport failure) says which documents were refused;
-	 * every other document was stored. */
 	bool has_write_errors = bson_iter_init_find(&it, &reply, "writeErrors") &&
 				BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs);
 	if (!sent && !has_write_errors) {
@@ -649,4 +650,35 @@ lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs,
 	op_end(&op, s);
 	bson_destroy(opts);
 	return rc;
+}
+
+lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			   bool *ok, bool *dupkey, lc_err_t *err)
+{
+	/* Unordered: one bad document (a redelivered duplicate) does not stop the others. */
+	return insert_docs(s, coll, docs, n, false, ok, dupkey, err);
+}
+
+lc_rc lc_store_insert_ordered(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			      size_t *stored, bool *dupkey, lc_err_t *err)
+{
+	bool ok[ORDERED_PIECE], dup[ORDERED_PIECE];
+	*stored = 0;
+	*dupkey = false;
+	/* FerretDB 1.24 honours "ordered" only inside each of its insert batches (100 documents,
+	 * its --batch-size): it goes on with the next batch after a refusal. In pieces of at most
+	 * that many, the first refusal stops the rest on it as on MongoDB. */
+	while (*stored < n) {
+		size_t k = n - *stored < ORDERED_PIECE ? n - *stored : ORDERED_PIECE;
+		lc_rc rc = insert_docs(s, coll, docs + *stored, k, true, ok, dup, err);
+		if (rc != LC_OK)
+			return rc;
+		for (size_t i = 0; i < k; i++, (*stored)++) {
+			if (!ok[i]) {
+				*dupkey = dup[i];
+				return LC_OK;
+			}
+		}
+	}
+	return LC_OK;
 }

@@ -257,6 +257,11 @@ lc_rc lc_store_message_get(lc_store_t *s, const char *room_id, const char *msg_i
  * is not atomic there): one writer per room, and the unique (room_id, seq) index catches the rest. */
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err);
+/* The same, the block also above `above`: a seq the caller knows is handed out (a writer whose
+ * block met a seq stored by someone else: the counter may not show every seq of its own block,
+ * when two reservations overlapped). */
+lc_rc lc_store_seq_reserve_above(lc_store_t *s, const char *room_id, int64_t count, int64_t above,
+				 int64_t *first, int64_t *last_before, lc_err_t *err);
 
 /* The room's two marks (one _id lookup): *last the highest seq stored, *reserved the highest
  * seq handed to a writer (0 and 0 for a room without messages). A writer whose block ends
@@ -277,16 +282,19 @@ typedef struct lc_store_msg {
 	int64_t seq, ts_ms;              /* ts_ms <= 0: now */
 	lc_store_msg_result_t result;
 	json_object *stored;             /* STORED / DUPLICATE: the stored message (caller puts) */
-	lc_err_t err;                    /* FAILED: why; its seq stored by someone else: CONFLICT,
-					  * field "seq" (take a new seq and store it again) */
+	lc_err_t err;                    /* FAILED: why; its seq stored by someone else, or behind
+					  * one of its room's that was: CONFLICT, field "seq" (take
+					  * a new seq and store it again) */
 } lc_store_msg_t;
 
-/* Store n messages of any rooms, with the seqs the caller allocated, in one unordered
- * insertMany (no read before it). A duplicate msg_id in its room costs one _id lookup to return
- * the stored message. LC_OK when the server answered (each result says what became of its
- * message); LC_ERR_UNAVAILABLE (or another error) when the batch could not be sent: then every
- * result is FAILED and none was stored... except those an earlier attempt stored, which a retry
- * reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
+/* Store n messages of any rooms, with the seqs the caller allocated, in one ordered insertMany
+ * (no read before it; pieces of 100 on FerretDB), and one more for the messages behind each one
+ * refused. A duplicate msg_id in its room costs one _id lookup to return the stored message. A
+ * room's messages are stored in their order: those behind one whose seq is taken are not stored
+ * (CONFLICT on "seq" too: new seqs after it store them). LC_OK when the server answered (each
+ * result says what became of its message); LC_ERR_UNAVAILABLE (or another error) when a call
+ * could not be sent: then every result is FAILED... and what the call before it or an earlier
+ * attempt stored, a retry reports as DUPLICATE. Invalid inputs (sender, empty id, bad room id) fail that message only.
  * Then the last_seq of every room in the batch is raised, and the stored messages appended to
  * their customers' recent (one _id read per room for its count, and per customer for the head of
  * its block; one insertMany of pieces). */

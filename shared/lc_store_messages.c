@@ -206,6 +206,12 @@ lc_rc lc_store_recent_count(lc_store_t *s, const char *room_id, int64_t *count, 
 lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, int64_t *first,
 			   int64_t *last_before, lc_err_t *err)
 {
+	return lc_store_seq_reserve_above(s, room_id, count, 0, first, last_before, err);
+}
+
+lc_rc lc_store_seq_reserve_above(lc_store_t *s, const char *room_id, int64_t count, int64_t above,
+				 int64_t *first, int64_t *last_before, lc_err_t *err)
+{
 	char hex[25];
 	lc_rc rc;
 	if (count < 1)
@@ -226,6 +232,8 @@ lc_rc lc_store_seq_reserve(lc_store_t *s, const char *room_id, int64_t count, in
 		lc_err_clear(err);
 	}
 	int64_t base = seq > reserved ? seq : reserved;
+	if (above > base)
+		base = above;
 	if (rc == LC_OK) {
 		/* A retired counter (a late message for a room closed and swept) starts a live one
 		 * again, above it: the $inc then starts from 0. */
@@ -408,14 +416,83 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 	free(who);
 }
 
+/* A message the database refused: a redelivery (its id stored: answered with the stored one,
+ * one _id lookup) or a seq someone else stored. */
+static void batch_refused(lc_store_t *s, lc_store_msg_t *m, const char *hex, bool dupkey)
+{
+	if (!dupkey) {
+		lc_err_set(&m->err, LC_ERR_INTERNAL, "the database refused the message");
+		return;
+	}
+	lc_rc grc = get_by_stored_id(s, hex, m->msg_id, &m->stored, &m->err);
+	if (grc == LC_OK)
+		m->result = LC_STORE_MSG_DUPLICATE;
+	else if (grc == LC_ERR_NOT_FOUND)
+		lc_err_set_field(&m->err, LC_ERR_CONFLICT, "seq", "seq %lld of room %s is taken",
+				 (long long)m->seq, m->room_id);
+}
+
+/* A room's messages are stored in their order: the ones after a message refused for its seq
+ * are not sent (they come back as CONFLICT on "seq", to be given new seqs after it). Out of
+ * pend[from .. *np), in place. */
+static void hold_room_after(lc_store_msg_t *msgs, size_t *pend, size_t from, size_t *np,
+			    const char *hex_of_room, char (*hex)[25])
+{
+	size_t keep = from;
+	for (size_t i = from; i < *np; i++) {
+		lc_store_msg_t *m = &msgs[pend[i]];
+		if (strcmp(hex[pend[i]], hex_of_room) != 0) {
+			pend[keep++] = pend[i];
+			continue;
+		}
+		lc_err_set_field(&m->err, LC_ERR_CONFLICT, "seq",
+				 "held behind a message of room %s whose seq was taken", m->room_id);
+	}
+	*np = keep;
+}
+
+/* The valid messages (indexes pend[0 .. np)) in ordered insertMany calls: one when none is
+ * refused, one more after each refused message for those behind it. LC_OK when the server
+ * answered each call. */
+static lc_rc insert_in_order(lc_store_t *s, lc_store_msg_t *msgs, const bson_t **docs,
+			     char (*hex)[25], size_t *pend, size_t np, lc_err_t *err)
+{
+	const bson_t **send = lc_calloc(np ? np : 1, sizeof *send);
+	lc_rc rc = LC_OK;
+	while (np > 0) {
+		size_t stored = 0;
+		bool dupkey = false;
+		for (size_t i = 0; i < np; i++)
+			send[i] = docs[pend[i]];
+		rc = lc_store_insert_ordered(s, LC_COLL_MESSAGES, send, np, &stored, &dupkey, err);
+		if (rc != LC_OK)
+			break;
+		for (size_t i = 0; i < stored; i++) {
+			lc_store_msg_t *m = &msgs[pend[i]];
+			m->result = LC_STORE_MSG_STORED;
+			m->stored = message_json(docs[pend[i]]);
+			atomic_fetch_add_explicit(&s->messages_stored, 1, memory_order_relaxed);
+		}
+		if (stored == np)
+			break;
+		size_t k = pend[stored];
+		batch_refused(s, &msgs[k], hex[k], dupkey);
+		if (msgs[k].err.code == LC_ERR_CONFLICT && strcmp(msgs[k].err.field, "seq") == 0)
+			hold_room_after(msgs, pend, stored + 1, &np, hex[k], hex);
+		memmove(pend, pend + stored + 1, (np - stored - 1) * sizeof *pend);
+		np -= stored + 1;
+	}
+	free(send);
+	return rc;
+}
+
 static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool marks,
 			  lc_err_t *err)
 {
 	const bson_t **docs = lc_calloc(n ? n : 1, sizeof *docs);
-	size_t *which = lc_calloc(n ? n : 1, sizeof *which);
+	size_t *pend = lc_calloc(n ? n : 1, sizeof *pend);
 	char (*hex)[25] = lc_calloc(n ? n : 1, sizeof *hex);
-	bool *ok = lc_calloc(n ? n : 1, sizeof *ok), *dupkey = lc_calloc(n ? n : 1, sizeof *dupkey);
-	size_t nd = 0;
+	size_t np = 0;
 	lc_rc rc = LC_OK;
 	lc_err_t batch_err;
 
@@ -427,43 +504,31 @@ static lc_rc insert_batch(lc_store_t *s, lc_store_msg_t *msgs, size_t n, bool ma
 		m->stored = NULL;
 		if (!batch_msg_valid(m, hex[i]))
 			continue;
-		docs[nd] = message_doc(hex[i], m->msg_id, m->channel ? m->channel : "",
-				       m->customer_id ? m->customer_id : "", m->seq, m->sender,
-				       m->author, m->text, m->ts_ms > 0 ? m->ts_ms : lc_real_ms());
-		which[nd++] = i;
+		docs[i] = message_doc(hex[i], m->msg_id, m->channel ? m->channel : "",
+				      m->customer_id ? m->customer_id : "", m->seq, m->sender,
+				      m->author, m->text, m->ts_ms > 0 ? m->ts_ms : lc_real_ms());
+		pend[np++] = i;
 	}
-	if (nd > 0)
-		rc = lc_store_insert_many(s, LC_COLL_MESSAGES, docs, nd, ok, dupkey, &batch_err);
-	for (size_t k = 0; k < nd; k++) {
-		lc_store_msg_t *m = &msgs[which[k]];
-		if (rc != LC_OK) {
-			lc_err_set(&m->err, rc, "%s", batch_err.reason);
-		} else if (ok[k]) {
-			m->result = LC_STORE_MSG_STORED;
-			m->stored = message_json(docs[k]);
-			atomic_fetch_add_explicit(&s->messages_stored, 1, memory_order_relaxed);
-		} else if (!dupkey[k]) {
-			lc_err_set(&m->err, LC_ERR_INTERNAL, "the database refused the message");
-		} else {
-			/* Refused as a duplicate: its id (a redelivery: answer with the stored one)
-			 * or its seq (another writer used it: a bug or a failover race). */
-			lc_rc grc = get_by_stored_id(s, hex[which[k]], m->msg_id, &m->stored, &m->err);
-			if (grc == LC_OK)
-				m->result = LC_STORE_MSG_DUPLICATE;
-			else if (grc == LC_ERR_NOT_FOUND)
-				lc_err_set_field(&m->err, LC_ERR_CONFLICT, "seq",
-						 "seq %lld of room %s is taken", (long long)m->seq,
-						 m->room_id);
-		}
-		bson_destroy((bson_t *)docs[k]);
+	if (np > 0)
+		rc = insert_in_order(s, msgs, docs, hex, pend, np, &batch_err);
+	for (size_t i = 0; i < n; i++) {
+		if (docs[i] == NULL)
+			continue;   /* invalid: its own reason */
+		bson_destroy((bson_t *)docs[i]);
+		if (rc == LC_OK)
+			continue;
+		/* A call after the first failed: what the first ones stored, a retry reports as
+		 * DUPLICATE. */
+		json_object_put(msgs[i].stored);
+		msgs[i].stored = NULL;
+		msgs[i].result = LC_STORE_MSG_FAILED;
+		lc_err_set(&msgs[i].err, rc, "%s", batch_err.reason);
 	}
 	if (rc == LC_OK && marks)
 		raise_marks(s, msgs, n, hex);
 	free(docs);
-	free(which);
+	free(pend);
 	free(hex);
-	free(ok);
-	free(dupkey);
 	if (rc == LC_OK)
 		lc_err_clear(err);
 	else

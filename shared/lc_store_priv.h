@@ -86,6 +86,11 @@ lc_rc lc_store_insert(lc_store_t *s, const char *coll, const bson_t *doc, const 
  * write error). Any other failure (server down) is returned and nothing is known stored. */
 lc_rc lc_store_insert_many(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
 			   bool *ok, bool *dupkey, lc_err_t *err);
+/* Ordered insertMany (in pieces of at most 100 documents): docs[0 .. *stored) are stored; when
+ * *stored < n, docs[*stored] was refused (*dupkey: as a duplicate key) and the documents after
+ * it were not stored. A failure (server down) is returned; then docs[*stored ..] are unknown. */
+lc_rc lc_store_insert_ordered(lc_store_t *s, const char *coll, const bson_t **docs, size_t n,
+			      size_t *stored, bool *dupkey, lc_err_t *err);
 /* matched (may be NULL) receives matchedCount (plus upsertedCount). */
 lc_rc lc_store_update_one(lc_store_t *s, const char *coll, const bson_t *filter,
 			  const bson_t *update, bool upsert, int64_t *matched, const char *conflict,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* wsd_batch: the messages the writer stores together: filled during a round, stored with one
- * unordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
+ * ordered insertMany (lc_store_message_insert_many), each outcome written to its slot; and
  * the rooms' last_seq marks those batches raise, with the pieces of their customers' recent
  * (docs/store.md), written when the writer says (once for many batches under load). Used by the writer thread only. */
 #ifndef WSD_BATCH_H

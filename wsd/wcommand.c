@@ -39,8 +39,8 @@ static lc_rc check_and_stage(wsd_writer_t *wr, witem_t *it, wroom_t **out, lc_er
 	/* The sender's node stored a message of the room itself at that seq while RabbitMQ was
 	 * away from it (roomcmd.c): a block below it would put this message before that one. */
 	int64_t above = lc_json_get_int(c, "above_seq", 0);
-	if (r->next_seq != 0 && r->next_seq <= above)
-		r->next_seq = 0;
+	if (above > 0 && r->next_seq <= above)
+		wsd_wroom_block_drop(r, above);
 	*out = r;
 	/* A join asking for the history: its answer carries it from memory (wsd_wcommand_stored
 	 * hurries the marks when it cannot). */

@@ -289,9 +289,10 @@ static bool turn_lost(const witem_t *it, uint64_t active)
 
 /* Someone else stored a message with a seq of our block (a writer that held the room before and
  * still stored, or a node that stored without the writer): the items whose message was refused
- * for it are prepared again, first in the next round (before the room's held items, which keep
- * their order behind them), with a seq from a new block above it; those of a connection this
- * node lost meanwhile are left to the writer that has the inbound queue now (unacked). */
+ * for it, and those of its room behind it in the batch (not stored: the insert is ordered), are
+ * prepared again in their order, first in the next round (before the room's held items, which
+ * keep their order behind them), with seqs from a new block above it; those of a connection
+ * this node lost meanwhile are left to the writer that has the inbound queue now (unacked). */
 static void seq_taken_again(wsd_writer_t *wr, struct witems *ready, struct witems *items)
 {
 	struct witems again = TAILQ_HEAD_INITIALIZER(again);

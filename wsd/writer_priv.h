@@ -63,6 +63,8 @@ typedef struct wroom {
 	int64_t read_ms;           /* monotonic ms of the read */
 	int64_t next_seq;          /* next seq to give (0: no block yet) */
 	int64_t block_end;         /* last seq of the reserved block */
+	int64_t floor;             /* the highest seq known handed out (by this writer's blocks
+				    * given up, or by another node): a new block starts above it */
 	bool opened_here;          /* this writer created it: every message of it came through it */
 	char *first_id;            /* opened here: msg_id of the first customer message staged */
 	json_object *first;        /* its first customer message, once known */
@@ -165,6 +167,9 @@ lc_rc wsd_wroom_get(wsd_writer_t *wr, const char *room_id, bool fresh, wroom_t *
 /* Someone else used a seq of the room's block (a failover race): the next stage takes a new
  * block above every seq handed out. */
 void wsd_wroom_block_lost(wsd_writer_t *wr, const char *room_id);
+/* The room's block is given up: the next stage takes a new one, above the seqs r handed out
+ * and above `above` (a seq another node stored: 0 none). */
+void wsd_wroom_block_drop(wroom_t *r, int64_t above);
 /* Keep the status the writer now knows of r, and index it as its customer's open room. */
 void wsd_wroom_set_status(wsd_writer_t *wr, wroom_t *r, lc_room_status_t st);
 

@@ -39,11 +39,23 @@ char *tuniq(const char *prefix)
 	return lc_asprintf("%s-%d", prefix, atomic_fetch_add(&n, 1));
 }
 
+char *topen_room(const char *customer_id)
+{
+	lc_err_t err = { 0 };
+	json_object *room = NULL;
+	bool created;
+	if (lc_store_room_open(test_store, "widget", customer_id, "B", &room, &created, &err) != LC_OK)
+		return NULL;
+	char *id = lc_strdup(tstr(room, "id"));
+	json_object_put(room);
+	return id;
+}
+
 int main(void)
 {
 	int (*const inits[])(void) = {
 		init_store_accounts_tests, init_store_canned_tests, init_store_rooms_tests,
-		init_store_messages_tests, init_store_batch_tests,
+		init_store_messages_tests, init_store_batch_tests, init_store_order_tests,
 	};
 	lc_err_t err = { 0 };
 	char db[64];

@@ -13,25 +13,13 @@
 #define WRITERS 8
 #define PER_WRITER 10
 
-static char *open_room(const char *cust)
-{
-	lc_err_t err = { 0 };
-	json_object *room = NULL;
-	bool created;
-	if (lc_store_room_open(test_store, "widget", cust, "M", &room, &created, &err) != LC_OK)
-		return NULL;
-	char *id = strdup(tstr(room, "id"));
-	json_object_put(room);
-	return id;
-}
-
 static void test_append_same_msg_id_twice_stores_once(void)
 {
 	lc_err_t err = { 0 };
 	json_object *m1 = NULL, *m2 = NULL, *items = NULL;
 	bool dup = true;
 	char *cust = tuniq("dedup"), *mid = tuniq("gw-msg");
-	char *room = open_room(cust);
+	char *room = topen_room(cust);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
 
 	CU_ASSERT_EQUAL_FATAL(lc_store_message_append(test_store, mid, room, "customer", "Cust",
@@ -121,7 +109,7 @@ static void test_concurrent_appends_get_distinct_increasing_seqs(void)
 	pthread_t t[WRITERS + 1];
 	writer_t w[WRITERS + 1];
 	char *cust = tuniq("busy");
-	char *room = open_room(cust);
+	char *room = topen_room(cust);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
 
 	/* Writers plus one agent claiming the room meanwhile: appends must not undo the claim. */
@@ -172,7 +160,7 @@ static void test_list_after_and_before_page_by_seq(void)
 	lc_err_t err = { 0 };
 	json_object *items = NULL;
 	char *cust = tuniq("pager");
-	char *room = open_room(cust);
+	char *room = topen_room(cust);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(room);
 	append_n(room, "p", 10, 1700000000000LL);
 
@@ -211,11 +199,11 @@ static void test_history_returns_last_n_across_rooms_oldest_first(void)
 	lc_err_t err = { 0 };
 	json_object *items = NULL;
 	char *cust = tuniq("returning");
-	char *first = open_room(cust);
+	char *first = topen_room(cust);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
 	append_n(first, "a", 3, 1700000000000LL);
 	CU_ASSERT_EQUAL(lc_store_room_close(test_store, first, "customer_left", NULL, &err), LC_OK);
-	char *second = open_room(cust);
+	char *second = topen_room(cust);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
 	CU_ASSERT_STRING_NOT_EQUAL(first, second);
 	append_n(second, "b", 3, 1700000100000LL);

@@ -16,6 +16,10 @@
  *                                                after storing)
  *   wsd_fixture takeseq ROOM_ID               -> {"seq": N}: the room's next seq taken, nothing
  *                                                stored (a writer between its seq and its insert)
+ *   wsd_fixture collide ROOM_ID AHEAD MSG_ID TEXT -> the agent message stored at the room's
+ *                                                next block's seq number AHEAD, the counter
+ *                                                left as it was (a reservation that met the
+ *                                                next writer's)
  *   wsd_fixture fill ROOM_ID N LEN            -> {"first","last"}: N agent messages of LEN
  *                                                characters stored in the room (a long
  *                                                conversation, as the writer stores it)
@@ -93,6 +97,34 @@ static int cmd_takeseq(lc_store_t *s, const char *room_id)
 	print(o);
 	json_object_put(o);
 	return 0;
+}
+
+/* A message stored at seq ahead of the room's next block (its first seq + ahead - 1) with the
+ * counter left as it was: a node whose reservation met the next writer's on a database without
+ * an atomic $inc, the counter keeping the other's write (docs/topology.md). */
+static int cmd_collide(lc_store_t *s, const char *room_id, int64_t ahead, const char *msg_id,
+		       const char *text)
+{
+	lc_err_t err;
+	json_object *room = NULL;
+	int64_t last = 0, reserved = 0;
+	if (ahead < 1 || lc_store_room_get(s, room_id, &room, &err) != LC_OK ||
+	    lc_store_seq_marks(s, room_id, &last, &reserved, &err) != LC_OK) {
+		json_object_put(room);
+		return fail("collide", ahead < 1 ? NULL : &err);
+	}
+	lc_store_msg_t m = { .msg_id = msg_id, .room_id = room_id,
+			     .channel = lc_json_get_str(room, "channel", ""),
+			     .customer_id = lc_json_get_str(room, "customer_id", ""),
+			     .sender = "agent", .author = "Elsewhere", .text = text,
+			     .seq = (last > reserved ? last : reserved) + ahead };
+	int rc = lc_store_message_insert_many(s, &m, 1, &err) == LC_OK &&
+			 m.result == LC_STORE_MSG_STORED ? 0 : fail("collide: insert", &m.err);
+	if (rc == 0)
+		print(m.stored);
+	json_object_put(m.stored);
+	json_object_put(room);
+	return rc;
 }
 
 /* N messages of len characters in room_id, in batches with seqs reserved as a writer does. */
@@ -197,6 +229,8 @@ int main(int argc, char **argv)
 					     &err) == LC_OK ? 0 : fail("append", &err);
 	} else if (strcmp(cmd, "takeseq") == 0 && argc >= 3) {
 		rc = cmd_takeseq(s, argv[2]);
+	} else if (strcmp(cmd, "collide") == 0 && argc >= 6) {
+		rc = cmd_collide(s, argv[2], atoll(argv[3]), argv[4], argv[5]);
 	} else if (strcmp(cmd, "fill") == 0 && argc >= 5) {
 		rc = cmd_fill(s, argv[2], atoll(argv[3]), (size_t)atoll(argv[4]));
 	} else if (strcmp(cmd, "drop") == 0) {
