@@ -68,7 +68,9 @@ static void direct_insert(wsd_t *w, json_object *c, json_object *room, wsd_roomc
 		.text = lc_json_get_str(c, "text", ""),
 	};
 	for (int attempt = 0;; attempt++) {
-		res->rc = lc_store_seq_reserve(w->store, rid, 1, &m.seq, NULL, &res->err);
+		/* Again: above the seq found taken (the counter may not show it). */
+		res->rc = lc_store_seq_reserve_above(w->store, rid, 1, m.seq, &m.seq, NULL,
+						     &res->err);
 		if (res->rc == LC_OK)
 			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);
 		if (res->rc != LC_OK || m.result != LC_STORE_MSG_FAILED)
