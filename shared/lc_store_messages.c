@@ -417,19 +417,26 @@ static void raise_marks(lc_store_t *s, const lc_store_msg_t *msgs, size_t n, cha
 }
 
 /* A message the database refused: a redelivery (its id stored: answered with the stored one,
- * one _id lookup) or a seq someone else stored. */
-static void batch_refused(lc_store_t *s, lc_store_msg_t *m, const char *hex, bool dupkey)
+ * one _id lookup) or a seq someone else stored. LC_OK, or the lookup's failure (then it is not
+ * known which: the call fails, and the batch is tried again whole). */
+static lc_rc batch_refused(lc_store_t *s, lc_store_msg_t *m, const char *hex, bool dupkey,
+			   lc_err_t *err)
 {
 	if (!dupkey) {
 		lc_err_set(&m->err, LC_ERR_INTERNAL, "the database refused the message");
-		return;
+		return LC_OK;
 	}
-	lc_rc grc = get_by_stored_id(s, hex, m->msg_id, &m->stored, &m->err);
-	if (grc == LC_OK)
+	lc_rc grc = get_by_stored_id(s, hex, m->msg_id, &m->stored, err);
+	if (grc == LC_OK) {
 		m->result = LC_STORE_MSG_DUPLICATE;
-	else if (grc == LC_ERR_NOT_FOUND)
+		lc_err_clear(err);
+	} else if (grc == LC_ERR_NOT_FOUND) {
+		lc_err_clear(err);
 		lc_err_set_field(&m->err, LC_ERR_CONFLICT, "seq", "seq %lld of room %s is taken",
 				 (long long)m->seq, m->room_id);
+		grc = LC_OK;
+	}
+	return grc;
 }
 
 /* A room's messages are stored in their order: the ones after a message refused for its seq
@@ -476,8 +483,11 @@ static lc_rc insert_in_order(lc_store_t *s, lc_store_msg_t *msgs, const bson_t *
 		if (stored == np)
 			break;
 		size_t k = pend[stored];
-		batch_refused(s, &msgs[k], hex[k], dupkey);
-		if (msgs[k].err.code == LC_ERR_CONFLICT && strcmp(msgs[k].err.field, "seq") == 0)
+		rc = batch_refused(s, &msgs[k], hex[k], dupkey, err);
+		if (rc != LC_OK)
+			break;
+		if (msgs[k].result == LC_STORE_MSG_FAILED && msgs[k].err.code == LC_ERR_CONFLICT &&
+		    strcmp(msgs[k].err.field, "seq") == 0)
 			hold_room_after(msgs, pend, stored + 1, &np, hex[k], hex);
 		memmove(pend, pend + stored + 1, (np - stored - 1) * sizeof *pend);
 		np -= stored + 1;

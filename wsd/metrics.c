@@ -92,7 +92,8 @@ static void store(FILE *f, wsd_t *w)
 	lc_store_stats_t st;
 	lc_store_stats(w->store, &st);
 	head(f, "livechat_wsd_store_operations_total", "counter",
-	     "MongoDB round trips by kind (insert_many: one per batch)");
+	     "MongoDB round trips by kind (insert_many: one per batch of up to 100 documents, "
+	     "one more after a refused one)");
 	for (int k = 0; k < LC_STORE_OP_KINDS; k++)
 		fprintf(f, "livechat_wsd_store_operations_total{op=\"%s\"} %llu\n",
 			lc_store_op_name((lc_store_op_t)k), (unsigned long long)st.ops[k]);

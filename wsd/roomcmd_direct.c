@@ -68,8 +68,10 @@ static void direct_insert(wsd_t *w, json_object *c, json_object *room, wsd_roomc
 		.text = lc_json_get_str(c, "text", ""),
 	};
 	for (int attempt = 0;; attempt++) {
-		/* Again: above the seq found taken (the counter may not show it). */
-		res->rc = lc_store_seq_reserve_above(w->store, rid, 1, m.seq, &m.seq, NULL,
+		/* Again: above the block of the seq found taken, a writer's (the counter may not
+		 * show it: two reservations that met), not at its next seq. */
+		int64_t above = m.seq > 0 ? m.seq + WSD_SEQ_BLOCK - 1 : 0;
+		res->rc = lc_store_seq_reserve_above(w->store, rid, 1, above, &m.seq, NULL,
 						     &res->err);
 		if (res->rc == LC_OK)
 			res->rc = lc_store_message_insert_batch(w->store, &m, 1, &res->err);

@@ -32,6 +32,9 @@ typedef struct wsd_wslot {
 	bool relaxed;
 } wsd_wslot_t;
 
+/* Seqs a room's writer reserves with one write (a block). */
+#define WSD_SEQ_BLOCK 1000
+
 /* Rounds of "a new seq, store again" for one message whose seq someone else stored (a
  * failover race: see docs/topology.md); past them it is answered unavailable (sent again). */
 #define WSD_SEQ_RETAKES 5

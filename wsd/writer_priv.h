@@ -18,7 +18,6 @@
 #define ROUND_MAX 256           /* items per round */
 #define ROUND_WAIT_MS 2         /* after the first item, how long a round waits for more (while
 				 * the rounds before found company: see writer_main) */
-#define SEQ_BLOCK 1000          /* seqs reserved per room with one write */
 #define ROOM_FRESH_MS 1000      /* a room's status read longer ago is read again before a check */
 #define MARKS_EVERY_MS 50       /* under load, the rooms' last_seq is written this often */
 #define SWEEP_EVERY_MS 10000   /* how often closed rooms are forgotten (at most) */

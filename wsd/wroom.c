@@ -369,7 +369,7 @@ lc_rc wsd_writer_open_room(wsd_writer_t *wr, const char *channel, const char *cu
 					created, err);
 	} else {
 		rc = lc_store_room_open_new(wr->w->store, channel, customer_id, customer_name,
-					    SEQ_BLOCK, &reserved, &doc, created, err);
+					    WSD_SEQ_BLOCK, &reserved, &doc, created, err);
 		if (rc == LC_ERR_NOT_FOUND) {
 			open_on_worker(wr, channel, customer_id, customer_name, false, key);
 			return lc_err_set(err, LC_ERR_UNAVAILABLE, "opened on a worker");
@@ -558,12 +558,12 @@ lc_rc wsd_writer_stage(wsd_writer_t *wr, const char *room_id, const char *msg_id
 		return rc;
 	if (r->next_seq == 0 || r->next_seq > r->block_end) {
 		int64_t first = 0;
-		rc = lc_store_seq_reserve_above(wr->w->store, room_id, SEQ_BLOCK, r->floor, &first,
-						NULL, err);
+		rc = lc_store_seq_reserve_above(wr->w->store, room_id, WSD_SEQ_BLOCK, r->floor,
+						&first, NULL, err);
 		if (rc != LC_OK)
 			return rc;
 		r->next_seq = first;
-		r->block_end = first + SEQ_BLOCK - 1;
+		r->block_end = first + WSD_SEQ_BLOCK - 1;
 	}
 	if (r->opened_here && r->first_id == NULL && strcmp(sender, "customer") == 0)
 		r->first_id = lc_strdup(msg_id);   /* wsd_writer_first_message */
