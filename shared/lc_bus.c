@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lc_bus: RabbitMQ over rabbitmq-c 0.11, one connection and one channel per lc_bus_t: the public
  * calls. Declarations go through the replay record (lc_bus_record.c), connecting and reconnecting
- * through lc_bus_conn.c; publishing waits for publisher confirms, consuming uses manual acks
- * (docs/bus-client.md tells the story). */
+ * through lc_bus_conn.c, publishing with publisher confirms in lc_bus_publish.c; consuming uses
+ * manual acks (docs/bus-client.md tells the story). */
 #include "config.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include "lc_bus_priv.h"
 #include "lc_log.h"
 
-static lc_rc check_name(const char *name, const char *field, bool allow_empty, lc_err_t *err)
+lc_rc lc_bus_check_name(const char *name, const char *field, bool allow_empty, lc_err_t *err)
 {
 	if (name == NULL || (!allow_empty && *name == '\0'))
 		return lc_err_set_field(err, LC_ERR_INVALID, field, "bus: %s must not be empty", field);
@@ -30,9 +30,9 @@ static lc_rc check_binding(const char *queue, const char *exchange, const char *
 {
 	lc_rc rc;
 
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK ||
-	    (rc = check_name(exchange, "exchange", false, err)) != LC_OK ||
-	    (rc = check_name(key, "routing_key", true, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(queue, "queue", false, err)) != LC_OK ||
+	    (rc = lc_bus_check_name(exchange, "exchange", false, err)) != LC_OK ||
+	    (rc = lc_bus_check_name(key, "routing_key", true, err)) != LC_OK)
 		return rc;
 	return LC_OK;
 }
@@ -86,7 +86,7 @@ lc_rc lc_bus_declare_exchange(lc_bus_t *bus, const char *name, const char *type,
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(name, "exchange", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(name, "exchange", false, err)) != LC_OK)
 		return rc;
 	if (type == NULL || (strcmp(type, "direct") != 0 && strcmp(type, "topic") != 0 &&
 			     strcmp(type, "fanout") != 0 && strcmp(type, "headers") != 0))
@@ -104,7 +104,7 @@ lc_rc lc_bus_declare_queue_args(lc_bus_t *bus, const char *name, bool durable, b
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(name, "queue", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(name, "queue", false, err)) != LC_OK)
 		return rc;
 	rec = decl_new(bus, LC_BUS_DECL_QUEUE, name, NULL, NULL);
 	rec->durable = durable;
@@ -129,7 +129,7 @@ static lc_rc ready_for_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(queue, "queue", false, err)) != LC_OK)
 		return rc;
 	return lc_bus_prepare(bus, 0, err);
 }
@@ -195,7 +195,7 @@ lc_rc lc_bus_delete_queue(lc_bus_t *bus, const char *queue, lc_err_t *err)
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(queue, "queue", false, err)) != LC_OK)
 		return rc;
 	lc_bus_decl_remove(bus, LC_BUS_DECL_CONSUME, 0, queue, NULL, NULL);
 	lc_bus_decl_remove(bus, LC_BUS_DECL_BIND, 0, queue, NULL, NULL);
@@ -212,7 +212,7 @@ static lc_rc lease_channel(lc_bus_t *bus, const char *queue, lc_err_t *err)
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(queue, "queue", false, err)) != LC_OK)
 		return rc;
 	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
 		return rc;
@@ -253,7 +253,7 @@ lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(name, "exchange", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(name, "exchange", false, err)) != LC_OK)
 		return rc;
 	lc_bus_decl_remove(bus, LC_BUS_DECL_BIND, 1, name, NULL, NULL);
 	lc_bus_decl_remove(bus, LC_BUS_DECL_EXCHANGE, 0, name, NULL, NULL);
@@ -261,148 +261,6 @@ lc_rc lc_bus_delete_exchange(lc_bus_t *bus, const char *name, lc_err_t *err)
 		return rc;
 	amqp_exchange_delete(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(name), 0);
 	return lc_bus_last_rpc(bus, "exchange.delete", err);
-}
-
-/* ---- publishing ---- */
-
-/* Wait for every confirm in cw, reading other frames as they come. */
-static lc_rc wait_confirms(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, lc_err_t *err)
-{
-	int64_t deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
-	lc_rc rc;
-
-	while (cw->ndone < cw->n) {
-		struct timeval tv = lc_bus_ms_tv(deadline - lc_mono_ms());
-
-		rc = lc_bus_read_frame(bus, &tv, cw, "bus: publish", err);
-		if (rc == LC_ERR_TIMEOUT) {
-			/* Confirms could still come later, on a connection whose sequence numbers we
-			 * no longer track: start afresh. */
-			lc_bus_teardown(bus, "publisher confirm timed out");
-			return lc_err_set(err, LC_ERR_UNAVAILABLE,
-					  "bus: broker did not confirm %zu of %zu messages in %d ms",
-					  cw->n - cw->ndone, cw->n, LC_BUS_CONFIRM_TIMEOUT_MS);
-		}
-		if (rc != LC_OK)
-			return rc;
-	}
-	if (amqp_release_buffers_ok(bus->conn))
-		amqp_release_buffers(bus->conn);
-	if (cw->nacked > 0)
-		return lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: broker rejected %zu of %zu messages",
-				  cw->nacked, cw->n);
-	return LC_OK;
-}
-
-/* rabbitmq-c sends with no deadline: a broker that stopped reading (frozen, or blocking
- * publishers on a resource alarm) would hold amqp_basic_publish forever once the socket buffer
- * is full. Waiting for room ourselves, with a deadline, keeps that bounded. */
-static bool wait_writable(lc_bus_t *bus, int64_t deadline)
-{
-	struct pollfd p = { .fd = amqp_get_sockfd(bus->conn), .events = POLLOUT };
-	int64_t left = deadline - lc_mono_ms();
-	int n;
-
-	do
-		n = poll(&p, 1, left > 0 ? (int)left : 0);
-	while (n < 0 && errno == EINTR);
-	return n > 0;   /* POLLERR/POLLHUP count too: the send reports them */
-}
-
-static lc_rc check_msgs(const lc_bus_msg_t *msgs, size_t n, lc_err_t *err)
-{
-	size_t i;
-	lc_rc rc;
-
-	if (msgs == NULL)
-		return lc_err_set_field(err, LC_ERR_INVALID, "msgs", "bus: no messages");
-	for (i = 0; i < n; i++) {
-		if ((rc = check_name(msgs[i].exchange, "exchange", true, err)) != LC_OK ||
-		    (rc = check_name(msgs[i].routing_key, "routing_key", true, err)) != LC_OK)
-			return rc;
-		if (msgs[i].body == NULL && msgs[i].len > 0)
-			return lc_err_set_field(err, LC_ERR_INVALID, "body", "bus: body is NULL");
-		if (msgs[i].message_id != NULL &&
-		    (rc = check_name(msgs[i].message_id, "message_id", false, err)) != LC_OK)
-			return rc;
-	}
-	return LC_OK;
-}
-
-/* Send one message (persistent unless transient, JSON, with its id) once the socket has room. */
-static lc_rc send_one(lc_bus_t *bus, const lc_bus_msg_t *m, int64_t deadline, lc_err_t *err)
-{
-	amqp_basic_properties_t props;
-	amqp_bytes_t body = { m->len, (void *)m->body };
-	int st;
-
-	memset(&props, 0, sizeof(props));
-	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
-	props.content_type = amqp_cstring_bytes("application/json");
-	props.delivery_mode = m->transient ? AMQP_DELIVERY_NONPERSISTENT : AMQP_DELIVERY_PERSISTENT;
-	if (m->message_id != NULL) {
-		props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-		props.message_id = amqp_cstring_bytes(m->message_id);
-	}
-	if (!wait_writable(bus, deadline)) {
-		lc_bus_teardown(bus, "broker stopped reading");
-		return lc_err_set(err, LC_ERR_UNAVAILABLE,
-				  "bus: publish: broker stopped reading for %d ms",
-				  LC_BUS_CONFIRM_TIMEOUT_MS);
-	}
-	st = amqp_basic_publish(bus->conn, LC_BUS_CHANNEL, amqp_cstring_bytes(m->exchange),
-				amqp_cstring_bytes(m->routing_key), 0, 0, &props, body);
-	if (st != AMQP_STATUS_OK) {
-		lc_bus_teardown(bus, amqp_error_string2(st));
-		return lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: publish: %s",
-				  amqp_error_string2(st));
-	}
-	bus->next_seq++;
-	return LC_OK;
-}
-
-lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc_err_t *err)
-{
-	lc_bus_confirm_wait_t cw = { 0 };
-	int64_t deadline;
-	size_t i;
-	lc_rc rc;
-
-	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if (n == 0)
-		return LC_OK;
-	if ((rc = check_msgs(msgs, n, err)) != LC_OK)
-		return rc;
-	if ((rc = lc_bus_prepare(bus, 0, err)) != LC_OK)
-		return rc;
-	deadline = lc_mono_ms() + LC_BUS_CONFIRM_TIMEOUT_MS;
-	cw.first = bus->next_seq;
-	cw.n = n;
-	cw.done = lc_calloc(n, sizeof(bool));
-	for (i = 0; i < n; i++) {
-		if ((rc = send_one(bus, &msgs[i], deadline, err)) != LC_OK)
-			goto out;
-		/* Read confirms now and then so neither side's socket buffer fills up. */
-		if ((i + 1) % LC_BUS_DRAIN_EVERY == 0 &&
-		    (rc = lc_bus_drain_input(bus, &cw, "bus: publish", err)) != LC_OK)
-			goto out;
-		if (bus->conn == NULL) {
-			rc = lc_err_set(err, LC_ERR_UNAVAILABLE, "bus: publish: connection lost");
-			goto out;
-		}
-	}
-	rc = wait_confirms(bus, &cw, err);
-out:
-	free(cw.done);
-	return rc;
-}
-
-lc_rc lc_bus_publish(lc_bus_t *bus, const char *exchange, const char *routing_key,
-		     const char *body, size_t len, const char *message_id, lc_err_t *err)
-{
-	lc_bus_msg_t m = { exchange, routing_key, body, len, message_id, false };
-
-	return lc_bus_publish_batch(bus, &m, 1, err);
 }
 
 /* ---- consuming ---- */
@@ -413,7 +271,7 @@ lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err
 	lc_rc rc;
 
 	LC_CHECK_OBJ(bus, LC_BUS_MAGIC);
-	if ((rc = check_name(queue, "queue", false, err)) != LC_OK)
+	if ((rc = lc_bus_check_name(queue, "queue", false, err)) != LC_OK)
 		return rc;
 	rec = decl_new(bus, LC_BUS_DECL_CONSUME, queue, NULL, NULL);
 	rec->prefetch = prefetch;
@@ -455,7 +313,7 @@ lc_rc lc_bus_poll(lc_bus_t *bus, int timeout_ms, lc_bus_delivery_t **out, lc_err
 			return lc_bus_rpc_check(bus, r, "bus: poll", err);
 		/* Something other than a delivery (channel.close, connection.close, cancel...):
 		 * the library put it back, so it is read at once. */
-		rc = lc_bus_read_frame(bus, &zero, NULL, "bus: poll", err);
+		rc = lc_bus_read_frame(bus, &zero, "bus: poll", err);
 		if (rc != LC_OK && rc != LC_ERR_TIMEOUT) {
 			/* Whatever closed, our consumer went with it: the reason stays, the code
 			 * says "reconnecting". */

@@ -133,6 +133,24 @@ typedef struct lc_bus_msg {
 } lc_bus_msg_t;
 lc_rc lc_bus_publish_batch(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc_err_t *err);
 
+/* Pipelined: lc_bus_send puts n (> 0) messages on the wire and returns without waiting for
+ * their confirms, so that the next batch need not wait for this one's (a persistent message's
+ * confirm waits for the broker's disk). *out, freed with lc_bus_sent_free (before or after the
+ * bus), learns the confirms as this connection's frames are read. UNAVAILABLE when the
+ * connection failed while sending (nothing is tracked then). */
+typedef struct lc_bus_sent lc_bus_sent_t;
+lc_rc lc_bus_send(lc_bus_t *bus, const lc_bus_msg_t *msgs, size_t n, lc_bus_sent_t **out,
+		  lc_err_t *err);
+/* Reads the confirms that arrived, waiting once for more (up to wait_ms, or until wake_fd, -1:
+ * none, is readable). LC_OK: every message of s confirmed; LC_ERR_TIMEOUT (err untouched): some
+ * not yet; UNAVAILABLE (or the code of the broker's channel.close): a message was rejected, the
+ * channel or connection closed first, or the confirms took over 10 s (the connection is then
+ * torn down). A batch that failed is not retried here: the caller sends it again (and the
+ * batches it sent after it too, where their order matters). */
+lc_rc lc_bus_sent_check(lc_bus_t *bus, lc_bus_sent_t *s, int wait_ms, int wake_fd,
+			lc_err_t *err);
+void lc_bus_sent_free(lc_bus_sent_t **s);
+
 /* Start consuming queue with manual acks and the given prefetch (recorded for replay). */
 lc_rc lc_bus_consume(lc_bus_t *bus, const char *queue, uint16_t prefetch, lc_err_t *err);
 /* Wait up to timeout_ms for one delivery. LC_OK + *out (caller frees with lc_bus_delivery_free),

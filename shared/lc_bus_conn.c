@@ -247,7 +247,7 @@ lc_rc lc_bus_ensure_ready(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err)
 lc_rc lc_bus_prepare(lc_bus_t *bus, int64_t max_wait_ms, lc_err_t *err)
 {
 	/* A failed drain left the connection or channel closed; ensure_ready reopens it. */
-	(void)lc_bus_drain_input(bus, NULL, "bus", err);
+	(void)lc_bus_drain_input(bus, "bus", err);
 	return lc_bus_ensure_ready(bus, max_wait_ms, err);
 }
 
@@ -275,6 +275,7 @@ lc_bus_t *lc_bus_new_tls(const char *url, const lc_bus_tls_t *tls, lc_err_t *err
 	bus = lc_calloc(1, sizeof(*bus));
 	bus->magic = LC_BUS_MAGIC;
 	lc_bus_decl_init(bus);
+	TAILQ_INIT(&bus->sent);
 	bus->url = lc_strdup(url);
 	amqp_default_connection_info(&bus->info);
 	st = amqp_parse_url(bus->url, &bus->info);
@@ -317,6 +318,7 @@ void lc_bus_free(lc_bus_t **busp)
 		amqp_destroy_connection(bus->conn);
 	}
 	lc_bus_pending_clear(bus);
+	lc_bus_sent_detach_all(bus);
 	lc_bus_decl_clear(bus);
 	free(bus->url);
 	lc_bus_tls_clear(bus);

@@ -112,22 +112,7 @@ static lc_rc read_delivery(lc_bus_t *bus, const amqp_basic_deliver_t *m, lc_err_
 
 /* ---- frames ---- */
 
-static void confirm_mark(lc_bus_confirm_wait_t *cw, uint64_t tag, bool multiple, bool nack)
-{
-	uint64_t lo = multiple ? cw->first : tag, t;
-
-	for (t = lo; t <= tag; t++) {
-		if (t < cw->first || t >= cw->first + cw->n || cw->done[t - cw->first])
-			continue;
-		cw->done[t - cw->first] = true;
-		cw->ndone++;
-		if (nack)
-			cw->nacked++;
-	}
-}
-
-lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_bus_confirm_wait_t *cw,
-			  lc_err_t *err)
+lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_err_t *err)
 {
 	if (f->frame_type != AMQP_FRAME_METHOD)
 		return LC_OK;   /* stray content frame: nothing we can attribute it to */
@@ -135,15 +120,13 @@ lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_bus_confirm_w
 	case AMQP_BASIC_ACK_METHOD: {
 		const amqp_basic_ack_t *m = f->payload.method.decoded;
 
-		if (cw != NULL)
-			confirm_mark(cw, m->delivery_tag, m->multiple, false);
+		lc_bus_confirm(bus, m->delivery_tag, m->multiple, false);
 		return LC_OK;
 	}
 	case AMQP_BASIC_NACK_METHOD: {
 		const amqp_basic_nack_t *m = f->payload.method.decoded;
 
-		if (cw != NULL)
-			confirm_mark(cw, m->delivery_tag, m->multiple, true);
+		lc_bus_confirm(bus, m->delivery_tag, m->multiple, true);
 		return LC_OK;
 	}
 	case AMQP_BASIC_DELIVER_METHOD:
@@ -168,8 +151,7 @@ lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_bus_confirm_w
 	}
 }
 
-lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, lc_bus_confirm_wait_t *cw,
-			const char *what, lc_err_t *err)
+lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, const char *what, lc_err_t *err)
 {
 	amqp_frame_t f;
 	int st = amqp_simple_wait_frame_noblock(bus->conn, &f, tv);
@@ -180,17 +162,16 @@ lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, lc_bus_confirm_wait_t
 		lc_bus_teardown(bus, amqp_error_string2(st));
 		return lc_err_set(err, LC_ERR_UNAVAILABLE, "%s: %s", what, amqp_error_string2(st));
 	}
-	return lc_bus_handle_frame(bus, &f, cw, err);
+	return lc_bus_handle_frame(bus, &f, err);
 }
 
 /* Finds out early that the broker closed the connection (a publisher may sit idle for a long
  * time), answers heartbeats, reads confirms during a long batch. */
-lc_rc lc_bus_drain_input(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, const char *what,
-			 lc_err_t *err)
+lc_rc lc_bus_drain_input(lc_bus_t *bus, const char *what, lc_err_t *err)
 {
 	while (bus->conn != NULL) {
 		struct timeval zero = { 0, 0 };
-		lc_rc rc = lc_bus_read_frame(bus, &zero, cw, what, err);
+		lc_rc rc = lc_bus_read_frame(bus, &zero, what, err);
 
 		if (rc == LC_ERR_TIMEOUT)
 			break;

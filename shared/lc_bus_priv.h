@@ -67,14 +67,7 @@ typedef struct lc_bus_pending {
 	struct lc_bus_pending *next;
 } lc_bus_pending_t;
 
-/* Confirms awaited by one publish call: tags first .. first+n-1. */
-typedef struct lc_bus_confirm_wait {
-	uint64_t first;
-	size_t n;
-	bool *done;
-	size_t ndone;
-	size_t nacked;
-} lc_bus_confirm_wait_t;
+TAILQ_HEAD(lc_bus_sent_list, lc_bus_sent);
 
 struct lc_bus {
 	unsigned magic;
@@ -97,6 +90,7 @@ struct lc_bus {
 	 * uses one basic.ack with multiple=true where it covers the lowest of them (lc_bus_ack_batch). */
 	uint64_t *unsettled;
 	size_t nunsettled, capunsettled;
+	struct lc_bus_sent_list sent;   /* batches sent whose owner still waits for confirms */
 };
 
 /* ---- small helpers (lc_bus_conn.c) */
@@ -174,15 +168,21 @@ void lc_bus_pending_clear(lc_bus_t *bus);
 lc_bus_delivery_t *lc_bus_delivery_new(lc_bus_t *bus, uint64_t tag, bool redelivered,
 				       amqp_bytes_t exchange, amqp_bytes_t routing_key,
 				       const amqp_message_t *msg);
-/* One asynchronous frame from the broker. cw: confirms being awaited, or NULL. */
-lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_bus_confirm_wait_t *cw,
-			  lc_err_t *err);
+/* One asynchronous frame from the broker (a confirm reaches the batches sent, lc_bus_confirm). */
+lc_rc lc_bus_handle_frame(lc_bus_t *bus, const amqp_frame_t *f, lc_err_t *err);
 /* Read and handle frames for up to tv (zero: only what already arrived). LC_ERR_TIMEOUT when
  * none came; a socket error tears the connection down (UNAVAILABLE, "what: ..."). */
-lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, lc_bus_confirm_wait_t *cw,
-			const char *what, lc_err_t *err);
+lc_rc lc_bus_read_frame(lc_bus_t *bus, struct timeval *tv, const char *what, lc_err_t *err);
 /* Handle every frame that already arrived, without waiting. */
-lc_rc lc_bus_drain_input(lc_bus_t *bus, lc_bus_confirm_wait_t *cw, const char *what,
-			 lc_err_t *err);
+lc_rc lc_bus_drain_input(lc_bus_t *bus, const char *what, lc_err_t *err);
+
+/* ---- publishing (lc_bus_publish.c) */
+/* A name's checks (empty, length): LC_ERR_INVALID naming field. */
+lc_rc lc_bus_check_name(const char *name, const char *field, bool allow_empty, lc_err_t *err);
+/* The broker confirmed (nack: rejected) tag, or every tag up to it (multiple), on the channel
+ * of the bus's current generation: marks the batches sent that hold them. */
+void lc_bus_confirm(lc_bus_t *bus, uint64_t tag, bool multiple, bool nack);
+/* The bus is freed: the batches sent forget it (their owner still frees them). */
+void lc_bus_sent_detach_all(lc_bus_t *bus);
 
 #endif

@@ -36,6 +36,16 @@ typedef struct cmd {
 
 /* ---- commands from other threads to the consumer */
 
+static int new_eventfd(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		LC_ERROR("eventfd: %s", strerror(errno));
+		abort();
+	}
+	return fd;
+}
+
 /* lc_mq's wake-up of cmdq, on the pushing thread: the consumer may be in idle_wait. */
 static void cmd_wake(void *arg)
 {
@@ -449,15 +459,16 @@ wsd_busio_t *wsd_busio_new(wsd_t *w, const char *url, const wsd_busio_ops_t *ops
 	b->ops = ops;
 	b->url = lc_strdup(url);
 	b->answer_key = lc_names_node_key(w->node_id);
-	for (int l = 0; l < WSD_LANES; l++)
-		b->lanes[l] = (wsd_pub_lane_t){ b, lc_mq_new(NULL, NULL), 0,
-			l == WSD_LANE_STORED ? &b->publish_lat : &b->ephemeral_lat,
-			l == WSD_LANE_STORED ? &b->confirm_lat : NULL, l == WSD_LANE_EPHEMERAL };
-	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->wake_fd < 0) {
-		LC_ERROR("eventfd: %s", strerror(errno));
-		abort();
+	for (int l = 0; l < WSD_LANES; l++) {
+		wsd_pub_lane_t *lane = &b->lanes[l];
+		lane->b = b;
+		lane->q = lc_mq_new(wsd_busio_lane_wake, lane);
+		lane->publish_lat = l == WSD_LANE_STORED ? &b->publish_lat : &b->ephemeral_lat;
+		lane->confirm_lat = l == WSD_LANE_STORED ? &b->confirm_lat : NULL;
+		lane->transient = l == WSD_LANE_EPHEMERAL;
+		lane->wake_fd = new_eventfd();
 	}
+	b->wake_fd = new_eventfd();
 	b->cmdq = lc_mq_new(cmd_wake, b);
 	return b;
 }
@@ -496,8 +507,10 @@ void wsd_busio_free(wsd_busio_t **pb)
 		STAILQ_REMOVE_HEAD(&left, link);
 		cmd_free(c);
 	}
-	for (int l = 0; l < WSD_LANES; l++)
+	for (int l = 0; l < WSD_LANES; l++) {
 		lc_mq_free(&b->lanes[l].q);
+		close(b->lanes[l].wake_fd);
+	}
 	lc_mq_free(&b->cmdq);
 	close(b->wake_fd);
 	free(b->url);

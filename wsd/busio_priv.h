@@ -24,6 +24,10 @@ typedef struct wsd_pub_lane {
 	wsd_hist_t *publish_lat;        /* queued -> confirmed, per message (the bus's, below) */
 	wsd_hist_t *confirm_lat;        /* per batch; NULL: not measured */
 	bool transient;                 /* its messages are (lc_bus_msg_t.transient) */
+	/* eventfd: a publish was queued while the thread waited for confirms with room for more
+	 * batches (it sets sleeping; a push that finds it set clears it and writes the fd). */
+	int wake_fd;
+	atomic_bool sleeping;
 } wsd_pub_lane_t;
 
 /* One bus per daemon, created by wsd_busio_new (main.c) and freed after its threads ended. */
@@ -47,7 +51,7 @@ struct wsd_busio {
 	lc_mq_t *cmdq;                  /* taken by the consumer between its polls of the broker */
 	int wake_fd;                    /* eventfd: a command was queued (wakes the idle consumer) */
 	wsd_hist_t publish_lat;         /* queued -> confirmed, per message (publisher thread) */
-	wsd_hist_t confirm_lat;         /* one lc_bus_publish_batch: publish + confirms, per batch */
+	wsd_hist_t confirm_lat;         /* a batch: sent -> all of it confirmed */
 	wsd_hist_t ephemeral_lat;       /* the same as publish_lat, on the ephemeral lane */
 
 	/* consumer thread only: the connection that consumes the shared inbound queue (see
@@ -65,6 +69,8 @@ static inline void wsd_busio_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* lc_mq's wake-up of a lane's queue (busio_pub.c; arg: the lane), on the pushing thread. */
+void wsd_busio_lane_wake(void *lane);
 /* A publisher lane's thread body (busio_pub.c; arg: the lane), started by wsd_busio_start. */
 void *wsd_busio_pub_main(void *arg);
 /* After the threads ended: what the publishers did not take is given up (done(false)). */

@@ -117,7 +117,8 @@ static void bus(FILE *f, wsd_t *w)
 	     "from a publish being queued to the broker's confirm, per message",
 	     wsd_busio_publish_latency(w->bus));
 	hist(f, "livechat_wsd_bus_confirm_seconds",
-	     "one publish batch: publish and wait for the broker's confirms",
+	     "one publish batch: from being sent to all of its confirms "
+	     "(batches do not wait for those before them)",
 	     wsd_busio_confirm_latency(w->bus));
 	hist(f, "livechat_wsd_bus_ephemeral_publish_seconds",
 	     "frames stored nowhere (an agent's typing), on a lane of their own: from the frame's "

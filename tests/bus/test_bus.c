@@ -349,6 +349,83 @@ static void test_batch_of_1000_is_confirmed_and_consumed_in_order(void)
 	drop(ex, q);
 }
 
+/* Check s until its confirms are in (or POLL_MS passed). */
+static lc_rc sent_wait(lc_bus_t *bus, lc_bus_sent_t *s, lc_err_t *err)
+{
+	int64_t until = now_ms() + POLL_MS;
+	lc_rc rc;
+
+	while ((rc = lc_bus_sent_check(bus, s, 100, -1, err)) == LC_ERR_TIMEOUT && now_ms() < until)
+		;
+	return rc;
+}
+
+/* lc_bus_send: three batches on the wire before any of their confirms is awaited; each is
+ * confirmed on its own and the consumer gets them in order. Then a batch the broker refuses (a
+ * missing exchange: it closes the channel) and one sent behind it on that channel: the first is
+ * NOT_FOUND, the second cannot be confirmed any more (UNAVAILABLE, not a wait); sent again, it
+ * is, and arrives once. */
+static void test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_those_behind(void)
+{
+	enum { B = 3, N = 50 };
+	const char *ex = name("pipe-ex"), *q = name("pipe-q");
+	lc_bus_t *pub = bus_open(shared_url), *con = bus_open(shared_url);
+	static char bodies[B][N][32];
+	lc_bus_msg_t msgs[B][N];
+	lc_bus_msg_t bad = { "lc-test-bus-no-such-exchange", "p", "{}", 2, NULL, false };
+	lc_bus_msg_t after = { ex, "p", "{\"after\":1}", 11, "after-1", false };
+	lc_bus_sent_t *s[B] = { NULL }, *refused = NULL, *behind = NULL;
+	lc_bus_delivery_t *d = NULL;
+	lc_err_t err;
+	int b, i, in_order = 0;
+
+	CU_ASSERT_FATAL(pub != NULL && con != NULL);
+	CU_ASSERT_FATAL(topology(pub, ex, q, "p"));
+	for (b = 0; b < B; b++)
+		for (i = 0; i < N; i++) {
+			snprintf(bodies[b][i], sizeof(bodies[b][i]), "{\"b\":%d,\"i\":%d}", b, i);
+			msgs[b][i] = (lc_bus_msg_t){ ex, "p", bodies[b][i], strlen(bodies[b][i]),
+						     NULL, false };
+		}
+	for (b = 0; b < B; b++)
+		CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, msgs[b], N, &s[b], &err), LC_OK);
+	for (b = 0; b < B; b++) {
+		CU_ASSERT_EQUAL(sent_wait(pub, s[b], &err), LC_OK);
+		lc_bus_sent_free(&s[b]);
+		CU_ASSERT_PTR_NULL(s[b]);
+	}
+	CU_ASSERT_EQUAL(lc_bus_consume(con, q, 200, &err), LC_OK);
+	for (i = 0; i < B * N; i++) {
+		if (poll_one(con, POLL_MS, &d) != LC_OK)
+			break;
+		if (strcmp(d->body, bodies[i / N][i % N]) == 0)
+			in_order++;
+		CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+		lc_bus_delivery_free(&d);
+	}
+	CU_ASSERT_EQUAL(in_order, B * N);
+
+	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &bad, 1, &refused, &err), LC_OK);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &after, 1, &behind, &err), LC_OK);
+	CU_ASSERT_EQUAL(sent_wait(pub, refused, &err), LC_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "404"));
+	CU_ASSERT_EQUAL(sent_wait(pub, behind, &err), LC_ERR_UNAVAILABLE);
+	lc_bus_sent_free(&refused);
+	lc_bus_sent_free(&behind);
+	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &after, 1, &behind, &err), LC_OK);
+	CU_ASSERT_EQUAL(sent_wait(pub, behind, &err), LC_OK);
+	/* Freed after its bus: it forgot the bus when the bus went. */
+	lc_bus_free(&pub);
+	lc_bus_sent_free(&behind);
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"after\":1}");
+	CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
+	CU_ASSERT_EQUAL(poll_one(con, EMPTY_MS, &d), LC_ERR_TIMEOUT);
+	lc_bus_free(&con);
+	drop(ex, q);
+}
+
 static void test_unbound_key_no_longer_routes(void)
 {
 	const char *ex = name("unbind-ex"), *q = name("unbind-q");
@@ -1095,6 +1172,8 @@ int init_bus_tests(void)
 			 test_nack_with_requeue_redelivers_and_without_requeue_drops) ||
 	    !CU_add_test(s, "batch of 1000 is confirmed and consumed in order",
 			 test_batch_of_1000_is_confirmed_and_consumed_in_order) ||
+	    !CU_add_test(s, "pipelined batches confirm in order; a refused one fails those behind",
+			 test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_those_behind) ||
 	    !CU_add_test(s, "unbound key no longer routes", test_unbound_key_no_longer_routes) ||
 	    !CU_add_test(s, "publish to a missing exchange is NOT_FOUND and the bus carries on",
 			 test_publish_to_missing_exchange_is_not_found_and_bus_carries_on) ||
