@@ -222,7 +222,8 @@ async function storeOps() {
 
 // wsd's latency histograms (docs/operations.md, Metrics) by name: {bounds: [s...], counts: [...]}
 // (cumulative, +Inf last); null without --metrics.
-const WSD_HISTS = ['livechat_wsd_bus_ephemeral_publish_seconds', 'livechat_wsd_loop_post_wait_seconds'];
+const WSD_HISTS = ['livechat_wsd_bus_ephemeral_publish_seconds', 'livechat_wsd_loop_post_wait_seconds',
+  'livechat_wsd_bus_publish_seconds'];
 async function wsdHists() {
   if (!args.metrics) return null;
   const text = await (await fetch(args.metrics)).text();
@@ -375,6 +376,8 @@ try {
     // the loop kept other threads' results waiting; p99 as the bound of its bucket.
     const wsdTyping = histQuantile(h0, h1, WSD_HISTS[0], 0.99);
     const wsdPostWait = histQuantile(h0, h1, WSD_HISTS[1], 0.99);
+    // A stored message's outbound publish, queued -> confirmed (the agents' messages, mostly).
+    const wsdPub50 = histQuantile(h0, h1, WSD_HISTS[2], 0.5), wsdPub99 = histQuantile(h0, h1, WSD_HISTS[2], 0.99);
     // Delivered rate: what came back (during the phase and the drain after it) over the time
     // until the last one came; round trips slower than the phase still count.
     const secs = (Math.max(tLast, t0 + SECS * 1000) - t0) / 1000;
@@ -400,6 +403,7 @@ try {
       typing_to_relay_p99_ms: pct(typingIn, 0.99), typing_from_relay_p99_ms: pct(typingOut, 0.99),
       wsd_typing_confirmed_p99_le_ms: wsdTyping?.le_ms ?? null, wsd_typing_confirmed_n: wsdTyping?.n ?? null,
       wsd_loop_post_wait_p99_le_ms: wsdPostWait?.le_ms ?? null, wsd_loop_posts: wsdPostWait?.n ?? null,
+      wsd_publish_confirmed_p50_le_ms: wsdPub50?.le_ms ?? null, wsd_publish_confirmed_p99_le_ms: wsdPub99?.le_ms ?? null,
     };
   };
 
