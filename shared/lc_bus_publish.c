@@ -200,13 +200,10 @@ lc_rc lc_bus_sent_check(lc_bus_t *bus, lc_bus_sent_t *s, int wait_ms, int wake_f
 	for (;;) {
 		int64_t now;
 
-		if (bus->conn != NULL && bus->chan_open && s->gen == bus->gen &&
-		    (rc = lc_bus_drain_input(bus, "bus: publish", err)) != LC_OK)
-			return rc;
-		if (bus->conn == NULL || !bus->chan_open || s->gen != bus->gen)
-			return lc_err_set(err, LC_ERR_UNAVAILABLE,
-					  "bus: publish: the channel closed before the broker confirmed "
-					  "%zu of %zu messages", s->n - s->ndone, s->n);
+		rc = LC_OK;
+		if (s->ndone < s->n && bus->conn != NULL && bus->chan_open && s->gen == bus->gen)
+			rc = lc_bus_drain_input(bus, "bus: publish", err);
+		/* Confirms read count, whatever happened to the channel after them. */
 		if (s->ndone == s->n) {
 			if (s->nacked > 0)
 				return lc_err_set(err, LC_ERR_UNAVAILABLE,
@@ -214,6 +211,12 @@ lc_rc lc_bus_sent_check(lc_bus_t *bus, lc_bus_sent_t *s, int wait_ms, int wake_f
 						  s->nacked, s->n);
 			return LC_OK;
 		}
+		if (rc != LC_OK)
+			return rc;
+		if (bus->conn == NULL || !bus->chan_open || s->gen != bus->gen)
+			return lc_err_set(err, LC_ERR_UNAVAILABLE,
+					  "bus: publish: the channel closed before the broker confirmed "
+					  "%zu of %zu messages", s->n - s->ndone, s->n);
 		now = lc_mono_ms();
 		if (now >= s->deadline) {
 			/* Confirms could still come later, on a connection whose sequence numbers

@@ -364,7 +364,7 @@ static lc_rc sent_wait(lc_bus_t *bus, lc_bus_sent_t *s, lc_err_t *err)
  * confirmed on its own and the consumer gets them in order. Then a batch the broker refuses (a
  * missing exchange: it closes the channel) and one sent behind it on that channel: the first is
  * NOT_FOUND, the second cannot be confirmed any more (UNAVAILABLE, not a wait); sent again, it
- * is, and arrives once. */
+ * is, and arrives once. One confirmed before the refusal stays confirmed. */
 static void test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_those_behind(void)
 {
 	enum { B = 3, N = 50 };
@@ -373,6 +373,7 @@ static void test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_thos
 	static char bodies[B][N][32];
 	lc_bus_msg_t msgs[B][N];
 	lc_bus_msg_t bad = { "lc-test-bus-no-such-exchange", "p", "{}", 2, NULL, false };
+	lc_bus_msg_t before = { ex, "p", "{\"before\":1}", 12, "before-1", true };
 	lc_bus_msg_t after = { ex, "p", "{\"after\":1}", 11, "after-1", false };
 	lc_bus_sent_t *s[B] = { NULL }, *refused = NULL, *behind = NULL;
 	lc_bus_delivery_t *d = NULL;
@@ -405,11 +406,17 @@ static void test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_thos
 	}
 	CU_ASSERT_EQUAL(in_order, B * N);
 
+	/* before: confirmed (transient: once routed) well before the refusal closes the channel;
+	 * its confirm, read while checking the refused batch, still counts after the close. */
+	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &before, 1, &s[0], &err), LC_OK);
+	usleep(300 * 1000);
 	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &bad, 1, &refused, &err), LC_OK);
 	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &after, 1, &behind, &err), LC_OK);
 	CU_ASSERT_EQUAL(sent_wait(pub, refused, &err), LC_ERR_NOT_FOUND);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "404"));
 	CU_ASSERT_EQUAL(sent_wait(pub, behind, &err), LC_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(sent_wait(pub, s[0], &err), LC_OK);
+	lc_bus_sent_free(&s[0]);
 	lc_bus_sent_free(&refused);
 	lc_bus_sent_free(&behind);
 	CU_ASSERT_EQUAL_FATAL(lc_bus_send(pub, &after, 1, &behind, &err), LC_OK);
@@ -417,6 +424,10 @@ static void test_pipelined_batches_confirm_in_order_and_a_refused_one_fails_thos
 	/* Freed after its bus: it forgot the bus when the bus went. */
 	lc_bus_free(&pub);
 	lc_bus_sent_free(&behind);
+	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
+	CU_ASSERT_STRING_EQUAL(d->body, "{\"before\":1}");
+	CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
+	lc_bus_delivery_free(&d);
 	CU_ASSERT_EQUAL_FATAL(poll_one(con, POLL_MS, &d), LC_OK);
 	CU_ASSERT_STRING_EQUAL(d->body, "{\"after\":1}");
 	CU_ASSERT_EQUAL(lc_bus_ack(con, d, &err), LC_OK);
