@@ -102,6 +102,13 @@ fail:
 	return NULL;
 }
 
+void lc_store_start_monitors(lc_store_t *s)
+{
+	LC_CHECK_OBJ(s, LC_STORE_MAGIC);
+	/* A pool starts monitoring at its first pop; taking a client does not connect. */
+	mongoc_client_pool_push(s->pool, mongoc_client_pool_pop(s->pool));
+}
+
 void lc_store_free(lc_store_t **store)
 {
 	if (store == NULL || *store == NULL)

@@ -23,6 +23,10 @@ typedef struct lc_store lc_store_t;
 /* uri: mongodb://...; db: database name. Does not contact the server (lazy), so a daemon can
  * start while MongoDB is down. NULL + err on a malformed URI. */
 lc_store_t *lc_store_new(const char *uri, const char *db, lc_err_t *err);
+/* Start the driver's background threads (its server monitors) now, from the calling thread,
+ * without contacting the server: they take that thread's name (docs/operations.md), not the
+ * name of whichever thread would use the pool first. */
+void lc_store_start_monitors(lc_store_t *store);
 void lc_store_free(lc_store_t **store);
 /* Round trip to the server ("ping"). */
 lc_rc lc_store_ping(lc_store_t *store, lc_err_t *err);

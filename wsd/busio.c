@@ -344,7 +344,7 @@ static void *con_main(void *arg)
 {
 	wsd_busio_t *b = arg;
 	wsd_t *w = b->w;
-	wsd_thread_set(WSD_THREAD_CONSUMER);
+	wsd_thread_set(WSD_THREAD_CONSUMER, "wsd-consumer");
 	lc_err_t err;
 	lc_bus_t *bus = lc_bus_new_tls(b->url, &b->tls, &err);
 	b->inbound = bus ? lc_bus_new_tls(b->url, &b->tls, &err) : NULL;

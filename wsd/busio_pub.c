@@ -222,7 +222,7 @@ void *wsd_busio_pub_main(void *arg)
 {
 	wsd_pub_lane_t *lane = arg;
 	wsd_busio_t *b = lane->b;
-	wsd_thread_set(WSD_THREAD_PUBLISHER);
+	wsd_thread_set(WSD_THREAD_PUBLISHER, lane->transient ? "wsd-pub-ephem" : "wsd-pub-stored");
 	publisher_t *pb = lc_calloc(1, sizeof *pb);
 	pb->lane = lane;
 	pb->bus = lc_bus_new_tls(b->url, &b->tls, &pb->err);

@@ -49,9 +49,11 @@ void wsd_loop_context_destroy(wsd_t *w)
 
 static _Thread_local wsd_thread_t this_thread;
 
-void wsd_thread_set(wsd_thread_t role)
+void wsd_thread_set(wsd_thread_t role, const char *name)
 {
 	this_thread = role;
+	if (name != NULL)
+		pthread_setname_np(pthread_self(), name);
 }
 
 wsd_thread_t wsd_thread(void)
@@ -62,7 +64,7 @@ wsd_thread_t wsd_thread(void)
 void wsd_loop_init(wsd_t *w)
 {
 	w->loop_tid = pthread_self();
-	wsd_thread_set(WSD_THREAD_LOOP);
+	wsd_thread_set(WSD_THREAD_LOOP, NULL);
 	w->posts = lc_mq_new(wake_loop, w);
 }
 

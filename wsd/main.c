@@ -314,6 +314,7 @@ int main(int argc, char **argv)
 		LC_ERROR("MongoDB: %s", err.reason);
 		goto out;
 	}
+	lc_store_start_monitors(w->store);      /* named as the main thread, not a worker */
 	/* The layers above the bus receive what it consumes (busio.h). */
 	static const wsd_busio_ops_t bus_ops = {
 		.ready = wsd_room_bus_ready,

@@ -96,7 +96,9 @@ static void *worker_main(void *p)
 {
 	wthread_t *t = p;
 	wsd_t *w = t->pool->w;
-	wsd_thread_set(WSD_THREAD_WORKER);
+	char name[16];
+	snprintf(name, sizeof name, "wsd-worker-%d", (int)(t - t->pool->t));
+	wsd_thread_set(WSD_THREAD_WORKER, name);
 	for (;;) {
 		job_t *j = NULL;
 		pthread_mutex_lock(&t->lock);

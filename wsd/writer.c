@@ -443,7 +443,7 @@ stop:
 static void *writer_main(void *arg)
 {
 	wsd_writer_t *wr = arg;
-	wsd_thread_set(WSD_THREAD_WRITER);
+	wsd_thread_set(WSD_THREAD_WRITER, "wsd-writer");
 	struct witems items = TAILQ_HEAD_INITIALIZER(items);
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);

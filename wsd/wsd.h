@@ -128,8 +128,10 @@ typedef enum wsd_thread {
 	WSD_THREAD_PUBLISHER,
 	WSD_THREAD_CONSUMER,
 } wsd_thread_t;
-/* The calling thread: tag it (once, first thing in its start function) / its tag. */
-void wsd_thread_set(wsd_thread_t role);
+/* The calling thread: tag it (once, first thing in its start function) / its tag. name, when not
+ * NULL, becomes the thread's name as top -H, ps -L, /proc/PID/task/TID/comm and perf show it (at
+ * most 15 characters; docs/operations.md lists them); the loop keeps the process's name. */
+void wsd_thread_set(wsd_thread_t role, const char *name);
 wsd_thread_t wsd_thread(void);
 #define WSD_ASSERT_THREAD(role) LC_ASSERT(wsd_thread() == (role))
 /* Any thread: run done(w, arg) on the loop thread soon (posts run in the order posted). */

@@ -4,19 +4,23 @@
 // metrics_allow only (others get 404, like any unknown path), and its counters move with a chat:
 // connections, frames, stored messages and batches, bus publishes, room commands; a returning
 // customer's open and the head of their recent are read on a worker, not by the room writer.
+// Its threads carry names (docs/operations.md, What runs), so top -H and perf tell them apart.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Stack, until } from './harness.mjs';
 import { Gateway } from './gateway.mjs';
 
 const S = new Stack('metrics');
 const SCRAPER = '127.0.0.2';   // the loopback address metrics_allow names (not 127.0.0.1)
+const WORKERS = 3;             // wsd_workers (the default is 2)
 
 let gw;
 
 test.before(async () => {
-  await S.start({ nodes: 1, env: { LIVECHAT_METRICS_ALLOW: `${SCRAPER}/32` } });
+  await S.start({ nodes: 1, env: { LIVECHAT_METRICS_ALLOW: `${SCRAPER}/32`,
+                                      LIVECHAT_WSD_WORKERS: String(WORKERS) } });
   gw = await new Gateway(S.prefix).start();
 });
 test.after(async () => { await gw?.close(); await S.stop(); });
@@ -75,6 +79,17 @@ test('GET /health answers 200 with the node state while it serves; other paths a
   assert.deepEqual(JSON.parse(r.body), { status: 'ok', rabbitmq: 'up', connections: 0 });
   assert.equal((await get(S.nodes[0], '/nothing')).status, 404);
   assert.equal((await get(S.nodes[0], '/health', '127.0.0.1', 'POST')).status, 404);
+});
+
+test('the threads are named: the loop keeps the process name; writer, consumer, two publishers, wsd_workers workers', () => {
+  const pid = S.nodes[0].proc.pid;
+  const names = readdirSync(`/proc/${pid}/task`)
+    .map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
+  assert.equal(readFileSync(`/proc/${pid}/task/${pid}/comm`, 'utf8').trim(), 'livechat-wsd', 'the main thread (the loop)');
+  const count = (n) => names.filter((x) => x === n).length;
+  for (const n of ['wsd-writer', 'wsd-consumer', 'wsd-pub-stored', 'wsd-pub-ephem']) assert.equal(count(n), 1, `${n} in ${names}`);
+  const workers = names.filter((x) => x.startsWith('wsd-worker-')).sort();
+  assert.deepEqual(workers, Array.from({ length: WORKERS }, (_, i) => `wsd-worker-${i}`), `${names}`);
 });
 
 test('GET /metrics answers only the addresses of metrics_allow', async () => {

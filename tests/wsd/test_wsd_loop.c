@@ -51,7 +51,7 @@ static void *tag_as_worker(void *arg)
 {
 	wsd_thread_t *seen = arg;
 	seen[0] = wsd_thread();                 /* a new thread starts untagged */
-	wsd_thread_set(WSD_THREAD_WORKER);
+	wsd_thread_set(WSD_THREAD_WORKER, NULL);
 	seen[1] = wsd_thread();
 	return NULL;
 }
